@@ -1,0 +1,90 @@
+package registry
+
+import (
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// ChannelType says where a consumer's channel may live.
+type ChannelType string
+
+const (
+	// Float channels live on any available broker of the consumer's zone,
+	// the primary first, and move when their broker goes down.
+	Float ChannelType = "float"
+	// Sticky channels live on one named broker only and wait for it.
+	Sticky ChannelType = "sticky"
+)
+
+// AssignState is the state of an assignments row.
+type AssignState string
+
+const (
+	// Prechannel rows are open channels with no consumer yet.
+	Prechannel AssignState = "prechannel"
+	// Waiting rows are consumers that asked for a channel and have none yet.
+	Waiting AssignState = "waiting"
+	// Assigned rows are consumers with a channel.
+	Assigned AssignState = "assigned"
+	// Reconnecting rows are consumers that lost their channel and wait for a new one.
+	Reconnecting AssignState = "reconnecting"
+)
+
+// Assignment is a row of the assignments table: a prechannel, or a consumer
+// with its channel (or waiting for one).
+type Assignment struct {
+	ID         string        `json:"row"`         // row key: the consumer's path, or the channel id of a prechannel
+	Channel    string        `json:"id"`          // channel id "<broker>#<n>"; empty while waiting
+	Consumer   string        `json:"consumer"`    // consumer actor path; empty for prechannels
+	App        string        `json:"app"`         // application name of the consumer
+	Type       ChannelType   `json:"type"`        //
+	Broker     string        `json:"broker"`      // broker id; empty while a float waits
+	Zone       string        `json:"zone"`        //
+	State      AssignState   `json:"state"`       //
+	Created    time.Time     `json:"created"`     //
+	AssignedAt time.Time     `json:"assigned_at"` // zero until assigned
+	Reconnect  bool          `json:"reconnect"`   // this assignment replaces a lost channel
+	Watchers   int           `json:"watchers"`    // callers blocked in WaitAssigned (filled on read)
+	AMQP       *amqp.Channel `json:"-"`           // the channel itself; owned by the consumer once assigned
+}
+
+// PutAssignment inserts or replaces an assignments row.
+func (w *Writer) PutAssignment(a Assignment) error {
+	a.Watchers = 0
+	return w.insert(TableAssignments, &a)
+}
+
+// DeleteAssignment removes an assignments row.
+func (w *Writer) DeleteAssignment(id string) error { return w.delete(TableAssignments, id) }
+
+// Assignments lists every row, ordered by row key, with Watchers filled in.
+func (r *Registry) Assignments() []Assignment {
+	rows := collect[Assignment](r.read().Get(TableAssignments, "id"))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range rows {
+		rows[i].Watchers = r.watchers[rows[i].Consumer]
+	}
+	return rows
+}
+
+// AssignmentOf returns the row of consumer.
+func (r *Registry) AssignmentOf(consumer string) (Assignment, bool) {
+	return first[Assignment](r.read().First(TableAssignments, "consumer", consumer))
+}
+
+// Prechannels lists the unassigned channels of broker.
+func (r *Registry) Prechannels(broker string) []Assignment {
+	return collect[Assignment](r.read().Get(TableAssignments, "broker_state", broker, string(Prechannel)))
+}
+
+// AssignmentsOn lists the rows of broker in state.
+func (r *Registry) AssignmentsOn(broker string, state AssignState) []Assignment {
+	return collect[Assignment](r.read().Get(TableAssignments, "broker_state", broker, string(state)))
+}
+
+// AssignmentsIn lists the rows in state, ordered by row key.
+func (r *Registry) AssignmentsIn(state AssignState) []Assignment {
+	return collect[Assignment](r.read().Get(TableAssignments, "state", string(state)))
+}

@@ -1,0 +1,70 @@
+package registry
+
+import "time"
+
+// ConnState is the state of one broker connection.
+type ConnState string
+
+// Connection states. A connection starts Disconnected, dials (Connecting),
+// and is Connected once its control channel and exchanges are set up.
+// Blocked is Connected with the broker refusing publishes
+// (connection.blocked). Failed is Disconnected after an error that retrying
+// cannot fix soon (access refused, vhost missing, TLS verification).
+const (
+	Disconnected ConnState = "disconnected"
+	Connecting   ConnState = "connecting"
+	Connected    ConnState = "connected"
+	Blocked      ConnState = "blocked"
+	Failed       ConnState = "failed"
+)
+
+func (s ConnState) String() string { return string(s) }
+
+// Connection is a row of the connections table: one broker connection.
+type Connection struct {
+	ID         string        `json:"id"`          // broker id: host:port[/vhost], unique, never a password
+	Zone       string        `json:"zone"`        // zone name as configured
+	Local      bool          `json:"local"`       // Zone is this node's own zone
+	URI        string        `json:"uri"`         // the URI with its password masked
+	State      ConnState     `json:"state"`       //
+	Available  bool          `json:"available"`   // usable for new channels (Connected or Blocked)
+	Attempts   int           `json:"attempts"`    // dial attempts since the last successful connect
+	LastError  string        `json:"last_error"`  // last dial or connection error, credentials removed
+	Since      time.Time     `json:"since"`       // time of the last state change
+	Channels   int           `json:"channels"`    // AMQP channels open on this connection, control channel included
+	ChannelMax int           `json:"channel_max"` // negotiated channel_max (0 until connected)
+	FrameMax   int           `json:"frame_max"`   // negotiated frame size
+	Heartbeat  time.Duration `json:"heartbeat"`   // negotiated heartbeat
+	Product    string        `json:"product"`     // server product, e.g. RabbitMQ
+	Version    string        `json:"version"`     // server version, e.g. 3.10.8
+	Actor      string        `json:"actor"`       // path of the connection actor
+	NextDial   time.Time     `json:"next_dial"`   // when the next dial is due (zero when none is)
+}
+
+// PutConnection inserts or replaces a connection row.
+func (w *Writer) PutConnection(c Connection) error { return w.insert(TableConnections, &c) }
+
+// DeleteConnection removes a connection row.
+func (w *Writer) DeleteConnection(id string) error { return w.delete(TableConnections, id) }
+
+// Connections lists every connection, ordered by ID.
+func (r *Registry) Connections() []Connection {
+	return collect[Connection](r.read().Get(TableConnections, "id"))
+}
+
+// Connection returns the row of broker id.
+func (r *Registry) Connection(id string) (Connection, bool) {
+	return first[Connection](r.read().First(TableConnections, "id", id))
+}
+
+// Available lists the available brokers of zone, primary first.
+func (r *Registry) Available(zone string) []Connection {
+	return collect[Connection](r.read().Get(TableConnections, "zone_available", zone, true))
+}
+
+// Primary returns the primary broker of zone: the available broker with the
+// smallest ID, as Kazoo's kz_amqp_connections:primary_broker/0 picks the
+// smallest URI.
+func (r *Registry) Primary(zone string) (Connection, bool) {
+	return first[Connection](r.read().First(TableConnections, "zone_available", zone, true))
+}

@@ -1,0 +1,134 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestSchema_Validates(t *testing.T) {
+	if err := Schema().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func put(t *testing.T, r *Registry, fn func(w *Writer) error) {
+	t.Helper()
+	if err := r.Write(fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRegistry_PrimaryIsSmallestAvailableBrokerOfZone(t *testing.T) {
+	r := New()
+	put(t, r, func(w *Writer) error {
+		for _, c := range []Connection{
+			{ID: "b:5672", Zone: "z1", Available: true},
+			{ID: "a:5672", Zone: "z1", Available: false},
+			{ID: "c:5672", Zone: "z1", Available: true},
+			{ID: "0:5672", Zone: "z2", Available: true},
+		} {
+			if err := w.PutConnection(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	p, ok := r.Primary("z1")
+	if !ok || p.ID != "b:5672" {
+		t.Fatalf("primary of z1 = %q, %v; want b:5672", p.ID, ok)
+	}
+	if got := r.Available("z1"); len(got) != 2 || got[1].ID != "c:5672" {
+		t.Fatalf("available z1 = %+v", got)
+	}
+	if _, ok := r.Primary("z3"); ok {
+		t.Fatal("empty zone has a primary")
+	}
+}
+
+func TestRegistry_WaitAvailableWakesOnCommit(t *testing.T) {
+	r := New()
+	put(t, r, func(w *Writer) error { return w.PutConnection(Connection{ID: "a", Zone: "local"}) })
+	go func() {
+		put(t, r, func(w *Writer) error { return w.PutConnection(Connection{ID: "x", Zone: "other", Available: true}) })
+		put(t, r, func(w *Writer) error { return w.PutConnection(Connection{ID: "a", Zone: "local", Available: true}) })
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := r.WaitAvailable(ctx, "local")
+	if err != nil || c.ID != "a" {
+		t.Fatalf("WaitAvailable = %+v, %v", c, err)
+	}
+}
+
+func TestRegistry_WaitAvailableEndsWithContext(t *testing.T) {
+	r := New()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := r.WaitAvailable(ctx, "local")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+}
+
+func TestRegistry_WaitAssignedCountsWatchers(t *testing.T) {
+	r := New()
+	put(t, r, func(w *Writer) error {
+		return w.PutAssignment(Assignment{ID: "c1", Consumer: "c1", State: Waiting, Type: Float})
+	})
+	done := make(chan Assignment)
+	go func() {
+		a, err := r.WaitAssigned(context.Background(), "c1")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- a
+	}()
+	// The watcher shows up in the table view while it waits.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		if rows := r.Assignments(); len(rows) == 1 && rows[0].Watchers == 1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("watcher never counted")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	put(t, r, func(w *Writer) error {
+		return w.PutAssignment(Assignment{ID: "c1", Consumer: "c1", State: Assigned, Broker: "b", Channel: "b#1"})
+	})
+	if a := <-done; a.Channel != "b#1" {
+		t.Fatalf("assigned row = %+v", a)
+	}
+	if rows := r.Assignments(); rows[0].Watchers != 0 {
+		t.Fatalf("watchers after wake = %d", rows[0].Watchers)
+	}
+}
+
+func TestRegistry_TreeNestsChildrenByParent(t *testing.T) {
+	r := New()
+	put(t, r, func(w *Writer) error {
+		for _, a := range []Actor{
+			{Path: "warren", Name: "warren", Kind: Supervisor, Status: Running},
+			{Path: "warren/connection_sup", Parent: "warren", Name: "connection_sup", Kind: Supervisor},
+			{Path: "warren/connection_sup/a", Parent: "warren/connection_sup", Name: "a", Restarts: 2},
+			{Path: "warren/assignments", Parent: "warren", Name: "assignments"},
+		} {
+			if err := w.PutActor(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	tree := r.Tree("warren")
+	if tree == nil || len(tree.Children) != 2 || tree.Children[0].Name != "assignments" {
+		t.Fatalf("tree = %+v", tree)
+	}
+	if sup := tree.Children[1]; len(sup.Children) != 1 || sup.Children[0].Restarts != 2 {
+		t.Fatalf("connection_sup = %+v", sup)
+	}
+}

@@ -1,0 +1,51 @@
+package registry
+
+import "github.com/hashicorp/go-memdb"
+
+// Table names.
+const (
+	TableConnections = "connections"
+	TableAssignments = "assignments"
+	TableActors      = "actors"
+)
+
+// Schema returns the go-memdb schema of every Warren table.
+func Schema() *memdb.DBSchema {
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		TableConnections: connectionsTable(),
+		TableAssignments: assignmentsTable(),
+		TableActors:      actorsTable(),
+	}}
+}
+
+func connectionsTable() *memdb.TableSchema {
+	return &memdb.TableSchema{Name: TableConnections, Indexes: map[string]*memdb.IndexSchema{
+		"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+		"zone": {Name: "zone", Indexer: &memdb.StringFieldIndex{Field: "Zone"}},
+		// zone_available orders the available brokers of a zone by ID: the
+		// first one is the zone's primary broker.
+		"zone_available": {Name: "zone_available", Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+			&memdb.StringFieldIndex{Field: "Zone"},
+			&memdb.BoolFieldIndex{Field: "Available"},
+		}}},
+	}}
+}
+
+func assignmentsTable() *memdb.TableSchema {
+	return &memdb.TableSchema{Name: TableAssignments, Indexes: map[string]*memdb.IndexSchema{
+		"id":       {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+		"consumer": {Name: "consumer", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Consumer"}},
+		"state":    {Name: "state", Indexer: &memdb.StringFieldIndex{Field: "State"}},
+		"broker_state": {Name: "broker_state", AllowMissing: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+			&memdb.StringFieldIndex{Field: "Broker"},
+			&memdb.StringFieldIndex{Field: "State"},
+		}}},
+	}}
+}
+
+func actorsTable() *memdb.TableSchema {
+	return &memdb.TableSchema{Name: TableActors, Indexes: map[string]*memdb.IndexSchema{
+		"id":     {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
+		"parent": {Name: "parent", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Parent"}},
+	}}
+}

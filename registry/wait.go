@@ -1,0 +1,102 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// WaitFor blocks until match returns true for a snapshot of the registry, or
+// ctx ends. The query must read through txn so that its watch channels are
+// added to ws; WaitFor re-runs it after every wakeup.
+func (r *Registry) WaitFor(ctx context.Context, query func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error)) error {
+	for {
+		ws := memdb.NewWatchSet()
+		ok, err := query(r.db.Txn(false), ws)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if err := ws.WatchCtx(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// WaitAvailable waits until zone has an available broker and returns the
+// zone's primary broker then.
+func (r *Registry) WaitAvailable(ctx context.Context, zone string) (Connection, error) {
+	var got Connection
+	err := r.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		ch, raw, err := txn.FirstWatch(TableConnections, "zone_available", zone, true)
+		if err != nil {
+			return false, err
+		}
+		ws.Add(ch)
+		if raw == nil {
+			return false, nil
+		}
+		got = *raw.(*Connection)
+		return true, nil
+	})
+	if err != nil {
+		return Connection{}, fmt.Errorf("warren: waiting for a broker of zone %q: %w", zone, err)
+	}
+	return got, nil
+}
+
+// WaitConnection waits until broker's row satisfies cond.
+func (r *Registry) WaitConnection(ctx context.Context, broker string, cond func(Connection) bool) (Connection, error) {
+	var got Connection
+	err := r.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		ch, raw, err := txn.FirstWatch(TableConnections, "id", broker)
+		if err != nil {
+			return false, err
+		}
+		ws.Add(ch)
+		if raw == nil {
+			return false, nil
+		}
+		got = *raw.(*Connection)
+		return cond(got), nil
+	})
+	if err != nil {
+		return got, fmt.Errorf("warren: waiting on broker %s (last state %s, %q): %w", broker, got.State, got.LastError, err)
+	}
+	return got, nil
+}
+
+// WaitAssigned waits until consumer holds an assigned channel and returns
+// its row. While it waits, the row's Watchers count includes the caller.
+func (r *Registry) WaitAssigned(ctx context.Context, consumer string) (Assignment, error) {
+	r.mu.Lock()
+	r.watchers[consumer]++
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		if r.watchers[consumer]--; r.watchers[consumer] <= 0 {
+			delete(r.watchers, consumer)
+		}
+		r.mu.Unlock()
+	}()
+	var got Assignment
+	err := r.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		ch, raw, err := txn.FirstWatch(TableAssignments, "consumer", consumer)
+		if err != nil {
+			return false, err
+		}
+		ws.Add(ch)
+		if raw == nil {
+			return false, nil
+		}
+		got = *raw.(*Assignment)
+		return got.State == Assigned, nil
+	})
+	if err != nil {
+		return got, fmt.Errorf("warren: waiting for a channel for %s: %w", consumer, err)
+	}
+	return got, nil
+}
