@@ -1,0 +1,502 @@
+package actors
+
+import (
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/registry"
+)
+
+// Channel-exception backoff: a consumer whose channels keep dying of channel
+// exceptions (a queue declared with other arguments, say) gets its next
+// channel after a growing delay instead of in a tight loop. Kazoo waits a
+// flat 30s (SERVER_RETRY_PERIOD).
+const (
+	exceptionWindow   = 30 * time.Second
+	exceptionFirst    = 100 * time.Millisecond
+	exceptionMaxDelay = 30 * time.Second
+)
+
+// assignments maps consumers to channels: Kazoo's kz_amqp_assignments.
+//
+// Owner:    its mailbox; fields are touched only inside Receive.
+// Writes:   the assignments table, nobody else does; every message's changes
+// .         are committed in one transaction (flush).
+// Blocking: channels are opened by the connection actors and closed in
+// .         goroutines; a goroutine per channel forwards its close.
+type assignments struct {
+	env *Env
+	log *slog.Logger
+
+	brokers   map[string]*brokerInfo     // brokers that have been up, by id
+	pools     map[string][]*openedChannel // prechannels by broker
+	chans     map[string]*openedChannel   // every live channel we handed out or hold, by id
+	owner     map[string]*consumer        // channel id -> consumer holding it
+	consumers map[string]*consumer        // by consumer path
+	seq       uint64
+
+	puts map[string]registry.Assignment // rows to write at the end of this message
+	dels map[string]bool                // rows to delete
+}
+
+type brokerInfo struct {
+	id, zone string
+	conn     *actor.PID
+	up       bool
+	opening  int // channels asked for and not yet arrived
+}
+
+type consumer struct {
+	pid       *actor.PID
+	app       string
+	typ       registry.ChannelType
+	zone      string
+	sticky    string         // broker of a sticky consumer
+	want      string         // broker whose next channel is meant for it ("" for a float waiting on its zone)
+	ch        *openedChannel // nil while waiting
+	reconnect bool
+	state     registry.AssignState
+	created   time.Time
+	assigned  time.Time
+	seq       uint64
+	excCount  int
+	lastExc   time.Time
+	timer     *time.Timer
+}
+
+// NewAssignmentsProps returns the props of the assignments actor.
+func NewAssignmentsProps(env *Env) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &assignments{
+			env: env, log: env.Log.With("actor", AssignmentsName),
+			brokers: map[string]*brokerInfo{}, pools: map[string][]*openedChannel{},
+			chans: map[string]*openedChannel{}, owner: map[string]*consumer{},
+			consumers: map[string]*consumer{},
+		}
+	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
+}
+
+var _ actor.Actor = (*assignments)(nil)
+
+func (a *assignments) Receive(ctx actor.Context) {
+	a.puts, a.dels = map[string]registry.Assignment{}, map[string]bool{}
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.recover(ctx)
+	case *RequestChannel:
+		a.onRequest(ctx, m)
+	case *ReleaseChannel:
+		ctx.Unwatch(m.Consumer)
+		a.release(m.Consumer.Id)
+	case *actor.Terminated:
+		a.release(m.Who.Id)
+	case *brokerUp:
+		a.onBrokerUp(m)
+	case *brokerDown:
+		a.onBrokerDown(m.broker, m.err)
+	case *channelsOpened:
+		a.onChannelsOpened(m)
+	case *channelClosed:
+		a.onChannelClosed(m)
+	case *retryAssign:
+		if c := a.consumers[m.consumer]; c != nil && c.ch == nil {
+			c.timer = nil
+			a.place(c, "")
+		}
+	}
+	a.flush()
+}
+
+func (a *assignments) flush() {
+	if len(a.puts) == 0 && len(a.dels) == 0 {
+		return
+	}
+	err := a.env.Registry.Write(func(w *registry.Writer) error {
+		for id := range a.dels {
+			if _, ok := a.puts[id]; ok {
+				continue
+			}
+			if err := w.DeleteAssignment(id); err != nil {
+				return err
+			}
+		}
+		for _, row := range a.puts {
+			if err := w.PutAssignment(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		a.log.Error("writing assignments", "err", err)
+	}
+}
+
+func (a *assignments) onRequest(ctx actor.Context, m *RequestChannel) {
+	if m.Consumer == nil {
+		return
+	}
+	if c := a.consumers[m.Consumer.Id]; c != nil {
+		if c.ch != nil { // asked again: say it again
+			a.notifyAssigned(c)
+		}
+		return
+	}
+	c := &consumer{pid: m.Consumer, app: m.App, typ: m.Type, zone: m.Zone, created: time.Now()}
+	if c.typ == "" {
+		c.typ = registry.Float
+	}
+	if c.typ == registry.Sticky {
+		c.sticky = m.Broker
+		if b := a.brokers[m.Broker]; b != nil && c.zone == "" {
+			c.zone = b.zone
+		}
+	}
+	if c.zone == "" {
+		c.zone = a.env.LocalZone
+	}
+	a.seq++
+	c.seq = a.seq
+	a.consumers[c.pid.Id] = c
+	ctx.Watch(c.pid)
+	a.place(c, "")
+}
+
+// pick chooses the broker for a consumer: its own for a sticky one; for a
+// float the first up broker of its zone (by id, so the primary first) that
+// has a prechannel ready, else the primary, never avoid.
+func (a *assignments) pick(c *consumer, avoid string) *brokerInfo {
+	if c.typ == registry.Sticky {
+		if b := a.brokers[c.sticky]; b != nil && b.up {
+			return b
+		}
+		return nil
+	}
+	var up []*brokerInfo
+	for _, b := range a.brokers {
+		if b.up && b.zone == c.zone && b.id != avoid {
+			up = append(up, b)
+		}
+	}
+	if len(up) == 0 {
+		return nil
+	}
+	sort.Slice(up, func(i, j int) bool { return up[i].id < up[j].id })
+	for _, b := range up {
+		if len(a.pools[b.id]) > 0 {
+			return b
+		}
+	}
+	return up[0]
+}
+
+// place gives c a channel now if a prechannel is free, or makes it wait.
+func (a *assignments) place(c *consumer, avoid string) {
+	b := a.pick(c, avoid)
+	if b == nil {
+		c.want = c.sticky
+		a.wait(c)
+		return
+	}
+	if pool := a.pools[b.id]; len(pool) > 0 {
+		ch := pool[0]
+		a.pools[b.id] = pool[1:]
+		a.dels[ch.id] = true
+		a.assign(c, ch)
+		a.ask(b, 1) // keep the pool full, as Kazoo refills one per assignment
+		return
+	}
+	c.want = b.id
+	a.wait(c)
+	a.demand(b)
+}
+
+func (a *assignments) wait(c *consumer) {
+	c.state = registry.Waiting
+	if c.reconnect {
+		c.state = registry.Reconnecting
+	}
+	a.putConsumer(c)
+}
+
+// demand asks b for as many channels as consumers wait for it, less those
+// already on their way.
+func (a *assignments) demand(b *brokerInfo) {
+	n := 0
+	for _, c := range a.consumers {
+		if c.ch == nil && c.want == b.id && c.timer == nil {
+			n++
+		}
+	}
+	if n -= b.opening; n > 0 {
+		a.ask(b, n)
+	}
+}
+
+func (a *assignments) ask(b *brokerInfo, n int) {
+	b.opening += n
+	a.env.Send(b.conn, &openChannels{n: n})
+}
+
+func (a *assignments) assign(c *consumer, ch *openedChannel) {
+	c.ch, c.want = ch, ""
+	c.state, c.assigned = registry.Assigned, time.Now()
+	a.owner[ch.id] = c
+	a.notifyAssigned(c)
+	c.reconnect = false
+	a.putConsumer(c)
+}
+
+func (a *assignments) notifyAssigned(c *consumer) {
+	a.env.Send(c.pid, &ChannelAssigned{ID: c.ch.id, Channel: c.ch.ch, Broker: c.ch.broker, Zone: c.ch.zone, Reconnect: c.reconnect})
+}
+
+// give hands a fresh channel of b to the oldest consumer waiting for it, or
+// puts it in b's pool.
+func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
+	a.chans[ch.id] = ch
+	a.watchChannel(ch)
+	if c := a.oldestWaiting(func(c *consumer) bool {
+		return c.want == b.id || (c.typ == registry.Float && c.want == "" && c.zone == b.zone)
+	}); c != nil {
+		a.assign(c, ch)
+		return
+	}
+	a.pools[b.id] = append(a.pools[b.id], ch)
+	a.puts[ch.id] = registry.Assignment{ID: ch.id, Channel: ch.id, Broker: ch.broker, Zone: ch.zone,
+		State: registry.Prechannel, Type: registry.Float, Created: time.Now(), AMQP: ch.ch}
+}
+
+func (a *assignments) oldestWaiting(ok func(*consumer) bool) *consumer {
+	var best *consumer
+	for _, c := range a.consumers {
+		if c.ch == nil && c.timer == nil && ok(c) && (best == nil || c.seq < best.seq) {
+			best = c
+		}
+	}
+	return best
+}
+
+func (a *assignments) watchChannel(ch *openedChannel) {
+	env, self := a.env, a.env.PID(AssignmentsName)
+	go func() {
+		err := <-ch.closed
+		env.Send(self, &channelClosed{id: ch.id, err: err})
+	}()
+}
+
+func (a *assignments) onBrokerUp(m *brokerUp) {
+	b := a.brokers[m.broker]
+	if b == nil {
+		b = &brokerInfo{id: m.broker}
+		a.brokers[m.broker] = b
+	}
+	b.zone, b.conn, b.up, b.opening = m.zone, m.conn, true, 0
+	for _, ch := range m.channels {
+		a.give(b, ch)
+	}
+	// Floats of this zone with nowhere to go, and stickies for this broker,
+	// now want this broker.
+	for _, c := range a.consumers {
+		if c.ch == nil && c.want == "" && c.timer == nil && (c.typ == registry.Float && c.zone == b.zone) {
+			c.want = b.id
+		}
+	}
+	a.demand(b)
+}
+
+func (a *assignments) onBrokerDown(id string, why error) {
+	b := a.brokers[id]
+	if b == nil || !b.up {
+		return
+	}
+	b.up, b.opening = false, 0
+	for _, ch := range a.pools[id] {
+		delete(a.chans, ch.id)
+		a.dels[ch.id] = true
+	}
+	delete(a.pools, id)
+	var moved []*consumer
+	for _, c := range a.consumers {
+		switch {
+		case c.ch != nil && c.ch.broker == id:
+			a.lose(c, why)
+			moved = append(moved, c)
+		case c.ch == nil && c.want == id && c.typ == registry.Float:
+			c.want = ""
+			moved = append(moved, c)
+		}
+	}
+	sort.Slice(moved, func(i, j int) bool { return moved[i].seq < moved[j].seq })
+	for _, c := range moved {
+		a.place(c, id)
+	}
+	if len(moved) > 0 {
+		a.log.Info("broker down: consumers moved or waiting", "broker", id, "consumers", len(moved))
+	}
+}
+
+// lose detaches c from its channel and tells it so.
+func (a *assignments) lose(c *consumer, why error) {
+	ch := c.ch
+	delete(a.chans, ch.id)
+	delete(a.owner, ch.id)
+	c.ch, c.reconnect = nil, true
+	a.env.Send(c.pid, &ChannelLost{ID: ch.id, Broker: ch.broker, Err: why})
+}
+
+func (a *assignments) onChannelsOpened(m *channelsOpened) {
+	b := a.brokers[m.broker]
+	if b == nil {
+		return
+	}
+	b.opening = max(0, b.opening-m.asked)
+	for _, ch := range m.channels {
+		if !b.up {
+			a.env.Go(func() { _ = ch.ch.Close() })
+			continue
+		}
+		a.give(b, ch)
+	}
+	if m.err != nil {
+		a.log.Warn("broker could not open channels", "broker", m.broker, "err", sanitize(m.err))
+	}
+}
+
+func (a *assignments) onChannelClosed(m *channelClosed) {
+	ch := a.chans[m.id]
+	if ch == nil {
+		return // released, or its broker already went down
+	}
+	delete(a.chans, m.id)
+	c := a.owner[m.id]
+	if c == nil { // a prechannel
+		pool := a.pools[ch.broker]
+		for i, p := range pool {
+			if p.id == m.id {
+				a.pools[ch.broker] = append(pool[:i:i], pool[i+1:]...)
+				break
+			}
+		}
+		a.dels[m.id] = true
+		return
+	}
+	var why error
+	if m.err != nil {
+		why = m.err
+	}
+	if m.err != nil && !channelException(m.err) {
+		// A connection-level error reached the channel before the connection
+		// actor's brokerDown: the whole broker is gone.
+		c.ch = ch
+		a.onBrokerDown(ch.broker, why)
+		return
+	}
+	a.log.Warn("channel closed; replacing it", "consumer", c.pid.Id, "channel", m.id, "err", sanitize(why))
+	c.ch = ch
+	a.lose(c, why)
+	now := time.Now()
+	if now.Sub(c.lastExc) > exceptionWindow {
+		c.excCount = 0
+	}
+	c.excCount++
+	c.lastExc = now
+	if c.excCount > 1 {
+		delay := exceptionFirst << min(c.excCount-2, 10)
+		delay = min(delay, exceptionMaxDelay)
+		c.want = ""
+		a.wait(c)
+		env, self, id := a.env, a.env.PID(AssignmentsName), c.pid.Id
+		c.timer = time.AfterFunc(delay, func() { env.Send(self, &retryAssign{consumer: id}) })
+		return
+	}
+	a.place(c, "")
+}
+
+func (a *assignments) release(id string) {
+	c := a.consumers[id]
+	if c == nil {
+		return
+	}
+	delete(a.consumers, id)
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	a.dels[id] = true
+	if ch := c.ch; ch != nil {
+		delete(a.chans, ch.id)
+		delete(a.owner, ch.id)
+		a.env.Go(func() { _ = ch.ch.Close() })
+	}
+	if time.Since(c.assigned) < 5*time.Second && !c.assigned.IsZero() {
+		a.log.Debug("short lived assignment", "consumer", id)
+	}
+}
+
+func (a *assignments) putConsumer(c *consumer) {
+	row := registry.Assignment{ID: c.pid.Id, Consumer: c.pid.Id, App: c.app, Type: c.typ, Zone: c.zone,
+		State: c.state, Created: c.created, AssignedAt: c.assigned, Reconnect: c.reconnect}
+	switch {
+	case c.ch != nil:
+		row.Channel, row.Broker, row.AMQP = c.ch.id, c.ch.broker, c.ch.ch
+	case c.typ == registry.Sticky:
+		row.Broker = c.sticky
+	default:
+		row.Broker = c.want
+	}
+	a.puts[row.ID] = row
+	delete(a.dels, row.ID)
+}
+
+// recover rebuilds the actor's maps from the assignments and connections
+// tables after a restart: channels and consumers survive the crash of the
+// actor that tracks them. The channels' close watchers of the previous
+// instance keep reporting to this PID.
+func (a *assignments) recover(ctx actor.Context) {
+	for _, row := range a.env.Registry.Connections() {
+		if row.Available {
+			a.brokers[row.ID] = &brokerInfo{id: row.ID, zone: row.Zone, up: true, conn: a.env.System.NewLocalPID(row.Actor)}
+		}
+	}
+	rows := a.env.Registry.Assignments()
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Created.Before(rows[j].Created) })
+	for _, row := range rows {
+		var ch *openedChannel
+		if row.AMQP != nil && a.brokers[row.Broker] != nil && !row.AMQP.IsClosed() {
+			ch = &openedChannel{id: row.Channel, broker: row.Broker, zone: row.Zone, ch: row.AMQP}
+			a.chans[ch.id] = ch
+		}
+		if row.Consumer == "" {
+			if ch != nil {
+				a.pools[ch.broker] = append(a.pools[ch.broker], ch)
+			} else {
+				a.dels[row.ID] = true
+			}
+			continue
+		}
+		a.seq++
+		c := &consumer{pid: a.env.System.NewLocalPID(row.Consumer), app: row.App, typ: row.Type, zone: row.Zone,
+			created: row.Created, assigned: row.AssignedAt, seq: a.seq, reconnect: row.Reconnect}
+		if c.typ == registry.Sticky {
+			c.sticky = row.Broker
+		}
+		a.consumers[row.Consumer] = c
+		ctx.Watch(c.pid)
+		if ch != nil {
+			c.ch, c.state = ch, registry.Assigned
+			a.owner[ch.id] = c
+			a.putConsumer(c)
+			continue
+		}
+		if row.State == registry.Assigned { // its channel died with the old instance
+			c.reconnect = true
+			a.env.Send(c.pid, &ChannelLost{ID: row.Channel, Broker: row.Broker})
+		}
+		a.place(c, "")
+	}
+	if len(rows) > 0 {
+		a.log.Warn("restarted: recovered assignments", "rows", len(rows), "consumers", len(a.consumers))
+	}
+}

@@ -1,0 +1,162 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/registry"
+)
+
+const (
+	// spawnTimeout bounds a request to connection_sup.
+	spawnTimeout = 10 * time.Second
+	// respawnDelay is how long the connections actor waits before it starts
+	// again a connection actor that died (connection_sup gave up on it, or was
+	// itself restarted).
+	respawnDelay = time.Second
+)
+
+// connections is the registry of broker connections: Kazoo's
+// kz_amqp_connections. It starts connection actors under connection_sup,
+// watches them, and is the only writer of the connections table; connection
+// actors report their state to it. A connection actor that dies for good
+// (its supervisor's restart intensity exceeded) is started again after
+// respawnDelay, so a broker is never silently forgotten.
+//
+// Owner:    its mailbox.
+// Writes:   the connections table.
+// Blocking: none; requests to connection_sup are awaited with ReenterAfter.
+type connections struct {
+	env      *Env
+	log      *slog.Logger
+	specs    map[string]BrokerSpec // broker id -> spec, for every added broker
+	byPath   map[string]string     // connection actor path -> broker id
+	removing map[string]bool       // broker ids being removed on purpose
+}
+
+type respawn struct{ id string }
+
+// NewConnectionsProps returns the props of the connections actor.
+func NewConnectionsProps(env *Env) *actor.Props {
+	// The specs are configuration: they survive a restart of the actor, so
+	// that it can still start again the connections it was given.
+	specs := map[string]BrokerSpec{}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &connections{env: env, log: env.Log.With("actor", ConnectionsName),
+			specs: specs, byPath: map[string]string{}, removing: map[string]bool{}}
+	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
+}
+
+var _ actor.Actor = (*connections)(nil)
+
+func (c *connections) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started: // after a restart: watch the connections still running
+		for _, row := range c.env.Registry.Connections() {
+			if _, ok := c.specs[row.ID]; ok && row.Actor != "" {
+				pid := c.env.System.NewLocalPID(row.Actor)
+				c.byPath[pid.Id] = row.ID
+				ctx.Watch(pid)
+			}
+		}
+	case *AddBroker:
+		c.onAdd(ctx, m)
+	case *RemoveBroker:
+		c.onRemove(ctx, m)
+	case *connectionStatus:
+		if id, ok := c.byPath[m.row.Actor]; ok && id == m.row.ID {
+			c.write(func(w *registry.Writer) error { return w.PutConnection(m.row) })
+		}
+	case *actor.Terminated:
+		c.onTerminated(ctx, m.Who.Id)
+	case *respawn:
+		if spec, ok := c.specs[m.id]; ok {
+			delete(c.specs, m.id)
+			c.onAdd(ctx, &AddBroker{Spec: spec})
+		}
+	}
+}
+
+func (c *connections) write(fn func(w *registry.Writer) error) {
+	if err := c.env.Registry.Write(fn); err != nil {
+		c.log.Error("writing connections", "err", err)
+	}
+}
+
+func (c *connections) onAdd(ctx actor.Context, m *AddBroker) {
+	reply := func(r *BrokerAdded) {
+		if ctx.Sender() != nil {
+			ctx.Respond(r)
+		}
+	}
+	spec, err := m.Spec.Normalize(c.env.LocalZone)
+	if err != nil {
+		reply(&BrokerAdded{Err: err})
+		return
+	}
+	if _, dup := c.specs[spec.ID]; dup {
+		reply(&BrokerAdded{ID: spec.ID, Err: fmt.Errorf("warren: broker %s: already added", spec.ID)})
+		return
+	}
+	props, err := NewConnectionProps(c.env, spec)
+	if err != nil {
+		reply(&BrokerAdded{ID: spec.ID, Err: err})
+		return
+	}
+	c.specs[spec.ID] = spec
+	f := ctx.RequestFuture(c.env.PID(ConnSupName), &SpawnChild{Name: spec.ID, Props: props}, spawnTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		r, _ := res.(*ChildSpawned)
+		if r != nil && err == nil {
+			err = r.Err
+		}
+		if err != nil {
+			delete(c.specs, spec.ID)
+			reply(&BrokerAdded{ID: spec.ID, Err: fmt.Errorf("warren: broker %s: start connection: %w", spec.ID, err)})
+			return
+		}
+		c.byPath[r.PID.Id] = spec.ID
+		ctx.Watch(r.PID)
+		c.log.Info("broker added", "broker", spec.ID, "zone", spec.Zone, "uri", spec.URI())
+		reply(&BrokerAdded{ID: spec.ID})
+	})
+}
+
+func (c *connections) onRemove(ctx actor.Context, m *RemoveBroker) {
+	if _, ok := c.specs[m.ID]; !ok {
+		ctx.Respond(&BrokerRemoved{Err: fmt.Errorf("warren: broker %s: %w", m.ID, registry.ErrNotFound)})
+		return
+	}
+	c.removing[m.ID] = true
+	f := ctx.RequestFuture(c.env.PID(ConnSupName), &StopChild{Name: m.ID}, spawnTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if r, ok := res.(*ChildStopped); ok && err == nil {
+			err = r.Err
+		}
+		if err == nil {
+			delete(c.specs, m.ID)
+			c.write(func(w *registry.Writer) error { return w.DeleteConnection(m.ID) })
+		}
+		delete(c.removing, m.ID)
+		ctx.Respond(&BrokerRemoved{Err: err})
+	})
+}
+
+func (c *connections) onTerminated(ctx actor.Context, path string) {
+	id, ok := c.byPath[path]
+	if !ok {
+		return
+	}
+	delete(c.byPath, path)
+	c.write(func(w *registry.Writer) error { return w.DeleteConnection(id) })
+	if c.removing[id] {
+		return
+	}
+	if _, ok := c.specs[id]; ok {
+		c.log.Warn("connection actor died; starting it again", "broker", id, "after", respawnDelay)
+		self, env := ctx.Self(), c.env
+		time.AfterFunc(respawnDelay, func() { env.Send(self, &respawn{id: id}) })
+	}
+}

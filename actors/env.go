@@ -1,0 +1,48 @@
+package actors
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/registry"
+)
+
+// Fixed names of the tree (Kazoo's kz_amqp_sup children).
+const (
+	RootName        = "warren"
+	ConnectionsName = "connections"
+	ConnSupName     = "connection_sup"
+	FederatedName   = "federated_listeners_sup"
+	AssignmentsName = "assignments"
+	BootstrapName   = "bootstrap"
+)
+
+// Env carries what every Warren actor shares. It is safe for concurrent use.
+type Env struct {
+	System    *actor.ActorSystem
+	Registry  *registry.Registry
+	Log       *slog.Logger
+	LocalZone string
+
+	// Closing counts network closes still running in goroutines; shutdown
+	// waits for it so that no connection outlives the tree.
+	Closing sync.WaitGroup
+}
+
+// PID returns the PID of the tree's child called name ("connections", ...).
+func (e *Env) PID(name string) *actor.PID { return e.System.NewLocalPID(RootName + "/" + name) }
+
+// Send delivers msg to pid from outside any actor (goroutines use it to
+// report results back to their actor).
+func (e *Env) Send(pid *actor.PID, msg any) { e.System.Root.Send(pid, msg) }
+
+// Go runs a network close (or other cleanup) in a goroutine that shutdown
+// waits for.
+func (e *Env) Go(fn func()) {
+	e.Closing.Add(1)
+	go func() {
+		defer e.Closing.Done()
+		fn()
+	}()
+}

@@ -1,0 +1,144 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/registry"
+)
+
+// Consumer protocol (any actor ↔ assignments).
+
+// RequestChannel asks the assignments actor for a channel for Consumer.
+// The answer arrives later as *ChannelAssigned.
+type RequestChannel struct {
+	Consumer *actor.PID
+	App      string               // application name shown in the CLI
+	Type     registry.ChannelType // Float (default) or Sticky
+	Broker   string               // broker id, for Sticky
+	Zone     string               // zone for Float; defaults to the local zone
+}
+
+// ReleaseChannel gives a consumer's channel back (it is closed). A consumer
+// that stops releases its channel implicitly.
+type ReleaseChannel struct{ Consumer *actor.PID }
+
+// ChannelAssigned tells a consumer it owns Channel. Reconnect is true when it
+// replaces a lost channel: the consumer re-declares its topology on it.
+type ChannelAssigned struct {
+	ID        string
+	Channel   *amqp.Channel
+	Broker    string
+	Zone      string
+	Reconnect bool
+}
+
+// ChannelLost tells a consumer its channel died; a *ChannelAssigned with
+// Reconnect set follows when a replacement is available.
+type ChannelLost struct {
+	ID     string
+	Broker string
+	Err    error // nil when the broker connection closed gracefully
+}
+
+// Broker management (callers ↔ connections).
+
+// AddBroker asks the connections actor to start a connection. The reply is
+// *BrokerAdded.
+type AddBroker struct{ Spec BrokerSpec }
+
+// BrokerAdded answers AddBroker.
+type BrokerAdded struct {
+	ID  string
+	Err error
+}
+
+// RemoveBroker stops the connection of broker ID. The reply is *BrokerRemoved.
+type RemoveBroker struct{ ID string }
+
+// BrokerRemoved answers RemoveBroker.
+type BrokerRemoved struct{ Err error }
+
+// SpawnChild asks a simple_one_for_one supervisor to start a child. The reply
+// is *ChildSpawned.
+type SpawnChild struct {
+	Name  string
+	Props *actor.Props
+}
+
+// ChildSpawned answers SpawnChild.
+type ChildSpawned struct {
+	PID *actor.PID
+	Err error
+}
+
+// StopChild asks a supervisor to stop its child Name. The reply is *ChildStopped.
+type StopChild struct{ Name string }
+
+// ChildStopped answers StopChild.
+type ChildStopped struct{ Err error }
+
+// DeclareExchange asks a connection actor to declare an exchange on its
+// control channel. The reply is *ExchangeDeclared.
+type DeclareExchange struct{ Exchange Exchange }
+
+// ExchangeDeclared answers DeclareExchange.
+type ExchangeDeclared struct{ Err error }
+
+// Internal messages.
+
+type connectionStatus struct{ row registry.Connection }
+
+type brokerUp struct {
+	broker, zone string
+	conn         *actor.PID
+	channels     []*openedChannel
+}
+type brokerDown struct {
+	broker string
+	err    error
+}
+type openChannels struct{ n int }
+type channelsOpened struct {
+	broker   string
+	asked    int // channels asked for by openChannels (0 for none)
+	channels []*openedChannel
+	err      error
+}
+
+type openedChannel struct {
+	id, broker, zone string
+	ch               *amqp.Channel
+	closed           chan *amqp.Error // buffered; registered right after opening
+}
+
+type channelClosed struct {
+	id  string
+	err *amqp.Error
+}
+
+type retryAssign struct{ consumer string }
+
+type dialNow struct{ gen int }
+type dialed struct {
+	gen    int
+	res    *session
+	err    error
+	took   time.Duration
+}
+type connLost struct {
+	gen int
+	err *amqp.Error
+}
+type connBlocked struct {
+	gen    int
+	active bool
+	reason string
+}
+type channelsReady struct {
+	gen      int
+	asked    int
+	channels []*openedChannel
+	err      error
+}

@@ -1,0 +1,154 @@
+package actors
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// session is one live AMQP connection with its control channel. It is built
+// by dial in a goroutine and then owned by the connection actor; its methods
+// that touch the network are called from goroutines only.
+type session struct {
+	conn   *amqp.Connection
+	closes chan *amqp.Error   // conn.NotifyClose, buffered
+	blocks chan amqp.Blocking // conn.NotifyBlocked, buffered
+
+	ctrlMu sync.Mutex // guards ctrl; serialises control-channel commands
+	ctrl   *amqp.Channel
+
+	prechannels []*openedChannel
+}
+
+var channelSeq atomic.Uint64
+
+// dial opens the connection, its control channel, declares the exchanges and
+// opens the prechannels. It runs in a goroutine.
+func dial(spec BrokerSpec, plan dialPlan) (*session, error) {
+	cfg := plan.config
+	if cfg.TLSClientConfig != nil {
+		cfg.TLSClientConfig = cfg.TLSClientConfig.Clone() // amqp091 writes ServerName into it
+	}
+	if cfg.Properties != nil {
+		props := amqp.Table{}
+		for k, v := range cfg.Properties {
+			props[k] = v
+		}
+		cfg.Properties = props
+	}
+	conn, err := amqp.DialConfig(plan.uri, cfg)
+	if err != nil {
+		return nil, &BrokerError{Broker: spec.ID, Op: "dial", Err: err}
+	}
+	s := &session{
+		conn:   conn,
+		closes: conn.NotifyClose(make(chan *amqp.Error, 1)),
+		blocks: conn.NotifyBlocked(make(chan amqp.Blocking, 4)),
+	}
+	if s.ctrl, err = conn.Channel(); err != nil {
+		conn.Close()
+		return nil, &BrokerError{Broker: spec.ID, Op: "open control channel", Err: err}
+	}
+	for _, x := range spec.Exchanges {
+		if err := declareExchange(s.ctrl, x); err != nil {
+			conn.Close()
+			return nil, &BrokerError{Broker: spec.ID, Op: "declare exchange " + x.Name, Err: err}
+		}
+	}
+	if spec.Prechannels > 0 {
+		s.prechannels, err = s.open(spec, spec.Prechannels)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func declareExchange(ch *amqp.Channel, x Exchange) error {
+	return ch.ExchangeDeclare(x.Name, x.Kind, x.Durable, x.AutoDelete, x.Internal, false, amqp.Table(x.Args))
+}
+
+// open opens n channels, a few at a time. Each channel's NotifyClose is
+// registered at once so that no close reason is lost. On error it returns
+// the channels opened so far with the error.
+func (s *session) open(spec BrokerSpec, n int) ([]*openedChannel, error) {
+	workers := min(n, 4)
+	var (
+		mu    sync.Mutex
+		out   = make([]*openedChannel, 0, n)
+		first error
+		wg    sync.WaitGroup
+		left  atomic.Int64
+	)
+	left.Store(int64(n))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				ch, err := s.conn.Channel()
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = wrapOpenErr(spec.ID, err, int(s.conn.Config.ChannelMax))
+					}
+					mu.Unlock()
+					return
+				}
+				oc := &openedChannel{
+					id:     spec.ID + "#" + itoa(int(channelSeq.Add(1))),
+					broker: spec.ID, zone: spec.Zone, ch: ch,
+					closed: ch.NotifyClose(make(chan *amqp.Error, 1)),
+				}
+				mu.Lock()
+				out = append(out, oc)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return out, first
+}
+
+// control runs fn on the control channel, reopening it first if a previous
+// command closed it (a 404 or 406 closes the channel, not the connection).
+func (s *session) control(fn func(*amqp.Channel) error) error {
+	s.ctrlMu.Lock()
+	defer s.ctrlMu.Unlock()
+	if s.ctrl == nil || s.ctrl.IsClosed() {
+		ch, err := s.conn.Channel()
+		if err != nil {
+			return err
+		}
+		s.ctrl = ch
+	}
+	return fn(s.ctrl)
+}
+
+// close closes the connection, bounded by timeout: a dead link would
+// otherwise hold Close until the heartbeat deadline.
+func (s *session) close(timeout time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		_ = s.conn.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
+}
+
+// serverInfo reads product and version from the server properties.
+func (s *session) serverInfo() (product, version string) {
+	if p, ok := s.conn.Properties["product"].(string); ok {
+		product = p
+	}
+	if v, ok := s.conn.Properties["version"].(string); ok {
+		version = v
+	}
+	return product, version
+}

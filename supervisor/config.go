@@ -1,0 +1,126 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/warrenmq/warren/actors"
+)
+
+// DefaultZone is the local zone's name when none is configured, as in Kazoo.
+const DefaultZone = "local"
+
+// Config declares the brokers of a Warren node.
+type Config struct {
+	// LocalZone is this node's zone: floats use its brokers and readiness
+	// waits for one of them. Defaults to the only zone when there is one,
+	// else to DefaultZone.
+	LocalZone string
+	// Zones lists the brokers of each zone.
+	Zones []Zone
+	// Connection holds the settings every broker connection starts from;
+	// each broker's URI fills in its URL (and wins where both speak).
+	Connection actors.ConnectionOptions
+	// Exchanges are declared on every connect. nil means Kazoo's standard
+	// set (kazoo.StandardExchanges); an empty non-nil slice declares none.
+	Exchanges []actors.Exchange
+	// Prechannels is the number of channels each connection opens ahead of
+	// demand. Defaults to actors.DefaultPrechannels (10, as Kazoo).
+	Prechannels int
+	// BootstrapTimeout is how long bootstrap waits for a local broker before
+	// reporting an error. Defaults to actors.DefaultBootstrapTimeout.
+	BootstrapTimeout time.Duration
+	// Source names where the config came from, for error messages.
+	Source string
+}
+
+// Zone is a named group of brokers (Kazoo's [zone] section).
+type Zone struct {
+	Name    string
+	Brokers []string // AMQP URIs
+}
+
+// ConfigError names the place of a configuration mistake.
+type ConfigError struct {
+	Source  string // file path, or "config"
+	Section string // e.g. "[zone] #2"
+	Key     string
+	Err     error
+}
+
+func (e *ConfigError) Error() string {
+	msg := "warren: " + e.Source
+	if e.Section != "" {
+		msg += ": " + e.Section
+	}
+	if e.Key != "" {
+		msg += ": " + e.Key
+	}
+	return msg + ": " + e.Err.Error()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ErrNoBrokers is returned when a configuration names no broker at all.
+var ErrNoBrokers = errors.New("no broker configured")
+
+// resolve validates the config and returns the local zone and the broker specs.
+func (c Config) resolve() (string, []actors.BrokerSpec, error) {
+	src := c.Source
+	if src == "" {
+		src = "config"
+	}
+	local := c.LocalZone
+	if local == "" {
+		local = DefaultZone
+		if len(c.Zones) == 1 && c.Zones[0].Name != "" {
+			local = c.Zones[0].Name
+		}
+	}
+	var specs []actors.BrokerSpec
+	seen := map[string]string{}
+	hasLocal := false
+	for i, z := range c.Zones {
+		section := fmt.Sprintf("zone #%d (%s)", i+1, z.Name)
+		if z.Name == "" {
+			return "", nil, &ConfigError{Source: src, Section: fmt.Sprintf("zone #%d", i+1), Key: "name", Err: errors.New("zone has no name")}
+		}
+		for _, uri := range z.Brokers {
+			opts := c.Connection
+			opts.URL = uri
+			spec, err := actors.BrokerSpec{Zone: z.Name, Options: opts, Exchanges: c.Exchanges, Prechannels: c.Prechannels}.Normalize(local)
+			if err != nil {
+				return "", nil, &ConfigError{Source: src, Section: section, Key: "amqp_uri", Err: err}
+			}
+			if prev, dup := seen[spec.ID]; dup {
+				return "", nil, &ConfigError{Source: src, Section: section, Key: "amqp_uri",
+					Err: fmt.Errorf("broker %s listed twice (also in %s)", spec.ID, prev)}
+			}
+			seen[spec.ID] = section
+			hasLocal = hasLocal || z.Name == local
+			specs = append(specs, spec)
+		}
+	}
+	if len(specs) == 0 {
+		return "", nil, &ConfigError{Source: src, Err: ErrNoBrokers}
+	}
+	if !hasLocal {
+		return "", nil, &ConfigError{Source: src, Err: fmt.Errorf("no broker in the local zone %q (zones: %s)", local, c.zoneNames())}
+	}
+	if c.BootstrapTimeout < 0 {
+		return "", nil, &ConfigError{Source: src, Key: "bootstrap_timeout", Err: errors.New("must not be negative")}
+	}
+	return local, specs, nil
+}
+
+func (c Config) zoneNames() string {
+	s := ""
+	for i, z := range c.Zones {
+		if i > 0 {
+			s += ", "
+		}
+		s += z.Name
+	}
+	return s
+}

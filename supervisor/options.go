@@ -1,0 +1,45 @@
+package supervisor
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Option changes how the tree runs.
+type Option func(*options) error
+
+type options struct {
+	log    *slog.Logger
+	system *actor.ActorSystem
+}
+
+// WithLogger sets the logger of every Warren actor (narrowed per actor).
+// Defaults to slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("warren: WithLogger: nil logger")
+		}
+		o.log = l
+		return nil
+	}
+}
+
+// WithActorSystem starts the tree in the embedding application's actor
+// system. Defaults to a new system whose protoactor logs go to the Warren
+// logger at Warn level.
+func WithActorSystem(sys *actor.ActorSystem) Option {
+	return func(o *options) error {
+		if sys == nil {
+			return errors.New("warren: WithActorSystem: nil system")
+		}
+		o.system = sys
+		return nil
+	}
+}
+
+// DiscardLogger is a logger that drops everything (tests, examples).
+func DiscardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

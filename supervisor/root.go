@@ -1,0 +1,50 @@
+package supervisor
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/registry"
+)
+
+// root is the "warren" supervisor: it starts Kazoo's five children in
+// Kazoo's order and restarts each on failure (one_for_one, 5/10s).
+//
+// Owner:    its mailbox.
+// Writes:   nothing but its own actors row.
+// Blocking: none.
+type root struct {
+	env      *actors.Env
+	brokers  []actors.BrokerSpec
+	bootWait time.Duration
+}
+
+func rootProps(env *actors.Env, brokers []actors.BrokerSpec, bootWait time.Duration, g *guardian) *actor.Props {
+	strategy := oneForOne{name: actors.RootName, max: DefaultIntensity, period: DefaultPeriod}
+	return actor.PropsFromProducer(func() actor.Actor { return &root{env: env, brokers: brokers, bootWait: bootWait} },
+		actor.WithSupervisor(strategy),
+		actor.WithGuardian(g),
+		actor.WithReceiverMiddleware(env.Lifecycle(registry.Supervisor, strategy.String())))
+}
+
+func (r *root) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Started); !ok {
+		return
+	}
+	children := []struct {
+		name  string
+		props *actor.Props
+	}{
+		{actors.ConnectionsName, actors.NewConnectionsProps(r.env)},
+		{actors.ConnSupName, simpleSupProps(r.env, actors.ConnSupName)},
+		{actors.FederatedName, simpleSupProps(r.env, actors.FederatedName)},
+		{actors.AssignmentsName, actors.NewAssignmentsProps(r.env)},
+		{actors.BootstrapName, actors.NewBootstrapProps(r.env, r.brokers, r.bootWait)},
+	}
+	for _, c := range children {
+		if _, err := ctx.SpawnNamed(c.props, c.name); err != nil {
+			panic(err) // a name clash inside our own tree is a bug
+		}
+	}
+}

@@ -1,0 +1,231 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/go-memdb"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/registry"
+)
+
+// Tree is a running Warren supervision tree. It is safe for concurrent use
+// by multiple goroutines.
+type Tree struct {
+	env       *actors.Env
+	root      *actor.PID
+	ownSystem bool
+
+	done     chan struct{}
+	doneOnce sync.Once
+	mu       sync.Mutex // guards err
+	err      error
+}
+
+// Start validates cfg and starts the tree. It returns at once: use
+// [Tree.WaitReady] to wait for a broker of the local zone.
+func Start(cfg Config, opts ...Option) (*Tree, error) {
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	local, specs, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	t := &Tree{done: make(chan struct{})}
+	sys := o.system
+	if sys == nil {
+		t.ownSystem = true
+		logger := o.log.With("lib", "protoactor")
+		sys = actor.NewActorSystem(
+			actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return warnOnly(logger) }),
+			actor.WithDeadLetterThrottleCount(3))
+	}
+	t.env = &actors.Env{System: sys, Registry: registry.New(), Log: o.log.With("lib", "warren"), LocalZone: local}
+	g := &guardian{onFail: func(reason any) {
+		t.fail(fmt.Errorf("warren: supervision tree failed: %v", reason))
+	}}
+	root, err := sys.Root.SpawnNamed(rootProps(t.env, specs, cfg.BootstrapTimeout, g), actors.RootName)
+	if err != nil {
+		return nil, fmt.Errorf("warren: start tree: %w", err)
+	}
+	t.root = root
+	return t, nil
+}
+
+func (t *Tree) fail(err error) {
+	t.mu.Lock()
+	if t.err == nil {
+		t.err = err
+	}
+	t.mu.Unlock()
+	t.env.Log.Error("tree stopped", "err", err)
+	t.doneOnce.Do(func() { close(t.done) })
+}
+
+// Registry returns the tree's tables for reading.
+func (t *Tree) Registry() *registry.Registry { return t.env.Registry }
+
+// System returns the actor system the tree runs in.
+func (t *Tree) System() *actor.ActorSystem { return t.env.System }
+
+// Env returns what Warren's actors share, for actors the embedding
+// application spawns into the tree (listeners, publishers).
+func (t *Tree) Env() *actors.Env { return t.env }
+
+// PID returns the PID of the tree's child called name (see actors.*Name).
+func (t *Tree) PID(name string) *actor.PID { return t.env.PID(name) }
+
+// LocalZone returns the zone this node belongs to.
+func (t *Tree) LocalZone() string { return t.env.LocalZone }
+
+// Snapshot returns the live supervision tree, root "warren".
+func (t *Tree) Snapshot() *registry.TreeNode { return t.env.Registry.Tree(actors.RootName) }
+
+// Ready reports whether a broker of the local zone is available and
+// bootstrap has declared the targeted exchange.
+func (t *Tree) Ready() bool {
+	ok, _ := t.readyQuery(t.env.Registry.DB().Txn(false), memdb.NewWatchSet())
+	return ok
+}
+
+// WaitReady waits until [Tree.Ready] holds, the tree stops, or ctx ends.
+func (t *Tree) WaitReady(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-t.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := t.env.Registry.WaitFor(ctx, t.readyQuery)
+	if err != nil {
+		if e := t.Err(); e != nil {
+			return e
+		}
+		detail := "no bootstrap"
+		if row, ok := t.env.Registry.Actor(actors.RootName + "/" + actors.BootstrapName); ok {
+			detail = row.Detail
+		}
+		return fmt.Errorf("warren: not ready (bootstrap: %s): %w", detail, err)
+	}
+	return nil
+}
+
+func (t *Tree) readyQuery(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+	ch, raw, err := txn.FirstWatch(registry.TableConnections, "zone_available", t.env.LocalZone, true)
+	if err != nil {
+		return false, err
+	}
+	ws.Add(ch)
+	ch, boot, err := txn.FirstWatch(registry.TableActors, "id", actors.RootName+"/"+actors.BootstrapName)
+	if err != nil {
+		return false, err
+	}
+	ws.Add(ch)
+	return raw != nil && boot != nil && boot.(*registry.Actor).Detail == actors.BootstrapReady, nil
+}
+
+// AddBroker adds a connection to uri in zone ("" for the local zone) and
+// returns its broker id.
+func (t *Tree) AddBroker(ctx context.Context, uri, zone string) (string, error) {
+	spec := actors.BrokerSpec{Zone: zone, Options: actors.ConnectionOptions{URL: uri}}
+	res, err := t.request(ctx, t.PID(actors.ConnectionsName), &actors.AddBroker{Spec: spec})
+	if err != nil {
+		return "", err
+	}
+	r := res.(*actors.BrokerAdded)
+	return r.ID, r.Err
+}
+
+// RemoveBroker stops the connection of broker id.
+func (t *Tree) RemoveBroker(ctx context.Context, id string) error {
+	res, err := t.request(ctx, t.PID(actors.ConnectionsName), &actors.RemoveBroker{ID: id})
+	if err != nil {
+		return err
+	}
+	return res.(*actors.BrokerRemoved).Err
+}
+
+func (t *Tree) request(ctx context.Context, pid *actor.PID, msg any) (any, error) {
+	timeout := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	return t.env.System.Root.RequestFuture(pid, msg, timeout).Result()
+}
+
+// Done is closed when the tree has stopped: after Shutdown, or when the
+// root supervisor failed (see [Tree.Err]).
+func (t *Tree) Done() <-chan struct{} { return t.done }
+
+// Err returns why the tree stopped on its own, or nil.
+func (t *Tree) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+// Shutdown stops the tree: every actor, then every broker connection, and
+// waits for them within ctx.
+func (t *Tree) Shutdown(ctx context.Context) error {
+	stopped := make(chan error, 1)
+	go func() { stopped <- t.env.System.Root.StopFuture(t.root).Wait() }()
+	var err error
+	select {
+	case err = <-stopped:
+	case <-ctx.Done():
+		return fmt.Errorf("warren: shutdown: actors still stopping: %w", ctx.Err())
+	}
+	closed := make(chan struct{})
+	go func() { t.env.Closing.Wait(); close(closed) }()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		return fmt.Errorf("warren: shutdown: connections still closing: %w", ctx.Err())
+	}
+	if t.ownSystem {
+		t.env.System.Shutdown()
+	}
+	t.doneOnce.Do(func() { close(t.done) })
+	if err != nil && !errors.Is(err, actor.ErrTimeout) {
+		return fmt.Errorf("warren: shutdown: %w", err)
+	}
+	return nil
+}
+
+// warnOnly narrows protoactor's logger: its Info lines (every restart,
+// "actor system started") are noise for Warren's users.
+func warnOnly(l *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{Handler: l.Handler(), min: slog.LevelWarn})
+}
+
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{Handler: f.Handler.WithAttrs(a), min: f.min}
+}
+
+func (f levelFilter) WithGroup(n string) slog.Handler {
+	return levelFilter{Handler: f.Handler.WithGroup(n), min: f.min}
+}
