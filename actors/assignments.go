@@ -30,7 +30,7 @@ type assignments struct {
 	env *Env
 	log *slog.Logger
 
-	brokers   map[string]*brokerInfo     // brokers that have been up, by id
+	brokers   map[string]*brokerInfo      // brokers that have been up, by id
 	pools     map[string][]*openedChannel // prechannels by broker
 	chans     map[string]*openedChannel   // every live channel we handed out or hold, by id
 	owner     map[string]*consumer        // channel id -> consumer holding it

@@ -122,10 +122,10 @@ type retryAssign struct{ consumer string }
 
 type dialNow struct{ gen int }
 type dialed struct {
-	gen    int
-	res    *session
-	err    error
-	took   time.Duration
+	gen  int
+	res  *session
+	err  error
+	took time.Duration
 }
 type connLost struct {
 	gen int
