@@ -162,7 +162,7 @@ func (o ConnectionOptions) uri() (string, error) {
 	if vhost == "" {
 		vhost = "/"
 	}
-	u.Path = "/" + url.PathEscape(vhost)
+	u.Path, u.RawPath = "/"+vhost, "/"+url.PathEscape(vhost)
 	return u.String(), nil
 }
 

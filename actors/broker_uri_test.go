@@ -1,0 +1,94 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+func ExampleBrokerURI() {
+	fmt.Println(BrokerURI("amqp://kazoo:s3cret@10.0.0.5:5672/"))
+	// Output: amqp://kazoo:xxxxx@10.0.0.5:5672/
+}
+
+func TestBrokerURI_NeverPrintsPassword(t *testing.T) {
+	for _, uri := range []string{
+		"amqp://kazoo:s3cret@10.0.0.5:5672/",
+		"amqps://kazoo:s3cret@host/vh?cacertfile=/x",
+		"amqp://kazoo:s3cret@[::1:5672/", // unparsable
+		"not a uri s3cret",
+	} {
+		u := BrokerURI(uri)
+		var sb strings.Builder
+		slog.New(slog.NewTextHandler(&sb, nil)).Info("x", "uri", u)
+		for _, out := range []string{u.String(), fmt.Sprint(u), sb.String()} {
+			if strings.Contains(out, "s3cret") {
+				t.Errorf("%q printed as %q", uri, out)
+			}
+		}
+	}
+}
+
+func TestBrokerID(t *testing.T) {
+	tests := []struct{ given, want, wantErr string }{
+		{given: "amqp://guest:guest@127.0.0.1:5672/", want: "127.0.0.1:5672"},
+		{given: "amqp://h", want: "h:5672"},
+		{given: "amqps://u:p@broker.example.com/", want: "broker.example.com:5671"},
+		{given: "amqp://u:p@h:5673/kazoo", want: "h:5673@kazoo"},
+		{given: "amqp://u:p@h:5673/a%2Fb", want: "h:5673@a%2Fb"},
+		{given: "http://u:s3cret@h/", wantErr: "scheme"},
+		{given: "amqp://u:s3cret@h:notaport/", wantErr: "port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.given, func(t *testing.T) {
+			got, err := BrokerID(tt.given)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "s3cret") {
+					t.Fatalf("err = %v, want one naming %q without the password", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("BrokerID = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSanitize_RemovesPasswordsFromErrors(t *testing.T) {
+	err := fmt.Errorf(`dial "amqp://kazoo:s3cret@10.0.0.5:5672/" failed`)
+	if got := sanitize(err); strings.Contains(got, "s3cret") || !strings.Contains(got, "kazoo:xxxxx@10.0.0.5") {
+		t.Fatalf("sanitize = %q", got)
+	}
+	be := &BrokerError{Broker: "b", Op: "dial", Err: err}
+	if strings.Contains(be.Error(), "s3cret") {
+		t.Fatalf("BrokerError = %q", be.Error())
+	}
+}
+
+func TestPermanent_ClassifiesDialErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"access refused", &amqp.Error{Code: amqp.AccessRefused, Reason: "username or password not allowed"}, true},
+		{"vhost missing", &amqp.Error{Code: amqp.NotAllowed, Reason: "vhost nope not found"}, true},
+		{"precondition on exchange", &amqp.Error{Code: amqp.PreconditionFailed, Reason: "inequivalent arg 'type'"}, true},
+		{"credentials", fmt.Errorf("wrap: %w", amqp.ErrCredentials), true},
+		{"network", &amqp.Error{Code: amqp.FrameError, Reason: "i/o timeout"}, false},
+		{"connection forced", &amqp.Error{Code: amqp.ConnectionForced, Reason: "shutdown"}, false},
+		{"refused", errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Permanent(&BrokerError{Broker: "b", Op: "dial", Err: tt.err}); got != tt.want {
+				t.Fatalf("Permanent = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
