@@ -1,0 +1,29 @@
+# Warren — `make help` lists the targets.
+GO        ?= go
+DEMO_URL  ?= amqp://guest:guest@127.0.0.1:5672/
+UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd/...
+
+.PHONY: help demo test unit integration bench vet deps
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+deps: ## install RabbitMQ and amqp-tools when missing (apt, as root)
+	@bash .ci/install-deps
+
+demo: deps ## start the supervision tree against the local broker and show it live
+	@bash .ci/demo "$(DEMO_URL)"
+
+test: deps vet unit integration ## everything CI runs: vet, unit tests with -race, integration tests on throw-away RabbitMQ nodes
+
+vet: ## go vet
+	$(GO) vet ./...
+
+unit: ## unit tests with -race (no broker needed)
+	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+integration: deps ## integration tests against real RabbitMQ nodes the tests start themselves
+	$(GO) test -race -count=1 -timeout 13m ./integration/...
+
+bench: deps ## benchmarks against raw amqp091-go, same broker, same run
+	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 20m ./integration/...
