@@ -165,8 +165,8 @@ func (a *assignments) onRequest(ctx actor.Context, m *RequestChannel) {
 }
 
 // pick chooses the broker for a consumer: its own for a sticky one; for a
-// float the first up broker of its zone (by id, so the primary first) that
-// has a prechannel ready, else the primary, never avoid.
+// float the primary of its zone (the up broker with the smallest id), other
+// than avoid.
 func (a *assignments) pick(c *consumer, avoid string) *brokerInfo {
 	if c.typ == registry.Sticky {
 		if b := a.brokers[c.sticky]; b != nil && b.up {
@@ -174,22 +174,13 @@ func (a *assignments) pick(c *consumer, avoid string) *brokerInfo {
 		}
 		return nil
 	}
-	var up []*brokerInfo
+	var best *brokerInfo
 	for _, b := range a.brokers {
-		if b.up && b.zone == c.zone && b.id != avoid {
-			up = append(up, b)
+		if b.up && b.zone == c.zone && b.id != avoid && (best == nil || b.id < best.id) {
+			best = b
 		}
 	}
-	if len(up) == 0 {
-		return nil
-	}
-	sort.Slice(up, func(i, j int) bool { return up[i].id < up[j].id })
-	for _, b := range up {
-		if len(a.pools[b.id]) > 0 {
-			return b
-		}
-	}
-	return up[0]
+	return best
 }
 
 // place gives c a channel now if a prechannel is free, or makes it wait.

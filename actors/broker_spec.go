@@ -45,7 +45,7 @@ func (s BrokerSpec) Normalize(localZone string) (BrokerSpec, error) {
 	case s.Prechannels == 0:
 		s.Prechannels = DefaultPrechannels
 	case s.Prechannels < 0:
-		s.Prechannels = 0
+		s.Prechannels = -1 // none; kept negative so that Normalize is idempotent
 	}
 	return s, nil
 }

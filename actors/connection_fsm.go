@@ -47,9 +47,11 @@ func (c *connection) connecting(ctx actor.Context) {
 	c.row.Heartbeat = m.res.conn.Config.Heartbeat
 	c.row.Product, c.row.Version = m.res.serverInfo()
 	c.watch(m.res)
-	c.setState(registry.Connected, "")
+	// Assignments first: a reader that sees the row available can ask for a
+	// channel at once.
 	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, conn: c.self, channels: m.res.prechannels})
 	m.res.prechannels = nil
+	c.setState(registry.Connected, "")
 	c.log.Info("connected", "took", m.took, "channel_max", c.row.ChannelMax, "heartbeat", c.row.Heartbeat)
 	c.behavior.Become(c.connected)
 }

@@ -106,6 +106,10 @@ func (c *connections) onAdd(ctx actor.Context, m *AddBroker) {
 		return
 	}
 	c.specs[spec.ID] = spec
+	// The child's path is known before it exists: its first status report
+	// may arrive before the spawn's answer.
+	path := c.env.PID(ConnSupName).Id + "/" + spec.ID
+	c.byPath[path] = spec.ID
 	f := ctx.RequestFuture(c.env.PID(ConnSupName), &SpawnChild{Name: spec.ID, Props: props}, spawnTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		r, _ := res.(*ChildSpawned)
@@ -114,6 +118,8 @@ func (c *connections) onAdd(ctx actor.Context, m *AddBroker) {
 		}
 		if err != nil {
 			delete(c.specs, spec.ID)
+			delete(c.byPath, path)
+			c.write(func(w *registry.Writer) error { return w.DeleteConnection(spec.ID) })
 			reply(&BrokerAdded{ID: spec.ID, Err: fmt.Errorf("warren: broker %s: start connection: %w", spec.ID, err)})
 			return
 		}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,8 +59,10 @@ func dial(spec BrokerSpec, plan dialPlan) (*session, error) {
 		}
 	}
 	if spec.Prechannels > 0 {
+		// A channel_max below the prechannel count is not a reason to refuse
+		// the connection: keep what could be opened.
 		s.prechannels, err = s.open(spec, spec.Prechannels)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNoChannelLeft) {
 			conn.Close()
 			return nil, err
 		}
