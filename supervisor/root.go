@@ -28,8 +28,17 @@ func rootProps(env *actors.Env, brokers []actors.BrokerSpec, bootWait time.Durat
 		actor.WithReceiverMiddleware(env.Lifecycle(registry.Supervisor, strategy.String())))
 }
 
+// started is asked of the root by Start: its answer comes after the
+// children were spawned, so callers can address them at once.
+type started struct{}
+
 func (r *root) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*actor.Started); !ok {
+	switch ctx.Message().(type) {
+	case *started:
+		ctx.Respond(&started{})
+		return
+	case *actor.Started:
+	default:
 		return
 	}
 	children := []struct {

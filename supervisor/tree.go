@@ -58,6 +58,9 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 		return nil, fmt.Errorf("warren: start tree: %w", err)
 	}
 	t.root = root
+	if _, err := sys.Root.RequestFuture(root, &started{}, 10*time.Second).Result(); err != nil {
+		return nil, fmt.Errorf("warren: start tree: root did not start: %w", err)
+	}
 	return t, nil
 }
 
