@@ -16,6 +16,9 @@ const (
 	FederatedName   = "federated_listeners_sup"
 	AssignmentsName = "assignments"
 	BootstrapName   = "bootstrap"
+	ListenersName   = "listeners"
+	PublishersName  = "publishers"
+	WorkersName     = "workers"
 )
 
 // Env carries what every Warren actor shares. It is safe for concurrent use.

@@ -6,7 +6,9 @@
 //	├── connection_sup          simple_one_for_one, 5/10s: one connection actor per broker
 //	├── federated_listeners_sup simple_one_for_one, 5/10s: listener federators
 //	├── assignments             worker: the assignments table's writer
-//	└── bootstrap               worker: adds the configured brokers, waits for the local zone
+//	├── bootstrap               worker: adds the configured brokers, waits for the local zone
+//	├── listeners               simple_one_for_one, 5/10s: listeners spawned through the tree
+//	└── (pools)                 one_for_one, 5/10s each: publishers, RPC workers
 //
 // [Start] builds the tree from a [Config] (usually read by [LoadINI] from
 // Kazoo's config.ini) and returns a [*Tree] handle: its registry for reads,

@@ -18,11 +18,12 @@ type root struct {
 	env      *actors.Env
 	brokers  []actors.BrokerSpec
 	bootWait time.Duration
+	pools    []Pool // worker pools started after Kazoo's children (publishers, RPC workers)
 }
 
-func rootProps(env *actors.Env, brokers []actors.BrokerSpec, bootWait time.Duration, g *guardian) *actor.Props {
+func rootProps(env *actors.Env, brokers []actors.BrokerSpec, bootWait time.Duration, pools []Pool, g *guardian) *actor.Props {
 	strategy := oneForOne{name: actors.RootName, max: DefaultIntensity, period: DefaultPeriod}
-	return actor.PropsFromProducer(func() actor.Actor { return &root{env: env, brokers: brokers, bootWait: bootWait} },
+	return actor.PropsFromProducer(func() actor.Actor { return &root{env: env, brokers: brokers, bootWait: bootWait, pools: pools} },
 		actor.WithSupervisor(strategy),
 		actor.WithGuardian(g),
 		actor.WithReceiverMiddleware(env.Lifecycle(registry.Supervisor, strategy.String())))
@@ -50,6 +51,13 @@ func (r *root) Receive(ctx actor.Context) {
 		{actors.FederatedName, simpleSupProps(r.env, actors.FederatedName)},
 		{actors.AssignmentsName, actors.NewAssignmentsProps(r.env)},
 		{actors.BootstrapName, actors.NewBootstrapProps(r.env, r.brokers, r.bootWait)},
+		{actors.ListenersName, simpleSupProps(r.env, actors.ListenersName)},
+	}
+	for _, p := range r.pools {
+		children = append(children, struct {
+			name  string
+			props *actor.Props
+		}{p.Name, poolSupProps(r.env, p)})
 	}
 	for _, c := range children {
 		if _, err := ctx.SpawnNamed(c.props, c.name); err != nil {

@@ -53,7 +53,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	g := &guardian{onFail: func(reason any) {
 		t.fail(fmt.Errorf("warren: supervision tree failed: %v", reason))
 	}}
-	root, err := sys.Root.SpawnNamed(rootProps(t.env, specs, cfg.BootstrapTimeout, g), actors.RootName)
+	root, err := sys.Root.SpawnNamed(rootProps(t.env, specs, cfg.BootstrapTimeout, t.pools(cfg), g), actors.RootName)
 	if err != nil {
 		return nil, fmt.Errorf("warren: start tree: %w", err)
 	}
@@ -232,3 +232,19 @@ func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
 func (f levelFilter) WithGroup(n string) slog.Handler {
 	return levelFilter{Handler: f.Handler.WithGroup(n), min: f.min}
 }
+
+// pools lists the worker pools the root starts after Kazoo's children.
+// Each feature that needs a pool (publishers, RPC workers) adds itself here.
+func (t *Tree) pools(cfg Config) []Pool {
+	var pools []Pool
+	for _, p := range poolFactories {
+		if pool, ok := p(t.env, cfg); ok {
+			pools = append(pools, pool)
+		}
+	}
+	return pools
+}
+
+// poolFactories are consulted in order by Start; files of this package
+// register theirs in init.
+var poolFactories []func(env *actors.Env, cfg Config) (Pool, bool)
