@@ -48,6 +48,12 @@ func (r *Registry) Write(fn func(w *Writer) error) error {
 // It must not be kept after that function returns.
 type Writer struct{ txn *memdb.Txn }
 
+// Insert and Delete give feature files typed writers of their own tables.
+func (w *Writer) Insert(table string, row any) error { return w.insert(table, row) }
+
+// Delete removes the row with id from table.
+func (w *Writer) Delete(table, id string) error { return w.delete(table, id) }
+
 func (w *Writer) insert(table string, row any) error {
 	if err := w.txn.Insert(table, row); err != nil {
 		return fmt.Errorf("warren: registry: insert into %s: %w", table, err)
@@ -82,4 +88,12 @@ func first[T any](raw any, err error) (T, bool) {
 		return zero, false
 	}
 	return *raw.(*T), true
+}
+
+// All lists every row of table, ordered by id.
+func All[T any](r *Registry, table string) []T { return collect[T](r.read().Get(table, "id")) }
+
+// One returns the row of table with id.
+func One[T any](r *Registry, table, id string) (T, bool) {
+	return first[T](r.read().First(table, "id", id))
 }

@@ -9,13 +9,22 @@ const (
 	TableActors      = "actors"
 )
 
+// tables maps each table name to its schema. The core tables are listed
+// here; each other table's file registers itself in an init function, so a
+// feature adds a table by adding one file.
+var tables = map[string]func() *memdb.TableSchema{
+	TableConnections: connectionsTable,
+	TableAssignments: assignmentsTable,
+	TableActors:      actorsTable,
+}
+
 // Schema returns the go-memdb schema of every Warren table.
 func Schema() *memdb.DBSchema {
-	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
-		TableConnections: connectionsTable(),
-		TableAssignments: assignmentsTable(),
-		TableActors:      actorsTable(),
-	}}
+	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
+	for name, table := range tables {
+		s.Tables[name] = table()
+	}
+	return s
 }
 
 func connectionsTable() *memdb.TableSchema {
