@@ -28,6 +28,10 @@ type Env struct {
 	Log       *slog.Logger
 	LocalZone string
 
+	// Replies, when set, publishes listeners' replies (the tree sets it to
+	// its publishers); nil makes a listener reply on its own channel.
+	Replies ReplyPublisher
+
 	// Closing counts network closes still running in goroutines; shutdown
 	// waits for it so that no connection outlives the tree.
 	Closing sync.WaitGroup

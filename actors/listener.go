@@ -1,0 +1,316 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/registry"
+)
+
+// Re-setup backoff after a failed replay or a consumer cancelled by the
+// broker on a channel that stays open.
+const (
+	resetupFirst = 100 * time.Millisecond
+	resetupMax   = 5 * time.Second
+)
+
+// listener consumes one queue and dispatches its deliveries to handlers:
+// Kazoo's gen_listener. It asks the assignments actor for a channel, replays
+// its recorded topology on every channel it is given, and hands deliveries
+// to a bounded worker pool straight from a forwarding goroutine.
+//
+// Owner:    its mailbox; listenerShared holds what delivery goroutines touch.
+// Writes:   its own listeners row.
+// Blocking: replay and run-time binding changes run in goroutines under
+// .         opMu; deliveries never pass through the mailbox.
+type listener struct {
+	env    *Env
+	shared *listenerShared
+	log    *slog.Logger
+	cancel context.CancelFunc
+	pool   *workers
+
+	cmds     []command // the recorded topology
+	opMu     *sync.Mutex
+	ch       *amqp.Channel
+	chID     string
+	setupGen uint64 // bumped for every replay attempt; late results are dropped
+	state    registry.ListenerState
+	lastErr  string
+	since    time.Time
+	retries  int
+	timer    *time.Timer
+}
+
+// Messages of the listener protocol.
+
+// AddBinding binds the listener's queue at run time; it is recorded and
+// replayed after every reconnect. The reply is *BindingChanged.
+type AddBinding struct{ Binding Binding }
+
+// RemoveBinding unbinds and forgets a binding. The reply is *BindingChanged.
+type RemoveBinding struct{ Binding Binding }
+
+// BindingChanged answers AddBinding and RemoveBinding. Err is nil when the
+// change is recorded and, if the listener was consuming, applied.
+type BindingChanged struct{ Err error }
+
+type topologyDone struct {
+	gen, setup uint64
+	queue      string
+	deliveries <-chan amqp.Delivery
+	err        error
+}
+type consumeEnded struct{ gen, setup uint64 }
+type resetup struct{ gen uint64 }
+
+// NewListenerProps returns the props of a listener; spawn it anywhere (under
+// the tree's listeners supervisor with Tree.SpawnListener, or under an actor
+// of the application).
+func NewListenerProps(env *Env, spec ListenerSpec) (*actor.Props, error) {
+	spec, err := spec.normalize()
+	if err != nil {
+		return nil, err
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		ctx, cancel := context.WithCancel(context.Background())
+		s := &listenerShared{env: env, spec: spec, routes: newRoutes(spec.Handlers), ctx: ctx,
+			log: env.Log.With("actor", "listener", "listener", spec.Name)}
+		return &listener{env: env, shared: s, log: s.log, cancel: cancel, cmds: initialCommands(spec), opMu: &sync.Mutex{}}
+	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
+}
+
+var _ actor.Actor = (*listener)(nil)
+
+func (l *listener) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		l.shared.self = ctx.Self()
+		l.pool = newWorkers(l.shared)
+		l.setState(registry.ListenerWaiting, "")
+		s := l.shared.spec
+		ctx.Send(l.env.PID(AssignmentsName), &RequestChannel{Consumer: ctx.Self(), App: s.App, Type: s.Channel, Broker: s.Broker, Zone: s.Zone})
+	case *actor.Stopping:
+		l.cancel()
+		l.stopTimer()
+	case *actor.Restarting:
+		// The next instance replays its topology from scratch: give the
+		// channel back so that it starts on a fresh one (its consumer tag
+		// would clash on this one).
+		l.cancel()
+		l.stopTimer()
+		ctx.Send(l.env.PID(AssignmentsName), &ReleaseChannel{Consumer: ctx.Self()})
+	case *actor.Stopped:
+		path := ctx.Self().Id
+		_ = l.env.Registry.Write(func(w *registry.Writer) error { return w.DeleteListener(path) })
+	case *ChannelAssigned:
+		gen := l.shared.gen.Add(1)
+		l.ch, l.chID, l.retries = m.Channel, m.ID, 0
+		l.shared.ch.Store(m.Channel)
+		broker := m.Broker
+		l.shared.broker.Store(&broker)
+		l.watchCancels(m.Channel, gen)
+		l.setup(gen)
+	case *ChannelLost:
+		l.shared.gen.Add(1) // acks of the old channel's deliveries are dropped from now on
+		l.shared.ch.Store(nil)
+		l.ch, l.chID = nil, ""
+		l.stopTimer()
+		msg := "channel lost"
+		if m.Err != nil {
+			msg += ": " + sanitize(m.Err)
+		}
+		l.log.Warn("channel lost; waiting for another", "channel", m.ID, "err", msg)
+		l.setState(registry.ListenerReconnecting, msg)
+	case *topologyDone:
+		l.onTopology(m)
+	case *consumeEnded:
+		if m.gen == l.shared.gen.Load() && m.setup == l.setupGen && l.ch != nil && !l.ch.IsClosed() {
+			l.log.Warn("consumer cancelled by the broker; declaring the queue again", "queue", l.shared.queueName())
+			l.retry(m.gen, "consumer cancelled by the broker")
+		}
+	case *resetup:
+		l.timer = nil
+		if m.gen == l.shared.gen.Load() && l.ch != nil {
+			l.setup(m.gen)
+		}
+	case *AddBinding:
+		l.onBindingChange(ctx, m.Binding, true)
+	case *RemoveBinding:
+		l.onBindingChange(ctx, m.Binding, false)
+	case *listenerFlush:
+		l.shared.dirty.Store(false)
+		l.writeRow()
+	}
+}
+
+// setup replays the recorded topology on the current channel in a goroutine.
+func (l *listener) setup(gen uint64) {
+	l.setupGen++
+	setupGen, ch, cmds, spec := l.setupGen, l.ch, append([]command(nil), l.cmds...), l.shared.spec
+	env, self, opMu := l.env, l.shared.self, l.opMu
+	l.setState(registry.ListenerDeclaring, "")
+	go func() {
+		opMu.Lock()
+		queue, deliveries, err := replay(ch, spec, cmds)
+		opMu.Unlock()
+		env.Send(self, &topologyDone{gen: gen, setup: setupGen, queue: queue, deliveries: deliveries, err: err})
+	}()
+}
+
+func (l *listener) onTopology(m *topologyDone) {
+	if m.gen != l.shared.gen.Load() || m.setup != l.setupGen {
+		return // a replay on a channel we no longer hold
+	}
+	if m.err != nil {
+		l.log.Error("topology replay failed", "queue", m.queue, "err", sanitize(m.err))
+		var ae *amqp.Error
+		if errors.As(m.err, &ae) && ae.Recover || l.ch.IsClosed() {
+			// A channel exception closed the channel: assignments replaces it.
+			l.setState(registry.ListenerDeclaring, sanitize(m.err))
+			return
+		}
+		l.retry(m.gen, sanitize(m.err))
+		return
+	}
+	q := m.queue
+	l.shared.queue.Store(&q)
+	l.retries = 0
+	l.forward(m.gen, m.setup, m.deliveries)
+	l.log.Info("consuming", "queue", q, "broker", l.shared.brokerID())
+	l.setState(registry.ListenerConsuming, "")
+}
+
+func (l *listener) retry(gen uint64, why string) {
+	l.retries++
+	delay := min(resetupFirst<<min(l.retries-1, 10), resetupMax)
+	l.stopTimer()
+	env, self := l.env, l.shared.self
+	l.timer = time.AfterFunc(delay, func() { env.Send(self, &resetup{gen: gen}) })
+	l.setState(registry.ListenerDeclaring, why)
+}
+
+func (l *listener) stopTimer() {
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+}
+
+// forward moves deliveries from the channel to the worker pool until the
+// consumer ends (channel closed, or cancelled by the broker).
+func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery) {
+	pool, env, self, done := l.pool, l.env, l.shared.self, l.shared.ctx.Done()
+	go func() {
+		for {
+			select {
+			case d, ok := <-deliveries:
+				if !ok {
+					env.Send(self, &consumeEnded{gen: gen, setup: setup})
+					return
+				}
+				pool.dispatch(d, gen)
+			case <-done:
+				return
+			}
+		}
+	}()
+}
+
+// watchCancels drains the channel's consumer-cancel notifications (an
+// undrained Notify chan stalls the whole connection); the closing of the
+// deliveries chan is what the listener acts on.
+func (l *listener) watchCancels(ch *amqp.Channel, gen uint64) {
+	cancels := ch.NotifyCancel(make(chan string, 4))
+	log := l.log
+	go func() {
+		for tag := range cancels {
+			log.Debug("broker cancelled consumer", "tag", tag, "gen", gen)
+		}
+	}()
+}
+
+func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
+	if b.Exchange == "" {
+		ctx.Respond(&BindingChanged{Err: errors.New("warren: listener " + l.shared.spec.Name + ": binding needs an exchange")})
+		return
+	}
+	if add {
+		l.cmds = addBinding(l.cmds, b)
+	} else {
+		var found bool
+		if l.cmds, found = removeBinding(l.cmds, b); !found {
+			ctx.Respond(&BindingChanged{Err: errors.New("warren: listener " + l.shared.spec.Name + ": no binding " + b.String())})
+			return
+		}
+	}
+	l.writeRow()
+	if l.state != registry.ListenerConsuming || l.ch == nil {
+		ctx.Respond(&BindingChanged{}) // applied by the next replay
+		return
+	}
+	ch, queue, opMu := l.ch, l.shared.queueName(), l.opMu
+	f := actor.NewFuture(l.env.System, 30*time.Second)
+	go func() {
+		opMu.Lock()
+		var err error
+		if add {
+			if b.Declare {
+				err = ch.ExchangeDeclare(b.Exchange, b.Kind, b.Durable, b.AutoDelete, b.Internal, false, nil)
+			}
+			if err == nil {
+				err = ch.QueueBind(queue, b.RoutingKey, b.Exchange, false, b.Args)
+			}
+		} else {
+			err = ch.QueueUnbind(queue, b.RoutingKey, b.Exchange, b.Args)
+		}
+		opMu.Unlock()
+		l.env.Send(f.PID(), &BindingChanged{Err: err})
+	}()
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if err != nil {
+			res = &BindingChanged{Err: err}
+		}
+		if r := res.(*BindingChanged); r.Err != nil && add {
+			// Not applied (a missing exchange closes the channel with 404):
+			// forget it, or every replay would fail the same way.
+			l.cmds, _ = removeBinding(l.cmds, b)
+			r.Err = errors.New("warren: listener " + l.shared.spec.Name + ": bind " + b.String() + ": " + sanitize(r.Err))
+			l.writeRow()
+		}
+		ctx.Respond(res)
+	})
+}
+
+func (l *listener) setState(st registry.ListenerState, lastErr string) {
+	if st != l.state {
+		l.since = time.Now()
+	}
+	l.state = st
+	if lastErr != "" || st == registry.ListenerConsuming {
+		l.lastErr = lastErr
+	}
+	l.writeRow()
+}
+
+func (l *listener) writeRow() {
+	s := l.shared
+	row := registry.Listener{
+		Path: s.self.Id, Name: s.spec.Name, Queue: s.queueName(), ConsumerTag: s.spec.Consume.Tag,
+		Broker: s.brokerID(), Channel: l.chID, State: l.state, Since: l.since, LastError: l.lastErr,
+		Received: s.counter.received.Load(), Acked: s.counter.acked.Load(), Nacked: s.counter.nacked.Load(),
+		Rejected: s.counter.rejected.Load(), Unhandled: s.counter.unhandled.Load(), Errors: s.counter.errors.Load(),
+		Stale: s.counter.stale.Load(), InFlight: s.counter.inFlight.Load(),
+	}
+	for _, b := range bindingsOf(l.cmds) {
+		row.Bindings = append(row.Bindings, b.String())
+	}
+	if err := l.env.Registry.Write(func(w *registry.Writer) error { return w.PutListener(row) }); err != nil {
+		l.log.Error("writing listeners row", "err", err)
+	}
+}

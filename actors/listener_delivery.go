@@ -1,0 +1,81 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors/kazoo"
+)
+
+// Defaults are the envelope headers a listener puts in its replies.
+type Defaults = kazoo.Defaults
+
+// Delivery is one message handed to a Handler. It is owned by that handler
+// call; its acknowledgement is the listener's business (see AckPolicy).
+type Delivery struct {
+	Envelope kazoo.Envelope // the decoded JSON event; nil for a raw payload
+	Body     []byte
+
+	Exchange      string
+	RoutingKey    string
+	Headers       amqp.Table
+	ContentType   string
+	ReplyTo       string // AMQP reply-to (direct reply-to between Warren peers)
+	CorrelationID string
+	MessageID     string
+	Redelivered   bool
+
+	Listener string // listener name
+	Queue    string
+	Broker   string
+
+	shared *listenerShared
+}
+
+// ErrNoReplyAddress is returned by Reply for a request that says neither
+// where to answer (no AMQP reply-to, no Server-ID).
+var ErrNoReplyAddress = errors.New("warren: request has no reply address (no reply-to property, no Server-ID)")
+
+// Reply answers the request the Kazoo way: a JSON envelope carrying the
+// request's Msg-ID (kazoo.NewReply) with fields, published to the AMQP
+// reply-to with the request's correlation id when the request has one
+// (Warren peers using direct reply-to), else to exchange "targeted" with the
+// request's Server-ID as routing key (Kazoo and Kamailio peers).
+func (d *Delivery) Reply(ctx context.Context, fields map[string]any) error {
+	if d.Envelope == nil {
+		return errors.New("warren: Reply needs a JSON request; use ReplyRaw")
+	}
+	env, err := kazoo.NewReply(d.Envelope, fields, d.shared.spec.Defaults)
+	if err != nil {
+		return fmt.Errorf("warren: reply to %s: %w", d.Envelope.MsgID(), err)
+	}
+	body, err := env.Marshal()
+	if err != nil {
+		return err
+	}
+	if d.ReplyTo != "" {
+		return d.shared.publish(ctx, "", d.ReplyTo, body, d.CorrelationID, kazoo.ContentType)
+	}
+	exchange, key, ok := d.Envelope.ReplyTo()
+	if !ok {
+		return ErrNoReplyAddress
+	}
+	return d.shared.publish(ctx, exchange, key, body, d.CorrelationID, kazoo.ContentType)
+}
+
+// ReplyRaw answers a request that carries an AMQP reply-to with body as is.
+func (d *Delivery) ReplyRaw(ctx context.Context, body []byte, contentType string) error {
+	if d.ReplyTo == "" {
+		return ErrNoReplyAddress
+	}
+	return d.shared.publish(ctx, "", d.ReplyTo, body, d.CorrelationID, contentType)
+}
+
+// ReplyPublisher publishes replies for listeners. The tree provides one
+// backed by its publishers (buffered across reconnects); without it a
+// listener publishes on its own channel.
+type ReplyPublisher interface {
+	PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error
+}

@@ -1,0 +1,68 @@
+package actors
+
+import (
+	"context"
+	"strings"
+)
+
+// Handler handles one delivery. Returning an error nacks it under the
+// AckAfterHandler policy.
+type Handler func(ctx context.Context, d *Delivery) error
+
+// Route sends the JSON events of Category and Name to Handler. An empty
+// Name matches every event of Category; empty Category and Name match every
+// event (the catch-all). Values compare as Kamailio compares event routes:
+// case-insensitively, with '_' and '-' the same.
+type Route struct {
+	Category string
+	Name     string
+	Handler  Handler
+}
+
+func (r Route) String() string {
+	switch {
+	case r.Category == "" && r.Name == "":
+		return "*"
+	case r.Name == "":
+		return r.Category
+	}
+	return r.Category + "." + r.Name
+}
+
+// routes picks handlers from most to least specific: category+name, then
+// category, then the catch-all (Kamailio's event_route lookup order).
+type routes struct {
+	exact    map[string]Handler // "cat\x00name"
+	category map[string]Handler
+	any      Handler
+}
+
+func eventToken(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
+
+func newRoutes(rs []Route) routes {
+	t := routes{exact: map[string]Handler{}, category: map[string]Handler{}}
+	for _, r := range rs {
+		cat, name := eventToken(r.Category), eventToken(r.Name)
+		switch {
+		case cat == "" && name == "":
+			t.any = r.Handler
+		case name == "":
+			t.category[cat] = r.Handler
+		default:
+			t.exact[cat+"\x00"+name] = r.Handler
+		}
+	}
+	return t
+}
+
+// pick returns the handler of an event, or nil.
+func (t routes) pick(category, name string) Handler {
+	cat := eventToken(category)
+	if h, ok := t.exact[cat+"\x00"+eventToken(name)]; ok {
+		return h
+	}
+	if h, ok := t.category[cat]; ok {
+		return h
+	}
+	return t.any
+}

@@ -1,0 +1,196 @@
+package actors
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors/kazoo"
+)
+
+// flushEvery bounds how often a busy listener writes its counters.
+const flushEvery = 250 * time.Millisecond
+
+// listenerShared is the part of a listener that its delivery goroutines use.
+// Everything in it is immutable after construction or atomic.
+type listenerShared struct {
+	env    *Env
+	spec   ListenerSpec
+	routes routes
+	log    *slog.Logger
+	self   *actor.PID
+	ctx    context.Context // cancelled when the listener stops
+
+	gen     atomic.Uint64                // current channel generation; deliveries of older ones are stale
+	ch      atomic.Pointer[amqp.Channel] // current channel, for replies without the tree's publisher
+	queue   atomic.Pointer[string]
+	broker  atomic.Pointer[string]
+	pubMu   sync.Mutex // serialises replies published on ch
+	dirty   atomic.Bool
+	counter listenerCounters
+}
+
+type listenerCounters struct {
+	received, acked, nacked, rejected, unhandled, errors, stale atomic.Uint64
+	inFlight                                                   atomic.Int64
+}
+
+func (s *listenerShared) queueName() string {
+	if q := s.queue.Load(); q != nil {
+		return *q
+	}
+	return ""
+}
+
+func (s *listenerShared) brokerID() string {
+	if b := s.broker.Load(); b != nil {
+		return *b
+	}
+	return ""
+}
+
+// touch schedules a counters flush by the actor.
+func (s *listenerShared) touch() {
+	if s.dirty.CompareAndSwap(false, true) {
+		env, self := s.env, s.self
+		time.AfterFunc(flushEvery, func() { env.Send(self, &listenerFlush{}) })
+	}
+}
+
+func (s *listenerShared) publish(ctx context.Context, exchange, key string, body []byte, corr, contentType string) error {
+	if s.env.Replies != nil {
+		return s.env.Replies.PublishReply(ctx, exchange, key, body, corr, contentType)
+	}
+	ch := s.ch.Load()
+	if ch == nil {
+		return &BrokerError{Broker: s.brokerID(), Op: "reply", Err: ErrNotConnected}
+	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	return ch.PublishWithContext(ctx, exchange, key, false, false,
+		amqp.Publishing{ContentType: contentType, CorrelationId: corr, Body: body})
+}
+
+// handle runs one delivery through its handler and settles it. It runs on a
+// worker goroutine.
+func (s *listenerShared) handle(d amqp.Delivery, gen uint64) {
+	s.counter.inFlight.Add(1)
+	defer func() {
+		s.counter.inFlight.Add(-1)
+		s.touch()
+	}()
+	s.counter.received.Add(1)
+	if s.spec.Ack == AckOnReceive {
+		s.settle(d, gen, nil, false)
+	}
+	del := &Delivery{Body: d.Body, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: d.Headers,
+		ContentType: d.ContentType, ReplyTo: d.ReplyTo, CorrelationID: d.CorrelationId, MessageID: d.MessageId,
+		Redelivered: d.Redelivered, Listener: s.spec.Name, Queue: s.queueName(), Broker: s.brokerID(), shared: s}
+	var h Handler
+	if isJSON(d.ContentType, d.Body) {
+		env, err := kazoo.Parse(d.Body)
+		if err != nil {
+			s.counter.rejected.Add(1)
+			s.log.Warn("malformed JSON payload rejected", "queue", del.Queue, "routing_key", d.RoutingKey, "err", err)
+			s.reject(d, gen)
+			return
+		}
+		del.Envelope = env
+		cat, name := env.Text(s.spec.EventKey), env.Text(s.spec.EventSubkey)
+		if h = s.routes.pick(cat, name); h == nil {
+			s.counter.unhandled.Add(1)
+			s.log.Debug("no handler for event", "queue", del.Queue, "category", cat, "name", name)
+			s.settle(d, gen, nil, false)
+			return
+		}
+	} else if h = s.spec.Raw; h == nil {
+		s.counter.rejected.Add(1)
+		s.log.Warn("non-JSON payload and no raw handler: rejected", "queue", del.Queue, "content_type", d.ContentType)
+		s.reject(d, gen)
+		return
+	}
+	err, panicked := s.call(h, del)
+	if err != nil {
+		s.counter.errors.Add(1)
+	}
+	s.settle(d, gen, err, panicked)
+}
+
+// call runs h, turning a panic into an error logged with the event.
+func (s *listenerShared) call(h Handler, d *Delivery) (err error, panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			err, panicked = fmt.Errorf("warren: handler panic: %v", r), true
+			cat, name := "", ""
+			if d.Envelope != nil {
+				cat, name = d.Envelope.Text(s.spec.EventKey), d.Envelope.Text(s.spec.EventSubkey)
+			}
+			s.log.Error("handler panicked; message nacked", "queue", d.Queue, "category", cat, "name", name,
+				"routing_key", d.RoutingKey, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	return h(s.ctx, d), false
+}
+
+// settle acks or nacks d on the channel it came from, unless that channel
+// was replaced since: its tags mean nothing on the new one, and the broker
+// has already requeued the message.
+func (s *listenerShared) settle(d amqp.Delivery, gen uint64, err error, panicked bool) {
+	if s.spec.Ack == AckAuto {
+		return
+	}
+	if s.spec.Ack == AckOnReceive && (err != nil || panicked) {
+		return // already acked on receipt
+	}
+	if gen != s.gen.Load() {
+		s.counter.stale.Add(1)
+		return
+	}
+	var aerr error
+	switch {
+	case err == nil:
+		if aerr = d.Ack(false); aerr == nil {
+			s.counter.acked.Add(1)
+		}
+	default:
+		if aerr = d.Nack(false, s.spec.RequeueOnError && !panicked); aerr == nil {
+			s.counter.nacked.Add(1)
+		}
+	}
+	if aerr != nil { // the channel closed under us
+		s.counter.stale.Add(1)
+	}
+}
+
+func (s *listenerShared) reject(d amqp.Delivery, gen uint64) {
+	if s.spec.Ack == AckAuto || s.spec.Ack == AckOnReceive || gen != s.gen.Load() {
+		return
+	}
+	if err := d.Reject(false); err != nil {
+		s.counter.stale.Add(1)
+	}
+}
+
+// isJSON decides how a payload is decoded: by content type, and for
+// messages without one (Kamailio's amqp-tools peers), by its first byte.
+func isJSON(contentType string, body []byte) bool {
+	ct := strings.ToLower(contentType)
+	switch {
+	case ct == kazoo.ContentType || strings.HasSuffix(ct, "+json"):
+		return true
+	case ct == "":
+		b := bytes.TrimLeft(body, " \t\r\n")
+		return len(b) > 0 && (b[0] == '{' || b[0] == '[')
+	}
+	return false
+}
+
+type listenerFlush struct{}

@@ -1,0 +1,157 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/registry"
+)
+
+// Listener defaults.
+const (
+	DefaultPrefetch        = 50 // Kazoo's [amqp] prefetch
+	DefaultListenerWorkers = 4  // Kamailio's amqp_consumer_processes is 4
+	DefaultEventKey        = "Event-Category"
+	DefaultEventSubkey     = "Event-Name"
+)
+
+// AckPolicy says when a listener acknowledges a delivery.
+type AckPolicy int
+
+const (
+	// AckAfterHandler acks once the handler returned nil, nacks on error or
+	// panic (Kamailio's wait_for_consumer_ack). The default.
+	AckAfterHandler AckPolicy = iota
+	// AckAuto consumes with no_ack: the broker forgets a message once sent
+	// (Kazoo's default, fastest, loses in-flight messages on a crash).
+	AckAuto
+	// AckOnReceive acks each delivery before its handler runs (Kazoo's
+	// auto_ack=true).
+	AckOnReceive
+)
+
+func (p AckPolicy) String() string {
+	switch p {
+	case AckAuto:
+		return "auto"
+	case AckOnReceive:
+		return "on_receive"
+	default:
+		return "after_handler"
+	}
+}
+
+// ListenerSpec declares a listener: its queue, bindings, consume options,
+// channel placement and handlers (Kazoo's gen_listener start params,
+// Kamailio's kazoo_subscribe JSON).
+type ListenerSpec struct {
+	Name string // actor name and listeners-table key; required, no "/"
+	App  string // application name shown with its channel
+
+	Queue    QueueSpec
+	Bindings []Binding
+	Consume  ConsumeOptions
+	Prefetch int // QoS prefetch count; 0 means DefaultPrefetch, negative none
+
+	Channel registry.ChannelType // Float (default) or Sticky
+	Broker  string               // broker id for a Sticky channel
+	Zone    string               // zone of a Float channel; defaults to the local zone
+
+	Ack            AckPolicy
+	RequeueOnError bool // nack a handler error with requeue (a panic never requeues)
+	Workers        int  // handlers running at once; 0 means DefaultListenerWorkers
+	OrderedByKey   bool // deliveries of one routing key are handled in order, one at a time
+
+	EventKey    string // JSON key of the event category; defaults to Event-Category
+	EventSubkey string // JSON key of the event name; defaults to Event-Name
+
+	Handlers []Route  // JSON handlers, chosen most specific first
+	Raw      Handler  // handler of non-JSON payloads; nil rejects them
+	Defaults Defaults // envelope defaults for replies
+}
+
+// QueueSpec declares the listener's queue. An empty Name asks the broker for
+// a server-named queue; the new name is carried to the bindings on every
+// reconnect.
+type QueueSpec struct {
+	Name       string
+	Durable    bool
+	Exclusive  bool
+	AutoDelete bool
+	Args       amqp.Table // x-message-ttl, x-dead-letter-exchange, x-max-length, x-queue-type, ...
+}
+
+// Binding binds the listener's queue to an exchange.
+type Binding struct {
+	Exchange   string
+	RoutingKey string
+	Args       amqp.Table // for headers exchanges: x-match and the header values
+	// Declare, when set, declares the exchange before binding (with Kind
+	// and the flags below); otherwise the exchange must exist.
+	Declare    bool
+	Kind       string // direct, topic, fanout, headers
+	Durable    bool
+	AutoDelete bool
+	Internal   bool
+}
+
+func (b Binding) String() string { return b.Exchange + "/" + b.RoutingKey }
+
+func (b Binding) same(o Binding) bool {
+	return b.Exchange == o.Exchange && b.RoutingKey == o.RoutingKey
+}
+
+// ConsumeOptions are basic.consume's options.
+type ConsumeOptions struct {
+	Exclusive bool
+	Tag       string // consumer tag; generated from the listener's name when empty
+	Priority  int    // x-priority; 0 means none
+	Args      amqp.Table
+}
+
+// normalize validates the spec and fills its defaults.
+func (s ListenerSpec) normalize() (ListenerSpec, error) {
+	if s.Name == "" || strings.ContainsAny(s.Name, "/$") {
+		return s, fmt.Errorf("warren: listener %q: a name without '/' or '$' is required", s.Name)
+	}
+	if s.Prefetch == 0 {
+		s.Prefetch = DefaultPrefetch
+	}
+	if s.Workers <= 0 {
+		s.Workers = DefaultListenerWorkers
+	}
+	if s.EventKey == "" {
+		s.EventKey = DefaultEventKey
+	}
+	if s.EventSubkey == "" {
+		s.EventSubkey = DefaultEventSubkey
+	}
+	if s.Channel == "" {
+		s.Channel = registry.Float
+	}
+	if s.Channel == registry.Sticky && s.Broker == "" {
+		return s, fmt.Errorf("warren: listener %s: a sticky channel needs a broker", s.Name)
+	}
+	if s.Consume.Tag == "" {
+		s.Consume.Tag = "warren." + s.Name
+	}
+	for i, b := range s.Bindings {
+		if b.Exchange == "" {
+			return s, fmt.Errorf("warren: listener %s: binding #%d: exchange is required (the default exchange needs no binding)", s.Name, i+1)
+		}
+		if b.Declare && b.Kind == "" {
+			return s, fmt.Errorf("warren: listener %s: binding #%d (%s): declaring an exchange needs its kind", s.Name, i+1, b)
+		}
+	}
+	for _, r := range s.Handlers {
+		if r.Handler == nil {
+			return s, errors.New("warren: listener " + s.Name + ": route " + r.String() + " has no handler")
+		}
+	}
+	if len(s.Handlers) == 0 && s.Raw == nil {
+		return s, fmt.Errorf("warren: listener %s: no handler", s.Name)
+	}
+	return s, nil
+}

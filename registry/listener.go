@@ -1,0 +1,66 @@
+package registry
+
+import (
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// TableListeners holds one row per listener actor.
+const TableListeners = "listeners"
+
+func init() {
+	tables[TableListeners] = func() *memdb.TableSchema {
+		return &memdb.TableSchema{Name: TableListeners, Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
+			"name": {Name: "name", Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		}}
+	}
+}
+
+// ListenerState is the state of a listener.
+type ListenerState string
+
+const (
+	ListenerWaiting      ListenerState = "waiting"      // no channel yet
+	ListenerDeclaring    ListenerState = "declaring"    // replaying its topology on a channel
+	ListenerConsuming    ListenerState = "consuming"    //
+	ListenerReconnecting ListenerState = "reconnecting" // lost its channel, waiting for another
+)
+
+// Listener is a row of the listeners table. Each row is written by the
+// listener it describes.
+type Listener struct {
+	Path        string        `json:"path"`
+	Name        string        `json:"name"`
+	Queue       string        `json:"queue"`    // current queue name (server-named queues change on reconnect)
+	Bindings    []string      `json:"bindings"` // "exchange/routing-key"
+	ConsumerTag string        `json:"consumer_tag"`
+	Broker      string        `json:"broker"`
+	Channel     string        `json:"channel"`
+	State       ListenerState `json:"state"`
+	Since       time.Time     `json:"since"`
+	LastError   string        `json:"last_error"`
+	Received    uint64        `json:"received"`
+	Acked       uint64        `json:"acked"`
+	Nacked      uint64        `json:"nacked"`
+	Rejected    uint64        `json:"rejected"`  // malformed or unhandled-raw payloads, rejected without requeue
+	Unhandled   uint64        `json:"unhandled"` // JSON events no route matched (acked)
+	Errors      uint64        `json:"errors"`    // handler errors and panics
+	Stale       uint64        `json:"stale"`     // acks dropped: their channel was replaced
+	InFlight    int64         `json:"in_flight"`
+}
+
+// PutListener inserts or replaces a listener row.
+func (w *Writer) PutListener(l Listener) error { return w.insert(TableListeners, &l) }
+
+// DeleteListener removes a listener row.
+func (w *Writer) DeleteListener(path string) error { return w.delete(TableListeners, path) }
+
+// Listeners lists every listener, ordered by path.
+func (r *Registry) Listeners() []Listener { return collect[Listener](r.read().Get(TableListeners, "id")) }
+
+// Listener returns the row of the listener at path.
+func (r *Registry) Listener(path string) (Listener, bool) {
+	return first[Listener](r.read().First(TableListeners, "id", path))
+}
