@@ -70,4 +70,3 @@ func TestListenerSpec_Normalize(t *testing.T) {
 		})
 	}
 }
-

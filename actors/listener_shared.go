@@ -40,7 +40,7 @@ type listenerShared struct {
 
 type listenerCounters struct {
 	received, acked, nacked, rejected, unhandled, errors, stale atomic.Uint64
-	inFlight                                                   atomic.Int64
+	inFlight                                                    atomic.Int64
 }
 
 func (s *listenerShared) queueName() string {

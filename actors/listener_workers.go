@@ -79,4 +79,3 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64) {
 	case <-done:
 	}
 }
-

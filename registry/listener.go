@@ -58,7 +58,9 @@ func (w *Writer) PutListener(l Listener) error { return w.insert(TableListeners,
 func (w *Writer) DeleteListener(path string) error { return w.delete(TableListeners, path) }
 
 // Listeners lists every listener, ordered by path.
-func (r *Registry) Listeners() []Listener { return collect[Listener](r.read().Get(TableListeners, "id")) }
+func (r *Registry) Listeners() []Listener {
+	return collect[Listener](r.read().Get(TableListeners, "id"))
+}
 
 // Listener returns the row of the listener at path.
 func (r *Registry) Listener(path string) (Listener, bool) {
