@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/warrenmq/warren/supervisor"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// protoactor's dead-letter throttle waits out its period (one tick)
+		// after the actor system has shut down (actor/throttler.go).
+		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
+}
+
+// syncBuffer is a bytes.Buffer that the tree's loggers may write while the
+// test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// cli is one in-process warren invocation.
+type cli struct {
+	env     map[string]string
+	tty     bool
+	started func(*supervisor.Tree, net.Addr)
+}
+
+// run executes args and returns the exit code, stdout and stderr.
+func (c cli) run(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	a := &app{
+		stdout:  &stdout,
+		stderr:  &stderr,
+		getenv:  func(k string) string { return c.env[k] },
+		isTTY:   func(io.Writer) bool { return c.tty },
+		started: c.started,
+	}
+	code := a.execute(ctx, args)
+	return code, stdout.String(), stderr.String()
+}
+
+// warren runs args with an empty environment and no terminal.
+func warren(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return cli{}.run(t, context.Background(), args...)
+}
+
+func mustNotContain(t *testing.T, what, got string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(got, s) {
+			t.Errorf("%s shows %q:\n%s", what, s, got)
+		}
+	}
+}

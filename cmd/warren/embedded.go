@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// addTreeFlags adds the flags of a command that runs a tree in-process:
+// --config, --url and --zone.
+func addTreeFlags(cmd *cobra.Command) {
+	cmd.Flags().String("config", "", "Kazoo's config.ini `FILE`: [zone] sections with amqp_uri, and [warren] settings")
+	cmd.Flags().String("url", "", "one broker's AMQP `URI`, e.g. amqp://guest:guest@127.0.0.1:5672/ (replaces the brokers of --config)")
+	cmd.Flags().String("zone", "", "the local `ZONE` (overrides the config's)")
+}
+
+// startTree starts the supervision tree that cmd's tree flags declare,
+// logging to log. It returns at once; the tree connects in the background.
+func (a *app) startTree(cmd *cobra.Command, log *slog.Logger) (*supervisor.Tree, supervisor.Config, error) {
+	cfg, err := a.treeConfig(cmd)
+	if err != nil {
+		return nil, cfg, err
+	}
+	t, err := supervisor.Start(cfg, supervisor.WithLogger(log))
+	if err != nil {
+		return nil, cfg, err
+	}
+	return t, cfg, nil
+}
+
+// treeConfig reads --config and applies --url and --zone.
+func (a *app) treeConfig(cmd *cobra.Command) (supervisor.Config, error) {
+	path, _ := cmd.Flags().GetString("config")
+	uri, _ := cmd.Flags().GetString("url")
+	zone, _ := cmd.Flags().GetString("zone")
+	var cfg supervisor.Config
+	source := "--url"
+	switch {
+	case path != "":
+		var err error
+		if cfg, err = supervisor.LoadINI(path); err != nil {
+			return cfg, err // a *ConfigError naming file, section and key
+		}
+		source = path + " (brokers from --url)"
+	case uri == "" && a.getenv(supervisor.EnvURI) != "":
+		uri, source = a.getenv(supervisor.EnvURI), "$"+supervisor.EnvURI
+	case uri == "":
+		return cfg, &usageError{errors.New("no broker to connect to: give --config FILE (Kazoo's config.ini) or --url amqp://USER:PASS@HOST:5672/")}
+	}
+	if uri != "" {
+		if _, err := actors.BrokerID(uri); err != nil {
+			// The error holds the URI redacted, never its password.
+			return cfg, fmt.Errorf("%s: %s", source, strings.TrimPrefix(err.Error(), "warren: "))
+		}
+		local := firstNonEmpty(zone, cfg.LocalZone, supervisor.DefaultZone)
+		cfg.LocalZone = local
+		cfg.Zones = []supervisor.Zone{{Name: local, Brokers: []string{uri}}}
+		cfg.Source = source
+	}
+	if zone != "" {
+		cfg.LocalZone = zone
+	}
+	return cfg, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// brokerList lists cfg's brokers for a log line, passwords masked.
+func brokerList(cfg supervisor.Config) []string {
+	var out []string
+	for _, z := range cfg.Zones {
+		for _, b := range z.Brokers {
+			out = append(out, z.Name+"="+actors.Redact(b))
+		}
+	}
+	return out
+}

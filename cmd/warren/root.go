@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// Exit codes of the warren command.
+const (
+	exitOK    = 0
+	exitError = 1 // the command ran and failed
+	exitUsage = 2 // bad flags or arguments
+)
+
+// app is what every command shares: its streams and environment, so that
+// tests run commands in-process.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	isTTY          func(io.Writer) bool
+	// started, when set, is told of the tree `run` started and where it
+	// serves the admin API (tests wait on the tree's registry).
+	started func(*supervisor.Tree, net.Addr)
+}
+
+func newApp() *app {
+	return &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTTY: isTerminal}
+}
+
+// commands holds the constructors of warren's subcommands. Each command's
+// file registers itself from an init function: a new command is a new file.
+var commands []func(*app) *cobra.Command
+
+func register(newCmd func(*app) *cobra.Command) { commands = append(commands, newCmd) }
+
+func (a *app) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "warren",
+		Short: "Warren: Kazoo's AMQP layer as a supervision tree",
+		Long: "warren runs Warren's supervision tree (warren run) and inspects a running\n" +
+			"one through its admin API (warren tree, connections, channels).",
+		SilenceUsage:  true, // runtime errors are not usage errors
+		SilenceErrors: true, // execute prints them once
+	}
+	root.CompletionOptions.HiddenDefaultCmd = true
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	for _, newCmd := range commands {
+		root.AddCommand(newCmd(a))
+	}
+	return root
+}
+
+// execute runs the command line args and returns the process exit code.
+func (a *app) execute(ctx context.Context, args []string) int {
+	root := a.newRoot()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(a.stderr, "warren: "+strings.TrimPrefix(err.Error(), "warren: "))
+	var ue *usageError
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
+		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return exitUsage
+	}
+	return exitError
+}
+
+// usageError is a mistake on the command line: a flag or an argument.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// noArgs rejects positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return &usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])}
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestWarren_UsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{name: "an unknown flag is named", args: []string{"tree", "--bogus"}, want: "warren: unknown flag: --bogus\nRun 'warren tree --help' for usage.\n"},
+		{name: "an unknown shorthand flag is named", args: []string{"connections", "-x"}, want: "unknown shorthand flag: 'x' in -x"},
+		{name: "a flag without its value is named", args: []string{"channels", "--admin"}, want: "flag needs an argument: --admin"},
+		{name: "an unknown command is named", args: []string{"bogus"}, want: `unknown command "bogus" for "warren"`},
+		{name: "an extra argument is named", args: []string{"tree", "extra"}, want: `warren tree takes no arguments, got "extra"`},
+		{name: "a bad --admin is named", args: []string{"tree", "--admin", "nonsense"}, want: `--admin "nonsense": want host:port`},
+		{name: "a bad --log-level is named", args: []string{"run", "--url", "amqp://127.0.0.1/", "--log-level", "loud"}, want: `--log-level "loud": want debug, info, warn or error`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := warren(t, tc.args...)
+			if code != exitUsage {
+				t.Errorf("exit code = %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr)
+			}
+			if strings.Contains(stdout+stderr, "Usage:") {
+				t.Errorf("a usage error dumps the usage:\n%s%s", stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestWarren_HelpListsTheCommands(t *testing.T) {
+	code, stdout, _ := warren(t, "--help")
+	if code != exitOK {
+		t.Fatalf("exit code = %d", code)
+	}
+	for _, name := range []string{"run", "tree", "connections", "channels"} {
+		if !strings.Contains(stdout, "  "+name+" ") {
+			t.Errorf("help lacks %q:\n%s", name, stdout)
+		}
+	}
+}

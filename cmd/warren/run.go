@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// shutdownTimeout bounds a clean stop after SIGINT or SIGTERM.
+const shutdownTimeout = 10 * time.Second
+
+func init() { register(newRunCmd) }
+
+func newRunCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the supervision tree and serve the admin API",
+		Long: "run starts Warren's supervision tree from --config (Kazoo's config.ini) or\n" +
+			"--url, serves the read-only admin API on --admin, and runs until SIGINT or\n" +
+			"SIGTERM. It exits non-zero when the tree fails.",
+		Example: "  warren run --url amqp://guest:guest@127.0.0.1:5672/\n" +
+			"  warren run --config /etc/kazoo/core/config.ini --zone zone1 --admin 127.0.0.1:7117",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.run(cmd) },
+	}
+	addTreeFlags(cmd)
+	addAdminFlag(cmd, "`ADDR` to serve the admin API on; \":PORT\" means loopback")
+	addLogFlags(cmd)
+	return cmd
+}
+
+func (a *app) run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	log, err := a.logger(cmd)
+	if err != nil {
+		return err
+	}
+	t, cfg, err := a.startTree(cmd, log)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "config", cfg.Source, "zone", t.LocalZone(), "brokers", brokerList(cfg))
+	addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd))
+	if err != nil {
+		_ = shutdown(t, log)
+		return err
+	}
+	log.Info("admin API listening", "addr", addr.String())
+	if a.started != nil {
+		a.started(t, addr)
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	rctx, stopWaiting := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { logReadiness(rctx, t, cfg.BootstrapTimeout, log) })
+	defer func() { stopWaiting(); wg.Wait() }()
+
+	select {
+	case s := <-sigs:
+		signal.Stop(sigs) // a second signal kills the process
+		log.Info("shutting down", "signal", s.String())
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", context.Cause(ctx).Error())
+	case <-t.Done():
+		if err := t.Err(); err != nil {
+			return err
+		}
+		return errors.New("warren: the supervision tree stopped on its own")
+	}
+	stopWaiting()
+	return shutdown(t, log)
+}
+
+// shutdown stops t within shutdownTimeout.
+func shutdown(t *supervisor.Tree, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	start := time.Now()
+	if err := t.Shutdown(ctx); err != nil {
+		return fmt.Errorf("warren: not stopped cleanly within %v: %w", shutdownTimeout, err)
+	}
+	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// logReadiness logs "ready" once the tree is, and an error every
+// bootstrap timeout until then.
+func logReadiness(ctx context.Context, t *supervisor.Tree, every time.Duration, log *slog.Logger) {
+	if every <= 0 {
+		every = actors.DefaultBootstrapTimeout
+	}
+	start := time.Now()
+	for {
+		wctx, cancel := context.WithTimeout(ctx, every)
+		err := t.WaitReady(wctx)
+		cancel()
+		if err == nil {
+			log.Info("ready", "zone", t.LocalZone(), "after", time.Since(start).Round(time.Millisecond).String())
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Done():
+			return
+		default:
+		}
+		log.Error("not ready yet; still waiting", "zone", t.LocalZone(), "waited", time.Since(start).Round(time.Second).String(), "err", err)
+	}
+}
