@@ -83,6 +83,7 @@ func (s *listenerShared) publish(ctx context.Context, exchange, key string, body
 // worker goroutine.
 func (s *listenerShared) handle(d amqp.Delivery, gen uint64) {
 	s.counter.inFlight.Add(1)
+	s.touch()
 	defer func() {
 		s.counter.inFlight.Add(-1)
 		s.touch()

@@ -1,0 +1,69 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// DefaultCtlTimeout bounds one rabbitmqctl call (about 1 s when the node is up).
+const DefaultCtlTimeout = time.Minute
+
+// systemNode is the system broker's node name; rabbitmqctl never targets it.
+const systemNode = "rabbit@localhost"
+
+// Ctl runs rabbitmqctl -n <node> args... and returns its stdout; it fails the test on error.
+//
+//	out := b.Ctl(t, "list_connections", "client_properties")
+func (b *Broker) Ctl(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := b.CtlErr(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// CtlErr runs rabbitmqctl -n <node> args... within DefaultCtlTimeout and returns its stdout. The
+// error holds rabbitmqctl's stderr.
+func (b *Broker) CtlErr(args ...string) (string, error) {
+	shown := redactCtlArgs(args)
+	if b.Name == systemNode || b.Name == "" {
+		return "", fmt.Errorf("integration: refusing to run rabbitmqctl -n %q %s", b.Name, shown)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultCtlTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, b.install.ctl, append([]string{"-n", b.Name}, args...)...)
+	cmd.Env = b.baseEnv() // same HOME, so the same Erlang cookie as the node
+	cmd.Dir = b.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w after %v (timeout)", err, time.Since(start).Round(time.Millisecond))
+		}
+		return stdout.String(), fmt.Errorf("integration: rabbitmqctl -n %s %s: %v\n%s", b.Name, shown, err,
+			strings.TrimSpace(stderr.String()+"\n"+stdout.String()))
+	}
+	return stdout.String(), nil
+}
+
+// redactCtlArgs renders args for messages with the password of add_user and change_password
+// masked.
+func redactCtlArgs(args []string) string {
+	shown := slices.Clone(args)
+	if len(shown) >= 3 && (shown[0] == "add_user" || shown[0] == "change_password") {
+		shown[2] = "xxxxx"
+	}
+	return strings.Join(shown, " ")
+}

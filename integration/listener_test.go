@@ -1,0 +1,204 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/registry"
+)
+
+func event(cat, name, extra string) string {
+	return fmt.Sprintf(`{"Event-Category":%q,"Event-Name":%q,"Msg-ID":"%s-%s"%s}`, cat, name, cat, name, extra)
+}
+
+// Handlers are chosen category+name, then category, then the catch-all;
+// plain payloads go to the raw handler, with the delivery's metadata.
+func TestListener_DispatchMostSpecificFirst(t *testing.T) {
+	b := StartBroker(t)
+	tree, _ := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	got := make(chan string, 16)
+	route := func(tag string) actors.Handler {
+		return func(_ context.Context, d *actors.Delivery) error {
+			got <- tag + " " + d.RoutingKey
+			return nil
+		}
+	}
+	spawnListener(t, tree, actors.ListenerSpec{Name: "dispatch", Queue: actors.QueueSpec{Name: "dispatch-q", AutoDelete: true},
+		Bindings: []actors.Binding{{Exchange: "callmgr", RoutingKey: "#"}},
+		Handlers: []actors.Route{
+			{Category: "directory", Handler: route("category")},
+			{Category: "directory", Name: "reg_success", Handler: route("exact")},
+			{Handler: route("any")},
+		},
+		Raw: func(_ context.Context, d *actors.Delivery) error {
+			got <- "raw " + string(d.Body) + " " + d.Headers["X-Test"].(string)
+			return nil
+		},
+	})
+	ch := rawChannel(t, b)
+	publishJSON(t, ch, "callmgr", "k1", event("directory", "reg_success", ""))
+	if g := recv(t, got, 5*time.Second, "delivery"); g != "exact k1" {
+		t.Fatalf("got %q", g)
+	}
+	publishJSON(t, ch, "callmgr", "k2", event("Directory", "reg_flush", ""))
+	if g := recv(t, got, 5*time.Second, "delivery"); g != "category k2" {
+		t.Fatalf("got %q", g)
+	}
+	publishJSON(t, ch, "callmgr", "k3", event("presence", "update", ""))
+	if g := recv(t, got, 5*time.Second, "delivery"); g != "any k3" {
+		t.Fatalf("got %q", g)
+	}
+	err := ch.Publish("callmgr", "k4", false, false, amqp.Publishing{ContentType: "text/plain", Body: []byte("hello"), Headers: amqp.Table{"X-Test": "h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := recv(t, got, 5*time.Second, "delivery"); g != "raw hello h" {
+		t.Fatalf("got %q", g)
+	}
+}
+
+// Every ack policy, checked on the broker's own counts.
+func TestListener_AckPolicies(t *testing.T) {
+	b := StartBroker(t)
+	tree, _ := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	ch := rawChannel(t, b)
+	queueCounts := func(q string) string { // "ready unacked"
+		for _, line := range strings.Split(b.Ctl(t, "list_queues", "name", "messages_ready", "messages_unacknowledged", "--quiet", "--no-table-headers"), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 3 && f[0] == q {
+				return f[1] + " " + f[2]
+			}
+		}
+		return "missing"
+	}
+
+	t.Run("after handler: acked on success", func(t *testing.T) {
+		done := make(chan struct{}, 1)
+		pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "ack-ok", Queue: actors.QueueSpec{Name: "ack-ok"},
+			Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error { done <- struct{}{}; return nil }}}})
+		publishJSON(t, ch, "", "ack-ok", event("a", "b", ""))
+		recv(t, done, 5*time.Second, "handler call")
+		waitListener(t, tree, pid.Id, 5*time.Second, "acked", func(l registry.Listener) bool { return l.Acked == 1 })
+		pollUntil(t, 5*time.Second, "queue empty", func() bool { return queueCounts("ack-ok") == "0 0" })
+	})
+	t.Run("after handler: error nacks without requeue to the dead-letter queue", func(t *testing.T) {
+		if _, err := ch.QueueDeclare("ack-dlq", false, false, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "ack-err", Queue: actors.QueueSpec{Name: "ack-err",
+			Args: amqp.Table{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "ack-dlq"}},
+			Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error { return errors.New("no") }}}})
+		publishJSON(t, ch, "", "ack-err", event("a", "b", ""))
+		waitListener(t, tree, pid.Id, 5*time.Second, "nacked", func(l registry.Listener) bool { return l.Nacked == 1 && l.Errors == 1 })
+		pollUntil(t, 5*time.Second, "message dead-lettered", func() bool { return queueCounts("ack-dlq") == "1 0" })
+	})
+	t.Run("after handler: error requeues when asked, redelivered", func(t *testing.T) {
+		var calls atomic.Int32
+		redelivered := make(chan bool, 2)
+		spawnListener(t, tree, actors.ListenerSpec{Name: "ack-requeue", Queue: actors.QueueSpec{Name: "ack-requeue"}, RequeueOnError: true,
+			Handlers: []actors.Route{{Handler: func(_ context.Context, d *actors.Delivery) error {
+				redelivered <- d.Redelivered
+				if calls.Add(1) == 1 {
+					return errors.New("first time fails")
+				}
+				return nil
+			}}}})
+		publishJSON(t, ch, "", "ack-requeue", event("a", "b", ""))
+		if recv(t, redelivered, 5*time.Second, "first delivery") || !recv(t, redelivered, 5*time.Second, "redelivery") {
+			t.Fatal("second delivery is not marked redelivered")
+		}
+		pollUntil(t, 5*time.Second, "queue empty", func() bool { return queueCounts("ack-requeue") == "0 0" })
+	})
+	t.Run("auto ack: the broker forgets on send", func(t *testing.T) {
+		gate := make(chan struct{})
+		started := make(chan struct{}, 1)
+		spawnListener(t, tree, actors.ListenerSpec{Name: "ack-auto", Queue: actors.QueueSpec{Name: "ack-auto"}, Ack: actors.AckAuto,
+			Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error { started <- struct{}{}; <-gate; return nil }}}})
+		publishJSON(t, ch, "", "ack-auto", event("a", "b", ""))
+		recv(t, started, 5*time.Second, "handler call")
+		// While the handler still runs, the broker holds nothing.
+		pollUntil(t, 5*time.Second, "nothing unacked", func() bool { return queueCounts("ack-auto") == "0 0" })
+		close(gate)
+	})
+	t.Run("on receive: acked before the handler finishes", func(t *testing.T) {
+		gate := make(chan struct{})
+		started := make(chan struct{}, 1)
+		pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "ack-recv", Queue: actors.QueueSpec{Name: "ack-recv"}, Ack: actors.AckOnReceive,
+			Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error {
+				started <- struct{}{}
+				<-gate
+				return errors.New("ignored")
+			}}}})
+		publishJSON(t, ch, "", "ack-recv", event("a", "b", ""))
+		recv(t, started, 5*time.Second, "handler call")
+		pollUntil(t, 5*time.Second, "acked while running", func() bool { return queueCounts("ack-recv") == "0 0" })
+		close(gate)
+		waitListener(t, tree, pid.Id, 5*time.Second, "error counted, no nack", func(l registry.Listener) bool { return l.Errors == 1 && l.Nacked == 0 && l.Acked == 1 })
+	})
+}
+
+// A panicking handler is contained: the message is nacked, the panic logged
+// with its event, and the listener keeps consuming.
+func TestListener_HandlerPanicContained(t *testing.T) {
+	b := StartBroker(t)
+	tree, logs := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	ok := make(chan string, 1)
+	pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "panicky", Queue: actors.QueueSpec{Name: "panicky"},
+		Handlers: []actors.Route{
+			{Category: "bad", Handler: func(context.Context, *actors.Delivery) error { panic("kaboom") }},
+			{Handler: func(_ context.Context, d *actors.Delivery) error { ok <- d.Envelope.Category(); return nil }},
+		}})
+	ch := rawChannel(t, b)
+	publishJSON(t, ch, "", "panicky", event("bad", "thing", ""))
+	publishJSON(t, ch, "", "panicky", event("good", "thing", ""))
+	if c := recv(t, ok, 5*time.Second, "the next event"); c != "good" {
+		t.Fatalf("got %q", c)
+	}
+	row := waitListener(t, tree, pid.Id, 5*time.Second, "panic counted", func(l registry.Listener) bool { return l.Errors == 1 && l.Nacked == 1 })
+	if row.State != registry.ListenerConsuming {
+		t.Fatalf("row = %+v", row)
+	}
+	if l := logs.String(); !strings.Contains(l, "handler panicked") || !strings.Contains(l, "kaboom") || !strings.Contains(l, "category=bad") {
+		t.Fatal("panic not logged with its event")
+	}
+	if r, _ := tree.Registry().Actor(pid.Id); r.Restarts != 0 {
+		t.Fatalf("listener restarted: %+v", r)
+	}
+}
+
+// Malformed JSON is rejected to the queue's dead-letter exchange, logged
+// with the queue's name, and never stops the listener.
+func TestListener_MalformedJSONDeadLettered(t *testing.T) {
+	b := StartBroker(t)
+	tree, logs := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	ch := rawChannel(t, b)
+	if _, err := ch.QueueDeclare("malformed-dlq", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	ok := make(chan struct{}, 1)
+	pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "strict", Queue: actors.QueueSpec{Name: "strict-q",
+		Args: amqp.Table{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "malformed-dlq"}},
+		Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error { ok <- struct{}{}; return nil }}}})
+	publishJSON(t, ch, "", "strict-q", `{"Event-Category": "broken",`)
+	publishJSON(t, ch, "", "strict-q", event("fine", "x", ""))
+	recv(t, ok, 5*time.Second, "the valid event")
+	waitListener(t, tree, pid.Id, 5*time.Second, "rejected", func(l registry.Listener) bool { return l.Rejected == 1 })
+	msg, okGet, err := ch.Get("malformed-dlq", true)
+	if err != nil || !okGet || string(msg.Body) != `{"Event-Category": "broken",` {
+		t.Fatalf("dead-letter queue: %v %v %q", err, okGet, msg.Body)
+	}
+	if !strings.Contains(logs.String(), "malformed JSON payload rejected") || !strings.Contains(logs.String(), "queue=strict-q") {
+		t.Fatal("rejection not logged with the queue name")
+	}
+}

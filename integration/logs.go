@@ -1,0 +1,41 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// LogTail returns the last n lines of the node's log file and of its stdout and stderr, for
+// failure messages.
+func (b *Broker) LogTail(n int) string {
+	var s strings.Builder
+	for _, f := range []struct{ name, path string }{
+		{"log", b.nodeLog()},
+		{"stdout", b.path(stdoutFile)},
+	} {
+		fmt.Fprintf(&s, "--- %s of %s (%s) ---\n", f.name, b.Name, f.path)
+		raw, err := os.ReadFile(f.path)
+		if err != nil {
+			fmt.Fprintf(&s, "(%v)\n", err)
+			continue
+		}
+		s.WriteString(tail(string(raw), n))
+	}
+	return s.String()
+}
+
+// tail returns the last n lines of text, each ending in a newline.
+func tail(text string, n int) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		return ""
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// nodeLog is the node's log file, appended to on each start.
+func (b *Broker) nodeLog() string { return b.path(logDir, b.Name+".log") }

@@ -1,0 +1,8 @@
+package integration
+
+import "github.com/hashicorp/go-memdb"
+
+type (
+	memdbTxn      = memdb.Txn
+	memdbWatchSet = memdb.WatchSet
+)
