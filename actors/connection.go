@@ -187,10 +187,9 @@ func (c *connection) onOpenChannels(ctx actor.Context, m *openChannels) {
 		return
 	}
 	s, gen, spec, env, self := c.sess, c.gen, c.spec, c.env, c.self
-	go func() {
-		chans, err := s.open(spec, m.n)
-		env.Send(self, &channelsReady{gen: gen, asked: m.n, channels: chans, err: err})
-	}()
+	go s.stream(spec, m.n, func(chans []*openedChannel, asked int, err error) {
+		env.Send(self, &channelsReady{gen: gen, asked: asked, channels: chans, err: err})
+	})
 }
 
 func (c *connection) onChannelsReady(m *channelsReady) {

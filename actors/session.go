@@ -74,17 +74,39 @@ func declareExchange(ch *amqp.Channel, x Exchange) error {
 	return ch.ExchangeDeclare(x.Name, x.Kind, x.Durable, x.AutoDelete, x.Internal, false, amqp.Table(x.Args))
 }
 
-// open opens n channels, a few at a time. Each channel's NotifyClose is
-// registered at once so that no close reason is lost. On error it returns
-// the channels opened so far with the error.
+// open opens n channels, a few at a time, and returns them all. Each
+// channel's NotifyClose is registered at once so that no close reason is
+// lost. On error it returns the channels opened so far with the error.
 func (s *session) open(spec BrokerSpec, n int) ([]*openedChannel, error) {
-	workers := min(n, 4)
 	var (
 		mu    sync.Mutex
 		out   = make([]*openedChannel, 0, n)
 		first error
-		wg    sync.WaitGroup
-		left  atomic.Int64
+	)
+	s.stream(spec, n, func(chans []*openedChannel, _ int, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, chans...)
+		if err != nil && first == nil {
+			first = err
+		}
+	})
+	return out, first
+}
+
+// stream opens n channels with a few goroutines and hands each to emit as
+// soon as it is open, so that its consumer can start declaring while the
+// others are still opening. emit accounts for every channel asked for: once
+// per opened channel (asked 1), and once at the end with the count that could
+// not be opened and the first error. emit is called from several goroutines.
+func (s *session) stream(spec BrokerSpec, n int, emit func(chans []*openedChannel, asked int, err error)) {
+	workers := min(n, 8)
+	var (
+		mu     sync.Mutex
+		first  error
+		failed int
+		wg     sync.WaitGroup
+		left   atomic.Int64
 	)
 	left.Store(int64(n))
 	for range workers {
@@ -95,25 +117,25 @@ func (s *session) open(spec BrokerSpec, n int) ([]*openedChannel, error) {
 				ch, err := s.conn.Channel()
 				if err != nil {
 					mu.Lock()
+					failed += int(left.Swap(0)) + 1
 					if first == nil {
 						first = wrapOpenErr(spec.ID, err, int(s.conn.Config.ChannelMax))
 					}
 					mu.Unlock()
 					return
 				}
-				oc := &openedChannel{
+				emit([]*openedChannel{{
 					id:     spec.ID + "#" + itoa(int(channelSeq.Add(1))),
 					broker: spec.ID, zone: spec.Zone, ch: ch,
 					closed: ch.NotifyClose(make(chan *amqp.Error, 1)),
-				}
-				mu.Lock()
-				out = append(out, oc)
-				mu.Unlock()
+				}}, 1, nil)
 			}
 		}()
 	}
 	wg.Wait()
-	return out, first
+	if failed > 0 {
+		emit(nil, failed, first)
+	}
 }
 
 // control runs fn on the control channel, reopening it first if a previous

@@ -2,10 +2,13 @@ package integration
 
 import (
 	"fmt"
+	"strings"
+	"sync"
 	"runtime"
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/registry"
 )
@@ -52,16 +55,69 @@ func BenchmarkListeners_ThousandRecover(b *testing.B) {
 		up := time.Now()
 		waitConn(b, tree, id, 20*time.Second, "connected", func(c registry.Connection) bool { return c.State == registry.Connected })
 		toConn += time.Since(up)
-		eventually(b, tree, 60*time.Second, "all assigned", func() bool { return len(tree.Registry().AssignmentsIn(registry.Assigned)) == n })
+		eventually(b, tree, 60*time.Second, "all assigned", func() bool {
+			k := 0
+			for _, a := range tree.Registry().AssignmentsIn(registry.Assigned) {
+				if strings.HasPrefix(a.Consumer, "warren/listeners/") {
+					k++
+				}
+			}
+			return k == n
+		})
 		toAssigned += time.Since(up)
 		waitAllConsuming(b, tree, n, 60*time.Second)
 		toConsuming += time.Since(up)
 	}
+	b.StopTimer()
+	raw := rawThousand(b, broker, n)
 	ms := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(b.N) }
+	b.ReportMetric(float64(raw.Milliseconds()), "ms-raw-amqp091-same-topology")
 	b.ReportMetric(ms(toConn), "ms-to-connected")
 	b.ReportMetric(ms(toAssigned), "ms-to-all-assigned")
 	b.ReportMetric(ms(toConsuming), "ms-to-all-consuming")
 	b.ReportMetric(heapPer, "heap-B/listener")
 	b.ReportMetric(goPer, "goroutines/listener")
 	fmt.Printf("1000 listeners: heap %.0f B and %.2f goroutines per idle listener\n", heapPer, goPer)
+}
+
+// rawThousand times raw amqp091-go building the same topology for n
+// consumers on one connection (a channel each: queue, qos, bind, consume),
+// all at once: the floor for Warren's recovery on this broker.
+func rawThousand(b *testing.B, broker *Broker, n int) time.Duration {
+	conn, err := amqp.Dial(broker.URI())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ch, err := conn.Channel()
+			if err == nil {
+				q := fmt.Sprintf("raw-thousand-%d", i)
+				if _, err = ch.QueueDeclare(q, false, true, false, false, nil); err == nil {
+					if err = ch.Qos(50, 0, false); err == nil {
+						if err = ch.QueueBind(q, fmt.Sprintf("call.event.raw.%d", i), "callevt", false, nil); err == nil {
+							_, err = ch.Consume(q, "raw."+q, false, false, false, false, nil)
+						}
+					}
+				}
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	return took
 }
