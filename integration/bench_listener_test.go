@@ -2,9 +2,9 @@ package integration
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
-	"runtime"
 	"testing"
 	"time"
 
