@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -45,12 +47,21 @@ func (t *Tree) AdminHandler() http.Handler {
 			return statusIf(ready), r
 		},
 	}
+	for path, view := range adminViews {
+		routes[path] = func() (int, any) { return http.StatusOK, view(t) }
+	}
+	names := make([]string, 0, len(routes))
+	for path := range routes {
+		names = append(names, path)
+	}
+	sort.Strings(names)
+	known := strings.Join(names, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		route, ok := routes[req.URL.Path]
 		switch {
 		case !ok:
 			writeJSON(w, http.StatusNotFound, AdminError{Error: fmt.Sprintf(
-				"no such endpoint %s: try /tree, /connections, /channels, /healthz or /readyz", req.URL.Path)})
+				"no such endpoint %s: try one of %s", req.URL.Path, known)})
 		case req.Method != http.MethodGet:
 			w.Header().Set("Allow", http.MethodGet)
 			writeJSON(w, http.StatusMethodNotAllowed, AdminError{Error: fmt.Sprintf(
@@ -149,3 +160,7 @@ func (t *Tree) adminLog() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
+
+// adminViews are the read-only endpoints that feature files add (listeners,
+// publishers, workers), each registered from an init function.
+var adminViews = map[string]func(t *Tree) any{}

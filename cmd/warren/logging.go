@@ -8,8 +8,11 @@ import (
 )
 
 // addLogFlags adds --log-level and --log-format to a command that logs.
-func addLogFlags(cmd *cobra.Command) {
-	cmd.Flags().String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
+func addLogFlags(cmd *cobra.Command) { addLogFlagsAt(cmd, "info") }
+
+// addLogFlagsAt is addLogFlags with another default level.
+func addLogFlagsAt(cmd *cobra.Command, level string) {
+	cmd.Flags().String("log-level", level, "log `LEVEL`: debug, info, warn or error")
 	cmd.Flags().String("log-format", "text", "log `FORMAT`: text or json")
 }
 

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/actors"
+)
+
+func init() { register(newListenCmd) }
+
+func newListenCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "listen",
+		Short: "Consume from an exchange through a listener and print each delivery",
+		Long: "listen runs its own supervision tree (brokers from --config or --url), binds a\n" +
+			"queue to --exchange with each --key through a Warren listener, and prints every\n" +
+			"delivery until interrupted (or until --count deliveries). With --json it prints\n" +
+			"one JSON object per line: exchange, routing_key, headers, body.",
+		Example: "  warren listen --url amqp://guest:guest@127.0.0.1:5672/ --exchange callmgr --type topic --key 'authn.req.*'\n" +
+			"  warren listen --config /etc/kazoo/core/config.ini --exchange nodes --type fanout --json",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.listen(cmd) },
+	}
+	addTreeFlags(cmd)
+	addLogFlagsAt(cmd, "warn") // stdout is for the deliveries; stderr stays quiet
+	cmd.Flags().String("exchange", "", "`EXCHANGE` to bind to (required)")
+	cmd.Flags().String("type", "topic", "exchange `TYPE`: direct, topic, fanout or headers; the exchange is declared with it")
+	cmd.Flags().StringArray("key", nil, "routing `KEY` to bind with; repeat for several (default \"#\", or \"\" for fanout)")
+	cmd.Flags().String("queue", "", "`QUEUE` name; default a server-named exclusive queue")
+	cmd.Flags().Bool("json", false, "print one JSON object per delivery")
+	cmd.Flags().Int("count", 0, "exit after `N` deliveries (0: run until interrupted)")
+	return cmd
+}
+
+// delivery is one line of `warren listen --json`.
+type delivery struct {
+	Exchange   string         `json:"exchange"`
+	RoutingKey string         `json:"routing_key"`
+	Headers    map[string]any `json:"headers"`
+	Body       string         `json:"body"`
+}
+
+func (a *app) listen(cmd *cobra.Command) error {
+	exchange, _ := cmd.Flags().GetString("exchange")
+	kind, _ := cmd.Flags().GetString("type")
+	keys, _ := cmd.Flags().GetStringArray("key")
+	queue, _ := cmd.Flags().GetString("queue")
+	asJSON, _ := cmd.Flags().GetBool("json")
+	count, _ := cmd.Flags().GetInt("count")
+	switch {
+	case exchange == "":
+		return &usageError{errors.New("--exchange is required")}
+	case kind != "direct" && kind != "topic" && kind != "fanout" && kind != "headers":
+		return &usageError{fmt.Errorf("--type %q: want direct, topic, fanout or headers", kind)}
+	case count < 0:
+		return &usageError{fmt.Errorf("--count %d: must not be negative", count)}
+	}
+	if len(keys) == 0 {
+		keys = []string{"#"}
+		if kind == "fanout" {
+			keys = []string{""}
+		}
+	}
+	log, err := a.logger(cmd)
+	if err != nil {
+		return err
+	}
+	t, _, err := a.startTree(cmd, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdown(t, log) }()
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var (
+		mu   sync.Mutex
+		seen int
+		done = make(chan struct{})
+	)
+	print := func(_ context.Context, d *actors.Delivery) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if count > 0 && seen >= count {
+			return nil
+		}
+		if asJSON {
+			h := map[string]any(d.Headers)
+			if h == nil {
+				h = map[string]any{}
+			}
+			line, err := json.Marshal(delivery{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: h, Body: string(d.Body)})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, string(line))
+		} else {
+			fmt.Fprintf(a.stdout, "%s %s %s\n", d.Exchange, d.RoutingKey, oneLine(string(d.Body)))
+		}
+		if seen++; count > 0 && seen == count {
+			close(done)
+		}
+		return nil
+	}
+	spec := actors.ListenerSpec{Name: "listen", App: "warren-listen", Ack: actors.AckAuto, Workers: 1,
+		Queue:    actors.QueueSpec{Name: queue, Exclusive: queue == "", AutoDelete: true},
+		Handlers: []actors.Route{{Handler: print}}, Raw: print}
+	for _, k := range keys {
+		spec.Bindings = append(spec.Bindings, actors.Binding{Exchange: exchange, RoutingKey: k, Declare: true, Kind: kind})
+	}
+	if err := t.WaitReady(ctx); err != nil {
+		return err
+	}
+	if _, err := t.SpawnListener(ctx, spec); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-done:
+	case <-t.Done():
+		return t.Err()
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+func init() { register(newListenersCmd) }
+
+func newListenersCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "listeners",
+		Short: "List the listeners of a running warren",
+		Long: "listeners prints one line per listener (GET /listeners of the admin API):\n" +
+			"its queue, bindings, broker, state and message counts.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var rows []supervisor.AdminListener
+			return a.show(cmd, "/listeners", &rows, func(w io.Writer, p palette) error { return renderListeners(w, rows, p) })
+		},
+	}
+	addShowFlags(cmd)
+	return cmd
+}
+
+// renderListeners prints GET /listeners as a table.
+func renderListeners(w io.Writer, rows []supervisor.AdminListener, p palette) error {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "NAME\tQUEUE\tBINDINGS\tBROKER\t%s\tRECEIVED\tACKED\tNACKED\tERRORS\n", p.paint("STATE", noColor))
+	for _, l := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", cell(l.Name), cell(l.Queue), cell(strings.Join(l.Bindings, ",")),
+			cell(l.Broker), p.paint(cell(string(l.State)), listenerColor(l.State)), l.Received, l.Acked, l.Nacked, l.Errors)
+	}
+	return tw.Flush()
+}
+
+func listenerColor(s registry.ListenerState) sgr {
+	switch s {
+	case registry.ListenerConsuming:
+		return green
+	case registry.ListenerWaiting, registry.ListenerDeclaring, registry.ListenerReconnecting:
+		return yellow
+	}
+	return red
+}

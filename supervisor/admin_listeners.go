@@ -1,0 +1,40 @@
+package supervisor
+
+import "github.com/warrenmq/warren/registry"
+
+func init() { adminViews["/listeners"] = func(t *Tree) any { return adminListeners(t.Registry()) } }
+
+// AdminListener is one element of GET /listeners.
+type AdminListener struct {
+	Name        string                 `json:"name"`
+	Path        string                 `json:"path"`
+	Queue       string                 `json:"queue"`
+	Bindings    []string               `json:"bindings"` // "exchange/routing-key"
+	Broker      string                 `json:"broker"`
+	State       registry.ListenerState `json:"state"`
+	ConsumerTag string                 `json:"consumer_tag"`
+	Received    uint64                 `json:"received"`
+	Acked       uint64                 `json:"acked"`
+	Nacked      uint64                 `json:"nacked"`
+	Rejected    uint64                 `json:"rejected"`
+	Unhandled   uint64                 `json:"unhandled"`
+	Errors      uint64                 `json:"errors"`
+	Stale       uint64                 `json:"stale"`
+	InFlight    int64                  `json:"in_flight"`
+	LastError   string                 `json:"last_error"`
+}
+
+func adminListeners(reg *registry.Registry) []AdminListener {
+	out := []AdminListener{}
+	for _, l := range reg.Listeners() {
+		b := l.Bindings
+		if b == nil {
+			b = []string{}
+		}
+		out = append(out, AdminListener{Name: l.Name, Path: l.Path, Queue: l.Queue, Bindings: b, Broker: l.Broker,
+			State: l.State, ConsumerTag: l.ConsumerTag, Received: l.Received, Acked: l.Acked, Nacked: l.Nacked,
+			Rejected: l.Rejected, Unhandled: l.Unhandled, Errors: l.Errors, Stale: l.Stale, InFlight: l.InFlight,
+			LastError: scrub(l.LastError)})
+	}
+	return out
+}
