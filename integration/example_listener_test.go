@@ -1,0 +1,83 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// Example_listener embeds Warren, spawns a listener with two handlers (one
+// for an exact event, one for its whole category) and shows a delivery.
+func Example_listener() {
+	uri := exampleBroker().URI() // a throw-away RabbitMQ; yours comes from config.ini
+
+	tree, err := supervisor.Start(supervisor.Config{
+		Zones: []supervisor.Zone{{Name: "local", Brokers: []string{uri}}},
+	}, supervisor.WithLogger(supervisor.DiscardLogger()))
+	if err != nil {
+		panic(err)
+	}
+	defer tree.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tree.WaitReady(ctx); err != nil {
+		panic(err)
+	}
+
+	got := make(chan string, 2)
+	_, err = tree.SpawnListener(ctx, actors.ListenerSpec{
+		Name: "registrar",
+		// One routing key, handled in arrival order.
+		OrderedByKey: true,
+		Queue:        actors.QueueSpec{Name: "registrar-example", AutoDelete: true},
+		Bindings:     []actors.Binding{{Exchange: "registrar", RoutingKey: "registration.success.*"}},
+		Handlers: []actors.Route{
+			{Category: "directory", Name: "reg_success", Handler: func(_ context.Context, d *actors.Delivery) error {
+				got <- fmt.Sprintf("reg_success for %s via %s", d.Envelope.Text("Username"), d.RoutingKey)
+				return nil
+			}},
+			{Category: "directory", Handler: func(_ context.Context, d *actors.Delivery) error {
+				got <- "other directory event: " + d.Envelope.Name()
+				return nil
+			}},
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	// Wait until it consumes: its row in the listeners table says so.
+	for {
+		if l, ok := tree.Registry().Listener("warren/listeners/registrar"); ok && l.State == "consuming" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			panic("listener not consuming")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+
+	// Any AMQP client publishes a Kazoo event; here, plain amqp091-go.
+	conn, err := amqp.Dial(uri)
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	ch, _ := conn.Channel()
+	for _, body := range []string{
+		`{"Event-Category":"directory","Event-Name":"reg_success","Username":"alice","Msg-ID":"1"}`,
+		`{"Event-Category":"directory","Event-Name":"reg_flush","Msg-ID":"2"}`,
+	} {
+		_ = ch.PublishWithContext(ctx, "registrar", "registration.success.example%2Ecom", false, false,
+			amqp.Publishing{ContentType: "application/json", Body: []byte(body)})
+	}
+	fmt.Println(<-got)
+	fmt.Println(<-got)
+	// Output:
+	// reg_success for alice via registration.success.example%2Ecom
+	// other directory event: reg_flush
+}
