@@ -32,6 +32,9 @@ type Env struct {
 	// its publishers); nil makes a listener reply on its own channel.
 	Replies ReplyPublisher
 
+	// RPC is the tree's RPC worker pool (nil when it runs none).
+	RPC *Workers
+
 	// Closing counts network closes still running in goroutines; shutdown
 	// waits for it so that no connection outlives the tree.
 	Closing sync.WaitGroup

@@ -31,6 +31,7 @@ type Config struct {
 	// BootstrapTimeout is how long bootstrap waits for a local broker before
 	// reporting an error. Defaults to actors.DefaultBootstrapTimeout.
 	BootstrapTimeout time.Duration
+	RPC              RPCConfig     // the RPC workers behind Tree.Call; zero fields take defaults
 	// Source names where the config came from, for error messages.
 	Source string
 }

@@ -1,0 +1,178 @@
+package actors
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/registry"
+)
+
+// worker is one RPC worker of the pool: Kazoo's kz_amqp_worker. It holds a
+// channel on which its callers publish requests, and consumes there its
+// reply queue (bound to "targeted" under its own name, the Server-ID of its
+// requests) and RabbitMQ's direct reply-to.
+//
+// Owner:    its mailbox; workerLane holds what callers and the reply
+// .         goroutine touch.
+// Writes:   its own workers row.
+// Blocking: declaring and consuming run in a goroutine; replies are read by
+// .         a goroutine per channel.
+type worker struct {
+	env   *Env
+	lane  *workerLane
+	log   *slog.Logger
+	queue string
+	gen   uint64
+	chID  string
+	since time.Time
+	last  registry.WorkerState
+	self  *actor.PID
+}
+
+type workerReady struct {
+	gen            uint64
+	ch             *amqp.Channel
+	broker         string
+	queued, direct <-chan amqp.Delivery
+	err            error
+}
+
+// workerQueueName is Kazoo's worker queue naming: node, module, a random tail.
+func workerQueueName(node, name string) string {
+	if node == "" {
+		host, _ := os.Hostname()
+		node = "warren@" + host
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return node + "-warren_worker-" + name + "-" + hex.EncodeToString(b)
+}
+
+func newWorkerProps(env *Env, lane *workerLane, node string) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &worker{env: env, lane: lane, log: env.Log.With("actor", "worker", "worker", lane.name),
+			queue: workerQueueName(node, lane.name)}
+	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
+}
+
+var _ actor.Actor = (*worker)(nil)
+
+func (w *worker) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		w.self = ctx.Self()
+		env, self := w.env, w.self
+		w.lane.touch = func() {
+			if w.lane.dirty.CompareAndSwap(false, true) {
+				time.AfterFunc(flushEvery, func() { env.Send(self, &listenerFlush{}) })
+			}
+		}
+		w.lane.set(&workerState{status: registry.WorkerWaiting})
+		w.write(registry.WorkerWaiting)
+		ctx.Send(w.env.PID(AssignmentsName), &RequestChannel{Consumer: ctx.Self(), App: "warren-rpc"})
+	case *actor.Restarting:
+		ctx.Send(w.env.PID(AssignmentsName), &ReleaseChannel{Consumer: ctx.Self()})
+		w.lane.set(&workerState{status: registry.WorkerWaiting})
+	case *actor.Stopping:
+		w.lane.set(&workerState{status: registry.WorkerWaiting, stopped: true})
+	case *actor.Stopped:
+		path := ctx.Self().Id
+		_ = w.env.Registry.Write(func(wr *registry.Writer) error { return wr.DeleteWorker(path) })
+	case *ChannelAssigned:
+		w.gen++
+		w.chID = m.ID
+		w.setup(m)
+	case *ChannelLost:
+		w.gen++
+		w.chID = ""
+		w.lane.set(&workerState{status: registry.WorkerReconnect})
+		w.write(registry.WorkerReconnect)
+	case *workerReady:
+		if m.gen != w.gen {
+			return
+		}
+		if m.err != nil {
+			// A channel exception closed the channel: assignments replaces it.
+			w.log.Error("declaring the reply queue failed", "queue", w.queue, "err", sanitize(m.err))
+			return
+		}
+		w.lane.set(&workerState{status: registry.WorkerReady, ch: m.ch, queue: w.queue, broker: m.broker})
+		w.readReplies(m.queued, m.direct)
+		w.write(registry.WorkerReady)
+	case *listenerFlush:
+		w.lane.dirty.Store(false)
+		w.write(w.lane.state.Load().status)
+	}
+}
+
+// setup declares the reply queue, binds it to targeted under its own name and
+// consumes it and direct reply-to, in a goroutine.
+func (w *worker) setup(m *ChannelAssigned) {
+	gen, queue, env, self := w.gen, w.queue, w.env, w.self
+	go func() {
+		r := &workerReady{gen: gen, ch: m.Channel, broker: m.Broker}
+		ch := m.Channel
+		if _, r.err = ch.QueueDeclare(queue, false, true, false, false, nil); r.err == nil {
+			if r.err = ch.QueueBind(queue, queue, kazoo.ExchangeTargeted, false, nil); r.err == nil {
+				if r.queued, r.err = ch.Consume(queue, "", true, false, false, false, nil); r.err == nil {
+					r.direct, r.err = ch.Consume(DirectReplyTo, "", true, false, false, false, nil)
+				}
+			}
+		}
+		env.Send(self, r)
+	}()
+}
+
+// readReplies matches replies to waiting calls by Msg-ID (the Kazoo way) or,
+// for direct reply-to, by correlation id.
+func (w *worker) readReplies(queued, direct <-chan amqp.Delivery) {
+	lane, log := w.lane, w.log
+	go func() {
+		for queued != nil || direct != nil {
+			var d amqp.Delivery
+			var ok bool
+			select {
+			case d, ok = <-queued:
+				if !ok {
+					queued = nil
+					continue
+				}
+			case d, ok = <-direct:
+				if !ok {
+					direct = nil
+					continue
+				}
+			}
+			env, err := kazoo.Parse(d.Body)
+			if err != nil {
+				log.Warn("malformed reply dropped", "queue", w.queue, "err", err)
+				lane.late.Add(1)
+				continue
+			}
+			key := d.CorrelationId
+			if key == "" {
+				key = env.MsgID()
+			}
+			lane.deliver(key, env)
+		}
+	}()
+}
+
+func (w *worker) write(st registry.WorkerState) {
+	if st != w.last {
+		w.since, w.last = time.Now(), st
+	}
+	s := w.lane.state.Load()
+	row := registry.RPCWorker{Path: w.self.Id, Name: w.lane.name, Queue: w.queue, Broker: s.broker, Channel: w.chID, State: st,
+		Since: w.since, Busy: w.lane.busy.Load(), Calls: w.lane.calls.Load(), Replies: w.lane.replies.Load(),
+		Timeouts: w.lane.timeouts.Load(), Late: w.lane.late.Load(), Errors: w.lane.errors.Load()}
+	if err := w.env.Registry.Write(func(wr *registry.Writer) error { return wr.PutWorker(row) }); err != nil {
+		w.log.Error("writing workers row", "err", err)
+	}
+}

@@ -1,0 +1,110 @@
+package actors
+
+import (
+	"sync"
+	"sync/atomic"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/registry"
+)
+
+// workerLane is the goroutine-safe face of one RPC worker: callers publish
+// their requests on its channel from their own goroutine and wait on their
+// pending entry; the worker's reply goroutine fills the entries.
+//
+// Owner:    state is stored by the worker actor only; pending is guarded by
+// .         mu; counters are atomics.
+type workerLane struct {
+	name string
+
+	state   atomic.Pointer[workerState]
+	mu      sync.Mutex // guards pending and changed
+	pending map[string]chan kazoo.Envelope
+	changed chan struct{} // closed and replaced on every state change
+
+	pubMu sync.Mutex // serialises publishes on the channel
+
+	calls, replies, timeouts, late, errors atomic.Uint64
+	busy                                   atomic.Int64
+	dirty                                  atomic.Bool
+	touch                                  func()
+	onChange                               func() // tells the pool a state changed
+}
+
+// workerState is what a lane publishes on; never changed once stored.
+type workerState struct {
+	status  registry.WorkerState
+	ch      *amqp.Channel
+	queue   string
+	broker  string
+	stopped bool
+}
+
+func newWorkerLane(name string) *workerLane {
+	l := &workerLane{name: name, pending: map[string]chan kazoo.Envelope{}, changed: make(chan struct{}), touch: func() {}, onChange: func() {}}
+	l.state.Store(&workerState{status: registry.WorkerWaiting})
+	return l
+}
+
+func (l *workerLane) set(st *workerState) {
+	l.mu.Lock()
+	l.state.Store(st)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	l.onChange()
+}
+
+// ready returns the lane's state if replies can reach it, else a channel
+// closed at its next change.
+func (l *workerLane) ready() (*workerState, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.state.Load()
+	if st.status == registry.WorkerReady && !st.ch.IsClosed() {
+		return st, nil
+	}
+	return nil, l.changed
+}
+
+func (l *workerLane) register(key string, buffer int) chan kazoo.Envelope {
+	c := make(chan kazoo.Envelope, buffer)
+	l.mu.Lock()
+	l.pending[key] = c
+	l.mu.Unlock()
+	l.busy.Add(1)
+	l.calls.Add(1)
+	l.touch()
+	return c
+}
+
+func (l *workerLane) unregister(key string) {
+	l.mu.Lock()
+	delete(l.pending, key)
+	l.mu.Unlock()
+	l.busy.Add(-1)
+	l.touch()
+}
+
+// deliver hands a reply to the call waiting for key; a reply nobody waits
+// for (any more) is late and dropped.
+func (l *workerLane) deliver(key string, env kazoo.Envelope) {
+	l.mu.Lock()
+	c := l.pending[key]
+	delivered := false
+	if c != nil {
+		select {
+		case c <- env:
+			delivered = true
+		default:
+		}
+	}
+	l.mu.Unlock()
+	if delivered {
+		l.replies.Add(1)
+	} else {
+		l.late.Add(1)
+	}
+	l.touch()
+}

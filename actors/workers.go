@@ -1,0 +1,168 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/registry"
+)
+
+// Workers is the RPC worker pool behind Tree.Call: Kazoo's kz_amqp_worker
+// pool. Unlike Kazoo's (one call per worker at a time, checked out of
+// poolboy), each worker carries many calls at once, told apart by Msg-ID.
+// It is safe for concurrent use by multiple goroutines.
+type Workers struct {
+	env   *Env
+	lanes []*workerLane
+	next  atomic.Uint64
+	node  string
+
+	mu      sync.Mutex    // guards changed
+	changed chan struct{} // closed and replaced when any worker's state changes
+}
+
+// NewWorkers makes a pool of n workers; node names their reply queues
+// (Kazoo's node name; the host name when empty).
+func NewWorkers(env *Env, n int, node string) *Workers {
+	if n <= 0 {
+		n = DefaultWorkers
+	}
+	w := &Workers{env: env, node: node, changed: make(chan struct{})}
+	for i := range n {
+		l := newWorkerLane(WorkersName + "-" + strconv.Itoa(i+1))
+		l.onChange = w.notify
+		w.lanes = append(w.lanes, l)
+	}
+	return w
+}
+
+// Size is the number of workers.
+func (w *Workers) Size() int { return len(w.lanes) }
+
+// Props returns the props of worker i (1-based), for the pool supervisor.
+func (w *Workers) Props(i int) *actor.Props { return newWorkerProps(w.env, w.lanes[i-1], w.node) }
+
+// Call publishes req and returns the first reply carrying its Msg-ID, or
+// ErrCallTimeout when none came before ctx's deadline (DefaultCallTimeout
+// when ctx has none).
+func (w *Workers) Call(ctx context.Context, req Request) (kazoo.Envelope, error) {
+	replies, err := w.collect(ctx, req, UntilCount(1))
+	if err != nil {
+		return nil, err
+	}
+	return replies[0], nil
+}
+
+// CallCollect publishes req and gathers replies until until says enough, or
+// ctx's deadline; then it returns what it gathered with ErrCallTimeout
+// (Kazoo's {timeout, Resps}).
+func (w *Workers) CallCollect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
+	return w.collect(ctx, req, until)
+}
+
+func (w *Workers) collect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultCallTimeout)
+		defer cancel()
+	}
+	env := req.Envelope.Clone()
+	if env == nil {
+		env = kazoo.Envelope{}
+	}
+	if env.MsgID() == "" {
+		env.SetMsgID(kazoo.NewMsgID())
+	}
+	key := kazoo.ReplyMsgID(env)
+	lane, st, err := w.lane(ctx)
+	if err != nil {
+		return nil, &CallError{MsgID: key, Op: "wait for a worker", Err: err}
+	}
+	env.SetServerID(st.queue)
+	if err := env.Prepare(req.Defaults); err != nil {
+		return nil, &CallError{MsgID: key, Op: "prepare request", Err: err}
+	}
+	body, err := env.Marshal()
+	if err != nil {
+		return nil, &CallError{MsgID: key, Op: "encode request", Err: err}
+	}
+	replies := lane.register(key, 64)
+	defer lane.unregister(key)
+	pub := amqp.Publishing{ContentType: kazoo.ContentType, CorrelationId: key, Body: body}
+	if req.DirectReply {
+		pub.ReplyTo = DirectReplyTo
+	}
+	lane.pubMu.Lock()
+	err = st.ch.PublishWithContext(ctx, req.Exchange, req.RoutingKey, false, false, pub)
+	lane.pubMu.Unlock()
+	if err != nil {
+		lane.errors.Add(1)
+		return nil, &CallError{MsgID: key, Op: "publish to " + req.Exchange + "/" + req.RoutingKey, Err: err}
+	}
+	var got []kazoo.Envelope
+	for {
+		select {
+		case r := <-replies:
+			got = append(got, r)
+			if until(got) {
+				return got, nil
+			}
+		case <-ctx.Done():
+			lane.timeouts.Add(1)
+			lane.touch()
+			return got, fmt.Errorf("%w: %d replies to %s within the deadline (%v)", ErrCallTimeout, len(got), key, context.Cause(ctx))
+		}
+	}
+}
+
+func (w *Workers) notify() {
+	w.mu.Lock()
+	close(w.changed)
+	w.changed = make(chan struct{})
+	w.mu.Unlock()
+}
+
+// lane picks a ready worker, round-robin, waiting (bounded by ctx) until one
+// is.
+func (w *Workers) lane(ctx context.Context) (*workerLane, *workerState, error) {
+	for {
+		w.mu.Lock()
+		wait := w.changed
+		w.mu.Unlock()
+		start := w.next.Add(1)
+		for i := range w.lanes {
+			l := w.lanes[(int(start)+i)%len(w.lanes)]
+			if st, _ := l.ready(); st != nil {
+				return l, st, nil
+			}
+			if l.state.Load().stopped {
+				return nil, nil, ErrWorkersStopped
+			}
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("no worker ready: %w", ctx.Err())
+		}
+	}
+}
+
+// Stats sums the pool's counters.
+func (w *Workers) Stats() registry.RPCWorker {
+	var s registry.RPCWorker
+	for _, l := range w.lanes {
+		s.Busy += l.busy.Load()
+		s.Calls += l.calls.Load()
+		s.Replies += l.replies.Load()
+		s.Timeouts += l.timeouts.Load()
+		s.Late += l.late.Load()
+		s.Errors += l.errors.Load()
+	}
+	return s
+}

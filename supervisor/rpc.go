@@ -1,0 +1,84 @@
+package supervisor
+
+import (
+	"context"
+
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/registry"
+)
+
+// RPCConfig sizes the RPC worker pool behind [Tree.Call].
+type RPCConfig struct {
+	// Workers is the number of worker actors ("warren/workers/workers-N"),
+	// each with a channel and a reply queue. Defaults to actors.DefaultWorkers.
+	// A negative value runs no workers.
+	Workers int
+	// Node names the reply queues ("<node>-warren_worker-N-<hex>") and is
+	// the Node header of requests. Defaults to "warren@<host name>".
+	Node string
+	// Defaults are the envelope headers requests get when they lack them.
+	Defaults kazoo.Defaults
+}
+
+func init() {
+	poolFactories = append(poolFactories, func(env *actors.Env, cfg Config) (Pool, bool) {
+		if cfg.RPC.Workers < 0 {
+			return Pool{}, false
+		}
+		env.RPC = actors.NewWorkers(env, cfg.RPC.Workers, cfg.RPC.Node)
+		return Pool{Name: actors.WorkersName, Size: env.RPC.Size(), Props: env.RPC.Props}, true
+	})
+	adminViews["/workers"] = func(t *Tree) any { return t.adminWorkers() }
+}
+
+// Call publishes req and returns the first reply (Kazoo's
+// kz_amqp_worker:call): correlated by Msg-ID, with the worker's reply queue as
+// Server-ID so that Kazoo and Kamailio peers answer on "targeted", and by
+// direct reply-to for Warren peers when req.DirectReply is set. Without a
+// deadline on ctx it waits actors.DefaultCallTimeout (2s).
+func (t *Tree) Call(ctx context.Context, req actors.Request) (kazoo.Envelope, error) {
+	if t.env.RPC == nil {
+		return nil, actors.ErrWorkersStopped
+	}
+	return t.env.RPC.Call(ctx, req)
+}
+
+// CallCollect publishes req and gathers replies until until holds or ctx's
+// deadline (kz_amqp_worker:call_collect); on the deadline it returns the
+// replies gathered with actors.ErrCallTimeout.
+func (t *Tree) CallCollect(ctx context.Context, req actors.Request, until actors.Until) ([]kazoo.Envelope, error) {
+	if t.env.RPC == nil {
+		return nil, actors.ErrWorkersStopped
+	}
+	return t.env.RPC.CallCollect(ctx, req, until)
+}
+
+// AdminWorkers is the body of GET /workers.
+type AdminWorkers struct {
+	Size     int                  `json:"size"`
+	Busy     int64                `json:"busy"`
+	Calls    uint64               `json:"calls"`
+	Replies  uint64               `json:"replies"`
+	Timeouts uint64               `json:"timeouts"`
+	Late     uint64               `json:"late"`
+	Errors   uint64               `json:"errors"`
+	Workers  []registry.RPCWorker `json:"workers"`
+}
+
+func (t *Tree) adminWorkers() AdminWorkers {
+	rows := t.Registry().Workers()
+	out := AdminWorkers{Size: len(rows), Workers: rows}
+	if out.Workers == nil {
+		out.Workers = []registry.RPCWorker{}
+	}
+	for _, r := range rows {
+		out.Busy += r.Busy
+		out.Calls += r.Calls
+		out.Replies += r.Replies
+		out.Timeouts += r.Timeouts
+		out.Late += r.Late
+		out.Errors += r.Errors
+	}
+	return out
+}
