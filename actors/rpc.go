@@ -57,5 +57,7 @@ type CallError struct {
 	Err   error
 }
 
-func (e *CallError) Error() string { return fmt.Sprintf("warren: call %s: %s: %v", e.MsgID, e.Op, e.Err) }
+func (e *CallError) Error() string {
+	return fmt.Sprintf("warren: call %s: %s: %v", e.MsgID, e.Op, e.Err)
+}
 func (e *CallError) Unwrap() error { return e.Err }

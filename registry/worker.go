@@ -21,8 +21,8 @@ func init() {
 type WorkerState string
 
 const (
-	WorkerWaiting   WorkerState = "waiting"   // no channel, or declaring its reply queue
-	WorkerReady     WorkerState = "ready"     // replies can reach it
+	WorkerWaiting   WorkerState = "waiting" // no channel, or declaring its reply queue
+	WorkerReady     WorkerState = "ready"   // replies can reach it
 	WorkerReconnect WorkerState = "reconnecting"
 )
 
