@@ -90,3 +90,24 @@ func TestCLI_ListenPrintsDeliveriesAsJSON(t *testing.T) {
 		t.Fatal("the password reached stderr")
 	}
 }
+
+// `warren call` makes a Kazoo request from its own tree and prints the reply
+// of a listener running in another (the test's) tree.
+func TestCLI_CallPrintsTheReply(t *testing.T) {
+	b := StartBroker(t)
+	tree := rpcTree(t, b)
+	responder(t, tree, "authn", "cli-pass", 0)
+	bin := warrenCLI(t)
+	out, err := exec.Command(bin, "call", "--url", b.URI(), "--exchange", "callmgr", "--key", "authn.req.example%2Ecom", "--timeout", "5s",
+		`{"Event-Category":"directory","Event-Name":"authn_req","Auth-Realm":"example.com","Msg-ID":"cli-1"}`).Output()
+	if err != nil {
+		t.Fatalf("warren call: %v", err)
+	}
+	var reply map[string]any
+	if err := json.Unmarshal(out, &reply); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if reply["Msg-ID"] != "cli-1" || reply["Auth-Password"] != "cli-pass" {
+		t.Fatalf("reply = %v", reply)
+	}
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/kazoo"
+)
+
+func init() { register(newCallCmd) }
+
+func newCallCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "call PAYLOAD",
+		Short: "Make a Kazoo request and print the replies",
+		Long: "call runs its own supervision tree (brokers from --config or --url), publishes\n" +
+			"PAYLOAD (a Kazoo JSON envelope; Msg-ID, App-Name, App-Version and Node are\n" +
+			"filled in when missing) to --exchange with --key through an RPC worker, and\n" +
+			"prints each reply as one JSON line: the first one, or --collect N of them.\n" +
+			"Replies come the Kazoo way (exchange targeted, routing key = the request's\n" +
+			"Server-ID), or through direct reply-to with --direct.",
+		Example: "  warren call --url amqp://guest:guest@127.0.0.1:5672/ --exchange callmgr --key authn.req.example%2Ecom \\\n" +
+			"    '{\"Event-Category\":\"directory\",\"Event-Name\":\"authn_req\",\"Auth-Realm\":\"example.com\",\"Auth-User\":\"alice\"}'",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &usageError{fmt.Errorf("warren call takes one PAYLOAD argument (a JSON object), got %d", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.call(cmd, args[0]) },
+	}
+	addTreeFlags(cmd)
+	addLogFlagsAt(cmd, "warn")
+	cmd.Flags().String("exchange", "", "`EXCHANGE` to publish the request to (required; \"\" is not allowed here)")
+	cmd.Flags().String("key", "", "routing `KEY` of the request")
+	cmd.Flags().Int("collect", 1, "wait for `N` replies (call_collect); with N > 1 the replies gathered by the deadline are printed")
+	cmd.Flags().Duration("timeout", actors.DefaultCallTimeout, "how long to wait for the replies")
+	cmd.Flags().Bool("direct", false, "ask for replies through RabbitMQ's direct reply-to (Warren peers)")
+	return cmd
+}
+
+func (a *app) call(cmd *cobra.Command, payload string) error {
+	exchange, _ := cmd.Flags().GetString("exchange")
+	key, _ := cmd.Flags().GetString("key")
+	collect, _ := cmd.Flags().GetInt("collect")
+	timeout, _ := cmd.Flags().GetDuration("timeout")
+	direct, _ := cmd.Flags().GetBool("direct")
+	switch {
+	case exchange == "":
+		return &usageError{errors.New("--exchange is required")}
+	case collect < 1:
+		return &usageError{fmt.Errorf("--collect %d: must be at least 1", collect)}
+	case timeout <= 0:
+		return &usageError{fmt.Errorf("--timeout %v: must be positive", timeout)}
+	}
+	env, err := kazoo.Parse([]byte(payload))
+	if err != nil {
+		return &usageError{fmt.Errorf("payload: %s", strings.TrimPrefix(err.Error(), "warren: "))}
+	}
+	log, err := a.logger(cmd)
+	if err != nil {
+		return err
+	}
+	t, _, err := a.startTree(cmd, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdown(t, log) }()
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// The broker may take a moment: readiness is bounded by the same timeout
+	// plus a connect allowance.
+	rctx, cancel := context.WithTimeout(ctx, timeout+10*time.Second)
+	defer cancel()
+	if err := t.WaitReady(rctx); err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	req := actors.Request{Exchange: exchange, RoutingKey: key, Envelope: env, DirectReply: direct,
+		Defaults: kazoo.Defaults{AppName: "warren-call", AppVersion: "1", Node: "warren@" + host}}
+	cctx, ccancel := context.WithTimeout(ctx, timeout)
+	defer ccancel()
+	replies, err := t.CallCollect(cctx, req, actors.UntilCount(collect))
+	for _, r := range replies {
+		line, merr := r.Marshal()
+		if merr != nil {
+			return merr
+		}
+		fmt.Fprintln(a.stdout, string(line))
+	}
+	if errors.Is(err, actors.ErrCallTimeout) && collect > 1 && len(replies) > 0 {
+		fmt.Fprintf(a.stderr, "warren: %d of %d replies within %v\n", len(replies), collect, timeout)
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+func TestRenderWorkers_SummaryAndTable(t *testing.T) {
+	s := supervisor.AdminWorkers{Size: 2, Busy: 1, Calls: 9, Replies: 8, Timeouts: 1, Late: 2, Workers: []registry.RPCWorker{
+		{Name: "workers-1", State: "ready", Broker: "10.0.0.1:5672", Busy: 1, Calls: 5, Timeouts: 1, Late: 2, Queue: "warren@h-warren_worker-workers-1-ab12"},
+		{Name: "workers-2", State: "waiting", Calls: 4},
+	}}
+	var b strings.Builder
+	if err := renderWorkers(&b, s, palette{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "pool size 2, busy 1, calls 9, replies 8, timeouts 1, late replies 2, errors 0\n" +
+		"NAME       STATE    BROKER         BUSY  CALLS  TIMEOUTS  LATE  QUEUE\n" +
+		"workers-1  ready    10.0.0.1:5672  1     5      1         2     warren@h-warren_worker-workers-1-ab12\n" +
+		"workers-2  waiting  -              0     4      0         0     -\n"
+	if b.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestCall_UsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"exchange is required", []string{"call", "--url", "amqp://127.0.0.1/", "{}"}, "--exchange is required"},
+		{"payload must be JSON", []string{"call", "--url", "amqp://127.0.0.1/", "--exchange", "x", "{broken"}, "payload: kazoo: malformed JSON"},
+		{"collect at least one", []string{"call", "--url", "amqp://127.0.0.1/", "--exchange", "x", "--collect", "0", "{}"}, "--collect 0"},
+		{"one payload", []string{"call", "--exchange", "x"}, "takes one PAYLOAD argument"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := warren(t, tc.args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want usage exit and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
