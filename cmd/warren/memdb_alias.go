@@ -1,0 +1,8 @@
+package main
+
+import "github.com/hashicorp/go-memdb"
+
+type (
+	memdbTxn      = memdb.Txn
+	memdbWatchSet = memdb.WatchSet
+)
