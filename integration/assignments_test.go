@@ -24,10 +24,10 @@ func TestAssignments_FloatsMoveStickiesWait(t *testing.T) {
 	if ids[a2] < ids[a1] { // the primary is the smallest id
 		primary, survivor = a2, a1
 	}
-	cfg := supervisor.Config{LocalZone: "east", Prechannels: 2, Zones: []supervisor.Zone{
+	cfg := bare(supervisor.Config{LocalZone: "east", Prechannels: 2, Zones: []supervisor.Zone{
 		{Name: "east", Brokers: []string{a1.URI(), a2.URI()}},
 		{Name: "west", Brokers: []string{r1.URI()}},
-	}}
+	}})
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
@@ -128,7 +128,7 @@ func TestAssignments_ChannelExceptionReplacesOnlyThatChannel(t *testing.T) {
 // A consumer that stops gives its channel back: the broker closes it.
 func TestAssignments_StoppedConsumerReleasesItsChannel(t *testing.T) {
 	b := StartBroker(t)
-	cfg := oneZone(b.URI())
+	cfg := bare(oneZone(b.URI()))
 	cfg.Prechannels = -1 // none: every channel is opened on demand
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
@@ -159,7 +159,7 @@ func TestAssignments_StoppedConsumerReleasesItsChannel(t *testing.T) {
 // connection row instead of a hang.
 func TestAssignments_ChannelMaxGivesClearError(t *testing.T) {
 	b := StartBroker(t)
-	cfg := oneZone(b.URI())
+	cfg := bare(oneZone(b.URI()))
 	cfg.Connection.ChannelMax = 3 // control channel + 2
 	cfg.Prechannels = -1
 	tree, _ := startTree(t, cfg)

@@ -62,6 +62,13 @@ func oneZone(uris ...string) supervisor.Config {
 	return supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: uris}}}
 }
 
+// bare drops the pools that hold channels of their own (RPC workers,
+// publishers), for tests that count channels on the broker.
+func bare(cfg supervisor.Config) supervisor.Config {
+	cfg.RPC.Workers = -1
+	return cfg
+}
+
 func within(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)

@@ -14,7 +14,7 @@ import (
 // broker's own view agrees (one connection, control channel + prechannels).
 func TestTree_ShapeMirrorsKazooSupervisor(t *testing.T) {
 	b := StartBroker(t)
-	cfg := oneZone(b.URI())
+	cfg := bare(oneZone(b.URI()))
 	cfg.Prechannels = 4
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
