@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/registry"
@@ -200,5 +201,36 @@ func TestListener_MalformedJSONDeadLettered(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "malformed JSON payload rejected") || !strings.Contains(logs.String(), "queue=strict-q") {
 		t.Fatal("rejection not logged with the queue name")
+	}
+}
+
+// A listener can live under an actor of the embedding application: its
+// props are public; it shows in the listeners table and consumes.
+func TestListener_SpawnedUnderAnApplicationActor(t *testing.T) {
+	b := StartBroker(t)
+	tree, _ := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	got := make(chan string, 1)
+	props, err := actors.NewListenerProps(tree.Env(), actors.ListenerSpec{Name: "app-owned", Queue: actors.QueueSpec{Name: "app-owned-q", AutoDelete: true},
+		Handlers: []actors.Route{{Handler: func(_ context.Context, d *actors.Delivery) error { got <- d.Envelope.MsgID(); return nil }}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := tree.System().Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Started); ok {
+			c.SpawnNamed(props, "app-owned")
+		}
+	}), "myapp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tree.System().Root.StopFuture(app).Wait() })
+	waitListener(t, tree, "myapp/app-owned", 15*time.Second, "consuming", func(l registry.Listener) bool { return l.State == registry.ListenerConsuming })
+	publishJSON(t, rawChannel(t, b), "", "app-owned-q", event("a", "b", ""))
+	if id := recv(t, got, 5*time.Second, "delivery"); id != "a-b" {
+		t.Fatalf("got %q", id)
+	}
+	if row, ok := tree.Registry().Actor("myapp/app-owned"); !ok || row.Parent != "myapp" {
+		t.Fatalf("actors row = %+v, %v", row, ok)
 	}
 }
