@@ -67,12 +67,6 @@ func (w *worker) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		w.self = ctx.Self()
-		env, self := w.env, w.self
-		w.lane.touch = func() {
-			if w.lane.dirty.CompareAndSwap(false, true) {
-				time.AfterFunc(flushEvery, func() { env.Send(self, &listenerFlush{}) })
-			}
-		}
 		w.lane.set(&workerState{status: registry.WorkerWaiting})
 		w.write(registry.WorkerWaiting)
 		ctx.Send(w.env.PID(AssignmentsName), &RequestChannel{Consumer: ctx.Self(), App: "warren-rpc"})

@@ -28,8 +28,8 @@ type workerLane struct {
 	calls, replies, timeouts, late, errors atomic.Uint64
 	busy                                   atomic.Int64
 	dirty                                  atomic.Bool
-	touch                                  func()
-	onChange                               func() // tells the pool a state changed
+	touch                                  func() // schedules a row flush; set once by NewWorkers
+	onChange                               func() // tells the pool a state changed; set once by NewWorkers
 }
 
 // workerState is what a lane publishes on; never changed once stored.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -37,6 +38,13 @@ func NewWorkers(env *Env, n int, node string) *Workers {
 	for i := range n {
 		l := newWorkerLane(WorkersName + "-" + strconv.Itoa(i+1))
 		l.onChange = w.notify
+		// The worker's counters reach its row within flushEvery of a change.
+		self := env.System.NewLocalPID(RootName + "/" + WorkersName + "/" + l.name)
+		l.touch = func() {
+			if l.dirty.CompareAndSwap(false, true) {
+				time.AfterFunc(flushEvery, func() { env.Send(self, &listenerFlush{}) })
+			}
+		}
 		w.lanes = append(w.lanes, l)
 	}
 	return w
