@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"strings"
+	"sync"
 )
 
 // Handler handles one delivery. Returning an error nacks it under the
@@ -35,12 +36,25 @@ type routes struct {
 	exact    map[string]Handler // "cat\x00name"
 	category map[string]Handler
 	any      Handler
+	tokens   *sync.Map // event value -> its token: a listener sees few distinct values
 }
 
 func eventToken(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
 
+// token is eventToken, remembered: it runs for every delivery.
+func (t routes) token(s string) string {
+	if v, ok := t.tokens.Load(s); ok {
+		return v.(string)
+	}
+	tok := eventToken(s)
+	if len(s) <= 64 {
+		t.tokens.Store(s, tok)
+	}
+	return tok
+}
+
 func newRoutes(rs []Route) routes {
-	t := routes{exact: map[string]Handler{}, category: map[string]Handler{}}
+	t := routes{exact: map[string]Handler{}, category: map[string]Handler{}, tokens: &sync.Map{}}
 	for _, r := range rs {
 		cat, name := eventToken(r.Category), eventToken(r.Name)
 		switch {
@@ -57,8 +71,11 @@ func newRoutes(rs []Route) routes {
 
 // pick returns the handler of an event, or nil.
 func (t routes) pick(category, name string) Handler {
-	cat := eventToken(category)
-	if h, ok := t.exact[cat+"\x00"+eventToken(name)]; ok {
+	if t.tokens == nil {
+		t.tokens = &sync.Map{}
+	}
+	cat := t.token(category)
+	if h, ok := t.exact[cat+"\x00"+t.token(name)]; ok {
 		return h
 	}
 	if h, ok := t.category[cat]; ok {
