@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Handler handles one delivery. Returning an error nacks it under the
@@ -36,8 +37,12 @@ type routes struct {
 	exact    map[string]Handler // "cat\x00name"
 	category map[string]Handler
 	any      Handler
-	tokens   *sync.Map // event value -> its token: a listener sees few distinct values
+	tokens   *sync.Map     // event value -> its token: a listener sees few distinct values
+	cached   *atomic.Int64 // entries in tokens, capped at maxTokens
 }
+
+// maxTokens bounds the token cache against senders that make up event names.
+const maxTokens = 1024
 
 func eventToken(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
 
@@ -47,14 +52,14 @@ func (t routes) token(s string) string {
 		return v.(string)
 	}
 	tok := eventToken(s)
-	if len(s) <= 64 {
+	if len(s) <= 64 && t.cached.Add(1) <= maxTokens {
 		t.tokens.Store(s, tok)
 	}
 	return tok
 }
 
 func newRoutes(rs []Route) routes {
-	t := routes{exact: map[string]Handler{}, category: map[string]Handler{}, tokens: &sync.Map{}}
+	t := routes{exact: map[string]Handler{}, category: map[string]Handler{}, tokens: &sync.Map{}, cached: &atomic.Int64{}}
 	for _, r := range rs {
 		cat, name := eventToken(r.Category), eventToken(r.Name)
 		switch {
@@ -71,9 +76,6 @@ func newRoutes(rs []Route) routes {
 
 // pick returns the handler of an event, or nil.
 func (t routes) pick(category, name string) Handler {
-	if t.tokens == nil {
-		t.tokens = &sync.Map{}
-	}
 	cat := t.token(category)
 	if h, ok := t.exact[cat+"\x00"+t.token(name)]; ok {
 		return h
