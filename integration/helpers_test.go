@@ -66,6 +66,7 @@ func oneZone(uris ...string) supervisor.Config {
 // publishers), for tests that count channels on the broker.
 func bare(cfg supervisor.Config) supervisor.Config {
 	cfg.RPC.Workers = -1
+	cfg.Publish.Publishers = -1
 	return cfg
 }
 

@@ -32,6 +32,7 @@ type Config struct {
 	// reporting an error. Defaults to actors.DefaultBootstrapTimeout.
 	BootstrapTimeout time.Duration
 	RPC              RPCConfig     // the RPC workers behind Tree.Call; zero fields take defaults
+	Publish          PublishConfig // the publishers pool behind Tree.Publish; zero fields take defaults
 	// Source names where the config came from, for error messages.
 	Source string
 }

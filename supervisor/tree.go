@@ -23,6 +23,8 @@ type Tree struct {
 
 	done     chan struct{}
 	doneOnce sync.Once
+	stopOnce sync.Once // Shutdown's work runs once
+	stopErr  error
 	mu       sync.Mutex // guards err
 	err      error
 }
@@ -183,8 +185,13 @@ func (t *Tree) Err() error {
 }
 
 // Shutdown stops the tree: every actor, then every broker connection, and
-// waits for them within ctx.
+// waits for them within ctx. Calling it again returns the first call's result.
 func (t *Tree) Shutdown(ctx context.Context) error {
+	t.stopOnce.Do(func() { t.stopErr = t.shutdown(ctx) })
+	return t.stopErr
+}
+
+func (t *Tree) shutdown(ctx context.Context) error {
 	stopped := make(chan error, 1)
 	go func() { stopped <- t.env.System.Root.StopFuture(t.root).Wait() }()
 	var err error

@@ -132,3 +132,23 @@ func TestSupervisor_EscalatesPastItsIntensity(t *testing.T) {
 	default:
 	}
 }
+
+func TestTree_ShutdownTwiceIsHarmless(t *testing.T) {
+	tree, err := Start(Config{Zones: []Zone{{Name: "local", Brokers: []string{closedPort}}}}, WithLogger(DiscardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tree.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.Shutdown(ctx); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+	select {
+	case <-tree.Done():
+	default:
+		t.Fatal("Done not closed after Shutdown")
+	}
+}

@@ -1,0 +1,322 @@
+package actors
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/registry"
+)
+
+// publisherFlushEvery is how often a publisher writes its counters to its
+// row when they moved (and drains its channels' returns).
+const publisherFlushEvery = 250 * time.Millisecond
+
+// publisherPlainName is the name of a publisher's child that holds its
+// channel for fire-and-forget publishes.
+const publisherPlainName = "plain"
+
+// publisher holds the channels of one lane of the publishers pool: its own,
+// in confirm mode, and through its child "plain" a channel without
+// confirms. It stores their states in the lane, through which callers
+// write on the channels from their own goroutines. Both are consumers of
+// the assignments protocol, like any listener.
+//
+// Owner:    its mailbox; fields are touched only inside Receive. The lane's
+// .         states are stored only here.
+// Writes:   its own row of the publishers table, nobody else does.
+// Blocking: confirm.select runs in a goroutine that reports back with
+// .         *publisherConfirmed; a goroutine per channel watches its broker's
+// .         connections row and reports *publisherBlocked.
+type publisher struct {
+	env  *Env
+	lane *publisherLane
+	zone string
+	log  *slog.Logger
+
+	self  *actor.PID
+	slots [publisherSlots]publisherSlot
+	tick  *time.Timer
+	row   registry.Publisher // last row written
+}
+
+// publisherSlot is one of a publisher's two channels.
+type publisherSlot struct {
+	gen       uint64           // bumped for every channel assigned or lost
+	assigned  *ChannelAssigned // nil while waiting
+	c         *laneChannel     // set once the channel is usable (in confirm mode, for slotConfirm)
+	blocked   bool             // its broker blocked publishing
+	stopWatch context.CancelFunc
+}
+
+type publisherConfirmed struct {
+	gen uint64
+	c   *laneChannel
+	err error
+}
+
+type publisherBlocked struct {
+	slot    int
+	gen     uint64
+	blocked bool
+}
+
+// publisherPlainEvent carries a *ChannelAssigned or *ChannelLost of the
+// plain child to its publisher.
+type publisherPlainEvent struct{ msg any }
+
+type publisherTick struct{}
+
+// Props returns the props of the i-th publisher actor (1-based, as
+// supervisor pools number their workers).
+func (p *Publishers) Props(env *Env, i int) *actor.Props {
+	lane := p.lanes[i-1]
+	zone := p.spec.Zone
+	if zone == "" {
+		zone = env.LocalZone
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &publisher{env: env, lane: lane, zone: zone, log: env.Log.With("actor", "publisher", "n", i)}
+	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
+}
+
+var _ actor.Actor = (*publisher)(nil)
+
+func (p *publisher) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		p.self = ctx.Self()
+		p.row = registry.Publisher{ID: p.self.Id, Zone: p.zone}
+		ctx.Send(p.env.PID(AssignmentsName), &RequestChannel{Consumer: p.self, App: "publisher", Zone: p.zone})
+		if _, err := ctx.SpawnNamed(publisherPlainProps(p.env, p.zone), publisherPlainName); err != nil {
+			panic(err) // a name clash among our own children is a bug
+		}
+		p.apply()
+		p.armTick()
+	case *ChannelAssigned:
+		p.onAssigned(slotConfirm, m)
+	case *ChannelLost:
+		p.onLost(slotConfirm, m)
+	case *publisherPlainEvent:
+		switch e := m.msg.(type) {
+		case *ChannelAssigned:
+			p.onAssigned(slotPlain, e)
+		case *ChannelLost:
+			p.onLost(slotPlain, e)
+		}
+	case *publisherConfirmed:
+		p.onConfirmed(m)
+	case *publisherBlocked:
+		s := &p.slots[m.slot]
+		if m.gen == s.gen && m.blocked != s.blocked {
+			s.blocked = m.blocked
+			if m.slot == slotConfirm { // both channels see it; log once
+				if m.blocked {
+					p.log.Warn("broker blocked publishing; publishes wait", "broker", s.assigned.Broker)
+				} else {
+					p.log.Info("broker unblocked publishing", "broker", s.assigned.Broker)
+				}
+			}
+			p.apply()
+		}
+	case *publisherTick:
+		p.lane.set.tick()
+		for i := range p.slots {
+			if c := p.slots[i].c; c != nil {
+				p.lane.drain(c.returns)
+			}
+		}
+		p.flush(false)
+		p.armTick()
+	case *actor.Restarting:
+		p.shutdown()
+	case *actor.Stopping:
+		p.shutdown()
+	}
+}
+
+func (p *publisher) onAssigned(slot int, m *ChannelAssigned) {
+	p.detach(slot)
+	s := &p.slots[slot]
+	s.assigned = m
+	c := p.lane.channelOf(slot, m.Channel) // before any publish: no return can be missed
+	if slot == slotPlain {
+		s.c = c
+	} else {
+		gen, env, self := s.gen, p.env, p.self
+		go func() {
+			err := c.ch.Confirm(false)
+			env.Send(self, &publisherConfirmed{gen: gen, c: c, err: err})
+		}()
+	}
+	p.watchBroker(slot)
+	p.apply()
+}
+
+func (p *publisher) onLost(slot int, m *ChannelLost) {
+	if a := p.slots[slot].assigned; a != nil && a.ID == m.ID {
+		p.detach(slot)
+		p.apply()
+	}
+}
+
+func (p *publisher) onConfirmed(m *publisherConfirmed) {
+	s := &p.slots[slotConfirm]
+	if m.gen != s.gen || s.assigned == nil {
+		return
+	}
+	if m.err != nil {
+		// The channel is most likely closing (its ChannelLost follows); if
+		// not, closing it makes the assignments actor replace it.
+		p.log.Warn("confirm mode refused; replacing the channel", "channel", s.assigned.ID, "err", sanitize(m.err))
+		ch := s.assigned.Channel
+		p.env.Go(func() { _ = ch.Close() })
+		return
+	}
+	s.c = m.c
+	p.apply()
+}
+
+// detach forgets slot's channel (lost, or replaced by a new one).
+func (p *publisher) detach(slot int) {
+	s := &p.slots[slot]
+	s.gen++
+	s.assigned, s.c, s.blocked = nil, nil, false
+	if s.stopWatch != nil {
+		s.stopWatch()
+		s.stopWatch = nil
+	}
+}
+
+// watchBroker reports every change of slot's broker between blocked and not.
+func (p *publisher) watchBroker(slot int) {
+	s := &p.slots[slot]
+	wctx, cancel := context.WithCancel(context.Background())
+	s.stopWatch = cancel
+	reg, env, self, gen, broker := p.env.Registry, p.env, p.self, s.gen, s.assigned.Broker
+	go func() {
+		blocked := false
+		for {
+			_, err := reg.WaitConnection(wctx, broker, func(c registry.Connection) bool {
+				return (c.State == registry.Blocked) != blocked
+			})
+			if err != nil {
+				return // cancelled
+			}
+			blocked = !blocked
+			env.Send(self, &publisherBlocked{slot: slot, gen: gen, blocked: blocked})
+		}
+	}()
+}
+
+// stateOf is the lane state of slot.
+func (p *publisher) stateOf(slot int) *laneState {
+	s := &p.slots[slot]
+	if s.assigned == nil || s.c == nil {
+		return laneWaiting
+	}
+	st := &laneState{status: registry.PublisherReady, c: s.c, broker: s.assigned.Broker}
+	if s.blocked {
+		st.status, st.blocked = registry.PublisherBlocked, true
+	}
+	return st
+}
+
+// apply publishes the actor's state to the lane and to its row: ready when
+// both channels are, blocked when either is blocked, else waiting.
+func (p *publisher) apply() {
+	status := registry.PublisherReady
+	for i := range p.slots {
+		st := p.stateOf(i)
+		if cur := p.lane.slots[i].Load(); cur.c != st.c || cur.status != st.status {
+			p.lane.store(i, st)
+		}
+		switch {
+		case st.status == registry.PublisherBlocked:
+			status = registry.PublisherBlocked
+		case st.status == registry.PublisherWaiting && status == registry.PublisherReady:
+			status = registry.PublisherWaiting
+		}
+	}
+	row := p.row
+	row.Broker, row.Channel, row.PlainChannel = "", "", ""
+	if a := p.slots[slotConfirm].assigned; a != nil {
+		row.Broker, row.Channel = a.Broker, a.ID
+	}
+	if a := p.slots[slotPlain].assigned; a != nil {
+		row.PlainChannel = a.ID
+	}
+	changed := row.State != status
+	if changed {
+		row.State, row.Since = status, time.Now()
+	}
+	p.row = row
+	p.flush(true)
+	if changed { // after the row: a reader of the tree finds the row up to date
+		detail := string(status)
+		if row.Channel != "" {
+			detail += " on " + row.Channel
+		}
+		p.env.SetDetail(p.self, detail)
+	}
+}
+
+// flush writes the row when it changed (force) or its counters moved.
+func (p *publisher) flush(force bool) {
+	row := p.row
+	p.lane.counters(&row)
+	if row == p.row && !force {
+		return
+	}
+	if err := p.env.Registry.Write(func(w *registry.Writer) error { return w.PutPublisher(row) }); err != nil {
+		p.log.Error("writing publishers row", "err", err)
+		return
+	}
+	p.row = row
+}
+
+func (p *publisher) armTick() {
+	env, self := p.env, p.self
+	p.tick = time.AfterFunc(publisherFlushEvery, func() { env.Send(self, &publisherTick{}) })
+}
+
+// shutdown takes the lane out of service and removes the row. The channels
+// go back to the assignments actor, which closes them: publishes still
+// awaiting their confirm then fail with ErrNotConfirmed.
+func (p *publisher) shutdown() {
+	for i := range p.slots {
+		p.detach(i)
+		p.lane.store(i, laneWaiting)
+	}
+	if p.tick != nil {
+		p.tick.Stop()
+	}
+	id := p.self.Id
+	_ = p.env.Registry.Write(func(w *registry.Writer) error { return w.DeletePublisher(id) })
+}
+
+// publisherPlain holds a publisher's channel for fire-and-forget publishes
+// and hands its assignment notices to the publisher.
+//
+// Owner:    its mailbox.
+// Writes:   nothing (its actors row, through the lifecycle middleware).
+// Blocking: none.
+type publisherPlain struct {
+	env  *Env
+	zone string
+}
+
+func publisherPlainProps(env *Env, zone string) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &publisherPlain{env: env, zone: zone} },
+		actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
+}
+
+func (c *publisherPlain) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		ctx.Send(c.env.PID(AssignmentsName), &RequestChannel{Consumer: ctx.Self(), App: "publisher", Zone: c.zone})
+	case *ChannelAssigned, *ChannelLost:
+		ctx.Send(ctx.Parent(), &publisherPlainEvent{msg: m})
+	}
+}

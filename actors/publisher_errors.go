@@ -1,0 +1,65 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrBufferFull is returned at once when a publish would have to wait
+	// for a channel and the publish buffer already holds its maximum of
+	// waiting publishes.
+	ErrBufferFull = errors.New("warren: publish buffer full")
+	// ErrNoChannel is returned when a publish waited its maximum (or its
+	// ctx ended) with no usable channel: no broker of the zone was up.
+	ErrNoChannel = errors.New("warren: no publish channel available")
+	// ErrBlocked is returned when a publish waited its maximum (or its ctx
+	// ended) while the broker blocked publishing (connection.blocked: a
+	// memory or disk alarm).
+	ErrBlocked = errors.New("warren: broker blocked publishing (connection.blocked)")
+	// ErrNotConfirmed is returned by a confirmed publish whose outcome is
+	// unknown: the channel or its connection was lost before the broker's
+	// ack, or the ctx ended first. The broker may or may not have the
+	// message.
+	ErrNotConfirmed = errors.New("warren: publish not confirmed")
+	// ErrNacked is returned by a confirmed publish the broker refused
+	// (basic.nack: an internal error of the queue, or a queue with
+	// x-overflow reject-publish that is full).
+	ErrNacked = errors.New("warren: publish nacked by the broker")
+	// ErrReturned matches every [*ReturnedError] with errors.Is.
+	ErrReturned = errors.New("warren: publish returned by the broker")
+	// ErrPublishersStopped is returned by publishes after the tree stopped,
+	// or when it has no publishers.
+	ErrPublishersStopped = errors.New("warren: publishers stopped")
+)
+
+// PublishError reports a publish that failed; Err is one of the sentinels
+// above (or a *ReturnedError, an *amqp.Error, a ctx error), possibly joined
+// with the ctx error that ended a wait.
+type PublishError struct {
+	Exchange   string
+	RoutingKey string
+	Err        error
+}
+
+func (e *PublishError) Error() string {
+	return fmt.Sprintf("%s (exchange %q, routing key %q)", e.Err.Error(), e.Exchange, e.RoutingKey)
+}
+
+func (e *PublishError) Unwrap() error { return e.Err }
+
+// ReturnedError is returned by a confirmed, mandatory publish that the
+// broker could not route to any queue (basic.return, usually 312
+// NO_ROUTE). errors.Is(err, ErrReturned) holds for it.
+type ReturnedError struct {
+	MessageID string // the publish's MessageId, generated when the caller gave none
+	Code      uint16 // reply code, e.g. 312
+	Text      string // reply text, e.g. "NO_ROUTE"
+}
+
+func (e *ReturnedError) Error() string {
+	return fmt.Sprintf("warren: publish returned by the broker: %d %s (message id %s)", e.Code, e.Text, e.MessageID)
+}
+
+// Is reports whether target is ErrReturned.
+func (e *ReturnedError) Is(target error) bool { return target == ErrReturned }

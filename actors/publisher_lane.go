@@ -1,0 +1,207 @@
+package actors
+
+import (
+	"sync"
+	"sync/atomic"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/registry"
+)
+
+// publishReturnsBuffer is the capacity of each publisher channel's
+// NotifyReturn chan. amqp091's reader waits up to 5s for room in it (and
+// reads nothing else on the connection meanwhile); the chan is drained by
+// confirmed mandatory publishes, by every mandatory publish that finds it
+// non-empty, and by the publisher actor every publisherFlushEvery.
+const publishReturnsBuffer = 1024
+
+// laneChannel is one channel of a lane with the notifications Warren
+// registered on it, kept for the channel's life (across blocked and
+// unblocked, and restarts of the publisher actor).
+type laneChannel struct {
+	ch      *amqp.Channel
+	returns chan amqp.Return // NotifyReturn, drained under the lane's retMu
+	closes  chan *amqp.Error // NotifyClose, cap 1: read once, by closeReason
+
+	mu sync.Mutex // held while a publish is written on ch: tells busy channels from free ones
+
+	errMu sync.Mutex  // guards err and the receive from closes
+	err   *amqp.Error // why ch closed, once known
+}
+
+// closeReason returns why the channel closed (a 404 of a publish to a
+// missing exchange, say), or nil when it has not or closed gracefully.
+// amqp091 sends it before it nacks the channel's pending confirms.
+func (c *laneChannel) closeReason() *amqp.Error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	if c.err == nil {
+		select {
+		case e := <-c.closes:
+			c.err = e
+		default:
+		}
+	}
+	return c.err
+}
+
+// laneState is what a lane publishes on: set by the publisher actor, read
+// by publishing goroutines. A value is never changed once stored.
+type laneState struct {
+	status  registry.PublisherState
+	c       *laneChannel // nil unless ready or blocked
+	broker  string
+	blocked bool // status is PublisherBlocked
+}
+
+// usable reports whether a publish may be written on st now.
+func (st *laneState) usable() bool {
+	return st.status == registry.PublisherReady && !st.c.ch.IsClosed()
+}
+
+var laneWaiting = &laneState{status: registry.PublisherWaiting}
+
+// publisherLane is the goroutine-safe face of one publisher actor: callers
+// of Publish write on its channels directly from their own goroutine, so no
+// message goes through a mailbox. A lane has two channels: one in confirm
+// mode for confirmed publishes, and a plain one for fire-and-forget
+// publishes, which confirm mode would slow down (the broker acks every
+// message, the client tracks every one). Each channel's laneState carries
+// the laneChannel whose mutex a publish holds while it writes.
+//
+// Owner:    the states are stored by the lane's publisher actor only (one
+// .         instance at a time); counters are atomics any publishing
+// .         goroutine adds to; retWait and retGot are guarded by retMu.
+type publisherLane struct {
+	set   *Publishers
+	slots [publisherSlots]atomic.Pointer[laneState] // by slotConfirm, slotPlain
+
+	published, confirmed, nacked, returned, unconfirmed, dropped atomic.Uint64
+	buffered                                                     atomic.Int64
+
+	retMu   sync.Mutex             // guards retWait, retGot and every receive from a returns chan
+	retWait map[string]int         // message id -> confirmed mandatory publishes awaiting their outcome
+	retGot  map[string]amqp.Return // returns of awaited ids, until their publish looks
+
+	// Touched by the publisher actor only (survives its restarts): per slot,
+	// the channel whose notifications are registered, so that a restarted
+	// actor given the same channel does not register a second, undrained
+	// return chan.
+	reg [publisherSlots]*laneChannel
+}
+
+// A lane's two channels.
+const (
+	slotConfirm = iota
+	slotPlain
+	publisherSlots
+)
+
+func newPublisherLane(set *Publishers) *publisherLane {
+	l := &publisherLane{set: set, retWait: map[string]int{}, retGot: map[string]amqp.Return{}}
+	for i := range l.slots {
+		l.slots[i].Store(laneWaiting)
+	}
+	return l
+}
+
+// store publishes a new state of slot to the callers and wakes those
+// waiting, if it changed.
+func (l *publisherLane) store(slot int, st *laneState) {
+	if l.slots[slot].Swap(st) != st {
+		l.set.notify()
+	}
+}
+
+// channelOf returns slot's laneChannel of ch, registering its
+// notifications the first time. Called by the publisher actor; Notify*
+// are no network calls.
+func (l *publisherLane) channelOf(slot int, ch *amqp.Channel) *laneChannel {
+	if c := l.reg[slot]; c != nil && c.ch == ch {
+		return c
+	}
+	c := &laneChannel{ch: ch,
+		returns: ch.NotifyReturn(make(chan amqp.Return, publishReturnsBuffer)),
+		closes:  ch.NotifyClose(make(chan *amqp.Error, 1)),
+	}
+	l.reg[slot] = c
+	return c
+}
+
+// pick returns the slot state a publish uses on this lane, or nil: the
+// plain channel for fire-and-forget (the confirm channel when the plain one
+// is not usable), the confirm channel for confirmed publishes.
+func (l *publisherLane) pick(confirm bool) *laneState {
+	if !confirm {
+		if st := l.slots[slotPlain].Load(); st.usable() {
+			return st
+		}
+	}
+	if st := l.slots[slotConfirm].Load(); st.usable() {
+		return st
+	}
+	return nil
+}
+
+// expect registers a confirmed mandatory publish of id before it is written.
+func (l *publisherLane) expect(id string) {
+	l.retMu.Lock()
+	l.retWait[id]++
+	l.retMu.Unlock()
+}
+
+// settle ends the wait of a publish registered with expect and reports
+// whether the broker returned it. amqp091's reader delivers a return before
+// it processes the ack of the same message, so after the ack the return is
+// in returns or already in retGot.
+func (l *publisherLane) settle(returns chan amqp.Return, id string) (amqp.Return, bool) {
+	l.retMu.Lock()
+	defer l.retMu.Unlock()
+	l.drainLocked(returns)
+	ret, ok := l.retGot[id]
+	if l.retWait[id]--; l.retWait[id] <= 0 {
+		delete(l.retWait, id)
+		delete(l.retGot, id)
+	}
+	return ret, ok
+}
+
+// drain empties returns without blocking.
+func (l *publisherLane) drain(returns chan amqp.Return) {
+	if returns == nil || len(returns) == 0 {
+		return
+	}
+	l.retMu.Lock()
+	l.drainLocked(returns)
+	l.retMu.Unlock()
+}
+
+// drainLocked moves the returns waited for into retGot and counts all of
+// them. l.retMu held on entry.
+func (l *publisherLane) drainLocked(returns chan amqp.Return) {
+	for {
+		select {
+		case r, ok := <-returns:
+			if !ok {
+				return
+			}
+			l.returned.Add(1)
+			if l.retWait[r.MessageId] > 0 {
+				l.retGot[r.MessageId] = r
+			}
+		default:
+			return
+		}
+	}
+}
+
+// counters copies the lane's counters into row.
+func (l *publisherLane) counters(row *registry.Publisher) {
+	row.Published = l.published.Load()
+	row.Confirmed = l.confirmed.Load()
+	row.Nacked = l.nacked.Load()
+	row.Returned = l.returned.Load()
+	row.Unconfirmed = l.unconfirmed.Load()
+	row.Dropped = l.dropped.Load()
+	row.Buffered = l.buffered.Load()
+}

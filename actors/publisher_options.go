@@ -1,0 +1,141 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// DefaultContentType is the content type of a publish that sets none:
+// Kazoo's (kz_types.hrl), JSON.
+const DefaultContentType = "application/json"
+
+// PublishOption changes one publish. An option given a bad value makes the
+// publish fail before anything is sent.
+type PublishOption func(*publishRequest) error
+
+// publishRequest is one publish as the options shape it.
+type publishRequest struct {
+	msg       amqp.Publishing
+	mandatory bool
+	confirm   bool
+	ordered   bool   // keep to the lane of orderKey
+	orderKey  uint32 // FNV-1a of the OrderKey
+}
+
+// Confirm makes the publish wait for the broker's confirm: it returns nil
+// once the broker acked the message (persisted it, for a persistent message
+// to a durable queue), and an error when it was nacked, returned (with
+// Mandatory), or its channel was lost before the ack. Defaults to
+// fire-and-forget: the publish returns once the message is written to the
+// connection.
+func Confirm() PublishOption {
+	return func(r *publishRequest) error { r.confirm = true; return nil }
+}
+
+// OrderKey keeps publishes that share key in order: they all go out on one
+// channel (the confirm-mode channel of the publisher key hashes to), so the
+// broker routes them in the order the calls were made, as Kazoo's
+// per-process channels do. Without it, publishes spread over the pool's
+// channels, and fire-and-forget and confirmed ones use different channels:
+// the broker may route even two successive publishes of one goroutine in
+// either order. Order holds while that channel lives; a reconnect starts a
+// new one. Defaults to none.
+func OrderKey(key string) PublishOption {
+	return func(r *publishRequest) error {
+		h := uint32(2166136261)
+		for i := 0; i < len(key); i++ {
+			h = (h ^ uint32(key[i])) * 16777619
+		}
+		r.ordered, r.orderKey = true, h
+		return nil
+	}
+}
+
+// Persistent sets delivery mode 2: a durable queue keeps the message across
+// a broker restart. Defaults to transient (delivery mode 1), as in Kazoo.
+func Persistent() PublishOption {
+	return func(r *publishRequest) error { r.msg.DeliveryMode = amqp.Persistent; return nil }
+}
+
+// Mandatory asks the broker to return the message when no queue is bound
+// for it. With Confirm, the publish then fails with a [*ReturnedError];
+// without, the return is only counted. Returns are matched to publishes by
+// MessageId: Warren generates one when none is given, and callers that give
+// their own should keep them unique. Defaults to false, as in Kazoo.
+func Mandatory() PublishOption {
+	return func(r *publishRequest) error { r.mandatory = true; return nil }
+}
+
+// Headers sets the AMQP headers. Defaults to none.
+func Headers(h amqp.Table) PublishOption {
+	return func(r *publishRequest) error {
+		if err := h.Validate(); err != nil {
+			return fmt.Errorf("warren: publish option Headers: %w", err)
+		}
+		r.msg.Headers = h
+		return nil
+	}
+}
+
+// ContentType sets the content type. Defaults to DefaultContentType.
+func ContentType(s string) PublishOption {
+	return func(r *publishRequest) error { r.msg.ContentType = s; return nil }
+}
+
+// ContentEncoding sets the content encoding ("gzip" for a gzipped body, as
+// Kazoo understands it). Defaults to none.
+func ContentEncoding(s string) PublishOption {
+	return func(r *publishRequest) error { r.msg.ContentEncoding = s; return nil }
+}
+
+// Expiration sets the per-message TTL, in whole milliseconds (rounded up).
+// Defaults to none: the queue's own TTL applies.
+func Expiration(d time.Duration) PublishOption {
+	return func(r *publishRequest) error {
+		if d < 0 {
+			return fmt.Errorf("warren: publish option Expiration(%v): must not be negative", d)
+		}
+		ms := (d + time.Millisecond - 1) / time.Millisecond
+		r.msg.Expiration = strconv.FormatInt(int64(ms), 10)
+		return nil
+	}
+}
+
+// Priority sets the message priority, used by queues declared with
+// x-max-priority. Defaults to 0.
+func Priority(n uint8) PublishOption {
+	return func(r *publishRequest) error { r.msg.Priority = n; return nil }
+}
+
+// MessageID sets the AMQP message id. Defaults to none, or a generated one
+// for a mandatory publish.
+func MessageID(s string) PublishOption {
+	return func(r *publishRequest) error { r.msg.MessageId = s; return nil }
+}
+
+// CorrelationID sets the AMQP correlation id. Kazoo itself correlates by the
+// Msg-ID of the JSON body. Defaults to none.
+func CorrelationID(s string) PublishOption {
+	return func(r *publishRequest) error { r.msg.CorrelationId = s; return nil }
+}
+
+// ReplyTo sets the AMQP reply-to. Defaults to none.
+func ReplyTo(s string) PublishOption {
+	return func(r *publishRequest) error { r.msg.ReplyTo = s; return nil }
+}
+
+// Type sets the AMQP type property. Defaults to none.
+func Type(s string) PublishOption {
+	return func(r *publishRequest) error { r.msg.Type = s; return nil }
+}
+
+// AppID sets the AMQP app-id property. Defaults to none.
+func AppID(s string) PublishOption {
+	return func(r *publishRequest) error { r.msg.AppId = s; return nil }
+}
+
+var errNilOption = errors.New("warren: nil publish option")

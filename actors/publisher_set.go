@@ -1,0 +1,366 @@
+package actors
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Publisher pool defaults.
+const (
+	// DefaultPublishers is the number of publisher actors, each with a
+	// channel in confirm mode and a plain one.
+	DefaultPublishers = 2
+	// DefaultPublishBuffer is how many publishes may wait for a usable
+	// channel at once.
+	DefaultPublishBuffer = 1000
+	// DefaultPublishMaxWait bounds how long a publish waits for a usable
+	// channel (a broker up, not blocked).
+	DefaultPublishMaxWait = 5 * time.Second
+	// DefaultConfirmTimeout bounds how long a confirmed publish whose ctx has
+	// no earlier deadline waits for the broker's confirm (checked every
+	// 250ms).
+	DefaultConfirmTimeout = 30 * time.Second
+)
+
+// PublishersSpec sizes a publishers pool; zero fields take the defaults.
+type PublishersSpec struct {
+	Size           int           // publisher actors; DefaultPublishers
+	Buffer         int           // publishes waiting for a channel at most; DefaultPublishBuffer
+	MaxWait        time.Duration // longest wait for a channel; DefaultPublishMaxWait
+	ConfirmTimeout time.Duration // longest wait for a confirm; DefaultConfirmTimeout
+	Zone           string        // zone of the channels; the local zone
+}
+
+// Publishers is the publishing side of a tree: a pool of publisher actors,
+// each holding a channel in confirm mode (for confirmed publishes) and a
+// plain one (for fire-and-forget publishes), and the lanes through which
+// callers publish on those channels from their own goroutines: no publish
+// goes through a mailbox or a future. It is safe for concurrent use by
+// multiple goroutines.
+//
+// # Publishing
+//
+// [Publishers.Publish] takes the first lane whose channel no other
+// goroutine is writing on (see acquire), writes the message on it and,
+// with [Confirm], waits for the broker's ack. Many confirmed publishes are
+// in flight on one channel at once. While no lane is usable (no broker up,
+// or the broker blocked publishing) a publish waits, bounded by the buffer,
+// MaxWait and its ctx, and goes out once a channel comes back.
+type Publishers struct {
+	spec  PublishersSpec
+	lanes []*publisherLane
+	next  atomic.Uint32
+	wait  atomic.Int64 // publishes waiting for a usable lane
+
+	changeMu sync.Mutex                    // serialises notify and tick
+	changed  atomic.Pointer[chan struct{}] // closed when any lane's state changes
+	clock    atomic.Pointer[chan struct{}] // closed by every tick
+
+	idPrefix string
+	idSeq    atomic.Uint64
+}
+
+// NewPublishers returns the lanes of a publishers pool of spec; its actors
+// are started from [Publishers.Props].
+func NewPublishers(spec PublishersSpec) (*Publishers, error) {
+	if spec.Size < 0 || spec.Buffer < 0 || spec.MaxWait < 0 || spec.ConfirmTimeout < 0 {
+		return nil, fmt.Errorf("warren: publishers: size %d, buffer %d, max wait %v, confirm timeout %v: none may be negative",
+			spec.Size, spec.Buffer, spec.MaxWait, spec.ConfirmTimeout)
+	}
+	if spec.Size == 0 {
+		spec.Size = DefaultPublishers
+	}
+	if spec.Buffer == 0 {
+		spec.Buffer = DefaultPublishBuffer
+	}
+	if spec.MaxWait == 0 {
+		spec.MaxWait = DefaultPublishMaxWait
+	}
+	if spec.ConfirmTimeout == 0 {
+		spec.ConfirmTimeout = DefaultConfirmTimeout
+	}
+	var seed [6]byte
+	_, _ = rand.Read(seed[:])
+	p := &Publishers{spec: spec, idPrefix: "warren-" + hex.EncodeToString(seed[:]) + "-"}
+	changed, clock := make(chan struct{}), make(chan struct{})
+	p.changed.Store(&changed)
+	p.clock.Store(&clock)
+	for range spec.Size {
+		p.lanes = append(p.lanes, newPublisherLane(p))
+	}
+	return p, nil
+}
+
+// Spec returns the pool's sizes, defaults filled in.
+func (p *Publishers) Spec() PublishersSpec { return p.spec }
+
+// notify wakes every publish waiting for a lane to change.
+func (p *Publishers) notify() {
+	ch := make(chan struct{})
+	p.changeMu.Lock()
+	old := p.changed.Swap(&ch)
+	close(*old)
+	p.changeMu.Unlock()
+}
+
+// PublishReply publishes a listener's reply, fire-and-forget: it implements
+// [ReplyPublisher], so that replies wait out a reconnect in the buffer.
+func (p *Publishers) PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error {
+	return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType))
+}
+
+// Publish publishes body to exchange with routingKey. Without [Confirm] it
+// returns once the message is written to a channel; with it, once the
+// broker acked it. It waits for a usable channel at most the pool's MaxWait
+// (and within ctx), and fails at once with ErrBufferFull when too many
+// publishes wait already. It fails with ErrPublishersStopped once stop is
+// closed (nil: never). Errors are *PublishError wrapping the sentinels of
+// this package. Only publishes sharing an [OrderKey] keep their order.
+func (p *Publishers) Publish(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...PublishOption) error {
+	r := publishRequest{msg: amqp.Publishing{ContentType: DefaultContentType, Body: body}}
+	for _, opt := range opts {
+		if opt == nil {
+			return errNilOption
+		}
+		if err := opt(&r); err != nil {
+			return err
+		}
+	}
+	if r.mandatory && r.msg.MessageId == "" {
+		r.msg.MessageId = p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 36)
+	}
+	if err := p.publish(ctx, stop, exchange, routingKey, &r); err != nil {
+		return &PublishError{Exchange: exchange, RoutingKey: routingKey, Err: err}
+	}
+	return nil
+}
+
+// acquire returns a usable channel for r, locked for writing: the first
+// lane whose channel is free, so that a lone publisher keeps to one channel
+// (the broker handles a stream on one channel faster than one spread over
+// several), and publishers that would wait spread over the others; when
+// every channel is busy, it waits for the round-robin one. An ordered
+// publish takes its own lane's confirm-mode channel or none. It returns nil
+// when no lane has a usable channel for r.
+func (p *Publishers) acquire(r *publishRequest) (*publisherLane, *laneState) {
+	if r.ordered {
+		l := p.lanes[int(r.orderKey%uint32(len(p.lanes)))]
+		if st := l.slots[slotConfirm].Load(); st.usable() {
+			st.c.mu.Lock()
+			return l, st
+		}
+		return nil, nil
+	}
+	for _, l := range p.lanes {
+		if st := l.pick(r.confirm); st != nil && st.c.mu.TryLock() {
+			return l, st
+		}
+	}
+	rr := int(p.next.Add(1))
+	for i := range p.lanes {
+		l := p.lanes[(rr+i)%len(p.lanes)]
+		if st := l.pick(r.confirm); st != nil {
+			st.c.mu.Lock()
+			return l, st
+		}
+	}
+	return nil, nil
+}
+
+func (p *Publishers) publish(ctx context.Context, stop <-chan struct{}, exchange, key string, r *publishRequest) error {
+	var w publishWait
+	defer w.end(p)
+	for {
+		wake := *p.changed.Load() // before acquire: a change after it closes wake
+		if l, st := p.acquire(r); l != nil {
+			expect := r.confirm && r.mandatory
+			if expect {
+				l.expect(r.msg.MessageId)
+			}
+			dc, err := st.c.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, r.mandatory, false, r.msg)
+			st.c.mu.Unlock()
+			if err == nil {
+				w.end(p)
+				l.published.Add(1)
+				if !r.confirm {
+					if r.mandatory {
+						l.drain(st.c.returns)
+					}
+					return nil
+				}
+				return p.await(ctx, l, st, dc, r)
+			}
+			if expect {
+				l.settle(st.c.returns, r.msg.MessageId)
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if ae := (*amqp.Error)(nil); errors.As(err, &ae) && ae != amqp.ErrClosed {
+				return err // the message itself is bad (a header of an unknown type)
+			}
+			// The channel or its connection closed under us, or the write
+			// failed (the broker discards a partial frame): the message was
+			// not routed. Wait for the lane to change.
+			w.lastErr = err
+		}
+		if err := w.begin(p); err != nil {
+			return err
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return w.fail(p, ctx.Err())
+		case <-w.timer.C:
+			return w.fail(p, nil)
+		case <-stop:
+			return ErrPublishersStopped
+		}
+	}
+}
+
+// await waits for the broker's confirm of dc: within ctx and, when ctx has
+// no earlier deadline, ConfirmTimeout, checked on every tick of the pool's
+// clock (a per-call timer costs more than the rest of the wait).
+func (p *Publishers) await(ctx context.Context, l *publisherLane, st *laneState, dc *amqp.DeferredConfirmation, r *publishRequest) error {
+	var started time.Time
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.spec.ConfirmTimeout {
+		started = time.Now()
+	}
+	for done := false; !done; {
+		var tick <-chan struct{}
+		if !started.IsZero() {
+			tick = *p.clock.Load()
+		}
+		select {
+		case <-dc.Done():
+			done = true
+		case <-ctx.Done():
+			p.unconfirmed(l, st, r)
+			return fmt.Errorf("%w: %w", ErrNotConfirmed, ctx.Err())
+		case <-tick:
+			if time.Since(started) > p.spec.ConfirmTimeout {
+				p.unconfirmed(l, st, r)
+				return fmt.Errorf("%w: no confirm within %v", ErrNotConfirmed, p.spec.ConfirmTimeout)
+			}
+		}
+	}
+	var ret amqp.Return
+	returned := false
+	if r.mandatory {
+		ret, returned = l.settle(st.c.returns, r.msg.MessageId)
+	}
+	if !dc.Acked() {
+		// Closing a channel nacks every publish still pending on it.
+		if st.c.ch.IsClosed() {
+			l.unconfirmed.Add(1)
+			if why := st.c.closeReason(); why != nil {
+				return fmt.Errorf("%w: channel closed before the broker's ack: %w", ErrNotConfirmed, why)
+			}
+			return fmt.Errorf("%w: channel closed before the broker's ack", ErrNotConfirmed)
+		}
+		l.nacked.Add(1)
+		return ErrNacked
+	}
+	if returned {
+		return &ReturnedError{MessageID: r.msg.MessageId, Code: ret.ReplyCode, Text: ret.ReplyText}
+	}
+	l.confirmed.Add(1)
+	return nil
+}
+
+// unconfirmed ends a confirm wait that gave up.
+func (p *Publishers) unconfirmed(l *publisherLane, st *laneState, r *publishRequest) {
+	if r.mandatory {
+		l.settle(st.c.returns, r.msg.MessageId)
+	}
+	l.unconfirmed.Add(1)
+}
+
+// tick advances the pool's clock: the publisher actors call it every
+// publisherFlushEvery.
+func (p *Publishers) tick() {
+	ch := make(chan struct{})
+	p.changeMu.Lock()
+	old := p.clock.Swap(&ch)
+	close(*old)
+	p.changeMu.Unlock()
+}
+
+// blocked reports whether a lane holds a channel its broker blocked.
+func (p *Publishers) blocked() bool {
+	for _, l := range p.lanes {
+		for i := range l.slots {
+			if l.slots[i].Load().blocked {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// publishWait is the buffered part of one publish: it holds a slot of the
+// buffer from the first time no lane was usable until the publish is
+// written or gives up. It is counted on a lane chosen round-robin.
+type publishWait struct {
+	timer   *time.Timer
+	started time.Time
+	lane    *publisherLane // holding a buffer slot, counted on lane; nil when not
+	lastErr error          // the last failed write, named when the wait runs out
+}
+
+func (w *publishWait) begin(p *Publishers) error {
+	if w.timer != nil {
+		return nil
+	}
+	lane := p.lanes[int(p.next.Add(1))%len(p.lanes)]
+	if p.wait.Add(1) > int64(p.spec.Buffer) {
+		p.wait.Add(-1)
+		lane.dropped.Add(1)
+		return fmt.Errorf("%w (%d publishes waiting for a channel)", ErrBufferFull, p.spec.Buffer)
+	}
+	lane.buffered.Add(1)
+	w.lane, w.started = lane, time.Now()
+	w.timer = time.NewTimer(p.spec.MaxWait)
+	return nil
+}
+
+// end releases the buffer slot, if held.
+func (w *publishWait) end(p *Publishers) {
+	if w.lane == nil {
+		return
+	}
+	w.timer.Stop()
+	p.wait.Add(-1)
+	w.lane.buffered.Add(-1)
+	w.lane = nil
+}
+
+// fail ends a wait that ran out (ctxErr nil: MaxWait passed) and names why.
+func (w *publishWait) fail(p *Publishers, ctxErr error) error {
+	waited := time.Since(w.started).Round(time.Millisecond)
+	lane := w.lane
+	w.end(p)
+	lane.dropped.Add(1)
+	why := ErrNoChannel
+	if p.blocked() {
+		why = ErrBlocked
+	}
+	last := ""
+	if w.lastErr != nil {
+		last = " (last write: " + sanitize(w.lastErr) + ")"
+	}
+	if ctxErr != nil {
+		return fmt.Errorf("%w: gave up after %v%s: %w", why, waited, last, ctxErr)
+	}
+	return fmt.Errorf("%w: waited the maximum of %v%s", why, p.spec.MaxWait, last)
+}

@@ -1,0 +1,571 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// Confirmed, persistent publishes from several goroutines while the broker
+// is killed (kill -9) and started again: every publish that returned nil is
+// in the durable queue afterwards; the others returned an error. Publishes
+// made while the broker was down waited in the buffer and went out after
+// the reconnect.
+func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
+	b := StartBroker(t)
+	const exchange, queue, key = "pub.kill", "pub.kill.q", "k"
+	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
+	pubDeclareBound(t, conn, exchange, queue, key)
+	b.SyncMetadata(t) // the durable queue must survive the kill
+	_ = conn.Close()
+
+	cfg := oneZone(b.URI())
+	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
+	cfg.Publish = supervisor.PublishConfig{Publishers: 2, Buffer: 10000, MaxWait: 45 * time.Second}
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	waitPublishersReady(t, tree, 10*time.Second)
+	id := brokerID(t, b)
+
+	const workers, each = 6, 500
+	var (
+		killed    atomic.Int64 // UnixNano when the kill began
+		restarted atomic.Int64 // UnixNano when the restart began
+		up        atomic.Int64 // UnixNano when the restarted broker accepted AMQP
+		okCount   atomic.Int64
+		mu        sync.Mutex
+		succeeded = map[string]bool{}
+		failures  = map[string]int{} // error text -> count
+		buffered  atomic.Int64       // publishes begun after the kill and confirmed after the restart
+		wg        sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				msgID := fmt.Sprintf("m-%d-%d", w, i)
+				began := time.Now().UnixNano()
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				err := tree.Publish(ctx, exchange, key, []byte(`{"id":"`+msgID+`"}`), actors.Confirm(), actors.Persistent(), actors.MessageID(msgID))
+				cancel()
+				mu.Lock()
+				if err == nil {
+					succeeded[msgID] = true
+					okCount.Add(1)
+					// Begun during the outage and confirmed after the restart
+					// began: nothing can be confirmed between the end of the
+					// kill and the restart, so it waited for the new connection.
+					if k, r, u := killed.Load(), restarted.Load(), up.Load(); k != 0 && began > k && (u == 0 || began < u) && r != 0 && time.Now().UnixNano() > r {
+						buffered.Add(1)
+					}
+				} else {
+					failures[pubErrorKind(err)]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	pollUntil(t, 30*time.Second, "1000 confirmed publishes before the kill", func() bool { return okCount.Load() >= 1000 })
+	killed.Store(time.Now().UnixNano())
+	b.Kill(t)
+	waitConn(t, tree, id, 10*time.Second, "down", func(c registry.Connection) bool { return !c.Available })
+	// Publishes made while the broker is down wait in the buffer.
+	const outage = 50
+	outageErrs := make(chan error, outage)
+	for i := range outage {
+		go func() {
+			msgID := fmt.Sprintf("outage-%d", i)
+			err := tree.Publish(context.Background(), exchange, key, []byte(`{"id":"`+msgID+`"}`), actors.Confirm(), actors.Persistent(), actors.MessageID(msgID))
+			if err == nil {
+				mu.Lock()
+				succeeded[msgID] = true
+				mu.Unlock()
+			}
+			outageErrs <- err
+		}()
+	}
+	restarted.Store(time.Now().UnixNano())
+	b.Start(t)
+	up.Store(time.Now().UnixNano())
+	waitConn(t, tree, id, 20*time.Second, "connected again", func(c registry.Connection) bool { return c.State == registry.Connected })
+	wg.Wait()
+	for range outage {
+		if err := <-outageErrs; err != nil {
+			t.Errorf("publish made during the outage = %v", err)
+		}
+	}
+
+	got := pubConsumeAll(t, b.URI(), queue)
+	var missing []string
+	for msgID := range succeeded {
+		if got[msgID] == 0 {
+			missing = append(missing, msgID)
+		}
+	}
+	dups := 0
+	for _, n := range got {
+		dups += n - 1
+	}
+	t.Logf("%d publishes: %d confirmed (%d of them begun during the outage), failures %v; queue holds %d distinct messages, %d duplicates",
+		workers*each+outage, len(succeeded), buffered.Load()+outage, failures, len(got), dups)
+	if len(missing) > 0 {
+		t.Fatalf("%d confirmed messages lost, e.g. %v", len(missing), missing[:min(5, len(missing))])
+	}
+	if buffered.Load() == 0 {
+		t.Error("no publish made during the outage succeeded: the buffer did not carry any across the restart")
+	}
+	if len(succeeded)+pubSum(failures) != workers*each+outage {
+		t.Fatalf("%d publishes accounted for, want %d", len(succeeded)+pubSum(failures), workers*each+outage)
+	}
+}
+
+// Of two concurrent streams of confirmed mandatory publishes, only the
+// unroutable one gets ErrReturned, each return matched to its own publish.
+func TestPublish_MandatoryReturnReachesTheRightCaller(t *testing.T) {
+	b := StartBroker(t)
+	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
+	declareQueue(t, conn, "pub.routable", false)
+	tree, _ := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	waitPublishersReady(t, tree, 10*time.Second)
+
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make([][]error, 2)
+	for s, key := range []string{"pub.routable", "pub.nowhere"} {
+		errs[s] = make([]error, n)
+		for w := range 4 { // four goroutines per stream: many in flight at once
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < n; i += 4 {
+					errs[s][i] = tree.Publish(context.Background(), "", key, []byte(`{}`), actors.Confirm(), actors.Mandatory())
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for i, err := range errs[0] {
+		if err != nil {
+			t.Fatalf("routable publish %d = %v", i, err)
+		}
+	}
+	ids := map[string]bool{}
+	for i, err := range errs[1] {
+		var re *actors.ReturnedError
+		if !errors.As(err, &re) || !errors.Is(err, actors.ErrReturned) || re.Code != amqp.NoRoute {
+			t.Fatalf("unroutable publish %d = %v", i, err)
+		}
+		if ids[re.MessageID] {
+			t.Fatalf("message id %s returned to two callers", re.MessageID)
+		}
+		ids[re.MessageID] = true
+	}
+	waitPublishers(t, tree, 5*time.Second, "returns counted", func(rows []registry.Publisher) bool {
+		return pubTotal(rows, func(r registry.Publisher) uint64 { return r.Returned }) == n &&
+			pubTotal(rows, func(r registry.Publisher) uint64 { return r.Confirmed }) == n
+	})
+}
+
+// While the broker is down, publishes wait in the buffer and succeed once
+// it is back; one past the buffer fails at once; a wait that runs out fails
+// naming why.
+func TestPublish_BufferedAcrossRestart(t *testing.T) {
+	b := StartBroker(t)
+	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
+	declareQueue(t, conn, "pub.buffered", true)
+	b.SyncMetadata(t)
+	_ = conn.Close()
+	cfg := oneZone(b.URI())
+	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
+	const buffer = 20
+	cfg.Publish = supervisor.PublishConfig{Buffer: buffer, MaxWait: 45 * time.Second}
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	waitPublishersReady(t, tree, 10*time.Second)
+	id := brokerID(t, b)
+
+	b.Kill(t)
+	waitConn(t, tree, id, 10*time.Second, "down", func(c registry.Connection) bool { return !c.Available })
+	waitPublishers(t, tree, 5*time.Second, "publishers waiting", func(rows []registry.Publisher) bool {
+		return len(rows) == 2 && rows[0].State == registry.PublisherWaiting && rows[1].State == registry.PublisherWaiting
+	})
+
+	t.Run("a wait that runs out names why", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		err := tree.Publish(ctx, "", "pub.buffered", []byte(`{}`), actors.Confirm())
+		if !errors.Is(err, actors.ErrNoChannel) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+
+	results := make(chan error, buffer)
+	for i := range buffer {
+		go func() {
+			results <- tree.Publish(context.Background(), "", "pub.buffered", []byte(fmt.Sprintf(`{"n":%d}`, i)), actors.Confirm(), actors.Persistent())
+		}()
+	}
+	waitPublishers(t, tree, 5*time.Second, "all buffered", func(rows []registry.Publisher) bool {
+		return pubTotal(rows, func(r registry.Publisher) uint64 { return uint64(r.Buffered) }) == buffer
+	})
+	t.Run("a full buffer fails at once", func(t *testing.T) {
+		start := time.Now()
+		err := tree.Publish(context.Background(), "", "pub.buffered", []byte(`{}`))
+		if !errors.Is(err, actors.ErrBufferFull) || time.Since(start) > 100*time.Millisecond {
+			t.Fatalf("err = %v after %v", err, time.Since(start))
+		}
+	})
+
+	b.Start(t)
+	for range buffer {
+		select {
+		case err := <-results:
+			if err != nil {
+				t.Fatalf("buffered publish = %v", err)
+			}
+		case <-time.After(40 * time.Second):
+			t.Fatal("buffered publishes still waiting 40s after the restart")
+		}
+	}
+	if got := pubConsumeAll(t, b.URI(), "pub.buffered"); len(got) != 0 && len(got) < buffer {
+		t.Fatalf("queue holds %d messages", len(got))
+	}
+}
+
+// connection.blocked (a memory alarm) makes publishers wait instead of
+// writing into the blocked socket: a publish fails after MaxWait, and one
+// made while blocked succeeds when the alarm clears within its wait.
+func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
+	b := StartBroker(t)
+	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
+	declareQueue(t, conn, "pub.blocked", false)
+	cfg := oneZone(b.URI())
+	const maxWait = 8 * time.Second
+	cfg.Publish = supervisor.PublishConfig{MaxWait: maxWait}
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	waitPublishersReady(t, tree, 10*time.Second)
+	id := brokerID(t, b)
+
+	b.Ctl(t, "set_vm_memory_high_watermark", "0")
+	t.Cleanup(func() { _, _ = b.CtlErr("set_vm_memory_high_watermark", "0.4") })
+	// RabbitMQ blocks a connection once it publishes during the alarm: this
+	// one is written (and waits in the socket until the alarm clears).
+	if err := tree.Publish(context.Background(), "", "pub.blocked", []byte(`{"n":0}`)); err != nil {
+		t.Fatalf("publish that triggers the block = %v", err)
+	}
+	waitConn(t, tree, id, 10*time.Second, "blocked", func(c registry.Connection) bool { return c.State == registry.Blocked })
+	waitPublishers(t, tree, 5*time.Second, "publishers blocked", func(rows []registry.Publisher) bool {
+		return len(rows) == 2 && rows[0].State == registry.PublisherBlocked && rows[1].State == registry.PublisherBlocked
+	})
+
+	start := time.Now()
+	err := tree.Publish(context.Background(), "", "pub.blocked", []byte(`{"n":1}`), actors.Confirm())
+	if !errors.Is(err, actors.ErrBlocked) || time.Since(start) < maxWait-100*time.Millisecond {
+		t.Fatalf("publish while blocked = %v after %v", err, time.Since(start))
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		done <- tree.Publish(context.Background(), "", "pub.blocked", []byte(`{"n":2}`), actors.Confirm())
+	}()
+	waitPublishers(t, tree, 5*time.Second, "one publish waiting", func(rows []registry.Publisher) bool {
+		return pubTotal(rows, func(r registry.Publisher) uint64 { return uint64(r.Buffered) }) == 1
+	})
+	b.Ctl(t, "set_vm_memory_high_watermark", "0.4")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("publish made while blocked, alarm cleared within its wait = %v", err)
+		}
+	case <-time.After(maxWait + 5*time.Second):
+		t.Fatal("publish still waiting after the alarm cleared")
+	}
+	got := pubConsumeAll(t, b.URI(), "pub.blocked")
+	if len(got) != 2 {
+		t.Fatalf("queue holds %d messages, want the trigger and the one that waited", len(got))
+	}
+}
+
+// A fire-and-forget and a confirmed publish both reach a queue read by a
+// plain amqp091 client, with the properties asked for; the publishers show
+// in the tree and their counters move.
+func TestPublish_ReachesAQueueAndCounts(t *testing.T) {
+	b := StartBroker(t)
+	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
+	declareQueue(t, conn, "pub.plain", false)
+	tree, _ := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	waitPublishersReady(t, tree, 10*time.Second)
+	id := brokerID(t, b)
+
+	ctx := within(t, 10*time.Second)
+	if err := tree.Publish(ctx, "", "pub.plain", []byte(`{"n":1}`), actors.CorrelationID("c-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.Publish(ctx, "", "pub.plain", []byte(`{"n":2}`), actors.Confirm(), actors.Persistent(),
+		actors.Headers(amqp.Table{"Deliver-To-PID": "<0.1.0>"}), actors.MessageID("m-2"), actors.Expiration(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds []amqp.Delivery
+	pollUntil(t, 5*time.Second, "two messages in the queue", func() bool {
+		d, ok, err := ch.Get("pub.plain", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			ds = append(ds, d)
+		}
+		return len(ds) == 2
+	})
+	first, second := ds[0], ds[1]
+	if string(first.Body) != `{"n":1}` { // two channels: no order between them
+		first, second = second, first
+	}
+	if string(first.Body) != `{"n":1}` || first.ContentType != "application/json" || first.CorrelationId != "c-1" || first.DeliveryMode == amqp.Persistent {
+		t.Errorf("fire-and-forget message = %+v", first)
+	}
+	if string(second.Body) != `{"n":2}` || second.DeliveryMode != amqp.Persistent || second.MessageId != "m-2" ||
+		second.Headers["Deliver-To-PID"] != "<0.1.0>" || second.Expiration != "60000" {
+		t.Errorf("confirmed message = %+v", second)
+	}
+
+	snap := tree.Snapshot()
+	var pool *registry.TreeNode
+	for _, c := range snap.Children {
+		if c.Name == actors.PublishersName {
+			pool = c
+		}
+	}
+	if pool == nil || len(pool.Children) != 2 || pool.Children[0].Name != "publishers-1" || pool.Children[1].Name != "publishers-2" {
+		t.Fatalf("publishers in the tree = %+v", pool)
+	}
+	for _, c := range pool.Children {
+		if c.Status != registry.Running || len(c.Detail) < 5 || c.Detail[:5] != "ready" {
+			t.Errorf("publisher %s = %+v", c.Name, c)
+		}
+	}
+	rows := waitPublishers(t, tree, 5*time.Second, "counters flushed", func(rows []registry.Publisher) bool {
+		return pubTotal(rows, func(r registry.Publisher) uint64 { return r.Published }) == 2 &&
+			pubTotal(rows, func(r registry.Publisher) uint64 { return r.Confirmed }) == 1
+	})
+	for _, r := range rows {
+		if r.Broker != id || r.Channel == "" || r.State != registry.PublisherReady {
+			t.Errorf("row = %+v", r)
+		}
+	}
+}
+
+// pubDeclareBound declares a durable direct exchange and a durable queue bound
+// to it with key.
+func pubDeclareBound(t *testing.T, conn *amqp.Connection, exchange, queue, key string) {
+	t.Helper()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	if err := ch.ExchangeDeclare(exchange, "direct", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(queue, key, exchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pubConsumeAll reads every message of queue with a plain amqp091 client and
+// counts them by MessageId (by body when there is none).
+func pubConsumeAll(t *testing.T, uri, queue string) map[string]int {
+	t.Helper()
+	conn := dial(t, uri, "test-consume", 10*time.Second)
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	if err != nil {
+		// not durable: declared as transient by the test
+		ch, _ = conn.Channel()
+		if q, err = ch.QueueDeclarePassive(queue, false, false, false, false, nil); err != nil {
+			t.Fatalf("queue %s: %v", queue, err)
+		}
+	}
+	deliveries, err := ch.Consume(queue, "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	timeout := time.After(30 * time.Second)
+	for n := 0; n < q.Messages; n++ {
+		select {
+		case d := <-deliveries:
+			k := d.MessageId
+			if k == "" {
+				k = string(d.Body)
+			}
+			got[k]++
+		case <-timeout:
+			t.Fatalf("queue %s: read %d of %d messages in 30s", queue, n, q.Messages)
+		}
+	}
+	return got
+}
+
+// waitPublishers waits until the publishers rows satisfy cond and returns them.
+func waitPublishers(t testing.TB, tree *supervisor.Tree, d time.Duration, what string, cond func([]registry.Publisher) bool) []registry.Publisher {
+	t.Helper()
+	var rows []registry.Publisher
+	err := tree.Registry().WaitFor(within(t, d), func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
+		it, err := txn.Get(registry.TablePublishers, "id")
+		if err != nil {
+			return false, err
+		}
+		ws.Add(it.WatchCh())
+		rows = rows[:0]
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			rows = append(rows, *raw.(*registry.Publisher))
+		}
+		return cond(rows), nil
+	})
+	if err != nil {
+		t.Fatalf("publishers: %s not reached within %v; rows %+v", what, d, rows)
+	}
+	return rows
+}
+
+func waitPublishersReady(t testing.TB, tree *supervisor.Tree, d time.Duration) {
+	t.Helper()
+	waitPublishers(t, tree, d, "all ready", func(rows []registry.Publisher) bool {
+		for _, r := range rows {
+			if r.State != registry.PublisherReady {
+				return false
+			}
+		}
+		return len(rows) > 0
+	})
+}
+
+func pubTotal(rows []registry.Publisher, f func(registry.Publisher) uint64) uint64 {
+	var n uint64
+	for _, r := range rows {
+		n += f(r)
+	}
+	return n
+}
+
+func pubSum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// pubErrorKind names a publish error by its sentinel, for a summary.
+func pubErrorKind(err error) string {
+	for _, s := range []error{actors.ErrNotConfirmed, actors.ErrNoChannel, actors.ErrBufferFull, actors.ErrNacked, actors.ErrBlocked} {
+		if errors.Is(err, s) {
+			return s.Error()
+		}
+	}
+	return err.Error()
+}
+
+// Publishes sharing an OrderKey reach the queue in call order even while
+// other goroutines keep every channel busy; a confirmed publish to a
+// missing exchange fails naming the broker's 404, and publishing goes on.
+func TestPublish_OrderKeyAndChannelErrors(t *testing.T) {
+	b := StartBroker(t)
+	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
+	declareQueue(t, conn, "pub.ordered", false)
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare("pub.noise", false, false, false, false, amqp.Table{"x-max-length": int32(1000)}); err != nil {
+		t.Fatal(err)
+	}
+	tree, _ := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	waitPublishersReady(t, tree, 10*time.Second)
+
+	t.Run("publishes sharing a key keep their order", func(t *testing.T) {
+		stop := make(chan struct{})
+		var noise sync.WaitGroup
+		// Contention, self-limited (confirmed): without the key, the keyed
+		// stream would spread over the channels.
+		for range 8 {
+			noise.Add(1)
+			go func() {
+				defer noise.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_ = tree.Publish(context.Background(), "", "pub.noise", []byte(`{}`), actors.Confirm())
+				}
+			}()
+		}
+		const n = 500
+		for i := range n {
+			opts := []actors.PublishOption{actors.OrderKey("call-1"), actors.MessageID(fmt.Sprint(i))}
+			if i%3 == 0 {
+				opts = append(opts, actors.Confirm())
+			}
+			if err := tree.Publish(context.Background(), "", "pub.ordered", []byte(`{}`), opts...); err != nil {
+				t.Fatalf("publish %d = %v", i, err)
+			}
+		}
+		close(stop)
+		noise.Wait()
+		next := 0
+		pollUntil(t, 10*time.Second, "all keyed messages read", func() bool {
+			for {
+				d, ok, err := ch.Get("pub.ordered", true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					return next == n
+				}
+				if d.MessageId != fmt.Sprint(next) {
+					t.Fatalf("message %s arrived where %d was due", d.MessageId, next)
+				}
+				next++
+			}
+		})
+	})
+
+	t.Run("a confirmed publish to a missing exchange names the 404", func(t *testing.T) {
+		err := tree.Publish(within(t, 10*time.Second), "no.such.exchange", "x", []byte(`{}`), actors.Confirm())
+		var aerr *amqp.Error
+		if !errors.Is(err, actors.ErrNotConfirmed) || !errors.As(err, &aerr) || aerr.Code != amqp.NotFound {
+			t.Fatalf("err = %v", err)
+		}
+		if err := tree.Publish(within(t, 10*time.Second), "", "pub.ordered", []byte(`{}`), actors.Confirm()); err != nil {
+			t.Fatalf("next confirmed publish = %v", err)
+		}
+		waitPublishersReady(t, tree, 10*time.Second)
+	})
+}

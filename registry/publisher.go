@@ -1,0 +1,70 @@
+package registry
+
+import (
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// TablePublishers holds one row per publisher actor of the publishers pool.
+// Each row is written by the publisher actor it describes, nobody else:
+// on every state change and, when its counters moved, at most every 250ms.
+const TablePublishers = "publishers"
+
+func init() { tables[TablePublishers] = publishersTable }
+
+func publishersTable() *memdb.TableSchema {
+	return &memdb.TableSchema{Name: TablePublishers, Indexes: map[string]*memdb.IndexSchema{
+		"id":    {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+		"state": {Name: "state", Indexer: &memdb.StringFieldIndex{Field: "State"}},
+	}}
+}
+
+// PublisherState is the state of one publisher: ready when both its
+// channels are, blocked when either is blocked, else waiting.
+type PublisherState string
+
+// Publisher states. A publisher waits for a channel (and for confirm mode
+// on it), is ready to publish, or holds a channel whose connection the
+// broker blocked (connection.blocked: a memory or disk alarm).
+const (
+	PublisherWaiting PublisherState = "waiting"
+	PublisherReady   PublisherState = "ready"
+	PublisherBlocked PublisherState = "blocked"
+)
+
+func (s PublisherState) String() string { return string(s) }
+
+// Publisher is a row of the publishers table: one publisher actor and the
+// counters of the publishes that went through its two channels (one in
+// confirm mode, one plain for fire-and-forget publishes).
+type Publisher struct {
+	ID           string         `json:"id"`            // actor path, e.g. "warren/publishers/publishers-1"
+	Zone         string         `json:"zone"`          // zone its channels come from
+	Broker       string         `json:"broker"`        // broker id of its channel; empty while waiting
+	Channel      string         `json:"channel"`       // confirm-mode channel id "<broker>#<n>"; empty while waiting
+	PlainChannel string         `json:"plain_channel"` // channel id of fire-and-forget publishes; empty while waiting
+	State        PublisherState `json:"state"`         //
+	Since        time.Time      `json:"since"`         // time of the last state change
+	Published    uint64         `json:"published"`     // publishes written to the channel
+	Confirmed    uint64         `json:"confirmed"`     // acked by the broker (confirmed mode)
+	Nacked       uint64         `json:"nacked"`        // nacked by the broker
+	Returned     uint64         `json:"returned"`      // returned as unroutable (mandatory)
+	Unconfirmed  uint64         `json:"unconfirmed"`   // channel lost or caller gave up before the ack
+	Buffered     int64          `json:"buffered"`      // callers waiting for a usable channel now
+	Dropped      uint64         `json:"dropped"`       // refused: buffer full, or waited too long
+}
+
+// PutPublisher inserts or replaces a publishers row.
+func (w *Writer) PutPublisher(p Publisher) error { return w.insert(TablePublishers, &p) }
+
+// DeletePublisher removes a publishers row.
+func (w *Writer) DeletePublisher(id string) error { return w.delete(TablePublishers, id) }
+
+// Publishers lists every publisher, ordered by actor path.
+func (r *Registry) Publishers() []Publisher { return All[Publisher](r, TablePublishers) }
+
+// Publisher returns the row of the publisher actor at path.
+func (r *Registry) Publisher(path string) (Publisher, bool) {
+	return One[Publisher](r, TablePublishers, path)
+}
