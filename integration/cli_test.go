@@ -111,3 +111,25 @@ func TestCLI_CallPrintsTheReply(t *testing.T) {
 		t.Fatalf("reply = %v", reply)
 	}
 }
+
+// `warren publish --confirm --count N` puts N messages in a queue, as the
+// broker counts them.
+func TestCLI_PublishConfirmedCount(t *testing.T) {
+	b := StartBroker(t)
+	ch := rawChannel(t, b)
+	if _, err := ch.QueueDeclare("cli-pub", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(warrenCLI(t), "publish", "--url", b.URI(), "--exchange", "", "--key", "cli-pub", "--count", "500", "--confirm",
+		`{"Event-Category":"x","Event-Name":"y"}`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("warren publish: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "published and confirmed 500 of 500 messages") {
+		t.Fatalf("output %q", out)
+	}
+	q, err := ch.QueueDeclarePassive("cli-pub", false, false, false, false, nil)
+	if err != nil || q.Messages != 500 {
+		t.Fatalf("queue holds %d messages (%v), want 500", q.Messages, err)
+	}
+}

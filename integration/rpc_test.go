@@ -213,3 +213,23 @@ func TestRPC_AnswersAmqpToolsRequest(t *testing.T) {
 		t.Fatalf("reply = %v", reply)
 	}
 }
+
+// Cast publishes a prepared envelope (Msg-ID, App-Name, App-Version) without
+// waiting for a reply.
+func TestRPC_CastPublishesAPreparedEnvelope(t *testing.T) {
+	b := StartBroker(t)
+	tree := rpcTree(t, b)
+	got := make(chan kazoo.Envelope, 1)
+	spawnListener(t, tree, actors.ListenerSpec{Name: "cast-sink", Queue: actors.QueueSpec{Name: "cast-sink", AutoDelete: true},
+		Bindings: []actors.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
+		Handlers: []actors.Route{{Handler: func(_ context.Context, d *actors.Delivery) error { got <- d.Envelope; return nil }}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tree.Cast(ctx, authnReq("example.com"), actors.Confirm()); err != nil {
+		t.Fatal(err)
+	}
+	e := recv(t, got, 5*time.Second, "the cast")
+	if len(e.MsgID()) != 32 || e.Text("App-Name") != "warren-test" || e.Name() != "authn_req" {
+		t.Fatalf("cast = %v", e)
+	}
+}

@@ -82,3 +82,21 @@ func (t *Tree) adminWorkers() AdminWorkers {
 	}
 	return out
 }
+
+// Cast publishes req without waiting for a reply (kz_amqp_worker:cast): its
+// envelope gets a Msg-ID and req.Defaults, then goes out through the
+// publishers; pass actors.Confirm() to wait for the broker's confirm.
+func (t *Tree) Cast(ctx context.Context, req actors.Request, opts ...actors.PublishOption) error {
+	env := req.Envelope.Clone()
+	if env == nil {
+		env = kazoo.Envelope{}
+	}
+	if err := env.Prepare(req.Defaults); err != nil {
+		return &actors.CallError{MsgID: env.MsgID(), Op: "prepare cast", Err: err}
+	}
+	body, err := env.Marshal()
+	if err != nil {
+		return &actors.CallError{MsgID: env.MsgID(), Op: "encode cast", Err: err}
+	}
+	return t.Publish(ctx, req.Exchange, req.RoutingKey, body, append([]actors.PublishOption{actors.ContentType(kazoo.ContentType)}, opts...)...)
+}

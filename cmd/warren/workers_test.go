@@ -46,3 +46,25 @@ func TestCall_UsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestPublish_UsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"exchange is required", []string{"publish", "--url", "amqp://127.0.0.1/", "{}"}, "--exchange is required"},
+		{"a payload is required", []string{"publish", "--url", "amqp://127.0.0.1/", "--exchange", "x"}, "no payload"},
+		{"not both payloads", []string{"publish", "--url", "amqp://127.0.0.1/", "--exchange", "x", "--file", "f", "{}"}, "not both"},
+		{"count at least one", []string{"publish", "--url", "amqp://127.0.0.1/", "--exchange", "x", "--count", "0", "{}"}, "--count 0"},
+		{"one payload", []string{"publish", "--exchange", "x", "a", "b"}, "at most one PAYLOAD"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := warren(t, tc.args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want usage exit and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}

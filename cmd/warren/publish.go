@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/actors"
+)
+
+// publishWindow is how many confirmed publishes are in flight at once.
+const publishWindow = 256
+
+func init() { register(newPublishCmd) }
+
+func newPublishCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "publish [PAYLOAD]",
+		Short: "Publish a message, or many, through the tree's publishers",
+		Long: "publish runs its own supervision tree (brokers from --config or --url) and\n" +
+			"publishes PAYLOAD (or the content of --file) to --exchange with --key, --count\n" +
+			"times. With --confirm every publish waits for the broker's confirm (pipelined,\n" +
+			"256 in flight). It shows progress on a terminal and the rate at the end.",
+		Example: "  warren publish --url amqp://guest:guest@127.0.0.1:5672/ --exchange callevt --key call.event.abc '{\"Event-Category\":\"call_event\",\"Event-Name\":\"CHANNEL_ANSWER\"}'\n" +
+			"  warren publish --config /etc/kazoo/core/config.ini --exchange kapps --key bench --file event.json --count 100000 --confirm",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return &usageError{fmt.Errorf("warren publish takes at most one PAYLOAD argument, got %d", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.publish(cmd, args) },
+	}
+	addTreeFlags(cmd)
+	addLogFlagsAt(cmd, "warn")
+	cmd.Flags().String("exchange", "", "`EXCHANGE` to publish to (\"\" is the default exchange)")
+	cmd.Flags().String("key", "", "routing `KEY`")
+	cmd.Flags().String("file", "", "read the payload from `FILE` (\"-\" for stdin)")
+	cmd.Flags().Int("count", 1, "publish the payload `N` times")
+	cmd.Flags().Bool("confirm", false, "wait for the broker's confirm of every message")
+	cmd.Flags().Bool("persistent", false, "mark messages persistent (delivery mode 2)")
+	cmd.Flags().Bool("mandatory", false, "fail messages the broker cannot route (with --confirm)")
+	cmd.Flags().String("content-type", "application/json", "message content `TYPE`")
+	return cmd
+}
+
+func (a *app) publish(cmd *cobra.Command, args []string) error {
+	exchange, _ := cmd.Flags().GetString("exchange")
+	key, _ := cmd.Flags().GetString("key")
+	file, _ := cmd.Flags().GetString("file")
+	count, _ := cmd.Flags().GetInt("count")
+	confirm, _ := cmd.Flags().GetBool("confirm")
+	persistent, _ := cmd.Flags().GetBool("persistent")
+	mandatory, _ := cmd.Flags().GetBool("mandatory")
+	contentType, _ := cmd.Flags().GetString("content-type")
+	if !cmd.Flags().Changed("exchange") {
+		return &usageError{errors.New("--exchange is required (give --exchange \"\" for the default exchange)")}
+	}
+	if count < 1 {
+		return &usageError{fmt.Errorf("--count %d: must be at least 1", count)}
+	}
+	var body []byte
+	switch {
+	case file != "" && len(args) == 1:
+		return &usageError{errors.New("give the payload as an argument or with --file, not both")}
+	case file == "-":
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+		body = b
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("--file: %w", err)
+		}
+		body = b
+	case len(args) == 1:
+		body = []byte(args[0])
+	default:
+		return &usageError{errors.New("no payload: give it as an argument or with --file")}
+	}
+	opts := []actors.PublishOption{actors.ContentType(contentType)}
+	if confirm {
+		opts = append(opts, actors.Confirm())
+	}
+	if persistent {
+		opts = append(opts, actors.Persistent())
+	}
+	if mandatory {
+		opts = append(opts, actors.Mandatory())
+	}
+
+	log, err := a.logger(cmd)
+	if err != nil {
+		return err
+	}
+	t, _, err := a.startTree(cmd, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdown(t, log) }()
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := t.WaitReady(rctx); err != nil {
+		return err
+	}
+
+	var done, failed atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	progress := a.progress(int64(count), &done)
+	start := time.Now()
+	workers := 1
+	if confirm {
+		workers = min(count, publishWindow)
+	}
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for next.Add(1) <= int64(count) && ctx.Err() == nil {
+				if err := t.Publish(ctx, exchange, key, body, opts...); err != nil {
+					failed.Add(1)
+					errOnce.Do(func() { firstErr = err })
+					continue
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	progress()
+	took := time.Since(start)
+	what := "published"
+	if confirm {
+		what = "published and confirmed"
+	}
+	fmt.Fprintf(a.stdout, "%s %d of %d messages in %v (%.0f msg/s)\n", what, done.Load(), count, took.Round(time.Millisecond),
+		float64(done.Load())/took.Seconds())
+	if firstErr != nil {
+		return fmt.Errorf("%d messages failed; the first: %w", failed.Load(), firstErr)
+	}
+	return ctx.Err()
+}
+
+// progress draws a progress line on stderr while a terminal watches, for
+// counts worth watching; the returned function stops it.
+func (a *app) progress(total int64, done *atomic.Int64) func() {
+	if total < 1000 || !a.isTTY(a.stderr) {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	draw := func() {
+		n := done.Load()
+		const width = 30
+		filled := int(n * width / total)
+		fmt.Fprintf(a.stderr, "\r[%s%s] %d/%d", bar(filled, '#'), bar(width-filled, '.'), n, total)
+	}
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				draw()
+			case <-stop:
+				draw()
+				fmt.Fprintln(a.stderr)
+				return
+			}
+		}
+	}()
+	return func() { close(stop); <-finished }
+}
+
+func bar(n int, c byte) string {
+	b := make([]byte, max(n, 0))
+	for i := range b {
+		b[i] = c
+	}
+	return string(b)
+}
