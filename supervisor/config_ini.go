@@ -30,7 +30,11 @@ const (
 //	[kazoo_apps]                 ; the node section: zone = zone1 names the local zone
 //	[warren]                     ; Warren's own settings (all optional):
 //	zone, heartbeat, connection_timeout, channel_max, frame_max, backoff_first,
-//	backoff_max, max_attempts, prechannels, bootstrap_timeout
+//	backoff_max, max_attempts, prechannels, bootstrap_timeout, publishers,
+//	publish_buffer, publish_max_wait, rpc_workers, node
+//
+// Kazoo's [amqp] pool_size is not read: a Warren RPC worker carries many
+// calls at once, where a Kazoo worker carries one.
 //
 // The local zone comes from WARREN_ZONE, then KAZOO_ZONE, then [warren] zone,
 // then [kazoo_apps] zone, then the only zone. WARREN_AMQP_URI overrides the
@@ -146,6 +150,9 @@ func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 	if sec.HasKey("zone") {
 		cfg.LocalZone = unquote(sec.Key("zone").String())
 	}
+	if sec.HasKey("node") {
+		cfg.RPC.Node = unquote(sec.Key("node").String())
+	}
 	c := &cfg.Connection
 	for _, err := range []error{
 		dur("heartbeat", &c.Heartbeat), dur("connection_timeout", &c.ConnectionTimeout),
@@ -153,6 +160,8 @@ func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 		dur("bootstrap_timeout", &cfg.BootstrapTimeout),
 		num("channel_max", &c.ChannelMax), num("frame_max", &c.FrameMax),
 		num("max_attempts", &c.Backoff.MaxAttempts), num("prechannels", &cfg.Prechannels),
+		num("publishers", &cfg.Publish.Publishers), num("publish_buffer", &cfg.Publish.Buffer),
+		dur("publish_max_wait", &cfg.Publish.MaxWait), num("rpc_workers", &cfg.RPC.Workers),
 	} {
 		if err != nil {
 			return err

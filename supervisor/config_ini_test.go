@@ -94,13 +94,14 @@ func TestLoadINI_WarrenSection(t *testing.T) {
 	t.Setenv(EnvURI, "")
 	t.Setenv(EnvZone, "")
 	t.Setenv("KAZOO_ZONE", "")
-	cfg, err := LoadINI(writeINI(t, "[zone]\nname=z\namqp_uri=amqp://h\n[warren]\nheartbeat = 5s\nconnection_timeout = 2\nbackoff_first = 100ms\nbackoff_max = 3s\nmax_attempts = 4\nprechannels = 3\nchannel_max = 64\nbootstrap_timeout = 1m\n"))
+	cfg, err := LoadINI(writeINI(t, "[zone]\nname=z\namqp_uri=amqp://h\n[warren]\nheartbeat = 5s\nconnection_timeout = 2\nbackoff_first = 100ms\nbackoff_max = 3s\nmax_attempts = 4\nprechannels = 3\nchannel_max = 64\nbootstrap_timeout = 1m\npublishers = 3\npublish_buffer = 50\npublish_max_wait = 2s\nrpc_workers = 6\nnode = kazoo_apps@h1\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := cfg.Connection
 	if c.Heartbeat != 5*time.Second || c.ConnectionTimeout != 2*time.Second || c.Backoff.First != 100*time.Millisecond ||
-		c.Backoff.Max != 3*time.Second || c.Backoff.MaxAttempts != 4 || cfg.Prechannels != 3 || c.ChannelMax != 64 || cfg.BootstrapTimeout != time.Minute {
+		c.Backoff.Max != 3*time.Second || c.Backoff.MaxAttempts != 4 || cfg.Prechannels != 3 || c.ChannelMax != 64 || cfg.BootstrapTimeout != time.Minute ||
+		cfg.Publish.Publishers != 3 || cfg.Publish.Buffer != 50 || cfg.Publish.MaxWait != 2*time.Second || cfg.RPC.Workers != 6 || cfg.RPC.Node != "kazoo_apps@h1" {
 		t.Fatalf("cfg = %+v", cfg)
 	}
 }
