@@ -1,7 +1,9 @@
 // Package actors holds Warren's worker actors: the connection state machine
 // of one broker (Kazoo's kz_amqp_connection), the connections registry actor
-// (kz_amqp_connections), the channel-assignments actor (kz_amqp_assignments)
-// and the bootstrap actor (kz_amqp_bootstrap).
+// (kz_amqp_connections), the channel-assignments actor (kz_amqp_assignments),
+// the bootstrap actor (kz_amqp_bootstrap), listeners (gen_listener),
+// publishers (kz_amqp_channel's publish path, with confirms) and RPC workers
+// (kz_amqp_worker). Package kazoo beside it holds Kazoo's wire format.
 //
 // # Ownership
 //

@@ -9,8 +9,14 @@
 //	connections   the "connections" actor (Kazoo's kz_amqp_connections); each
 //	              connection actor reports its state to it as a message
 //	assignments   the "assignments" actor (kz_amqp_assignments)
-//	actors        the root supervisor "warren", fed by the lifecycle middleware
-//	              that every Warren actor carries
+//	actors        each actor its own row, through the lifecycle middleware that
+//	              every Warren actor carries
+//	listeners     each listener its own row
+//	publishers    each publisher actor its own row
+//	workers       each RPC worker its own row
+//
+// The core tables are declared in schema.go; every other table's file
+// registers itself there from an init function.
 //
 // Rows are immutable values: a writer inserts a fresh copy, never mutates a
 // stored row (go-memdb computes old index keys from the stored object).
