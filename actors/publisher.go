@@ -223,21 +223,27 @@ func (p *publisher) stateOf(slot int) *laneState {
 	return st
 }
 
-// apply publishes the actor's state to the lane and to its row: ready when
-// both channels are, blocked when either is blocked, else waiting.
+// apply publishes the actor's state to the lane and to its row: waiting
+// while either channel is missing, blocked once both know their broker
+// blocked publishing (until then a publish may still be written on one),
+// else ready.
 func (p *publisher) apply() {
 	status := registry.PublisherReady
+	blocked := 0
 	for i := range p.slots {
 		st := p.stateOf(i)
 		if cur := p.lane.slots[i].Load(); cur.c != st.c || cur.status != st.status {
 			p.lane.store(i, st)
 		}
-		switch {
-		case st.status == registry.PublisherBlocked:
-			status = registry.PublisherBlocked
-		case st.status == registry.PublisherWaiting && status == registry.PublisherReady:
+		switch st.status {
+		case registry.PublisherBlocked:
+			blocked++
+		case registry.PublisherWaiting:
 			status = registry.PublisherWaiting
 		}
+	}
+	if status == registry.PublisherReady && blocked == len(p.slots) {
+		status = registry.PublisherBlocked
 	}
 	row := p.row
 	row.Broker, row.Channel, row.PlainChannel = "", "", ""
