@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -65,24 +63,13 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 	if err != nil {
 		return &usageError{fmt.Errorf("payload: %s", strings.TrimPrefix(err.Error(), "warren: "))}
 	}
-	log, err := a.logger(cmd)
+	// The broker may take a moment: readiness is bounded by the call's
+	// timeout plus a connect allowance.
+	t, ctx, done, err := a.clientTree(cmd, timeout+10*time.Second)
 	if err != nil {
 		return err
 	}
-	t, _, err := a.startTree(cmd, log)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = shutdown(t, log) }()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// The broker may take a moment: readiness is bounded by the same timeout
-	// plus a connect allowance.
-	rctx, cancel := context.WithTimeout(ctx, timeout+10*time.Second)
-	defer cancel()
-	if err := t.WaitReady(rctx); err != nil {
-		return err
-	}
+	defer done()
 	host, _ := os.Hostname()
 	req := actors.Request{Exchange: exchange, RoutingKey: key, Envelope: env, DirectReply: direct,
 		Defaults: kazoo.Defaults{AppName: "warren-call", AppVersion: "1", Node: "warren@" + host}}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors"
@@ -86,4 +91,27 @@ func brokerList(cfg supervisor.Config) []string {
 		}
 	}
 	return out
+}
+
+// clientTree starts the in-process tree of a client command (listen,
+// publish, call, demo) and waits, at most ready, until a broker of the local
+// zone is up. ctx ends on SIGINT or SIGTERM; done shuts the tree down.
+func (a *app) clientTree(cmd *cobra.Command, ready time.Duration) (t *supervisor.Tree, ctx context.Context, done func(), err error) {
+	log, err := a.logger(cmd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t, _, err = a.startTree(cmd, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	done = func() { stop(); _ = shutdown(t, log) }
+	rctx, cancel := context.WithTimeout(ctx, ready)
+	defer cancel()
+	if err := t.WaitReady(rctx); err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return t, ctx, done, nil
 }

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors"
@@ -69,22 +67,15 @@ func (a *app) listen(cmd *cobra.Command) error {
 			keys = []string{""}
 		}
 	}
-	log, err := a.logger(cmd)
+	t, ctx, done, err := a.clientTree(cmd, 60*time.Second)
 	if err != nil {
 		return err
 	}
-	t, _, err := a.startTree(cmd, log)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = shutdown(t, log) }()
-
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	defer done()
 	var (
 		mu   sync.Mutex
 		seen int
-		done = make(chan struct{})
+		enough = make(chan struct{})
 	)
 	print := func(_ context.Context, d *actors.Delivery) error {
 		mu.Lock()
@@ -106,7 +97,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 			fmt.Fprintf(a.stdout, "%s %s %s\n", d.Exchange, d.RoutingKey, oneLine(string(d.Body)))
 		}
 		if seen++; count > 0 && seen == count {
-			close(done)
+			close(enough)
 		}
 		return nil
 	}
@@ -116,15 +107,12 @@ func (a *app) listen(cmd *cobra.Command) error {
 	for _, k := range keys {
 		spec.Bindings = append(spec.Bindings, actors.Binding{Exchange: exchange, RoutingKey: k, Declare: true, Kind: kind})
 	}
-	if err := t.WaitReady(ctx); err != nil {
-		return err
-	}
 	if _, err := t.SpawnListener(ctx, spec); err != nil {
 		return err
 	}
 	select {
 	case <-ctx.Done():
-	case <-done:
+	case <-enough:
 	case <-t.Done():
 		return t.Err()
 	}

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -99,22 +96,11 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 		opts = append(opts, actors.Mandatory())
 	}
 
-	log, err := a.logger(cmd)
+	t, ctx, stop, err := a.clientTree(cmd, 30*time.Second)
 	if err != nil {
 		return err
 	}
-	t, _, err := a.startTree(cmd, log)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = shutdown(t, log) }()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := t.WaitReady(rctx); err != nil {
-		return err
-	}
 
 	var done, failed atomic.Int64
 	var firstErr error
