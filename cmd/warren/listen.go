@@ -73,8 +73,8 @@ func (a *app) listen(cmd *cobra.Command) error {
 	}
 	defer done()
 	var (
-		mu   sync.Mutex
-		seen int
+		mu     sync.Mutex
+		seen   int
 		enough = make(chan struct{})
 	)
 	print := func(_ context.Context, d *actors.Delivery) error {
