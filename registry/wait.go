@@ -26,12 +26,12 @@ func (r *Registry) WaitFor(ctx context.Context, query func(txn *memdb.Txn, ws me
 	}
 }
 
-// WaitAvailable waits until zone has an available broker and returns the
-// zone's primary broker then.
-func (r *Registry) WaitAvailable(ctx context.Context, zone string) (Connection, error) {
-	var got Connection
+// waitRow waits until the first row of table matching index and args
+// exists and satisfies cond, and returns it (or the last row seen).
+func waitRow[T any](ctx context.Context, r *Registry, table, index string, cond func(T) bool, args ...any) (T, error) {
+	var got T
 	err := r.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(TableConnections, "zone_available", zone, true)
+		ch, raw, err := txn.FirstWatch(table, index, args...)
 		if err != nil {
 			return false, err
 		}
@@ -39,9 +39,16 @@ func (r *Registry) WaitAvailable(ctx context.Context, zone string) (Connection, 
 		if raw == nil {
 			return false, nil
 		}
-		got = *raw.(*Connection)
-		return true, nil
+		got = *raw.(*T)
+		return cond(got), nil
 	})
+	return got, err
+}
+
+// WaitAvailable waits until zone has an available broker and returns the
+// zone's primary broker then.
+func (r *Registry) WaitAvailable(ctx context.Context, zone string) (Connection, error) {
+	got, err := waitRow(ctx, r, TableConnections, "zone_available", func(Connection) bool { return true }, zone, true)
 	if err != nil {
 		return Connection{}, fmt.Errorf("warren: waiting for a broker of zone %q: %w", zone, err)
 	}
@@ -50,19 +57,7 @@ func (r *Registry) WaitAvailable(ctx context.Context, zone string) (Connection, 
 
 // WaitConnection waits until broker's row satisfies cond.
 func (r *Registry) WaitConnection(ctx context.Context, broker string, cond func(Connection) bool) (Connection, error) {
-	var got Connection
-	err := r.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(TableConnections, "id", broker)
-		if err != nil {
-			return false, err
-		}
-		ws.Add(ch)
-		if raw == nil {
-			return false, nil
-		}
-		got = *raw.(*Connection)
-		return cond(got), nil
-	})
+	got, err := waitRow(ctx, r, TableConnections, "id", cond, broker)
 	if err != nil {
 		return got, fmt.Errorf("warren: waiting on broker %s (last state %s, %q): %w", broker, got.State, got.LastError, err)
 	}
@@ -82,19 +77,7 @@ func (r *Registry) WaitAssigned(ctx context.Context, consumer string) (Assignmen
 		}
 		r.mu.Unlock()
 	}()
-	var got Assignment
-	err := r.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(TableAssignments, "consumer", consumer)
-		if err != nil {
-			return false, err
-		}
-		ws.Add(ch)
-		if raw == nil {
-			return false, nil
-		}
-		got = *raw.(*Assignment)
-		return got.State == Assigned, nil
-	})
+	got, err := waitRow(ctx, r, TableAssignments, "consumer", func(a Assignment) bool { return a.State == Assigned }, consumer)
 	if err != nil {
 		return got, fmt.Errorf("warren: waiting for a channel for %s: %w", consumer, err)
 	}
