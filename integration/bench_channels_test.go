@@ -21,7 +21,7 @@ func BenchmarkChannelAcquire(b *testing.B) {
 		prechannels int
 	}{{"warren-prechannel-pool", 10}, {"warren-on-demand", -1}} {
 		b.Run(bc.name, func(b *testing.B) {
-			cfg := oneZone(broker.URI())
+			cfg := bare(oneZone(broker.URI())) // no pools taking prechannels
 			cfg.Prechannels = bc.prechannels
 			tree, _ := startTree(b, cfg)
 			waitReady(b, tree, 20*time.Second)
