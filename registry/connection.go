@@ -1,6 +1,10 @@
 package registry
 
-import "time"
+import (
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+)
 
 // ConnState is the state of one broker connection.
 type ConnState string
@@ -31,7 +35,7 @@ type Connection struct {
 	Attempts   int           `json:"attempts"`    // dial attempts since the last successful connect
 	LastError  string        `json:"last_error"`  // last dial or connection error, credentials removed
 	Since      time.Time     `json:"since"`       // time of the last state change
-	Channels   int           `json:"channels"`    // AMQP channels open on this connection, control channel included
+	Channels   int           `json:"channels"`    // AMQP channels open on this connection, control channel included (filled on read from the assignments table)
 	ChannelMax int           `json:"channel_max"` // negotiated channel_max (0 until connected)
 	FrameMax   int           `json:"frame_max"`   // negotiated frame size
 	Heartbeat  time.Duration `json:"heartbeat"`   // negotiated heartbeat
@@ -47,14 +51,43 @@ func (w *Writer) PutConnection(c Connection) error { return w.insert(TableConnec
 // DeleteConnection removes a connection row.
 func (w *Writer) DeleteConnection(id string) error { return w.delete(TableConnections, id) }
 
-// Connections lists every connection, ordered by ID.
+// Connections lists every connection, ordered by ID, with Channels filled in.
 func (r *Registry) Connections() []Connection {
-	return collect[Connection](r.read().Get(TableConnections, "id"))
+	txn := r.read()
+	rows := collect[Connection](txn.Get(TableConnections, "id"))
+	for i := range rows {
+		rows[i].Channels = channelsOf(txn, rows[i])
+	}
+	return rows
 }
 
-// Connection returns the row of broker id.
+// Connection returns the row of broker id, with Channels filled in.
 func (r *Registry) Connection(id string) (Connection, bool) {
-	return first[Connection](r.read().First(TableConnections, "id", id))
+	txn := r.read()
+	c, ok := first[Connection](txn.First(TableConnections, "id", id))
+	if ok {
+		c.Channels = channelsOf(txn, c)
+	}
+	return c, ok
+}
+
+// channelsOf counts the channels open on c: its prechannels and assigned
+// channels, and its control channel while it is available.
+func channelsOf(txn *memdb.Txn, c Connection) int {
+	n := 0
+	if c.Available {
+		n++
+	}
+	for _, st := range []AssignState{Prechannel, Assigned} {
+		it, err := txn.Get(TableAssignments, "broker_state", c.ID, string(st))
+		if err != nil {
+			continue
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			n++
+		}
+	}
+	return n
 }
 
 // Available lists the available brokers of zone, primary first.

@@ -132,3 +132,29 @@ func TestRegistry_TreeNestsChildrenByParent(t *testing.T) {
 		t.Fatalf("connection_sup = %+v", sup)
 	}
 }
+
+func TestRegistry_ConnectionsCountTheirChannels(t *testing.T) {
+	r := New()
+	put(t, r, func(w *Writer) error {
+		if err := w.PutConnection(Connection{ID: "b", Zone: "z", Available: true}); err != nil {
+			return err
+		}
+		for _, a := range []Assignment{
+			{ID: "b#1", Channel: "b#1", Broker: "b", State: Prechannel},
+			{ID: "c1", Consumer: "c1", Channel: "b#2", Broker: "b", State: Assigned},
+			{ID: "c2", Consumer: "c2", Broker: "b", State: Reconnecting},
+			{ID: "x#1", Channel: "x#1", Broker: "x", State: Prechannel},
+		} {
+			if err := w.PutAssignment(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if c, _ := r.Connection("b"); c.Channels != 3 {
+		t.Fatalf("channels = %d, want control + prechannel + assigned", c.Channels)
+	}
+	if cs := r.Connections(); cs[0].Channels != 3 {
+		t.Fatalf("channels = %d", cs[0].Channels)
+	}
+}
