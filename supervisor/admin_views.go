@@ -76,28 +76,19 @@ type AdminError struct {
 // adminTime formats the admin API's times: RFC 3339 with milliseconds.
 const adminTime = "2006-01-02T15:04:05.000Z07:00"
 
-// adminConnections builds GET /connections from one read of each table.
+// adminConnections builds GET /connections; the registry counts each
+// connection's channels (prechannels, assigned, control) in the same read.
 func adminConnections(reg *registry.Registry) []AdminConnection {
-	held := map[string]int{}
-	for _, a := range reg.Assignments() {
-		if a.Broker != "" && a.Channel != "" && (a.State == registry.Prechannel || a.State == registry.Assigned) {
-			held[a.Broker]++
-		}
-	}
 	rows := reg.Connections()
 	out := make([]AdminConnection, 0, len(rows))
 	for _, c := range rows {
-		n := held[c.ID]
-		if c.Available {
-			n++ // the control channel
-		}
 		since := ""
 		if !c.Since.IsZero() {
 			since = c.Since.Format(adminTime)
 		}
 		out = append(out, AdminConnection{
 			ID: c.ID, URI: actors.Redact(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
-			Available: c.Available, Attempts: c.Attempts, LastError: scrub(c.LastError), Channels: n,
+			Available: c.Available, Attempts: c.Attempts, LastError: scrub(c.LastError), Channels: c.Channels,
 			ChannelMax: c.ChannelMax, Heartbeat: c.Heartbeat.String(), Product: c.Product,
 			Version: c.Version, Since: since,
 		})
