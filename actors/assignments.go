@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -352,7 +353,7 @@ func (a *assignments) onChannelsOpened(m *channelsOpened) {
 		a.give(b, ch)
 	}
 	if m.err != nil {
-		a.log.Warn("broker could not open channels", "broker", m.broker, "err", sanitize(m.err))
+		a.log.Warn("broker could not open channels", "broker", m.broker, "err", redact.Error(m.err))
 	}
 }
 
@@ -385,7 +386,7 @@ func (a *assignments) onChannelClosed(m *channelClosed) {
 		a.onBrokerDown(ch.broker, why)
 		return
 	}
-	a.log.Warn("channel closed; replacing it", "consumer", c.pid.Id, "channel", m.id, "err", sanitize(why))
+	a.log.Warn("channel closed; replacing it", "consumer", c.pid.Id, "channel", m.id, "err", redact.Error(why))
 	c.ch = ch
 	a.lose(c, why)
 	now := time.Now()

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/redact"
 )
 
 // BrokerURI is an AMQP URI that never prints its password. Use it for every
@@ -13,20 +14,10 @@ import (
 type BrokerURI string
 
 // String returns the URI with its password masked as "xxxxx".
-func (u BrokerURI) String() string { return Redact(string(u)) }
+func (u BrokerURI) String() string { return redact.URI(string(u)) }
 
 // LogValue keeps the password out of slog output.
 func (u BrokerURI) LogValue() slog.Value { return slog.StringValue(u.String()) }
-
-// Redact masks the password of an AMQP URI. An unparsable URI is replaced
-// as a whole: url.Parse errors quote their input, password included.
-func Redact(uri string) string {
-	p, err := url.Parse(strings.TrimSpace(uri))
-	if err != nil || p.Scheme == "" || p.Host == "" {
-		return "<unparsable AMQP URI>"
-	}
-	return p.Redacted()
-}
 
 // BrokerID derives the identity Warren shows for a broker: "host:port", with
 // "@vhost" appended when the vhost is not "/". It contains no credentials and

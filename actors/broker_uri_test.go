@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/redact"
 )
 
 func ExampleBrokerURI() {
@@ -59,10 +60,10 @@ func TestBrokerID(t *testing.T) {
 	}
 }
 
-func TestSanitize_RemovesPasswordsFromErrors(t *testing.T) {
+func TestBrokerError_NeverPrintsPassword(t *testing.T) {
 	err := fmt.Errorf(`dial "amqp://kazoo:s3cret@10.0.0.5:5672/" failed`)
-	if got := sanitize(err); strings.Contains(got, "s3cret") || !strings.Contains(got, "kazoo:xxxxx@10.0.0.5") {
-		t.Fatalf("sanitize = %q", got)
+	if got := redact.Error(err); strings.Contains(got, "s3cret") || !strings.Contains(got, "kazoo:xxxxx@10.0.0.5") {
+		t.Fatalf("redact.Error = %q", got)
 	}
 	be := &BrokerError{Broker: "b", Op: "dial", Err: err}
 	if strings.Contains(be.Error(), "s3cret") {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -194,9 +195,9 @@ func (c *connection) onOpenChannels(ctx actor.Context, m *openChannels) {
 
 func (c *connection) onChannelsReady(m *channelsReady) {
 	if m.err != nil {
-		c.log.Warn("opening channels failed", "opened", len(m.channels), "err", sanitize(m.err))
+		c.log.Warn("opening channels failed", "opened", len(m.channels), "err", redact.Error(m.err))
 		if m.gen == c.gen {
-			c.row.LastError = sanitize(m.err)
+			c.row.LastError = redact.Error(m.err)
 			c.send(c.env.PID(ConnectionsName), &connectionStatus{row: c.row})
 		}
 	}

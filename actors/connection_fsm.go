@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -57,7 +58,7 @@ func (c *connection) connecting(ctx actor.Context) {
 }
 
 func (c *connection) dialFailed(err error) {
-	msg := sanitize(err)
+	msg := redact.Error(err)
 	st, delay := registry.Disconnected, c.backoff.Delay(c.tries)
 	if Permanent(err) {
 		st, delay = registry.Failed, c.backoff.Max
@@ -119,7 +120,7 @@ func (c *connection) lost(err *amqp.Error) {
 	c.tries = 0
 	delay := c.backoff.Delay(1)
 	c.scheduleDial(delay)
-	c.log.Warn("connection lost", "err", sanitize(why), "next", delay)
-	c.setState(registry.Disconnected, sanitize(why))
+	c.log.Warn("connection lost", "err", redact.Error(why), "next", delay)
+	c.setState(registry.Disconnected, redact.Error(why))
 	c.behavior.Become(c.disconnected)
 }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 
@@ -32,12 +33,16 @@ type Env struct {
 	// its publishers); nil makes a listener reply on its own channel.
 	Replies ReplyPublisher
 
-	// RPC is the tree's RPC worker pool (nil when it runs none).
-	RPC *Workers
-
 	// Closing counts network closes still running in goroutines; shutdown
 	// waits for it so that no connection outlives the tree.
 	Closing sync.WaitGroup
+}
+
+// ReplyPublisher publishes replies for listeners. The tree provides one
+// backed by its publishers (buffered across reconnects); without it a
+// listener publishes on its own channel.
+type ReplyPublisher interface {
+	PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error
 }
 
 // PID returns the PID of the tree's child called name ("connections", ...).

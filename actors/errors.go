@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/redact"
 )
 
 var (
@@ -27,7 +28,7 @@ type BrokerError struct {
 }
 
 func (e *BrokerError) Error() string {
-	return "warren: broker " + e.Broker + ": " + e.Op + ": " + sanitize(e.Err)
+	return "warren: broker " + e.Broker + ": " + e.Op + ": " + redact.Error(e.Err)
 }
 
 func (e *BrokerError) Unwrap() error { return e.Err }
@@ -56,34 +57,7 @@ func ErrBadURI(uri string, err error) error {
 			reason = "invalid host"
 		}
 	}
-	return &URIError{URI: Redact(uri), Reason: reason}
-}
-
-// sanitize renders an error without credentials: amqp091 and net/url errors
-// may quote a whole URI.
-func sanitize(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	msg := err.Error()
-	for _, scheme := range []string{"amqp://", "amqps://"} {
-		for {
-			i := strings.Index(msg, scheme)
-			if i < 0 {
-				break
-			}
-			j := i + len(scheme)
-			end := strings.IndexAny(msg[j:], " \"'")
-			if end < 0 {
-				end = len(msg) - j
-			}
-			msg = msg[:i] + Redact(msg[i:j+end]) + msg[j+end:]
-			if !strings.Contains(msg[i+1:], scheme) {
-				break
-			}
-		}
-	}
-	return msg
+	return &URIError{URI: redact.URI(uri), Reason: reason}
 }
 
 // Permanent reports whether a dial or setup error is one that retrying cannot

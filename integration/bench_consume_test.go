@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warrenmq/warren/actors/listener"
+
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -92,9 +93,9 @@ func BenchmarkConsume(b *testing.B) {
 		n := int64(b.N)
 		b.ResetTimer()
 		start := time.Now()
-		pid, err := tree.SpawnListener(context.Background(), actors.ListenerSpec{Name: queue, Prefetch: 100,
-			Queue: actors.QueueSpec{Name: queue},
-			Handlers: []actors.Route{{Category: "call_event", Name: "CHANNEL_ANSWER", Handler: func(context.Context, *actors.Delivery) error {
+		pid, err := tree.SpawnListener(context.Background(), listener.Spec{Name: queue, Prefetch: 100,
+			Queue: listener.QueueSpec{Name: queue},
+			Handlers: []listener.Route{{Category: "call_event", Name: "CHANNEL_ANSWER", Handler: func(context.Context, *listener.Delivery) error {
 				if got.Add(1) == n {
 					close(done)
 				}

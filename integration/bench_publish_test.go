@@ -11,7 +11,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/supervisor"
 )
 
@@ -176,7 +176,7 @@ func (bb *publishBench) warrenUnconfirmed(b *testing.B, n int, d time.Duration) 
 		b.Fatal(err)
 	}
 	for range set.Spec().Size {
-		if err := bb.tree.Publish(ctx, "", benchQueue, benchBody, actors.Confirm()); err != nil {
+		if err := bb.tree.Publish(ctx, "", benchQueue, benchBody, publish.Confirm()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -225,7 +225,7 @@ func (bb *publishBench) warrenConfirmed(b *testing.B, n int, d time.Duration) in
 				if n > 0 && i > n || n == 0 && i%64 == 0 && !time.Now().Before(deadline) {
 					return
 				}
-				if err := bb.tree.Publish(ctx, "", benchQueue, benchBody, actors.Confirm()); err != nil {
+				if err := bb.tree.Publish(ctx, "", benchQueue, benchBody, publish.Confirm()); err != nil {
 					failed.Store(err)
 					return
 				}

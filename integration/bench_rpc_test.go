@@ -8,8 +8,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/rpc"
 )
 
 // rawResponder answers every request on queue: to its reply-to with its
@@ -60,7 +60,7 @@ func BenchmarkRPC(b *testing.B) {
 
 	b.Run("raw-amqp091-direct-reply-to", func(b *testing.B) {
 		ch := rawChannel(b, broker)
-		replies, err := ch.Consume(actors.DirectReplyTo, "", true, false, false, false, nil)
+		replies, err := ch.Consume(rpc.DirectReplyTo, "", true, false, false, false, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func BenchmarkRPC(b *testing.B) {
 			corr := kazoo.NewMsgID()
 			_ = i
 			if err := ch.Publish("", "rpc-bench", false, false, amqp.Publishing{ContentType: "application/json",
-				ReplyTo: actors.DirectReplyTo, CorrelationId: corr, Body: body}); err != nil {
+				ReplyTo: rpc.DirectReplyTo, CorrelationId: corr, Body: body}); err != nil {
 				b.Fatal(err)
 			}
 			for d := range replies {
@@ -92,7 +92,7 @@ func BenchmarkRPC(b *testing.B) {
 		direct bool
 	}{{"warren-call-direct-reply-to", true}, {"warren-call-kazoo-targeted", false}} {
 		b.Run(bc.name, func(b *testing.B) {
-			req := actors.Request{Exchange: "", RoutingKey: "rpc-bench", DirectReply: bc.direct,
+			req := rpc.Request{Exchange: "", RoutingKey: "rpc-bench", DirectReply: bc.direct,
 				Envelope: kazoo.Envelope{"Event-Category": "bench", "Event-Name": "req"}, Defaults: kazoo.Defaults{AppName: "bench", AppVersion: "1"}}
 			ctx := context.Background()
 			if _, err := tree.Call(ctx, req); err != nil { // warm up: workers ready

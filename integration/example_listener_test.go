@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/warrenmq/warren/actors/listener"
+
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/supervisor"
 )
 
@@ -29,18 +30,18 @@ func Example_listener() {
 	}
 
 	got := make(chan string, 2)
-	_, err = tree.SpawnListener(ctx, actors.ListenerSpec{
+	_, err = tree.SpawnListener(ctx, listener.Spec{
 		Name: "registrar",
 		// One routing key, handled in arrival order.
 		OrderedByKey: true,
-		Queue:        actors.QueueSpec{Name: "registrar-example", AutoDelete: true},
-		Bindings:     []actors.Binding{{Exchange: "registrar", RoutingKey: "registration.success.*"}},
-		Handlers: []actors.Route{
-			{Category: "directory", Name: "reg_success", Handler: func(_ context.Context, d *actors.Delivery) error {
+		Queue:        listener.QueueSpec{Name: "registrar-example", AutoDelete: true},
+		Bindings:     []listener.Binding{{Exchange: "registrar", RoutingKey: "registration.success.*"}},
+		Handlers: []listener.Route{
+			{Category: "directory", Name: "reg_success", Handler: func(_ context.Context, d *listener.Delivery) error {
 				got <- fmt.Sprintf("reg_success for %s via %s", d.Envelope.Text("Username"), d.RoutingKey)
 				return nil
 			}},
-			{Category: "directory", Handler: func(_ context.Context, d *actors.Delivery) error {
+			{Category: "directory", Handler: func(_ context.Context, d *listener.Delivery) error {
 				got <- "other directory event: " + d.Envelope.Name()
 				return nil
 			}},

@@ -7,13 +7,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
 
 // spawnListener starts a listener under the tree and waits until it consumes.
-func spawnListener(t testing.TB, tree *supervisor.Tree, spec actors.ListenerSpec) (*actor.PID, registry.Listener) {
+func spawnListener(t testing.TB, tree *supervisor.Tree, spec listener.Spec) (*actor.PID, registry.Listener) {
 	t.Helper()
 	pid, err := tree.SpawnListener(within(t, 10*time.Second), spec)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -23,7 +24,7 @@ type seen struct {
 
 func newSeen() *seen { return &seen{ids: map[string]int{}, c: make(chan string, 4096)} }
 
-func (s *seen) handler(_ context.Context, d *actors.Delivery) error {
+func (s *seen) handler(_ context.Context, d *listener.Delivery) error {
 	s.mu.Lock()
 	s.ids[d.Envelope.MsgID()]++
 	s.mu.Unlock()
@@ -80,10 +81,10 @@ func TestListener_ReplaysAfterBrokerRestart(t *testing.T) {
 	s := newSeen()
 	gate := make(chan struct{})
 	var once sync.Once
-	pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "durable", Prefetch: 5, Workers: 8,
-		Queue:    actors.QueueSpec{Name: "durable-q", Durable: true},
-		Bindings: []actors.Binding{{Exchange: "callmgr", RoutingKey: "durable.#"}},
-		Handlers: []actors.Route{{Handler: func(ctx context.Context, d *actors.Delivery) error {
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "durable", Prefetch: 5, Workers: 8,
+		Queue:    listener.QueueSpec{Name: "durable-q", Durable: true},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "durable.#"}},
+		Handlers: []listener.Route{{Handler: func(ctx context.Context, d *listener.Delivery) error {
 			select { // hold the first deliveries unacked until the broker died
 			case <-gate:
 			case <-ctx.Done():
@@ -125,9 +126,9 @@ func TestListener_FailsOverToOtherBrokerOfZone(t *testing.T) {
 		eventually(t, tree, 10*time.Second, "prechannels", func() bool { return len(tree.Registry().Prechannels(id)) > 0 })
 	}
 	s := newSeen()
-	pid, row := spawnListener(t, tree, actors.ListenerSpec{Name: "mover", Queue: actors.QueueSpec{Name: "mover-q"},
-		Bindings: []actors.Binding{{Exchange: "mover-x", Kind: "topic", Declare: true, RoutingKey: "m.*"}},
-		Handlers: []actors.Route{{Handler: s.handler}}})
+	pid, row := spawnListener(t, tree, listener.Spec{Name: "mover", Queue: listener.QueueSpec{Name: "mover-q"},
+		Bindings: []listener.Binding{{Exchange: "mover-x", Kind: "topic", Declare: true, RoutingKey: "m.*"}},
+		Handlers: []listener.Route{{Handler: s.handler}}})
 	if row.Broker != brokerID(t, primary) {
 		t.Fatalf("listener on %s, want the primary %s", row.Broker, brokerID(t, primary))
 	}
@@ -150,9 +151,9 @@ func TestListener_RecoversFromBrokerSideCancel(t *testing.T) {
 	tree, logs := startTree(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	s := newSeen()
-	pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "cancelled", Queue: actors.QueueSpec{Name: "cancel-q"},
-		Bindings: []actors.Binding{{Exchange: "callmgr", RoutingKey: "cancel.*"}},
-		Handlers: []actors.Route{{Handler: s.handler}}})
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "cancelled", Queue: listener.QueueSpec{Name: "cancel-q"},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "cancel.*"}},
+		Handlers: []listener.Route{{Handler: s.handler}}})
 	since := time.Now()
 	b.Ctl(t, "delete_queue", "cancel-q")
 	waitListener(t, tree, pid.Id, 10*time.Second, "consuming again", func(l registry.Listener) bool {
@@ -174,9 +175,9 @@ func TestListener_ChannelExceptionIsolated(t *testing.T) {
 	tree, _ := startTree(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	sa, sb := newSeen(), newSeen()
-	pa, ra := spawnListener(t, tree, actors.ListenerSpec{Name: "victim", Queue: actors.QueueSpec{Name: "victim-q"}, Handlers: []actors.Route{{Handler: sa.handler}}})
-	pb, rb := spawnListener(t, tree, actors.ListenerSpec{Name: "bystander", Queue: actors.QueueSpec{Name: "bystander-q"}, Handlers: []actors.Route{{Handler: sb.handler}}})
-	err := tree.AddBinding(within(t, 10*time.Second), pa, actors.Binding{Exchange: "no-such-exchange", RoutingKey: "k"})
+	pa, ra := spawnListener(t, tree, listener.Spec{Name: "victim", Queue: listener.QueueSpec{Name: "victim-q"}, Handlers: []listener.Route{{Handler: sa.handler}}})
+	pb, rb := spawnListener(t, tree, listener.Spec{Name: "bystander", Queue: listener.QueueSpec{Name: "bystander-q"}, Handlers: []listener.Route{{Handler: sb.handler}}})
+	err := tree.AddBinding(within(t, 10*time.Second), pa, listener.Binding{Exchange: "no-such-exchange", RoutingKey: "k"})
 	if err == nil || !strings.Contains(err.Error(), "NOT_FOUND") {
 		t.Fatalf("AddBinding = %v, want a 404", err)
 	}
@@ -204,12 +205,12 @@ func TestListener_RuntimeBindingsReplayedWithNewQueueName(t *testing.T) {
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	s := newSeen()
-	pid, row := spawnListener(t, tree, actors.ListenerSpec{Name: "anon", Queue: actors.QueueSpec{Exclusive: true, AutoDelete: true},
-		Handlers: []actors.Route{{Handler: s.handler}}})
+	pid, row := spawnListener(t, tree, listener.Spec{Name: "anon", Queue: listener.QueueSpec{Exclusive: true, AutoDelete: true},
+		Handlers: []listener.Route{{Handler: s.handler}}})
 	if !strings.HasPrefix(row.Queue, "amq.gen-") {
 		t.Fatalf("queue %q is not server-named", row.Queue)
 	}
-	bind := actors.Binding{Exchange: "callevt", RoutingKey: "call.event.*"}
+	bind := listener.Binding{Exchange: "callevt", RoutingKey: "call.event.*"}
 	if err := tree.AddBinding(within(t, 10*time.Second), pid, bind); err != nil {
 		t.Fatal(err)
 	}
@@ -247,9 +248,9 @@ func TestListener_ConsumesFromAmqpTools(t *testing.T) {
 	tree, _ := startTree(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	s := newSeen()
-	spawnListener(t, tree, actors.ListenerSpec{Name: "interop", Queue: actors.QueueSpec{Name: "interop-q", AutoDelete: true},
-		Bindings: []actors.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
-		Handlers: []actors.Route{{Category: "directory", Name: "authn_req", Handler: s.handler}}})
+	spawnListener(t, tree, listener.Spec{Name: "interop", Queue: listener.QueueSpec{Name: "interop-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
+		Handlers: []listener.Route{{Category: "directory", Name: "authn_req", Handler: s.handler}}})
 	// rabbitmq-c reads a trailing "/" as the empty vhost: give it none.
 	out, err := exec.Command("amqp-publish", "--url", strings.TrimSuffix(b.URI(), "/"), "-e", "callmgr", "-r", "authn.req.example%2Ecom",
 		"-C", "application/json", "-b", `{"Event-Category":"directory","Event-Name":"authn_req","Msg-ID":"from-c"}`).CombinedOutput()
@@ -287,10 +288,10 @@ func TestListener_ThousandStartAndRecover(t *testing.T) {
 	pollUntil(t, 20*time.Second, "broker lists every consumer again", func() bool { return ctlCount(t, b, "thousand-", "list_consumers", "queue_name") == n })
 }
 
-func thousandSpec(i int) actors.ListenerSpec {
-	return actors.ListenerSpec{Name: fmt.Sprintf("thousand-%d", i), Queue: actors.QueueSpec{Name: fmt.Sprintf("thousand-%d", i), AutoDelete: true},
-		Bindings: []actors.Binding{{Exchange: "callevt", RoutingKey: fmt.Sprintf("call.event.%d", i)}},
-		Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error { return nil }}}}
+func thousandSpec(i int) listener.Spec {
+	return listener.Spec{Name: fmt.Sprintf("thousand-%d", i), Queue: listener.QueueSpec{Name: fmt.Sprintf("thousand-%d", i), AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: fmt.Sprintf("call.event.%d", i)}},
+		Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return nil }}}}
 }
 
 func consuming(tree *supervisor.Tree) int {

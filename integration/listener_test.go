@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warrenmq/warren/actors/listener"
+
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -26,20 +27,20 @@ func TestListener_DispatchMostSpecificFirst(t *testing.T) {
 	tree, _ := startTree(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	got := make(chan string, 16)
-	route := func(tag string) actors.Handler {
-		return func(_ context.Context, d *actors.Delivery) error {
+	route := func(tag string) listener.Handler {
+		return func(_ context.Context, d *listener.Delivery) error {
 			got <- tag + " " + d.RoutingKey
 			return nil
 		}
 	}
-	spawnListener(t, tree, actors.ListenerSpec{Name: "dispatch", Queue: actors.QueueSpec{Name: "dispatch-q", AutoDelete: true},
-		Bindings: []actors.Binding{{Exchange: "callmgr", RoutingKey: "#"}},
-		Handlers: []actors.Route{
+	spawnListener(t, tree, listener.Spec{Name: "dispatch", Queue: listener.QueueSpec{Name: "dispatch-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "#"}},
+		Handlers: []listener.Route{
 			{Category: "directory", Handler: route("category")},
 			{Category: "directory", Name: "reg_success", Handler: route("exact")},
 			{Handler: route("any")},
 		},
-		Raw: func(_ context.Context, d *actors.Delivery) error {
+		Raw: func(_ context.Context, d *listener.Delivery) error {
 			got <- "raw " + string(d.Body) + " " + d.Headers["X-Test"].(string)
 			return nil
 		},
@@ -84,8 +85,8 @@ func TestListener_AckPolicies(t *testing.T) {
 
 	t.Run("after handler: acked on success", func(t *testing.T) {
 		done := make(chan struct{}, 1)
-		pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "ack-ok", Queue: actors.QueueSpec{Name: "ack-ok"},
-			Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error { done <- struct{}{}; return nil }}}})
+		pid, _ := spawnListener(t, tree, listener.Spec{Name: "ack-ok", Queue: listener.QueueSpec{Name: "ack-ok"},
+			Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { done <- struct{}{}; return nil }}}})
 		publishJSON(t, ch, "", "ack-ok", event("a", "b", ""))
 		recv(t, done, 5*time.Second, "handler call")
 		waitListener(t, tree, pid.Id, 5*time.Second, "acked", func(l registry.Listener) bool { return l.Acked == 1 })
@@ -95,9 +96,9 @@ func TestListener_AckPolicies(t *testing.T) {
 		if _, err := ch.QueueDeclare("ack-dlq", false, false, false, false, nil); err != nil {
 			t.Fatal(err)
 		}
-		pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "ack-err", Queue: actors.QueueSpec{Name: "ack-err",
+		pid, _ := spawnListener(t, tree, listener.Spec{Name: "ack-err", Queue: listener.QueueSpec{Name: "ack-err",
 			Args: amqp.Table{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "ack-dlq"}},
-			Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error { return errors.New("no") }}}})
+			Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return errors.New("no") }}}})
 		publishJSON(t, ch, "", "ack-err", event("a", "b", ""))
 		waitListener(t, tree, pid.Id, 5*time.Second, "nacked", func(l registry.Listener) bool { return l.Nacked == 1 && l.Errors == 1 })
 		pollUntil(t, 5*time.Second, "message dead-lettered", func() bool { return queueCounts("ack-dlq") == "1 0" })
@@ -105,8 +106,8 @@ func TestListener_AckPolicies(t *testing.T) {
 	t.Run("after handler: error requeues when asked, redelivered", func(t *testing.T) {
 		var calls atomic.Int32
 		redelivered := make(chan bool, 2)
-		spawnListener(t, tree, actors.ListenerSpec{Name: "ack-requeue", Queue: actors.QueueSpec{Name: "ack-requeue"}, RequeueOnError: true,
-			Handlers: []actors.Route{{Handler: func(_ context.Context, d *actors.Delivery) error {
+		spawnListener(t, tree, listener.Spec{Name: "ack-requeue", Queue: listener.QueueSpec{Name: "ack-requeue"}, RequeueOnError: true,
+			Handlers: []listener.Route{{Handler: func(_ context.Context, d *listener.Delivery) error {
 				redelivered <- d.Redelivered
 				if calls.Add(1) == 1 {
 					return errors.New("first time fails")
@@ -122,8 +123,8 @@ func TestListener_AckPolicies(t *testing.T) {
 	t.Run("auto ack: the broker forgets on send", func(t *testing.T) {
 		gate := make(chan struct{})
 		started := make(chan struct{}, 1)
-		spawnListener(t, tree, actors.ListenerSpec{Name: "ack-auto", Queue: actors.QueueSpec{Name: "ack-auto"}, Ack: actors.AckAuto,
-			Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error { started <- struct{}{}; <-gate; return nil }}}})
+		spawnListener(t, tree, listener.Spec{Name: "ack-auto", Queue: listener.QueueSpec{Name: "ack-auto"}, Ack: listener.AckAuto,
+			Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { started <- struct{}{}; <-gate; return nil }}}})
 		publishJSON(t, ch, "", "ack-auto", event("a", "b", ""))
 		recv(t, started, 5*time.Second, "handler call")
 		// While the handler still runs, the broker holds nothing.
@@ -133,8 +134,8 @@ func TestListener_AckPolicies(t *testing.T) {
 	t.Run("on receive: acked before the handler finishes", func(t *testing.T) {
 		gate := make(chan struct{})
 		started := make(chan struct{}, 1)
-		pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "ack-recv", Queue: actors.QueueSpec{Name: "ack-recv"}, Ack: actors.AckOnReceive,
-			Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error {
+		pid, _ := spawnListener(t, tree, listener.Spec{Name: "ack-recv", Queue: listener.QueueSpec{Name: "ack-recv"}, Ack: listener.AckOnReceive,
+			Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error {
 				started <- struct{}{}
 				<-gate
 				return errors.New("ignored")
@@ -154,10 +155,10 @@ func TestListener_HandlerPanicContained(t *testing.T) {
 	tree, logs := startTree(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	ok := make(chan string, 1)
-	pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "panicky", Queue: actors.QueueSpec{Name: "panicky"},
-		Handlers: []actors.Route{
-			{Category: "bad", Handler: func(context.Context, *actors.Delivery) error { panic("kaboom") }},
-			{Handler: func(_ context.Context, d *actors.Delivery) error { ok <- d.Envelope.Category(); return nil }},
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "panicky", Queue: listener.QueueSpec{Name: "panicky"},
+		Handlers: []listener.Route{
+			{Category: "bad", Handler: func(context.Context, *listener.Delivery) error { panic("kaboom") }},
+			{Handler: func(_ context.Context, d *listener.Delivery) error { ok <- d.Envelope.Category(); return nil }},
 		}})
 	ch := rawChannel(t, b)
 	publishJSON(t, ch, "", "panicky", event("bad", "thing", ""))
@@ -188,9 +189,9 @@ func TestListener_MalformedJSONDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok := make(chan struct{}, 1)
-	pid, _ := spawnListener(t, tree, actors.ListenerSpec{Name: "strict", Queue: actors.QueueSpec{Name: "strict-q",
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "strict", Queue: listener.QueueSpec{Name: "strict-q",
 		Args: amqp.Table{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "malformed-dlq"}},
-		Handlers: []actors.Route{{Handler: func(context.Context, *actors.Delivery) error { ok <- struct{}{}; return nil }}}})
+		Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { ok <- struct{}{}; return nil }}}})
 	publishJSON(t, ch, "", "strict-q", `{"Event-Category": "broken",`)
 	publishJSON(t, ch, "", "strict-q", event("fine", "x", ""))
 	recv(t, ok, 5*time.Second, "the valid event")
@@ -211,8 +212,8 @@ func TestListener_SpawnedUnderAnApplicationActor(t *testing.T) {
 	tree, _ := startTree(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	got := make(chan string, 1)
-	props, err := actors.NewListenerProps(tree.Env(), actors.ListenerSpec{Name: "app-owned", Queue: actors.QueueSpec{Name: "app-owned-q", AutoDelete: true},
-		Handlers: []actors.Route{{Handler: func(_ context.Context, d *actors.Delivery) error { got <- d.Envelope.MsgID(); return nil }}}})
+	props, err := listener.Props(tree.Env(), listener.Spec{Name: "app-owned", Queue: listener.QueueSpec{Name: "app-owned-q", AutoDelete: true},
+		Handlers: []listener.Route{{Handler: func(_ context.Context, d *listener.Delivery) error { got <- d.Envelope.MsgID(); return nil }}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -56,7 +57,7 @@ func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
 				msgID := fmt.Sprintf("m-%d-%d", w, i)
 				began := time.Now().UnixNano()
 				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-				err := tree.Publish(ctx, exchange, key, []byte(`{"id":"`+msgID+`"}`), actors.Confirm(), actors.Persistent(), actors.MessageID(msgID))
+				err := tree.Publish(ctx, exchange, key, []byte(`{"id":"`+msgID+`"}`), publish.Confirm(), publish.Persistent(), publish.MessageID(msgID))
 				cancel()
 				mu.Lock()
 				if err == nil {
@@ -85,7 +86,7 @@ func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
 	for i := range outage {
 		go func() {
 			msgID := fmt.Sprintf("outage-%d", i)
-			err := tree.Publish(context.Background(), exchange, key, []byte(`{"id":"`+msgID+`"}`), actors.Confirm(), actors.Persistent(), actors.MessageID(msgID))
+			err := tree.Publish(context.Background(), exchange, key, []byte(`{"id":"`+msgID+`"}`), publish.Confirm(), publish.Persistent(), publish.MessageID(msgID))
 			if err == nil {
 				mu.Lock()
 				succeeded[msgID] = true
@@ -149,7 +150,7 @@ func TestPublish_MandatoryReturnReachesTheRightCaller(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := w; i < n; i += 4 {
-					errs[s][i] = tree.Publish(context.Background(), "", key, []byte(`{}`), actors.Confirm(), actors.Mandatory())
+					errs[s][i] = tree.Publish(context.Background(), "", key, []byte(`{}`), publish.Confirm(), publish.Mandatory())
 				}
 			}()
 		}
@@ -162,8 +163,8 @@ func TestPublish_MandatoryReturnReachesTheRightCaller(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for i, err := range errs[1] {
-		var re *actors.ReturnedError
-		if !errors.As(err, &re) || !errors.Is(err, actors.ErrReturned) || re.Code != amqp.NoRoute {
+		var re *publish.ReturnedError
+		if !errors.As(err, &re) || !errors.Is(err, publish.ErrReturned) || re.Code != amqp.NoRoute {
 			t.Fatalf("unroutable publish %d = %v", i, err)
 		}
 		if ids[re.MessageID] {
@@ -204,8 +205,8 @@ func TestPublish_BufferedAcrossRestart(t *testing.T) {
 	t.Run("a wait that runs out names why", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		err := tree.Publish(ctx, "", "pub.buffered", []byte(`{}`), actors.Confirm())
-		if !errors.Is(err, actors.ErrNoChannel) || !errors.Is(err, context.DeadlineExceeded) {
+		err := tree.Publish(ctx, "", "pub.buffered", []byte(`{}`), publish.Confirm())
+		if !errors.Is(err, publish.ErrNoChannel) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -213,7 +214,7 @@ func TestPublish_BufferedAcrossRestart(t *testing.T) {
 	results := make(chan error, buffer)
 	for i := range buffer {
 		go func() {
-			results <- tree.Publish(context.Background(), "", "pub.buffered", []byte(fmt.Sprintf(`{"n":%d}`, i)), actors.Confirm(), actors.Persistent())
+			results <- tree.Publish(context.Background(), "", "pub.buffered", []byte(fmt.Sprintf(`{"n":%d}`, i)), publish.Confirm(), publish.Persistent())
 		}()
 	}
 	waitPublishers(t, tree, 5*time.Second, "all buffered", func(rows []registry.Publisher) bool {
@@ -222,7 +223,7 @@ func TestPublish_BufferedAcrossRestart(t *testing.T) {
 	t.Run("a full buffer fails at once", func(t *testing.T) {
 		start := time.Now()
 		err := tree.Publish(context.Background(), "", "pub.buffered", []byte(`{}`))
-		if !errors.Is(err, actors.ErrBufferFull) || time.Since(start) > 100*time.Millisecond {
+		if !errors.Is(err, publish.ErrBufferFull) || time.Since(start) > 100*time.Millisecond {
 			t.Fatalf("err = %v after %v", err, time.Since(start))
 		}
 	})
@@ -271,14 +272,14 @@ func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
 	})
 
 	start := time.Now()
-	err := tree.Publish(context.Background(), "", "pub.blocked", []byte(`{"n":1}`), actors.Confirm())
-	if !errors.Is(err, actors.ErrBlocked) || time.Since(start) < maxWait-100*time.Millisecond {
+	err := tree.Publish(context.Background(), "", "pub.blocked", []byte(`{"n":1}`), publish.Confirm())
+	if !errors.Is(err, publish.ErrBlocked) || time.Since(start) < maxWait-100*time.Millisecond {
 		t.Fatalf("publish while blocked = %v after %v", err, time.Since(start))
 	}
 
 	done := make(chan error, 1)
 	go func() {
-		done <- tree.Publish(context.Background(), "", "pub.blocked", []byte(`{"n":2}`), actors.Confirm())
+		done <- tree.Publish(context.Background(), "", "pub.blocked", []byte(`{"n":2}`), publish.Confirm())
 	}()
 	waitPublishers(t, tree, 5*time.Second, "one publish waiting", func(rows []registry.Publisher) bool {
 		return pubTotal(rows, func(r registry.Publisher) uint64 { return uint64(r.Buffered) }) == 1
@@ -311,11 +312,11 @@ func TestPublish_ReachesAQueueAndCounts(t *testing.T) {
 	id := brokerID(t, b)
 
 	ctx := within(t, 10*time.Second)
-	if err := tree.Publish(ctx, "", "pub.plain", []byte(`{"n":1}`), actors.CorrelationID("c-1")); err != nil {
+	if err := tree.Publish(ctx, "", "pub.plain", []byte(`{"n":1}`), publish.CorrelationID("c-1")); err != nil {
 		t.Fatal(err)
 	}
-	if err := tree.Publish(ctx, "", "pub.plain", []byte(`{"n":2}`), actors.Confirm(), actors.Persistent(),
-		actors.Headers(amqp.Table{"Deliver-To-PID": "<0.1.0>"}), actors.MessageID("m-2"), actors.Expiration(time.Minute)); err != nil {
+	if err := tree.Publish(ctx, "", "pub.plain", []byte(`{"n":2}`), publish.Confirm(), publish.Persistent(),
+		publish.Headers(amqp.Table{"Deliver-To-PID": "<0.1.0>"}), publish.MessageID("m-2"), publish.Expiration(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	ch, err := conn.Channel()
@@ -482,7 +483,7 @@ func pubSum(m map[string]int) int {
 
 // pubErrorKind names a publish error by its sentinel, for a summary.
 func pubErrorKind(err error) string {
-	for _, s := range []error{actors.ErrNotConfirmed, actors.ErrNoChannel, actors.ErrBufferFull, actors.ErrNacked, actors.ErrBlocked} {
+	for _, s := range []error{publish.ErrNotConfirmed, publish.ErrNoChannel, publish.ErrBufferFull, publish.ErrNacked, publish.ErrBlocked} {
 		if errors.Is(err, s) {
 			return s.Error()
 		}
@@ -523,15 +524,15 @@ func TestPublish_OrderKeyAndChannelErrors(t *testing.T) {
 						return
 					default:
 					}
-					_ = tree.Publish(context.Background(), "", "pub.noise", []byte(`{}`), actors.Confirm())
+					_ = tree.Publish(context.Background(), "", "pub.noise", []byte(`{}`), publish.Confirm())
 				}
 			}()
 		}
 		const n = 500
 		for i := range n {
-			opts := []actors.PublishOption{actors.OrderKey("call-1"), actors.MessageID(fmt.Sprint(i))}
+			opts := []publish.Option{publish.OrderKey("call-1"), publish.MessageID(fmt.Sprint(i))}
 			if i%3 == 0 {
-				opts = append(opts, actors.Confirm())
+				opts = append(opts, publish.Confirm())
 			}
 			if err := tree.Publish(context.Background(), "", "pub.ordered", []byte(`{}`), opts...); err != nil {
 				t.Fatalf("publish %d = %v", i, err)
@@ -558,12 +559,12 @@ func TestPublish_OrderKeyAndChannelErrors(t *testing.T) {
 	})
 
 	t.Run("a confirmed publish to a missing exchange names the 404", func(t *testing.T) {
-		err := tree.Publish(within(t, 10*time.Second), "no.such.exchange", "x", []byte(`{}`), actors.Confirm())
+		err := tree.Publish(within(t, 10*time.Second), "no.such.exchange", "x", []byte(`{}`), publish.Confirm())
 		var aerr *amqp.Error
-		if !errors.Is(err, actors.ErrNotConfirmed) || !errors.As(err, &aerr) || aerr.Code != amqp.NotFound {
+		if !errors.Is(err, publish.ErrNotConfirmed) || !errors.As(err, &aerr) || aerr.Code != amqp.NotFound {
 			t.Fatalf("err = %v", err)
 		}
-		if err := tree.Publish(within(t, 10*time.Second), "", "pub.ordered", []byte(`{}`), actors.Confirm()); err != nil {
+		if err := tree.Publish(within(t, 10*time.Second), "", "pub.ordered", []byte(`{}`), publish.Confirm()); err != nil {
 			t.Fatalf("next confirmed publish = %v", err)
 		}
 		waitPublishersReady(t, tree, 10*time.Second)

@@ -10,15 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warrenmq/warren/actors/listener"
+
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
 
-func authnReq(realm string) actors.Request {
-	return actors.Request{Exchange: "callmgr", RoutingKey: kazoo.AuthnReqRoutingKey(realm), Envelope: kazoo.Envelope{
+func authnReq(realm string) rpc.Request {
+	return rpc.Request{Exchange: "callmgr", RoutingKey: kazoo.AuthnReqRoutingKey(realm), Envelope: kazoo.Envelope{
 		"Event-Category": "directory", "Event-Name": "authn_req", "Auth-Realm": realm, "Auth-User": "alice",
 	}, Defaults: kazoo.Defaults{AppName: "warren-test", AppVersion: "1"}}
 }
@@ -26,10 +29,10 @@ func authnReq(realm string) actors.Request {
 // responder spawns a listener answering authn requests with the given tag.
 func responder(t testing.TB, tree *supervisor.Tree, name, tag string, delay time.Duration) {
 	t.Helper()
-	spawnListener(t, tree, actors.ListenerSpec{Name: name, Queue: actors.QueueSpec{Name: name, AutoDelete: true},
-		Bindings: []actors.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
+	spawnListener(t, tree, listener.Spec{Name: name, Queue: listener.QueueSpec{Name: name, AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
 		Defaults: kazoo.Defaults{AppName: name, AppVersion: "1"},
-		Handlers: []actors.Route{{Category: "directory", Name: "authn_req", Handler: func(ctx context.Context, d *actors.Delivery) error {
+		Handlers: []listener.Route{{Category: "directory", Name: "authn_req", Handler: func(ctx context.Context, d *listener.Delivery) error {
 			if delay > 0 {
 				select {
 				case <-time.After(delay):
@@ -51,7 +54,7 @@ func rpcTree(t testing.TB, b *Broker) *supervisor.Tree {
 				return false
 			}
 		}
-		return len(ws) == actors.DefaultWorkers
+		return len(ws) == rpc.DefaultWorkers
 	})
 	return tree
 }
@@ -88,7 +91,7 @@ func TestRPC_CallTimesOut(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := tree.Call(ctx, authnReq("nobody.example.com"))
-	if !errors.Is(err, actors.ErrCallTimeout) {
+	if !errors.Is(err, rpc.ErrCallTimeout) {
 		t.Fatalf("err = %v, want ErrCallTimeout", err)
 	}
 	if took := time.Since(start); took < 250*time.Millisecond || took > 3*time.Second {
@@ -114,7 +117,7 @@ func TestRPC_CallCollectFromThreeResponders(t *testing.T) {
 	responder(t, tree, "slow", "late", 800*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	replies, err := tree.CallCollect(ctx, authnReq("example.com"), actors.UntilCount(3))
+	replies, err := tree.CallCollect(ctx, authnReq("example.com"), rpc.UntilCount(3))
 	if err != nil || len(replies) != 3 {
 		t.Fatalf("CallCollect = %d replies, %v", len(replies), err)
 	}
@@ -135,8 +138,8 @@ func TestRPC_CallCollectFromThreeResponders(t *testing.T) {
 	// Until the deadline: all four, ErrCallTimeout says the count was not reached.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel2()
-	replies, err = tree.CallCollect(ctx2, authnReq("example.com"), actors.UntilCount(10))
-	if !errors.Is(err, actors.ErrCallTimeout) || len(replies) != 4 {
+	replies, err = tree.CallCollect(ctx2, authnReq("example.com"), rpc.UntilCount(10))
+	if !errors.Is(err, rpc.ErrCallTimeout) || len(replies) != 4 {
 		t.Fatalf("CallCollect until the deadline = %d replies, %v", len(replies), err)
 	}
 }
@@ -220,12 +223,12 @@ func TestRPC_CastPublishesAPreparedEnvelope(t *testing.T) {
 	b := StartBroker(t)
 	tree := rpcTree(t, b)
 	got := make(chan kazoo.Envelope, 1)
-	spawnListener(t, tree, actors.ListenerSpec{Name: "cast-sink", Queue: actors.QueueSpec{Name: "cast-sink", AutoDelete: true},
-		Bindings: []actors.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
-		Handlers: []actors.Route{{Handler: func(_ context.Context, d *actors.Delivery) error { got <- d.Envelope; return nil }}}})
+	spawnListener(t, tree, listener.Spec{Name: "cast-sink", Queue: listener.QueueSpec{Name: "cast-sink", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
+		Handlers: []listener.Route{{Handler: func(_ context.Context, d *listener.Delivery) error { got <- d.Envelope; return nil }}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := tree.Cast(ctx, authnReq("example.com"), actors.Confirm()); err != nil {
+	if err := tree.Cast(ctx, authnReq("example.com"), publish.Confirm()); err != nil {
 		t.Fatal(err)
 	}
 	e := recv(t, got, 5*time.Second, "the cast")

@@ -38,6 +38,9 @@ func (t *Tree) AdminHandler() http.Handler {
 		"/tree":        func() (int, any) { return http.StatusOK, t.adminTree() },
 		"/connections": func() (int, any) { return http.StatusOK, adminConnections(t.Registry()) },
 		"/channels":    func() (int, any) { return http.StatusOK, adminChannels(t.Registry()) },
+		"/listeners":   func() (int, any) { return http.StatusOK, adminListeners(t.Registry()) },
+		"/publishers":  func() (int, any) { return http.StatusOK, adminPublishers(t.Registry()) },
+		"/workers":     func() (int, any) { return http.StatusOK, t.adminWorkers() },
 		"/healthz": func() (int, any) {
 			h, alive := t.adminHealth()
 			return statusIf(alive), h
@@ -46,9 +49,6 @@ func (t *Tree) AdminHandler() http.Handler {
 			r, ready := t.adminReadiness()
 			return statusIf(ready), r
 		},
-	}
-	for path, view := range adminViews {
-		routes[path] = func() (int, any) { return http.StatusOK, view(t) }
 	}
 	names := make([]string, 0, len(routes))
 	for path := range routes {
@@ -160,7 +160,3 @@ func (t *Tree) adminLog() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
-
-// adminViews are the read-only endpoints that feature files add (listeners,
-// publishers, workers), each registered from an init function.
-var adminViews = map[string]func(t *Tree) any{}

@@ -1,8 +1,9 @@
 package supervisor
 
-import "github.com/warrenmq/warren/registry"
-
-func init() { adminViews["/listeners"] = func(t *Tree) any { return adminListeners(t.Registry()) } }
+import (
+	"github.com/warrenmq/warren/internal/redact"
+	"github.com/warrenmq/warren/registry"
+)
 
 // AdminListener is one element of GET /listeners.
 type AdminListener struct {
@@ -34,7 +35,7 @@ func adminListeners(reg *registry.Registry) []AdminListener {
 		out = append(out, AdminListener{Name: l.Name, Path: l.Path, Queue: l.Queue, Bindings: b, Broker: l.Broker,
 			State: l.State, ConsumerTag: l.ConsumerTag, Received: l.Received, Acked: l.Acked, Nacked: l.Nacked,
 			Rejected: l.Rejected, Unhandled: l.Unhandled, Errors: l.Errors, Stale: l.Stale, InFlight: l.InFlight,
-			LastError: scrub(l.LastError)})
+			LastError: redact.Text(l.LastError)})
 	}
 	return out
 }

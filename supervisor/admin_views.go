@@ -2,12 +2,12 @@ package supervisor
 
 import (
 	"cmp"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -87,8 +87,8 @@ func adminConnections(reg *registry.Registry) []AdminConnection {
 			since = c.Since.Format(adminTime)
 		}
 		out = append(out, AdminConnection{
-			ID: c.ID, URI: actors.Redact(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
-			Available: c.Available, Attempts: c.Attempts, LastError: scrub(c.LastError), Channels: c.Channels,
+			ID: c.ID, URI: redact.URI(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
+			Available: c.Available, Attempts: c.Attempts, LastError: redact.Text(c.LastError), Channels: c.Channels,
 			ChannelMax: c.ChannelMax, Heartbeat: c.Heartbeat.String(), Product: c.Product,
 			Version: c.Version, Since: since,
 		})
@@ -147,7 +147,7 @@ func (t *Tree) adminTree() *registry.TreeNode {
 	}
 	var clean func(n *registry.TreeNode)
 	clean = func(n *registry.TreeNode) {
-		n.Detail = scrub(n.Detail)
+		n.Detail = redact.Text(n.Detail)
 		if n.Children == nil {
 			n.Children = []*registry.TreeNode{}
 		}
@@ -164,7 +164,7 @@ func (t *Tree) adminHealth() (AdminHealth, bool) {
 	select {
 	case <-t.done:
 		if err := t.Err(); err != nil {
-			return AdminHealth{Status: "failed", Error: scrub(err.Error())}, false
+			return AdminHealth{Status: "failed", Error: redact.Text(err.Error())}, false
 		}
 		return AdminHealth{Status: "stopped"}, false
 	default:
@@ -178,12 +178,12 @@ func (t *Tree) adminReadiness() (AdminReadiness, bool) {
 	reg := t.Registry()
 	r := AdminReadiness{Status: "ready", LocalZone: t.LocalZone(), Brokers: []AdminBroker{}}
 	if row, ok := reg.Actor(actors.RootName + "/" + actors.BootstrapName); ok {
-		r.Bootstrap = scrub(row.Detail)
+		r.Bootstrap = redact.Text(row.Detail)
 	}
 	localUp := false
 	for _, c := range reg.Connections() {
 		r.Brokers = append(r.Brokers, AdminBroker{ID: c.ID, Zone: c.Zone, State: c.State,
-			Available: c.Available, LastError: scrub(c.LastError)})
+			Available: c.Available, LastError: redact.Text(c.LastError)})
 		localUp = localUp || (c.Zone == r.LocalZone && c.Available)
 	}
 	health, alive := t.adminHealth()
@@ -207,10 +207,3 @@ func (t *Tree) adminReadiness() (AdminReadiness, bool) {
 	}
 	return r, false
 }
-
-// uriInText finds AMQP URIs inside free text (error strings).
-var uriInText = regexp.MustCompile(`amqps?://[^\s"'<>]+`)
-
-// scrub masks the password of any AMQP URI inside s. Rows already hold
-// password-free text; this is the admin API's second line of defence.
-func scrub(s string) string { return uriInText.ReplaceAllStringFunc(s, actors.Redact) }

@@ -6,14 +6,15 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/listener"
 )
 
 // SpawnListener starts a listener under the tree's listeners supervisor
 // (simple_one_for_one: restarted when it fails). Its path is
 // "warren/listeners/<spec.Name>". To place a listener under an actor of
-// your own, spawn actors.NewListenerProps(tree.Env(), spec) there instead.
-func (t *Tree) SpawnListener(ctx context.Context, spec actors.ListenerSpec) (*actor.PID, error) {
-	props, err := actors.NewListenerProps(t.env, spec)
+// your own, spawn listener.Props(tree.Env(), spec) there instead.
+func (t *Tree) SpawnListener(ctx context.Context, spec listener.Spec) (*actor.PID, error) {
+	props, err := listener.Props(t.env, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -36,19 +37,19 @@ func (t *Tree) StopListener(ctx context.Context, name string) error {
 
 // AddBinding binds a running listener's queue; the binding is replayed on
 // every reconnect.
-func (t *Tree) AddBinding(ctx context.Context, listener *actor.PID, b actors.Binding) error {
-	res, err := t.request(ctx, listener, &actors.AddBinding{Binding: b})
+func (t *Tree) AddBinding(ctx context.Context, pid *actor.PID, b listener.Binding) error {
+	res, err := t.request(ctx, pid, &listener.AddBinding{Binding: b})
 	if err != nil {
 		return err
 	}
-	return res.(*actors.BindingChanged).Err
+	return res.(*listener.BindingChanged).Err
 }
 
 // RemoveBinding unbinds a running listener's queue and forgets the binding.
-func (t *Tree) RemoveBinding(ctx context.Context, listener *actor.PID, b actors.Binding) error {
-	res, err := t.request(ctx, listener, &actors.RemoveBinding{Binding: b})
+func (t *Tree) RemoveBinding(ctx context.Context, pid *actor.PID, b listener.Binding) error {
+	res, err := t.request(ctx, pid, &listener.RemoveBinding{Binding: b})
 	if err != nil {
 		return err
 	}
-	return res.(*actors.BindingChanged).Err
+	return res.(*listener.BindingChanged).Err
 }

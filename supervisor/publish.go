@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/extensions"
-	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
 )
 
 // PublishConfig sizes the publishers pool behind [Tree.Publish]: Publishers
@@ -18,20 +16,20 @@ import (
 // take the defaults.
 type PublishConfig struct {
 	// Publishers is the number of publisher actors. Defaults to
-	// actors.DefaultPublishers (2). A negative value runs no publishers:
-	// Tree.Publish then fails with actors.ErrPublishersStopped.
+	// publish.DefaultPublishers (2). A negative value runs no publishers:
+	// Tree.Publish then fails with publish.ErrStopped.
 	Publishers int
 	// Buffer is how many publishes may wait at once for a usable channel
 	// (no broker up, or the broker blocked publishing); one more fails at
-	// once with actors.ErrBufferFull. Defaults to actors.DefaultPublishBuffer
+	// once with publish.ErrBufferFull. Defaults to publish.DefaultBuffer
 	// (1000).
 	Buffer int
 	// MaxWait bounds how long a publish waits for a usable channel.
-	// Defaults to actors.DefaultPublishMaxWait (5s).
+	// Defaults to publish.DefaultMaxWait (5s).
 	MaxWait time.Duration
 	// ConfirmTimeout bounds how long a confirmed publish waits for the
 	// broker's ack when its ctx has no earlier deadline. Defaults to
-	// actors.DefaultConfirmTimeout (30s).
+	// publish.DefaultConfirmTimeout (30s).
 	ConfirmTimeout time.Duration
 	// Zone is the zone whose brokers the publishers' channels come from.
 	// Defaults to the local zone.
@@ -56,22 +54,22 @@ func (c PublishConfig) Validate() error {
 }
 
 // Publish publishes body to exchange with routingKey through the tree's
-// publishers. Without actors.Confirm it returns once the message is written
+// publishers. Without publish.Confirm it returns once the message is written
 // to a channel; with it, once the broker acked it, and it fails with
-// actors.ErrNacked, an *actors.ReturnedError (actors.Mandatory) or
-// actors.ErrNotConfirmed (channel lost before the ack, its close reason
+// publish.ErrNacked, an *publish.ReturnedError (publish.Mandatory) or
+// publish.ErrNotConfirmed (channel lost before the ack, its close reason
 // wrapped; ctx ended). While the zone has no usable channel (no broker up,
 // or the broker blocked publishing) the publish waits, bounded by
 // PublishConfig.MaxWait and ctx, and fails at once with
-// actors.ErrBufferFull when PublishConfig.Buffer publishes wait already.
+// publish.ErrBufferFull when PublishConfig.Buffer publishes wait already.
 // The content type defaults to application/json.
 //
 // Publishes spread over the pool's channels, and confirmed and
 // fire-and-forget ones use different channels, so the broker may route two
 // publishes in another order than they were made; publishes sharing an
-// actors.OrderKey keep their order. Publish is safe for concurrent use:
+// publish.OrderKey keep their order. Publish is safe for concurrent use:
 // confirmed publishes from many goroutines are pipelined on each channel.
-func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []byte, opts ...actors.PublishOption) error {
+func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []byte, opts ...publish.Option) error {
 	set, err := t.publishers()
 	if err != nil {
 		return err
@@ -80,63 +78,31 @@ func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []
 }
 
 // Publishers returns the tree's publishers, for code that publishes
-// through them directly (their [actors.Publishers.PublishReply] serves as
+// through them directly (their [publish.Pool.PublishReply] serves as
 // an actors.ReplyPublisher).
-func (t *Tree) Publishers() (*actors.Publishers, error) { return t.publishers() }
+func (t *Tree) Publishers() (*publish.Pool, error) { return t.publishers() }
 
-func (t *Tree) publishers() (*actors.Publishers, error) {
-	ext, _ := t.env.System.Extensions.Get(publishersExtID).(*publishersExt)
-	if ext == nil || ext.env != t.env {
-		return nil, actors.ErrPublishersStopped
+func (t *Tree) publishers() (*publish.Pool, error) {
+	if t.pub == nil { // PublishConfig.Publishers < 0
+		return nil, publish.ErrStopped
 	}
-	if ext.err != nil {
-		return nil, ext.err
-	}
-	if ext.set == nil { // PublishConfig.Publishers < 0
-		return nil, actors.ErrPublishersStopped
-	}
-	return ext.set, nil
+	return t.pub, nil
 }
 
-// publishersExt keeps a tree's publishers with its actor system, where
-// Tree.Publish finds them: the pool is built by a pool factory, before the
-// Tree handle has a place for it.
-type publishersExt struct {
-	env *actors.Env
-	set *actors.Publishers
-	err error // a bad PublishConfig, returned by every publish
-}
-
-var publishersExtID = extensions.NextExtensionID()
-
-func (*publishersExt) ExtensionID() extensions.ExtensionID { return publishersExtID }
-
-func init() { poolFactories = append(poolFactories, publishersPool) }
-
-// publishersPool builds the publishers pool of cfg and registers it with the
-// actor system; it also makes it the tree's reply publisher for listeners.
-func publishersPool(env *actors.Env, cfg Config) (Pool, bool) {
-	ext := &publishersExt{env: env}
-	defer env.System.Extensions.Register(ext)
-	if cfg.Publish.Publishers < 0 {
-		return Pool{}, false
+// publishPool builds the publishers pool of cfg; nil when cfg runs none.
+func publishPool(cfg PublishConfig) (*publish.Pool, error) {
+	if cfg.Publishers < 0 {
+		return nil, nil
 	}
-	if err := cfg.Publish.Validate(); err != nil {
-		ext.err = err
-		env.Log.Error("publishers not started", "err", err)
-		return Pool{}, false
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	set, err := actors.NewPublishers(actors.PublishersSpec{
-		Size: cfg.Publish.Publishers, Buffer: cfg.Publish.Buffer,
-		MaxWait: cfg.Publish.MaxWait, ConfirmTimeout: cfg.Publish.ConfirmTimeout, Zone: cfg.Publish.Zone,
+	set, err := publish.NewPool(publish.PoolSpec{
+		Size: cfg.Publishers, Buffer: cfg.Buffer,
+		MaxWait: cfg.MaxWait, ConfirmTimeout: cfg.ConfirmTimeout, Zone: cfg.Zone,
 	})
 	if err != nil {
-		ext.err = fmt.Errorf("warren: publishers: %w", err)
-		return Pool{}, false
+		return nil, fmt.Errorf("warren: publishers: %w", err)
 	}
-	ext.set = set
-	if env.Replies == nil {
-		env.Replies = set
-	}
-	return Pool{Name: actors.PublishersName, Size: set.Spec().Size, Props: func(i int) *actor.Props { return set.Props(env, i) }}, true
+	return set, nil
 }

@@ -2,8 +2,6 @@ package supervisor
 
 import "github.com/warrenmq/warren/registry"
 
-func init() { adminViews["/publishers"] = func(t *Tree) any { return adminPublishers(t.Registry()) } }
-
 // AdminPublishers is the body of GET /publishers: the publishers pool's
 // totals and one row per publisher actor.
 type AdminPublishers struct {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-memdb"
-	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -72,8 +72,8 @@ func TestTree_StartsPublishersThatWaitForAChannel(t *testing.T) {
 func TestTree_PublishWithoutBroker(t *testing.T) {
 	tree := startOfflineWith(t, PublishConfig{Buffer: 1, MaxWait: 2 * time.Second})
 	t.Run("waits MaxWait and names why", func(t *testing.T) {
-		err := tree.Publish(context.Background(), "kapps", "x", []byte(`{}`), actors.Confirm())
-		if !errors.Is(err, actors.ErrNoChannel) {
+		err := tree.Publish(context.Background(), "kapps", "x", []byte(`{}`), publish.Confirm())
+		if !errors.Is(err, publish.ErrNoChannel) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -84,11 +84,11 @@ func TestTree_PublishWithoutBroker(t *testing.T) {
 		waitBuffered(t, tree, 0) // the rows may still count the previous wait
 		go func() { waiting <- tree.Publish(ctx, "kapps", "x", nil) }()
 		waitBuffered(t, tree, 1)
-		if err := tree.Publish(context.Background(), "kapps", "y", nil); !errors.Is(err, actors.ErrBufferFull) {
+		if err := tree.Publish(context.Background(), "kapps", "y", nil); !errors.Is(err, publish.ErrBufferFull) {
 			t.Fatalf("second publish = %v", err)
 		}
 		cancel()
-		if err := <-waiting; !errors.Is(err, context.Canceled) || !errors.Is(err, actors.ErrNoChannel) {
+		if err := <-waiting; !errors.Is(err, context.Canceled) || !errors.Is(err, publish.ErrNoChannel) {
 			t.Fatalf("cancelled publish = %v", err)
 		}
 	})
@@ -102,7 +102,7 @@ func TestTree_PublishWithoutBroker(t *testing.T) {
 		if err := tree.Shutdown(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-waiting; !errors.Is(err, actors.ErrPublishersStopped) {
+		if err := <-waiting; !errors.Is(err, publish.ErrStopped) {
 			t.Fatalf("publish waiting at shutdown = %v", err)
 		}
 	})
@@ -131,9 +131,11 @@ func waitBuffered(t *testing.T, tree *Tree, n int64) {
 	}
 }
 
-func TestTree_PublishWithABadConfigFails(t *testing.T) {
-	tree := startOfflineWith(t, PublishConfig{Buffer: -5})
-	err := tree.Publish(context.Background(), "kapps", "x", nil)
+func TestStart_BadPublishConfigFails(t *testing.T) {
+	tree, err := Start(Config{Zones: []Zone{{Name: "local", Brokers: []string{closedPort}}}, Publish: PublishConfig{Buffer: -5}}, WithLogger(DiscardLogger()))
+	if tree != nil {
+		t.Fatal("Start returned a tree for a bad publish config")
+	}
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.Key != "buffer" {
 		t.Fatalf("err = %v", err)
@@ -142,7 +144,7 @@ func TestTree_PublishWithABadConfigFails(t *testing.T) {
 
 func TestTree_WithoutPublishers(t *testing.T) {
 	tree := startOfflineWith(t, PublishConfig{Publishers: -1})
-	if err := tree.Publish(context.Background(), "kapps", "x", nil); !errors.Is(err, actors.ErrPublishersStopped) {
+	if err := tree.Publish(context.Background(), "kapps", "x", nil); !errors.Is(err, publish.ErrStopped) {
 		t.Fatalf("err = %v", err)
 	}
 	if tree.Env().Replies != nil {

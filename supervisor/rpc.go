@@ -5,13 +5,15 @@ import (
 
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/registry"
 )
 
 // RPCConfig sizes the RPC worker pool behind [Tree.Call].
 type RPCConfig struct {
 	// Workers is the number of worker actors ("warren/workers/workers-N"),
-	// each with a channel and a reply queue. Defaults to actors.DefaultWorkers.
+	// each with a channel and a reply queue. Defaults to rpc.DefaultWorkers.
 	// A negative value runs no workers.
 	Workers int
 	// Node names the reply queues ("<node>-warren_worker-N-<hex>") and is
@@ -21,37 +23,34 @@ type RPCConfig struct {
 	Defaults kazoo.Defaults
 }
 
-func init() {
-	poolFactories = append(poolFactories, func(env *actors.Env, cfg Config) (Pool, bool) {
-		if cfg.RPC.Workers < 0 {
-			return Pool{}, false
-		}
-		env.RPC = actors.NewWorkers(env, cfg.RPC.Workers, cfg.RPC.Node)
-		return Pool{Name: actors.WorkersName, Size: env.RPC.Size(), Props: env.RPC.Props}, true
-	})
-	adminViews["/workers"] = func(t *Tree) any { return t.adminWorkers() }
+// rpcPool builds the RPC worker pool of cfg; nil when cfg runs none.
+func rpcPool(env *actors.Env, cfg RPCConfig) *rpc.Pool {
+	if cfg.Workers < 0 {
+		return nil
+	}
+	return rpc.NewPool(env, cfg.Workers, cfg.Node)
 }
 
 // Call publishes req and returns the first reply (Kazoo's
 // kz_amqp_worker:call): correlated by Msg-ID, with the worker's reply queue as
 // Server-ID so that Kazoo and Kamailio peers answer on "targeted", and by
 // direct reply-to for Warren peers when req.DirectReply is set. Without a
-// deadline on ctx it waits actors.DefaultCallTimeout (2s).
-func (t *Tree) Call(ctx context.Context, req actors.Request) (kazoo.Envelope, error) {
-	if t.env.RPC == nil {
-		return nil, actors.ErrWorkersStopped
+// deadline on ctx it waits rpc.DefaultCallTimeout (2s).
+func (t *Tree) Call(ctx context.Context, req rpc.Request) (kazoo.Envelope, error) {
+	if t.rpc == nil {
+		return nil, rpc.ErrStopped
 	}
-	return t.env.RPC.Call(ctx, req)
+	return t.rpc.Call(ctx, req)
 }
 
 // CallCollect publishes req and gathers replies until until holds or ctx's
 // deadline (kz_amqp_worker:call_collect); on the deadline it returns the
-// replies gathered with actors.ErrCallTimeout.
-func (t *Tree) CallCollect(ctx context.Context, req actors.Request, until actors.Until) ([]kazoo.Envelope, error) {
-	if t.env.RPC == nil {
-		return nil, actors.ErrWorkersStopped
+// replies gathered with rpc.ErrCallTimeout.
+func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until) ([]kazoo.Envelope, error) {
+	if t.rpc == nil {
+		return nil, rpc.ErrStopped
 	}
-	return t.env.RPC.CallCollect(ctx, req, until)
+	return t.rpc.CallCollect(ctx, req, until)
 }
 
 // AdminWorkers is the body of GET /workers.
@@ -85,18 +84,18 @@ func (t *Tree) adminWorkers() AdminWorkers {
 
 // Cast publishes req without waiting for a reply (kz_amqp_worker:cast): its
 // envelope gets a Msg-ID and req.Defaults, then goes out through the
-// publishers; pass actors.Confirm() to wait for the broker's confirm.
-func (t *Tree) Cast(ctx context.Context, req actors.Request, opts ...actors.PublishOption) error {
+// publishers; pass publish.Confirm() to wait for the broker's confirm.
+func (t *Tree) Cast(ctx context.Context, req rpc.Request, opts ...publish.Option) error {
 	env := req.Envelope.Clone()
 	if env == nil {
 		env = kazoo.Envelope{}
 	}
 	if err := env.Prepare(req.Defaults); err != nil {
-		return &actors.CallError{MsgID: env.MsgID(), Op: "prepare cast", Err: err}
+		return &rpc.CallError{MsgID: env.MsgID(), Op: "prepare cast", Err: err}
 	}
 	body, err := env.Marshal()
 	if err != nil {
-		return &actors.CallError{MsgID: env.MsgID(), Op: "encode cast", Err: err}
+		return &rpc.CallError{MsgID: env.MsgID(), Op: "encode cast", Err: err}
 	}
-	return t.Publish(ctx, req.Exchange, req.RoutingKey, body, append([]actors.PublishOption{actors.ContentType(kazoo.ContentType)}, opts...)...)
+	return t.Publish(ctx, req.Exchange, req.RoutingKey, body, append([]publish.Option{publish.ContentType(kazoo.ContentType)}, opts...)...)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-memdb"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -18,6 +20,8 @@ import (
 // by multiple goroutines.
 type Tree struct {
 	env       *actors.Env
+	pub       *publish.Pool // nil when the tree runs no publishers
+	rpc       *rpc.Pool     // nil when the tree runs no RPC workers
 	root      *actor.PID
 	ownSystem bool
 
@@ -42,7 +46,11 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{done: make(chan struct{})}
+	pub, err := publishPool(cfg.Publish)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tree{done: make(chan struct{}), pub: pub}
 	sys := o.system
 	if sys == nil {
 		t.ownSystem = true
@@ -52,10 +60,14 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 			actor.WithDeadLetterThrottleCount(3))
 	}
 	t.env = &actors.Env{System: sys, Registry: registry.New(), Log: o.log.With("lib", "warren"), LocalZone: local}
+	if pub != nil {
+		t.env.Replies = pub // listeners reply through the publishers
+	}
+	t.rpc = rpcPool(t.env, cfg.RPC)
 	g := &guardian{onFail: func(reason any) {
 		t.fail(fmt.Errorf("warren: supervision tree failed: %v", reason))
 	}}
-	root, err := sys.Root.SpawnNamed(rootProps(t.env, specs, cfg.BootstrapTimeout, t.pools(cfg), g), actors.RootName)
+	root, err := sys.Root.SpawnNamed(rootProps(t.env, specs, cfg.BootstrapTimeout, t.pools(), g), actors.RootName)
 	if err != nil {
 		return nil, fmt.Errorf("warren: start tree: %w", err)
 	}
@@ -240,18 +252,18 @@ func (f levelFilter) WithGroup(n string) slog.Handler {
 	return levelFilter{Handler: f.Handler.WithGroup(n), min: f.min}
 }
 
-// pools lists the worker pools the root starts after Kazoo's children.
-// Each feature that needs a pool (publishers, RPC workers) adds itself here.
-func (t *Tree) pools(cfg Config) []Pool {
+// pools lists, in the order the root starts them after Kazoo's children,
+// the worker pools of the tree: the publishers (listeners reply through
+// them), then the RPC workers (a Cast goes out through the publishers).
+func (t *Tree) pools() []Pool {
 	var pools []Pool
-	for _, p := range poolFactories {
-		if pool, ok := p(t.env, cfg); ok {
-			pools = append(pools, pool)
-		}
+	if t.pub != nil {
+		pub, env := t.pub, t.env
+		pools = append(pools, Pool{Name: actors.PublishersName, Size: pub.Spec().Size,
+			Props: func(i int) *actor.Props { return pub.Props(env, i) }})
+	}
+	if t.rpc != nil {
+		pools = append(pools, Pool{Name: actors.WorkersName, Size: t.rpc.Size(), Props: t.rpc.Props})
 	}
 	return pools
 }
-
-// poolFactories are consulted in order by Start; files of this package
-// register theirs in init.
-var poolFactories []func(env *actors.Env, cfg Config) (Pool, bool)

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/rpc"
 )
 
 func init() { register(newCallCmd) }
@@ -40,7 +40,7 @@ func newCallCmd(a *app) *cobra.Command {
 	cmd.Flags().String("exchange", "", "`EXCHANGE` to publish the request to (required; \"\" is not allowed here)")
 	cmd.Flags().String("key", "", "routing `KEY` of the request")
 	cmd.Flags().Int("collect", 1, "wait for `N` replies (call_collect); with N > 1 the replies gathered by the deadline are printed")
-	cmd.Flags().Duration("timeout", actors.DefaultCallTimeout, "how long to wait for the replies")
+	cmd.Flags().Duration("timeout", rpc.DefaultCallTimeout, "how long to wait for the replies")
 	cmd.Flags().Bool("direct", false, "ask for replies through RabbitMQ's direct reply-to (Warren peers)")
 	return cmd
 }
@@ -71,11 +71,11 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 	}
 	defer done()
 	host, _ := os.Hostname()
-	req := actors.Request{Exchange: exchange, RoutingKey: key, Envelope: env, DirectReply: direct,
+	req := rpc.Request{Exchange: exchange, RoutingKey: key, Envelope: env, DirectReply: direct,
 		Defaults: kazoo.Defaults{AppName: "warren-call", AppVersion: "1", Node: "warren@" + host}}
 	cctx, ccancel := context.WithTimeout(ctx, timeout)
 	defer ccancel()
-	replies, err := t.CallCollect(cctx, req, actors.UntilCount(collect))
+	replies, err := t.CallCollect(cctx, req, rpc.UntilCount(collect))
 	for _, r := range replies {
 		line, merr := r.Marshal()
 		if merr != nil {
@@ -83,7 +83,7 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 		}
 		fmt.Fprintln(a.stdout, string(line))
 	}
-	if errors.Is(err, actors.ErrCallTimeout) && collect > 1 && len(replies) > 0 {
+	if errors.Is(err, rpc.ErrCallTimeout) && collect > 1 && len(replies) > 0 {
 		fmt.Fprintf(a.stderr, "warren: %d of %d replies within %v\n", len(replies), collect, timeout)
 		return nil
 	}

@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -55,11 +56,11 @@ func (a *app) demo(cmd *cobra.Command) error {
 	fmt.Fprintf(a.stdout, "ready in %v\n\n", time.Since(start).Round(time.Millisecond))
 
 	// A responder, as a Kazoo app would run one: answers authn_req on callmgr.
-	_, err = t.SpawnListener(ctx, actors.ListenerSpec{Name: "demo-authn", App: "demo",
-		Queue:    actors.QueueSpec{Name: "warren-demo-authn", AutoDelete: true},
-		Bindings: []actors.Binding{{Exchange: kazoo.ExchangeCallmgr, RoutingKey: "authn.req.*"}},
+	_, err = t.SpawnListener(ctx, listener.Spec{Name: "demo-authn", App: "demo",
+		Queue:    listener.QueueSpec{Name: "warren-demo-authn", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: kazoo.ExchangeCallmgr, RoutingKey: "authn.req.*"}},
 		Defaults: kazoo.Defaults{AppName: "warren-demo", AppVersion: "1"},
-		Handlers: []actors.Route{{Category: "directory", Name: "authn_req", Handler: func(ctx context.Context, d *actors.Delivery) error {
+		Handlers: []listener.Route{{Category: "directory", Name: "authn_req", Handler: func(ctx context.Context, d *listener.Delivery) error {
 			return d.Reply(ctx, map[string]any{"Event-Category": "directory", "Event-Name": "authn_resp",
 				"Auth-Method": "password", "Auth-Password": "demo-" + d.Envelope.Text("Auth-User")})
 		}}},
@@ -76,7 +77,7 @@ func (a *app) demo(cmd *cobra.Command) error {
 	}
 	for i := range calls {
 		user := fmt.Sprintf("user%d", i+1)
-		req := actors.Request{Exchange: kazoo.ExchangeCallmgr, RoutingKey: kazoo.AuthnReqRoutingKey("demo.example.com"),
+		req := rpc.Request{Exchange: kazoo.ExchangeCallmgr, RoutingKey: kazoo.AuthnReqRoutingKey("demo.example.com"),
 			Envelope: kazoo.Envelope{"Event-Category": "directory", "Event-Name": "authn_req", "Auth-Realm": "demo.example.com", "Auth-User": user},
 			Defaults: kazoo.Defaults{AppName: "warren-demo", AppVersion: "1"}}
 		began := time.Now()

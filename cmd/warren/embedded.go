@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/supervisor"
 )
 
@@ -87,7 +88,7 @@ func brokerList(cfg supervisor.Config) []string {
 	var out []string
 	for _, z := range cfg.Zones {
 		for _, b := range z.Brokers {
-			out = append(out, z.Name+"="+actors.Redact(b))
+			out = append(out, z.Name+"="+redact.URI(b))
 		}
 	}
 	return out

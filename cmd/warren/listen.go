@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/listener"
 )
 
 func init() { register(newListenCmd) }
@@ -77,7 +77,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 		seen   int
 		enough = make(chan struct{})
 	)
-	print := func(_ context.Context, d *actors.Delivery) error {
+	print := func(_ context.Context, d *listener.Delivery) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if count > 0 && seen >= count {
@@ -101,11 +101,11 @@ func (a *app) listen(cmd *cobra.Command) error {
 		}
 		return nil
 	}
-	spec := actors.ListenerSpec{Name: "listen", App: "warren-listen", Ack: actors.AckAuto, Workers: 1,
-		Queue:    actors.QueueSpec{Name: queue, Exclusive: queue == "", AutoDelete: true},
-		Handlers: []actors.Route{{Handler: print}}, Raw: print}
+	spec := listener.Spec{Name: "listen", App: "warren-listen", Ack: listener.AckAuto, Workers: 1,
+		Queue:    listener.QueueSpec{Name: queue, Exclusive: queue == "", AutoDelete: true},
+		Handlers: []listener.Route{{Handler: print}}, Raw: print}
 	for _, k := range keys {
-		spec.Bindings = append(spec.Bindings, actors.Binding{Exchange: exchange, RoutingKey: k, Declare: true, Kind: kind})
+		spec.Bindings = append(spec.Bindings, listener.Binding{Exchange: exchange, RoutingKey: k, Declare: true, Kind: kind})
 	}
 	if _, err := t.SpawnListener(ctx, spec); err != nil {
 		return err

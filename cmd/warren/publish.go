@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
 )
 
 // publishWindow is how many confirmed publishes are in flight at once.
@@ -85,15 +85,15 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	default:
 		return &usageError{errors.New("no payload: give it as an argument or with --file")}
 	}
-	opts := []actors.PublishOption{actors.ContentType(contentType)}
+	opts := []publish.Option{publish.ContentType(contentType)}
 	if confirm {
-		opts = append(opts, actors.Confirm())
+		opts = append(opts, publish.Confirm())
 	}
 	if persistent {
-		opts = append(opts, actors.Persistent())
+		opts = append(opts, publish.Persistent())
 	}
 	if mandatory {
-		opts = append(opts, actors.Mandatory())
+		opts = append(opts, publish.Mandatory())
 	}
 
 	t, ctx, stop, err := a.clientTree(cmd, 30*time.Second)

@@ -1,4 +1,4 @@
-package actors
+package listener
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -29,7 +31,7 @@ const (
 // Blocking: replay and run-time binding changes run in goroutines under
 // .         opMu; deliveries never pass through the mailbox.
 type listener struct {
-	env    *Env
+	env    *actors.Env
 	shared *listenerShared
 	log    *slog.Logger
 	cancel context.CancelFunc
@@ -69,10 +71,10 @@ type topologyDone struct {
 type consumeEnded struct{ gen, setup uint64 }
 type resetup struct{ gen uint64 }
 
-// NewListenerProps returns the props of a listener; spawn it anywhere (under
+// Props returns the props of a listener; spawn it anywhere (under
 // the tree's listeners supervisor with Tree.SpawnListener, or under an actor
 // of the application).
-func NewListenerProps(env *Env, spec ListenerSpec) (*actor.Props, error) {
+func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 	spec, err := spec.normalize()
 	if err != nil {
 		return nil, err
@@ -94,7 +96,7 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.pool = newWorkers(l.shared)
 		l.setState(registry.ListenerWaiting, "")
 		s := l.shared.spec
-		ctx.Send(l.env.PID(AssignmentsName), &RequestChannel{Consumer: ctx.Self(), App: s.App, Type: s.Channel, Broker: s.Broker, Zone: s.Zone})
+		ctx.Send(l.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: s.App, Type: s.Channel, Broker: s.Broker, Zone: s.Zone})
 	case *actor.Stopping:
 		l.cancel()
 		l.stopTimer()
@@ -104,11 +106,11 @@ func (l *listener) Receive(ctx actor.Context) {
 		// would clash on this one).
 		l.cancel()
 		l.stopTimer()
-		ctx.Send(l.env.PID(AssignmentsName), &ReleaseChannel{Consumer: ctx.Self()})
+		ctx.Send(l.env.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: ctx.Self()})
 	case *actor.Stopped:
 		path := ctx.Self().Id
 		_ = l.env.Registry.Write(func(w *registry.Writer) error { return w.DeleteListener(path) })
-	case *ChannelAssigned:
+	case *actors.ChannelAssigned:
 		gen := l.shared.gen.Add(1)
 		l.ch, l.chID, l.retries = m.Channel, m.ID, 0
 		l.shared.ch.Store(m.Channel)
@@ -116,14 +118,14 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.shared.broker.Store(&broker)
 		l.watchCancels(m.Channel, gen)
 		l.setup(gen)
-	case *ChannelLost:
+	case *actors.ChannelLost:
 		l.shared.gen.Add(1) // acks of the old channel's deliveries are dropped from now on
 		l.shared.ch.Store(nil)
 		l.ch, l.chID = nil, ""
 		l.stopTimer()
 		msg := "channel lost"
 		if m.Err != nil {
-			msg += ": " + sanitize(m.Err)
+			msg += ": " + redact.Error(m.Err)
 		}
 		l.log.Warn("channel lost; waiting for another", "channel", m.ID, "err", msg)
 		l.setState(registry.ListenerReconnecting, msg)
@@ -143,8 +145,8 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.onBindingChange(ctx, m.Binding, true)
 	case *RemoveBinding:
 		l.onBindingChange(ctx, m.Binding, false)
-	case *listenerFlush:
-		l.shared.dirty.Store(false)
+	case *actors.FlushCounters:
+		l.shared.flush.Flushed()
 		l.writeRow()
 	}
 }
@@ -168,14 +170,14 @@ func (l *listener) onTopology(m *topologyDone) {
 		return // a replay on a channel we no longer hold
 	}
 	if m.err != nil {
-		l.log.Error("topology replay failed", "queue", m.queue, "err", sanitize(m.err))
+		l.log.Error("topology replay failed", "queue", m.queue, "err", redact.Error(m.err))
 		var ae *amqp.Error
 		if errors.As(m.err, &ae) && ae.Recover || l.ch.IsClosed() {
 			// A channel exception closed the channel: assignments replaces it.
-			l.setState(registry.ListenerDeclaring, sanitize(m.err))
+			l.setState(registry.ListenerDeclaring, redact.Error(m.err))
 			return
 		}
-		l.retry(m.gen, sanitize(m.err))
+		l.retry(m.gen, redact.Error(m.err))
 		return
 	}
 	q := m.queue
@@ -280,7 +282,7 @@ func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 			// Not applied (a missing exchange closes the channel with 404):
 			// forget it, or every replay would fail the same way.
 			l.cmds, _ = removeBinding(l.cmds, b)
-			r.Err = errors.New("warren: listener " + l.shared.spec.Name + ": bind " + b.String() + ": " + sanitize(r.Err))
+			r.Err = errors.New("warren: listener " + l.shared.spec.Name + ": bind " + b.String() + ": " + redact.Error(r.Err))
 			l.writeRow()
 		}
 		ctx.Respond(res)

@@ -1,10 +1,11 @@
-package actors
+package rpc
 
 import (
 	"sync"
 	"sync/atomic"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/registry"
 )
@@ -27,9 +28,9 @@ type workerLane struct {
 
 	calls, replies, timeouts, late, errors atomic.Uint64
 	busy                                   atomic.Int64
-	dirty                                  atomic.Bool
-	touch                                  func() // schedules a row flush; set once by NewWorkers
-	onChange                               func() // tells the pool a state changed; set once by NewWorkers
+	flush                                  actors.CounterFlush
+	touch                                  func() // schedules a row flush; set once by NewPool
+	onChange                               func() // tells the pool a state changed; set once by NewPool
 }
 
 // workerState is what a lane publishes on; never changed once stored.

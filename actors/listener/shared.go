@@ -1,4 +1,4 @@
-package actors
+package listener
 
 import (
 	"bytes"
@@ -9,21 +9,18 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
 )
-
-// flushEvery bounds how often a busy listener writes its counters.
-const flushEvery = 250 * time.Millisecond
 
 // listenerShared is the part of a listener that its delivery goroutines use.
 // Everything in it is immutable after construction or atomic.
 type listenerShared struct {
-	env    *Env
-	spec   ListenerSpec
+	env    *actors.Env
+	spec   Spec
 	routes routes
 	log    *slog.Logger
 	self   *actor.PID
@@ -34,7 +31,7 @@ type listenerShared struct {
 	queue   atomic.Pointer[string]
 	broker  atomic.Pointer[string]
 	pubMu   sync.Mutex // serialises replies published on ch
-	dirty   atomic.Bool
+	flush   actors.CounterFlush
 	counter listenerCounters
 }
 
@@ -59,10 +56,7 @@ func (s *listenerShared) brokerID() string {
 
 // touch schedules a counters flush by the actor.
 func (s *listenerShared) touch() {
-	if s.dirty.CompareAndSwap(false, true) {
-		env, self := s.env, s.self
-		time.AfterFunc(flushEvery, func() { env.Send(self, &listenerFlush{}) })
-	}
+	s.flush.Touch(s.env, s.self)
 }
 
 func (s *listenerShared) publish(ctx context.Context, exchange, key string, body []byte, corr, contentType string) error {
@@ -71,7 +65,7 @@ func (s *listenerShared) publish(ctx context.Context, exchange, key string, body
 	}
 	ch := s.ch.Load()
 	if ch == nil {
-		return &BrokerError{Broker: s.brokerID(), Op: "reply", Err: ErrNotConnected}
+		return &actors.BrokerError{Broker: s.brokerID(), Op: "reply", Err: actors.ErrNotConnected}
 	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
@@ -193,5 +187,3 @@ func isJSON(contentType string, body []byte) bool {
 	}
 	return false
 }
-
-type listenerFlush struct{}

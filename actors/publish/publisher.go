@@ -1,4 +1,4 @@
-package actors
+package publish
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -30,7 +32,7 @@ const publisherPlainName = "plain"
 // .         *publisherConfirmed; a goroutine per channel watches its broker's
 // .         connections row and reports *publisherBlocked.
 type publisher struct {
-	env  *Env
+	env  *actors.Env
 	lane *publisherLane
 	zone string
 	log  *slog.Logger
@@ -43,10 +45,10 @@ type publisher struct {
 
 // publisherSlot is one of a publisher's two channels.
 type publisherSlot struct {
-	gen       uint64           // bumped for every channel assigned or lost
-	assigned  *ChannelAssigned // nil while waiting
-	c         *laneChannel     // set once the channel is usable (in confirm mode, for slotConfirm)
-	blocked   bool             // its broker blocked publishing
+	gen       uint64                  // bumped for every channel assigned or lost
+	assigned  *actors.ChannelAssigned // nil while waiting
+	c         *laneChannel            // set once the channel is usable (in confirm mode, for slotConfirm)
+	blocked   bool                    // its broker blocked publishing
 	stopWatch context.CancelFunc
 }
 
@@ -62,7 +64,7 @@ type publisherBlocked struct {
 	blocked bool
 }
 
-// publisherPlainEvent carries a *ChannelAssigned or *ChannelLost of the
+// publisherPlainEvent carries a *actors.ChannelAssigned or *actors.ChannelLost of the
 // plain child to its publisher.
 type publisherPlainEvent struct{ msg any }
 
@@ -70,7 +72,7 @@ type publisherTick struct{}
 
 // Props returns the props of the i-th publisher actor (1-based, as
 // supervisor pools number their workers).
-func (p *Publishers) Props(env *Env, i int) *actor.Props {
+func (p *Pool) Props(env *actors.Env, i int) *actor.Props {
 	lane := p.lanes[i-1]
 	zone := p.spec.Zone
 	if zone == "" {
@@ -88,21 +90,21 @@ func (p *publisher) Receive(ctx actor.Context) {
 	case *actor.Started:
 		p.self = ctx.Self()
 		p.row = registry.Publisher{ID: p.self.Id, Zone: p.zone}
-		ctx.Send(p.env.PID(AssignmentsName), &RequestChannel{Consumer: p.self, App: "publisher", Zone: p.zone})
+		ctx.Send(p.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: p.self, App: "publisher", Zone: p.zone})
 		if _, err := ctx.SpawnNamed(publisherPlainProps(p.env, p.zone), publisherPlainName); err != nil {
 			panic(err) // a name clash among our own children is a bug
 		}
 		p.apply()
 		p.armTick()
-	case *ChannelAssigned:
+	case *actors.ChannelAssigned:
 		p.onAssigned(slotConfirm, m)
-	case *ChannelLost:
+	case *actors.ChannelLost:
 		p.onLost(slotConfirm, m)
 	case *publisherPlainEvent:
 		switch e := m.msg.(type) {
-		case *ChannelAssigned:
+		case *actors.ChannelAssigned:
 			p.onAssigned(slotPlain, e)
-		case *ChannelLost:
+		case *actors.ChannelLost:
 			p.onLost(slotPlain, e)
 		}
 	case *publisherConfirmed:
@@ -136,7 +138,7 @@ func (p *publisher) Receive(ctx actor.Context) {
 	}
 }
 
-func (p *publisher) onAssigned(slot int, m *ChannelAssigned) {
+func (p *publisher) onAssigned(slot int, m *actors.ChannelAssigned) {
 	p.detach(slot)
 	s := &p.slots[slot]
 	s.assigned = m
@@ -154,7 +156,7 @@ func (p *publisher) onAssigned(slot int, m *ChannelAssigned) {
 	p.apply()
 }
 
-func (p *publisher) onLost(slot int, m *ChannelLost) {
+func (p *publisher) onLost(slot int, m *actors.ChannelLost) {
 	if a := p.slots[slot].assigned; a != nil && a.ID == m.ID {
 		p.detach(slot)
 		p.apply()
@@ -167,9 +169,9 @@ func (p *publisher) onConfirmed(m *publisherConfirmed) {
 		return
 	}
 	if m.err != nil {
-		// The channel is most likely closing (its ChannelLost follows); if
+		// The channel is most likely closing (its actors.ChannelLost follows); if
 		// not, closing it makes the assignments actor replace it.
-		p.log.Warn("confirm mode refused; replacing the channel", "channel", s.assigned.ID, "err", sanitize(m.err))
+		p.log.Warn("confirm mode refused; replacing the channel", "channel", s.assigned.ID, "err", redact.Error(m.err))
 		ch := s.assigned.Channel
 		p.env.Go(func() { _ = ch.Close() })
 		return
@@ -309,11 +311,11 @@ func (p *publisher) shutdown() {
 // Writes:   nothing (its actors row, through the lifecycle middleware).
 // Blocking: none.
 type publisherPlain struct {
-	env  *Env
+	env  *actors.Env
 	zone string
 }
 
-func publisherPlainProps(env *Env, zone string) *actor.Props {
+func publisherPlainProps(env *actors.Env, zone string) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &publisherPlain{env: env, zone: zone} },
 		actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
@@ -321,8 +323,8 @@ func publisherPlainProps(env *Env, zone string) *actor.Props {
 func (c *publisherPlain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.Send(c.env.PID(AssignmentsName), &RequestChannel{Consumer: ctx.Self(), App: "publisher", Zone: c.zone})
-	case *ChannelAssigned, *ChannelLost:
+		ctx.Send(c.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "publisher", Zone: c.zone})
+	case *actors.ChannelAssigned, *actors.ChannelLost:
 		ctx.Send(ctx.Parent(), &publisherPlainEvent{msg: m})
 	}
 }

@@ -1,4 +1,4 @@
-package actors
+package rpc
 
 import (
 	"context"
@@ -6,20 +6,20 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/registry"
 )
 
-// Workers is the RPC worker pool behind Tree.Call: Kazoo's kz_amqp_worker
+// Pool is the RPC worker pool behind Tree.Call: Kazoo's kz_amqp_worker
 // pool. Unlike Kazoo's (one call per worker at a time, checked out of
 // poolboy), each worker carries many calls at once, told apart by Msg-ID.
 // It is safe for concurrent use by multiple goroutines.
-type Workers struct {
-	env   *Env
+type Pool struct {
+	env   *actors.Env
 	lanes []*workerLane
 	next  atomic.Uint64
 	node  string
@@ -28,38 +28,34 @@ type Workers struct {
 	changed chan struct{} // closed and replaced when any worker's state changes
 }
 
-// NewWorkers makes a pool of n workers; node names their reply queues
+// NewPool makes a pool of n workers; node names their reply queues
 // (Kazoo's node name; the host name when empty).
-func NewWorkers(env *Env, n int, node string) *Workers {
+func NewPool(env *actors.Env, n int, node string) *Pool {
 	if n <= 0 {
 		n = DefaultWorkers
 	}
-	w := &Workers{env: env, node: node, changed: make(chan struct{})}
+	w := &Pool{env: env, node: node, changed: make(chan struct{})}
 	for i := range n {
-		l := newWorkerLane(WorkersName + "-" + strconv.Itoa(i+1))
+		l := newWorkerLane(actors.WorkersName + "-" + strconv.Itoa(i+1))
 		l.onChange = w.notify
-		// The worker's counters reach its row within flushEvery of a change.
-		self := env.System.NewLocalPID(RootName + "/" + WorkersName + "/" + l.name)
-		l.touch = func() {
-			if l.dirty.CompareAndSwap(false, true) {
-				time.AfterFunc(flushEvery, func() { env.Send(self, &listenerFlush{}) })
-			}
-		}
+		// The worker's counters reach its row within actors.FlushEvery of a change.
+		self := env.System.NewLocalPID(actors.RootName + "/" + actors.WorkersName + "/" + l.name)
+		l.touch = func() { l.flush.Touch(env, self) }
 		w.lanes = append(w.lanes, l)
 	}
 	return w
 }
 
 // Size is the number of workers.
-func (w *Workers) Size() int { return len(w.lanes) }
+func (w *Pool) Size() int { return len(w.lanes) }
 
 // Props returns the props of worker i (1-based), for the pool supervisor.
-func (w *Workers) Props(i int) *actor.Props { return newWorkerProps(w.env, w.lanes[i-1], w.node) }
+func (w *Pool) Props(i int) *actor.Props { return newWorkerProps(w.env, w.lanes[i-1], w.node) }
 
 // Call publishes req and returns the first reply carrying its Msg-ID, or
 // ErrCallTimeout when none came before ctx's deadline (DefaultCallTimeout
 // when ctx has none).
-func (w *Workers) Call(ctx context.Context, req Request) (kazoo.Envelope, error) {
+func (w *Pool) Call(ctx context.Context, req Request) (kazoo.Envelope, error) {
 	replies, err := w.collect(ctx, req, UntilCount(1))
 	if err != nil {
 		return nil, err
@@ -70,11 +66,11 @@ func (w *Workers) Call(ctx context.Context, req Request) (kazoo.Envelope, error)
 // CallCollect publishes req and gathers replies until until says enough, or
 // ctx's deadline; then it returns what it gathered with ErrCallTimeout
 // (Kazoo's {timeout, Resps}).
-func (w *Workers) CallCollect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
+func (w *Pool) CallCollect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
 	return w.collect(ctx, req, until)
 }
 
-func (w *Workers) collect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
+func (w *Pool) collect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultCallTimeout)
@@ -129,7 +125,7 @@ func (w *Workers) collect(ctx context.Context, req Request, until Until) ([]kazo
 	}
 }
 
-func (w *Workers) notify() {
+func (w *Pool) notify() {
 	w.mu.Lock()
 	close(w.changed)
 	w.changed = make(chan struct{})
@@ -138,7 +134,7 @@ func (w *Workers) notify() {
 
 // lane picks a ready worker, round-robin, waiting (bounded by ctx) until one
 // is.
-func (w *Workers) lane(ctx context.Context) (*workerLane, *workerState, error) {
+func (w *Pool) lane(ctx context.Context) (*workerLane, *workerState, error) {
 	for {
 		w.mu.Lock()
 		wait := w.changed
@@ -150,7 +146,7 @@ func (w *Workers) lane(ctx context.Context) (*workerLane, *workerState, error) {
 				return l, st, nil
 			}
 			if l.state.Load().stopped {
-				return nil, nil, ErrWorkersStopped
+				return nil, nil, ErrStopped
 			}
 		}
 		select {
@@ -162,7 +158,7 @@ func (w *Workers) lane(ctx context.Context) (*workerLane, *workerState, error) {
 }
 
 // Stats sums the pool's counters.
-func (w *Workers) Stats() registry.RPCWorker {
+func (w *Pool) Stats() registry.RPCWorker {
 	var s registry.RPCWorker
 	for _, l := range w.lanes {
 		s.Busy += l.busy.Load()

@@ -1,4 +1,4 @@
-package actors
+package listener
 
 import (
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -24,7 +24,7 @@ type command struct {
 }
 
 // initialCommands is the record a spec starts with.
-func initialCommands(s ListenerSpec) []command {
+func initialCommands(s Spec) []command {
 	var cmds []command
 	for _, b := range s.Bindings {
 		if b.Declare {
@@ -77,7 +77,7 @@ func bindingsOf(cmds []command) []Binding {
 
 // replay runs the record on ch. A server-named queue gets its name from the
 // broker; the bindings and the consumer that follow use it.
-func replay(ch *amqp.Channel, s ListenerSpec, cmds []command) (queue string, deliveries <-chan amqp.Delivery, err error) {
+func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries <-chan amqp.Delivery, err error) {
 	queue = s.Queue.Name
 	for _, c := range cmds {
 		switch c.kind {

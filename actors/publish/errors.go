@@ -1,4 +1,4 @@
-package actors
+package publish
 
 import (
 	"errors"
@@ -28,25 +28,25 @@ var (
 	ErrNacked = errors.New("warren: publish nacked by the broker")
 	// ErrReturned matches every [*ReturnedError] with errors.Is.
 	ErrReturned = errors.New("warren: publish returned by the broker")
-	// ErrPublishersStopped is returned by publishes after the tree stopped,
+	// ErrStopped is returned by publishes after the tree stopped,
 	// or when it has no publishers.
-	ErrPublishersStopped = errors.New("warren: publishers stopped")
+	ErrStopped = errors.New("warren: publishers stopped")
 )
 
-// PublishError reports a publish that failed; Err is one of the sentinels
+// Error reports a publish that failed; Err is one of the sentinels
 // above (or a *ReturnedError, an *amqp.Error, a ctx error), possibly joined
 // with the ctx error that ended a wait.
-type PublishError struct {
+type Error struct {
 	Exchange   string
 	RoutingKey string
 	Err        error
 }
 
-func (e *PublishError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("%s (exchange %q, routing key %q)", e.Err.Error(), e.Exchange, e.RoutingKey)
 }
 
-func (e *PublishError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // ReturnedError is returned by a confirmed, mandatory publish that the
 // broker could not route to any queue (basic.return, usually 312

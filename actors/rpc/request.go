@@ -1,4 +1,4 @@
-package actors
+package rpc
 
 import (
 	"errors"
@@ -23,11 +23,11 @@ var (
 	// ErrCallTimeout is returned when no (or not enough) replies arrived in
 	// time. CallCollect returns it with the replies it did collect.
 	ErrCallTimeout = errors.New("warren: call timed out waiting for replies")
-	// ErrWorkersStopped is returned when the tree runs no RPC workers.
-	ErrWorkersStopped = errors.New("warren: no RPC workers running")
+	// ErrStopped is returned when the tree runs no RPC workers.
+	ErrStopped = errors.New("warren: no RPC workers running")
 )
 
-// Request is an RPC request: a Kazoo envelope published to Exchange with
+// Request is an RPC request: a Kazoo envelope published to actors.Exchange with
 // RoutingKey. Its Msg-ID (made when missing) correlates the replies; its
 // Server-ID is set to the worker's reply queue, which is bound to "targeted"
 // under that name, so that Kazoo and Kamailio peers answer the Kazoo way.
@@ -35,7 +35,7 @@ type Request struct {
 	Exchange   string
 	RoutingKey string
 	Envelope   kazoo.Envelope
-	Defaults   Defaults // App-Name, App-Version, Node filled in when missing
+	Defaults   kazoo.Defaults // App-Name, App-Version, Node filled in when missing
 	// DirectReply asks Warren peers to answer through RabbitMQ's direct
 	// reply-to (amq.rabbitmq.reply-to) with the Msg-ID as correlation id;
 	// the request still carries a Server-ID, so others can answer too.

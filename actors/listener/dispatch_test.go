@@ -1,4 +1,4 @@
-package actors
+package listener
 
 import (
 	"context"
@@ -43,23 +43,23 @@ func TestListenerSpec_Normalize(t *testing.T) {
 	h := func(context.Context, *Delivery) error { return nil }
 	tests := []struct {
 		name    string
-		given   ListenerSpec
+		given   Spec
 		wantErr string
 	}{
-		{"needs a name", ListenerSpec{Raw: h}, "name"},
-		{"name without slash", ListenerSpec{Name: "a/b", Raw: h}, "name"},
-		{"needs a handler", ListenerSpec{Name: "l"}, "no handler"},
-		{"sticky needs a broker", ListenerSpec{Name: "l", Raw: h, Channel: "sticky"}, "broker"},
-		{"binding needs an exchange", ListenerSpec{Name: "l", Raw: h, Bindings: []Binding{{RoutingKey: "k"}}}, "exchange is required"},
-		{"declared exchange needs a kind", ListenerSpec{Name: "l", Raw: h, Bindings: []Binding{{Exchange: "x", Declare: true}}}, "kind"},
-		{"route without handler", ListenerSpec{Name: "l", Handlers: []Route{{Category: "c"}}}, "no handler"},
-		{"valid", ListenerSpec{Name: "l", Handlers: []Route{{Handler: h}}}, ""},
+		{"needs a name", Spec{Raw: h}, "name"},
+		{"name without slash", Spec{Name: "a/b", Raw: h}, "name"},
+		{"needs a handler", Spec{Name: "l"}, "no handler"},
+		{"sticky needs a broker", Spec{Name: "l", Raw: h, Channel: "sticky"}, "broker"},
+		{"binding needs an exchange", Spec{Name: "l", Raw: h, Bindings: []Binding{{RoutingKey: "k"}}}, "exchange is required"},
+		{"declared exchange needs a kind", Spec{Name: "l", Raw: h, Bindings: []Binding{{Exchange: "x", Declare: true}}}, "kind"},
+		{"route without handler", Spec{Name: "l", Handlers: []Route{{Category: "c"}}}, "no handler"},
+		{"valid", Spec{Name: "l", Handlers: []Route{{Handler: h}}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := tt.given.normalize()
 			if tt.wantErr == "" {
-				if err != nil || s.Prefetch != DefaultPrefetch || s.Workers != DefaultListenerWorkers || s.Consume.Tag != "warren.l" || s.EventKey != DefaultEventKey {
+				if err != nil || s.Prefetch != DefaultPrefetch || s.Workers != DefaultWorkers || s.Consume.Tag != "warren.l" || s.EventKey != DefaultEventKey {
 					t.Fatalf("normalize = %+v, %v", s, err)
 				}
 				return

@@ -1,4 +1,4 @@
-package actors
+package listener
 
 import (
 	"hash/fnv"

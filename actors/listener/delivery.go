@@ -1,4 +1,4 @@
-package actors
+package listener
 
 import (
 	"context"
@@ -71,11 +71,4 @@ func (d *Delivery) ReplyRaw(ctx context.Context, body []byte, contentType string
 		return ErrNoReplyAddress
 	}
 	return d.shared.publish(ctx, "", d.ReplyTo, body, d.CorrelationID, contentType)
-}
-
-// ReplyPublisher publishes replies for listeners. The tree provides one
-// backed by its publishers (buffered across reconnects); without it a
-// listener publishes on its own channel.
-type ReplyPublisher interface {
-	PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error
 }

@@ -1,4 +1,4 @@
-package actors
+package publish
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/redact"
 )
 
 // Publisher pool defaults.
@@ -19,28 +20,28 @@ const (
 	// DefaultPublishers is the number of publisher actors, each with a
 	// channel in confirm mode and a plain one.
 	DefaultPublishers = 2
-	// DefaultPublishBuffer is how many publishes may wait for a usable
+	// DefaultBuffer is how many publishes may wait for a usable
 	// channel at once.
-	DefaultPublishBuffer = 1000
-	// DefaultPublishMaxWait bounds how long a publish waits for a usable
+	DefaultBuffer = 1000
+	// DefaultMaxWait bounds how long a publish waits for a usable
 	// channel (a broker up, not blocked).
-	DefaultPublishMaxWait = 5 * time.Second
+	DefaultMaxWait = 5 * time.Second
 	// DefaultConfirmTimeout bounds how long a confirmed publish whose ctx has
 	// no earlier deadline waits for the broker's confirm (checked every
 	// 250ms).
 	DefaultConfirmTimeout = 30 * time.Second
 )
 
-// PublishersSpec sizes a publishers pool; zero fields take the defaults.
-type PublishersSpec struct {
+// PoolSpec sizes a publishers pool; zero fields take the defaults.
+type PoolSpec struct {
 	Size           int           // publisher actors; DefaultPublishers
-	Buffer         int           // publishes waiting for a channel at most; DefaultPublishBuffer
-	MaxWait        time.Duration // longest wait for a channel; DefaultPublishMaxWait
+	Buffer         int           // publishes waiting for a channel at most; DefaultBuffer
+	MaxWait        time.Duration // longest wait for a channel; DefaultMaxWait
 	ConfirmTimeout time.Duration // longest wait for a confirm; DefaultConfirmTimeout
 	Zone           string        // zone of the channels; the local zone
 }
 
-// Publishers is the publishing side of a tree: a pool of publisher actors,
+// Pool is the publishing side of a tree: a pool of publisher actors,
 // each holding a channel in confirm mode (for confirmed publishes) and a
 // plain one (for fire-and-forget publishes), and the lanes through which
 // callers publish on those channels from their own goroutines: no publish
@@ -49,14 +50,14 @@ type PublishersSpec struct {
 //
 // # Publishing
 //
-// [Publishers.Publish] takes the first lane whose channel no other
+// [Pool.Publish] takes the first lane whose channel no other
 // goroutine is writing on (see acquire), writes the message on it and,
 // with [Confirm], waits for the broker's ack. Many confirmed publishes are
 // in flight on one channel at once. While no lane is usable (no broker up,
 // or the broker blocked publishing) a publish waits, bounded by the buffer,
 // MaxWait and its ctx, and goes out once a channel comes back.
-type Publishers struct {
-	spec  PublishersSpec
+type Pool struct {
+	spec  PoolSpec
 	lanes []*publisherLane
 	next  atomic.Uint32
 	wait  atomic.Int64 // publishes waiting for a usable lane
@@ -69,9 +70,9 @@ type Publishers struct {
 	idSeq    atomic.Uint64
 }
 
-// NewPublishers returns the lanes of a publishers pool of spec; its actors
-// are started from [Publishers.Props].
-func NewPublishers(spec PublishersSpec) (*Publishers, error) {
+// NewPool returns the lanes of a publishers pool of spec; its actors
+// are started from [Pool.Props].
+func NewPool(spec PoolSpec) (*Pool, error) {
 	if spec.Size < 0 || spec.Buffer < 0 || spec.MaxWait < 0 || spec.ConfirmTimeout < 0 {
 		return nil, fmt.Errorf("warren: publishers: size %d, buffer %d, max wait %v, confirm timeout %v: none may be negative",
 			spec.Size, spec.Buffer, spec.MaxWait, spec.ConfirmTimeout)
@@ -80,17 +81,17 @@ func NewPublishers(spec PublishersSpec) (*Publishers, error) {
 		spec.Size = DefaultPublishers
 	}
 	if spec.Buffer == 0 {
-		spec.Buffer = DefaultPublishBuffer
+		spec.Buffer = DefaultBuffer
 	}
 	if spec.MaxWait == 0 {
-		spec.MaxWait = DefaultPublishMaxWait
+		spec.MaxWait = DefaultMaxWait
 	}
 	if spec.ConfirmTimeout == 0 {
 		spec.ConfirmTimeout = DefaultConfirmTimeout
 	}
 	var seed [6]byte
 	_, _ = rand.Read(seed[:])
-	p := &Publishers{spec: spec, idPrefix: "warren-" + hex.EncodeToString(seed[:]) + "-"}
+	p := &Pool{spec: spec, idPrefix: "warren-" + hex.EncodeToString(seed[:]) + "-"}
 	changed, clock := make(chan struct{}), make(chan struct{})
 	p.changed.Store(&changed)
 	p.clock.Store(&clock)
@@ -101,10 +102,10 @@ func NewPublishers(spec PublishersSpec) (*Publishers, error) {
 }
 
 // Spec returns the pool's sizes, defaults filled in.
-func (p *Publishers) Spec() PublishersSpec { return p.spec }
+func (p *Pool) Spec() PoolSpec { return p.spec }
 
 // notify wakes every publish waiting for a lane to change.
-func (p *Publishers) notify() {
+func (p *Pool) notify() {
 	ch := make(chan struct{})
 	p.changeMu.Lock()
 	old := p.changed.Swap(&ch)
@@ -113,8 +114,8 @@ func (p *Publishers) notify() {
 }
 
 // PublishReply publishes a listener's reply, fire-and-forget: it implements
-// [ReplyPublisher], so that replies wait out a reconnect in the buffer.
-func (p *Publishers) PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error {
+// [actors.ReplyPublisher], so that replies wait out a reconnect in the buffer.
+func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error {
 	return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType))
 }
 
@@ -122,10 +123,10 @@ func (p *Publishers) PublishReply(ctx context.Context, exchange, routingKey stri
 // returns once the message is written to a channel; with it, once the
 // broker acked it. It waits for a usable channel at most the pool's MaxWait
 // (and within ctx), and fails at once with ErrBufferFull when too many
-// publishes wait already. It fails with ErrPublishersStopped once stop is
-// closed (nil: never). Errors are *PublishError wrapping the sentinels of
+// publishes wait already. It fails with ErrStopped once stop is
+// closed (nil: never). Errors are *Error wrapping the sentinels of
 // this package. Only publishes sharing an [OrderKey] keep their order.
-func (p *Publishers) Publish(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...PublishOption) error {
+func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) error {
 	r := publishRequest{msg: amqp.Publishing{ContentType: DefaultContentType, Body: body}}
 	for _, opt := range opts {
 		if opt == nil {
@@ -139,7 +140,7 @@ func (p *Publishers) Publish(ctx context.Context, stop <-chan struct{}, exchange
 		r.msg.MessageId = p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 36)
 	}
 	if err := p.publish(ctx, stop, exchange, routingKey, &r); err != nil {
-		return &PublishError{Exchange: exchange, RoutingKey: routingKey, Err: err}
+		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
 	}
 	return nil
 }
@@ -151,7 +152,7 @@ func (p *Publishers) Publish(ctx context.Context, stop <-chan struct{}, exchange
 // every channel is busy, it waits for the round-robin one. An ordered
 // publish takes its own lane's confirm-mode channel or none. It returns nil
 // when no lane has a usable channel for r.
-func (p *Publishers) acquire(r *publishRequest) (*publisherLane, *laneState) {
+func (p *Pool) acquire(r *publishRequest) (*publisherLane, *laneState) {
 	if r.ordered {
 		l := p.lanes[int(r.orderKey%uint32(len(p.lanes)))]
 		if st := l.slots[slotConfirm].Load(); st.usable() {
@@ -176,7 +177,7 @@ func (p *Publishers) acquire(r *publishRequest) (*publisherLane, *laneState) {
 	return nil, nil
 }
 
-func (p *Publishers) publish(ctx context.Context, stop <-chan struct{}, exchange, key string, r *publishRequest) error {
+func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key string, r *publishRequest) error {
 	var w publishWait
 	defer w.end(p)
 	for {
@@ -223,7 +224,7 @@ func (p *Publishers) publish(ctx context.Context, stop <-chan struct{}, exchange
 		case <-w.timer.C:
 			return w.fail(p, nil)
 		case <-stop:
-			return ErrPublishersStopped
+			return ErrStopped
 		}
 	}
 }
@@ -231,7 +232,7 @@ func (p *Publishers) publish(ctx context.Context, stop <-chan struct{}, exchange
 // await waits for the broker's confirm of dc: within ctx and, when ctx has
 // no earlier deadline, ConfirmTimeout, checked on every tick of the pool's
 // clock (a per-call timer costs more than the rest of the wait).
-func (p *Publishers) await(ctx context.Context, l *publisherLane, st *laneState, dc *amqp.DeferredConfirmation, r *publishRequest) error {
+func (p *Pool) await(ctx context.Context, l *publisherLane, st *laneState, dc *amqp.DeferredConfirmation, r *publishRequest) error {
 	var started time.Time
 	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.spec.ConfirmTimeout {
 		started = time.Now()
@@ -279,7 +280,7 @@ func (p *Publishers) await(ctx context.Context, l *publisherLane, st *laneState,
 }
 
 // unconfirmed ends a confirm wait that gave up.
-func (p *Publishers) unconfirmed(l *publisherLane, st *laneState, r *publishRequest) {
+func (p *Pool) unconfirmed(l *publisherLane, st *laneState, r *publishRequest) {
 	if r.mandatory {
 		l.settle(st.c.returns, r.msg.MessageId)
 	}
@@ -288,7 +289,7 @@ func (p *Publishers) unconfirmed(l *publisherLane, st *laneState, r *publishRequ
 
 // tick advances the pool's clock: the publisher actors call it every
 // publisherFlushEvery.
-func (p *Publishers) tick() {
+func (p *Pool) tick() {
 	ch := make(chan struct{})
 	p.changeMu.Lock()
 	old := p.clock.Swap(&ch)
@@ -297,7 +298,7 @@ func (p *Publishers) tick() {
 }
 
 // blocked reports whether a lane holds a channel its broker blocked.
-func (p *Publishers) blocked() bool {
+func (p *Pool) blocked() bool {
 	for _, l := range p.lanes {
 		for i := range l.slots {
 			if l.slots[i].Load().blocked {
@@ -318,7 +319,7 @@ type publishWait struct {
 	lastErr error          // the last failed write, named when the wait runs out
 }
 
-func (w *publishWait) begin(p *Publishers) error {
+func (w *publishWait) begin(p *Pool) error {
 	if w.timer != nil {
 		return nil
 	}
@@ -335,7 +336,7 @@ func (w *publishWait) begin(p *Publishers) error {
 }
 
 // end releases the buffer slot, if held.
-func (w *publishWait) end(p *Publishers) {
+func (w *publishWait) end(p *Pool) {
 	if w.lane == nil {
 		return
 	}
@@ -346,7 +347,7 @@ func (w *publishWait) end(p *Publishers) {
 }
 
 // fail ends a wait that ran out (ctxErr nil: MaxWait passed) and names why.
-func (w *publishWait) fail(p *Publishers, ctxErr error) error {
+func (w *publishWait) fail(p *Pool, ctxErr error) error {
 	waited := time.Since(w.started).Round(time.Millisecond)
 	lane := w.lane
 	w.end(p)
@@ -357,7 +358,7 @@ func (w *publishWait) fail(p *Publishers, ctxErr error) error {
 	}
 	last := ""
 	if w.lastErr != nil {
-		last = " (last write: " + sanitize(w.lastErr) + ")"
+		last = " (last write: " + redact.Error(w.lastErr) + ")"
 	}
 	if ctxErr != nil {
 		return fmt.Errorf("%w: gave up after %v%s: %w", why, waited, last, ctxErr)

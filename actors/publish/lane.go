@@ -1,4 +1,4 @@
-package actors
+package publish
 
 import (
 	"sync"
@@ -73,7 +73,7 @@ var laneWaiting = &laneState{status: registry.PublisherWaiting}
 // .         instance at a time); counters are atomics any publishing
 // .         goroutine adds to; retWait and retGot are guarded by retMu.
 type publisherLane struct {
-	set   *Publishers
+	set   *Pool
 	slots [publisherSlots]atomic.Pointer[laneState] // by slotConfirm, slotPlain
 
 	published, confirmed, nacked, returned, unconfirmed, dropped atomic.Uint64
@@ -97,7 +97,7 @@ const (
 	publisherSlots
 )
 
-func newPublisherLane(set *Publishers) *publisherLane {
+func newPublisherLane(set *Pool) *publisherLane {
 	l := &publisherLane{set: set, retWait: map[string]int{}, retGot: map[string]amqp.Return{}}
 	for i := range l.slots {
 		l.slots[i].Store(laneWaiting)

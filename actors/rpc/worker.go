@@ -1,4 +1,4 @@
-package actors
+package rpc
 
 import (
 	"crypto/rand"
@@ -9,7 +9,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -24,7 +26,7 @@ import (
 // Blocking: declaring and consuming run in a goroutine; replies are read by
 // .         a goroutine per channel.
 type worker struct {
-	env   *Env
+	env   *actors.Env
 	lane  *workerLane
 	log   *slog.Logger
 	queue string
@@ -54,7 +56,7 @@ func workerQueueName(node, name string) string {
 	return node + "-warren_worker-" + name + "-" + hex.EncodeToString(b)
 }
 
-func newWorkerProps(env *Env, lane *workerLane, node string) *actor.Props {
+func newWorkerProps(env *actors.Env, lane *workerLane, node string) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &worker{env: env, lane: lane, log: env.Log.With("actor", "worker", "worker", lane.name),
 			queue: workerQueueName(node, lane.name)}
@@ -69,20 +71,20 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.self = ctx.Self()
 		w.lane.set(&workerState{status: registry.WorkerWaiting})
 		w.write(registry.WorkerWaiting)
-		ctx.Send(w.env.PID(AssignmentsName), &RequestChannel{Consumer: ctx.Self(), App: "warren-rpc"})
+		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "warren-rpc"})
 	case *actor.Restarting:
-		ctx.Send(w.env.PID(AssignmentsName), &ReleaseChannel{Consumer: ctx.Self()})
+		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: ctx.Self()})
 		w.lane.set(&workerState{status: registry.WorkerWaiting})
 	case *actor.Stopping:
 		w.lane.set(&workerState{status: registry.WorkerWaiting, stopped: true})
 	case *actor.Stopped:
 		path := ctx.Self().Id
 		_ = w.env.Registry.Write(func(wr *registry.Writer) error { return wr.DeleteWorker(path) })
-	case *ChannelAssigned:
+	case *actors.ChannelAssigned:
 		w.gen++
 		w.chID = m.ID
 		w.setup(m)
-	case *ChannelLost:
+	case *actors.ChannelLost:
 		w.gen++
 		w.chID = ""
 		w.lane.set(&workerState{status: registry.WorkerReconnect})
@@ -93,21 +95,21 @@ func (w *worker) Receive(ctx actor.Context) {
 		}
 		if m.err != nil {
 			// A channel exception closed the channel: assignments replaces it.
-			w.log.Error("declaring the reply queue failed", "queue", w.queue, "err", sanitize(m.err))
+			w.log.Error("declaring the reply queue failed", "queue", w.queue, "err", redact.Error(m.err))
 			return
 		}
 		w.lane.set(&workerState{status: registry.WorkerReady, ch: m.ch, queue: w.queue, broker: m.broker})
 		w.readReplies(m.queued, m.direct)
 		w.write(registry.WorkerReady)
-	case *listenerFlush:
-		w.lane.dirty.Store(false)
+	case *actors.FlushCounters:
+		w.lane.flush.Flushed()
 		w.write(w.lane.state.Load().status)
 	}
 }
 
 // setup declares the reply queue, binds it to targeted under its own name and
 // consumes it and direct reply-to, in a goroutine.
-func (w *worker) setup(m *ChannelAssigned) {
+func (w *worker) setup(m *actors.ChannelAssigned) {
 	gen, queue, env, self := w.gen, w.queue, w.env, w.self
 	go func() {
 		r := &workerReady{gen: gen, ch: m.Channel, broker: m.Broker}

@@ -1,4 +1,4 @@
-package actors
+package publish
 
 import (
 	"errors"
@@ -13,9 +13,9 @@ import (
 // Kazoo's (kz_types.hrl), JSON.
 const DefaultContentType = "application/json"
 
-// PublishOption changes one publish. An option given a bad value makes the
+// Option changes one publish. An option given a bad value makes the
 // publish fail before anything is sent.
-type PublishOption func(*publishRequest) error
+type Option func(*publishRequest) error
 
 // publishRequest is one publish as the options shape it.
 type publishRequest struct {
@@ -32,7 +32,7 @@ type publishRequest struct {
 // Mandatory), or its channel was lost before the ack. Defaults to
 // fire-and-forget: the publish returns once the message is written to the
 // connection.
-func Confirm() PublishOption {
+func Confirm() Option {
 	return func(r *publishRequest) error { r.confirm = true; return nil }
 }
 
@@ -44,7 +44,7 @@ func Confirm() PublishOption {
 // the broker may route even two successive publishes of one goroutine in
 // either order. Order holds while that channel lives; a reconnect starts a
 // new one. Defaults to none.
-func OrderKey(key string) PublishOption {
+func OrderKey(key string) Option {
 	return func(r *publishRequest) error {
 		h := uint32(2166136261)
 		for i := 0; i < len(key); i++ {
@@ -57,7 +57,7 @@ func OrderKey(key string) PublishOption {
 
 // Persistent sets delivery mode 2: a durable queue keeps the message across
 // a broker restart. Defaults to transient (delivery mode 1), as in Kazoo.
-func Persistent() PublishOption {
+func Persistent() Option {
 	return func(r *publishRequest) error { r.msg.DeliveryMode = amqp.Persistent; return nil }
 }
 
@@ -66,12 +66,12 @@ func Persistent() PublishOption {
 // without, the return is only counted. Returns are matched to publishes by
 // MessageId: Warren generates one when none is given, and callers that give
 // their own should keep them unique. Defaults to false, as in Kazoo.
-func Mandatory() PublishOption {
+func Mandatory() Option {
 	return func(r *publishRequest) error { r.mandatory = true; return nil }
 }
 
 // Headers sets the AMQP headers. Defaults to none.
-func Headers(h amqp.Table) PublishOption {
+func Headers(h amqp.Table) Option {
 	return func(r *publishRequest) error {
 		if err := h.Validate(); err != nil {
 			return fmt.Errorf("warren: publish option Headers: %w", err)
@@ -82,19 +82,19 @@ func Headers(h amqp.Table) PublishOption {
 }
 
 // ContentType sets the content type. Defaults to DefaultContentType.
-func ContentType(s string) PublishOption {
+func ContentType(s string) Option {
 	return func(r *publishRequest) error { r.msg.ContentType = s; return nil }
 }
 
 // ContentEncoding sets the content encoding ("gzip" for a gzipped body, as
 // Kazoo understands it). Defaults to none.
-func ContentEncoding(s string) PublishOption {
+func ContentEncoding(s string) Option {
 	return func(r *publishRequest) error { r.msg.ContentEncoding = s; return nil }
 }
 
 // Expiration sets the per-message TTL, in whole milliseconds (rounded up).
 // Defaults to none: the queue's own TTL applies.
-func Expiration(d time.Duration) PublishOption {
+func Expiration(d time.Duration) Option {
 	return func(r *publishRequest) error {
 		if d < 0 {
 			return fmt.Errorf("warren: publish option Expiration(%v): must not be negative", d)
@@ -107,34 +107,34 @@ func Expiration(d time.Duration) PublishOption {
 
 // Priority sets the message priority, used by queues declared with
 // x-max-priority. Defaults to 0.
-func Priority(n uint8) PublishOption {
+func Priority(n uint8) Option {
 	return func(r *publishRequest) error { r.msg.Priority = n; return nil }
 }
 
 // MessageID sets the AMQP message id. Defaults to none, or a generated one
 // for a mandatory publish.
-func MessageID(s string) PublishOption {
+func MessageID(s string) Option {
 	return func(r *publishRequest) error { r.msg.MessageId = s; return nil }
 }
 
 // CorrelationID sets the AMQP correlation id. Kazoo itself correlates by the
 // Msg-ID of the JSON body. Defaults to none.
-func CorrelationID(s string) PublishOption {
+func CorrelationID(s string) Option {
 	return func(r *publishRequest) error { r.msg.CorrelationId = s; return nil }
 }
 
 // ReplyTo sets the AMQP reply-to. Defaults to none.
-func ReplyTo(s string) PublishOption {
+func ReplyTo(s string) Option {
 	return func(r *publishRequest) error { r.msg.ReplyTo = s; return nil }
 }
 
 // Type sets the AMQP type property. Defaults to none.
-func Type(s string) PublishOption {
+func Type(s string) Option {
 	return func(r *publishRequest) error { r.msg.Type = s; return nil }
 }
 
 // AppID sets the AMQP app-id property. Defaults to none.
-func AppID(s string) PublishOption {
+func AppID(s string) Option {
 	return func(r *publishRequest) error { r.msg.AppId = s; return nil }
 }
 

@@ -1,4 +1,4 @@
-package actors
+package listener
 
 import (
 	"errors"
@@ -11,10 +11,10 @@ import (
 
 // Listener defaults.
 const (
-	DefaultPrefetch        = 50 // Kazoo's [amqp] prefetch
-	DefaultListenerWorkers = 4  // Kamailio's amqp_consumer_processes is 4
-	DefaultEventKey        = "Event-Category"
-	DefaultEventSubkey     = "Event-Name"
+	DefaultPrefetch    = 50 // Kazoo's [amqp] prefetch
+	DefaultWorkers     = 4  // Kamailio's amqp_consumer_processes is 4
+	DefaultEventKey    = "Event-Category"
+	DefaultEventSubkey = "Event-Name"
 )
 
 // AckPolicy says when a listener acknowledges a delivery.
@@ -43,10 +43,10 @@ func (p AckPolicy) String() string {
 	}
 }
 
-// ListenerSpec declares a listener: its queue, bindings, consume options,
+// Spec declares a listener: its queue, bindings, consume options,
 // channel placement and handlers (Kazoo's gen_listener start params,
 // Kamailio's kazoo_subscribe JSON).
-type ListenerSpec struct {
+type Spec struct {
 	Name string // actor name and listeners-table key; required, no "/"
 	App  string // application name shown with its channel
 
@@ -61,7 +61,7 @@ type ListenerSpec struct {
 
 	Ack            AckPolicy
 	RequeueOnError bool // nack a handler error with requeue (a panic never requeues)
-	Workers        int  // handlers running at once; 0 means DefaultListenerWorkers
+	Workers        int  // handlers running at once; 0 means DefaultWorkers
 	OrderedByKey   bool // deliveries of one routing key are handled in order, one at a time
 
 	EventKey    string // JSON key of the event category; defaults to Event-Category
@@ -112,7 +112,7 @@ type ConsumeOptions struct {
 }
 
 // normalize validates the spec and fills its defaults.
-func (s ListenerSpec) normalize() (ListenerSpec, error) {
+func (s Spec) normalize() (Spec, error) {
 	if s.Name == "" || strings.ContainsAny(s.Name, "/$") {
 		return s, fmt.Errorf("warren: listener %q: a name without '/' or '$' is required", s.Name)
 	}
@@ -120,7 +120,7 @@ func (s ListenerSpec) normalize() (ListenerSpec, error) {
 		s.Prefetch = DefaultPrefetch
 	}
 	if s.Workers <= 0 {
-		s.Workers = DefaultListenerWorkers
+		s.Workers = DefaultWorkers
 	}
 	if s.EventKey == "" {
 		s.EventKey = DefaultEventKey

@@ -1,4 +1,4 @@
-package actors
+package publish
 
 import (
 	"context"
@@ -14,32 +14,32 @@ import (
 func TestPublishOptions(t *testing.T) {
 	tests := []struct {
 		name    string
-		given   []PublishOption
+		given   []Option
 		want    func(r publishRequest) bool
 		wantErr string
 	}{
 		{name: "defaults to fire-and-forget JSON, transient", want: func(r publishRequest) bool {
 			return r.msg.ContentType == DefaultContentType && !r.confirm && !r.mandatory && r.msg.DeliveryMode == 0
 		}},
-		{name: "confirm, persistent, mandatory", given: []PublishOption{Confirm(), Persistent(), Mandatory()}, want: func(r publishRequest) bool {
+		{name: "confirm, persistent, mandatory", given: []Option{Confirm(), Persistent(), Mandatory()}, want: func(r publishRequest) bool {
 			return r.confirm && r.mandatory && r.msg.DeliveryMode == amqp.Persistent
 		}},
-		{name: "expiration rounds up to whole milliseconds", given: []PublishOption{Expiration(1500 * time.Microsecond)}, want: func(r publishRequest) bool {
+		{name: "expiration rounds up to whole milliseconds", given: []Option{Expiration(1500 * time.Microsecond)}, want: func(r publishRequest) bool {
 			return r.msg.Expiration == "2"
 		}},
-		{name: "properties", given: []PublishOption{ContentType("text/plain"), MessageID("m"), CorrelationID("c"), ReplyTo("q"), Priority(5), Type("t"), AppID("a"), ContentEncoding("gzip")},
+		{name: "properties", given: []Option{ContentType("text/plain"), MessageID("m"), CorrelationID("c"), ReplyTo("q"), Priority(5), Type("t"), AppID("a"), ContentEncoding("gzip")},
 			want: func(r publishRequest) bool {
 				m := r.msg
 				return m.ContentType == "text/plain" && m.MessageId == "m" && m.CorrelationId == "c" && m.ReplyTo == "q" &&
 					m.Priority == 5 && m.Type == "t" && m.AppId == "a" && m.ContentEncoding == "gzip"
 			}},
-		{name: "negative expiration", given: []PublishOption{Expiration(-time.Second)}, wantErr: "must not be negative"},
-		{name: "header of an unknown type", given: []PublishOption{Headers(amqp.Table{"x": struct{}{}})}, wantErr: "Headers"},
-		{name: "nil option", given: []PublishOption{nil}, wantErr: "nil publish option"},
+		{name: "negative expiration", given: []Option{Expiration(-time.Second)}, wantErr: "must not be negative"},
+		{name: "header of an unknown type", given: []Option{Headers(amqp.Table{"x": struct{}{}})}, wantErr: "Headers"},
+		{name: "nil option", given: []Option{nil}, wantErr: "nil publish option"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := NewPublishers(PublishersSpec{Size: 1, MaxWait: time.Millisecond})
+			p, err := NewPool(PoolSpec{Size: 1, MaxWait: time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,14 +65,14 @@ func TestPublishOptions(t *testing.T) {
 }
 
 func TestNewPublishers_DefaultsAndNegatives(t *testing.T) {
-	p, err := NewPublishers(PublishersSpec{})
+	p, err := NewPool(PoolSpec{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := p.Spec(); s.Size != DefaultPublishers || s.Buffer != DefaultPublishBuffer || s.MaxWait != DefaultPublishMaxWait || s.ConfirmTimeout != DefaultConfirmTimeout {
+	if s := p.Spec(); s.Size != DefaultPublishers || s.Buffer != DefaultBuffer || s.MaxWait != DefaultMaxWait || s.ConfirmTimeout != DefaultConfirmTimeout {
 		t.Fatalf("spec = %+v", s)
 	}
-	if _, err := NewPublishers(PublishersSpec{Buffer: -1}); err == nil {
+	if _, err := NewPool(PoolSpec{Buffer: -1}); err == nil {
 		t.Fatal("negative buffer accepted")
 	}
 }
@@ -80,7 +80,7 @@ func TestNewPublishers_DefaultsAndNegatives(t *testing.T) {
 // With no channel, publishes wait in the buffer up to MaxWait; one past
 // the buffer fails at once; stop ends the wait.
 func TestPublishers_BufferWithoutChannel(t *testing.T) {
-	p, err := NewPublishers(PublishersSpec{Size: 2, Buffer: 2, MaxWait: 300 * time.Millisecond})
+	p, err := NewPool(PoolSpec{Size: 2, Buffer: 2, MaxWait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestPublishers_BufferWithoutChannel(t *testing.T) {
 		if took := time.Since(start); took < 300*time.Millisecond || took > 2*time.Second {
 			t.Fatalf("gave up after %v", took)
 		}
-		var pe *PublishError
+		var pe *Error
 		if !errors.As(err, &pe) || pe.Exchange != "x" || pe.RoutingKey != "k" {
 			t.Fatalf("err = %#v", err)
 		}
@@ -129,7 +129,7 @@ func TestPublishers_BufferWithoutChannel(t *testing.T) {
 		close(stop)
 		wg.Wait()
 		for range 2 {
-			if err := <-errs; !errors.Is(err, ErrPublishersStopped) {
+			if err := <-errs; !errors.Is(err, ErrStopped) {
 				t.Fatalf("waiting publish after stop = %v", err)
 			}
 		}
@@ -152,7 +152,7 @@ func TestPublishers_BufferWithoutChannel(t *testing.T) {
 // whether it still sits in the chan or was drained already; returns nobody
 // waits for are only counted.
 func TestPublisherLane_MatchesReturnsByMessageID(t *testing.T) {
-	p, _ := NewPublishers(PublishersSpec{Size: 1})
+	p, _ := NewPool(PoolSpec{Size: 1})
 	l := p.lanes[0]
 	returns := make(chan amqp.Return, 8)
 	l.expect("a")
@@ -180,7 +180,7 @@ func TestPublisherLane_MatchesReturnsByMessageID(t *testing.T) {
 // A confirm that never comes fails after ConfirmTimeout, checked on the
 // ticks of the pool's clock; a ctx ending first fails naming it.
 func TestPublishers_ConfirmWaitIsBounded(t *testing.T) {
-	p, _ := NewPublishers(PublishersSpec{Size: 1, ConfirmTimeout: 200 * time.Millisecond})
+	p, _ := NewPool(PoolSpec{Size: 1, ConfirmTimeout: 200 * time.Millisecond})
 	l := p.lanes[0]
 	st := &laneState{status: "ready", c: &laneChannel{}}
 	never := &amqp.DeferredConfirmation{} // its Done chan is nil: it never resolves
