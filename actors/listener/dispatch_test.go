@@ -53,6 +53,7 @@ func TestListenerSpec_Normalize(t *testing.T) {
 		{"binding needs an exchange", Spec{Name: "l", Raw: h, Bindings: []Binding{{RoutingKey: "k"}}}, "exchange is required"},
 		{"declared exchange needs a kind", Spec{Name: "l", Raw: h, Bindings: []Binding{{Exchange: "x", Declare: true}}}, "kind"},
 		{"route without handler", Spec{Name: "l", Handlers: []Route{{Category: "c"}}}, "no handler"},
+		{"prefetch above AMQP's limit", Spec{Name: "l", Raw: h, Prefetch: 70000}, "at most 65535"},
 		{"valid", Spec{Name: "l", Handlers: []Route{{Handler: h}}}, ""},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package listener
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -118,6 +119,9 @@ func (s Spec) normalize() (Spec, error) {
 	}
 	if s.Prefetch == 0 {
 		s.Prefetch = DefaultPrefetch
+	}
+	if s.Prefetch > math.MaxUint16 {
+		return s, fmt.Errorf("warren: listener %s: prefetch %d: AMQP allows at most %d", s.Name, s.Prefetch, math.MaxUint16)
 	}
 	if s.Workers <= 0 {
 		s.Workers = DefaultWorkers
