@@ -63,3 +63,13 @@ func (b Backoff) withDefaults(local bool) Backoff {
 	}
 	return b
 }
+
+// MaxDelay returns the delay after a permanent error: drawn from
+// [Max/2, Max], so that nodes refused at once do not redial in lockstep.
+func (b Backoff) MaxDelay() time.Duration {
+	lo := b.Max / 2
+	if lo <= 0 {
+		return b.Max
+	}
+	return lo + rand.N(b.Max-lo+1)
+}

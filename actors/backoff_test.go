@@ -53,3 +53,21 @@ func TestBackoff_DefaultsDependOnZone(t *testing.T) {
 		})
 	}
 }
+
+func TestBackoff_MaxDelayIsJitteredInUpperHalf(t *testing.T) {
+	b := Backoff{First: time.Second, Max: 8 * time.Second}
+	seen := map[time.Duration]bool{}
+	for range 200 {
+		d := b.MaxDelay()
+		if d < 4*time.Second || d > 8*time.Second {
+			t.Fatalf("MaxDelay = %v, want within [4s, 8s]", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 2 {
+		t.Fatal("MaxDelay is not jittered: nodes refused together would redial in lockstep")
+	}
+	if d := (Backoff{Max: 1}).MaxDelay(); d != 1 {
+		t.Fatalf("MaxDelay of a 1ns cap = %v", d)
+	}
+}

@@ -1,10 +1,14 @@
 package actors
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
@@ -19,21 +23,28 @@ import (
 // Blocking: dialling, declaring, opening channels and closing run in
 // .         goroutines that report back with messages tagged by gen.
 type connection struct {
-	env      *Env
-	spec     BrokerSpec
-	plan     dialPlan
-	backoff  Backoff
-	log      *slog.Logger
-	behavior actor.Behavior
+	env     *Env
+	spec    BrokerSpec
+	plan    dialPlan
+	backoff Backoff
+	log     *slog.Logger
 
 	self   *actor.PID
+	fsm    connFSM             // the pure state machine (connection_fsm.go)
 	row    registry.Connection // last row reported
-	gen    int                 // bumped for every dial and every teardown
-	tries  int                 // dial attempts since the last successful connect
+	gen    uint64              // process-wide; bumped for every dial and every teardown
 	sess   *session            // the live session, nil unless connected/blocked
 	timer  *time.Timer         // pending redial
 	lastOK time.Time
 }
+
+// generation numbers every dial and teardown of every connection actor of
+// the process: a goroutine's result tagged with another number than its
+// actor's current one is stale, even when it reaches a restarted or
+// respawned actor whose own counters started again.
+var generation atomic.Uint64
+
+func nextGen() uint64 { return generation.Add(1) }
 
 // NewConnectionProps returns the props of the connection actor of spec, a
 // normalized BrokerSpec.
@@ -44,14 +55,12 @@ func NewConnectionProps(env *Env, spec BrokerSpec) (*actor.Props, error) {
 	}
 	local := spec.Zone == env.LocalZone
 	return actor.PropsFromProducer(func() actor.Actor {
-		c := &connection{
-			env: env, spec: spec, plan: plan,
-			backoff:  spec.Options.Backoff.withDefaults(local),
-			log:      env.Log.With("actor", "connection", "broker", spec.ID, "zone", spec.Zone),
-			behavior: actor.NewBehavior(),
+		b := spec.Options.Backoff.withDefaults(local)
+		return &connection{
+			env: env, spec: spec, plan: plan, backoff: b,
+			log: env.Log.With("actor", "connection", "broker", spec.ID, "zone", spec.Zone),
+			fsm: connFSM{State: registry.Disconnected, MaxAttempts: b.MaxAttempts},
 		}
-		c.behavior.Become(c.disconnected)
-		return c
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
 }
 
@@ -61,59 +70,155 @@ func (c *connection) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		c.self = ctx.Self()
+		c.gen = nextGen()
 		c.row = registry.Connection{
 			ID: c.spec.ID, Zone: c.spec.Zone, Local: c.spec.Zone == c.env.LocalZone,
 			URI: c.spec.URI().String(), Actor: c.self.Id,
 		}
-		c.setState(registry.Disconnected, "")
-		c.send(c.self, &dialNow{gen: c.gen}) // Kazoo waits 1.5s before the first dial; Warren does not
-		return
-	case *actor.Stopping:
-		c.teardown(nil)
-		c.stopTimer()
-		return
-	case *actor.Restarting:
-		c.teardown(nil)
-		c.stopTimer()
-		return
+		c.report()
+		c.apply(evDial, connInput{}) // Kazoo waits 1.5s before the first dial; Warren does not
+	case *actor.Stopping, *actor.Restarting:
+		c.apply(evStop, connInput{})
+	case *dialNow:
+		if m.gen == c.gen {
+			c.apply(evDial, connInput{})
+		}
 	case *dialed:
-		if m.gen != c.gen { // an abandoned attempt: drop what it built
+		switch {
+		case m.gen != c.gen: // an abandoned attempt: drop what it built
 			if m.res != nil {
 				c.env.Go(func() { m.res.close(2 * time.Second) })
 			}
-			return
+		case m.err == nil:
+			c.apply(evDialed, connInput{sess: m.res, took: m.took})
+		case Permanent(m.err):
+			c.apply(evDialRefused, connInput{err: m.err})
+		default:
+			c.apply(evDialFailed, connInput{err: m.err})
 		}
 	case *connLost:
-		if m.gen != c.gen {
-			return
+		if m.gen == c.gen {
+			var why error = errors.New("connection closed")
+			if m.err != nil {
+				why = m.err
+			}
+			c.apply(evLost, connInput{err: why})
 		}
 	case *connBlocked:
-		if m.gen != c.gen {
-			return
+		if m.gen == c.gen {
+			ev := evUnblocked
+			if m.active {
+				ev = evBlocked
+			}
+			c.apply(ev, connInput{reason: m.reason})
 		}
 	case *channelsReady:
 		c.onChannelsReady(m)
-		return
 	case *openChannels:
 		c.onOpenChannels(ctx, m)
-		return
 	case *DeclareExchange:
 		c.onDeclare(ctx, m)
-		return
 	}
-	c.behavior.Receive(ctx)
+}
+
+// connInput is what came with an event: the new session, the error, the
+// block reason.
+type connInput struct {
+	sess   *session
+	took   time.Duration
+	err    error
+	reason string
+}
+
+// apply runs ev through the state machine and carries out its actions.
+func (c *connection) apply(ev connEvent, in connInput) {
+	prev := c.fsm.State
+	next, acts := c.fsm.next(ev)
+	c.fsm = next
+	if acts.has(actTeardown) {
+		c.teardown(in.err)
+	}
+	if acts.has(actCancelDial) {
+		c.stopTimer()
+	}
+	if acts.has(actDial) {
+		c.startDial()
+	}
+	if acts.has(actAdopt) {
+		c.adopt(in.sess, in.took)
+	}
+	var delay time.Duration
+	switch {
+	case acts.has(actRetry):
+		delay = c.backoff.Delay(c.fsm.Tries)
+	case acts.has(actRetryMax):
+		delay = c.backoff.MaxDelay()
+	case acts.has(actRetryFirst):
+		delay = c.backoff.Delay(1)
+	}
+	if delay > 0 {
+		c.scheduleDial(delay)
+	}
+	switch ev {
+	case evDialFailed, evDialRefused:
+		msg := redact.Error(in.err)
+		switch {
+		case acts.has(actGiveUp):
+			c.stopTimer()
+			msg = fmt.Sprintf("%v after %d attempts: %s", ErrGaveUp, c.fsm.Tries, msg)
+			c.log.Error("giving up", "attempts", c.fsm.Tries, "err", msg)
+		case ev == evDialRefused:
+			c.log.Error("dial failed; retrying at the maximum delay", "attempt", c.fsm.Tries, "next", delay, "err", msg)
+		default:
+			c.log.Warn("dial failed", "attempt", c.fsm.Tries, "next", delay, "err", msg)
+		}
+		c.row.LastError = msg
+	case evBlocked:
+		if prev != c.fsm.State {
+			c.log.Warn("broker blocked the connection", "reason", in.reason)
+			c.row.LastError = "blocked: " + in.reason
+		}
+	case evUnblocked:
+		if prev != c.fsm.State {
+			c.log.Info("broker unblocked the connection")
+			c.row.LastError = ""
+		}
+	case evLost:
+		if prev != c.fsm.State {
+			c.log.Warn("connection lost", "err", redact.Error(in.err), "next", delay)
+			c.row.LastError = redact.Error(in.err)
+		}
+	}
+	if acts.has(actReport) {
+		c.report()
+	}
+}
+
+// adopt makes s the live session and hands its prechannels to assignments.
+func (c *connection) adopt(s *session, took time.Duration) {
+	c.sess = s
+	c.lastOK = time.Now()
+	c.row.LastError = ""
+	c.row.ChannelMax = int(s.conn.Config.ChannelMax)
+	c.row.FrameMax = s.conn.Config.FrameSize
+	c.row.Heartbeat = s.conn.Config.Heartbeat
+	c.row.Product, c.row.Version = s.serverInfo()
+	c.watch(s)
+	// Assignments first: a reader that sees the row available can ask for a
+	// channel at once.
+	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, conn: c.self, channels: s.prechannels})
+	s.prechannels = nil
+	c.log.Info("connected", "took", took, "channel_max", c.row.ChannelMax, "heartbeat", c.row.Heartbeat)
 }
 
 func (c *connection) send(pid *actor.PID, msg any) { c.env.Send(pid, msg) }
 
-// setState reports a new row to the connections actor.
-func (c *connection) setState(st registry.ConnState, lastErr string) {
+// report sends the row, with the machine's state, to the connections actor.
+func (c *connection) report() {
+	st := c.fsm.State
 	c.row.State = st
 	c.row.Available = st == registry.Connected || st == registry.Blocked
-	c.row.Attempts = c.tries
-	if lastErr != "" {
-		c.row.LastError = lastErr
-	}
+	c.row.Attempts = c.fsm.Tries
 	c.row.Since = time.Now()
 	if c.timer == nil {
 		c.row.NextDial = time.Time{}
@@ -138,9 +243,7 @@ func (c *connection) scheduleDial(delay time.Duration) {
 
 // startDial runs dial in a goroutine; the result comes back as *dialed.
 func (c *connection) startDial() {
-	c.stopTimer()
-	c.gen++
-	c.tries++
+	c.gen = nextGen()
 	gen, spec, plan, env, self := c.gen, c.spec, c.plan, c.env, c.self
 	go func() {
 		start := time.Now()
@@ -151,7 +254,7 @@ func (c *connection) startDial() {
 
 // teardown drops the live session, if any, and closes it in a goroutine.
 func (c *connection) teardown(why error) {
-	c.gen++
+	c.gen = nextGen()
 	if c.sess == nil {
 		return
 	}
@@ -212,7 +315,7 @@ func (c *connection) onDeclare(ctx actor.Context, m *DeclareExchange) {
 	s, id := c.sess, c.spec.ID
 	f := actor.NewFuture(c.env.System, 30*time.Second)
 	go func() {
-		err := s.control(func(ch *amqpChannel) error { return declareExchange(ch, m.Exchange) })
+		err := s.control(func(ch *amqp.Channel) error { return declareExchange(ch, m.Exchange) })
 		if err != nil {
 			err = &BrokerError{Broker: id, Op: "declare exchange " + m.Exchange.Name, Err: err}
 		}

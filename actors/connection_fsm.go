@@ -1,126 +1,119 @@
 package actors
 
-import (
-	"errors"
-	"fmt"
+import "github.com/warrenmq/warren/registry"
 
-	"github.com/asynkron/protoactor-go/actor"
-	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/internal/redact"
-	"github.com/warrenmq/warren/registry"
+// The connection's state machine, as a pure function: [connFSM.next] takes
+// the state and one event and returns the next state with the actions the
+// connection actor carries out (connection.go). Nothing here touches the
+// network, a timer or an actor, so every transition is table-tested.
+//
+//	disconnected --evDial--> connecting --evDialed--> connected <--> blocked
+//	     ^  ^                   |                        |              |
+//	     |  +--evDialFailed-----+                        |              |
+//	     |  +--evDialRefused--> failed                   |              |
+//	     +-------------------------evLost----------------+--------------+
+//
+// failed is disconnected after a permanent error (refused credentials, a
+// missing vhost, an untrusted certificate): the next dial waits the
+// maximum delay, or never comes once MaxAttempts dials failed. evStop ends
+// any state: the live session, if any, is torn down.
+
+// connEvent is what happens to a connection.
+type connEvent uint8
+
+const (
+	evDial         connEvent = iota // the scheduled dial is due
+	evDialed                        // a dial succeeded
+	evDialFailed                    // a dial failed; retrying may help
+	evDialRefused                   // a dial failed permanently (see Permanent)
+	evBlocked                       // the broker blocked publishing (connection.blocked)
+	evUnblocked                     // the broker lifted the block
+	evLost                          // the live session ended
+	evStop                          // the actor stops or restarts
+	connEventCount                  // number of events, for tests
 )
 
-type amqpChannel = amqp.Channel
+var connEventNames = [...]string{"dial", "dialed", "dial failed", "dial refused", "blocked", "unblocked", "lost", "stop"}
 
-// The connection's states, one behaviour each:
-//
-//	disconnected --dialNow--> connecting --dialed ok--> connected <--> blocked
-//	     ^  ^                     |                         |            |
-//	     |  +------dialed err-----+                         |            |
-//	     +---------------------------connLost---------------+------------+
-//
-// failed is disconnected after a permanent error: the row says failed and
-// the next dial waits the maximum delay (or never comes, after MaxAttempts).
-
-func (c *connection) disconnected(ctx actor.Context) {
-	if m, ok := ctx.Message().(*dialNow); ok && m.gen == c.gen {
-		c.startDial()
-		c.setState(registry.Connecting, "")
-		c.behavior.Become(c.connecting)
+func (e connEvent) String() string {
+	if int(e) < len(connEventNames) {
+		return connEventNames[e]
 	}
+	return "unknown"
 }
 
-func (c *connection) connecting(ctx actor.Context) {
-	m, ok := ctx.Message().(*dialed)
-	if !ok {
-		return
-	}
-	if m.err != nil {
-		c.dialFailed(m.err)
-		return
-	}
-	c.sess = m.res
-	c.tries = 0
-	c.row.Attempts = 0
-	c.row.LastError = ""
-	c.row.ChannelMax = int(m.res.conn.Config.ChannelMax)
-	c.row.FrameMax = m.res.conn.Config.FrameSize
-	c.row.Heartbeat = m.res.conn.Config.Heartbeat
-	c.row.Product, c.row.Version = m.res.serverInfo()
-	c.watch(m.res)
-	// Assignments first: a reader that sees the row available can ask for a
-	// channel at once.
-	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, conn: c.self, channels: m.res.prechannels})
-	m.res.prechannels = nil
-	c.setState(registry.Connected, "")
-	c.log.Info("connected", "took", m.took, "channel_max", c.row.ChannelMax, "heartbeat", c.row.Heartbeat)
-	c.behavior.Become(c.connected)
+// connAction is a set of things the actor must do, in the order the
+// constants are declared.
+type connAction uint16
+
+const (
+	actTeardown  connAction = 1 << iota // drop the live session: brokerDown to assignments, close it
+	actCancelDial                       // cancel a pending dial timer
+	actDial                             // start a dial (Tries was counted)
+	actAdopt                            // adopt the new session: reset the error, watch it, brokerUp
+	actRetry                            // schedule the next dial after Backoff.Delay(Tries)
+	actRetryMax                         // schedule the next dial after the (jittered) maximum delay
+	actRetryFirst                       // schedule the next dial after Backoff.Delay(1): a live session was lost
+	actGiveUp                           // stop dialling: MaxAttempts dials failed
+	actReport                           // report the row (state or attempts changed)
+)
+
+// has reports whether a holds every action of b.
+func (a connAction) has(b connAction) bool { return a&b == b }
+
+// connFSM is the pure state of one connection.
+type connFSM struct {
+	State       registry.ConnState
+	Tries       int // dial attempts since the last successful connect
+	MaxAttempts int // dial attempts before giving up; 0 dials forever
+	GaveUp      bool
 }
 
-func (c *connection) dialFailed(err error) {
-	msg := redact.Error(err)
-	st, delay := registry.Disconnected, c.backoff.Delay(c.tries)
-	if Permanent(err) {
-		st, delay = registry.Failed, c.backoff.Max
+// next returns the state after ev and the actions to carry out. An event
+// that means nothing in the current state (a late unblock, a dial tick
+// while connected) changes nothing and asks for nothing.
+func (f connFSM) next(ev connEvent) (connFSM, connAction) {
+	if ev == evStop {
+		return connFSM{State: registry.Disconnected, MaxAttempts: f.MaxAttempts, Tries: f.Tries, GaveUp: f.GaveUp},
+			actTeardown | actCancelDial
 	}
-	if c.backoff.MaxAttempts > 0 && c.tries >= c.backoff.MaxAttempts {
-		c.stopTimer()
-		msg = fmt.Sprintf("%v after %d attempts: %s", ErrGaveUp, c.tries, msg)
-		c.log.Error("giving up", "attempts", c.tries, "err", msg)
-		c.setState(registry.Failed, msg)
-		c.behavior.Become(c.disconnected)
-		return
-	}
-	c.scheduleDial(delay)
-	if st == registry.Failed {
-		c.log.Error("dial failed; retrying at the maximum delay", "attempt", c.tries, "next", delay, "err", msg)
-	} else {
-		c.log.Warn("dial failed", "attempt", c.tries, "next", delay, "err", msg)
-	}
-	c.setState(st, msg)
-	c.behavior.Become(c.disconnected)
-}
-
-func (c *connection) connected(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
-	case *connBlocked:
-		if m.active {
-			c.log.Warn("broker blocked the connection", "reason", m.reason)
-			c.row.LastError = "blocked: " + m.reason
-			c.setState(registry.Blocked, "")
-			c.behavior.BecomeStacked(c.blocked)
+	switch f.State {
+	case registry.Disconnected, registry.Failed:
+		if ev == evDial && !f.GaveUp {
+			f.State, f.Tries = registry.Connecting, f.Tries+1
+			return f, actCancelDial | actDial | actReport
 		}
-	case *connLost:
-		c.lost(m.err)
-	}
-}
-
-func (c *connection) blocked(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
-	case *connBlocked:
-		if !m.active {
-			c.log.Info("broker unblocked the connection")
-			c.row.LastError = ""
-			c.setState(registry.Connected, "")
-			c.behavior.UnbecomeStacked()
+	case registry.Connecting:
+		switch ev {
+		case evDialed:
+			f.State, f.Tries = registry.Connected, 0
+			return f, actAdopt | actReport
+		case evDialFailed, evDialRefused:
+			f.State = registry.Disconnected
+			if ev == evDialRefused {
+				f.State = registry.Failed
+			}
+			if f.MaxAttempts > 0 && f.Tries >= f.MaxAttempts {
+				f.State, f.GaveUp = registry.Failed, true
+				return f, actGiveUp | actReport
+			}
+			if ev == evDialRefused {
+				return f, actRetryMax | actReport
+			}
+			return f, actRetry | actReport
 		}
-	case *connLost:
-		c.lost(m.err)
+	case registry.Connected, registry.Blocked:
+		switch {
+		case ev == evBlocked && f.State == registry.Connected:
+			f.State = registry.Blocked
+			return f, actReport
+		case ev == evUnblocked && f.State == registry.Blocked:
+			f.State = registry.Connected
+			return f, actReport
+		case ev == evLost:
+			f.State, f.Tries = registry.Disconnected, 0
+			return f, actTeardown | actRetryFirst | actReport
+		}
 	}
-}
-
-// lost handles the end of a live session: a network error, a missed
-// heartbeat, a broker shutdown (320), or nil when closed without a reason.
-func (c *connection) lost(err *amqp.Error) {
-	var why error = errors.New("connection closed")
-	if err != nil {
-		why = err
-	}
-	c.teardown(why)
-	c.tries = 0
-	delay := c.backoff.Delay(1)
-	c.scheduleDial(delay)
-	c.log.Warn("connection lost", "err", redact.Error(why), "next", delay)
-	c.setState(registry.Disconnected, redact.Error(why))
-	c.behavior.Become(c.disconnected)
+	return f, 0
 }

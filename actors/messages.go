@@ -120,24 +120,24 @@ type channelClosed struct {
 
 type retryAssign struct{ consumer string }
 
-type dialNow struct{ gen int }
+type dialNow struct{ gen uint64 }
 type dialed struct {
-	gen  int
+	gen  uint64
 	res  *session
 	err  error
 	took time.Duration
 }
 type connLost struct {
-	gen int
+	gen uint64
 	err *amqp.Error
 }
 type connBlocked struct {
-	gen    int
+	gen    uint64
 	active bool
 	reason string
 }
 type channelsReady struct {
-	gen      int
+	gen      uint64
 	asked    int
 	channels []*openedChannel
 	err      error

@@ -101,9 +101,11 @@ func TestConnection_WrongPasswordFailsWithoutLeakingIt(t *testing.T) {
 	if !strings.Contains(row.LastError, "ACCESS_REFUSED") && !strings.Contains(row.LastError, "username or password") {
 		t.Errorf("last error %q does not name the refusal", row.LastError)
 	}
-	// Permanent errors retry at the maximum delay (2s here), not the first.
+	// Permanent errors retry within the upper half of the maximum delay
+	// (1s–2s here, jittered so refused nodes do not redial in lockstep),
+	// not after the first delay (100ms).
 	next := waitConn(t, tree, id, 10*time.Second, "the next attempt", func(c registry.Connection) bool { return c.Attempts > row.Attempts })
-	if gap := next.Since.Sub(row.Since); gap < 1500*time.Millisecond {
+	if gap := next.Since.Sub(row.Since); gap < 950*time.Millisecond {
 		t.Errorf("next attempt after a permanent error came %v later: not at the maximum delay", gap)
 	}
 	rows, _ := json.Marshal(tree.Registry().Connections())
