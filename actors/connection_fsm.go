@@ -47,15 +47,15 @@ func (e connEvent) String() string {
 type connAction uint16
 
 const (
-	actTeardown  connAction = 1 << iota // drop the live session: brokerDown to assignments, close it
-	actCancelDial                       // cancel a pending dial timer
-	actDial                             // start a dial (Tries was counted)
-	actAdopt                            // adopt the new session: reset the error, watch it, brokerUp
-	actRetry                            // schedule the next dial after Backoff.Delay(Tries)
-	actRetryMax                         // schedule the next dial after the (jittered) maximum delay
-	actRetryFirst                       // schedule the next dial after Backoff.Delay(1): a live session was lost
-	actGiveUp                           // stop dialling: MaxAttempts dials failed
-	actReport                           // report the row (state or attempts changed)
+	actTeardown   connAction = 1 << iota // drop the live session: brokerDown to assignments, close it
+	actCancelDial                        // cancel a pending dial timer
+	actDial                              // start a dial (Tries was counted)
+	actAdopt                             // adopt the new session: reset the error, watch it, brokerUp
+	actRetry                             // schedule the next dial after Backoff.Delay(Tries)
+	actRetryMax                          // schedule the next dial after the (jittered) maximum delay
+	actRetryFirst                        // schedule the next dial after Backoff.Delay(1): a live session was lost
+	actGiveUp                            // stop dialling: MaxAttempts dials failed
+	actReport                            // report the row (state or attempts changed)
 )
 
 // has reports whether a holds every action of b.
