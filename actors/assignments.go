@@ -10,17 +10,9 @@ import (
 	"github.com/warrenmq/warren/registry"
 )
 
-// Channel-exception backoff: a consumer whose channels keep dying of channel
-// exceptions (a queue declared with other arguments, say) gets its next
-// channel after a growing delay instead of in a tight loop. Kazoo waits a
-// flat 30s (SERVER_RETRY_PERIOD).
-const (
-	exceptionWindow   = 30 * time.Second
-	exceptionFirst    = 100 * time.Millisecond
-	exceptionMaxDelay = 30 * time.Second
-)
-
-// assignments maps consumers to channels: Kazoo's kz_amqp_assignments.
+// assignments maps consumers to channels: Kazoo's kz_amqp_assignments. Its
+// decisions are the pure rules of assignments_placement.go; this actor keeps
+// the maps, talks to connections and consumers, and writes the table.
 //
 // Owner:    its mailbox; fields are touched only inside Receive.
 // Writes:   the assignments table, nobody else does; every message's changes
@@ -165,28 +157,37 @@ func (a *assignments) onRequest(ctx actor.Context, m *RequestChannel) {
 	a.place(c, "")
 }
 
-// pick chooses the broker for a consumer: its own for a sticky one; for a
-// float the primary of its zone (the up broker with the smallest id), other
-// than avoid.
-func (a *assignments) pick(c *consumer, avoid string) *brokerInfo {
-	if c.typ == registry.Sticky {
-		if b := a.brokers[c.sticky]; b != nil && b.up {
-			return b
-		}
-		return nil
+// slot is what the placement rules know of c.
+func (c *consumer) slot() consumerSlot {
+	sl := consumerSlot{Key: c.pid.Id, Type: c.typ, Zone: c.zone, Sticky: c.sticky, Want: c.want, Paused: c.timer != nil, Seq: c.seq}
+	if c.ch != nil {
+		sl.Held = c.ch.broker
 	}
-	var best *brokerInfo
+	return sl
+}
+
+// slots returns what the placement rules know of every consumer.
+func (a *assignments) slots() []consumerSlot {
+	out := make([]consumerSlot, 0, len(a.consumers))
+	for _, c := range a.consumers {
+		out = append(out, c.slot())
+	}
+	return out
+}
+
+func (b *brokerInfo) slot() brokerSlot { return brokerSlot{ID: b.id, Zone: b.zone, Up: b.up} }
+
+func (a *assignments) brokerSlots() []brokerSlot {
+	out := make([]brokerSlot, 0, len(a.brokers))
 	for _, b := range a.brokers {
-		if b.up && b.zone == c.zone && b.id != avoid && (best == nil || b.id < best.id) {
-			best = b
-		}
+		out = append(out, b.slot())
 	}
-	return best
+	return out
 }
 
 // place gives c a channel now if a prechannel is free, or makes it wait.
 func (a *assignments) place(c *consumer, avoid string) {
-	b := a.pick(c, avoid)
+	b := a.brokers[pickBroker(c.slot(), a.brokerSlots(), avoid)]
 	if b == nil {
 		c.want = c.sticky
 		a.wait(c)
@@ -216,13 +217,7 @@ func (a *assignments) wait(c *consumer) {
 // demand asks b for as many channels as consumers wait for it, less those
 // already on their way.
 func (a *assignments) demand(b *brokerInfo) {
-	n := 0
-	for _, c := range a.consumers {
-		if c.ch == nil && c.want == b.id && c.timer == nil {
-			n++
-		}
-	}
-	if n -= b.opening; n > 0 {
+	if n := channelsToAsk(a.slots(), b.id, b.opening); n > 0 {
 		a.ask(b, n)
 	}
 }
@@ -250,25 +245,14 @@ func (a *assignments) notifyAssigned(c *consumer) {
 func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
 	a.chans[ch.id] = ch
 	a.watchChannel(ch)
-	if c := a.oldestWaiting(func(c *consumer) bool {
-		return c.want == b.id || (c.typ == registry.Float && c.want == "" && c.zone == b.zone)
-	}); c != nil {
-		a.assign(c, ch)
+	slots := a.slots()
+	if i := nextWaiter(slots, b.slot()); i >= 0 {
+		a.assign(a.consumers[slots[i].Key], ch)
 		return
 	}
 	a.pools[b.id] = append(a.pools[b.id], ch)
 	a.puts[ch.id] = registry.Assignment{ID: ch.id, Channel: ch.id, Broker: ch.broker, Zone: ch.zone,
 		State: registry.Prechannel, Type: registry.Float, Created: time.Now(), AMQP: ch.ch}
-}
-
-func (a *assignments) oldestWaiting(ok func(*consumer) bool) *consumer {
-	var best *consumer
-	for _, c := range a.consumers {
-		if c.ch == nil && c.timer == nil && ok(c) && (best == nil || c.seq < best.seq) {
-			best = c
-		}
-	}
-	return best
 }
 
 func (a *assignments) watchChannel(ch *openedChannel) {
@@ -291,10 +275,8 @@ func (a *assignments) onBrokerUp(m *brokerUp) {
 	}
 	// Floats of this zone with nowhere to go, and stickies for this broker,
 	// now want this broker.
-	for _, c := range a.consumers {
-		if c.ch == nil && c.want == "" && c.timer == nil && (c.typ == registry.Float && c.zone == b.zone) {
-			c.want = b.id
-		}
+	for _, key := range wantOnUp(a.slots(), b.slot()) {
+		a.consumers[key].want = b.id
 	}
 	a.demand(b)
 }
@@ -310,20 +292,17 @@ func (a *assignments) onBrokerDown(id string, why error) {
 		a.dels[ch.id] = true
 	}
 	delete(a.pools, id)
-	var moved []*consumer
-	for _, c := range a.consumers {
-		switch {
-		case c.ch != nil && c.ch.broker == id:
+	moved := movesOnDown(a.slots(), id)
+	for _, m := range moved {
+		c := a.consumers[m.Key]
+		if m.Lose {
 			a.lose(c, why)
-			moved = append(moved, c)
-		case c.ch == nil && c.want == id && c.typ == registry.Float:
+		} else {
 			c.want = ""
-			moved = append(moved, c)
 		}
 	}
-	sort.Slice(moved, func(i, j int) bool { return moved[i].seq < moved[j].seq })
-	for _, c := range moved {
-		a.place(c, id)
+	for _, m := range moved {
+		a.place(a.consumers[m.Key], id)
 	}
 	if len(moved) > 0 {
 		a.log.Info("broker down: consumers moved or waiting", "broker", id, "consumers", len(moved))
@@ -359,12 +338,13 @@ func (a *assignments) onChannelsOpened(m *channelsOpened) {
 
 func (a *assignments) onChannelClosed(m *channelClosed) {
 	ch := a.chans[m.id]
-	if ch == nil {
+	c := a.owner[m.id]
+	verdict := classifyClose(ch != nil, c != nil, m.err)
+	if verdict == closeIgnored {
 		return // released, or its broker already went down
 	}
 	delete(a.chans, m.id)
-	c := a.owner[m.id]
-	if c == nil { // a prechannel
+	if verdict == closePrechannel {
 		pool := a.pools[ch.broker]
 		for i, p := range pool {
 			if p.id == m.id {
@@ -379,7 +359,7 @@ func (a *assignments) onChannelClosed(m *channelClosed) {
 	if m.err != nil {
 		why = m.err
 	}
-	if m.err != nil && !channelException(m.err) {
+	if verdict == closeBroker {
 		// A connection-level error reached the channel before the connection
 		// actor's brokerDown: the whole broker is gone.
 		c.ch = ch
@@ -390,14 +370,10 @@ func (a *assignments) onChannelClosed(m *channelClosed) {
 	c.ch = ch
 	a.lose(c, why)
 	now := time.Now()
-	if now.Sub(c.lastExc) > exceptionWindow {
-		c.excCount = 0
-	}
-	c.excCount++
+	var delay time.Duration
+	c.excCount, delay = exceptionRetry(c.excCount, c.lastExc, now)
 	c.lastExc = now
-	if c.excCount > 1 {
-		delay := exceptionFirst << min(c.excCount-2, 10)
-		delay = min(delay, exceptionMaxDelay)
+	if delay > 0 {
 		c.want = ""
 		a.wait(c)
 		env, self, id := a.env, a.env.PID(AssignmentsName), c.pid.Id

@@ -5,6 +5,8 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/warrenmq/warren/internal/leakcheck"
 )
 
 // Examples have no *testing.T: they share one broker that TestMain stops.
@@ -15,11 +17,9 @@ var (
 	exampleFailed error
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	exampleTB.cleanup()
-	os.Exit(code)
-}
+// TestMain stops the examples' broker after the tests, then checks that no
+// goroutine of any tree, listener or raw client is left.
+func TestMain(m *testing.M) { leakcheck.Main(m, exampleTB.cleanup) }
 
 // exampleBroker starts (once) the broker the examples use.
 func exampleBroker() *Broker {

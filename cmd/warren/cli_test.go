@@ -9,16 +9,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/warrenmq/warren/internal/leakcheck"
 	"github.com/warrenmq/warren/supervisor"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// protoactor's dead-letter throttle waits out its period (one tick)
-		// after the actor system has shut down (actor/throttler.go).
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // syncBuffer is a bytes.Buffer that the tree's loggers may write while the
 // test reads it.

@@ -1,0 +1,177 @@
+package actors
+
+import (
+	"sort"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/registry"
+)
+
+// The placement rules of the assignments actor, as pure functions over
+// plain values: which broker a consumer's channel comes from, who gets a
+// fresh channel, what happens to each consumer when a broker goes down or
+// up, when a channel exception arrives and when a channel closes. The actor
+// (assignments.go) builds the values, calls these and carries out the
+// result; the rules are table-tested without a broker or an actor.
+
+// brokerSlot is what placement knows of a broker.
+type brokerSlot struct {
+	ID, Zone string
+	Up       bool
+}
+
+// consumerSlot is what placement knows of a consumer.
+type consumerSlot struct {
+	Key    string // the consumer's actor path
+	Type   registry.ChannelType
+	Zone   string // zone of a float (and of a sticky's broker)
+	Sticky string // broker of a sticky consumer
+	Want   string // broker whose next channel is meant for it; "" for a float waiting on its zone
+	Held   string // broker of the channel it holds; "" while waiting
+	Paused bool   // waiting out a channel-exception backoff: not placed, not counted
+	Seq    uint64 // arrival order; the oldest waiter is served first
+}
+
+func (c consumerSlot) waiting() bool { return c.Held == "" && !c.Paused }
+
+// pickBroker chooses the broker of c's next channel: its own for a sticky
+// consumer (when up); for a float the primary of its zone — the up broker
+// with the smallest id — other than avoid (the broker that just went down).
+// It returns "" when none fits: the consumer waits.
+func pickBroker(c consumerSlot, brokers []brokerSlot, avoid string) string {
+	if c.Type == registry.Sticky {
+		for _, b := range brokers {
+			if b.ID == c.Sticky && b.Up {
+				return b.ID
+			}
+		}
+		return ""
+	}
+	best := ""
+	for _, b := range brokers {
+		if b.Up && b.Zone == c.Zone && b.ID != avoid && (best == "" || b.ID < best) {
+			best = b.ID
+		}
+	}
+	return best
+}
+
+// wantsChannelOf reports whether waiting consumer c takes a fresh channel
+// of broker b: it waits for b, or it is a float of b's zone waiting for any
+// broker of it.
+func wantsChannelOf(c consumerSlot, b brokerSlot) bool {
+	return c.waiting() && (c.Want == b.ID || (c.Type != registry.Sticky && c.Want == "" && c.Zone == b.Zone))
+}
+
+// nextWaiter returns the index of the oldest consumer that takes a fresh
+// channel of b, or -1 when none does (the channel goes to b's pool).
+func nextWaiter(consumers []consumerSlot, b brokerSlot) int {
+	best := -1
+	for i, c := range consumers {
+		if wantsChannelOf(c, b) && (best < 0 || c.Seq < consumers[best].Seq) {
+			best = i
+		}
+	}
+	return best
+}
+
+// channelsToAsk returns how many channels to ask broker of for: one per
+// consumer waiting for it, less those already on their way.
+func channelsToAsk(consumers []consumerSlot, broker string, opening int) int {
+	n := 0
+	for _, c := range consumers {
+		if c.waiting() && c.Want == broker {
+			n++
+		}
+	}
+	return max(0, n-opening)
+}
+
+// wantOnUp returns the keys of the floats that wait on b's zone with no
+// broker in mind: b is now theirs.
+func wantOnUp(consumers []consumerSlot, b brokerSlot) []string {
+	var keys []string
+	for _, c := range consumers {
+		if c.waiting() && c.Want == "" && c.Type != registry.Sticky && c.Zone == b.Zone {
+			keys = append(keys, c.Key)
+		}
+	}
+	return keys
+}
+
+// downMove is what happens to one consumer when its broker goes down.
+type downMove struct {
+	Key  string
+	Lose bool // it held a channel of the broker: tell it ChannelLost first
+}
+
+// movesOnDown returns, oldest first, the consumers a broker going down
+// touches: those holding one of its channels lose it; floats waiting for it
+// look for another broker of their zone. Stickies waiting for it keep
+// waiting for it, untouched.
+func movesOnDown(consumers []consumerSlot, broker string) []downMove {
+	var moved []consumerSlot
+	for _, c := range consumers {
+		if c.Held == broker || (c.waiting() && c.Want == broker && c.Type != registry.Sticky) {
+			moved = append(moved, c)
+		}
+	}
+	sort.Slice(moved, func(i, j int) bool { return moved[i].Seq < moved[j].Seq })
+	out := make([]downMove, len(moved))
+	for i, c := range moved {
+		out[i] = downMove{Key: c.Key, Lose: c.Held == broker}
+	}
+	return out
+}
+
+// Channel-exception backoff: a consumer whose channels keep dying of channel
+// exceptions (a queue declared with other arguments, say) gets its next
+// channel after a growing delay instead of in a tight loop. Kazoo waits a
+// flat 30s (SERVER_RETRY_PERIOD).
+const (
+	exceptionWindow   = 30 * time.Second
+	exceptionFirst    = 100 * time.Millisecond
+	exceptionMaxDelay = 30 * time.Second
+)
+
+// exceptionRetry counts a channel exception of a consumer whose previous
+// one (count of them in a row) was at last; it returns the new count and
+// how long the consumer waits before its next channel (0: at once). The
+// count starts again after exceptionWindow without one.
+func exceptionRetry(count int, last, now time.Time) (int, time.Duration) {
+	if now.Sub(last) > exceptionWindow {
+		count = 0
+	}
+	count++
+	if count == 1 {
+		return count, 0
+	}
+	return count, min(exceptionFirst<<min(count-2, 10), exceptionMaxDelay)
+}
+
+// closeVerdict says what a channel's close means.
+type closeVerdict uint8
+
+const (
+	closeIgnored    closeVerdict = iota // released, or its broker already went down
+	closePrechannel                     // an unassigned channel of a pool: drop it
+	closeBroker                         // a connection-level error: the whole broker is gone
+	closeException                      // a channel exception: replace that consumer's channel
+)
+
+// classifyClose tells what the close of a channel means: known is whether
+// the actor still tracks it, owned whether a consumer holds it, err its
+// close reason (nil for a graceful close).
+func classifyClose(known, owned bool, err *amqp.Error) closeVerdict {
+	switch {
+	case !known:
+		return closeIgnored
+	case !owned:
+		return closePrechannel
+	case err != nil && !channelException(err):
+		return closeBroker
+	default:
+		return closeException
+	}
+}

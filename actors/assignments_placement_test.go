@@ -1,0 +1,168 @@
+package actors
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/registry"
+)
+
+var (
+	fl = registry.Float
+	st = registry.Sticky
+)
+
+func TestPickBroker(t *testing.T) {
+	brokers := []brokerSlot{
+		{ID: "b:2", Zone: "local", Up: true},
+		{ID: "a:1", Zone: "local", Up: true},
+		{ID: "c:3", Zone: "local", Up: false},
+		{ID: "r:1", Zone: "remote", Up: true},
+		{ID: "s:1", Zone: "remote", Up: false},
+	}
+	tests := []struct {
+		name  string
+		c     consumerSlot
+		avoid string
+		want  string
+	}{
+		{"float takes the zone's primary (smallest up id)", consumerSlot{Type: fl, Zone: "local"}, "", "a:1"},
+		{"float avoids the broker that went down", consumerSlot{Type: fl, Zone: "local"}, "a:1", "b:2"},
+		{"float stays in its zone", consumerSlot{Type: fl, Zone: "remote"}, "", "r:1"},
+		{"float with its zone all down waits", consumerSlot{Type: fl, Zone: "remote"}, "r:1", ""},
+		{"float of an unknown zone waits", consumerSlot{Type: fl, Zone: "mars"}, "", ""},
+		{"sticky takes its broker when up", consumerSlot{Type: st, Sticky: "r:1", Zone: "local"}, "", "r:1"},
+		{"sticky ignores avoid (it has no other)", consumerSlot{Type: st, Sticky: "b:2"}, "b:2", "b:2"},
+		{"sticky waits for its broker down", consumerSlot{Type: st, Sticky: "c:3"}, "", ""},
+		{"sticky waits for an unknown broker", consumerSlot{Type: st, Sticky: "x:9"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := pickBroker(tt.c, brokers, tt.avoid); got != tt.want {
+				t.Fatalf("pickBroker = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNextWaiter(t *testing.T) {
+	b := brokerSlot{ID: "a:1", Zone: "local", Up: true}
+	tests := []struct {
+		name      string
+		consumers []consumerSlot
+		want      int
+	}{
+		{"nobody waits: to the pool", []consumerSlot{{Type: fl, Zone: "local", Held: "a:1"}}, -1},
+		{"the oldest waiter of the zone", []consumerSlot{
+			{Type: fl, Zone: "local", Seq: 5}, {Type: fl, Zone: "local", Seq: 2}, {Type: fl, Zone: "local", Seq: 9}}, 1},
+		{"a float wanting another broker does not take it", []consumerSlot{{Type: fl, Zone: "local", Want: "b:2"}}, -1},
+		{"a float of another zone does not take it", []consumerSlot{{Type: fl, Zone: "remote"}}, -1},
+		{"a sticky for it takes it", []consumerSlot{{Type: st, Sticky: "a:1", Want: "a:1"}}, 0},
+		{"a sticky for another broker does not", []consumerSlot{{Type: st, Sticky: "b:2", Zone: "local"}}, -1},
+		{"a paused consumer does not", []consumerSlot{{Type: fl, Zone: "local", Paused: true}}, -1},
+		{"a float wanting it by name", []consumerSlot{{Type: fl, Zone: "local", Want: "a:1", Seq: 3}, {Type: fl, Zone: "other", Seq: 1}}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := nextWaiter(tt.consumers, b); got != tt.want {
+				t.Fatalf("nextWaiter = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestChannelsToAsk(t *testing.T) {
+	cs := []consumerSlot{
+		{Want: "a:1"}, {Want: "a:1"}, {Want: "a:1", Paused: true}, {Want: "a:1", Held: "a:1"}, {Want: "b:2"}, {},
+	}
+	for opening, want := range map[int]int{0: 2, 1: 1, 2: 0, 5: 0} {
+		if got := channelsToAsk(cs, "a:1", opening); got != want {
+			t.Errorf("channelsToAsk(opening %d) = %d, want %d", opening, got, want)
+		}
+	}
+}
+
+func TestWantOnUp(t *testing.T) {
+	b := brokerSlot{ID: "a:1", Zone: "local", Up: true}
+	cs := []consumerSlot{
+		{Key: "float-waiting", Type: fl, Zone: "local"},
+		{Key: "float-other-zone", Type: fl, Zone: "remote"},
+		{Key: "float-wants-other", Type: fl, Zone: "local", Want: "b:2"},
+		{Key: "float-holding", Type: fl, Zone: "local", Held: "b:2"},
+		{Key: "float-paused", Type: fl, Zone: "local", Paused: true},
+		{Key: "sticky", Type: st, Zone: "local", Sticky: "a:1", Want: "a:1"},
+	}
+	if got, want := wantOnUp(cs, b), []string{"float-waiting"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("wantOnUp = %v, want %v", got, want)
+	}
+}
+
+func TestMovesOnDown(t *testing.T) {
+	cs := []consumerSlot{
+		{Key: "holds-late", Type: fl, Zone: "local", Held: "a:1", Seq: 7},
+		{Key: "holds-other", Type: fl, Zone: "local", Held: "b:2", Seq: 1},
+		{Key: "waits-float", Type: fl, Zone: "local", Want: "a:1", Seq: 3},
+		{Key: "waits-sticky", Type: st, Sticky: "a:1", Want: "a:1", Seq: 2},
+		{Key: "sticky-holds", Type: st, Sticky: "a:1", Held: "a:1", Seq: 5},
+		{Key: "paused", Type: fl, Zone: "local", Paused: true, Seq: 4},
+	}
+	want := []downMove{{"waits-float", false}, {"sticky-holds", true}, {"holds-late", true}}
+	if got := movesOnDown(cs, "a:1"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("movesOnDown = %v, want %v", got, want)
+	}
+	if got := movesOnDown(cs, "z:9"); len(got) != 0 {
+		t.Fatalf("a broker nobody uses moved %v", got)
+	}
+}
+
+func TestExceptionRetry(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name      string
+		count     int
+		last      time.Time
+		wantCount int
+		wantDelay time.Duration
+	}{
+		{"first exception: at once", 0, time.Time{}, 1, 0},
+		{"second in the window: first delay", 1, now.Add(-time.Second), 2, exceptionFirst},
+		{"third: doubled", 2, now.Add(-time.Second), 3, 2 * exceptionFirst},
+		{"many: capped", 40, now.Add(-time.Second), 41, exceptionMaxDelay},
+		{"after a quiet window: at once again", 9, now.Add(-exceptionWindow - time.Second), 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, d := exceptionRetry(tt.count, tt.last, now)
+			if n != tt.wantCount || d != tt.wantDelay {
+				t.Fatalf("exceptionRetry = %d, %v; want %d, %v", n, d, tt.wantCount, tt.wantDelay)
+			}
+		})
+	}
+}
+
+func TestClassifyClose(t *testing.T) {
+	soft := &amqp.Error{Code: amqp.NotFound, Reason: "NOT_FOUND - no queue", Recover: true}
+	hard := &amqp.Error{Code: amqp.ConnectionForced, Reason: "shutdown"}
+	tests := []struct {
+		name         string
+		known, owned bool
+		err          *amqp.Error
+		want         closeVerdict
+	}{
+		{"released or gone", false, true, soft, closeIgnored},
+		{"unknown prechannel", false, false, nil, closeIgnored},
+		{"prechannel", true, false, hard, closePrechannel},
+		{"connection error reached the channel first", true, true, hard, closeBroker},
+		{"channel exception", true, true, soft, closeException},
+		{"graceful close of a held channel", true, true, nil, closeException},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := classifyClose(tt.known, tt.owned, tt.err); got != tt.want {
+				t.Fatalf("classifyClose = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
