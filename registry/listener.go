@@ -9,13 +9,11 @@ import (
 // TableListeners holds one row per listener actor.
 const TableListeners = "listeners"
 
-func init() {
-	tables[TableListeners] = func() *memdb.TableSchema {
-		return &memdb.TableSchema{Name: TableListeners, Indexes: map[string]*memdb.IndexSchema{
-			"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
-			"name": {Name: "name", Indexer: &memdb.StringFieldIndex{Field: "Name"}},
-		}}
-	}
+func listenersTable() *memdb.TableSchema {
+	return &memdb.TableSchema{Name: TableListeners, Indexes: map[string]*memdb.IndexSchema{
+		"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
+		"name": {Name: "name", Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+	}}
 }
 
 // ListenerState is the state of a listener.

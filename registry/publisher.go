@@ -11,8 +11,6 @@ import (
 // on every state change and, when its counters moved, at most every 250ms.
 const TablePublishers = "publishers"
 
-func init() { tables[TablePublishers] = publishersTable }
-
 func publishersTable() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: TablePublishers, Indexes: map[string]*memdb.IndexSchema{
 		"id":    {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},

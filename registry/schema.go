@@ -9,13 +9,15 @@ const (
 	TableActors      = "actors"
 )
 
-// tables maps each table name to its schema. The core tables are listed
-// here; each other table's file registers itself in an init function, so a
-// feature adds a table by adding one file.
+// tables maps each table name to its schema: every table of Warren, in one
+// place (each table's rows and accessors live in a file named after it).
 var tables = map[string]func() *memdb.TableSchema{
 	TableConnections: connectionsTable,
 	TableAssignments: assignmentsTable,
 	TableActors:      actorsTable,
+	TableListeners:   listenersTable,
+	TablePublishers:  publishersTable,
+	TableWorkers:     workersTable,
 }
 
 // Schema returns the go-memdb schema of every Warren table.

@@ -9,12 +9,10 @@ import (
 // TableWorkers holds one row per RPC worker actor.
 const TableWorkers = "workers"
 
-func init() {
-	tables[TableWorkers] = func() *memdb.TableSchema {
-		return &memdb.TableSchema{Name: TableWorkers, Indexes: map[string]*memdb.IndexSchema{
-			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
-		}}
-	}
+func workersTable() *memdb.TableSchema {
+	return &memdb.TableSchema{Name: TableWorkers, Indexes: map[string]*memdb.IndexSchema{
+		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
+	}}
 }
 
 // WorkerState is the state of an RPC worker.

@@ -13,8 +13,6 @@ import (
 	"github.com/warrenmq/warren/actors/rpc"
 )
 
-func init() { register(newCallCmd) }
-
 func newCallCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "call PAYLOAD",

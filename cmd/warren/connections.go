@@ -7,8 +7,6 @@ import (
 	"github.com/warrenmq/warren/supervisor"
 )
 
-func init() { register(newConnectionsCmd) }
-
 func newConnectionsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "connections",

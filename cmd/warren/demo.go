@@ -17,8 +17,6 @@ import (
 	"github.com/warrenmq/warren/supervisor"
 )
 
-func init() { register(newDemoCmd) }
-
 func newDemoCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",

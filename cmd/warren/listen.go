@@ -12,8 +12,6 @@ import (
 	"github.com/warrenmq/warren/actors/listener"
 )
 
-func init() { register(newListenCmd) }
-
 func newListenCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "listen",

@@ -10,8 +10,6 @@ import (
 	"github.com/warrenmq/warren/supervisor"
 )
 
-func init() { register(newListenersCmd) }
-
 func newListenersCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "listeners",

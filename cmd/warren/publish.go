@@ -16,8 +16,6 @@ import (
 // publishWindow is how many confirmed publishes are in flight at once.
 const publishWindow = 256
 
-func init() { register(newPublishCmd) }
-
 func newPublishCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "publish [PAYLOAD]",

@@ -35,11 +35,13 @@ func newApp() *app {
 	return &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTTY: isTerminal}
 }
 
-// commands holds the constructors of warren's subcommands. Each command's
-// file registers itself from an init function: a new command is a new file.
-var commands []func(*app) *cobra.Command
-
-func register(newCmd func(*app) *cobra.Command) { commands = append(commands, newCmd) }
+// commands lists the constructors of warren's subcommands, all in one
+// place: the node (run, demo), the listings, then the client commands.
+var commands = []func(*app) *cobra.Command{
+	newRunCmd, newDemoCmd,
+	newTreeCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newWorkersCmd,
+	newListenCmd, newPublishCmd, newCallCmd,
+}
 
 func (a *app) newRoot() *cobra.Command {
 	root := &cobra.Command{

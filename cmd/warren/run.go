@@ -19,8 +19,6 @@ import (
 // shutdownTimeout bounds a clean stop after SIGINT or SIGTERM.
 const shutdownTimeout = 10 * time.Second
 
-func init() { register(newRunCmd) }
-
 func newRunCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",

@@ -7,8 +7,6 @@ import (
 	"github.com/warrenmq/warren/registry"
 )
 
-func init() { register(newTreeCmd) }
-
 func newTreeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tree",

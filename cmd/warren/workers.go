@@ -8,8 +8,6 @@ import (
 	"github.com/warrenmq/warren/supervisor"
 )
 
-func init() { register(newWorkersCmd) }
-
 func newWorkersCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "workers",
