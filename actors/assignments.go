@@ -237,7 +237,7 @@ func (a *assignments) assign(c *consumer, ch *openedChannel) {
 }
 
 func (a *assignments) notifyAssigned(c *consumer) {
-	a.env.Send(c.pid, &ChannelAssigned{ID: c.ch.id, Channel: c.ch.ch, Broker: c.ch.broker, Zone: c.ch.zone, Reconnect: c.reconnect})
+	a.env.Send(c.pid, &ChannelAssigned{ID: c.ch.id, Channel: c.ch.ch, Link: c.ch.link, Broker: c.ch.broker, Zone: c.ch.zone, Reconnect: c.reconnect})
 }
 
 // give hands a fresh channel of b to the oldest consumer waiting for it, or

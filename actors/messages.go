@@ -29,6 +29,7 @@ type ReleaseChannel struct{ Consumer *actor.PID }
 type ChannelAssigned struct {
 	ID        string
 	Channel   *amqp.Channel
+	Link      *Link // the connection's socket, to guard writes on Channel (may be nil)
 	Broker    string
 	Zone      string
 	Reconnect bool
@@ -110,6 +111,7 @@ type channelsOpened struct {
 type openedChannel struct {
 	id, broker, zone string
 	ch               *amqp.Channel
+	link             *Link
 	closed           chan *amqp.Error // buffered; registered right after opening
 }
 

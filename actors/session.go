@@ -14,16 +14,22 @@ import (
 // that touch the network are called from goroutines only.
 type session struct {
 	conn   *amqp.Connection
+	link   *Link              // the socket under conn, which Warren closes when amqp091 cannot
+	stop   chan struct{}      // closed by close: ends the link's watchdog
 	closes chan *amqp.Error   // conn.NotifyClose, buffered
 	blocks chan amqp.Blocking // conn.NotifyBlocked, buffered
 
-	ctrlMu sync.Mutex // guards ctrl; serialises control-channel commands
-	ctrl   *amqp.Channel
+	stopOnce sync.Once
+	ctrlMu   sync.Mutex // guards ctrl; serialises control-channel commands
+	ctrl     *amqp.Channel
 
 	prechannels []*openedChannel
 }
 
 var channelSeq atomic.Uint64
+
+// setupCloseTimeout bounds the close of a connection whose setup failed.
+const setupCloseTimeout = 2 * time.Second
 
 // dial opens the connection, its control channel, declares the exchanges and
 // opens the prechannels. It runs in a goroutine.
@@ -39,22 +45,28 @@ func dial(spec BrokerSpec, plan dialPlan) (*session, error) {
 		}
 		cfg.Properties = props
 	}
+	link, wrapped := newLink(cfg.Dial)
+	cfg.Dial = wrapped
 	conn, err := amqp.DialConfig(plan.uri, cfg)
 	if err != nil {
+		link.Abort() // amqp091 closes it too since v1.17; a dial never leaves a socket behind
 		return nil, &BrokerError{Broker: spec.ID, Op: "dial", Err: err}
 	}
 	s := &session{
 		conn:   conn,
+		link:   link,
+		stop:   make(chan struct{}),
 		closes: conn.NotifyClose(make(chan *amqp.Error, 1)),
 		blocks: conn.NotifyBlocked(make(chan amqp.Blocking, 4)),
 	}
+	go link.watchdog(writeStallLimit(conn.Config.Heartbeat), s.stop)
 	if s.ctrl, err = conn.Channel(); err != nil {
-		conn.Close()
+		s.close(setupCloseTimeout)
 		return nil, &BrokerError{Broker: spec.ID, Op: "open control channel", Err: err}
 	}
 	for _, x := range spec.Exchanges {
 		if err := declareExchange(s.ctrl, x); err != nil {
-			conn.Close()
+			s.close(setupCloseTimeout)
 			return nil, &BrokerError{Broker: spec.ID, Op: "declare exchange " + x.Name, Err: err}
 		}
 	}
@@ -63,7 +75,7 @@ func dial(spec BrokerSpec, plan dialPlan) (*session, error) {
 		// the connection: keep what could be opened.
 		s.prechannels, err = s.open(spec, spec.Prechannels)
 		if err != nil && !errors.Is(err, ErrNoChannelLeft) {
-			conn.Close()
+			s.close(setupCloseTimeout)
 			return nil, err
 		}
 	}
@@ -126,7 +138,7 @@ func (s *session) stream(spec BrokerSpec, n int, emit func(chans []*openedChanne
 				}
 				emit([]*openedChannel{{
 					id:     spec.ID + "#" + itoa(int(channelSeq.Add(1))),
-					broker: spec.ID, zone: spec.Zone, ch: ch,
+					broker: spec.ID, zone: spec.Zone, ch: ch, link: s.link,
 					closed: ch.NotifyClose(make(chan *amqp.Error, 1)),
 				}}, 1, nil)
 			}
@@ -153,18 +165,36 @@ func (s *session) control(fn func(*amqp.Channel) error) error {
 	return fn(s.ctrl)
 }
 
-// close closes the connection, bounded by timeout: a dead link would
-// otherwise hold Close until the heartbeat deadline.
+// close closes the connection, bounded by timeout: past it (a dead link,
+// a writer stuck on the socket that amqp091's shutdown waits for) the
+// socket is closed under amqp091, which ends its reader, heartbeater and
+// writer. It returns once amqp091's Close did.
 func (s *session) close(timeout time.Duration) {
+	s.stopOnce.Do(func() { close(s.stop) })
 	done := make(chan struct{})
 	go func() {
 		_ = s.conn.Close()
 		close(done)
 	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
 	select {
 	case <-done:
-	case <-time.After(timeout):
+		return
+	case <-t.C:
 	}
+	s.link.Abort()
+	<-done
+}
+
+// writeStallLimit is how long a write may make no progress before the
+// socket is aborted: the heartbeat interval, as a link whose writes stall
+// that long has lost its heartbeats too.
+func writeStallLimit(heartbeat time.Duration) time.Duration {
+	if heartbeat <= 0 {
+		return DefaultHeartbeat
+	}
+	return heartbeat
 }
 
 // serverInfo reads product and version from the server properties.

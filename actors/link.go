@@ -1,0 +1,130 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrLinkAborted is the cause of a write Warren abandoned: it outlived its
+// caller's deadline, so Warren closed the connection's socket.
+var ErrLinkAborted = errors.New("warren: write outlived its deadline; the connection's socket was closed")
+
+// Link is the socket under one AMQP connection. Warren dials it and owns
+// it: when a close or a write outlives its deadline, Warren closes the
+// socket, which fails every read and write on it at once — amqp091 never
+// gives up on a blocked socket write by itself, and its own shutdown waits
+// for the writer. A nil *Link is valid and guards nothing.
+type Link struct {
+	mu       sync.Mutex
+	raw      net.Conn
+	aborted  atomic.Bool
+	writing  atomic.Int32  // writes in progress
+	progress atomic.Uint64 // writes completed
+}
+
+// newLink wraps dial so that the socket it returns is kept by the Link.
+func newLink(dial func(network, addr string) (net.Conn, error)) (*Link, func(network, addr string) (net.Conn, error)) {
+	l := &Link{}
+	return l, func(network, addr string) (net.Conn, error) {
+		c, err := dial(network, addr)
+		if err == nil {
+			l.mu.Lock()
+			l.raw = c
+			l.mu.Unlock()
+		}
+		return c, err
+	}
+}
+
+// Abort closes the socket at once. It is safe to call more than once and
+// from any goroutine.
+func (l *Link) Abort() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	raw := l.raw
+	l.mu.Unlock()
+	if raw != nil && l.aborted.CompareAndSwap(false, true) {
+		_ = raw.Close()
+	}
+}
+
+// Aborted reports whether Abort closed the socket.
+func (l *Link) Aborted() bool { return l != nil && l.aborted.Load() }
+
+// Guard runs write (a publish) on the calling goroutine under the link's
+// stall watch; if ctx ends while write is still running, the socket is
+// aborted so that write returns at once, and Guard returns ctx's error
+// joined with ErrLinkAborted. A ctx that cannot end costs nothing more
+// than the watch.
+func (l *Link) Guard(ctx context.Context, write func() error) error {
+	if l == nil {
+		return write()
+	}
+	if ctx.Done() == nil {
+		return l.Watch(write)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var done atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		if !done.Load() {
+			l.Abort()
+		}
+	})
+	err := l.Watch(write)
+	done.Store(true)
+	if !stop() && l.Aborted() { // the callback ran: this write was cut
+		return errors.Join(ErrLinkAborted, ctx.Err())
+	}
+	return err
+}
+
+// Watch runs write (an ack, a reply) on the calling goroutine and counts
+// it for the stall watchdog: a write that makes no progress for the link's
+// stall limit gets the socket aborted.
+func (l *Link) Watch(write func() error) error {
+	if l == nil {
+		return write()
+	}
+	l.writing.Add(1)
+	err := write()
+	l.progress.Add(1)
+	l.writing.Add(-1)
+	if err != nil && l.Aborted() {
+		return errors.Join(ErrLinkAborted, err)
+	}
+	return err
+}
+
+// watchdog aborts the socket when writes are pending and none completed
+// for limit. It runs until stop is closed.
+func (l *Link) watchdog(limit time.Duration, stop <-chan struct{}) {
+	tick := time.NewTicker(max(limit/4, 10*time.Millisecond))
+	defer tick.Stop()
+	var last uint64
+	var since time.Time
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			p := l.progress.Load()
+			switch {
+			case l.writing.Load() == 0 || p != last:
+				last, since = p, time.Time{}
+			case since.IsZero():
+				since = now
+			case now.Sub(since) >= limit:
+				l.Abort()
+				return
+			}
+		}
+	}
+}

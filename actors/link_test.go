@@ -1,0 +1,121 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+// stalledLink dials a loopback server that accepts and never reads, so that
+// writes stall once the socket buffers are full.
+func stalledLink(t *testing.T) (*Link, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	link, dial := newLink(func(network, addr string) (net.Conn, error) { return net.Dial(network, addr) })
+	conn, err := dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := <-accepted
+	t.Cleanup(func() {
+		ln.Close()
+		conn.Close()
+		if server != nil {
+			server.Close()
+		}
+	})
+	return link, conn
+}
+
+// writeForever writes until the socket fails.
+func writeForever(c net.Conn) func() error {
+	return func() error {
+		buf := make([]byte, 1<<20)
+		for {
+			if _, err := c.Write(buf); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func TestLink_GuardAbortsAWriteThatOutlivesItsDeadline(t *testing.T) {
+	link, conn := stalledLink(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := link.Guard(ctx, writeForever(conn))
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Guard returned %v after its 100ms deadline", took)
+	}
+	if !errors.Is(err, ErrLinkAborted) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v; want ErrLinkAborted and the deadline", err)
+	}
+	if !link.Aborted() {
+		t.Fatal("the link does not say it was aborted")
+	}
+}
+
+func TestLink_WatchdogAbortsAStalledWrite(t *testing.T) {
+	link, conn := stalledLink(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	go link.watchdog(50*time.Millisecond, stop)
+	done := make(chan error, 1)
+	go func() { done <- link.Watch(writeForever(conn)) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrLinkAborted) {
+			t.Fatalf("err = %v; want ErrLinkAborted", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write stalled for 5s was not aborted (limit 50ms)")
+	}
+}
+
+func TestLink_HealthyWritesPassThrough(t *testing.T) {
+	link, _ := stalledLink(t)
+	stop := make(chan struct{})
+	go link.watchdog(20*time.Millisecond, stop)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	want := errors.New("the write's own error")
+	if err := link.Guard(ctx, func() error { return want }); err != want {
+		t.Fatalf("Guard = %v, want the write's error", err)
+	}
+	if err := link.Guard(context.Background(), func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// An idle link is never aborted by its watchdog.
+	idle := time.NewTimer(100 * time.Millisecond)
+	<-idle.C
+	close(stop)
+	if link.Aborted() {
+		t.Fatal("the watchdog aborted an idle link")
+	}
+	cancel()
+	if err := link.Guard(ctx, func() error { t.Fatal("write ran on an ended ctx"); return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Guard on an ended ctx = %v", err)
+	}
+	var none *Link
+	if err := none.Guard(ctx, func() error { return want }); err != want || none.Aborted() {
+		t.Fatal("a nil link must pass writes through")
+	}
+	if err := none.Watch(func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	none.Abort()
+}
