@@ -174,15 +174,42 @@ func (t *Tree) RemoveBroker(ctx context.Context, id string) error {
 	return res.(*actors.BrokerRemoved).Err
 }
 
+// requestTimeout bounds a request to an actor whose ctx has no deadline.
+const requestTimeout = 10 * time.Second
+
+// request asks pid and waits for the answer, until ctx ends (cancelled or
+// past its deadline) or requestTimeout when ctx has no deadline.
 func (t *Tree) request(ctx context.Context, pid *actor.PID, msg any) (any, error) {
-	timeout := 10 * time.Second
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	timeout := requestTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
 	if timeout <= 0 {
 		return nil, context.DeadlineExceeded
 	}
-	return t.env.System.Root.RequestFuture(pid, msg, timeout).Result()
+	f := t.env.System.Root.RequestFuture(pid, msg, timeout)
+	if ctx.Done() == nil {
+		return f.Result()
+	}
+	type answer struct {
+		res any
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() { // ends with the future, at the latest at its timeout
+		res, err := f.Result()
+		got <- answer{res, err}
+	}()
+	select {
+	case a := <-got:
+		return a.res, a.err
+	case <-ctx.Done():
+		t.env.Send(f.PID(), ctx.Err()) // completes the future: its waiter ends now
+		return nil, ctx.Err()
+	}
 }
 
 // Done is closed when the tree has stopped: after Shutdown, or when the

@@ -152,3 +152,23 @@ func TestTree_ShutdownTwiceIsHarmless(t *testing.T) {
 		t.Fatal("Done not closed after Shutdown")
 	}
 }
+
+func TestTree_RequestHonoursACancelledContext(t *testing.T) {
+	tree := startOffline(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tree.AddBroker(ctx, "amqp://guest:guest@127.0.0.1:3/", ""); !errors.Is(err, context.Canceled) {
+		t.Fatalf("AddBroker with a cancelled ctx = %v", err)
+	}
+	// A ctx cancelled while the request waits ends the wait: the root's
+	// listeners supervisor never answers a message it does not know.
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	if _, err := tree.request(ctx, tree.PID(actors.FederatedName), &struct{}{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("request = %v, want canceled", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("request returned %v after its ctx was cancelled", took)
+	}
+}

@@ -114,6 +114,7 @@ func (l *listener) Receive(ctx actor.Context) {
 		gen := l.shared.gen.Add(1)
 		l.ch, l.chID, l.retries = m.Channel, m.ID, 0
 		l.shared.ch.Store(m.Channel)
+		l.shared.link.Store(m.Link)
 		broker := m.Broker
 		l.shared.broker.Store(&broker)
 		l.watchCancels(m.Channel, gen)

@@ -28,6 +28,7 @@ type listenerShared struct {
 
 	gen     atomic.Uint64                // current channel generation; deliveries of older ones are stale
 	ch      atomic.Pointer[amqp.Channel] // current channel, for replies without the tree's publisher
+	link    atomic.Pointer[actors.Link]  // its connection's socket: acks and replies are watched for stalls
 	queue   atomic.Pointer[string]
 	broker  atomic.Pointer[string]
 	pubMu   sync.Mutex // serialises replies published on ch
@@ -69,13 +70,17 @@ func (s *listenerShared) publish(ctx context.Context, exchange, key string, body
 	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
-	return ch.PublishWithContext(ctx, exchange, key, false, false,
-		amqp.Publishing{ContentType: contentType, CorrelationId: corr, Body: body})
+	return s.link.Load().Guard(ctx, func() error {
+		return ch.PublishWithContext(ctx, exchange, key, false, false,
+			amqp.Publishing{ContentType: contentType, CorrelationId: corr, Body: body})
+	})
 }
 
 // handle runs one delivery through its handler and settles it. It runs on a
-// worker goroutine.
-func (s *listenerShared) handle(d amqp.Delivery, gen uint64) {
+// worker goroutine; done (may be nil) is called once the handler returned,
+// before the ack is written: a worker slot is never held by an ack stuck on
+// a dead socket (the link's watchdog ends such an ack).
+func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	s.counter.inFlight.Add(1)
 	s.touch()
 	defer func() {
@@ -116,6 +121,9 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64) {
 	if err != nil {
 		s.counter.errors.Add(1)
 	}
+	if done != nil {
+		done()
+	}
 	s.settle(d, gen, err, panicked)
 }
 
@@ -149,14 +157,15 @@ func (s *listenerShared) settle(d amqp.Delivery, gen uint64, err error, panicked
 		s.counter.stale.Add(1)
 		return
 	}
+	link := s.link.Load()
 	var aerr error
 	switch {
 	case err == nil:
-		if aerr = d.Ack(false); aerr == nil {
+		if aerr = link.Watch(func() error { return d.Ack(false) }); aerr == nil {
 			s.counter.acked.Add(1)
 		}
 	default:
-		if aerr = d.Nack(false, s.spec.RequeueOnError && !panicked); aerr == nil {
+		if aerr = link.Watch(func() error { return d.Nack(false, s.spec.RequeueOnError && !panicked) }); aerr == nil {
 			s.counter.nacked.Add(1)
 		}
 	}
@@ -169,7 +178,7 @@ func (s *listenerShared) reject(d amqp.Delivery, gen uint64) {
 	if s.spec.Ack == AckAuto || s.spec.Ack == AckOnReceive || gen != s.gen.Load() {
 		return
 	}
-	if err := d.Reject(false); err != nil {
+	if err := s.link.Load().Watch(func() error { return d.Reject(false) }); err != nil {
 		s.counter.stale.Add(1)
 	}
 }

@@ -47,8 +47,15 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64) {
 		}
 		w.wg.Add(1)
 		go func() {
-			defer func() { <-w.sem; w.wg.Done() }()
-			w.shared.handle(d, gen)
+			released := false
+			release := func() { // the slot is free once the handler returned
+				if !released {
+					released = true
+					<-w.sem
+				}
+			}
+			defer func() { release(); w.wg.Done() }()
+			w.shared.handle(d, gen, release)
 		}()
 		return
 	}
@@ -66,7 +73,7 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64) {
 			for {
 				select {
 				case j := <-q:
-					w.shared.handle(j.d, j.gen)
+					w.shared.handle(j.d, j.gen, nil)
 				case <-done:
 					return
 				}

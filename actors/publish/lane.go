@@ -1,10 +1,12 @@
 package publish
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -20,14 +22,47 @@ const publishReturnsBuffer = 1024
 // unblocked, and restarts of the publisher actor).
 type laneChannel struct {
 	ch      *amqp.Channel
+	link    *actors.Link     // the connection's socket: a write past its caller's deadline closes it
 	returns chan amqp.Return // NotifyReturn, drained under the lane's retMu
 	closes  chan *amqp.Error // NotifyClose, cap 1: read once, by closeReason
 
-	mu sync.Mutex // held while a publish is written on ch: tells busy channels from free ones
+	// writer is held (a token in it) while a publish is written on ch: it
+	// tells busy channels from free ones, and a caller waiting for it gives
+	// up when its ctx ends.
+	writer chan struct{}
 
 	errMu sync.Mutex  // guards err and the receive from closes
 	err   *amqp.Error // why ch closed, once known
 }
+
+// tryLock takes the channel for writing if no one writes on it.
+func (c *laneChannel) tryLock() bool {
+	select {
+	case c.writer <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// lock takes the channel for writing, or gives up when ctx or stop ends.
+func (c *laneChannel) lock(ctx context.Context, stop <-chan struct{}) error {
+	select {
+	case c.writer <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case c.writer <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stop:
+		return ErrStopped
+	}
+}
+
+func (c *laneChannel) unlock() { <-c.writer }
 
 // closeReason returns why the channel closed (a 404 of a publish to a
 // missing exchange, say), or nil when it has not or closed gracefully.
@@ -116,11 +151,11 @@ func (l *publisherLane) store(slot int, st *laneState) {
 // channelOf returns slot's laneChannel of ch, registering its
 // notifications the first time. Called by the publisher actor; Notify*
 // are no network calls.
-func (l *publisherLane) channelOf(slot int, ch *amqp.Channel) *laneChannel {
+func (l *publisherLane) channelOf(slot int, ch *amqp.Channel, link *actors.Link) *laneChannel {
 	if c := l.reg[slot]; c != nil && c.ch == ch {
 		return c
 	}
-	c := &laneChannel{ch: ch,
+	c := &laneChannel{ch: ch, link: link, writer: make(chan struct{}, 1),
 		returns: ch.NotifyReturn(make(chan amqp.Return, publishReturnsBuffer)),
 		closes:  ch.NotifyClose(make(chan *amqp.Error, 1)),
 	}

@@ -152,29 +152,30 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 // every channel is busy, it waits for the round-robin one. An ordered
 // publish takes its own lane's confirm-mode channel or none. It returns nil
 // when no lane has a usable channel for r.
-func (p *Pool) acquire(r *publishRequest) (*publisherLane, *laneState) {
+//
+// Waiting for a busy channel ends with ctx or stop (the error is returned):
+// a writer stuck on a dead socket holds up nobody past their deadline.
+func (p *Pool) acquire(ctx context.Context, stop <-chan struct{}, r *publishRequest) (*publisherLane, *laneState, error) {
 	if r.ordered {
 		l := p.lanes[int(r.orderKey%uint32(len(p.lanes)))]
 		if st := l.slots[slotConfirm].Load(); st.usable() {
-			st.c.mu.Lock()
-			return l, st
+			return l, st, st.c.lock(ctx, stop)
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	for _, l := range p.lanes {
-		if st := l.pick(r.confirm); st != nil && st.c.mu.TryLock() {
-			return l, st
+		if st := l.pick(r.confirm); st != nil && st.c.tryLock() {
+			return l, st, nil
 		}
 	}
 	rr := int(p.next.Add(1))
 	for i := range p.lanes {
 		l := p.lanes[(rr+i)%len(p.lanes)]
 		if st := l.pick(r.confirm); st != nil {
-			st.c.mu.Lock()
-			return l, st
+			return l, st, st.c.lock(ctx, stop)
 		}
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key string, r *publishRequest) error {
@@ -182,13 +183,27 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 	defer w.end(p)
 	for {
 		wake := *p.changed.Load() // before acquire: a change after it closes wake
-		if l, st := p.acquire(r); l != nil {
+		l, st, err := p.acquire(ctx, stop, r)
+		if err != nil {
+			if w.lane != nil {
+				return w.fail(p, err)
+			}
+			if errors.Is(err, ErrStopped) {
+				return err
+			}
+			return fmt.Errorf("%w: waiting for a channel another publish is writing on: %w", ErrNoChannel, err)
+		}
+		if l != nil {
 			expect := r.confirm && r.mandatory
 			if expect {
 				l.expect(r.msg.MessageId)
 			}
-			dc, err := st.c.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, r.mandatory, false, r.msg)
-			st.c.mu.Unlock()
+			var dc *amqp.DeferredConfirmation
+			err := st.c.link.Guard(ctx, func() (err error) {
+				dc, err = st.c.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, r.mandatory, false, r.msg)
+				return err
+			})
+			st.c.unlock()
 			if err == nil {
 				w.end(p)
 				l.published.Add(1)
@@ -198,13 +213,13 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 					}
 					return nil
 				}
-				return p.await(ctx, l, st, dc, r)
+				return p.await(ctx, stop, l, st, dc, r)
 			}
 			if expect {
 				l.settle(st.c.returns, r.msg.MessageId)
 			}
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return err // the write outlived ctx: Guard names the cause
 			}
 			if ae := (*amqp.Error)(nil); errors.As(err, &ae) && ae != amqp.ErrClosed {
 				return err // the message itself is bad (a header of an unknown type)
@@ -232,7 +247,7 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 // await waits for the broker's confirm of dc: within ctx and, when ctx has
 // no earlier deadline, ConfirmTimeout, checked on every tick of the pool's
 // clock (a per-call timer costs more than the rest of the wait).
-func (p *Pool) await(ctx context.Context, l *publisherLane, st *laneState, dc *amqp.DeferredConfirmation, r *publishRequest) error {
+func (p *Pool) await(ctx context.Context, stop <-chan struct{}, l *publisherLane, st *laneState, dc *amqp.DeferredConfirmation, r *publishRequest) error {
 	var started time.Time
 	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.spec.ConfirmTimeout {
 		started = time.Now()
@@ -248,6 +263,9 @@ func (p *Pool) await(ctx context.Context, l *publisherLane, st *laneState, dc *a
 		case <-ctx.Done():
 			p.unconfirmed(l, st, r)
 			return fmt.Errorf("%w: %w", ErrNotConfirmed, ctx.Err())
+		case <-stop:
+			p.unconfirmed(l, st, r)
+			return fmt.Errorf("%w: %w", ErrNotConfirmed, ErrStopped)
 		case <-tick:
 			if time.Since(started) > p.spec.ConfirmTimeout {
 				p.unconfirmed(l, st, r)

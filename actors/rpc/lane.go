@@ -24,7 +24,9 @@ type workerLane struct {
 	pending map[string]chan kazoo.Envelope
 	changed chan struct{} // closed and replaced on every state change
 
-	pubMu sync.Mutex // serialises publishes on the channel
+	// pub holds a token while a request is written on the channel: callers
+	// take turns, and one waiting gives up when its ctx ends.
+	pub chan struct{}
 
 	calls, replies, timeouts, late, errors atomic.Uint64
 	busy                                   atomic.Int64
@@ -37,13 +39,14 @@ type workerLane struct {
 type workerState struct {
 	status  registry.WorkerState
 	ch      *amqp.Channel
+	link    *actors.Link // the connection's socket: a publish past its caller's deadline closes it
 	queue   string
 	broker  string
 	stopped bool
 }
 
 func newWorkerLane(name string) *workerLane {
-	l := &workerLane{name: name, pending: map[string]chan kazoo.Envelope{}, changed: make(chan struct{}), touch: func() {}, onChange: func() {}}
+	l := &workerLane{name: name, pending: map[string]chan kazoo.Envelope{}, changed: make(chan struct{}), pub: make(chan struct{}, 1), touch: func() {}, onChange: func() {}}
 	l.state.Store(&workerState{status: registry.WorkerWaiting})
 	return l
 }

@@ -102,9 +102,17 @@ func (w *Pool) collect(ctx context.Context, req Request, until Until) ([]kazoo.E
 	if req.DirectReply {
 		pub.ReplyTo = DirectReplyTo
 	}
-	lane.pubMu.Lock()
-	err = st.ch.PublishWithContext(ctx, req.Exchange, req.RoutingKey, false, false, pub)
-	lane.pubMu.Unlock()
+	select {
+	case lane.pub <- struct{}{}:
+	case <-ctx.Done():
+		lane.timeouts.Add(1)
+		lane.touch()
+		return nil, &CallError{MsgID: key, Op: "wait for the worker's channel", Err: fmt.Errorf("%w: %w", ErrCallTimeout, context.Cause(ctx))}
+	}
+	err = st.link.Guard(ctx, func() error {
+		return st.ch.PublishWithContext(ctx, req.Exchange, req.RoutingKey, false, false, pub)
+	})
+	<-lane.pub
 	if err != nil {
 		lane.errors.Add(1)
 		return nil, &CallError{MsgID: key, Op: "publish to " + req.Exchange + "/" + req.RoutingKey, Err: err}

@@ -40,6 +40,7 @@ type worker struct {
 type workerReady struct {
 	gen            uint64
 	ch             *amqp.Channel
+	link           *actors.Link
 	broker         string
 	queued, direct <-chan amqp.Delivery
 	err            error
@@ -98,7 +99,7 @@ func (w *worker) Receive(ctx actor.Context) {
 			w.log.Error("declaring the reply queue failed", "queue", w.queue, "err", redact.Error(m.err))
 			return
 		}
-		w.lane.set(&workerState{status: registry.WorkerReady, ch: m.ch, queue: w.queue, broker: m.broker})
+		w.lane.set(&workerState{status: registry.WorkerReady, ch: m.ch, link: m.link, queue: w.queue, broker: m.broker})
 		w.readReplies(m.queued, m.direct)
 		w.write(registry.WorkerReady)
 	case *actors.FlushCounters:
@@ -112,7 +113,7 @@ func (w *worker) Receive(ctx actor.Context) {
 func (w *worker) setup(m *actors.ChannelAssigned) {
 	gen, queue, env, self := w.gen, w.queue, w.env, w.self
 	go func() {
-		r := &workerReady{gen: gen, ch: m.Channel, broker: m.Broker}
+		r := &workerReady{gen: gen, ch: m.Channel, link: m.Link, broker: m.Broker}
 		ch := m.Channel
 		if _, r.err = ch.QueueDeclare(queue, false, true, false, false, nil); r.err == nil {
 			if r.err = ch.QueueBind(queue, queue, kazoo.ExchangeTargeted, false, nil); r.err == nil {
