@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -203,6 +204,15 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	c.row.FrameMax = s.conn.Config.FrameSize
 	c.row.Heartbeat = s.conn.Config.Heartbeat
 	c.row.Product, c.row.Version = s.serverInfo()
+	c.row.ExchangeErrors = s.refused
+	for _, e := range s.refused {
+		c.log.Error("configured exchange not declared; publishes to it will fail", "err", e)
+	}
+	detail := ""
+	if len(s.refused) > 0 {
+		detail = fmt.Sprintf("%d exchange(s) refused: %s", len(s.refused), strings.Join(s.refused, "; "))
+	}
+	c.env.SetDetail(c.self, detail)
 	c.watch(s)
 	// Assignments first: a reader that sees the row available can ask for a
 	// channel at once.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/redact"
 )
 
 // session is one live AMQP connection with its control channel. It is built
@@ -24,6 +25,7 @@ type session struct {
 	ctrl     *amqp.Channel
 
 	prechannels []*openedChannel
+	refused     []string // configured exchanges the broker refused to declare, with its reason
 }
 
 var channelSeq atomic.Uint64
@@ -65,7 +67,16 @@ func dial(spec BrokerSpec, plan dialPlan) (*session, error) {
 		return nil, &BrokerError{Broker: spec.ID, Op: "open control channel", Err: err}
 	}
 	for _, x := range spec.Exchanges {
-		if err := declareExchange(s.ctrl, x); err != nil {
+		err := s.control(func(ch *amqp.Channel) error { return declareExchange(ch, x) })
+		var ae *amqp.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &ae) && ae.Recover:
+			// A channel exception (406: another client declared it with other
+			// flags, 403): that exchange is unusable, the connection is not.
+			// control reopens the channel for the next one.
+			s.refused = append(s.refused, "exchange "+x.Name+": "+redact.Error(err))
+		default:
 			s.close(setupCloseTimeout)
 			return nil, &BrokerError{Broker: spec.ID, Op: "declare exchange " + x.Name, Err: err}
 		}

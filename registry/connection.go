@@ -43,6 +43,10 @@ type Connection struct {
 	Version    string        `json:"version"`     // server version, e.g. 3.10.8
 	Actor      string        `json:"actor"`       // path of the connection actor
 	NextDial   time.Time     `json:"next_dial"`   // when the next dial is due (zero when none is)
+	// ExchangeErrors names each configured exchange the broker refused to
+	// declare on the last connect ("exchange X: 406 …"): the connection is
+	// up, only publishes to those exchanges fail.
+	ExchangeErrors []string `json:"exchange_errors,omitempty"`
 }
 
 // PutConnection inserts or replaces a connection row.

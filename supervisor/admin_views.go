@@ -27,6 +27,9 @@ type AdminConnection struct {
 	Product    string             `json:"product"`     // e.g. RabbitMQ
 	Version    string             `json:"version"`     // e.g. 3.10.8
 	Since      string             `json:"since"`       // RFC 3339 time of the last state change
+	// ExchangeErrors lists the configured exchanges the broker refused to
+	// declare (406 …), with its reason; omitted when there are none.
+	ExchangeErrors []string `json:"exchange_errors,omitempty"`
 }
 
 // AdminChannel is one element of GET /channels: a prechannel, or a consumer
@@ -90,7 +93,7 @@ func adminConnections(reg *registry.Registry) []AdminConnection {
 			ID: c.ID, URI: redact.URI(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
 			Available: c.Available, Attempts: c.Attempts, LastError: redact.Text(c.LastError), Channels: c.Channels,
 			ChannelMax: c.ChannelMax, Heartbeat: c.Heartbeat.String(), Product: c.Product,
-			Version: c.Version, Since: since,
+			Version: c.Version, Since: since, ExchangeErrors: c.ExchangeErrors,
 		})
 	}
 	return out
