@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -39,14 +38,6 @@ type connection struct {
 	lastOK time.Time
 }
 
-// generation numbers every dial and teardown of every connection actor of
-// the process: a goroutine's result tagged with another number than its
-// actor's current one is stale, even when it reaches a restarted or
-// respawned actor whose own counters started again.
-var generation atomic.Uint64
-
-func nextGen() uint64 { return generation.Add(1) }
-
 // NewConnectionProps returns the props of the connection actor of spec, a
 // normalized BrokerSpec.
 func NewConnectionProps(env *Env, spec BrokerSpec) (*actor.Props, error) {
@@ -71,7 +62,7 @@ func (c *connection) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		c.self = ctx.Self()
-		c.gen = nextGen()
+		c.gen = NextGeneration()
 		c.row = registry.Connection{
 			ID: c.spec.ID, Zone: c.spec.Zone, Local: c.spec.Zone == c.env.LocalZone,
 			URI: c.spec.URI().String(), Actor: c.self.Id,
@@ -253,7 +244,7 @@ func (c *connection) scheduleDial(delay time.Duration) {
 
 // startDial runs dial in a goroutine; the result comes back as *dialed.
 func (c *connection) startDial() {
-	c.gen = nextGen()
+	c.gen = NextGeneration()
 	gen, spec, plan, env, self := c.gen, c.spec, c.plan, c.env, c.self
 	go func() {
 		start := time.Now()
@@ -264,7 +255,7 @@ func (c *connection) startDial() {
 
 // teardown drops the live session, if any, and closes it in a goroutine.
 func (c *connection) teardown(why error) {
-	c.gen = nextGen()
+	c.gen = NextGeneration()
 	if c.sess == nil {
 		return
 	}

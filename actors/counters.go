@@ -7,6 +7,17 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
+// generation numbers the work every actor starts in a goroutine (a dial, a
+// replay, a channel's setup) across the whole process.
+var generation atomic.Uint64
+
+// NextGeneration returns a number no other call in the process returns. An
+// actor tags each goroutine's work with one and drops (closing what it
+// holds) a result tagged with another number than its current one: such a
+// result is stale even when it reaches a restarted or respawned actor at
+// the same PID, whose own fields started again from zero.
+func NextGeneration() uint64 { return generation.Add(1) }
+
 // FlushEvery bounds how long a busy actor's counters (listeners, RPC
 // workers, publishers) take to reach its table row.
 const FlushEvery = 250 * time.Millisecond

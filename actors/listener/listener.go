@@ -111,7 +111,8 @@ func (l *listener) Receive(ctx actor.Context) {
 		path := ctx.Self().Id
 		_ = l.env.Registry.Write(func(w *registry.Writer) error { return w.DeleteListener(path) })
 	case *actors.ChannelAssigned:
-		gen := l.shared.gen.Add(1)
+		gen := actors.NextGeneration()
+		l.shared.gen.Store(gen)
 		l.ch, l.chID, l.retries = m.Channel, m.ID, 0
 		l.shared.ch.Store(m.Channel)
 		l.shared.link.Store(m.Link)
@@ -120,7 +121,7 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.watchCancels(m.Channel, gen)
 		l.setup(gen)
 	case *actors.ChannelLost:
-		l.shared.gen.Add(1) // acks of the old channel's deliveries are dropped from now on
+		l.shared.gen.Store(actors.NextGeneration()) // acks of the old channel's deliveries are dropped from now on
 		l.shared.ch.Store(nil)
 		l.ch, l.chID = nil, ""
 		l.stopTimer()
@@ -154,7 +155,7 @@ func (l *listener) Receive(ctx actor.Context) {
 
 // setup replays the recorded topology on the current channel in a goroutine.
 func (l *listener) setup(gen uint64) {
-	l.setupGen++
+	l.setupGen = actors.NextGeneration()
 	setupGen, ch, cmds, spec := l.setupGen, l.ch, append([]command(nil), l.cmds...), l.shared.spec
 	env, self, opMu := l.env, l.shared.self, l.opMu
 	l.setState(registry.ListenerDeclaring, "")

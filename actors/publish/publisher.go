@@ -183,7 +183,7 @@ func (p *publisher) onConfirmed(m *publisherConfirmed) {
 // detach forgets slot's channel (lost, or replaced by a new one).
 func (p *publisher) detach(slot int) {
 	s := &p.slots[slot]
-	s.gen++
+	s.gen = actors.NextGeneration()
 	s.assigned, s.c, s.blocked = nil, nil, false
 	if s.stopWatch != nil {
 		s.stopWatch()

@@ -148,14 +148,18 @@ func (w *Pool) lane(ctx context.Context) (*workerLane, *workerState, error) {
 		wait := w.changed
 		w.mu.Unlock()
 		start := w.next.Add(1)
+		stopped := 0
 		for i := range w.lanes {
 			l := w.lanes[(int(start)+i)%len(w.lanes)]
 			if st, _ := l.ready(); st != nil {
 				return l, st, nil
 			}
 			if l.state.Load().stopped {
-				return nil, nil, ErrStopped
+				stopped++
 			}
+		}
+		if stopped == len(w.lanes) { // one stopped worker (a pool restart) is not the end
+			return nil, nil, ErrStopped
 		}
 		select {
 		case <-wait:

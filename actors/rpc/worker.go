@@ -82,11 +82,11 @@ func (w *worker) Receive(ctx actor.Context) {
 		path := ctx.Self().Id
 		_ = w.env.Registry.Write(func(wr *registry.Writer) error { return wr.DeleteWorker(path) })
 	case *actors.ChannelAssigned:
-		w.gen++
+		w.gen = actors.NextGeneration()
 		w.chID = m.ID
 		w.setup(m)
 	case *actors.ChannelLost:
-		w.gen++
+		w.gen = actors.NextGeneration()
 		w.chID = ""
 		w.lane.set(&workerState{status: registry.WorkerReconnect})
 		w.write(registry.WorkerReconnect)
