@@ -39,6 +39,7 @@ type brokerInfo struct {
 	conn     *actor.PID
 	up       bool
 	opening  int // channels asked for and not yet arrived
+	target   int // prechannels its pool keeps
 }
 
 type consumer struct {
@@ -198,7 +199,7 @@ func (a *assignments) place(c *consumer, avoid string) {
 		a.pools[b.id] = pool[1:]
 		a.dels[ch.id] = true
 		a.assign(c, ch)
-		a.ask(b, 1) // keep the pool full, as Kazoo refills one per assignment
+		a.demand(b) // keep the pool full, as Kazoo refills one per assignment
 		return
 	}
 	c.want = b.id
@@ -217,7 +218,7 @@ func (a *assignments) wait(c *consumer) {
 // demand asks b for as many channels as consumers wait for it, less those
 // already on their way.
 func (a *assignments) demand(b *brokerInfo) {
-	if n := channelsToAsk(a.slots(), b.id, b.opening); n > 0 {
+	if n := channelsToAsk(a.slots(), b.id, b.opening, len(a.pools[b.id]), b.target); n > 0 {
 		a.ask(b, n)
 	}
 }
@@ -250,6 +251,11 @@ func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
 		a.assign(a.consumers[slots[i].Key], ch)
 		return
 	}
+	if surplus(len(a.pools[b.id]), b.target) { // asked for a waiter that found another channel
+		delete(a.chans, ch.id)
+		a.env.Go(func() { _ = ch.ch.Close() })
+		return
+	}
 	a.pools[b.id] = append(a.pools[b.id], ch)
 	a.puts[ch.id] = registry.Assignment{ID: ch.id, Channel: ch.id, Broker: ch.broker, Zone: ch.zone,
 		State: registry.Prechannel, Type: registry.Float, Created: time.Now(), AMQP: ch.ch}
@@ -269,7 +275,7 @@ func (a *assignments) onBrokerUp(m *brokerUp) {
 		b = &brokerInfo{id: m.broker}
 		a.brokers[m.broker] = b
 	}
-	b.zone, b.conn, b.up, b.opening = m.zone, m.conn, true, 0
+	b.zone, b.conn, b.up, b.opening, b.target = m.zone, m.conn, true, 0, m.target
 	for _, ch := range m.channels {
 		a.give(b, ch)
 	}
@@ -425,7 +431,8 @@ func (a *assignments) putConsumer(c *consumer) {
 func (a *assignments) recover(ctx actor.Context) {
 	for _, row := range a.env.Registry.Connections() {
 		if row.Available {
-			a.brokers[row.ID] = &brokerInfo{id: row.ID, zone: row.Zone, up: true, conn: a.env.System.NewLocalPID(row.Actor)}
+			a.brokers[row.ID] = &brokerInfo{id: row.ID, zone: row.Zone, up: true, target: row.Prechannels,
+				conn: a.env.System.NewLocalPID(row.Actor)}
 		}
 	}
 	rows := a.env.Registry.Assignments()

@@ -76,17 +76,22 @@ func nextWaiter(consumers []consumerSlot, b brokerSlot) int {
 	return best
 }
 
-// channelsToAsk returns how many channels to ask broker of for: one per
-// consumer waiting for it, less those already on their way.
-func channelsToAsk(consumers []consumerSlot, broker string, opening int) int {
+// channelsToAsk returns how many channels to ask broker for: one per
+// consumer waiting for it, plus what its pool of prechannels lacks (pooled
+// of target), less those already on their way.
+func channelsToAsk(consumers []consumerSlot, broker string, opening, pooled, target int) int {
 	n := 0
 	for _, c := range consumers {
 		if c.waiting() && c.Want == broker {
 			n++
 		}
 	}
-	return max(0, n-opening)
+	return max(0, n+max(0, target-pooled)-opening)
 }
+
+// surplus reports whether a fresh channel nobody waits for is one too many
+// for its broker's pool of pooled channels (of target).
+func surplus(pooled, target int) bool { return pooled >= target }
 
 // wantOnUp returns the keys of the floats that wait on b's zone with no
 // broker in mind: b is now theirs.

@@ -77,9 +77,34 @@ func TestChannelsToAsk(t *testing.T) {
 	cs := []consumerSlot{
 		{Want: "a:1"}, {Want: "a:1"}, {Want: "a:1", Paused: true}, {Want: "a:1", Held: "a:1"}, {Want: "b:2"}, {},
 	}
-	for opening, want := range map[int]int{0: 2, 1: 1, 2: 0, 5: 0} {
-		if got := channelsToAsk(cs, "a:1", opening); got != want {
-			t.Errorf("channelsToAsk(opening %d) = %d, want %d", opening, got, want)
+	tests := []struct {
+		name                    string
+		opening, pooled, target int
+		want                    int
+	}{
+		{"two waiters, no pool", 0, 0, 0, 2},
+		{"one already opening", 1, 0, 0, 1},
+		{"all on their way", 2, 0, 0, 0},
+		{"more opening than needed", 5, 0, 0, 0},
+		{"waiters plus an empty pool of 10", 0, 0, 10, 12},
+		{"pool short by 3", 0, 7, 10, 5},
+		{"pool full", 2, 10, 10, 0},
+		{"pool over target", 0, 12, 10, 2},
+	}
+	for _, tt := range tests {
+		if got := channelsToAsk(cs, "a:1", tt.opening, tt.pooled, tt.target); got != tt.want {
+			t.Errorf("%s: channelsToAsk = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSurplus(t *testing.T) {
+	for _, tt := range []struct {
+		pooled, target int
+		want           bool
+	}{{0, 10, false}, {9, 10, false}, {10, 10, true}, {11, 10, true}, {0, 0, true}} {
+		if got := surplus(tt.pooled, tt.target); got != tt.want {
+			t.Errorf("surplus(%d of %d) = %v, want %v", tt.pooled, tt.target, got, tt.want)
 		}
 	}
 }

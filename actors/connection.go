@@ -65,7 +65,7 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.gen = NextGeneration()
 		c.row = registry.Connection{
 			ID: c.spec.ID, Zone: c.spec.Zone, Local: c.spec.Zone == c.env.LocalZone,
-			URI: c.spec.URI().String(), Actor: c.self.Id,
+			URI: c.spec.URI().String(), Actor: c.self.Id, Prechannels: max(0, c.spec.Prechannels),
 		}
 		c.report()
 		c.apply(evDial, connInput{}) // Kazoo waits 1.5s before the first dial; Warren does not
@@ -207,7 +207,7 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	c.watch(s)
 	// Assignments first: a reader that sees the row available can ask for a
 	// channel at once.
-	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, conn: c.self, channels: s.prechannels})
+	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels)})
 	s.prechannels = nil
 	c.log.Info("connected", "took", took, "channel_max", c.row.ChannelMax, "heartbeat", c.row.Heartbeat)
 }

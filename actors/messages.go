@@ -95,6 +95,7 @@ type brokerUp struct {
 	broker, zone string
 	conn         *actor.PID
 	channels     []*openedChannel
+	target       int // prechannels the broker's pool keeps
 }
 type brokerDown struct {
 	broker string

@@ -189,3 +189,45 @@ func TestAssignments_ChannelMaxGivesClearError(t *testing.T) {
 	}
 	_ = probes
 }
+
+// The pool of prechannels holds exactly its target: after the consumers
+// took theirs, and again after a reconnect (it once held 12, then 11 of 10).
+func TestAssignments_PrechannelPoolKeepsItsTargetAcrossReconnects(t *testing.T) {
+	b := StartBroker(t)
+	cfg := bare(oneZone(b.URI()))
+	cfg.Prechannels = 3
+	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 500 * time.Millisecond}
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	id := brokerID(t, b)
+	var probes []*probe
+	for i := range 4 {
+		probes = append(probes, spawnProbe(t, tree, fmt.Sprintf("c-%d", i), actors.RequestChannel{App: "test"}))
+	}
+	for _, p := range probes {
+		p.assigned(t, 10*time.Second)
+	}
+	// 1 control channel + 4 assigned + 3 pooled, on the broker as in the table.
+	check := func(when string) {
+		t.Helper()
+		eventually(t, tree, 10*time.Second, when+": a pool of 3", func() bool { return len(tree.Registry().Prechannels(id)) == 3 })
+		pollUntil(t, 10*time.Second, when+": 8 channels on the broker", func() bool {
+			return ctlCount(t, b, "", "list_channels", "name") == 8
+		})
+		if n := len(tree.Registry().Prechannels(id)); n != 3 {
+			t.Fatalf("%s: pool of %d, want 3", when, n)
+		}
+	}
+	check("after the assignments")
+	b.Kill(t)
+	b.Start(t)
+	for _, p := range probes {
+		p.lost(t, 20*time.Second)
+	}
+	for _, p := range probes {
+		if a, _ := p.assigned(t, 30*time.Second); !a.Reconnect {
+			t.Fatalf("%s: assigned without Reconnect after the restart", p.pid.Id)
+		}
+	}
+	check("after the reconnect")
+}

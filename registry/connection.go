@@ -47,6 +47,9 @@ type Connection struct {
 	// declare on the last connect ("exchange X: 406 …"): the connection is
 	// up, only publishes to those exchanges fail.
 	ExchangeErrors []string `json:"exchange_errors,omitempty"`
+	// Prechannels is the size of the broker's pool of channels opened ahead
+	// of demand (0: none).
+	Prechannels int `json:"prechannels"`
 }
 
 // PutConnection inserts or replaces a connection row.
