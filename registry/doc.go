@@ -15,8 +15,8 @@
 //	publishers    each publisher actor its own row
 //	workers       each RPC worker its own row
 //
-// The core tables are declared in schema.go; every other table's file
-// registers itself there from an init function.
+// Every table is listed in one map, tables in schema.go; each table's
+// schema, row type and accessors live in a file named after it.
 //
 // Rows are immutable values: a writer inserts a fresh copy, never mutates a
 // stored row (go-memdb computes old index keys from the stored object).

@@ -8,14 +8,22 @@
 //	├── assignments             worker: the assignments table's writer
 //	├── bootstrap               worker: adds the configured brokers, waits for the local zone
 //	├── listeners               simple_one_for_one, 5/10s: listeners spawned through the tree
-//	└── (pools)                 one_for_one, 5/10s each: publishers, RPC workers
+//	├── publishers              one_for_one, 5/10s: publishers-1…N, behind [Tree.Publish]
+//	└── workers                 one_for_one, 5/10s: workers-1…N, RPC workers behind [Tree.Call]
 //
 // [Start] builds the tree from a [Config] (usually read by [LoadINI] from
 // Kazoo's config.ini) and returns a [*Tree] handle: its registry for reads,
-// a snapshot of the tree, readiness, and Shutdown.
+// a snapshot of the tree, readiness, publishing, calls, listeners, and
+// Shutdown. Start builds the publishers pool first (a bad [PublishConfig]
+// fails Start), makes it the listeners' reply publisher in the actors' Env,
+// builds the RPC pool, then starts the root with its pools in that order. A
+// negative pool size runs no such pool.
 //
 // Restart intensity follows OTP, not protoactor: a supervisor whose child
 // fails more than its intensity allows fails itself, up to the root, whose
 // failure ends the tree ([Tree.Done]). protoactor's own strategies would
 // silently stop the child instead.
+//
+// [Tree.AdminHandler] is the read-only JSON admin API the warren command
+// reads; its routes are one map in admin.go.
 package supervisor

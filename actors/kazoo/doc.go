@@ -3,23 +3,22 @@
 // names. It opens no connection and needs no broker; the actors that talk to RabbitMQ build on it.
 //
 // Everything here must match what 2600Hz Kazoo (Erlang kazoo_amqp) and Kamailio's kazoo module put
-// on the wire, so that a Warren service can join a running Kazoo / Kamailio cluster. The sections
-// of the design notes (shared/design/kazoo.md) it follows are named below.
+// on the wire, so that a Warren service can join a running Kazoo / Kamailio cluster.
 //
-// # Exchanges (kazoo.md §9)
+// # Exchanges
 //
 // [StandardExchanges] lists the 17 exchanges of Kazoo's kz_amqp.hrl with the flags kz_amqp_util
 // declares them with: non-durable, non-auto-delete. "targeted" and "callctl" are direct, "nodes"
 // is fanout, the rest are topic.
 //
-// # Routing keys (kazoo.md §9, §11h)
+// # Routing keys
 //
 // [Encode] is kz_amqp_util:encode/1 and Kamailio's kazoo_encode: it turns one routing-key word
 // into [a-zA-Z0-9-~_] plus %XX and '+', so that a '.' in a realm or Call-ID cannot split it.
 // [Decode] reverses it. [AuthnReqRoutingKey], [QueryUserChannelsReqRoutingKey] and
 // [RegSuccessRoutingKey] build the keys of the matching APIs.
 //
-// # Envelope (kazoo.md §9)
+// # Envelope
 //
 // A Kazoo message is one JSON object: envelope headers (App-Name, App-Version, Event-Category,
 // Event-Name, Msg-ID, Server-ID, Node, …) sit beside the payload keys. [Envelope] is that object
@@ -29,14 +28,14 @@
 // [API.Validate] and [API.Build] check and build it. [AuthnReq], [AuthnResp],
 // [QueryUserChannelsReq], [QueryUserChannelsResp] and [RegSuccess] are real examples.
 //
-// # Requests and replies (kazoo.md §7, §11b-§11e, §13.4)
+// # Requests and replies
 //
 // Correlation is always in the body, never in AMQP properties: a requester puts the routing key
 // of its reply queue in Server-ID and a Msg-ID; the responder publishes to "targeted" with that
 // Server-ID as routing key ([Envelope.ReplyTo]) and echoes the Msg-ID ([NewReply]). Neither Kazoo
 // nor Kamailio sets reply_to or correlation_id.
 //
-// # Kamailio (kazoo.md §11, §11g)
+// # Kamailio
 //
 // [ParsePath], [Get] and [GetString] read values with Kamailio's kz.json path syntax
 // ("Channels[0].switch_url"). [EventRoutes] lists the event_route[kazoo:consumer-event-…] names

@@ -1,0 +1,23 @@
+// Package listener holds Warren's listeners: Kazoo's gen_listener. A
+// listener consumes one queue and hands each delivery to a [Handler], chosen
+// by the event's category and name ([Route]), the most specific first.
+//
+// A [Spec] declares the queue ([QueueSpec]), its [Binding]s, the consume and
+// acknowledgement options, the channel's placement (float or sticky) and the
+// handlers; [Props] returns the actor. Spawn it under the tree's listeners
+// supervisor with supervisor.Tree.SpawnListener, or under an actor of your
+// own. Bindings can be added and removed at run time ([AddBinding],
+// [RemoveBinding]).
+//
+// A listener is a consumer of the assignments protocol (package actors): on
+// every channel it is given it replays its recorded topology (exchange
+// declares, queue declare, QoS, bindings, consume; Kazoo's kz_amqp_history).
+// Deliveries never pass through its mailbox: a goroutine per channel hands
+// them to a bounded pool of handler goroutines, one per routing key at a
+// time with Spec.OrderedByKey. Acks go on the delivery's own channel; those
+// of a channel the listener has lost are dropped and counted as stale.
+// [Delivery.Reply] answers a request the Kazoo way, through the tree's
+// publishers when it has them.
+//
+// Each listener writes its own row of the registry's listeners table.
+package listener
