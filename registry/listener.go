@@ -24,6 +24,7 @@ const (
 	ListenerDeclaring    ListenerState = "declaring"    // replaying its topology on a channel
 	ListenerConsuming    ListenerState = "consuming"    //
 	ListenerReconnecting ListenerState = "reconnecting" // lost its channel, waiting for another
+	ListenerFailed       ListenerState = "failed"       // the broker refused its topology several times in a row; still retried
 )
 
 // Listener is a row of the listeners table. Each row is written by the

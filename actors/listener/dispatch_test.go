@@ -39,7 +39,7 @@ func TestRoutes_PickMostSpecificFirst(t *testing.T) {
 	}
 }
 
-func TestListenerSpec_Normalize(t *testing.T) {
+func TestSpec_Normalize(t *testing.T) {
 	h := func(context.Context, *Delivery) error { return nil }
 	tests := []struct {
 		name    string

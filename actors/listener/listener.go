@@ -3,6 +3,7 @@ package listener
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -37,16 +38,18 @@ type listener struct {
 	cancel context.CancelFunc
 	pool   *workers
 
-	cmds     []command // the recorded topology
-	opMu     *sync.Mutex
-	ch       *amqp.Channel
-	chID     string
-	setupGen uint64 // bumped for every replay attempt; late results are dropped
-	state    registry.ListenerState
-	lastErr  string
-	since    time.Time
-	retries  int
-	timer    *time.Timer
+	cmds       []command // the recorded topology
+	opMu       *sync.Mutex
+	ch         *amqp.Channel
+	chID       string
+	setupGen   uint64 // bumped for every replay attempt; late results are dropped
+	state      registry.ListenerState
+	lastErr    string
+	since      time.Time
+	retries    int    // replays in a row that failed without closing the channel
+	refusals   int    // replays in a row the broker refused with a channel exception
+	refusedGen uint64 // channel generation of the last refusal counted
+	timer      *time.Timer
 }
 
 // Messages of the listener protocol.
@@ -66,8 +69,20 @@ type topologyDone struct {
 	gen, setup uint64
 	queue      string
 	deliveries <-chan amqp.Delivery
+	unbound    []Binding // pending unbinds the replay applied
 	err        error
 }
+
+// brokerCancelled reports the broker's basic.cancel of the listener's
+// consumer (its queue was deleted, say), as soon as it arrives: the
+// deliveries already prefetched are still handled meanwhile.
+type brokerCancelled struct{ gen uint64 }
+
+// maxReplayFailures is how many replays in a row may fail with the broker's
+// refusal (a channel exception: 406 inequivalent arguments, 403, 404) before
+// the listener says failed. It keeps retrying, at resetupMax at the most.
+const maxReplayFailures = 5
+
 type consumeEnded struct{ gen, setup uint64 }
 type resetup struct{ gen uint64 }
 
@@ -78,6 +93,12 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 	spec, err := spec.normalize()
 	if err != nil {
 		return nil, err
+	}
+	if spec.Queue.Name == "" {
+		// Named once, here, like Kazoo's anonymous queues: every replay
+		// declares the same queue, so nothing is stranded between channels
+		// and no queue is left behind per reconnect.
+		spec.Queue.Name = anonymousQueueName(spec.Name)
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -121,6 +142,7 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.watchCancels(m.Channel, gen)
 		l.setup(gen)
 	case *actors.ChannelLost:
+		old := l.shared.gen.Load()
 		l.shared.gen.Store(actors.NextGeneration()) // acks of the old channel's deliveries are dropped from now on
 		l.shared.ch.Store(nil)
 		l.ch, l.chID = nil, ""
@@ -130,9 +152,25 @@ func (l *listener) Receive(ctx actor.Context) {
 			msg += ": " + redact.Error(m.Err)
 		}
 		l.log.Warn("channel lost; waiting for another", "channel", m.ID, "err", msg)
+		var ae *amqp.Error
+		if (l.state == registry.ListenerDeclaring || l.state == registry.ListenerFailed) && errors.As(m.Err, &ae) && ae.Recover {
+			// The replay's refusal closed the channel before its result
+			// arrived (that result is now stale): count it here.
+			if st, why := l.refused(old, redact.Error(m.Err)); st == registry.ListenerFailed {
+				l.setState(st, why)
+				return
+			}
+		}
 		l.setState(registry.ListenerReconnecting, msg)
 	case *topologyDone:
 		l.onTopology(m)
+	case *brokerCancelled:
+		if m.gen == l.shared.gen.Load() && l.state == registry.ListenerConsuming && l.ch != nil && !l.ch.IsClosed() {
+			// Declare again at once; prefetched deliveries are still handled.
+			l.log.Warn("consumer cancelled by the broker; declaring the queue again", "queue", l.shared.queueName())
+			l.stopTimer()
+			l.setup(m.gen)
+		}
 	case *consumeEnded:
 		if m.gen == l.shared.gen.Load() && m.setup == l.setupGen && l.ch != nil && !l.ch.IsClosed() {
 			l.log.Warn("consumer cancelled by the broker; declaring the queue again", "queue", l.shared.queueName())
@@ -161,9 +199,9 @@ func (l *listener) setup(gen uint64) {
 	l.setState(registry.ListenerDeclaring, "")
 	go func() {
 		opMu.Lock()
-		queue, deliveries, err := replay(ch, spec, cmds)
+		queue, deliveries, unbound, err := replay(ch, spec, cmds)
 		opMu.Unlock()
-		env.Send(self, &topologyDone{gen: gen, setup: setupGen, queue: queue, deliveries: deliveries, err: err})
+		env.Send(self, &topologyDone{gen: gen, setup: setupGen, queue: queue, deliveries: deliveries, unbound: unbound, err: err})
 	}()
 }
 
@@ -171,23 +209,45 @@ func (l *listener) onTopology(m *topologyDone) {
 	if m.gen != l.shared.gen.Load() || m.setup != l.setupGen {
 		return // a replay on a channel we no longer hold
 	}
+	for _, b := range m.unbound {
+		l.cmds = appliedUnbind(l.cmds, b)
+	}
+	if re := (*replayError)(nil); errors.As(m.err, &re) && re.cmd.kind == cmdUnbind && notFound(m.err) {
+		l.cmds = appliedUnbind(l.cmds, re.cmd.binding) // its exchange is gone, and the binding with it
+	}
 	if m.err != nil {
-		l.log.Error("topology replay failed", "queue", m.queue, "err", redact.Error(m.err))
+		why := redact.Error(m.err)
+		l.log.Error("topology replay failed", "queue", m.queue, "err", why)
 		var ae *amqp.Error
 		if errors.As(m.err, &ae) && ae.Recover || l.ch.IsClosed() {
-			// A channel exception closed the channel: assignments replaces it.
-			l.setState(registry.ListenerDeclaring, redact.Error(m.err))
+			// A channel exception closed the channel: assignments replaces it
+			// (after a growing delay when it happens again and again).
+			l.setState(l.refused(m.gen, why))
 			return
 		}
-		l.retry(m.gen, redact.Error(m.err))
+		l.retry(m.gen, why)
 		return
 	}
 	q := m.queue
 	l.shared.queue.Store(&q)
-	l.retries = 0
+	l.retries, l.refusals = 0, 0
 	l.forward(m.gen, m.setup, m.deliveries)
 	l.log.Info("consuming", "queue", q, "broker", l.shared.brokerID())
 	l.setState(registry.ListenerConsuming, "")
+}
+
+// refused counts the broker's refusal of the replay on the channel of gen
+// (once per channel) and returns the state to show with its reason: failed
+// after maxReplayFailures in a row.
+func (l *listener) refused(gen uint64, why string) (registry.ListenerState, string) {
+	if gen != l.refusedGen {
+		l.refusedGen = gen
+		l.refusals++
+	}
+	if l.refusals >= maxReplayFailures {
+		return registry.ListenerFailed, fmt.Sprintf("broker refused the topology %d times in a row: %s", l.refusals, why)
+	}
+	return registry.ListenerDeclaring, why
 }
 
 func (l *listener) retry(gen uint64, why string) {
@@ -209,7 +269,7 @@ func (l *listener) stopTimer() {
 // forward moves deliveries from the channel to the worker pool until the
 // consumer ends (channel closed, or cancelled by the broker).
 func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery) {
-	pool, env, self, done := l.pool, l.env, l.shared.self, l.shared.ctx.Done()
+	pool, env, self, done, s := l.pool, l.env, l.shared.self, l.shared.ctx.Done(), l.shared
 	go func() {
 		for {
 			select {
@@ -217,6 +277,9 @@ func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery) {
 				if !ok {
 					env.Send(self, &consumeEnded{gen: gen, setup: setup})
 					return
+				}
+				if s.spec.Ack == AckAuto { // acked as it arrives: the prefetch still bounds the buffer
+					s.ackOnArrival(d)
 				}
 				pool.dispatch(d, gen)
 			case <-done:
@@ -231,10 +294,13 @@ func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery) {
 // deliveries chan is what the listener acts on.
 func (l *listener) watchCancels(ch *amqp.Channel, gen uint64) {
 	cancels := ch.NotifyCancel(make(chan string, 4))
-	log := l.log
+	log, env, self, mine := l.log, l.env, l.shared.self, l.shared.spec.Consume.Tag
 	go func() {
 		for tag := range cancels {
 			log.Debug("broker cancelled consumer", "tag", tag, "gen", gen)
+			if tag == mine {
+				env.Send(self, &brokerCancelled{gen: gen})
+			}
 		}
 	}()
 }
@@ -244,17 +310,20 @@ func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 		ctx.Respond(&BindingChanged{Err: errors.New("warren: listener " + l.shared.spec.Name + ": binding needs an exchange")})
 		return
 	}
+	consuming := l.state == registry.ListenerConsuming && l.ch != nil
 	if add {
 		l.cmds = addBinding(l.cmds, b)
 	} else {
 		var found bool
-		if l.cmds, found = removeBinding(l.cmds, b); !found {
+		// Not consuming: the next replay unbinds, if the queue outlives
+		// its channel (an exclusive or auto-delete queue goes with it).
+		if l.cmds, found = removeBinding(l.cmds, b, !consuming && l.shared.spec.Queue.outlivesChannel()); !found {
 			ctx.Respond(&BindingChanged{Err: errors.New("warren: listener " + l.shared.spec.Name + ": no binding " + b.String())})
 			return
 		}
 	}
 	l.writeRow()
-	if l.state != registry.ListenerConsuming || l.ch == nil {
+	if !consuming {
 		ctx.Respond(&BindingChanged{}) // applied by the next replay
 		return
 	}
@@ -280,12 +349,19 @@ func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 		if err != nil {
 			res = &BindingChanged{Err: err}
 		}
-		if r := res.(*BindingChanged); r.Err != nil && add {
+		r := res.(*BindingChanged)
+		switch {
+		case r.Err != nil && add:
 			// Not applied (a missing exchange closes the channel with 404):
 			// forget it, or every replay would fail the same way.
-			l.cmds, _ = removeBinding(l.cmds, b)
+			l.cmds, _ = removeBinding(l.cmds, b, false)
 			r.Err = errors.New("warren: listener " + l.shared.spec.Name + ": bind " + b.String() + ": " + redact.Error(r.Err))
 			l.writeRow()
+		case r.Err != nil && !notFound(r.Err) && l.shared.spec.Queue.outlivesChannel():
+			// Not applied, and the binding may still be on the broker: the
+			// next replay unbinds (a 404 means there is nothing to unbind).
+			l.cmds = insertBeforeConsume(l.cmds, command{kind: cmdUnbind, binding: b})
+			r.Err = errors.New("warren: listener " + l.shared.spec.Name + ": unbind " + b.String() + " (retried on the next channel): " + redact.Error(r.Err))
 		}
 		ctx.Respond(res)
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"mime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -183,10 +184,25 @@ func (s *listenerShared) reject(d amqp.Delivery, gen uint64) {
 	}
 }
 
-// isJSON decides how a payload is decoded: by content type, and for
-// messages without one (Kamailio's amqp-tools peers), by its first byte.
+// ackOnArrival acks d for an AckAuto listener, before it is dispatched.
+func (s *listenerShared) ackOnArrival(d amqp.Delivery) {
+	if err := s.link.Load().Watch(func() error { return d.Ack(false) }); err != nil {
+		s.counter.stale.Add(1)
+		return
+	}
+	s.counter.acked.Add(1)
+}
+
+// isJSON decides how a payload is decoded: by content type (its parameters,
+// such as "; charset=utf-8", aside), and for messages without one
+// (Kamailio's amqp-tools peers), by its first byte.
 func isJSON(contentType string, body []byte) bool {
-	ct := strings.ToLower(contentType)
+	ct := strings.ToLower(strings.TrimSpace(contentType))
+	if mt, _, err := mime.ParseMediaType(ct); err == nil {
+		ct = mt
+	} else if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = strings.TrimSpace(ct[:i])
+	}
 	switch {
 	case ct == kazoo.ContentType || strings.HasSuffix(ct, "+json"):
 		return true

@@ -1,6 +1,8 @@
 package listener
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -25,8 +27,9 @@ const (
 	// AckAfterHandler acks once the handler returned nil, nacks on error or
 	// panic (Kamailio's wait_for_consumer_ack). The default.
 	AckAfterHandler AckPolicy = iota
-	// AckAuto consumes with no_ack: the broker forgets a message once sent
-	// (Kazoo's default, fastest, loses in-flight messages on a crash).
+	// AckAuto acks each delivery as it arrives, before it is dispatched
+	// (Kazoo's default no_ack; loses in-flight messages on a crash). Unlike
+	// the broker's no_ack, the prefetch still bounds what the client buffers.
 	AckAuto
 	// AckOnReceive acks each delivery before its handler runs (Kazoo's
 	// auto_ack=true).
@@ -73,9 +76,10 @@ type Spec struct {
 	Defaults Defaults // envelope defaults for replies
 }
 
-// QueueSpec declares the listener's queue. An empty Name asks the broker for
-// a server-named queue; the new name is carried to the bindings on every
-// reconnect.
+// QueueSpec declares the listener's queue. An empty Name gets a name chosen
+// once when the listener is made ("warren-<listener>-<hex>"), which every
+// reconnect declares again: make such a queue Exclusive or AutoDelete so
+// that it goes away with the listener.
 type QueueSpec struct {
 	Name       string
 	Durable    bool
@@ -83,6 +87,18 @@ type QueueSpec struct {
 	AutoDelete bool
 	Args       amqp.Table // x-message-ttl, x-dead-letter-exchange, x-max-length, x-queue-type, ...
 }
+
+// anonymousQueueName names the queue of a listener whose spec names none:
+// "warren-<listener>-<16 hex digits>" (RabbitMQ keeps "amq." for itself).
+func anonymousQueueName(listener string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "warren-" + listener + "-" + hex.EncodeToString(b[:])
+}
+
+// outlivesChannel reports whether the queue stays on the broker when the
+// channel that declared it closes.
+func (q QueueSpec) outlivesChannel() bool { return !q.Exclusive && !q.AutoDelete }
 
 // Binding binds the listener's queue to an exchange.
 type Binding struct {

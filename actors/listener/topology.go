@@ -1,6 +1,8 @@
 package listener
 
 import (
+	"errors"
+
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
@@ -11,28 +13,24 @@ import (
 type cmdKind int
 
 const (
-	cmdDeclareExchange cmdKind = iota
-	cmdDeclareQueue
+	cmdDeclareQueue cmdKind = iota
 	cmdQos
-	cmdBind
+	cmdBind   // declares the binding's exchange first when it asks to
+	cmdUnbind // a binding removed while not consuming, applied by the next replay
 	cmdConsume
 )
 
+// A binding is one command (its exchange's declare goes with it), so that
+// adding and removing it leaves nothing behind in the record.
 type command struct {
 	kind    cmdKind
-	binding Binding // for cmdDeclareExchange and cmdBind
+	binding Binding // for cmdBind and cmdUnbind
 }
 
 // initialCommands is the record a spec starts with.
 func initialCommands(s Spec) []command {
-	var cmds []command
-	for _, b := range s.Bindings {
-		if b.Declare {
-			cmds = append(cmds, command{kind: cmdDeclareExchange, binding: b})
-		}
-	}
-	cmds = append(cmds, command{kind: cmdDeclareQueue})
-	if s.Prefetch > 0 && s.Ack != AckAuto {
+	cmds := []command{{kind: cmdDeclareQueue}}
+	if s.Prefetch > 0 {
 		cmds = append(cmds, command{kind: cmdQos})
 	}
 	for _, b := range s.Bindings {
@@ -41,28 +39,53 @@ func initialCommands(s Spec) []command {
 	return append(cmds, command{kind: cmdConsume})
 }
 
-// addBinding records a binding added at run time.
+// addBinding records a binding, once; a pending unbind of it is dropped.
+// The bind goes before the consume command, so a replay binds before it
+// consumes.
 func addBinding(cmds []command, b Binding) []command {
+	cmds, _ = prune(cmds, cmdUnbind, b)
 	for _, c := range cmds {
 		if c.kind == cmdBind && c.binding.same(b) {
 			return cmds
 		}
 	}
-	if b.Declare {
-		cmds = append(cmds, command{kind: cmdDeclareExchange, binding: b})
-	}
-	return append(cmds, command{kind: cmdBind, binding: b})
+	return insertBeforeConsume(cmds, command{kind: cmdBind, binding: b})
 }
 
 // removeBinding prunes a binding from the record, as kz_amqp_history pruned
-// queue.bind on queue.unbind.
-func removeBinding(cmds []command, b Binding) ([]command, bool) {
+// queue.bind on queue.unbind. With pending set (the listener is not
+// consuming, so the unbind cannot be applied now) an unbind is recorded for
+// the next replay: a queue that outlives its channel keeps its bindings on
+// the broker.
+func removeBinding(cmds []command, b Binding, pending bool) ([]command, bool) {
+	cmds, found := prune(cmds, cmdBind, b)
+	if found && pending {
+		cmds = insertBeforeConsume(cmds, command{kind: cmdUnbind, binding: b})
+	}
+	return cmds, found
+}
+
+// appliedUnbind drops the pending unbind of b once a replay applied it.
+func appliedUnbind(cmds []command, b Binding) []command {
+	cmds, _ = prune(cmds, cmdUnbind, b)
+	return cmds
+}
+
+func prune(cmds []command, kind cmdKind, b Binding) ([]command, bool) {
 	for i, c := range cmds {
-		if c.kind == cmdBind && c.binding.same(b) {
+		if c.kind == kind && c.binding.same(b) {
 			return append(cmds[:i:i], cmds[i+1:]...), true
 		}
 	}
 	return cmds, false
+}
+
+func insertBeforeConsume(cmds []command, c command) []command {
+	n := len(cmds)
+	if n > 0 && cmds[n-1].kind == cmdConsume {
+		return append(cmds[:n-1:n-1], c, cmds[n-1])
+	}
+	return append(cmds, c)
 }
 
 func bindingsOf(cmds []command) []Binding {
@@ -75,15 +98,13 @@ func bindingsOf(cmds []command) []Binding {
 	return out
 }
 
-// replay runs the record on ch. A server-named queue gets its name from the
-// broker; the bindings and the consumer that follow use it.
-func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries <-chan amqp.Delivery, err error) {
+// replay runs the record on ch and returns the unbinds it applied. The
+// queue's name was chosen once, when the listener was made (Kazoo names an
+// anonymous queue once too): every replay declares the same queue.
+func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries <-chan amqp.Delivery, unbound []Binding, err error) {
 	queue = s.Queue.Name
 	for _, c := range cmds {
 		switch c.kind {
-		case cmdDeclareExchange:
-			b := c.binding
-			err = ch.ExchangeDeclare(b.Exchange, b.Kind, b.Durable, b.AutoDelete, b.Internal, false, nil)
 		case cmdDeclareQueue:
 			var q amqp.Queue
 			q, err = ch.QueueDeclare(s.Queue.Name, s.Queue.Durable, s.Queue.AutoDelete, s.Queue.Exclusive, false, s.Queue.Args)
@@ -91,7 +112,17 @@ func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries 
 		case cmdQos:
 			err = ch.Qos(s.Prefetch, 0, false)
 		case cmdBind:
-			err = ch.QueueBind(queue, c.binding.RoutingKey, c.binding.Exchange, false, c.binding.Args)
+			b := c.binding
+			if b.Declare {
+				err = ch.ExchangeDeclare(b.Exchange, b.Kind, b.Durable, b.AutoDelete, b.Internal, false, nil)
+			}
+			if err == nil {
+				err = ch.QueueBind(queue, b.RoutingKey, b.Exchange, false, b.Args)
+			}
+		case cmdUnbind:
+			if err = ch.QueueUnbind(queue, c.binding.RoutingKey, c.binding.Exchange, c.binding.Args); err == nil {
+				unbound = append(unbound, c.binding)
+			}
 		case cmdConsume:
 			args := s.Consume.Args
 			if s.Consume.Priority != 0 {
@@ -101,13 +132,15 @@ func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries 
 				}
 				args["x-priority"] = int32(s.Consume.Priority)
 			}
-			deliveries, err = ch.Consume(queue, s.Consume.Tag, s.Ack == AckAuto, s.Consume.Exclusive, false, false, args)
+			// Never the broker's no_ack, even for AckAuto: the listener acks on
+			// receipt so that the prefetch bounds what the client buffers.
+			deliveries, err = ch.Consume(queue, s.Consume.Tag, false, s.Consume.Exclusive, false, false, args)
 		}
 		if err != nil {
-			return queue, nil, &replayError{cmd: c, queue: queue, err: err}
+			return queue, nil, unbound, &replayError{cmd: c, queue: queue, err: err}
 		}
 	}
-	return queue, deliveries, nil
+	return queue, deliveries, unbound, nil
 }
 
 type replayError struct {
@@ -119,14 +152,17 @@ type replayError struct {
 func (e *replayError) Error() string {
 	var what string
 	switch e.cmd.kind {
-	case cmdDeclareExchange:
-		what = "declare exchange " + e.cmd.binding.Exchange
 	case cmdDeclareQueue:
 		what = "declare queue " + e.queue
 	case cmdQos:
 		what = "set qos"
 	case cmdBind:
 		what = "bind " + e.queue + " to " + e.cmd.binding.String()
+		if e.cmd.binding.Declare {
+			what = "declare exchange " + e.cmd.binding.Exchange + " and " + what
+		}
+	case cmdUnbind:
+		what = "unbind " + e.queue + " from " + e.cmd.binding.String()
 	case cmdConsume:
 		what = "consume " + e.queue
 	}
@@ -134,3 +170,9 @@ func (e *replayError) Error() string {
 }
 
 func (e *replayError) Unwrap() error { return e.err }
+
+// notFound reports a 404 NOT_FOUND from the broker.
+func notFound(err error) bool {
+	var ae *amqp.Error
+	return errors.As(err, &ae) && ae.Code == amqp.NotFound
+}
