@@ -1,7 +1,7 @@
 # Warren — `make help` lists the targets.
 GO        ?= go
 DEMO_URL  ?= amqp://guest:guest@127.0.0.1:5672/
-UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd/...
+UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd/... ./internal/...
 
 .PHONY: help demo test unit integration bench vet deps
 

@@ -26,7 +26,7 @@ func (s ConnState) String() string { return string(s) }
 
 // Connection is a row of the connections table: one broker connection.
 type Connection struct {
-	ID         string        `json:"id"`          // broker id: host:port[/vhost], unique, never a password
+	ID         string        `json:"id"`          // broker id: host:port[@vhost], unique, never a password
 	Zone       string        `json:"zone"`        // zone name as configured
 	Local      bool          `json:"local"`       // Zone is this node's own zone
 	URI        string        `json:"uri"`         // the URI with its password masked

@@ -21,12 +21,16 @@ const DefaultAdminAddr = "127.0.0.1:7117"
 // once it stops.
 const adminShutdownGrace = 5 * time.Second
 
-// AdminHandler returns the tree's read-only admin API, which `warren tree`,
-// `warren connections` and `warren channels` read. Every answer is JSON:
+// AdminHandler returns the tree's read-only admin API, which the CLI's
+// listings (`warren tree`, `connections`, `channels`, `listeners`, `workers`)
+// read. Every answer is JSON:
 //
 //	GET /tree         the supervision tree, root "warren" ([registry.TreeNode])
 //	GET /connections  one [AdminConnection] per broker
 //	GET /channels     one [AdminChannel] per assignments row
+//	GET /listeners    one [AdminListener] per listener
+//	GET /publishers   the publishers pool and its counters ([AdminPublishers])
+//	GET /workers      the RPC workers and their counters ([AdminWorkers])
 //	GET /healthz      200 while the tree runs, 503 once it stopped ([AdminHealth])
 //	GET /readyz       200 when [Tree.Ready], else 503 saying why ([AdminReadiness])
 //

@@ -9,7 +9,9 @@ import (
 )
 
 // root is the "warren" supervisor: it starts Kazoo's five children in
-// Kazoo's order and restarts each on failure (one_for_one, 5/10s).
+// Kazoo's order, then the listeners supervisor and the worker pools
+// ([Tree.pools]: publishers, RPC workers), and restarts each on failure
+// (one_for_one, 5/10s).
 //
 // Owner:    its mailbox.
 // Writes:   nothing but its own actors row.

@@ -8,7 +8,7 @@ import (
 const upperHex = "0123456789ABCDEF"
 
 // Encode makes s safe as one word of an AMQP topic routing key, exactly as Erlang
-// kz_amqp_util:encode/1 and Kamailio's kazoo_encode / {kz.encode} do (kazoo.md §9, §11h):
+// kz_amqp_util:encode/1 and Kamailio's kazoo_encode / {kz.encode} do:
 //
 //   - "", "*" and "#" are returned unchanged, so wildcards survive;
 //   - bytes in [a-zA-Z0-9-~_] are kept;
@@ -16,7 +16,7 @@ const upperHex = "0123456789ABCDEF"
 //   - every other byte becomes %XX in upper-case hex.
 //
 // Encoding is per byte: a multi-byte UTF-8 character becomes several %XX. Kamailio's C code may
-// differ from Erlang for bytes >= 0x80 (a signed char, kazoo.md §11h); Encode follows Erlang.
+// differ from Erlang for bytes >= 0x80 (a signed char); Encode follows Erlang.
 func Encode(s string) string {
 	if s == "" || s == "*" || s == "#" {
 		return s

@@ -12,7 +12,7 @@ func TestEncode(t *testing.T) {
 		given string
 		want  string
 	}{
-		// Vectors from kz_amqp_util's eunit tests (kazoo.md §9).
+		// Vectors from kz_amqp_util's eunit tests.
 		{name: "hash passes through", given: "#", want: "#"},
 		{name: "star passes through", given: "*", want: "*"},
 		{name: "empty passes through", given: "", want: ""},

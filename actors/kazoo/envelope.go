@@ -9,7 +9,7 @@ import (
 )
 
 // Envelope is a Kazoo API message: one JSON object whose envelope headers (App-Name, Msg-ID,
-// Server-ID, …) sit beside the payload keys (kazoo.md §9).
+// Server-ID, …) sit beside the payload keys.
 //
 // Values are what [Parse] produces: map[string]any for objects, []any for arrays, string, bool,
 // nil, and json.Number for numbers, so that numbers keep their exact text on a round trip. Keys

@@ -6,8 +6,8 @@ import "strings"
 const EventRoutePrefix = "kazoo:consumer-event"
 
 // EventRoutes returns the event routes Kamailio's kazoo module tries for a consumed message,
-// most specific first; Kamailio runs the first one its script defines (kz_amqp_consumer_event,
-// kazoo.md §11g). key and subkey name the payload keys to read; empty means the module defaults
+// most specific first; Kamailio runs the first one its script defines (kz_amqp_consumer_event).
+// key and subkey name the payload keys to read; empty means the module defaults
 // Event-Category and Event-Name. With the defaults and {"Event-Category":"directory",
 // "Event-Name":"reg_flush"} the list is:
 //

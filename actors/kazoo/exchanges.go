@@ -1,6 +1,6 @@
 package kazoo
 
-// Names of Kazoo's standard exchanges (include/kz_amqp.hrl, kazoo.md §9).
+// Names of Kazoo's standard exchanges (include/kz_amqp.hrl).
 const (
 	ExchangeTargeted      = "targeted"
 	ExchangeCallctl       = "callctl"
@@ -40,7 +40,7 @@ type Exchange struct {
 	Args       map[string]any // nil for every standard exchange
 }
 
-// StandardExchanges returns the exchanges of Kazoo's kz_amqp.hrl in the order kazoo.md §9 lists
+// StandardExchanges returns the exchanges of Kazoo's kz_amqp.hrl in the order that file lists
 // them. Each call returns a fresh slice, so callers may change it.
 func StandardExchanges() []Exchange {
 	return []Exchange{

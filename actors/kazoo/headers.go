@@ -1,7 +1,7 @@
 package kazoo
 
 // Envelope header keys: the JSON keys Kazoo's kz_api puts beside the payload keys of every
-// message (include/kz_api.hrl, kz_api_literals.hrl, kazoo.md §9). They are JSON keys in the body,
+// message (include/kz_api.hrl, kz_api_literals.hrl). They are JSON keys in the body,
 // not AMQP headers.
 const (
 	HeaderAppName           = "App-Name"        // required; the sending application

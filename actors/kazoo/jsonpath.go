@@ -6,8 +6,8 @@ import (
 )
 
 // Path is a parsed Kamailio kz.json / kazoo_json path such as "Channels[0].switch_url": object
-// keys separated by '.', each followed by any number of array indexes "[n]" (kazoo.md §11,
-// seeds/003). Build one with [ParsePath]. The zero Path addresses the document itself.
+// keys separated by '.', each followed by any number of array indexes "[n]", as Kamailio's kazoo
+// module reads them. Build one with [ParsePath]. The zero Path addresses the document itself.
 //
 // Syntax, stricter than Kamailio's sscanf-based parser:
 //

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// A few real Kazoo APIs, as their kapi_* modules define them on master (kazoo.md §7, §11h).
+// A few real Kazoo APIs, as their kapi_* modules define them on master.
 // They serve as examples and test vectors; treat them as read-only.
 var (
 	// AuthnReq is kapi_authn's authn_req, the SIP digest credentials lookup Kamailio sends with

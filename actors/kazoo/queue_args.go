@@ -1,7 +1,7 @@
 package kazoo
 
 // QueueArgs returns the arguments Kazoo puts on every queue it declares
-// (kz_amqp_util.erl, kazoo.md §6b): x-max-length 100 as an AMQP short and
+// (kz_amqp_util.erl): x-max-length 100 as an AMQP short and
 // x-message-ttl 60000 ms as a signed int. A Go service that declares one of
 // Kazoo's own queues (registrar_listener, say) must pass exactly these, with
 // these types: RabbitMQ compares argument types and answers 406

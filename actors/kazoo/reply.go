@@ -5,11 +5,11 @@ import (
 	"strings"
 )
 
-// consumerPrefix starts a Server-ID that Kamailio rewrote for its scripts (kazoo.md §11d, §11e).
+// consumerPrefix starts a Server-ID that Kamailio rewrote for its scripts.
 const consumerPrefix = "consumer://"
 
 // ReplyTo returns where a reply to e goes: the "targeted" exchange with e's Server-ID as routing
-// key (kazoo.md §7, §11d, §13.4). ok is false when e has no non-empty string Server-ID, i.e. the
+// key. ok is false when e has no non-empty string Server-ID, i.e. the
 // sender expects no reply.
 //
 // A Server-ID of the form "consumer://<n>/<key>" is the one Kamailio hands its scripts after it
@@ -48,7 +48,7 @@ func SplitConsumerServerID(id string) (broker, routingKey string, ok bool) {
 // checked as [Envelope.Prepare] does.
 //
 // Msg-ID is req's Msg-Reply-ID when it has one, otherwise req's Msg-ID: kz_amqp_worker waits for
-// replies whose Msg-ID equals the request's Msg-Reply-ID, falling back to its Msg-ID (kazoo.md §7);
+// replies whose Msg-ID equals the request's Msg-Reply-ID, falling back to its Msg-ID;
 // Kamailio sets no Msg-Reply-ID, so its queries get their own Msg-ID back. A Msg-ID in fields is
 // replaced. A request with neither gives an error wrapping [ErrMissingHeader].
 //

@@ -64,7 +64,7 @@ func TestPublishOptions(t *testing.T) {
 	}
 }
 
-func TestNewPublishers_DefaultsAndNegatives(t *testing.T) {
+func TestNewPool_DefaultsAndNegatives(t *testing.T) {
 	p, err := NewPool(PoolSpec{})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestNewPublishers_DefaultsAndNegatives(t *testing.T) {
 
 // With no channel, publishes wait in the buffer up to MaxWait; one past
 // the buffer fails at once; stop ends the wait.
-func TestPublishers_BufferWithoutChannel(t *testing.T) {
+func TestPool_BufferWithoutChannel(t *testing.T) {
 	p, err := NewPool(PoolSpec{Size: 2, Buffer: 2, MaxWait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestPublisherLane_MatchesReturnsByMessageID(t *testing.T) {
 
 // A confirm that never comes fails after ConfirmTimeout, checked on the
 // ticks of the pool's clock; a ctx ending first fails naming it.
-func TestPublishers_ConfirmWaitIsBounded(t *testing.T) {
+func TestPool_ConfirmWaitIsBounded(t *testing.T) {
 	p, _ := NewPool(PoolSpec{Size: 1, ConfirmTimeout: 200 * time.Millisecond})
 	l := p.lanes[0]
 	st := &laneState{status: "ready", c: &laneChannel{}}

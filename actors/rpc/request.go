@@ -27,7 +27,7 @@ var (
 	ErrStopped = errors.New("warren: no RPC workers running")
 )
 
-// Request is an RPC request: a Kazoo envelope published to actors.Exchange with
+// Request is an RPC request: a Kazoo envelope published to Exchange with
 // RoutingKey. Its Msg-ID (made when missing) correlates the replies; its
 // Server-ID is set to the worker's reply queue, which is bound to "targeted"
 // under that name, so that Kazoo and Kamailio peers answer the Kazoo way.
