@@ -316,7 +316,12 @@ func (c *connection) onDeclare(ctx actor.Context, m *DeclareExchange) {
 	s, id := c.sess, c.spec.ID
 	f := actor.NewFuture(c.env.System, 30*time.Second)
 	go func() {
-		err := s.control(func(ch *amqp.Channel) error { return declareExchange(ch, m.Exchange) })
+		err := s.control(func(ch *amqp.Channel) error {
+			if m.Passive {
+				return ch.ExchangeDeclarePassive(m.Exchange.Name, "direct", false, false, false, false, nil)
+			}
+			return declareExchange(ch, m.Exchange)
+		})
 		if err != nil {
 			err = &BrokerError{Broker: id, Op: "declare exchange " + m.Exchange.Name, Err: err}
 		}

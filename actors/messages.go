@@ -81,8 +81,13 @@ type StopChild struct{ Name string }
 type ChildStopped struct{ Err error }
 
 // DeclareExchange asks a connection actor to declare an exchange on its
-// control channel. The reply is *ExchangeDeclared.
-type DeclareExchange struct{ Exchange Exchange }
+// control channel (with Passive, to check that it exists: a 404 closes the
+// control channel, never a channel anyone publishes or consumes on). The
+// reply is *ExchangeDeclared.
+type DeclareExchange struct {
+	Exchange Exchange
+	Passive  bool
+}
 
 // ExchangeDeclared answers DeclareExchange.
 type ExchangeDeclared struct{ Err error }

@@ -1,6 +1,9 @@
 package integration
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -51,5 +54,61 @@ func TestFault_ConflictingConfiguredExchangeKeepsTheConnectionUp(t *testing.T) {
 	}
 	if err := tree.Publish(within(t, 10*time.Second), "warren.fine", "k", []byte(`{}`), publish.Confirm()); err != nil {
 		t.Fatalf("a confirmed publish to a fine exchange: %v", err)
+	}
+}
+
+// One caller's bad publishes (to a missing exchange, or above the broker's
+// max_message_size) fail that caller with the reason and cost the other
+// callers nothing: their confirmed publishes on the same pool all succeed,
+// and no publisher channel is closed under them.
+func TestFault_BadPublishCostsOnlyItsCaller(t *testing.T) {
+	b := StartBroker(t, WithConfig("max_message_size = 4096"))
+	cfg := oneZone(b.URI())
+	cfg.Publish.MaxMessageSize = 4096
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	ch := rawChannel(t, b)
+	if _, err := ch.QueueDeclare("good-q", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind("good-q", "good", "kapps", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	channelsBefore := ctlCount(t, b, "", "list_channels", "name")
+
+	const good = 300
+	errs := make(chan error, good)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range good {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := tree.Publish(ctx, "kapps", "good", []byte(fmt.Sprintf(`{"n":%d}`, i)), publish.Confirm())
+			cancel()
+			errs <- err
+		}
+	}()
+	for range 20 {
+		err := tree.Publish(within(t, 5*time.Second), "no-such-exchange", "k", []byte(`{}`), publish.Confirm())
+		if !errors.Is(err, publish.ErrNoExchange) || !strings.Contains(err.Error(), "NOT_FOUND") {
+			t.Fatalf("publish to a missing exchange: %v; want ErrNoExchange with the broker's reason", err)
+		}
+		err = tree.Publish(within(t, 5*time.Second), "kapps", "good", make([]byte, 5000))
+		if !errors.Is(err, publish.ErrTooLarge) {
+			t.Fatalf("oversized publish: %v; want ErrTooLarge", err)
+		}
+	}
+	<-done
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("another caller's confirmed publish failed: %v", err)
+		}
+	}
+	pollUntil(t, 10*time.Second, "every good publish in good-q", func() bool {
+		return ctlCount(t, b, "good-q\t300", "list_queues", "name", "messages") == 1
+	})
+	if after := ctlCount(t, b, "", "list_channels", "name"); after != channelsBefore {
+		t.Fatalf("%d channels before, %d after: bad publishes closed channels", channelsBefore, after)
 	}
 }

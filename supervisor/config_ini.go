@@ -31,7 +31,7 @@ const (
 //	[warren]                     ; Warren's own settings (all optional):
 //	zone, heartbeat, connection_timeout, channel_max, frame_max, backoff_first,
 //	backoff_max, max_attempts, prechannels, bootstrap_timeout, publishers,
-//	publish_buffer, publish_max_wait, rpc_workers, node
+//	publish_buffer, publish_max_wait, publish_max_message_size, rpc_workers, node
 //
 // Kazoo's [amqp] pool_size is not read: a Warren RPC worker carries many
 // calls at once, where a Kazoo worker carries one.
@@ -161,7 +161,7 @@ func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 		num("channel_max", &c.ChannelMax), num("frame_max", &c.FrameMax),
 		num("max_attempts", &c.Backoff.MaxAttempts), num("prechannels", &cfg.Prechannels),
 		num("publishers", &cfg.Publish.Publishers), num("publish_buffer", &cfg.Publish.Buffer),
-		dur("publish_max_wait", &cfg.Publish.MaxWait), num("rpc_workers", &cfg.RPC.Workers),
+		dur("publish_max_wait", &cfg.Publish.MaxWait), num("publish_max_message_size", &cfg.Publish.MaxMessageSize), num("rpc_workers", &cfg.RPC.Workers),
 	} {
 		if err != nil {
 			return err

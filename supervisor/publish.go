@@ -31,6 +31,11 @@ type PublishConfig struct {
 	// broker's ack when its ctx has no earlier deadline. Defaults to
 	// publish.DefaultConfirmTimeout (30s).
 	ConfirmTimeout time.Duration
+	// MaxMessageSize is the largest body a publish may carry; set it to the
+	// brokers' max_message_size. A larger publish fails at once with
+	// publish.ErrTooLarge instead of closing a channel other callers publish
+	// on. Defaults to publish.DefaultMaxMessageSize (RabbitMQ's 128 MiB).
+	MaxMessageSize int
 	// Zone is the zone whose brokers the publishers' channels come from.
 	// Defaults to the local zone.
 	Zone string
@@ -45,6 +50,7 @@ func (c PublishConfig) Validate() error {
 		{"buffer", c.Buffer < 0},
 		{"max_wait", c.MaxWait < 0},
 		{"confirm_timeout", c.ConfirmTimeout < 0},
+		{"max_message_size", c.MaxMessageSize < 0},
 	} {
 		if f.bad {
 			return &ConfigError{Source: "config", Section: "publish", Key: f.key, Err: errors.New("must not be negative")}
@@ -99,7 +105,7 @@ func publishPool(cfg PublishConfig) (*publish.Pool, error) {
 	}
 	set, err := publish.NewPool(publish.PoolSpec{
 		Size: cfg.Publishers, Buffer: cfg.Buffer,
-		MaxWait: cfg.MaxWait, ConfirmTimeout: cfg.ConfirmTimeout, Zone: cfg.Zone,
+		MaxWait: cfg.MaxWait, ConfirmTimeout: cfg.ConfirmTimeout, Zone: cfg.Zone, MaxMessageSize: cfg.MaxMessageSize,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("warren: publishers: %w", err)

@@ -28,6 +28,15 @@ var (
 	ErrNacked = errors.New("warren: publish nacked by the broker")
 	// ErrReturned matches every [*ReturnedError] with errors.Is.
 	ErrReturned = errors.New("warren: publish returned by the broker")
+	// ErrNoExchange is returned, to that caller only, by a publish to an
+	// exchange the broker does not have (its 404 reason wrapped). Warren
+	// checks each exchange once per connection, on the connection's control
+	// channel, so that the 404 never closes a channel other callers publish on.
+	ErrNoExchange = errors.New("warren: no such exchange")
+	// ErrTooLarge is returned at once by a publish whose body is larger than
+	// PoolSpec.MaxMessageSize: the broker would close the channel (406)
+	// under every caller publishing on it.
+	ErrTooLarge = errors.New("warren: message larger than the broker accepts")
 	// ErrStopped is returned by publishes after the tree stopped,
 	// or when it has no publishers.
 	ErrStopped = errors.New("warren: publishers stopped")

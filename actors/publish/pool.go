@@ -30,6 +30,8 @@ const (
 	// no earlier deadline waits for the broker's confirm (checked every
 	// 250ms).
 	DefaultConfirmTimeout = 30 * time.Second
+	// DefaultMaxMessageSize is RabbitMQ's default max_message_size (128 MiB).
+	DefaultMaxMessageSize = 128 << 20
 )
 
 // PoolSpec sizes a publishers pool; zero fields take the defaults.
@@ -39,6 +41,9 @@ type PoolSpec struct {
 	MaxWait        time.Duration // longest wait for a channel; DefaultMaxWait
 	ConfirmTimeout time.Duration // longest wait for a confirm; DefaultConfirmTimeout
 	Zone           string        // zone of the channels; the local zone
+	// MaxMessageSize is the largest body a publish may carry: set it to the
+	// broker's max_message_size. DefaultMaxMessageSize.
+	MaxMessageSize int
 }
 
 // Pool is the publishing side of a tree: a pool of publisher actors,
@@ -68,12 +73,14 @@ type Pool struct {
 
 	idPrefix string
 	idSeq    atomic.Uint64
+
+	exchanges exchangeCache // exchanges known to exist, per connection
 }
 
 // NewPool returns the lanes of a publishers pool of spec; its actors
 // are started from [Pool.Props].
 func NewPool(spec PoolSpec) (*Pool, error) {
-	if spec.Size < 0 || spec.Buffer < 0 || spec.MaxWait < 0 || spec.ConfirmTimeout < 0 {
+	if spec.Size < 0 || spec.Buffer < 0 || spec.MaxWait < 0 || spec.ConfirmTimeout < 0 || spec.MaxMessageSize < 0 {
 		return nil, fmt.Errorf("warren: publishers: size %d, buffer %d, max wait %v, confirm timeout %v: none may be negative",
 			spec.Size, spec.Buffer, spec.MaxWait, spec.ConfirmTimeout)
 	}
@@ -88,6 +95,9 @@ func NewPool(spec PoolSpec) (*Pool, error) {
 	}
 	if spec.ConfirmTimeout == 0 {
 		spec.ConfirmTimeout = DefaultConfirmTimeout
+	}
+	if spec.MaxMessageSize == 0 {
+		spec.MaxMessageSize = DefaultMaxMessageSize
 	}
 	var seed [6]byte
 	_, _ = rand.Read(seed[:])
@@ -135,6 +145,10 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 		if err := opt(&r); err != nil {
 			return err
 		}
+	}
+	if len(body) > p.spec.MaxMessageSize {
+		return &Error{Exchange: exchange, RoutingKey: routingKey,
+			Err: fmt.Errorf("%w: %d bytes, the maximum is %d", ErrTooLarge, len(body), p.spec.MaxMessageSize)}
 	}
 	if r.mandatory && r.msg.MessageId == "" {
 		r.msg.MessageId = p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 36)
@@ -192,6 +206,13 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 				return err
 			}
 			return fmt.Errorf("%w: waiting for a channel another publish is writing on: %w", ErrNoChannel, err)
+		}
+		if l != nil && !p.exchanges.known(st, exchange) {
+			st.c.unlock()
+			if err := p.exchanges.check(ctx, st, exchange); err != nil {
+				return err
+			}
+			continue // checked: acquire a lane again
 		}
 		if l != nil {
 			expect := r.confirm && r.mandatory

@@ -1,0 +1,134 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/redact"
+)
+
+// A publish to an exchange the broker lacks closes the channel it was
+// written on (404), and with it every other caller's publishes in flight on
+// that channel. So, like Kazoo's kz_amqp_channel with its cache of declared
+// exchanges, Warren checks each exchange once per connection before the
+// first publish to it: a passive declare on the connection's control
+// channel, where a 404 harms nobody. The first publish to an exchange pays
+// that round trip; the others a map lookup.
+
+const (
+	// exchangeCheckTimeout bounds one check (the caller's ctx may end sooner).
+	exchangeCheckTimeout = 5 * time.Second
+	// missingExchangeTTL is how long a missing exchange is remembered
+	// before the next publish to it checks again (it may be declared since).
+	missingExchangeTTL = time.Second
+	// maxCheckedExchanges bounds the cache; past it, it starts afresh.
+	maxCheckedExchanges = 4096
+)
+
+type exchangeKey struct {
+	link   *actors.Link // the connection: a new one checks again
+	broker string
+	name   string
+}
+
+type exchangeCheck struct {
+	done    chan struct{} // closed when err is set
+	err     error         // nil: the exchange exists
+	expires time.Time     // for a missing exchange: when to check again
+}
+
+// exchangeCache remembers the exchanges checked on each connection. The
+// zero value is ready; until the pool's actors are made (Pool.Props sets
+// env), every exchange counts as known.
+type exchangeCache struct {
+	env  atomic.Pointer[actors.Env]
+	mu   sync.Mutex // serialises starting checks
+	m    sync.Map   // exchangeKey -> *exchangeCheck
+	size atomic.Int64
+}
+
+// always reports exchanges that need no check: the default exchange and
+// the broker's own amq.* ones.
+func always(name string) bool { return name == "" || strings.HasPrefix(name, "amq.") }
+
+// known reports whether name was found on st's connection.
+func (c *exchangeCache) known(st *laneState, name string) bool {
+	if always(name) || c.env.Load() == nil {
+		return true
+	}
+	v, ok := c.m.Load(exchangeKey{st.c.link, st.broker, name})
+	if !ok {
+		return false
+	}
+	chk := v.(*exchangeCheck)
+	select {
+	case <-chk.done:
+		return chk.err == nil
+	default:
+		return false
+	}
+}
+
+// check waits for the check of name on st's connection, starting it unless
+// one is running or remembered, and returns its outcome: nil when the
+// exchange exists, ErrNoExchange with the broker's reason when it does not.
+func (c *exchangeCache) check(ctx context.Context, st *laneState, name string) error {
+	key := exchangeKey{st.c.link, st.broker, name}
+	c.mu.Lock()
+	var chk *exchangeCheck
+	if v, ok := c.m.Load(key); ok {
+		chk = v.(*exchangeCheck)
+		select {
+		case <-chk.done:
+			if chk.err != nil && time.Now().After(chk.expires) {
+				chk = nil // a missing exchange, remembered long enough
+			}
+		default:
+		}
+	}
+	if chk == nil {
+		if c.size.Add(1) > maxCheckedExchanges {
+			c.m.Clear()
+			c.size.Store(1)
+		}
+		chk = &exchangeCheck{done: make(chan struct{})}
+		c.m.Store(key, chk)
+		go c.run(key, chk)
+	}
+	c.mu.Unlock()
+	select {
+	case <-chk.done:
+		return chk.err
+	case <-ctx.Done():
+		return fmt.Errorf("checking that exchange %q exists: %w", name, ctx.Err())
+	}
+}
+
+// run asks the connection actor of key's broker for a passive declare.
+func (c *exchangeCache) run(key exchangeKey, chk *exchangeCheck) {
+	env := c.env.Load()
+	pid := env.System.NewLocalPID(actors.RootName + "/" + actors.ConnSupName + "/" + key.broker)
+	req := &actors.DeclareExchange{Exchange: actors.Exchange{Name: key.name}, Passive: true}
+	res, err := env.System.Root.RequestFuture(pid, req, exchangeCheckTimeout).Result()
+	if r, ok := res.(*actors.ExchangeDeclared); ok && err == nil {
+		err = r.Err
+	}
+	var ae *amqp.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.Code == amqp.NotFound:
+		chk.err = fmt.Errorf("%w: %q on broker %s: %s", ErrNoExchange, key.name, key.broker, ae.Reason)
+		chk.expires = time.Now().Add(missingExchangeTTL)
+	default: // not checked (the connection went down, say): not remembered
+		chk.err = fmt.Errorf("checking that exchange %q exists on broker %s: %s", key.name, key.broker, redact.Error(err))
+		c.m.CompareAndDelete(key, chk)
+	}
+	close(chk.done)
+}
