@@ -1,0 +1,412 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/go-memdb"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// These tests run the connection, connections and assignments actors
+// against internal/nullbroker: a real AMQP peer on a loopback socket, so
+// that the connected paths are covered without a RabbitMQ node.
+
+func startNull(t *testing.T, cfg nullbroker.Config) *nullbroker.Server {
+	t.Helper()
+	nb, err := nullbroker.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nb
+}
+
+// fast reconnects quickly; pools that hold channels of their own are off so
+// that channel counts are the assignments' alone.
+func fast(cfg supervisor.Config) supervisor.Config {
+	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
+	cfg.RPC.Workers = -1
+	cfg.Publish.Publishers = -1
+	return cfg
+}
+
+// startNullTree starts a tree on brokers (zone "local") and registers the
+// cleanups in the order that leaves nothing: the tree first, then brokers.
+func startNullTree(t *testing.T, cfg supervisor.Config, brokers ...*nullbroker.Server) *supervisor.Tree {
+	t.Helper()
+	for _, nb := range brokers {
+		t.Cleanup(func() { _ = nb.Close() })
+	}
+	if len(cfg.Zones) == 0 {
+		var uris []string
+		for _, nb := range brokers {
+			uris = append(uris, nb.URL())
+		}
+		cfg.Zones = []supervisor.Zone{{Name: "local", Brokers: uris}}
+	}
+	return startTree(t, cfg)
+}
+
+func idOf(t *testing.T, nb *nullbroker.Server) string {
+	t.Helper()
+	id, err := actors.BrokerID(nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func within(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// eventually waits, on the registry's watch sets, until cond holds; cond
+// reads the connections, assignments and actors tables.
+func eventually(t *testing.T, tree *supervisor.Tree, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	err := tree.Registry().WaitFor(within(t, d), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		for _, table := range []string{registry.TableConnections, registry.TableAssignments, registry.TableActors} {
+			it, err := txn.Get(table, "id")
+			if err != nil {
+				return false, err
+			}
+			ws.Add(it.WatchCh())
+		}
+		return cond(), nil
+	})
+	if err != nil {
+		t.Fatalf("%s: not true within %v: %v", what, d, err)
+	}
+}
+
+// pollUntil re-checks cond, which reads something outside the registry (the
+// null broker's counters), every few milliseconds until it holds.
+func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not true within %v", what, d)
+		}
+		<-tick.C
+	}
+}
+
+// probe is a consumer of the assignments protocol.
+type probe struct {
+	pid    *actor.PID
+	events chan any
+}
+
+func spawnProbe(t *testing.T, tree *supervisor.Tree, name string, req actors.RequestChannel) *probe {
+	t.Helper()
+	p := &probe{events: make(chan any, 64)}
+	props := actor.PropsFromFunc(func(c actor.Context) {
+		switch m := c.Message().(type) {
+		case *actor.Started:
+			req.Consumer = c.Self()
+			c.Send(tree.PID(actors.AssignmentsName), &req)
+		case *actors.ChannelAssigned, *actors.ChannelLost:
+			p.events <- m
+		}
+	})
+	pid, err := tree.System().Root.SpawnNamed(props, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.pid = pid
+	t.Cleanup(func() { _ = tree.System().Root.StopFuture(pid).Wait() })
+	return p
+}
+
+func (p *probe) assigned(t *testing.T, d time.Duration) *actors.ChannelAssigned {
+	t.Helper()
+	ctx := within(t, d)
+	for {
+		select {
+		case ev := <-p.events:
+			if m, ok := ev.(*actors.ChannelAssigned); ok {
+				return m
+			}
+		case <-ctx.Done():
+			t.Fatalf("probe %s: no channel assigned within %v", p.pid.Id, d)
+		}
+	}
+}
+
+func (p *probe) lost(t *testing.T, d time.Duration) *actors.ChannelLost {
+	t.Helper()
+	ctx := within(t, d)
+	for {
+		select {
+		case ev := <-p.events:
+			if m, ok := ev.(*actors.ChannelLost); ok {
+				return m
+			}
+		case <-ctx.Done():
+			t.Fatalf("probe %s: no ChannelLost within %v", p.pid.Id, d)
+		}
+	}
+}
+
+func TestConnection_ConnectsAndReportsTheNegotiatedLimits(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{ChannelMax: 64, Heartbeat: 3, Product: "nullbroker", Version: "9.9"})
+	tree := startNullTree(t, fast(supervisor.Config{Prechannels: 4}), nb)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	id := idOf(t, nb)
+	row := waitConn(t, tree, id, "connected", func(c registry.Connection) bool { return c.State == registry.Connected })
+	if row.ChannelMax != 64 || row.Heartbeat != 3*time.Second || row.Product != "nullbroker" || row.Version != "9.9" || !row.Local {
+		t.Fatalf("row %+v: want channel_max 64, heartbeat 3s, nullbroker 9.9, local", row)
+	}
+	eventually(t, tree, 5*time.Second, "a pool of 4 prechannels", func() bool { return len(tree.Registry().Prechannels(id)) == 4 })
+	if s := nb.Stats(); s.Connections != 1 {
+		t.Fatalf("%d connections on the broker, want 1", s.Connections)
+	}
+}
+
+func TestAssignments_FloatReconnectsAfterKill(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := startNullTree(t, fast(supervisor.Config{Prechannels: 2}), nb)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	p := spawnProbe(t, tree, "float-kill", actors.RequestChannel{App: "test"})
+	first := p.assigned(t, 5*time.Second)
+	if first.Reconnect || first.Link == nil || first.Zone != "local" {
+		t.Fatalf("first assignment %+v", first)
+	}
+	eventually(t, tree, 5*time.Second, "the assignments row", func() bool {
+		row, ok := tree.Registry().AssignmentOf(p.pid.Id)
+		return ok && row.State == registry.Assigned && row.Channel == first.ID
+	})
+	nb.Kill()
+	lost := p.lost(t, 5*time.Second)
+	if lost.ID != first.ID {
+		t.Fatalf("lost %s, held %s", lost.ID, first.ID)
+	}
+	again := p.assigned(t, 10*time.Second)
+	if !again.Reconnect || again.ID == first.ID {
+		t.Fatalf("reassignment %+v: want a new channel with Reconnect", again)
+	}
+	eventually(t, tree, 5*time.Second, "the pool refilled to 2", func() bool { return len(tree.Registry().Prechannels(idOf(t, nb))) == 2 })
+}
+
+func TestAssignments_FloatMovesToTheOtherBrokerOfItsZone(t *testing.T) {
+	a, b := startNull(t, nullbroker.Config{}), startNull(t, nullbroker.Config{})
+	tree := startNullTree(t, fast(supervisor.Config{Prechannels: -1}), a, b)
+	for _, nb := range []*nullbroker.Server{a, b} {
+		waitConn(t, tree, idOf(t, nb), "connected", func(c registry.Connection) bool { return c.Available })
+	}
+	primary, other := a, b
+	if idOf(t, b) < idOf(t, a) {
+		primary, other = b, a
+	}
+	float := spawnProbe(t, tree, "float-move", actors.RequestChannel{App: "test"})
+	sticky := spawnProbe(t, tree, "sticky-stay", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: idOf(t, primary)})
+	if got := float.assigned(t, 5*time.Second); got.Broker != idOf(t, primary) {
+		t.Fatalf("float on %s, want the primary %s", got.Broker, idOf(t, primary))
+	}
+	sticky.assigned(t, 5*time.Second)
+	_ = primary.Close() // down for good
+	float.lost(t, 5*time.Second)
+	if got := float.assigned(t, 10*time.Second); got.Broker != idOf(t, other) {
+		t.Fatalf("float moved to %s, want %s", got.Broker, idOf(t, other))
+	}
+	sticky.lost(t, 5*time.Second)
+	eventually(t, tree, 5*time.Second, "the sticky reconnecting, waiting for its broker", func() bool {
+		row, _ := tree.Registry().AssignmentOf(sticky.pid.Id)
+		return row.State == registry.Reconnecting && row.Broker == idOf(t, primary)
+	})
+}
+
+func TestAssignments_ChannelExceptionReplacesThatChannel(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := startNullTree(t, fast(supervisor.Config{}), nb)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	victim := spawnProbe(t, tree, "victim", actors.RequestChannel{App: "test"})
+	bystander := spawnProbe(t, tree, "bystander", actors.RequestChannel{App: "test"})
+	got := victim.assigned(t, 5*time.Second)
+	keep := bystander.assigned(t, 5*time.Second)
+	for i := range 3 { // again and again: the replacement comes after a growing delay
+		_, err := got.Channel.QueueDeclarePassive("no-such-queue", false, false, false, false, nil)
+		var ae *amqp.Error
+		if !errors.As(err, &ae) || ae.Code != amqp.NotFound {
+			t.Fatalf("passive declare of a missing queue: %v", err)
+		}
+		lost := victim.lost(t, 5*time.Second)
+		if lost.ID != got.ID || lost.Err == nil {
+			t.Fatalf("round %d: lost %+v", i, lost)
+		}
+		next := victim.assigned(t, 5*time.Second)
+		if next.ID == got.ID || !next.Reconnect {
+			t.Fatalf("round %d: replacement %+v", i, next)
+		}
+		got = next
+	}
+	if keep.Channel.IsClosed() {
+		t.Fatal("the bystander's channel closed")
+	}
+	select {
+	case ev := <-bystander.events:
+		t.Fatalf("the bystander got %T", ev)
+	default:
+	}
+}
+
+func TestAssignments_ReleaseClosesTheChannel(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := startNullTree(t, fast(supervisor.Config{Prechannels: -1}), nb)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	p := spawnProbe(t, tree, "releaser", actors.RequestChannel{App: "test"})
+	got := p.assigned(t, 5*time.Second)
+	// Asking again while assigned repeats the assignment.
+	tree.System().Root.Send(tree.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: p.pid, App: "test"})
+	if again := p.assigned(t, 5*time.Second); again.ID != got.ID {
+		t.Fatalf("asked again: %s, want %s", again.ID, got.ID)
+	}
+	tree.System().Root.Send(tree.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: p.pid})
+	eventually(t, tree, 5*time.Second, "the row deleted", func() bool {
+		_, ok := tree.Registry().AssignmentOf(p.pid.Id)
+		return !ok
+	})
+	closed := got.Channel.NotifyClose(make(chan *amqp.Error, 1))
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the released channel is still open")
+	}
+}
+
+func TestConnection_BlockedAndUnblocked(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := startNullTree(t, fast(supervisor.Config{}), nb)
+	id := idOf(t, nb)
+	waitConn(t, tree, id, "connected", func(c registry.Connection) bool { return c.State == registry.Connected })
+	nb.Block("low on memory")
+	row := waitConn(t, tree, id, "blocked", func(c registry.Connection) bool { return c.State == registry.Blocked })
+	if !row.Available || !strings.Contains(row.LastError, "low on memory") {
+		t.Fatalf("blocked row %+v: want available, naming the reason", row)
+	}
+	nb.Unblock()
+	row = waitConn(t, tree, id, "connected again", func(c registry.Connection) bool { return c.State == registry.Connected })
+	if row.LastError != "" {
+		t.Fatalf("unblocked row keeps %q", row.LastError)
+	}
+}
+
+func TestConnection_ServerCloseReconnects(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := startNullTree(t, fast(supervisor.Config{}), nb)
+	id := idOf(t, nb)
+	waitConn(t, tree, id, "connected", func(c registry.Connection) bool { return c.State == registry.Connected })
+	before := nb.Stats().ConnectionsTotal
+	nb.CloseConnections(320, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'")
+	waitConn(t, tree, id, "disconnected", func(c registry.Connection) bool {
+		return c.State != registry.Connected && strings.Contains(c.LastError, "CONNECTION_FORCED")
+	})
+	waitConn(t, tree, id, "connected again", func(c registry.Connection) bool { return c.State == registry.Connected })
+	if after := nb.Stats().ConnectionsTotal; after != before+1 {
+		t.Fatalf("%d connections made after the close, want 1", after-before)
+	}
+}
+
+func TestConnection_WrongPasswordFails(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{User: "kazoo", Password: "right"})
+	uri := "amqp://kazoo:wrong-s3cret@" + nb.Addr() + "/"
+	tree := startNullTree(t, fast(supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{uri}}}}), nb)
+	row := waitConn(t, tree, idOf(t, nb), "failed", func(c registry.Connection) bool { return c.State == registry.Failed })
+	if strings.Contains(row.LastError, "wrong-s3cret") || !strings.Contains(row.LastError, "403") {
+		t.Fatalf("last error %q: want the 403, without the password", row.LastError)
+	}
+}
+
+func TestConnection_ChannelMaxBelowThePrechannels(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{ChannelMax: 4})
+	tree := startNullTree(t, fast(supervisor.Config{Prechannels: 10}), nb)
+	id := idOf(t, nb)
+	row := waitConn(t, tree, id, "connected", func(c registry.Connection) bool { return c.State == registry.Connected })
+	if row.ChannelMax != 4 {
+		t.Fatalf("channel_max %d", row.ChannelMax)
+	}
+	// The control channel takes one: three prechannels at most, and the
+	// connection stays up.
+	eventually(t, tree, 5*time.Second, "three prechannels", func() bool { return len(tree.Registry().Prechannels(id)) == 3 })
+	p := spawnProbe(t, tree, "one-too-many", actors.RequestChannel{App: "test"})
+	p.assigned(t, 5*time.Second) // from the pool
+	row = waitConn(t, tree, id, "the refill refused", func(c registry.Connection) bool {
+		return strings.Contains(c.LastError, actors.ErrNoChannelLeft.Error())
+	})
+	if row.State != registry.Connected {
+		t.Fatalf("state %s after channel_max was reached", row.State)
+	}
+}
+
+func TestConnection_RefusedConfiguredExchangeIsReported(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	raw, err := amqp.Dial(nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := raw.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare("clash", "direct", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.Close()
+	cfg := fast(supervisor.Config{Exchanges: []actors.Exchange{{Name: "clash", Kind: "topic"}, {Name: "targeted", Kind: "direct"}}})
+	tree := startNullTree(t, cfg, nb)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	row, _ := tree.Registry().Connection(idOf(t, nb))
+	if len(row.ExchangeErrors) != 1 || !strings.Contains(row.ExchangeErrors[0], "clash") {
+		t.Fatalf("exchange errors %q", row.ExchangeErrors)
+	}
+	actorRow, _ := tree.Registry().Actor(row.Actor)
+	if !strings.Contains(actorRow.Detail, "clash") {
+		t.Fatalf("the tree does not show the refusal: %q", actorRow.Detail)
+	}
+}
+
+func TestConnections_RemovingABrokerReleasesItsConsumers(t *testing.T) {
+	a, b := startNull(t, nullbroker.Config{}), startNull(t, nullbroker.Config{})
+	tree := startNullTree(t, fast(supervisor.Config{Prechannels: -1}), a)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	id, err := tree.AddBroker(within(t, 5*time.Second), b.URL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sticky := spawnProbe(t, tree, "on-b", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: id})
+	sticky.assigned(t, 5*time.Second)
+	if err := tree.RemoveBroker(within(t, 5*time.Second), id); err != nil {
+		t.Fatal(err)
+	}
+	sticky.lost(t, 5*time.Second)
+	pollUntil(t, 5*time.Second, "b's connection closed", func() bool { return b.Stats().Connections == 0 })
+	if _, ok := tree.Registry().Connection(id); ok {
+		t.Fatal("the removed broker's row is still there")
+	}
+}
