@@ -3,6 +3,7 @@ package actors
 import (
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -35,7 +36,8 @@ type assignments struct {
 }
 
 type brokerInfo struct {
-	id, zone string
+	id, zone string // id is the connection id (see ConnID)
+	role     registry.ConnRole
 	conn     *actor.PID
 	up       bool
 	opening  int // channels asked for and not yet arrived
@@ -46,6 +48,7 @@ type consumer struct {
 	pid       *actor.PID
 	app       string
 	typ       registry.ChannelType
+	role      registry.ConnRole
 	zone      string
 	sticky    string         // broker of a sticky consumer
 	want      string         // broker whose next channel is meant for it ("" for a float waiting on its zone)
@@ -138,13 +141,16 @@ func (a *assignments) onRequest(ctx actor.Context, m *RequestChannel) {
 		}
 		return
 	}
-	c := &consumer{pid: m.Consumer, app: m.App, typ: m.Type, zone: m.Zone, created: time.Now()}
+	c := &consumer{pid: m.Consumer, app: m.App, typ: m.Type, role: m.Role, zone: m.Zone, created: time.Now()}
 	if c.typ == "" {
 		c.typ = registry.Float
 	}
+	if c.role != registry.Publish || !a.env.SplitPublishing {
+		c.role = registry.Consume // one connection per broker: it carries both
+	}
 	if c.typ == registry.Sticky {
-		c.sticky = m.Broker
-		if b := a.brokers[m.Broker]; b != nil && c.zone == "" {
+		c.sticky = ConnID(strings.TrimSuffix(m.Broker, PublishSuffix), c.role)
+		if b := a.brokers[c.sticky]; b != nil && c.zone == "" {
 			c.zone = b.zone
 		}
 	}
@@ -160,7 +166,7 @@ func (a *assignments) onRequest(ctx actor.Context, m *RequestChannel) {
 
 // slot is what the placement rules know of c.
 func (c *consumer) slot() consumerSlot {
-	sl := consumerSlot{Key: c.pid.Id, Type: c.typ, Zone: c.zone, Sticky: c.sticky, Want: c.want, Paused: c.timer != nil, Seq: c.seq}
+	sl := consumerSlot{Key: c.pid.Id, Type: c.typ, Role: c.role, Zone: c.zone, Sticky: c.sticky, Want: c.want, Paused: c.timer != nil, Seq: c.seq}
 	if c.ch != nil {
 		sl.Held = c.ch.broker
 	}
@@ -176,7 +182,9 @@ func (a *assignments) slots() []consumerSlot {
 	return out
 }
 
-func (b *brokerInfo) slot() brokerSlot { return brokerSlot{ID: b.id, Zone: b.zone, Up: b.up} }
+func (b *brokerInfo) slot() brokerSlot {
+	return brokerSlot{ID: b.id, Zone: b.zone, Role: b.role, Up: b.up}
+}
 
 func (a *assignments) brokerSlots() []brokerSlot {
 	out := make([]brokerSlot, 0, len(a.brokers))
@@ -275,7 +283,7 @@ func (a *assignments) onBrokerUp(m *brokerUp) {
 		b = &brokerInfo{id: m.broker}
 		a.brokers[m.broker] = b
 	}
-	b.zone, b.conn, b.up, b.opening, b.target = m.zone, m.conn, true, 0, m.target
+	b.zone, b.role, b.conn, b.up, b.opening, b.target = m.zone, m.role, m.conn, true, 0, m.target
 	for _, ch := range m.channels {
 		a.give(b, ch)
 	}
@@ -410,7 +418,7 @@ func (a *assignments) release(id string) {
 }
 
 func (a *assignments) putConsumer(c *consumer) {
-	row := registry.Assignment{ID: c.pid.Id, Consumer: c.pid.Id, App: c.app, Type: c.typ, Zone: c.zone,
+	row := registry.Assignment{ID: c.pid.Id, Consumer: c.pid.Id, App: c.app, Type: c.typ, Role: c.role, Zone: c.zone,
 		State: c.state, Created: c.created, AssignedAt: c.assigned, Reconnect: c.reconnect}
 	switch {
 	case c.ch != nil:
@@ -431,7 +439,7 @@ func (a *assignments) putConsumer(c *consumer) {
 func (a *assignments) recover(ctx actor.Context) {
 	for _, row := range a.env.Registry.Connections() {
 		if row.Available {
-			a.brokers[row.ID] = &brokerInfo{id: row.ID, zone: row.Zone, up: true, target: row.Prechannels,
+			a.brokers[row.ID] = &brokerInfo{id: row.ID, zone: row.Zone, role: row.Role, up: true, target: row.Prechannels,
 				conn: a.env.System.NewLocalPID(row.Actor)}
 		}
 	}
@@ -452,7 +460,11 @@ func (a *assignments) recover(ctx actor.Context) {
 			continue
 		}
 		a.seq++
-		c := &consumer{pid: a.env.System.NewLocalPID(row.Consumer), app: row.App, typ: row.Type, zone: row.Zone,
+		role := row.Role
+		if role == "" {
+			role = registry.Consume
+		}
+		c := &consumer{pid: a.env.System.NewLocalPID(row.Consumer), app: row.App, typ: row.Type, role: role, zone: row.Zone,
 			created: row.Created, assigned: row.AssignedAt, seq: a.seq, reconnect: row.Reconnect}
 		if c.typ == registry.Sticky {
 			c.sticky = row.Broker

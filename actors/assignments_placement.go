@@ -17,7 +17,8 @@ import (
 
 // brokerSlot is what placement knows of a broker.
 type brokerSlot struct {
-	ID, Zone string
+	ID, Zone string // ID is the connection id (see ConnID)
+	Role     registry.ConnRole
 	Up       bool
 }
 
@@ -25,8 +26,9 @@ type brokerSlot struct {
 type consumerSlot struct {
 	Key    string // the consumer's actor path
 	Type   registry.ChannelType
-	Zone   string // zone of a float (and of a sticky's broker)
-	Sticky string // broker of a sticky consumer
+	Role   registry.ConnRole // the connection it wants: consume or publish
+	Zone   string            // zone of a float (and of a sticky's broker)
+	Sticky string            // connection of a sticky consumer
 	Want   string // broker whose next channel is meant for it; "" for a float waiting on its zone
 	Held   string // broker of the channel it holds; "" while waiting
 	Paused bool   // waiting out a channel-exception backoff: not placed, not counted
@@ -35,10 +37,10 @@ type consumerSlot struct {
 
 func (c consumerSlot) waiting() bool { return c.Held == "" && !c.Paused }
 
-// pickBroker chooses the broker of c's next channel: its own for a sticky
-// consumer (when up); for a float the primary of its zone — the up broker
-// with the smallest id — other than avoid (the broker that just went down).
-// It returns "" when none fits: the consumer waits.
+// pickBroker chooses the connection of c's next channel: its own for a
+// sticky consumer (when up); for a float the primary of its zone and role —
+// the up connection with the smallest id — other than avoid (the one that
+// just went down). It returns "" when none fits: the consumer waits.
 func pickBroker(c consumerSlot, brokers []brokerSlot, avoid string) string {
 	if c.Type == registry.Sticky {
 		for _, b := range brokers {
@@ -50,7 +52,7 @@ func pickBroker(c consumerSlot, brokers []brokerSlot, avoid string) string {
 	}
 	best := ""
 	for _, b := range brokers {
-		if b.Up && b.Zone == c.Zone && b.ID != avoid && (best == "" || b.ID < best) {
+		if b.Up && b.Zone == c.Zone && b.Role == c.Role && b.ID != avoid && (best == "" || b.ID < best) {
 			best = b.ID
 		}
 	}
@@ -61,7 +63,7 @@ func pickBroker(c consumerSlot, brokers []brokerSlot, avoid string) string {
 // of broker b: it waits for b, or it is a float of b's zone waiting for any
 // broker of it.
 func wantsChannelOf(c consumerSlot, b brokerSlot) bool {
-	return c.waiting() && (c.Want == b.ID || (c.Type != registry.Sticky && c.Want == "" && c.Zone == b.Zone))
+	return c.waiting() && (c.Want == b.ID || (c.Type != registry.Sticky && c.Want == "" && c.Zone == b.Zone && c.Role == b.Role))
 }
 
 // nextWaiter returns the index of the oldest consumer that takes a fresh
@@ -98,7 +100,7 @@ func surplus(pooled, target int) bool { return pooled >= target }
 func wantOnUp(consumers []consumerSlot, b brokerSlot) []string {
 	var keys []string
 	for _, c := range consumers {
-		if c.waiting() && c.Want == "" && c.Type != registry.Sticky && c.Zone == b.Zone {
+		if c.waiting() && c.Want == "" && c.Type != registry.Sticky && c.Zone == b.Zone && c.Role == b.Role {
 			keys = append(keys, c.Key)
 		}
 	}

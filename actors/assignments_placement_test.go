@@ -15,12 +15,15 @@ var (
 )
 
 func TestPickBroker(t *testing.T) {
+	c := registry.Consume
 	brokers := []brokerSlot{
-		{ID: "b:2", Zone: "local", Up: true},
-		{ID: "a:1", Zone: "local", Up: true},
-		{ID: "c:3", Zone: "local", Up: false},
-		{ID: "r:1", Zone: "remote", Up: true},
-		{ID: "s:1", Zone: "remote", Up: false},
+		{ID: "b:2", Zone: "local", Role: c, Up: true},
+		{ID: "a:1", Zone: "local", Role: c, Up: true},
+		{ID: "c:3", Zone: "local", Role: c, Up: false},
+		{ID: "r:1", Zone: "remote", Role: c, Up: true},
+		{ID: "s:1", Zone: "remote", Role: c, Up: false},
+		{ID: "b:2~publish", Zone: "local", Role: registry.Publish, Up: true},
+		{ID: "c:3~publish", Zone: "local", Role: registry.Publish, Up: false},
 	}
 	tests := []struct {
 		name  string
@@ -28,15 +31,17 @@ func TestPickBroker(t *testing.T) {
 		avoid string
 		want  string
 	}{
-		{"float takes the zone's primary (smallest up id)", consumerSlot{Type: fl, Zone: "local"}, "", "a:1"},
-		{"float avoids the broker that went down", consumerSlot{Type: fl, Zone: "local"}, "a:1", "b:2"},
-		{"float stays in its zone", consumerSlot{Type: fl, Zone: "remote"}, "", "r:1"},
-		{"float with its zone all down waits", consumerSlot{Type: fl, Zone: "remote"}, "r:1", ""},
-		{"float of an unknown zone waits", consumerSlot{Type: fl, Zone: "mars"}, "", ""},
+		{"float takes the zone's primary (smallest up id)", consumerSlot{Type: fl, Zone: "local", Role: c}, "", "a:1"},
+		{"float avoids the broker that went down", consumerSlot{Type: fl, Zone: "local", Role: c}, "a:1", "b:2"},
+		{"float stays in its zone", consumerSlot{Type: fl, Zone: "remote", Role: c}, "", "r:1"},
+		{"float with its zone all down waits", consumerSlot{Type: fl, Zone: "remote", Role: c}, "r:1", ""},
+		{"float of an unknown zone waits", consumerSlot{Type: fl, Zone: "mars", Role: c}, "", ""},
 		{"sticky takes its broker when up", consumerSlot{Type: st, Sticky: "r:1", Zone: "local"}, "", "r:1"},
 		{"sticky ignores avoid (it has no other)", consumerSlot{Type: st, Sticky: "b:2"}, "b:2", "b:2"},
 		{"sticky waits for its broker down", consumerSlot{Type: st, Sticky: "c:3"}, "", ""},
 		{"sticky waits for an unknown broker", consumerSlot{Type: st, Sticky: "x:9"}, "", ""},
+		{"a publishing float takes a publishing connection", consumerSlot{Type: fl, Zone: "local", Role: registry.Publish}, "", "b:2~publish"},
+		{"a consuming float never takes a publishing connection", consumerSlot{Type: fl, Zone: "local", Role: registry.Consume}, "a:1", "b:2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +59,7 @@ func TestNextWaiter(t *testing.T) {
 		consumers []consumerSlot
 		want      int
 	}{
+		{"a float of the other role does not take it", []consumerSlot{{Type: fl, Zone: "local", Role: registry.Publish}}, -1},
 		{"nobody waits: to the pool", []consumerSlot{{Type: fl, Zone: "local", Held: "a:1"}}, -1},
 		{"the oldest waiter of the zone", []consumerSlot{
 			{Type: fl, Zone: "local", Seq: 5}, {Type: fl, Zone: "local", Seq: 2}, {Type: fl, Zone: "local", Seq: 9}}, 1},

@@ -2,12 +2,26 @@ package actors
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/registry"
 )
 
 // Exchange is an exchange a connection declares on connect.
 type Exchange = kazoo.Exchange
+
+// PublishSuffix ends the id of a broker's publishing connection.
+const PublishSuffix = "~publish"
+
+// ConnID names the connection of broker with role: the broker id itself
+// for consuming, with PublishSuffix for publishing.
+func ConnID(broker string, role registry.ConnRole) string {
+	if role == registry.Publish {
+		return broker + PublishSuffix
+	}
+	return broker
+}
 
 // BrokerSpec is one broker connection the tree keeps up.
 type BrokerSpec struct {
@@ -16,6 +30,8 @@ type BrokerSpec struct {
 	Options     ConnectionOptions // URL and every connection setting
 	Exchanges   []Exchange        // declared on every connect; nil means Kazoo's standard set
 	Prechannels int               // channels opened ahead of demand; 0 means DefaultPrechannels, negative none
+
+	role registry.ConnRole // set by publishing; "" is consume
 }
 
 // Normalize validates the spec, derives its ID and fills defaults.
@@ -49,6 +65,32 @@ func (s BrokerSpec) Normalize(localZone string) (BrokerSpec, error) {
 	}
 	return s, nil
 }
+
+// publishing returns the spec of the broker's publishing connection: its
+// own id, no exchanges to declare (the consuming connection declares them)
+// and no prechannels. s is normalized.
+func (s BrokerSpec) publishing() BrokerSpec {
+	p := s
+	p.ID, p.role = ConnID(s.ID, registry.Publish), registry.Publish
+	p.Exchanges, p.Prechannels = []Exchange{}, -1
+	name := p.Options.ConnectionName
+	if name == "" {
+		name = "warren"
+	}
+	p.Options.ConnectionName = name + " (publish)"
+	return p
+}
+
+// Role says what the connection of s carries.
+func (s BrokerSpec) Role() registry.ConnRole {
+	if s.role == "" {
+		return registry.Consume
+	}
+	return s.role
+}
+
+// Broker returns the id of the broker of s (without PublishSuffix).
+func (s BrokerSpec) Broker() string { return strings.TrimSuffix(s.ID, PublishSuffix) }
 
 // URI returns the spec's URI with its password masked.
 func (s BrokerSpec) URI() BrokerURI {

@@ -50,7 +50,7 @@ func NewConnectionProps(env *Env, spec BrokerSpec) (*actor.Props, error) {
 		b := spec.Options.Backoff.withDefaults(local)
 		return &connection{
 			env: env, spec: spec, plan: plan, backoff: b,
-			log: env.Log.With("actor", "connection", "broker", spec.ID, "zone", spec.Zone),
+			log: env.Log.With("actor", "connection", "broker", spec.ID, "zone", spec.Zone, "role", spec.Role()),
 			fsm: connFSM{State: registry.Disconnected, MaxAttempts: b.MaxAttempts},
 		}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
@@ -64,7 +64,7 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.self = ctx.Self()
 		c.gen = NextGeneration()
 		c.row = registry.Connection{
-			ID: c.spec.ID, Zone: c.spec.Zone, Local: c.spec.Zone == c.env.LocalZone,
+			ID: c.spec.ID, Broker: c.spec.Broker(), Role: c.spec.Role(), Zone: c.spec.Zone, Local: c.spec.Zone == c.env.LocalZone,
 			URI: c.spec.URI().String(), Actor: c.self.Id, Prechannels: max(0, c.spec.Prechannels),
 		}
 		c.report()
@@ -207,7 +207,7 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	c.watch(s)
 	// Assignments first: a reader that sees the row available can ask for a
 	// channel at once.
-	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels)})
+	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, role: c.spec.Role(), conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels)})
 	s.prechannels = nil
 	c.log.Info("connected", "took", took, "channel_max", c.row.ChannelMax, "heartbeat", c.row.Heartbeat)
 }

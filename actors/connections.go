@@ -73,8 +73,11 @@ func (c *connections) Receive(ctx actor.Context) {
 		c.onTerminated(ctx, m.Who.Id)
 	case *respawn:
 		if spec, ok := c.specs[m.id]; ok {
-			delete(c.specs, m.id)
-			c.onAdd(ctx, &AddBroker{Spec: spec})
+			c.start(ctx, spec, func(err error) {
+				if err != nil {
+					c.log.Error("starting a connection again failed", "broker", m.id, "err", err)
+				}
+			})
 		}
 	}
 }
@@ -100,9 +103,38 @@ func (c *connections) onAdd(ctx actor.Context, m *AddBroker) {
 		reply(&BrokerAdded{ID: spec.ID, Err: fmt.Errorf("warren: broker %s: already added", spec.ID)})
 		return
 	}
+	specs := []BrokerSpec{spec}
+	if c.env.SplitPublishing {
+		specs = append(specs, spec.publishing())
+	}
+	pending, failed := len(specs), error(nil)
+	for _, s := range specs {
+		c.start(ctx, s, func(err error) {
+			if err != nil && failed == nil {
+				failed = err
+			}
+			if pending--; pending > 0 {
+				return
+			}
+			if failed != nil {
+				for _, s := range specs { // all or nothing: stop what did start
+					c.stop(ctx, s.ID)
+				}
+				reply(&BrokerAdded{ID: spec.ID, Err: failed})
+				return
+			}
+			c.log.Info("broker added", "broker", spec.ID, "zone", spec.Zone, "uri", spec.URI(), "connections", len(specs))
+			reply(&BrokerAdded{ID: spec.ID})
+		})
+	}
+}
+
+// start spawns the connection actor of spec under connection_sup and calls
+// done with the outcome.
+func (c *connections) start(ctx actor.Context, spec BrokerSpec, done func(error)) {
 	props, err := NewConnectionProps(c.env, spec)
 	if err != nil {
-		reply(&BrokerAdded{ID: spec.ID, Err: err})
+		done(err)
 		return
 	}
 	c.specs[spec.ID] = spec
@@ -120,14 +152,24 @@ func (c *connections) onAdd(ctx actor.Context, m *AddBroker) {
 			delete(c.specs, spec.ID)
 			delete(c.byPath, path)
 			c.write(func(w *registry.Writer) error { return w.DeleteConnection(spec.ID) })
-			reply(&BrokerAdded{ID: spec.ID, Err: fmt.Errorf("warren: broker %s: start connection: %w", spec.ID, err)})
+			done(fmt.Errorf("warren: broker %s: start connection: %w", spec.ID, err))
 			return
 		}
 		c.byPath[r.PID.Id] = spec.ID
 		ctx.Watch(r.PID)
-		c.log.Info("broker added", "broker", spec.ID, "zone", spec.Zone, "uri", spec.URI())
-		reply(&BrokerAdded{ID: spec.ID})
+		done(nil)
 	})
+}
+
+// stop stops the connection actor id (fire and forget) and forgets it.
+func (c *connections) stop(ctx actor.Context, id string) {
+	if _, ok := c.specs[id]; !ok {
+		return
+	}
+	c.removing[id] = true
+	delete(c.specs, id)
+	ctx.Send(c.env.PID(ConnSupName), &StopChild{Name: id})
+	c.write(func(w *registry.Writer) error { return w.DeleteConnection(id) })
 }
 
 func (c *connections) onRemove(ctx actor.Context, m *RemoveBroker) {
@@ -135,6 +177,7 @@ func (c *connections) onRemove(ctx actor.Context, m *RemoveBroker) {
 		ctx.Respond(&BrokerRemoved{Err: fmt.Errorf("warren: broker %s: %w", m.ID, registry.ErrNotFound)})
 		return
 	}
+	c.stop(ctx, ConnID(m.ID, registry.Publish)) // its publishing connection, if any
 	c.removing[m.ID] = true
 	f := ctx.RequestFuture(c.env.PID(ConnSupName), &StopChild{Name: m.ID}, spawnTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
@@ -158,6 +201,9 @@ func (c *connections) onTerminated(ctx actor.Context, path string) {
 	delete(c.byPath, path)
 	c.write(func(w *registry.Writer) error { return w.DeleteConnection(id) })
 	if c.removing[id] {
+		if _, awaited := c.specs[id]; !awaited { // stopped by stop, not awaited by onRemove
+			delete(c.removing, id)
+		}
 		return
 	}
 	if _, ok := c.specs[id]; ok {

@@ -29,6 +29,11 @@ type Env struct {
 	Log       *slog.Logger
 	LocalZone string
 
+	// SplitPublishing gives each broker a second connection for publishing
+	// (the tree sets it when it runs publishers or RPC workers): channels
+	// asked for with registry.Publish come from it.
+	SplitPublishing bool
+
 	// Replies, when set, publishes listeners' replies (the tree sets it to
 	// its publishers); nil makes a listener reply on its own channel.
 	Replies ReplyPublisher

@@ -18,6 +18,10 @@ type RequestChannel struct {
 	Type     registry.ChannelType // Float (default) or Sticky
 	Broker   string               // broker id, for Sticky
 	Zone     string               // zone for Float; defaults to the local zone
+	// Role picks the broker's connection: registry.Consume (the default)
+	// or registry.Publish, for consumers that publish (publishers, RPC
+	// workers), when the tree splits publishing (Env.SplitPublishing).
+	Role registry.ConnRole
 }
 
 // ReleaseChannel gives a consumer's channel back (it is closed). A consumer
@@ -97,7 +101,8 @@ type ExchangeDeclared struct{ Err error }
 type connectionStatus struct{ row registry.Connection }
 
 type brokerUp struct {
-	broker, zone string
+	broker, zone string // broker is the connection id
+	role         registry.ConnRole
 	conn         *actor.PID
 	channels     []*openedChannel
 	target       int // prechannels the broker's pool keeps

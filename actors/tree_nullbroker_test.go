@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
@@ -409,4 +410,46 @@ func TestConnections_RemovingABrokerReleasesItsConsumers(t *testing.T) {
 	if _, ok := tree.Registry().Connection(id); ok {
 		t.Fatal("the removed broker's row is still there")
 	}
+}
+
+func TestConnections_PublishingHasItsOwnConnection(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	cfg := fast(supervisor.Config{})
+	cfg.Publish.Publishers = 1 // publishers on: each broker gets a publishing connection
+	tree := startNullTree(t, cfg, nb)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	id := idOf(t, nb)
+	pub := waitConn(t, tree, actors.ConnID(id, registry.Publish), "the publishing connection", func(c registry.Connection) bool { return c.Available })
+	if pub.Role != registry.Publish || pub.Broker != id || pub.Prechannels != 0 {
+		t.Fatalf("publishing row %+v", pub)
+	}
+	if con, _ := tree.Registry().Connection(id); con.Role != registry.Consume || con.Broker != id {
+		t.Fatalf("consuming row %+v", con)
+	}
+	if p, ok := tree.Registry().Primary("local"); !ok || p.ID != id {
+		t.Fatalf("primary %+v: want the consuming connection", p)
+	}
+	eventually(t, tree, 5*time.Second, "the publisher's channels on the publishing connection", func() bool {
+		n := 0
+		for _, a := range tree.Registry().Assignments() {
+			if a.App == "publisher" && a.State == registry.Assigned {
+				if a.Broker != pub.ID || a.Role != registry.Publish {
+					return false
+				}
+				n++
+			}
+		}
+		return n == 2 // confirm-mode and plain
+	})
+	if err := tree.Publish(within(t, 5*time.Second), "targeted", "x", []byte(`{}`), publish.Confirm()); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, 5*time.Second, "two connections on the broker", func() bool { return nb.Stats().Connections == 2 })
+	// Removing the broker removes both connections.
+	if err := tree.RemoveBroker(within(t, 5*time.Second), id); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, tree, 5*time.Second, "both rows gone", func() bool { return len(tree.Registry().Connections()) == 0 })
 }

@@ -266,7 +266,12 @@ func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
 	if err := tree.Publish(context.Background(), "", "pub.blocked", []byte(`{"n":0}`)); err != nil {
 		t.Fatalf("publish that triggers the block = %v", err)
 	}
-	waitConn(t, tree, id, 10*time.Second, "blocked", func(c registry.Connection) bool { return c.State == registry.Blocked })
+	// Publishers have a connection of their own: it is blocked, the
+	// consuming one is not.
+	waitConn(t, tree, actors.ConnID(id, registry.Publish), 10*time.Second, "blocked", func(c registry.Connection) bool { return c.State == registry.Blocked })
+	if row, _ := tree.Registry().Connection(id); row.State != registry.Connected {
+		t.Fatalf("the consuming connection is %s during the alarm", row.State)
+	}
 	waitPublishers(t, tree, 5*time.Second, "publishers blocked", func(rows []registry.Publisher) bool {
 		return len(rows) == 2 && rows[0].State == registry.PublisherBlocked && rows[1].State == registry.PublisherBlocked
 	})

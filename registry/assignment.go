@@ -39,7 +39,8 @@ type Assignment struct {
 	Consumer   string        `json:"consumer"`    // consumer actor path; empty for prechannels
 	App        string        `json:"app"`         // application name of the consumer
 	Type       ChannelType   `json:"type"`        //
-	Broker     string        `json:"broker"`      // broker id; empty while a float waits
+	Broker     string        `json:"broker"`      // connection id (the broker id, "~publish" appended for publishing); empty while a float waits
+	Role       ConnRole      `json:"role"`        // the connection role the consumer asked for
 	Zone       string        `json:"zone"`        //
 	State      AssignState   `json:"state"`       //
 	Created    time.Time     `json:"created"`     //

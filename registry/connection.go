@@ -24,9 +24,27 @@ const (
 
 func (s ConnState) String() string { return string(s) }
 
+// ConnRole says what a broker connection carries. Warren keeps publishing
+// and consuming on separate connections to each broker (as RabbitMQ advises
+// and Kamailio's kazoo module does): RabbitMQ blocks a connection that
+// publishes during a memory or disk alarm, and consumers must keep
+// draining the queues meanwhile.
+type ConnRole string
+
+// Connection roles.
+const (
+	Consume ConnRole = "consume" // listeners; declares the configured exchanges; the broker's primary connection
+	Publish ConnRole = "publish" // publishers and RPC workers
+)
+
 // Connection is a row of the connections table: one broker connection.
 type Connection struct {
-	ID         string        `json:"id"`          // broker id: host:port[@vhost], unique, never a password
+	// ID names the connection: the broker id (host:port[@vhost]) for the
+	// consuming connection, with "~publish" appended for the publishing
+	// one. Unique, never a password.
+	ID         string        `json:"id"`
+	Broker     string        `json:"broker"`      // the broker id, the same for both connections of a broker
+	Role       ConnRole      `json:"role"`        // consume or publish
 	Zone       string        `json:"zone"`        // zone name as configured
 	Local      bool          `json:"local"`       // Zone is this node's own zone
 	URI        string        `json:"uri"`         // the URI with its password masked
@@ -53,7 +71,16 @@ type Connection struct {
 }
 
 // PutConnection inserts or replaces a connection row.
-func (w *Writer) PutConnection(c Connection) error { return w.insert(TableConnections, &c) }
+// A row without a role is the broker's consuming connection.
+func (w *Writer) PutConnection(c Connection) error {
+	if c.Role == "" {
+		c.Role = Consume
+	}
+	if c.Broker == "" {
+		c.Broker = c.ID
+	}
+	return w.insert(TableConnections, &c)
+}
 
 // DeleteConnection removes a connection row.
 func (w *Writer) DeleteConnection(id string) error { return w.delete(TableConnections, id) }
@@ -97,14 +124,15 @@ func channelsOf(txn *memdb.Txn, c Connection) int {
 	return n
 }
 
-// Available lists the available brokers of zone, primary first.
+// Available lists the available brokers of zone (their consuming
+// connections), primary first.
 func (r *Registry) Available(zone string) []Connection {
-	return collect[Connection](r.read().Get(TableConnections, "zone_available", zone, true))
+	return collect[Connection](r.read().Get(TableConnections, "zone_available", zone, string(Consume), true))
 }
 
 // Primary returns the primary broker of zone: the available broker with the
 // smallest ID, as Kazoo's kz_amqp_connections:primary_broker/0 picks the
 // smallest URI.
 func (r *Registry) Primary(zone string) (Connection, bool) {
-	return first[Connection](r.read().First(TableConnections, "zone_available", zone, true))
+	return first[Connection](r.read().First(TableConnections, "zone_available", zone, string(Consume), true))
 }

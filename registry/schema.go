@@ -33,10 +33,11 @@ func connectionsTable() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: TableConnections, Indexes: map[string]*memdb.IndexSchema{
 		"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		"zone": {Name: "zone", Indexer: &memdb.StringFieldIndex{Field: "Zone"}},
-		// zone_available orders the available brokers of a zone by ID: the
-		// first one is the zone's primary broker.
+		// zone_available orders the available connections of a zone and
+		// role by ID: the first consuming one is the zone's primary broker.
 		"zone_available": {Name: "zone_available", Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
 			&memdb.StringFieldIndex{Field: "Zone"},
+			&memdb.StringFieldIndex{Field: "Role"},
 			&memdb.BoolFieldIndex{Field: "Available"},
 		}}},
 	}}

@@ -48,7 +48,7 @@ func waitRow[T any](ctx context.Context, r *Registry, table, index string, cond 
 // WaitAvailable waits until zone has an available broker and returns the
 // zone's primary broker then.
 func (r *Registry) WaitAvailable(ctx context.Context, zone string) (Connection, error) {
-	got, err := waitRow(ctx, r, TableConnections, "zone_available", func(Connection) bool { return true }, zone, true)
+	got, err := waitRow(ctx, r, TableConnections, "zone_available", func(Connection) bool { return true }, zone, string(Consume), true)
 	if err != nil {
 		return Connection{}, fmt.Errorf("warren: waiting for a broker of zone %q: %w", zone, err)
 	}

@@ -13,7 +13,9 @@ import (
 
 // AdminConnection is one element of GET /connections: a broker connection.
 type AdminConnection struct {
-	ID         string             `json:"id"`          // broker id, host:port[@vhost]
+	ID         string             `json:"id"`          // connection id: the broker id, "~publish" appended for publishing
+	Broker     string             `json:"broker"`      // broker id, host:port[@vhost]
+	Role       registry.ConnRole  `json:"role"`        // consume or publish
 	URI        string             `json:"uri"`         // password always masked
 	Zone       string             `json:"zone"`        //
 	Local      bool               `json:"local"`       // the zone is this node's
@@ -90,7 +92,7 @@ func adminConnections(reg *registry.Registry) []AdminConnection {
 			since = c.Since.Format(adminTime)
 		}
 		out = append(out, AdminConnection{
-			ID: c.ID, URI: redact.URI(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
+			ID: c.ID, Broker: c.Broker, Role: c.Role, URI: redact.URI(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
 			Available: c.Available, Attempts: c.Attempts, LastError: redact.Text(c.LastError), Channels: c.Channels,
 			ChannelMax: c.ChannelMax, Heartbeat: c.Heartbeat.String(), Product: c.Product,
 			Version: c.Version, Since: since, ExchangeErrors: c.ExchangeErrors,

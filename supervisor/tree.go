@@ -59,7 +59,10 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 			actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return warnOnly(logger) }),
 			actor.WithDeadLetterThrottleCount(3))
 	}
-	t.env = &actors.Env{System: sys, Registry: registry.New(), Log: o.log.With("lib", "warren"), LocalZone: local}
+	t.env = &actors.Env{System: sys, Registry: registry.New(), Log: o.log.With("lib", "warren"), LocalZone: local,
+		// Publishers and RPC workers publish on a connection of their own,
+		// so that a broker blocking publishers never stops the consumers.
+		SplitPublishing: pub != nil || cfg.RPC.Workers >= 0}
 	if pub != nil {
 		t.env.Replies = pub // listeners reply through the publishers
 	}
@@ -140,7 +143,7 @@ func (t *Tree) WaitReady(ctx context.Context) error {
 }
 
 func (t *Tree) readyQuery(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-	ch, raw, err := txn.FirstWatch(registry.TableConnections, "zone_available", t.env.LocalZone, true)
+	ch, raw, err := txn.FirstWatch(registry.TableConnections, "zone_available", t.env.LocalZone, string(registry.Consume), true)
 	if err != nil {
 		return false, err
 	}

@@ -91,7 +91,7 @@ func (p *publisher) Receive(ctx actor.Context) {
 	case *actor.Started:
 		p.self = ctx.Self()
 		p.row = registry.Publisher{ID: p.self.Id, Zone: p.zone}
-		ctx.Send(p.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: p.self, App: "publisher", Zone: p.zone})
+		ctx.Send(p.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: p.self, App: "publisher", Zone: p.zone, Role: registry.Publish})
 		if _, err := ctx.SpawnNamed(publisherPlainProps(p.env, p.zone), publisherPlainName); err != nil {
 			panic(err) // a name clash among our own children is a bug
 		}
@@ -324,7 +324,7 @@ func publisherPlainProps(env *actors.Env, zone string) *actor.Props {
 func (c *publisherPlain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.Send(c.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "publisher", Zone: c.zone})
+		ctx.Send(c.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "publisher", Zone: c.zone, Role: registry.Publish})
 	case *actors.ChannelAssigned, *actors.ChannelLost:
 		ctx.Send(ctx.Parent(), &publisherPlainEvent{msg: m})
 	}

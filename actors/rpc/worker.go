@@ -72,7 +72,7 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.self = ctx.Self()
 		w.lane.set(&workerState{status: registry.WorkerWaiting})
 		w.write(registry.WorkerWaiting)
-		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "warren-rpc"})
+		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "warren-rpc", Role: registry.Publish})
 	case *actor.Restarting:
 		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: ctx.Self()})
 		w.lane.set(&workerState{status: registry.WorkerWaiting})

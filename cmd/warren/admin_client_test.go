@@ -81,12 +81,12 @@ func TestShowCommands_JSONPrintsTheAPIAnswerAsIs(t *testing.T) {
 }
 
 func TestConnections_PrintsATable(t *testing.T) {
-	addr := fakeAdmin(t, map[string]string{"/connections": `[{"id": "a:5672", "zone": "local", "uri": "amqp://kazoo:xxxxx@a:5672/",
+	addr := fakeAdmin(t, map[string]string{"/connections": `[{"id": "a:5672", "role": "consume", "zone": "local", "uri": "amqp://kazoo:xxxxx@a:5672/",
 		"state": "connected", "available": true, "attempts": 0, "last_error": "", "channels": 11}]`})
 	code, stdout, stderr := warren(t, "connections", "--admin", addr)
 	want := "" +
-		"ID      ZONE   STATE      AVAILABLE  ATTEMPTS  CHANNELS  URI                         LAST_ERROR\n" +
-		"a:5672  local  connected  yes        0         11        amqp://kazoo:xxxxx@a:5672/  -\n"
+		"ID      ROLE     ZONE   STATE      AVAILABLE  ATTEMPTS  CHANNELS  URI                         LAST_ERROR\n" +
+		"a:5672  consume  local  connected  yes        0         11        amqp://kazoo:xxxxx@a:5672/  -\n"
 	if code != exitOK || stdout != want {
 		t.Fatalf("warren connections = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

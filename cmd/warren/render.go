@@ -56,9 +56,9 @@ func statusColor(s registry.ActorStatus) sgr {
 // renderConnections prints GET /connections as a table.
 func renderConnections(w io.Writer, rows []supervisor.AdminConnection, p palette) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "ID\tZONE\t%s\tAVAILABLE\tATTEMPTS\tCHANNELS\tURI\tLAST_ERROR\n", p.paint("STATE", noColor))
+	fmt.Fprintf(tw, "ID\tROLE\tZONE\t%s\tAVAILABLE\tATTEMPTS\tCHANNELS\tURI\tLAST_ERROR\n", p.paint("STATE", noColor))
 	for _, c := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", cell(c.ID), cell(c.Zone),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", cell(c.ID), cell(string(c.Role)), cell(c.Zone),
 			p.paint(cell(string(c.State)), connColor(c.State)), yesNo(c.Available), c.Attempts, c.Channels,
 			cell(c.URI), cell(c.LastError))
 	}
