@@ -29,10 +29,10 @@ type consumerSlot struct {
 	Role   registry.ConnRole // the connection it wants: consume or publish
 	Zone   string            // zone of a float (and of a sticky's broker)
 	Sticky string            // connection of a sticky consumer
-	Want   string // broker whose next channel is meant for it; "" for a float waiting on its zone
-	Held   string // broker of the channel it holds; "" while waiting
-	Paused bool   // waiting out a channel-exception backoff: not placed, not counted
-	Seq    uint64 // arrival order; the oldest waiter is served first
+	Want   string            // broker whose next channel is meant for it; "" for a float waiting on its zone
+	Held   string            // broker of the channel it holds; "" while waiting
+	Paused bool              // waiting out a channel-exception backoff: not placed, not counted
+	Seq    uint64            // arrival order; the oldest waiter is served first
 }
 
 func (c consumerSlot) waiting() bool { return c.Held == "" && !c.Paused }
