@@ -130,8 +130,9 @@ func TestConnection_TLS(t *testing.T) {
 	cfg.Connection.KeyFile = certs.ClientKey
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
-	if n := ctlCount(t, b, "true", "list_connections", "ssl"); n != 1 {
-		t.Errorf("broker lists %d TLS connections, want 1", n)
+	// Two: the consuming connection and the publishers' one.
+	if n := ctlCount(t, b, "true", "list_connections", "ssl"); n != 2 {
+		t.Errorf("broker lists %d TLS connections, want 2", n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -371,7 +372,7 @@ func TestPublish_ReachesAQueueAndCounts(t *testing.T) {
 			pubTotal(rows, func(r registry.Publisher) uint64 { return r.Confirmed }) == 1
 	})
 	for _, r := range rows {
-		if r.Broker != id || r.Channel == "" || r.State != registry.PublisherReady {
+		if r.Broker != actors.ConnID(id, registry.Publish) || r.Channel == "" || r.State != registry.PublisherReady {
 			t.Errorf("row = %+v", r)
 		}
 	}
@@ -565,9 +566,8 @@ func TestPublish_OrderKeyAndChannelErrors(t *testing.T) {
 
 	t.Run("a confirmed publish to a missing exchange names the 404", func(t *testing.T) {
 		err := tree.Publish(within(t, 10*time.Second), "no.such.exchange", "x", []byte(`{}`), publish.Confirm())
-		var aerr *amqp.Error
-		if !errors.Is(err, publish.ErrNotConfirmed) || !errors.As(err, &aerr) || aerr.Code != amqp.NotFound {
-			t.Fatalf("err = %v", err)
+		if !errors.Is(err, publish.ErrNoExchange) || !strings.Contains(err.Error(), "NOT_FOUND") {
+			t.Fatalf("err = %v; want ErrNoExchange with the broker's 404", err)
 		}
 		if err := tree.Publish(within(t, 10*time.Second), "", "pub.ordered", []byte(`{}`), publish.Confirm()); err != nil {
 			t.Fatalf("next confirmed publish = %v", err)
