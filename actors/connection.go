@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -29,13 +30,14 @@ type connection struct {
 	backoff Backoff
 	log     *slog.Logger
 
-	self   *actor.PID
-	fsm    connFSM             // the pure state machine (connection_fsm.go)
-	row    registry.Connection // last row reported
-	gen    uint64              // process-wide; bumped for every dial and every teardown
-	sess   *session            // the live session, nil unless connected/blocked
-	timer  *time.Timer         // pending redial
-	lastOK time.Time
+	self    *actor.PID
+	fsm     connFSM             // the pure state machine (connection_fsm.go)
+	row     registry.Connection // last row reported
+	gen     uint64              // process-wide; bumped for every dial and every teardown
+	sess    *session            // the live session, nil unless connected/blocked
+	timer   *time.Timer         // pending redial
+	dialing *dialSlot           // the dial in flight, if any
+	lastOK  time.Time
 }
 
 // NewConnectionProps returns the props of the connection actor of spec, a
@@ -71,18 +73,27 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.apply(evDial, connInput{}) // Kazoo waits 1.5s before the first dial; Warren does not
 	case *actor.Stopping, *actor.Restarting:
 		c.apply(evStop, connInput{})
+		if d := c.dialing; d != nil { // a dial still running: its session is closed, never adopted
+			if res := d.abandon(); res != nil {
+				c.env.Go(func() { res.close(setupCloseTimeout) })
+			}
+		}
 	case *dialNow:
 		if m.gen == c.gen {
 			c.apply(evDial, connInput{})
 		}
 	case *dialed:
+		res := m.slot.take()
+		if m.slot == c.dialing {
+			c.dialing = nil
+		}
 		switch {
 		case m.gen != c.gen: // an abandoned attempt: drop what it built
-			if m.res != nil {
-				c.env.Go(func() { m.res.close(2 * time.Second) })
+			if res != nil {
+				c.env.Go(func() { res.close(setupCloseTimeout) })
 			}
 		case m.err == nil:
-			c.apply(evDialed, connInput{sess: m.res, took: m.took})
+			c.apply(evDialed, connInput{sess: res, took: m.took})
 		case Permanent(m.err):
 			c.apply(evDialRefused, connInput{err: m.err})
 		default:
@@ -246,11 +257,73 @@ func (c *connection) scheduleDial(delay time.Duration) {
 func (c *connection) startDial() {
 	c.gen = NextGeneration()
 	gen, spec, plan, env, self := c.gen, c.spec, c.plan, c.env, c.self
-	go func() {
+	slot := &dialSlot{}
+	c.dialing = slot
+	env.Go(func() { // Shutdown waits for dials in flight (bounded by the connection timeout)
 		start := time.Now()
-		res, err := dial(spec, plan)
-		env.Send(self, &dialed{gen: gen, res: res, err: err, took: time.Since(start)})
-	}()
+		res, err := dial(spec, plan, slot)
+		if !slot.deliver(res) { // the actor stopped meanwhile: nobody will take it
+			if res != nil {
+				res.close(setupCloseTimeout)
+			}
+			return
+		}
+		env.Send(self, &dialed{gen: gen, slot: slot, err: err, took: time.Since(start)})
+	})
+}
+
+// dialSlot hands a dial's session from its goroutine to the actor. The
+// session waits in the slot, not in the message, so that a session whose
+// message is dropped (the actor stopped before reading it) is still closed:
+// by the actor when it stops (abandon), or by the goroutine when it finds
+// the slot abandoned.
+type dialSlot struct {
+	mu        sync.Mutex
+	res       *session
+	link      *Link // the socket being dialed
+	abandoned bool
+}
+
+// watch keeps the socket of the dial, so that abandoning the slot aborts a
+// handshake in progress.
+func (d *dialSlot) watch(l *Link) {
+	d.mu.Lock()
+	d.link = l
+	d.mu.Unlock()
+}
+
+// deliver leaves res in the slot; false means the actor stopped: res is
+// the caller's to close.
+func (d *dialSlot) deliver(res *session) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.abandoned {
+		return false
+	}
+	d.res = res
+	return true
+}
+
+// take returns the session left in the slot, once.
+func (d *dialSlot) take() *session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	res := d.res
+	d.res = nil
+	return res
+}
+
+// abandon marks the slot unwanted and returns what was left in it.
+func (d *dialSlot) abandon() *session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.abandoned = true
+	res := d.res
+	d.res = nil
+	if res == nil {
+		d.link.Abort() // a handshake in progress fails at once (nil: not dialed yet)
+	}
+	return res
 }
 
 // teardown drops the live session, if any, and closes it in a goroutine.

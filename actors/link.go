@@ -31,12 +31,17 @@ func newLink(dial func(network, addr string) (net.Conn, error)) (*Link, func(net
 	l := &Link{}
 	return l, func(network, addr string) (net.Conn, error) {
 		c, err := dial(network, addr)
-		if err == nil {
-			l.mu.Lock()
-			l.raw = c
-			l.mu.Unlock()
+		if err != nil {
+			return nil, err
 		}
-		return c, err
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.aborted.Load() { // aborted while connecting
+			_ = c.Close()
+			return nil, ErrLinkAborted
+		}
+		l.raw = c
+		return c, nil
 	}
 }
 
@@ -48,8 +53,9 @@ func (l *Link) Abort() {
 	}
 	l.mu.Lock()
 	raw := l.raw
+	first := l.aborted.CompareAndSwap(false, true)
 	l.mu.Unlock()
-	if raw != nil && l.aborted.CompareAndSwap(false, true) {
+	if raw != nil && first {
 		_ = raw.Close()
 	}
 }

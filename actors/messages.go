@@ -136,7 +136,7 @@ type retryAssign struct{ consumer string }
 type dialNow struct{ gen uint64 }
 type dialed struct {
 	gen  uint64
-	res  *session
+	slot *dialSlot // holds the session, if the dial made one
 	err  error
 	took time.Duration
 }

@@ -35,7 +35,7 @@ const setupCloseTimeout = 2 * time.Second
 
 // dial opens the connection, its control channel, declares the exchanges and
 // opens the prechannels. It runs in a goroutine.
-func dial(spec BrokerSpec, plan dialPlan) (*session, error) {
+func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, error) {
 	cfg := plan.config
 	if cfg.TLSClientConfig != nil {
 		cfg.TLSClientConfig = cfg.TLSClientConfig.Clone() // amqp091 writes ServerName into it
@@ -49,6 +49,7 @@ func dial(spec BrokerSpec, plan dialPlan) (*session, error) {
 	}
 	link, wrapped := newLink(cfg.Dial)
 	cfg.Dial = wrapped
+	slot.watch(link) // a stop during the handshake aborts it
 	conn, err := amqp.DialConfig(plan.uri, cfg)
 	if err != nil {
 		link.Abort() // amqp091 closes it too since v1.17; a dial never leaves a socket behind

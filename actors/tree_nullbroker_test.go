@@ -453,3 +453,30 @@ func TestConnections_PublishingHasItsOwnConnection(t *testing.T) {
 	}
 	eventually(t, tree, 5*time.Second, "both rows gone", func() bool { return len(tree.Registry().Connections()) == 0 })
 }
+
+// A connection actor that stops while its dial is still in the handshake
+// aborts that dial: nothing is left connected, and Shutdown does not wait
+// for the connection timeout.
+func TestConnection_StopAbortsADialInProgress(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	nb.Freeze() // accepts the TCP connection, never answers the handshake
+	t.Cleanup(nb.Thaw)
+	cfg := fast(supervisor.Config{})
+	cfg.Connection.ConnectionTimeout = 30 * time.Second
+	tree := startNullTree(t, cfg, nb)
+	id := idOf(t, nb)
+	waitConn(t, tree, id, "connecting", func(c registry.Connection) bool { return c.State == registry.Connecting })
+	pollUntil(t, 5*time.Second, "the TCP connection accepted", func() bool { return nb.Stats().ConnectionsTotal == 1 })
+	start := time.Now()
+	if err := tree.RemoveBroker(within(t, 5*time.Second), id); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tree.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a dial in its handshake: %v", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("stopping took %v: the dial was not aborted", took)
+	}
+}
