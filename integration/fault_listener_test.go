@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -124,4 +125,46 @@ func TestFault_PermanentReplayErrorSaysFailed(t *testing.T) {
 	if !strings.Contains(row.LastError, "PRECONDITION_FAILED") || !strings.Contains(row.LastError, "times in a row") {
 		t.Fatalf("last error %q: want the broker's refusal and the count", row.LastError)
 	}
+}
+
+// An AckAuto listener whose handlers are busy leaves the rest of the queue
+// on the broker: the prefetch bounds what the client buffers (consuming
+// with the broker's no_ack, amqp091 buffered the whole queue in memory).
+func TestFault_AutoAckListenerBuffersNoMoreThanItsPrefetch(t *testing.T) {
+	const n, prefetch = 1000, 10
+	b := StartBroker(t)
+	tree, _ := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	release := make(chan struct{})
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "auto", Queue: listener.QueueSpec{Name: "auto-q"}, Ack: listener.AckAuto,
+		Prefetch: prefetch, Workers: 1, Raw: func(ctx context.Context, _ *listener.Delivery) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		}})
+	defer close(release)
+	ch := rawChannel(t, b)
+	for range n {
+		if err := ch.PublishWithContext(within(t, 5*time.Second), "", "auto-q", false, false, amqp.Publishing{Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitListener(t, tree, pid.Id, 10*time.Second, "one delivery in its handler", func(l registry.Listener) bool { return l.InFlight == 1 })
+	// Steady state: one delivery in the handler, one acked and held by the
+	// forwarder, the prefetch unacked in the client's buffer, the rest ready
+	// on the broker. With the broker's no_ack nothing would be unacked and
+	// nothing ready.
+	pollUntil(t, 10*time.Second, "the rest of the queue still on the broker", func() bool {
+		out := b.Ctl(t, "list_queues", "name", "messages_ready", "messages_unacknowledged", "--quiet", "--no-table-headers")
+		for _, line := range strings.Split(out, "\n") {
+			var name string
+			var ready, unacked int
+			if _, err := fmt.Sscan(line, &name, &ready, &unacked); err == nil && name == "auto-q" {
+				return unacked == prefetch && ready == n-prefetch-2
+			}
+		}
+		return false
+	})
 }
