@@ -70,6 +70,22 @@ func (c PublishConfig) Validate() error {
 // publish.ErrBufferFull when PublishConfig.Buffer publishes wait already.
 // The content type defaults to application/json.
 //
+// What a caller learns, and what it costs the others:
+//   - The first publish to an exchange on a connection checks that it
+//     exists (a passive declare on the connection's control channel); a
+//     missing one fails that publish with publish.ErrNoExchange and the
+//     broker's reason, with or without Confirm, and closes no channel
+//     others publish on.
+//   - A body above PublishConfig.MaxMessageSize fails at once with
+//     publish.ErrTooLarge.
+//   - publish.Mandatory reports an unroutable message only with
+//     publish.Confirm (*publish.ReturnedError); without it the broker's
+//     return is counted in the publishers table but cannot reach the
+//     caller, which has returned already.
+//   - Every wait (for a channel, for a busy channel, for the confirm) ends
+//     with ctx; a write that outlives ctx closes the connection's socket, so
+//     that the call returns by its deadline (the publishers reconnect).
+//
 // Publishes spread over the pool's channels, and confirmed and
 // fire-and-forget ones use different channels, so the broker may route two
 // publishes in another order than they were made; publishes sharing an
