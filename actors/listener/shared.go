@@ -15,6 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/internal/redact"
 )
 
 // listenerShared is the part of a listener that its delivery goroutines use.
@@ -121,6 +122,14 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	err, panicked := s.call(h, del)
 	if err != nil {
 		s.counter.errors.Add(1)
+		if !panicked { // a panic is logged with its stack by call
+			cat, name := "", ""
+			if del.Envelope != nil {
+				cat, name = del.Envelope.Text(s.spec.EventKey), del.Envelope.Text(s.spec.EventSubkey)
+			}
+			s.log.Warn("handler failed; message nacked", "queue", del.Queue, "category", cat, "name", name,
+				"routing_key", d.RoutingKey, "requeue", s.spec.RequeueOnError, "err", redact.Error(err))
+		}
 	}
 	if done != nil {
 		done()
