@@ -127,7 +127,7 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 			if del.Envelope != nil {
 				cat, name = del.Envelope.Text(s.spec.EventKey), del.Envelope.Text(s.spec.EventSubkey)
 			}
-			s.log.Warn("handler failed; message nacked", "queue", del.Queue, "category", cat, "name", name,
+			s.log.Warn("handler failed", "queue", del.Queue, "category", cat, "name", name, "ack", s.spec.Ack.String(),
 				"routing_key", d.RoutingKey, "requeue", s.spec.RequeueOnError, "err", redact.Error(err))
 		}
 	}
