@@ -115,7 +115,7 @@ func (w *worker) setup(m *actors.ChannelAssigned) {
 	go func() {
 		r := &workerReady{gen: gen, ch: m.Channel, link: m.Link, broker: m.Broker}
 		ch := m.Channel
-		if _, r.err = ch.QueueDeclare(queue, false, true, false, false, nil); r.err == nil {
+		if _, r.err = ch.QueueDeclare(queue, false, true, true, false, nil); r.err == nil { // exclusive: gone with its connection, consumed or not
 			if r.err = ch.QueueBind(queue, queue, kazoo.ExchangeTargeted, false, nil); r.err == nil {
 				if r.queued, r.err = ch.Consume(queue, "", true, false, false, false, nil); r.err == nil {
 					r.direct, r.err = ch.Consume(DirectReplyTo, "", true, false, false, false, nil)
