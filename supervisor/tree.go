@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -133,13 +135,38 @@ func (t *Tree) WaitReady(ctx context.Context) error {
 		if e := t.Err(); e != nil {
 			return e
 		}
-		detail := "no bootstrap"
-		if row, ok := t.env.Registry.Actor(actors.RootName + "/" + actors.BootstrapName); ok {
-			detail = row.Detail
-		}
-		return fmt.Errorf("warren: not ready (bootstrap: %s): %w", detail, err)
+		return fmt.Errorf("warren: not ready: %s: %w", t.notReadyCause(), err)
 	}
 	return nil
+}
+
+// notReadyCause names why the tree is not ready: the last error of each
+// broker of the local zone (connection refused, access refused…), or what
+// bootstrap is waiting for.
+func (t *Tree) notReadyCause() string {
+	var causes []string
+	for _, c := range t.env.Registry.Connections() {
+		if c.Zone != t.env.LocalZone || c.Role == registry.Publish {
+			continue
+		}
+		if c.Available { // a broker is up: bootstrap is what waits
+			causes = nil
+			break
+		}
+		why := c.LastError
+		if why == "" {
+			why = string(c.State)
+		}
+		causes = append(causes, c.ID+": "+redact.Text(strings.TrimPrefix(why, "warren: broker "+c.ID+": ")))
+	}
+	if len(causes) > 0 {
+		return fmt.Sprintf("no broker of zone %q is up (%s)", t.env.LocalZone, strings.Join(causes, "; "))
+	}
+	detail := "not started"
+	if row, ok := t.env.Registry.Actor(actors.RootName + "/" + actors.BootstrapName); ok {
+		detail = row.Detail
+	}
+	return "bootstrap: " + redact.Text(detail)
 }
 
 func (t *Tree) readyQuery(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {

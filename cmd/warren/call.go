@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors/kazoo"
@@ -63,7 +62,7 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 	}
 	// The broker may take a moment: readiness is bounded by the call's
 	// timeout plus a connect allowance.
-	t, ctx, done, err := a.clientTree(cmd, timeout+10*time.Second)
+	t, ctx, done, err := a.clientTree(cmd)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,11 @@ func addTreeFlags(cmd *cobra.Command) {
 	cmd.Flags().String("config", "", "Kazoo's config.ini `FILE`: [zone] sections with amqp_uri, and [warren] settings")
 	cmd.Flags().String("url", "", "one broker's AMQP `URI`, e.g. amqp://guest:guest@127.0.0.1:5672/ (replaces the brokers of --config)")
 	cmd.Flags().String("zone", "", "the local `ZONE` (overrides the config's)")
+	cmd.Flags().Duration("wait", defaultWait, "how long to wait for a broker of the local zone before giving up with its error")
 }
+
+// defaultWait is how long a client command waits for a broker by default.
+const defaultWait = 10 * time.Second
 
 // startTree starts the supervision tree that cmd's tree flags declare,
 // logging to log. It returns at once; the tree connects in the background.
@@ -95,12 +99,17 @@ func brokerList(cfg supervisor.Config) []string {
 }
 
 // clientTree starts the in-process tree of a client command (listen,
-// publish, call, demo) and waits, at most ready, until a broker of the local
-// zone is up. ctx ends on SIGINT or SIGTERM; done shuts the tree down.
-func (a *app) clientTree(cmd *cobra.Command, ready time.Duration) (t *supervisor.Tree, ctx context.Context, done func(), err error) {
+// publish, call, demo) and waits, at most --wait, until a broker of the
+// local zone is up; the error then names each broker's last error. ctx ends
+// on SIGINT or SIGTERM; done shuts the tree down.
+func (a *app) clientTree(cmd *cobra.Command) (t *supervisor.Tree, ctx context.Context, done func(), err error) {
 	log, err := a.logger(cmd)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	ready, _ := cmd.Flags().GetDuration("wait")
+	if ready <= 0 {
+		return nil, nil, nil, &usageError{fmt.Errorf("--wait %v: need a positive duration, e.g. 5s", ready)}
 	}
 	t, _, err = a.startTree(cmd, log)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors/listener"
@@ -65,7 +64,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 			keys = []string{""}
 		}
 	}
-	t, ctx, done, err := a.clientTree(cmd, 60*time.Second)
+	t, ctx, done, err := a.clientTree(cmd)
 	if err != nil {
 		return err
 	}

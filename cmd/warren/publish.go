@@ -94,7 +94,7 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 		opts = append(opts, publish.Mandatory())
 	}
 
-	t, ctx, stop, err := a.clientTree(cmd, 30*time.Second)
+	t, ctx, stop, err := a.clientTree(cmd)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
@@ -66,5 +67,31 @@ func TestPublish_UsageErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want usage exit and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// A client command gives up after --wait with each broker's own error, not
+// a bare deadline.
+func TestClientCommands_WaitNamesTheBrokersError(t *testing.T) {
+	for _, args := range [][]string{
+		{"publish", "--exchange", "x", "--key", "k", "{}"},
+		{"call", "--exchange", "x", "--key", "k", "--timeout", "1s", `{"Event-Category":"c","Event-Name":"n"}`},
+		{"listen", "--exchange", "x", "--key", "k"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			start := time.Now()
+			code, _, stderr := warren(t, append(args, "--url", "amqp://guest:s3cret@127.0.0.1:1/", "--wait", "300ms")...)
+			if took := time.Since(start); took > 5*time.Second {
+				t.Fatalf("gave up after %v with --wait 300ms", took)
+			}
+			if code != exitError || !strings.Contains(stderr, "127.0.0.1:1") || !strings.Contains(stderr, "connection refused") ||
+				strings.Contains(stderr, "s3cret") {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 naming the refused broker, without the password", code, stderr)
+			}
+		})
+	}
+	code, _, stderr := warren(t, "publish", "--url", "amqp://guest:guest@127.0.0.1:1/", "--wait", "0s", "--exchange", "x", "{}")
+	if code != exitUsage || !strings.Contains(stderr, "--wait") {
+		t.Fatalf("--wait 0s: exit %d, stderr %s", code, stderr)
 	}
 }
