@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,7 +45,8 @@ func newPublishCmd(a *app) *cobra.Command {
 	cmd.Flags().Int("count", 1, "publish the payload `N` times")
 	cmd.Flags().Bool("confirm", false, "wait for the broker's confirm of every message")
 	cmd.Flags().Bool("persistent", false, "mark messages persistent (delivery mode 2)")
-	cmd.Flags().Bool("mandatory", false, "fail messages the broker cannot route (with --confirm)")
+	cmd.Flags().Bool("mandatory", false, "fail messages the broker cannot route (needs --confirm: only a confirmed publish can learn it)")
+	cmd.Flags().Bool("raw", false, "send the payload as it is, even when the content type says JSON and it is not")
 	cmd.Flags().String("content-type", "application/json", "message content `TYPE`")
 	return cmd
 }
@@ -56,6 +60,10 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	persistent, _ := cmd.Flags().GetBool("persistent")
 	mandatory, _ := cmd.Flags().GetBool("mandatory")
 	contentType, _ := cmd.Flags().GetString("content-type")
+	raw, _ := cmd.Flags().GetBool("raw")
+	if mandatory && !confirm {
+		return &usageError{errors.New("--mandatory needs --confirm: an unroutable message is reported on its confirm, which a fire-and-forget publish never waits for")}
+	}
 	if !cmd.Flags().Changed("exchange") {
 		return &usageError{errors.New("--exchange is required (give --exchange \"\" for the default exchange)")}
 	}
@@ -82,6 +90,9 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 		body = []byte(args[0])
 	default:
 		return &usageError{errors.New("no payload: give it as an argument or with --file")}
+	}
+	if !raw && isJSONType(contentType) && !json.Valid(body) {
+		return &usageError{fmt.Errorf("the payload is not valid JSON but --content-type is %s: fix it, or give --raw to send it as it is", contentType)}
 	}
 	opts := []publish.Option{publish.ContentType(contentType)}
 	if confirm {
@@ -176,4 +187,13 @@ func bar(n int, c byte) string {
 		b[i] = c
 	}
 	return string(b)
+}
+
+// isJSONType reports a JSON content type, parameters aside.
+func isJSONType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }

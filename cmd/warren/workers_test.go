@@ -95,3 +95,32 @@ func TestClientCommands_WaitNamesTheBrokersError(t *testing.T) {
 		t.Fatalf("--wait 0s: exit %d, stderr %s", code, stderr)
 	}
 }
+
+func TestPublish_RefusesWhatWouldBeLostSilently(t *testing.T) {
+	url := "amqp://guest:guest@127.0.0.1:1/"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"malformed JSON", []string{"--exchange", "x", `{"a":`}, "not valid JSON"},
+		{"empty JSON", []string{"--exchange", "x", ""}, "not valid JSON"},
+		{"JSON with a charset", []string{"--exchange", "x", "--content-type", "application/json; charset=utf-8", "nope"}, "not valid JSON"},
+		{"mandatory without confirm", []string{"--exchange", "x", "--mandatory", "{}"}, "--mandatory needs --confirm"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := warren(t, append([]string{"publish", "--url", url}, tc.args...)...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant a usage error saying %q", code, stderr, tc.want)
+			}
+		})
+	}
+	// --raw and a non-JSON content type send bytes as they are: they get past
+	// validation to the broker (here refused: nothing listens on port 1).
+	for _, args := range [][]string{{"--raw", "not json"}, {"--content-type", "text/plain", "hello"}} {
+		code, _, stderr := warren(t, append([]string{"publish", "--url", url, "--wait", "200ms", "--exchange", "x"}, args...)...)
+		if code != exitError || !strings.Contains(stderr, "connection refused") {
+			t.Fatalf("%v: exit %d, stderr:\n%s", args, code, stderr)
+		}
+	}
+}
