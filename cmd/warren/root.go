@@ -41,6 +41,7 @@ var commands = []func(*app) *cobra.Command{
 	newRunCmd, newDemoCmd,
 	newTreeCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newWorkersCmd,
 	newListenCmd, newPublishCmd, newCallCmd,
+	newVersionCmd,
 }
 
 func (a *app) newRoot() *cobra.Command {
@@ -52,7 +53,8 @@ func (a *app) newRoot() *cobra.Command {
 		SilenceUsage:  true, // runtime errors are not usage errors
 		SilenceErrors: true, // execute prints them once
 	}
-	root.CompletionOptions.HiddenDefaultCmd = true
+	root.Version = versionLine()
+	root.SetVersionTemplate("warren {{.Version}}\n")
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })

@@ -46,3 +46,18 @@ func TestWarren_HelpListsTheCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := warren(t, "version")
+	if code != exitOK || !strings.HasPrefix(stdout, "warren ") || !strings.Contains(stdout, "\ngo go1.") {
+		t.Fatalf("warren version = %d\n%s", code, stdout)
+	}
+	code, stdout, _ = warren(t, "--version")
+	if code != exitOK || !strings.HasPrefix(stdout, "warren ") || strings.Count(stdout, "\n") != 1 {
+		t.Fatalf("warren --version = %d\n%s", code, stdout)
+	}
+	code, stdout, _ = warren(t, "--help")
+	if code != exitOK || !strings.Contains(stdout, "completion") || !strings.Contains(stdout, "version") {
+		t.Fatalf("warren --help lists neither completion nor version:\n%s", stdout)
+	}
+}
