@@ -27,6 +27,9 @@ func BrokerID(uri string) (string, error) {
 	if err != nil {
 		return "", ErrBadURI(uri, err)
 	}
+	if u.Port < 1 || u.Port > 65535 { // amqp091 takes any number
+		return "", &URIError{URI: redact.URI(uri), Reason: "invalid port " + itoa(u.Port) + " (1-65535)"}
+	}
 	id := u.Host + ":" + itoa(u.Port)
 	if u.Vhost != "/" && u.Vhost != "" {
 		id += "@" + url.PathEscape(u.Vhost)

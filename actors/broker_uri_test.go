@@ -43,6 +43,8 @@ func TestBrokerID(t *testing.T) {
 		{given: "amqp://u:p@h:5673/a%2Fb", want: "h:5673@a%2Fb"},
 		{given: "http://u:s3cret@h/", wantErr: "scheme"},
 		{given: "amqp://u:s3cret@h:notaport/", wantErr: "port"},
+		{given: "amqp://u:s3cret@h:99999/", wantErr: "invalid port 99999"},
+		{given: "amqp://u:s3cret@h:0/", wantErr: "invalid port 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.given, func(t *testing.T) {

@@ -171,9 +171,9 @@ func (c *connection) apply(ev connEvent, in connInput) {
 			msg = fmt.Sprintf("%v after %d attempts: %s", ErrGaveUp, c.fsm.Tries, msg)
 			c.log.Error("giving up", "attempts", c.fsm.Tries, "err", msg)
 		case ev == evDialRefused:
-			c.log.Error("dial failed; retrying at the maximum delay", "attempt", c.fsm.Tries, "next", delay, "err", msg)
+			c.log.Error("dial failed; retrying at the maximum delay", "attempt", c.fsm.Tries, "next", delay.Round(time.Millisecond), "err", msg)
 		default:
-			c.log.Warn("dial failed", "attempt", c.fsm.Tries, "next", delay, "err", msg)
+			c.log.Warn("dial failed", "attempt", c.fsm.Tries, "next", delay.Round(time.Millisecond), "err", msg)
 		}
 		c.row.LastError = msg
 	case evBlocked:
@@ -188,7 +188,7 @@ func (c *connection) apply(ev connEvent, in connInput) {
 		}
 	case evLost:
 		if prev != c.fsm.State {
-			c.log.Warn("connection lost", "err", redact.Error(in.err), "next", delay)
+			c.log.Warn("connection lost", "err", redact.Error(in.err), "next", delay.Round(time.Millisecond))
 			c.row.LastError = redact.Error(in.err)
 		}
 	}
