@@ -124,3 +124,15 @@ func TestPublish_RefusesWhatWouldBeLostSilently(t *testing.T) {
 		}
 	}
 }
+
+func TestPublishers_PrintsATable(t *testing.T) {
+	addr := fakeAdmin(t, map[string]string{"/publishers": `{"size": 1, "published": 7, "confirmed": 5, "dropped": 1,
+		"publishers": [{"id": "warren/publishers/publishers-1", "broker": "a:5672~publish", "state": "ready", "published": 7, "confirmed": 5, "dropped": 1}]}`})
+	code, stdout, stderr := warren(t, "publishers", "--admin", addr)
+	want := "pool size 1, published 7, confirmed 5, nacked 0, returned 0, unconfirmed 0, waiting 0, dropped 1\n" +
+		"NAME          STATE  BROKER          PUBLISHED  CONFIRMED  NACKED  RETURNED  UNCONFIRMED  WAITING  DROPPED\n" +
+		"publishers-1  ready  a:5672~publish  7          5          0       0         0            0        1\n"
+	if code != exitOK || stdout != want {
+		t.Fatalf("warren publishers = %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
+	}
+}
