@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/registry"
@@ -478,5 +479,48 @@ func TestConnection_StopAbortsADialInProgress(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("stopping took %v: the dial was not aborted", took)
+	}
+}
+
+func TestTree_WaitConsuming(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := startNullTree(t, fast(supervisor.Config{}), nb)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	raw := func(context.Context, *listener.Delivery) error { return nil }
+	pid, err := tree.SpawnListener(within(t, 5*time.Second), listener.Spec{Name: "wc", Queue: listener.QueueSpec{Name: "wc-q", AutoDelete: true}, Raw: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.WaitConsuming(within(t, 5*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+	if q, ok := nb.Queue("wc-q"); !ok || q.Consumers != 1 {
+		t.Fatalf("after WaitConsuming the broker has %+v", q)
+	}
+	// A queue the broker refuses every time: WaitConsuming ends with the
+	// failure, not the deadline.
+	rawConn, err := amqp.Dial(nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := rawConn.Channel()
+	if _, err := ch.QueueDeclare("clash-q", true, false, false, false, amqp.Table{"x-message-ttl": int32(5)}); err != nil {
+		t.Fatal(err)
+	}
+	_ = rawConn.Close()
+	pid, err = tree.SpawnListener(within(t, 5*time.Second), listener.Spec{Name: "clash", Queue: listener.QueueSpec{Name: "clash-q", Durable: true}, Raw: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tree.WaitConsuming(within(t, 20*time.Second), pid)
+	if err == nil || !strings.Contains(err.Error(), "failed") || !strings.Contains(err.Error(), "PRECONDITION_FAILED") {
+		t.Fatalf("WaitConsuming on a refused queue = %v", err)
+	}
+	// An unknown listener: the deadline, named.
+	err = tree.WaitConsuming(within(t, 100*time.Millisecond), actor.NewPID("nonhost", "warren/listeners/none"))
+	if err == nil || !strings.Contains(err.Error(), "no such listener") {
+		t.Fatalf("WaitConsuming on no listener = %v", err)
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/go-memdb"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/registry"
 )
 
 // SpawnListener starts a listener under the tree's listeners supervisor
@@ -52,4 +54,41 @@ func (t *Tree) RemoveBinding(ctx context.Context, pid *actor.PID, b listener.Bin
 		return err
 	}
 	return res.(*listener.BindingChanged).Err
+}
+
+// WaitConsuming waits until the listener pid (from SpawnListener, or one
+// spawned from listener.Props anywhere) consumes from its queue: its queue
+// is declared and bound, so a message published now reaches it. It fails
+// at once when the listener's row says failed (with the broker's reason),
+// and when ctx ends with the listener's state and last error.
+func (t *Tree) WaitConsuming(ctx context.Context, pid *actor.PID) error {
+	var row registry.Listener
+	var failed error
+	err := t.env.Registry.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		ch, raw, err := txn.FirstWatch(registry.TableListeners, "id", pid.Id)
+		if err != nil {
+			return false, err
+		}
+		ws.Add(ch)
+		if raw == nil {
+			return false, nil
+		}
+		row = *raw.(*registry.Listener)
+		if row.State == registry.ListenerFailed {
+			failed = fmt.Errorf("warren: listener %s failed: %s", row.Name, row.LastError)
+			return false, failed
+		}
+		return row.State == registry.ListenerConsuming, nil
+	})
+	if err == nil || err == failed {
+		return err
+	}
+	if row.Path == "" {
+		return fmt.Errorf("warren: listener %s: no such listener: %w", pid.Id, err)
+	}
+	why := ""
+	if row.LastError != "" {
+		why = ", last error: " + row.LastError
+	}
+	return fmt.Errorf("warren: listener %s not consuming (state %s%s): %w", row.Name, row.State, why, err)
 }
