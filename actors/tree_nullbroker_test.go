@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warrenmq/warren/actors/rpc"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
@@ -523,4 +526,40 @@ func TestTree_WaitConsuming(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no such listener") {
 		t.Fatalf("WaitConsuming on no listener = %v", err)
 	}
+}
+
+// A call or a publish to an exchange the broker lacks fails at once with
+// the broker's reason, for that caller only.
+func TestExchangeCheck_MissingExchangeFailsAtOnce(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	cfg := fast(supervisor.Config{})
+	cfg.RPC.Workers, cfg.Publish.Publishers = 1, 1
+	tree := startNullTree(t, cfg, nb)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := tree.Call(within(t, 5*time.Second), rpc.Request{Exchange: "nowhere", RoutingKey: "k",
+		Envelope: kazoo.Envelope{"Event-Category": "c", "Event-Name": "n"}, Defaults: kazoo.Defaults{AppName: "t", AppVersion: "1"}})
+	if !errors.Is(err, actors.ErrNoExchange) || !strings.Contains(err.Error(), "NOT_FOUND") || time.Since(start) > 2*time.Second {
+		t.Fatalf("call to a missing exchange = %v after %v; want ErrNoExchange at once", err, time.Since(start))
+	}
+	err = tree.Publish(within(t, 5*time.Second), "nowhere", "k", []byte(`{}`))
+	if !errors.Is(err, publish.ErrNoExchange) {
+		t.Fatalf("fire-and-forget publish to a missing exchange = %v", err)
+	}
+	// The exchange declared since: the next publish checks again and passes
+	// (a missing exchange is remembered briefly).
+	raw, err := amqp.Dial(nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := raw.Channel()
+	if err := ch.ExchangeDeclare("nowhere", "topic", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.Close()
+	pollUntil(t, 5*time.Second, "a publish to the new exchange", func() bool {
+		return tree.Publish(within(t, 5*time.Second), "nowhere", "k", []byte(`{}`), publish.Confirm()) == nil
+	})
 }

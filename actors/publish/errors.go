@@ -3,6 +3,8 @@ package publish
 import (
 	"errors"
 	"fmt"
+
+	"github.com/warrenmq/warren/actors"
 )
 
 var (
@@ -32,7 +34,7 @@ var (
 	// exchange the broker does not have (its 404 reason wrapped). Warren
 	// checks each exchange once per connection, on the connection's control
 	// channel, so that the 404 never closes a channel other callers publish on.
-	ErrNoExchange = errors.New("warren: no such exchange")
+	ErrNoExchange = actors.ErrNoExchange
 	// ErrTooLarge is returned at once by a publish whose body is larger than
 	// PoolSpec.MaxMessageSize: the broker would close the channel (406)
 	// under every caller publishing on it.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/internal/redact"
 )
 
@@ -74,7 +75,7 @@ type Pool struct {
 	idPrefix string
 	idSeq    atomic.Uint64
 
-	exchanges exchangeCache // exchanges known to exist, per connection
+	exchanges actors.ExchangeCache // exchanges known to exist, per connection
 }
 
 // NewPool returns the lanes of a publishers pool of spec; its actors
@@ -207,9 +208,9 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 			}
 			return fmt.Errorf("%w: waiting for a channel another publish is writing on: %w", ErrNoChannel, err)
 		}
-		if l != nil && !p.exchanges.known(st, exchange) {
+		if l != nil && !p.exchanges.Known(st.c.link, st.broker, exchange) {
 			st.c.unlock()
-			if err := p.exchanges.check(ctx, st, exchange); err != nil {
+			if err := p.exchanges.Check(ctx, st.c.link, st.broker, exchange); err != nil {
 				return err
 			}
 			continue // checked: acquire a lane again

@@ -74,7 +74,7 @@ type publisherTick struct{}
 // supervisor pools number their workers).
 func (p *Pool) Props(env *actors.Env, i int) *actor.Props {
 	lane := p.lanes[i-1]
-	p.exchanges.env.CompareAndSwap(nil, env) // exchanges are checked through the tree's connection actors
+	p.exchanges.SetEnv(env) // exchanges are checked through the tree's connection actors
 	zone := p.spec.Zone
 	if zone == "" {
 		zone = env.LocalZone

@@ -26,6 +26,11 @@ type Pool struct {
 
 	mu      sync.Mutex    // guards changed
 	changed chan struct{} // closed and replaced when any worker's state changes
+
+	// exchanges checked once per connection: a request to a missing one
+	// fails at once with the broker's reason instead of closing the
+	// worker's channel and waiting out the call's timeout.
+	exchanges actors.ExchangeCache
 }
 
 // NewPool makes a pool of n workers; node names their reply queues
@@ -35,6 +40,7 @@ func NewPool(env *actors.Env, n int, node string) *Pool {
 		n = DefaultWorkers
 	}
 	w := &Pool{env: env, node: node, changed: make(chan struct{})}
+	w.exchanges.SetEnv(env)
 	for i := range n {
 		l := newWorkerLane(actors.WorkersName + "-" + strconv.Itoa(i+1))
 		l.onChange = w.notify
@@ -101,6 +107,12 @@ func (w *Pool) collect(ctx context.Context, req Request, until Until) ([]kazoo.E
 	pub := amqp.Publishing{ContentType: kazoo.ContentType, CorrelationId: key, Body: body}
 	if req.DirectReply {
 		pub.ReplyTo = DirectReplyTo
+	}
+	if !w.exchanges.Known(st.link, st.broker, req.Exchange) {
+		if err := w.exchanges.Check(ctx, st.link, st.broker, req.Exchange); err != nil {
+			lane.errors.Add(1)
+			return nil, &CallError{MsgID: key, Op: "publish to " + req.Exchange + "/" + req.RoutingKey, Err: err}
+		}
 	}
 	select {
 	case lane.pub <- struct{}{}:

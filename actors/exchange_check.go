@@ -1,4 +1,4 @@
-package publish
+package actors
 
 import (
 	"context"
@@ -10,13 +10,12 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/internal/redact"
 )
 
 // A publish to an exchange the broker lacks closes the channel it was
-// written on (404), and with it every other caller's publishes in flight on
-// that channel. So, like Kazoo's kz_amqp_channel with its cache of declared
+// written on (404), and with it every other caller's publishes (and calls)
+// in flight on that channel. So, like Kazoo's kz_amqp_channel with its cache of declared
 // exchanges, Warren checks each exchange once per connection before the
 // first publish to it: a passive declare on the connection's control
 // channel, where a 404 harms nobody. The first publish to an exchange pays
@@ -32,8 +31,12 @@ const (
 	maxCheckedExchanges = 4096
 )
 
+// ErrNoExchange is returned, to that caller only, by a publish or a call to
+// an exchange the broker does not have (its 404 reason wrapped).
+var ErrNoExchange = errors.New("warren: no such exchange")
+
 type exchangeKey struct {
-	link   *actors.Link // the connection: a new one checks again
+	link   *Link // the connection: a new one checks again
 	broker string
 	name   string
 }
@@ -44,11 +47,11 @@ type exchangeCheck struct {
 	expires time.Time     // for a missing exchange: when to check again
 }
 
-// exchangeCache remembers the exchanges checked on each connection. The
-// zero value is ready; until the pool's actors are made (Pool.Props sets
-// env), every exchange counts as known.
-type exchangeCache struct {
-	env  atomic.Pointer[actors.Env]
+// ExchangeCache remembers the exchanges checked on each connection, for the
+// publishers and the RPC workers. The zero value is ready; until SetEnv,
+// every exchange counts as known.
+type ExchangeCache struct {
+	env  atomic.Pointer[Env]
 	mu   sync.Mutex // serialises starting checks
 	m    sync.Map   // exchangeKey -> *exchangeCheck
 	size atomic.Int64
@@ -58,12 +61,17 @@ type exchangeCache struct {
 // the broker's own amq.* ones.
 func always(name string) bool { return name == "" || strings.HasPrefix(name, "amq.") }
 
-// known reports whether name was found on st's connection.
-func (c *exchangeCache) known(st *laneState, name string) bool {
+// SetEnv gives the cache the tree whose connection actors it asks (once;
+// later calls change nothing).
+func (c *ExchangeCache) SetEnv(env *Env) { c.env.CompareAndSwap(nil, env) }
+
+// Known reports whether name was found on the connection conn (its id, see
+// ConnID) whose socket is link.
+func (c *ExchangeCache) Known(link *Link, conn, name string) bool {
 	if always(name) || c.env.Load() == nil {
 		return true
 	}
-	v, ok := c.m.Load(exchangeKey{st.c.link, st.broker, name})
+	v, ok := c.m.Load(exchangeKey{link, conn, name})
 	if !ok {
 		return false
 	}
@@ -76,11 +84,15 @@ func (c *exchangeCache) known(st *laneState, name string) bool {
 	}
 }
 
-// check waits for the check of name on st's connection, starting it unless
-// one is running or remembered, and returns its outcome: nil when the
-// exchange exists, ErrNoExchange with the broker's reason when it does not.
-func (c *exchangeCache) check(ctx context.Context, st *laneState, name string) error {
-	key := exchangeKey{st.c.link, st.broker, name}
+// Check waits for the check of name on the connection conn, starting it
+// unless one is running or remembered, and returns its outcome: nil when
+// the exchange exists, ErrNoExchange with the broker's reason when it does
+// not, another error when it could not be checked (not remembered).
+func (c *ExchangeCache) Check(ctx context.Context, link *Link, conn, name string) error {
+	if always(name) || c.env.Load() == nil {
+		return nil
+	}
+	key := exchangeKey{link, conn, name}
 	c.mu.Lock()
 	var chk *exchangeCheck
 	if v, ok := c.m.Load(key); ok {
@@ -112,12 +124,12 @@ func (c *exchangeCache) check(ctx context.Context, st *laneState, name string) e
 }
 
 // run asks the connection actor of key's broker for a passive declare.
-func (c *exchangeCache) run(key exchangeKey, chk *exchangeCheck) {
+func (c *ExchangeCache) run(key exchangeKey, chk *exchangeCheck) {
 	env := c.env.Load()
-	pid := env.System.NewLocalPID(actors.RootName + "/" + actors.ConnSupName + "/" + key.broker)
-	req := &actors.DeclareExchange{Exchange: actors.Exchange{Name: key.name}, Passive: true}
+	pid := env.System.NewLocalPID(RootName + "/" + ConnSupName + "/" + key.broker)
+	req := &DeclareExchange{Exchange: Exchange{Name: key.name}, Passive: true}
 	res, err := env.System.Root.RequestFuture(pid, req, exchangeCheckTimeout).Result()
-	if r, ok := res.(*actors.ExchangeDeclared); ok && err == nil {
+	if r, ok := res.(*ExchangeDeclared); ok && err == nil {
 		err = r.Err
 	}
 	var ae *amqp.Error
