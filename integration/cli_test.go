@@ -133,3 +133,39 @@ func TestCLI_PublishConfirmedCount(t *testing.T) {
 		t.Fatalf("queue holds %d messages (%v), want 500", q.Messages, err)
 	}
 }
+
+// Client commands and an embedded start/stop leave nothing on the broker:
+// no reply queue of RPC workers (publish and listen start none; call's is
+// exclusive) and no listener queue of an auto-delete spec.
+func TestCLI_CommandsLeaveNoQueueBehind(t *testing.T) {
+	b := StartBroker(t)
+	bin := warrenCLI(t)
+	queues := func() string {
+		return strings.TrimSpace(b.Ctl(t, "list_queues", "name", "--quiet", "--no-table-headers"))
+	}
+	if q := queues(); q != "" {
+		t.Fatalf("a fresh broker has queues: %q", q)
+	}
+	run := func(wantOK bool, args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, bin, append(args, "--url", b.URI())...).CombinedOutput()
+		if (err == nil) != wantOK {
+			t.Fatalf("warren %v: %v\n%s", args, err, out)
+		}
+	}
+	for range 3 {
+		run(true, "publish", "--exchange", "kapps", "--key", "k", `{"a":1}`)
+	}
+	run(true, "publish", "--exchange", "kapps", "--key", "k", "--confirm", "--count", "10", `{"a":1}`)
+	run(false, "call", "--exchange", "callmgr", "--key", "nobody.home", "--timeout", "500ms",
+		`{"Event-Category":"directory","Event-Name":"authn_req"}`) // no responder: a timeout, exit 1
+	tree, _ := startTree(t, oneZone(b.URI()))
+	waitReady(t, tree, 20*time.Second)
+	waitPublishersReady(t, tree, 10*time.Second)
+	if err := tree.Shutdown(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, 10*time.Second, "no queue left on the broker", func() bool { return queues() == "" })
+}

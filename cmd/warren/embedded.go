@@ -26,15 +26,22 @@ func addTreeFlags(cmd *cobra.Command) {
 	cmd.Flags().Duration("wait", defaultWait, "how long to wait for a broker of the local zone before giving up with its error")
 }
 
+// noRPC runs a client tree without RPC workers: a command that only
+// publishes or listens declares no reply queues.
+func noRPC(cfg *supervisor.Config) { cfg.RPC.Workers = -1 }
+
 // defaultWait is how long a client command waits for a broker by default.
 const defaultWait = 10 * time.Second
 
 // startTree starts the supervision tree that cmd's tree flags declare,
 // logging to log. It returns at once; the tree connects in the background.
-func (a *app) startTree(cmd *cobra.Command, log *slog.Logger) (*supervisor.Tree, supervisor.Config, error) {
+func (a *app) startTree(cmd *cobra.Command, log *slog.Logger, adjust ...func(*supervisor.Config)) (*supervisor.Tree, supervisor.Config, error) {
 	cfg, err := a.treeConfig(cmd)
 	if err != nil {
 		return nil, cfg, err
+	}
+	for _, f := range adjust {
+		f(&cfg)
 	}
 	t, err := supervisor.Start(cfg, supervisor.WithLogger(log))
 	if err != nil {
@@ -102,7 +109,7 @@ func brokerList(cfg supervisor.Config) []string {
 // publish, call, demo) and waits, at most --wait, until a broker of the
 // local zone is up; the error then names each broker's last error. ctx ends
 // on SIGINT or SIGTERM; done shuts the tree down.
-func (a *app) clientTree(cmd *cobra.Command) (t *supervisor.Tree, ctx context.Context, done func(), err error) {
+func (a *app) clientTree(cmd *cobra.Command, adjust ...func(*supervisor.Config)) (t *supervisor.Tree, ctx context.Context, done func(), err error) {
 	log, err := a.logger(cmd)
 	if err != nil {
 		return nil, nil, nil, err
@@ -111,7 +118,7 @@ func (a *app) clientTree(cmd *cobra.Command) (t *supervisor.Tree, ctx context.Co
 	if ready <= 0 {
 		return nil, nil, nil, &usageError{fmt.Errorf("--wait %v: need a positive duration, e.g. 5s", ready)}
 	}
-	t, _, err = a.startTree(cmd, log)
+	t, _, err = a.startTree(cmd, log, adjust...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -64,7 +64,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 			keys = []string{""}
 		}
 	}
-	t, ctx, done, err := a.clientTree(cmd)
+	t, ctx, done, err := a.clientTree(cmd, noRPC)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 		opts = append(opts, publish.Mandatory())
 	}
 
-	t, ctx, stop, err := a.clientTree(cmd)
+	t, ctx, stop, err := a.clientTree(cmd, noRPC)
 	if err != nil {
 		return err
 	}
