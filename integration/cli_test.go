@@ -169,3 +169,60 @@ func TestCLI_CommandsLeaveNoQueueBehind(t *testing.T) {
 	}
 	pollUntil(t, 10*time.Second, "no queue left on the broker", func() bool { return queues() == "" })
 }
+
+// warren listen attaches to a durable exchange it must not declare
+// (--passive), says on stderr when it consumes, and prints every body:
+// malformed JSON and binary ones too (escaped). An exchange of another type
+// ends it with the broker's reason instead of retrying forever.
+func TestCLI_ListenPassiveReadyAndEveryBody(t *testing.T) {
+	b := StartBroker(t)
+	bin := warrenCLI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "listen", "--url", b.URI(), "--exchange", "amq.topic", "--passive",
+		"--key", "cli.#", "--count", "2")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening on queue") {
+				ready <- sc.Text()
+			}
+		}
+	}()
+	recv(t, ready, 30*time.Second, "the ready line on stderr")
+	ch := rawChannel(t, b)
+	publishJSON(t, ch, "amq.topic", "cli.a", `{"Event-Category": "broken",`)
+	if err := ch.PublishWithContext(ctx, "amq.topic", "cli.b", false, false, amqpPublishing("\x00\x01bin")); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("warren listen: %v (stdout %q)", err, lines)
+	}
+	if len(lines) != 2 || !strings.Contains(lines[0], `{"Event-Category": "broken",`) || !strings.Contains(lines[1], `"\x00\x01bin"`) {
+		t.Fatalf("stdout %q: want the malformed JSON and the escaped binary body", lines)
+	}
+
+	// amq.topic is a topic exchange: declaring it as fanout is refused
+	// every time, and listen ends with the reason.
+	out, err := exec.CommandContext(ctx, bin, "listen", "--url", b.URI(), "--exchange", "amq.topic", "--type", "fanout").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "ACCESS_REFUSED") && !strings.Contains(string(out), "PRECONDITION_FAILED") {
+		t.Fatalf("listen on a refused exchange: %v\n%s", err, out)
+	}
+}

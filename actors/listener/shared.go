@@ -96,27 +96,8 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	del := &Delivery{Body: d.Body, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: d.Headers,
 		ContentType: d.ContentType, ReplyTo: d.ReplyTo, CorrelationID: d.CorrelationId, MessageID: d.MessageId,
 		Redelivered: d.Redelivered, Listener: s.spec.Name, Queue: s.queueName(), Broker: s.brokerID(), shared: s}
-	var h Handler
-	if isJSON(d.ContentType, d.Body) {
-		env, err := kazoo.Parse(d.Body)
-		if err != nil {
-			s.counter.rejected.Add(1)
-			s.log.Warn("malformed JSON payload rejected", "queue", del.Queue, "routing_key", d.RoutingKey, "err", err)
-			s.reject(d, gen)
-			return
-		}
-		del.Envelope = env
-		cat, name := env.Text(s.spec.EventKey), env.Text(s.spec.EventSubkey)
-		if h = s.routes.pick(cat, name); h == nil {
-			s.counter.unhandled.Add(1)
-			s.log.Debug("no handler for event", "queue", del.Queue, "category", cat, "name", name)
-			s.settle(d, gen, nil, false)
-			return
-		}
-	} else if h = s.spec.Raw; h == nil {
-		s.counter.rejected.Add(1)
-		s.log.Warn("non-JSON payload and no raw handler: rejected", "queue", del.Queue, "content_type", d.ContentType)
-		s.reject(d, gen)
+	h, ok := s.route(d, del, gen)
+	if !ok {
 		return
 	}
 	err, panicked := s.call(h, del)
@@ -135,6 +116,42 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 		done()
 	}
 	s.settle(d, gen, err, panicked)
+}
+
+// route picks d's handler: for JSON, the most specific route of its event
+// (Kamailio's order), for anything else (malformed JSON included) the raw
+// handler. It settles d itself and returns false when no handler takes it:
+// an event without a route is acked and counted unhandled, a payload
+// nobody can read is rejected (to the queue's dead-letter exchange).
+func (s *listenerShared) route(d amqp.Delivery, del *Delivery, gen uint64) (Handler, bool) {
+	if isJSON(d.ContentType, d.Body) {
+		env, err := kazoo.Parse(d.Body)
+		if err == nil {
+			del.Envelope = env
+			cat, name := env.Text(s.spec.EventKey), env.Text(s.spec.EventSubkey)
+			if h := s.routes.pick(cat, name); h != nil {
+				return h, true
+			}
+			s.counter.unhandled.Add(1)
+			s.log.Debug("no handler for event", "queue", del.Queue, "category", cat, "name", name)
+			s.settle(d, gen, nil, false)
+			return nil, false
+		}
+		if s.spec.Raw == nil {
+			s.counter.rejected.Add(1)
+			s.log.Warn("malformed JSON payload rejected", "queue", del.Queue, "routing_key", d.RoutingKey, "err", err)
+			s.reject(d, gen)
+			return nil, false
+		}
+		return s.spec.Raw, true // the raw handler takes what is not JSON after all
+	}
+	if s.spec.Raw == nil {
+		s.counter.rejected.Add(1)
+		s.log.Warn("non-JSON payload and no raw handler: rejected", "queue", del.Queue, "content_type", d.ContentType)
+		s.reject(d, gen)
+		return nil, false
+	}
+	return s.spec.Raw, true
 }
 
 // call runs h, turning a panic into an error logged with the event.

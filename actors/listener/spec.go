@@ -72,7 +72,7 @@ type Spec struct {
 	EventSubkey string // JSON key of the event name; defaults to Event-Name
 
 	Handlers []Route  // JSON handlers, chosen most specific first
-	Raw      Handler  // handler of non-JSON payloads; nil rejects them
+	Raw      Handler  // handler of payloads that are not JSON (malformed JSON included); nil rejects them
 	Defaults Defaults // envelope defaults for replies
 }
 

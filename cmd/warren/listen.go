@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors/listener"
@@ -29,7 +33,9 @@ func newListenCmd(a *app) *cobra.Command {
 	cmd.Flags().String("exchange", "", "`EXCHANGE` to bind to (required)")
 	cmd.Flags().String("type", "topic", "exchange `TYPE`: direct, topic, fanout or headers; the exchange is declared with it")
 	cmd.Flags().StringArray("key", nil, "routing `KEY` to bind with; repeat for several (default \"#\", or \"\" for fanout)")
-	cmd.Flags().String("queue", "", "`QUEUE` name; default a server-named exclusive queue")
+	cmd.Flags().String("queue", "", "`QUEUE` name; default an exclusive queue named by Warren")
+	cmd.Flags().Bool("durable", false, "declare the exchange durable (as Kazoo's own exchanges are not, but amq.* and many others are)")
+	cmd.Flags().Bool("passive", false, "do not declare the exchange: bind to it as it is (needed for amq.topic and friends)")
 	cmd.Flags().Bool("json", false, "print one JSON object per delivery")
 	cmd.Flags().Int("count", 0, "exit after `N` deliveries (0: run until interrupted)")
 	return cmd
@@ -50,7 +56,11 @@ func (a *app) listen(cmd *cobra.Command) error {
 	queue, _ := cmd.Flags().GetString("queue")
 	asJSON, _ := cmd.Flags().GetBool("json")
 	count, _ := cmd.Flags().GetInt("count")
+	durable, _ := cmd.Flags().GetBool("durable")
+	passive, _ := cmd.Flags().GetBool("passive")
 	switch {
+	case durable && passive:
+		return &usageError{errors.New("--durable declares the exchange, --passive does not: give one of them")}
 	case exchange == "":
 		return &usageError{errors.New("--exchange is required")}
 	case kind != "direct" && kind != "topic" && kind != "fanout" && kind != "headers":
@@ -91,7 +101,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 			}
 			fmt.Fprintln(a.stdout, string(line))
 		} else {
-			fmt.Fprintf(a.stdout, "%s %s %s\n", d.Exchange, d.RoutingKey, oneLine(string(d.Body)))
+			fmt.Fprintf(a.stdout, "%s %s %s\n", d.Exchange, d.RoutingKey, printable(d.Body))
 		}
 		if seen++; count > 0 && seen == count {
 			close(enough)
@@ -102,10 +112,23 @@ func (a *app) listen(cmd *cobra.Command) error {
 		Queue:    listener.QueueSpec{Name: queue, Exclusive: queue == "", AutoDelete: true},
 		Handlers: []listener.Route{{Handler: print}}, Raw: print}
 	for _, k := range keys {
-		spec.Bindings = append(spec.Bindings, listener.Binding{Exchange: exchange, RoutingKey: k, Declare: true, Kind: kind})
+		spec.Bindings = append(spec.Bindings, listener.Binding{Exchange: exchange, RoutingKey: k, Declare: !passive, Kind: kind, Durable: durable})
 	}
-	if _, err := t.SpawnListener(ctx, spec); err != nil {
+	pid, err := t.SpawnListener(ctx, spec)
+	if err != nil {
 		return err
+	}
+	// Ready once the queue is declared and bound; a topology the broker keeps
+	// refusing (an exchange of another type, say) ends the command with its
+	// reason.
+	if err := t.WaitConsuming(ctx, pid); err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted
+		}
+		return err
+	}
+	if row, ok := t.Registry().Listener(pid.Id); ok {
+		fmt.Fprintf(a.stderr, "warren: listening on queue %s (exchange %s, keys %s)\n", row.Queue, exchange, strings.Join(keys, " "))
 	}
 	select {
 	case <-ctx.Done():
@@ -114,4 +137,15 @@ func (a *app) listen(cmd *cobra.Command) error {
 		return t.Err()
 	}
 	return nil
+}
+
+// printable renders a body on one line: valid UTF-8 text as it is (line
+// breaks folded), anything else Go-quoted, so that no body is dropped and
+// none garbles the terminal.
+func printable(body []byte) string {
+	s := string(body)
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) {
+		return oneLine(s)
+	}
+	return strconv.Quote(s)
 }
