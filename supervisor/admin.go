@@ -114,8 +114,12 @@ func (t *Tree) ServeAdmin(ctx context.Context, addr string) (net.Addr, error) {
 	if public {
 		log.Warn("admin API listening on a non-loopback address; it has no authentication", "addr", ln.Addr().String())
 	}
+	handler := t.AdminHandler()
+	if !public {
+		handler = hostGuard(ln.Addr(), handler)
+	}
 	srv := &http.Server{
-		Handler:           t.AdminHandler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -136,6 +140,25 @@ func (t *Tree) ServeAdmin(ctx context.Context, addr string) (net.Addr, error) {
 		}
 	}()
 	return ln.Addr(), nil
+}
+
+// hostGuard answers 421 to a request whose Host header is not the loopback
+// address the admin API serves: a web page the operator opens cannot make
+// their browser read the API through a DNS name that resolves to 127.0.0.1
+// (DNS rebinding). Clients that dial the address (the CLI, curl) send it as
+// their Host.
+func hostGuard(addr net.Addr, next http.Handler) http.Handler {
+	_, port, _ := net.SplitHostPort(addr.String())
+	allowed := map[string]bool{addr.String(): true, "localhost:" + port: true,
+		"127.0.0.1:" + port: true, "[::1]:" + port: true}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !allowed[strings.ToLower(req.Host)] {
+			writeJSON(w, http.StatusMisdirectedRequest, AdminError{Error: fmt.Sprintf(
+				"host %q is not this admin API's address (%s): requests must name it", req.Host, addr)})
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
 }
 
 // adminListenAddr resolves the address ServeAdmin binds and tells whether it

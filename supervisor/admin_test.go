@@ -384,3 +384,37 @@ func waitAdminStopped(t *testing.T, addr string, within time.Duration) {
 		time.Sleep(10 * time.Millisecond) // a closed listener has no event to wait on
 	}
 }
+
+// A page the operator's browser loads from another origin cannot read the
+// admin API through a name that resolves to 127.0.0.1: the Host must be the
+// served address.
+func TestServeAdmin_RejectsAForeignHostHeader(t *testing.T) {
+	tr := adminTestTree(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel() }()
+	addr, err := tr.ServeAdmin(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	for host, want := range map[string]int{
+		addr.String():              http.StatusOK,
+		"localhost:" + port:        http.StatusOK,
+		"evil.example.com:" + port: http.StatusMisdirectedRequest,
+		"127.0.0.1.nip.io:" + port: http.StatusMisdirectedRequest,
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr.String()+"/healthz", nil)
+		req.Host = host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("Host %s: %d %s, want %d", host, res.StatusCode, body, want)
+		}
+	}
+	cancel()
+	waitAdminStopped(t, addr.String(), 5*time.Second)
+}
