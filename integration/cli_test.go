@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -224,5 +226,37 @@ func TestCLI_ListenPassiveReadyAndEveryBody(t *testing.T) {
 	out, err := exec.CommandContext(ctx, bin, "listen", "--url", b.URI(), "--exchange", "amq.topic", "--type", "fanout").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "ACCESS_REFUSED") && !strings.Contains(string(out), "PRECONDITION_FAILED") {
 		t.Fatalf("listen on a refused exchange: %v\n%s", err, out)
+	}
+}
+
+// Ctrl-C during `warren publish --count` stops it with the usual exit code
+// of an interrupted command (130), after the summary of what was published.
+func TestCLI_PublishInterruptedExits130(t *testing.T) {
+	b := StartBroker(t)
+	bin := warrenCLI(t)
+	ch := rawChannel(t, b)
+	if _, err := ch.QueueDeclare("cli-int", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out strings.Builder
+	cmd := exec.CommandContext(ctx, bin, "publish", "--url", b.URI(), "--exchange", "", "--key", "cli-int",
+		"--count", "100000000", `{"a":1}`)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, 30*time.Second, "messages arriving", func() bool {
+		q, err := ch.QueueDeclarePassive("cli-int", false, false, false, false, nil)
+		return err == nil && q.Messages > 0
+	})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(out.String(), "published ") || !strings.Contains(out.String(), "interrupted") {
+		t.Fatalf("interrupted publish: %v\n%s\nwant exit 130 after the summary", err, out.String())
 	}
 }

@@ -141,12 +141,15 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	if confirm {
 		what = "published and confirmed"
 	}
-	fmt.Fprintf(a.stdout, "%s %d of %d messages in %v (%.0f msg/s)\n", what, done.Load(), count, took.Round(time.Millisecond),
-		float64(done.Load())/took.Seconds())
-	if firstErr != nil {
-		return fmt.Errorf("%d messages failed; the first: %w", failed.Load(), firstErr)
+	fmt.Fprintf(a.stdout, "%s %d of %s in %v (%.0f msg/s)\n", what, done.Load(), plural(int64(count), "message"),
+		took.Round(time.Millisecond), float64(done.Load())/max(took.Seconds(), 1e-9))
+	if firstErr != nil && ctx.Err() == nil {
+		return fmt.Errorf("%s failed; the first: %w", plural(failed.Load(), "message"), firstErr)
 	}
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
+	return nil
 }
 
 // progress draws a progress line on stderr while a terminal watches, for
@@ -196,4 +199,12 @@ func isJSONType(ct string) bool {
 		return false
 	}
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// plural says "1 message", "2 messages".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

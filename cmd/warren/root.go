@@ -15,10 +15,15 @@ import (
 
 // Exit codes of the warren command.
 const (
-	exitOK    = 0
-	exitError = 1 // the command ran and failed
-	exitUsage = 2 // bad flags or arguments
+	exitOK          = 0
+	exitError       = 1   // the command ran and failed
+	exitUsage       = 2   // bad flags or arguments
+	exitInterrupted = 130 // stopped by SIGINT or SIGTERM, as shells report it
 )
+
+// errInterrupted ends a command stopped by SIGINT or SIGTERM before it was
+// done (exit 130).
+var errInterrupted = errors.New("interrupted")
 
 // app is what every command shares: its streams and environment, so that
 // tests run commands in-process.
@@ -73,6 +78,9 @@ func (a *app) execute(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintln(a.stderr, "warren: "+strings.TrimPrefix(err.Error(), "warren: "))
+	if errors.Is(err, errInterrupted) {
+		return exitInterrupted
+	}
 	var ue *usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
