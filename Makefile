@@ -3,7 +3,7 @@ GO        ?= go
 DEMO_URL  ?= amqp://guest:guest@127.0.0.1:5672/
 UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd/... ./internal/...
 
-.PHONY: help demo test unit integration bench vet deps
+.PHONY: help demo test unit integration bench vet deps build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ demo: deps ## start the supervision tree against the local broker and show it li
 	@bash .ci/demo "$(DEMO_URL)"
 
 test: deps vet unit integration ## everything CI runs: vet, unit tests with -race, integration tests on throw-away RabbitMQ nodes
+
+build: ## build the warren command into bin/warren
+	$(GO) build -o bin/warren ./cmd/warren
 
 vet: ## go vet
 	$(GO) vet ./...
