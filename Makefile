@@ -17,7 +17,7 @@ demo: deps ## start the supervision tree against the local broker and show it li
 test: deps vet unit integration ## everything CI runs: vet, unit tests with -race, integration tests on throw-away RabbitMQ nodes
 
 build: ## build the warren command into bin/warren
-	$(GO) build -o bin/warren ./cmd/warren
+	$(GO) build -buildvcs=auto -o bin/warren ./cmd/warren
 
 vet: ## go vet
 	$(GO) vet ./...
