@@ -32,7 +32,7 @@ const (
 type Listener struct {
 	Path        string        `json:"path"`
 	Name        string        `json:"name"`
-	Queue       string        `json:"queue"`    // current queue name (server-named queues change on reconnect)
+	Queue       string        `json:"queue"`    // the queue name (chosen once when the spec names none)
 	Bindings    []string      `json:"bindings"` // "exchange/routing-key"
 	ConsumerTag string        `json:"consumer_tag"`
 	Broker      string        `json:"broker"`

@@ -31,6 +31,7 @@ const adminShutdownGrace = 5 * time.Second
 //	GET /listeners    one [AdminListener] per listener
 //	GET /publishers   the publishers pool and its counters ([AdminPublishers])
 //	GET /workers      the RPC workers and their counters ([AdminWorkers])
+//	GET /status       readiness, each zone's primary broker, pool states ([AdminStatus])
 //	GET /healthz      200 while the tree runs, 503 once it stopped ([AdminHealth])
 //	GET /readyz       200 when [Tree.Ready], else 503 saying why ([AdminReadiness])
 //
@@ -45,6 +46,7 @@ func (t *Tree) AdminHandler() http.Handler {
 		"/listeners":   func() (int, any) { return http.StatusOK, adminListeners(t.Registry()) },
 		"/publishers":  func() (int, any) { return http.StatusOK, adminPublishers(t.Registry()) },
 		"/workers":     func() (int, any) { return http.StatusOK, t.adminWorkers() },
+		"/status":      func() (int, any) { return http.StatusOK, t.adminStatus() },
 		"/healthz": func() (int, any) {
 			h, alive := t.adminHealth()
 			return statusIf(alive), h

@@ -418,3 +418,18 @@ func TestServeAdmin_RejectsAForeignHostHeader(t *testing.T) {
 	cancel()
 	waitAdminStopped(t, addr.String(), 5*time.Second)
 }
+
+func TestAdminStatus_OfflineTree(t *testing.T) {
+	tree := startOffline(t)
+	waitActor(t, tree, actors.RootName+"/"+actors.ConnSupName+"/127.0.0.1:1", "started", func(_ registry.Actor, ok bool) bool { return ok })
+	s := tree.adminStatus()
+	if s.Ready || s.LocalZone != "local" || len(s.Zones) != 1 {
+		t.Fatalf("status %+v", s)
+	}
+	if z := s.Zones[0]; z.Name != "local" || !z.Local || z.Brokers != 1 || z.Available != 0 || z.Primary != "" {
+		t.Fatalf("zone %+v: want local, 1 broker, none up, no primary", z)
+	}
+	if s.Reason == "" {
+		t.Fatalf("status %+v: want a reason", s)
+	}
+}

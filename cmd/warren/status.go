@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+func newStatusCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show a running warren at a glance: readiness, each zone's primary broker, pools",
+		Long: "status prints GET /status of the admin API, as Kazoo's\n" +
+			"`sup kazoo_amqp_maintenance connection_summary` does: whether the node is\n" +
+			"ready (and why not), each zone with its primary broker and how many of its\n" +
+			"brokers are up, and how many listeners, publishers and RPC workers are ready.",
+		Example: "  warren status\n  warren status --admin 127.0.0.1:7117 --json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var s supervisor.AdminStatus
+			return a.show(cmd, "/status", &s, func(out io.Writer, p palette) error { return renderStatus(out, s, p) })
+		},
+	}
+	addShowFlags(cmd)
+	return cmd
+}
+
+func renderStatus(w io.Writer, s supervisor.AdminStatus, p palette) error {
+	if s.Ready {
+		fmt.Fprintf(w, "%s (local zone %s)\n", p.paint("ready", green), s.LocalZone)
+	} else {
+		fmt.Fprintf(w, "%s (local zone %s): %s\n", p.paint("not ready", red), s.LocalZone, cell(s.Reason))
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ZONE\tLOCAL\tPRIMARY\tBROKERS UP")
+	for _, z := range s.Zones {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\n", cell(z.Name), yesNo(z.Local), cell(z.Primary), z.Available, z.Brokers)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	count := func(c supervisor.AdminCount, ready string) string {
+		out := fmt.Sprintf("%d/%d %s", c.Ready, c.Total, ready)
+		if c.Failed > 0 {
+			out += fmt.Sprintf(", %d failed", c.Failed)
+		}
+		return out
+	}
+	_, err := fmt.Fprintf(w, "listeners %s; publishers %s; RPC workers %s\n",
+		count(s.Listeners, "consuming"), count(s.Publishers, "ready"), count(s.Workers, "ready"))
+	return err
+}

@@ -1,0 +1,86 @@
+package supervisor
+
+import (
+	"sort"
+
+	"github.com/warrenmq/warren/internal/redact"
+	"github.com/warrenmq/warren/registry"
+)
+
+// AdminStatus is the body of GET /status: the node at a glance, like
+// Kazoo's `sup kazoo_amqp_maintenance connection_summary`.
+type AdminStatus struct {
+	Ready      bool        `json:"ready"`
+	Reason     string      `json:"reason,omitempty"` // why not ready, in one line
+	LocalZone  string      `json:"local_zone"`
+	Zones      []AdminZone `json:"zones"`
+	Listeners  AdminCount  `json:"listeners"`  // ready: consuming
+	Publishers AdminCount  `json:"publishers"` // ready: a usable channel
+	Workers    AdminCount  `json:"workers"`    // ready: replies can reach them
+}
+
+// AdminZone is one zone of GET /status.
+type AdminZone struct {
+	Name      string `json:"name"`
+	Local     bool   `json:"local"`
+	Primary   string `json:"primary"`   // the broker floats use: the available one with the smallest id; "" when none is up
+	Brokers   int    `json:"brokers"`   // configured brokers (their consuming connections)
+	Available int    `json:"available"` // of those, connected
+}
+
+// AdminCount counts a pool's members and those ready, failed.
+type AdminCount struct {
+	Total  int `json:"total"`
+	Ready  int `json:"ready"`
+	Failed int `json:"failed,omitempty"`
+}
+
+func (t *Tree) adminStatus() AdminStatus {
+	r, ready := t.adminReadiness()
+	reg := t.Registry()
+	s := AdminStatus{Ready: ready, Reason: redact.Text(r.Reason), LocalZone: t.LocalZone(), Zones: []AdminZone{}}
+	zones := map[string]*AdminZone{}
+	for _, c := range reg.Connections() {
+		if c.Role == registry.Publish {
+			continue
+		}
+		z := zones[c.Zone]
+		if z == nil {
+			z = &AdminZone{Name: c.Zone, Local: c.Zone == s.LocalZone}
+			if p, ok := reg.Primary(c.Zone); ok {
+				z.Primary = p.ID
+			}
+			zones[c.Zone] = z
+		}
+		z.Brokers++
+		if c.Available {
+			z.Available++
+		}
+	}
+	for _, z := range zones {
+		s.Zones = append(s.Zones, *z)
+	}
+	sort.Slice(s.Zones, func(i, j int) bool { return s.Zones[i].Name < s.Zones[j].Name })
+	for _, l := range reg.Listeners() {
+		s.Listeners.Total++
+		switch l.State {
+		case registry.ListenerConsuming:
+			s.Listeners.Ready++
+		case registry.ListenerFailed:
+			s.Listeners.Failed++
+		}
+	}
+	for _, p := range reg.Publishers() {
+		s.Publishers.Total++
+		if p.State == registry.PublisherReady {
+			s.Publishers.Ready++
+		}
+	}
+	for _, w := range reg.Workers() {
+		s.Workers.Total++
+		if w.State == registry.WorkerReady {
+			s.Workers.Ready++
+		}
+	}
+	return s
+}
