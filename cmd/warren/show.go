@@ -1,31 +1,70 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
 // addShowFlags adds the flags of the commands that print one admin API
-// answer: --admin and --json.
+// answer: --admin, --json and --watch.
 func addShowFlags(cmd *cobra.Command) {
 	addAdminFlag(cmd, "`ADDR` of the admin API that 'warren run' serves")
 	cmd.Flags().Bool("json", false, "print the admin API's JSON answer as it is")
+	cmd.Flags().BoolP("watch", "w", false, "print it again every --interval until interrupted")
+	cmd.Flags().Duration("interval", 2*time.Second, "how often --watch prints")
 }
 
 // show reads GET path into v and prints it: as the API's JSON with --json,
-// else through render.
+// else through render. With --watch it does so again every --interval until
+// SIGINT or SIGTERM, clearing a terminal between two prints.
 func (a *app) show(cmd *cobra.Command, path string, v any, render func(io.Writer, palette) error) error {
 	c, err := a.adminClient(cmd)
 	if err != nil {
 		return err
 	}
-	body, err := c.getJSON(cmd.Context(), path, v)
-	if err != nil {
-		return err
+	watch, _ := cmd.Flags().GetBool("watch")
+	interval, _ := cmd.Flags().GetDuration("interval")
+	if watch && interval <= 0 {
+		return &usageError{fmt.Errorf("--interval %v: need a positive duration", interval)}
 	}
-	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
-		return printJSON(a.stdout, body)
+	once := func(ctx context.Context) error {
+		body, err := c.getJSON(ctx, path, v)
+		if err != nil {
+			return err
+		}
+		if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+			return printJSON(a.stdout, body)
+		}
+		return render(a.stdout, a.palette(a.stdout))
 	}
-	return render(a.stdout, a.palette(a.stdout))
+	if !watch {
+		return once(cmd.Context())
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if a.isTTY(a.stdout) {
+			fmt.Fprint(a.stdout, "\x1b[H\x1b[2J") // home, clear
+		}
+		if err := once(ctx); err != nil && ctx.Err() == nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if !a.isTTY(a.stdout) {
+				fmt.Fprintln(a.stdout)
+			}
+		}
+	}
 }

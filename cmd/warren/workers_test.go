@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,5 +154,28 @@ func TestStatus_PrintsTheSummary(t *testing.T) {
 		"listeners 1/3 consuming, 1 failed; publishers 0/2 ready; RPC workers 0/4 ready\n"
 	if code != exitOK || stdout != want {
 		t.Fatalf("warren status = %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
+	}
+}
+
+// --watch prints the listing again every --interval until its context ends.
+func TestShow_WatchPrintsAgainUntilStopped(t *testing.T) {
+	var hits atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 4 {
+			cancel() // the fourth request ends the watch: three answers were printed
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"size": 0, "publishers": []}`))
+	}))
+	defer srv.Close()
+	code, stdout, stderr := cli{}.run(t, ctx, "publishers", "--admin", strings.TrimPrefix(srv.URL, "http://"), "-w", "--interval", "10ms")
+	if code != exitOK || strings.Count(stdout, "pool size 0") != 3 {
+		t.Fatalf("watch = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = warren(t, "publishers", "--admin", "127.0.0.1:1", "-w", "--interval", "0s")
+	if code != exitUsage || !strings.Contains(stderr, "--interval") {
+		t.Fatalf("--interval 0s: %d %s", code, stderr)
 	}
 }
