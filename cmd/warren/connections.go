@@ -9,14 +9,21 @@ import (
 
 func newConnectionsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "connections",
+		Use:   "connections [ID]",
 		Short: "List the broker connections of a running warren",
 		Long: "connections prints one line per broker (GET /connections of the admin API).\n" +
 			"CHANNELS counts the prechannels, the assigned channels and the control channel.",
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Example: "  warren connections\n  warren connections 127.0.0.1:5672 --json\n  warren connections -w",
+		Args:    atMostOne,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			var rows []supervisor.AdminConnection
-			return a.show(cmd, "/connections", &rows, func(w io.Writer, p palette) error { return renderConnections(w, rows, p) })
+			return a.show(cmd, "/connections", &rows, func(w io.Writer, p palette) error {
+				rows, err := only(rows, args, "connection", func(c supervisor.AdminConnection) string { return c.ID })
+				if err != nil {
+					return err
+				}
+				return renderConnections(w, rows, p)
+			})
 		},
 	}
 	addShowFlags(cmd)

@@ -12,14 +12,21 @@ import (
 
 func newListenersCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "listeners",
+		Use:   "listeners [NAME]",
 		Short: "List the listeners of a running warren",
 		Long: "listeners prints one line per listener (GET /listeners of the admin API):\n" +
 			"its queue, bindings, broker, state and message counts.",
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Example: "  warren listeners\n  warren listeners authn --json\n  warren listeners -w",
+		Args:    atMostOne,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			var rows []supervisor.AdminListener
-			return a.show(cmd, "/listeners", &rows, func(w io.Writer, p palette) error { return renderListeners(w, rows, p) })
+			return a.show(cmd, "/listeners", &rows, func(w io.Writer, p palette) error {
+				rows, err := only(rows, args, "listener", func(l supervisor.AdminListener) string { return l.Name })
+				if err != nil {
+					return err
+				}
+				return renderListeners(w, rows, p)
+			})
 		},
 	}
 	addShowFlags(cmd)

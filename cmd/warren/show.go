@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,4 +68,28 @@ func (a *app) show(cmd *cobra.Command, path string, v any, render func(io.Writer
 			}
 		}
 	}
+}
+
+// atMostOne accepts one optional positional argument: the item to show.
+func atMostOne(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return &usageError{fmt.Errorf("%s takes at most one name, got %d", cmd.CommandPath(), len(args))}
+	}
+	return nil
+}
+
+// only keeps the row named args[0] (all rows without an argument); a name
+// no row has is an error listing the names there are.
+func only[T any](rows []T, args []string, what string, name func(T) string) ([]T, error) {
+	if len(args) == 0 {
+		return rows, nil
+	}
+	var known []string
+	for _, r := range rows {
+		if name(r) == args[0] {
+			return []T{r}, nil
+		}
+		known = append(known, name(r))
+	}
+	return nil, fmt.Errorf("no %s %q (there are: %s)", what, args[0], strings.Join(known, ", "))
 }

@@ -179,3 +179,16 @@ func TestShow_WatchPrintsAgainUntilStopped(t *testing.T) {
 		t.Fatalf("--interval 0s: %d %s", code, stderr)
 	}
 }
+
+func TestConnections_ShowsOneByID(t *testing.T) {
+	addr := fakeAdmin(t, map[string]string{"/connections": `[{"id": "a:5672", "role": "consume", "zone": "local", "state": "connected"},
+		{"id": "a:5672~publish", "role": "publish", "zone": "local", "state": "connected"}]`})
+	code, stdout, stderr := warren(t, "connections", "a:5672~publish", "--admin", addr)
+	if code != exitOK || strings.Count(stdout, "\n") != 2 || !strings.Contains(stdout, "a:5672~publish") {
+		t.Fatalf("one connection = %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = warren(t, "connections", "b:1", "--admin", addr)
+	if code != exitError || !strings.Contains(stderr, `no connection "b:1" (there are: a:5672, a:5672~publish)`) {
+		t.Fatalf("unknown connection = %d %s", code, stderr)
+	}
+}
