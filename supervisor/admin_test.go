@@ -421,7 +421,11 @@ func TestServeAdmin_RejectsAForeignHostHeader(t *testing.T) {
 
 func TestAdminStatus_OfflineTree(t *testing.T) {
 	tree := startOffline(t)
-	waitActor(t, tree, actors.RootName+"/"+actors.ConnSupName+"/127.0.0.1:1", "started", func(_ registry.Actor, ok bool) bool { return ok })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := tree.Registry().WaitConnection(ctx, "127.0.0.1:1", func(registry.Connection) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
 	s := tree.adminStatus()
 	if s.Ready || s.LocalZone != "local" || len(s.Zones) != 1 {
 		t.Fatalf("status %+v", s)

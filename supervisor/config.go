@@ -108,7 +108,9 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 		return "", nil, &ConfigError{Source: src, Err: ErrNoBrokers}
 	}
 	if !hasLocal {
-		return "", nil, &ConfigError{Source: src, Err: fmt.Errorf("no broker in the local zone %q (zones: %s)", local, c.zoneNames())}
+		return "", nil, &ConfigError{Source: src, Err: fmt.Errorf(
+			"no broker in the local zone %q (zones: %s): name this node's zone ([zone] local = in config.ini, --zone on the command line, Config.LocalZone)",
+			local, c.zoneNames())}
 	}
 	if c.BootstrapTimeout < 0 {
 		return "", nil, &ConfigError{Source: src, Key: "bootstrap_timeout", Err: errors.New("must not be negative")}
