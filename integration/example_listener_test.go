@@ -30,7 +30,7 @@ func Example_listener() {
 	}
 
 	got := make(chan string, 2)
-	_, err = tree.SpawnListener(ctx, listener.Spec{
+	pid, err := tree.SpawnListener(ctx, listener.Spec{
 		Name: "registrar",
 		// One routing key, handled in arrival order.
 		OrderedByKey: true,
@@ -50,16 +50,9 @@ func Example_listener() {
 	if err != nil {
 		panic(err)
 	}
-	// Wait until it consumes: its row in the listeners table says so.
-	for {
-		if l, ok := tree.Registry().Listener("warren/listeners/registrar"); ok && l.State == "consuming" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			panic("listener not consuming")
-		case <-time.After(10 * time.Millisecond):
-		}
+	// Wait until it consumes: its queue is declared and bound.
+	if err := tree.WaitConsuming(ctx, pid); err != nil {
+		panic(err)
 	}
 
 	// Any AMQP client publishes a Kazoo event; here, plain amqp091-go.
