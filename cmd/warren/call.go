@@ -22,7 +22,7 @@ func newCallCmd(a *app) *cobra.Command {
 			"prints each reply as one JSON line: the first one, or --collect N of them.\n" +
 			"Replies come the Kazoo way (exchange targeted, routing key = the request's\n" +
 			"Server-ID), or through direct reply-to with --direct.",
-		Example: "  warren call --url amqp://guest:guest@127.0.0.1:5672/ --exchange callmgr --key authn.req.example%2Ecom \\\n" +
+		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren call --exchange callmgr --key authn.req.example%2Ecom \\\n" +
 			"    '{\"Event-Category\":\"directory\",\"Event-Name\":\"authn_req\",\"Auth-Realm\":\"example.com\",\"Auth-User\":\"alice\"}'",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {

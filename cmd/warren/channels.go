@@ -9,8 +9,9 @@ import (
 
 func newChannelsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "channels",
-		Short: "List the channels and consumers of a running warren",
+		Use:     "channels",
+		Example: "  warren channels\n  warren channels --json | jq '.[] | select(.state != \"assigned\")'\n  warren channels -w",
+		Short:   "List the channels and consumers of a running warren",
 		Long: "channels prints one line per prechannel or consumer (GET /channels of the\n" +
 			"admin API). ID is the channel id, \"-\" while a consumer waits for one.",
 		Args: noArgs,

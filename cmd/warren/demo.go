@@ -19,8 +19,9 @@ import (
 
 func newDemoCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Start a tree, answer a few Kazoo requests through it, and show it live",
+		Use:     "demo",
+		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/\n  warren demo",
+		Short:   "Start a tree, answer a few Kazoo requests through it, and show it live",
 		Long: "demo starts the supervision tree against --url (or --config), spawns a listener\n" +
 			"that answers Kazoo authn requests, makes --calls requests through the RPC\n" +
 			"workers, and prints the live tree, connections, channels, listeners and workers.",

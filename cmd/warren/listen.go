@@ -23,7 +23,7 @@ func newListenCmd(a *app) *cobra.Command {
 			"queue to --exchange with each --key through a Warren listener, and prints every\n" +
 			"delivery until interrupted (or until --count deliveries). With --json it prints\n" +
 			"one JSON object per line: exchange, routing_key, headers, body.",
-		Example: "  warren listen --url amqp://guest:guest@127.0.0.1:5672/ --exchange callmgr --type topic --key 'authn.req.*'\n" +
+		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren listen --exchange callmgr --type topic --key 'authn.req.*'\n" +
 			"  warren listen --config /etc/kazoo/core/config.ini --exchange nodes --type fanout --json",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.listen(cmd) },

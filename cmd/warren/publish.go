@@ -27,7 +27,7 @@ func newPublishCmd(a *app) *cobra.Command {
 			"publishes PAYLOAD (or the content of --file) to --exchange with --key, --count\n" +
 			"times. With --confirm every publish waits for the broker's confirm (pipelined,\n" +
 			"256 in flight). It shows progress on a terminal and the rate at the end.",
-		Example: "  warren publish --url amqp://guest:guest@127.0.0.1:5672/ --exchange callevt --key call.event.abc '{\"Event-Category\":\"call_event\",\"Event-Name\":\"CHANNEL_ANSWER\"}'\n" +
+		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren publish --exchange callevt --key call.event.abc '{\"Event-Category\":\"call_event\",\"Event-Name\":\"CHANNEL_ANSWER\"}'\n" +
 			"  warren publish --config /etc/kazoo/core/config.ini --exchange kapps --key bench --file event.json --count 100000 --confirm",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 {

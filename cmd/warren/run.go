@@ -26,7 +26,7 @@ func newRunCmd(a *app) *cobra.Command {
 		Long: "run starts Warren's supervision tree from --config (Kazoo's config.ini) or\n" +
 			"--url, serves the read-only admin API on --admin, and runs until SIGINT or\n" +
 			"SIGTERM. It exits non-zero when the tree fails.",
-		Example: "  warren run --url amqp://guest:guest@127.0.0.1:5672/\n" +
+		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren run\n" +
 			"  warren run --config /etc/kazoo/core/config.ini --zone zone1 --admin 127.0.0.1:7117",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.run(cmd) },

@@ -10,8 +10,9 @@ import (
 
 func newWorkersCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "workers",
-		Short: "Show the RPC worker pool of a running warren",
+		Use:     "workers",
+		Example: "  warren workers\n  warren workers --json",
+		Short:   "Show the RPC worker pool of a running warren",
 		Long: "workers prints the RPC worker pool (GET /workers of the admin API): its size,\n" +
 			"calls waiting now, calls made, timeouts and late replies, then one line per worker.",
 		Args: noArgs,
