@@ -311,6 +311,10 @@ func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 		return
 	}
 	consuming := l.state == registry.ListenerConsuming && l.ch != nil
+	existed := false
+	for _, have := range bindingsOf(l.cmds) {
+		existed = existed || have.same(b)
+	}
 	if add {
 		l.cmds = addBinding(l.cmds, b)
 	} else {
@@ -353,8 +357,11 @@ func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 		switch {
 		case r.Err != nil && add:
 			// Not applied (a missing exchange closes the channel with 404):
-			// forget it, or every replay would fail the same way.
-			l.cmds, _ = removeBinding(l.cmds, b, false)
+			// forget it, or every replay would fail the same way — unless it
+			// was bound before this call, which changes nothing then.
+			if !existed {
+				l.cmds, _ = removeBinding(l.cmds, b, false)
+			}
 			r.Err = errors.New("warren: listener " + l.shared.spec.Name + ": bind " + b.String() + ": " + redact.Error(r.Err))
 			l.writeRow()
 		case r.Err != nil && !notFound(r.Err) && l.shared.spec.Queue.outlivesChannel():

@@ -91,7 +91,7 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	}()
 	s.counter.received.Add(1)
 	if s.spec.Ack == AckOnReceive {
-		s.settle(d, gen, nil, false)
+		s.ack(d, gen, nil, false) // once, here: settle leaves it alone
 	}
 	del := &Delivery{Body: d.Body, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: d.Headers,
 		ContentType: d.ContentType, ReplyTo: d.ReplyTo, CorrelationID: d.CorrelationId, MessageID: d.MessageId,
@@ -174,12 +174,14 @@ func (s *listenerShared) call(h Handler, d *Delivery) (err error, panicked bool)
 // was replaced since: its tags mean nothing on the new one, and the broker
 // has already requeued the message.
 func (s *listenerShared) settle(d amqp.Delivery, gen uint64, err error, panicked bool) {
-	if s.spec.Ack == AckAuto {
-		return
+	if s.spec.Ack != AckAfterHandler {
+		return // acked on arrival (AckAuto) or on receipt (AckOnReceive)
 	}
-	if s.spec.Ack == AckOnReceive && (err != nil || panicked) {
-		return // already acked on receipt
-	}
+	s.ack(d, gen, err, panicked)
+}
+
+// ack acks d (err nil) or nacks it, on the channel it came from.
+func (s *listenerShared) ack(d amqp.Delivery, gen uint64, err error, panicked bool) {
 	if gen != s.gen.Load() {
 		s.counter.stale.Add(1)
 		return

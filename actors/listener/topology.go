@@ -108,7 +108,9 @@ func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries 
 		case cmdDeclareQueue:
 			var q amqp.Queue
 			q, err = ch.QueueDeclare(s.Queue.Name, s.Queue.Durable, s.Queue.AutoDelete, s.Queue.Exclusive, false, s.Queue.Args)
-			queue = q.Name
+			if err == nil {
+				queue = q.Name
+			}
 		case cmdQos:
 			err = ch.Qos(s.Prefetch, 0, false)
 		case cmdBind:

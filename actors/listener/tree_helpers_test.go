@@ -239,6 +239,8 @@ func queueIs(t testing.TB, nb *nullbroker.Server, name string, ready, unacked in
 	var last nullbroker.QueueInfo
 	var ok bool
 	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		last, ok = nb.Queue(name)
 		if ok && last.Messages == ready && last.Unacked == unacked {
@@ -247,7 +249,7 @@ func queueIs(t testing.TB, nb *nullbroker.Server, name string, ready, unacked in
 		if time.Now().After(deadline) {
 			t.Fatalf("queue %s: %+v (exists %v), want %d ready, %d unacked", name, last, ok, ready, unacked)
 		}
-		time.Sleep(5 * time.Millisecond)
+		<-tick.C
 	}
 }
 
