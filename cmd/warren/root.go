@@ -77,7 +77,10 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(a.stderr, "warren: "+strings.TrimPrefix(err.Error(), "warren: "))
+	// Warren's errors each start with "warren: "; wrapped in one another
+	// they would repeat it: the command says it once.
+	msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "warren: "), ": warren: ", ": ")
+	fmt.Fprintln(a.stderr, "warren: "+msg)
 	if errors.Is(err, errInterrupted) {
 		return exitInterrupted
 	}

@@ -61,3 +61,12 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("warren --help lists neither completion nor version:\n%s", stdout)
 	}
 }
+
+func TestExecute_SaysWarrenOnce(t *testing.T) {
+	code, _, stderr := warren(t, "publish", "--url", "amqp://guest:guest@127.0.0.1:1/", "--wait", "100ms", "--exchange", "x", "{}")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1] // the error; the lines before are the tree's logs
+	if code != exitError || !strings.HasPrefix(last, "warren: ") || strings.Count(last, "warren:") != 1 {
+		t.Fatalf("exit %d, error line %q: want one 'warren:' prefix", code, last)
+	}
+}
