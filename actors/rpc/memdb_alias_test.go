@@ -1,0 +1,8 @@
+package rpc_test
+
+import "github.com/hashicorp/go-memdb"
+
+type (
+	memdbTxn      = memdb.Txn
+	memdbWatchSet = memdb.WatchSet
+)

@@ -1,0 +1,328 @@
+package rpc_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// These tests run the RPC pool in a tree on internal/nullbroker: real
+// sockets, real AMQP, no RabbitMQ node.
+
+var app = kazoo.Defaults{AppName: "rpc-test", AppVersion: "1.0"}
+
+func within(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// rpcTree starts a null broker and a tree with n RPC workers on it, and
+// waits until every worker is ready.
+func rpcTree(t *testing.T, n int) (*supervisor.Tree, *nullbroker.Server) {
+	t.Helper()
+	nb, err := nullbroker.Start(nullbroker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nb.Close() })
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
+		RPC: supervisor.RPCConfig{Workers: n, Node: "test@host"}}
+	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
+	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tree.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	waitWorkers(t, tree, "all ready", func(rows []registry.RPCWorker) bool {
+		for _, r := range rows {
+			if r.State != registry.WorkerReady {
+				return false
+			}
+		}
+		return len(rows) == n
+	})
+	return tree, nb
+}
+
+func waitWorkers(t *testing.T, tree *supervisor.Tree, what string, cond func([]registry.RPCWorker) bool) []registry.RPCWorker {
+	t.Helper()
+	var rows []registry.RPCWorker
+	err := tree.Registry().WaitFor(within(t, 10*time.Second), func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
+		it, err := txn.Get(registry.TableWorkers, "id")
+		if err != nil {
+			return false, err
+		}
+		ws.Add(it.WatchCh())
+		rows = rows[:0]
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			rows = append(rows, *raw.(*registry.RPCWorker))
+		}
+		return cond(rows), nil
+	})
+	if err != nil {
+		t.Fatalf("workers: %s: %v (rows %+v)", what, err, rows)
+	}
+	return rows
+}
+
+// responder spawns a listener on exchange/key that answers every request
+// with Event-Name name, the Kazoo way (Delivery.Reply).
+func responder(t *testing.T, tree *supervisor.Tree, name, exchange, key string, delay <-chan struct{}) {
+	t.Helper()
+	pid, err := tree.SpawnListener(within(t, 5*time.Second), listener.Spec{Name: name,
+		Queue:    listener.QueueSpec{Name: name + "-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: exchange, RoutingKey: key}}, Defaults: app,
+		Handlers: []listener.Route{{Handler: func(ctx context.Context, d *listener.Delivery) error {
+			if delay != nil {
+				select {
+				case <-delay:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return d.Reply(ctx, map[string]any{"Event-Category": "test", "Event-Name": name})
+		}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.WaitConsuming(within(t, 5*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func request(key string) rpc.Request {
+	return rpc.Request{Exchange: "callmgr", RoutingKey: key, Defaults: app,
+		Envelope: kazoo.Envelope{"Event-Category": "test", "Event-Name": "ping"}}
+}
+
+func TestCall_AnsweredTheKazooWay(t *testing.T) {
+	tree, _ := rpcTree(t, 2)
+	responder(t, tree, "pong", "callmgr", "ping.kazoo", nil)
+	reply, err := tree.Call(within(t, 5*time.Second), request("ping.kazoo"))
+	if err != nil || reply.Name() != "pong" {
+		t.Fatalf("Call = %v, %v", reply, err)
+	}
+	// Many calls at once on two workers.
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for range 40 {
+		wg.Go(func() {
+			_, err := tree.Call(within(t, 5*time.Second), request("ping.kazoo"))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := waitWorkers(t, tree, "41 calls and replies counted", func(rows []registry.RPCWorker) bool {
+		var calls, replies uint64
+		for _, r := range rows {
+			calls += r.Calls
+			replies += r.Replies
+		}
+		return calls == 41 && replies == 41
+	})
+	for _, r := range rows {
+		if !strings.HasPrefix(r.Queue, "test@host-warren_worker-workers-") || r.Broker == "" {
+			t.Errorf("worker row %+v", r)
+		}
+	}
+}
+
+// A raw amqp091 peer answers through direct reply-to, as Warren peers do.
+func TestCall_DirectReplyTo(t *testing.T) {
+	tree, nb := rpcTree(t, 1)
+	conn, err := amqp.Dial(nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, _ := conn.Channel()
+	q, _ := ch.QueueDeclare("direct-q", false, true, false, false, nil)
+	if err := ch.QueueBind(q.Name, "ping.direct", "callmgr", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume(q.Name, "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d, ok := <-deliveries
+		if !ok || d.ReplyTo != rpc.DirectReplyTo && !strings.HasPrefix(d.ReplyTo, rpc.DirectReplyTo) {
+			return
+		}
+		_ = ch.PublishWithContext(context.Background(), "", d.ReplyTo, false, false, amqp.Publishing{
+			ContentType: "application/json", CorrelationId: d.CorrelationId,
+			Body: []byte(`{"Event-Category":"test","Event-Name":"direct-pong","App-Name":"peer","App-Version":"1","Msg-ID":"x"}`)})
+	}()
+	req := request("ping.direct")
+	req.DirectReply = true
+	reply, err := tree.Call(within(t, 5*time.Second), req)
+	if err != nil || reply.Name() != "direct-pong" {
+		t.Fatalf("Call = %v, %v", reply, err)
+	}
+	<-done
+}
+
+func TestCallCollect_GathersEveryResponder(t *testing.T) {
+	tree, _ := rpcTree(t, 1)
+	for _, name := range []string{"r1", "r2", "r3"} {
+		responder(t, tree, name, "callmgr", "ping.all", nil)
+	}
+	replies, err := tree.CallCollect(within(t, 5*time.Second), request("ping.all"), rpc.UntilCount(3))
+	if err != nil || len(replies) != 3 {
+		t.Fatalf("CallCollect = %d replies, %v", len(replies), err)
+	}
+	// Asking for more than there are: the deadline, with what came.
+	start := time.Now()
+	replies, err = tree.CallCollect(within(t, 500*time.Millisecond), request("ping.all"), rpc.UntilCount(4))
+	if !errors.Is(err, rpc.ErrCallTimeout) || len(replies) != 3 {
+		t.Fatalf("CallCollect past its deadline = %d replies, %v", len(replies), err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("returned %v after a 500ms deadline", took)
+	}
+}
+
+func TestCall_TimesOutByItsDeadlineAndCountsLateReplies(t *testing.T) {
+	tree, _ := rpcTree(t, 1)
+	release := make(chan struct{})
+	responder(t, tree, "slow", "callmgr", "ping.slow", release)
+	start := time.Now()
+	_, err := tree.Call(within(t, 300*time.Millisecond), request("ping.slow"))
+	if !errors.Is(err, rpc.ErrCallTimeout) || time.Since(start) > time.Second {
+		t.Fatalf("Call = %v after %v; want ErrCallTimeout by its deadline", err, time.Since(start))
+	}
+	close(release) // the reply arrives after its caller gave up
+	waitWorkers(t, tree, "one timeout and one late reply", func(rows []registry.RPCWorker) bool {
+		return len(rows) == 1 && rows[0].Timeouts == 1 && rows[0].Late == 1
+	})
+	// Without a deadline a call waits rpc.DefaultCallTimeout.
+	start = time.Now()
+	_, err = tree.Call(context.Background(), request("nobody.home"))
+	if took := time.Since(start); !errors.Is(err, rpc.ErrCallTimeout) || took < rpc.DefaultCallTimeout || took > rpc.DefaultCallTimeout+time.Second {
+		t.Fatalf("Call without a deadline = %v after %v", err, took)
+	}
+}
+
+func TestCall_BadRequestsFailAtOnce(t *testing.T) {
+	tree, _ := rpcTree(t, 1)
+	req := request("k")
+	req.Defaults = kazoo.Defaults{} // Kazoo requires App-Name and App-Version
+	_, err := tree.Call(within(t, 5*time.Second), req)
+	var ce *rpc.CallError
+	if !errors.As(err, &ce) || ce.Op != "prepare request" || ce.MsgID == "" || !strings.Contains(err.Error(), "App-Name") {
+		t.Fatalf("Call without defaults = %v", err)
+	}
+	if !errors.Is(ce, ce.Err) {
+		t.Fatal("CallError does not unwrap")
+	}
+	req = request("k")
+	req.Exchange = "no-such-exchange"
+	if _, err := tree.Call(within(t, 5*time.Second), req); !errors.Is(err, actors.ErrNoExchange) {
+		t.Fatalf("Call to a missing exchange = %v", err)
+	}
+}
+
+func TestCast_PublishesWithoutWaiting(t *testing.T) {
+	tree, nb := rpcTree(t, 1)
+	got := make(chan string, 1)
+	pid, err := tree.SpawnListener(within(t, 5*time.Second), listener.Spec{Name: "sink",
+		Queue:    listener.QueueSpec{Name: "sink-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "cast.#"}},
+		Handlers: []listener.Route{{Handler: func(_ context.Context, d *listener.Delivery) error {
+			got <- d.Envelope.Text("App-Name")
+			return nil
+		}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.WaitConsuming(within(t, 5*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.Cast(within(t, 5*time.Second), request("cast.one")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case name := <-got:
+		if name != app.AppName {
+			t.Fatalf("cast arrived with App-Name %q", name)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cast never arrived")
+	}
+	_ = nb
+}
+
+func TestCall_WhileTheBrokerIsDownAndAfter(t *testing.T) {
+	tree, nb := rpcTree(t, 1)
+	responder(t, tree, "back", "callmgr", "ping.back", nil)
+	nb.Kill() // keeps listening: Warren reconnects
+	start := time.Now()
+	_, err := tree.Call(within(t, 300*time.Millisecond), request("ping.back"))
+	if err == nil && time.Since(start) > time.Second {
+		t.Fatalf("a call during the outage took %v", time.Since(start))
+	}
+	waitWorkers(t, tree, "ready again", func(rows []registry.RPCWorker) bool {
+		return len(rows) == 1 && rows[0].State == registry.WorkerReady
+	})
+	var reply kazoo.Envelope
+	deadline := time.Now().Add(10 * time.Second)
+	for { // the responder's listener comes back on its own schedule
+		reply, err = tree.Call(within(t, 2*time.Second), request("ping.back"))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || reply.Name() != "back" {
+		t.Fatalf("Call after the reconnect = %v, %v", reply, err)
+	}
+}
+
+func TestCall_WithoutWorkers(t *testing.T) {
+	nb, err := nullbroker.Start(nullbroker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nb.Close()
+	tree, err := supervisor.Start(supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
+		RPC: supervisor.RPCConfig{Workers: -1}}, supervisor.WithLogger(supervisor.DiscardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Shutdown(context.Background())
+	if _, err := tree.Call(within(t, time.Second), request("k")); !errors.Is(err, rpc.ErrStopped) {
+		t.Fatalf("Call without workers = %v", err)
+	}
+	if _, err := tree.CallCollect(within(t, time.Second), request("k"), rpc.UntilCount(1)); !errors.Is(err, rpc.ErrStopped) {
+		t.Fatalf("CallCollect without workers = %v", err)
+	}
+}
