@@ -383,7 +383,28 @@ func (c *connection) onChannelsReady(m *channelsReady) {
 
 func (c *connection) onDeclare(ctx actor.Context, m *DeclareExchange) {
 	if c.sess == nil {
-		ctx.Respond(&ExchangeDeclared{Err: &BrokerError{Broker: c.spec.ID, Op: "declare exchange " + m.Exchange.Name, Err: ErrNotConnected}})
+		err := &BrokerError{Broker: c.spec.ID, Op: "declare exchange " + m.Exchange.Name, Err: ErrNotConnected}
+		if m.Reply != nil {
+			m.Reply <- err
+		} else {
+			ctx.Respond(&ExchangeDeclared{Err: err})
+		}
+		return
+	}
+	if m.Reply != nil {
+		s, id := c.sess, c.spec.ID
+		c.env.Go(func() { // ends when the command does, or the session's socket closes
+			err := s.control(func(ch *amqp.Channel) error {
+				if m.Passive {
+					return ch.ExchangeDeclarePassive(m.Exchange.Name, "direct", false, false, false, false, nil)
+				}
+				return declareExchange(ch, m.Exchange)
+			})
+			if err != nil {
+				err = &BrokerError{Broker: id, Op: "declare exchange " + m.Exchange.Name, Err: err}
+			}
+			m.Reply <- err
+		})
 		return
 	}
 	s, id := c.sess, c.spec.ID

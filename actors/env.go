@@ -34,6 +34,11 @@ type Env struct {
 	// asked for with registry.Publish come from it.
 	SplitPublishing bool
 
+	// Stopping is closed when the tree starts to shut down: goroutines that
+	// wait on an actor (a request's future) give up then, so that none
+	// outlives the tree. Nil never closes.
+	Stopping <-chan struct{}
+
 	// Replies, when set, publishes listeners' replies (the tree sets it to
 	// its publishers); nil makes a listener reply on its own channel.
 	Replies ReplyPublisher

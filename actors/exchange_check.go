@@ -128,9 +128,18 @@ func (c *ExchangeCache) run(key exchangeKey, chk *exchangeCheck) {
 	env := c.env.Load()
 	pid := env.System.NewLocalPID(RootName + "/" + ConnSupName + "/" + key.broker)
 	req := &DeclareExchange{Exchange: Exchange{Name: key.name}, Passive: true}
-	res, err := env.System.Root.RequestFuture(pid, req, exchangeCheckTimeout).Result()
-	if r, ok := res.(*ExchangeDeclared); ok && err == nil {
-		err = r.Err
+	reply := make(chan error, 1)
+	req.Reply = reply
+	env.Send(pid, req)
+	timer := time.NewTimer(exchangeCheckTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case err = <-reply:
+	case <-timer.C: // the connection actor is gone or stuck
+		err = fmt.Errorf("no answer within %v", exchangeCheckTimeout)
+	case <-env.Stopping:
+		err = errors.New("the tree is stopping")
 	}
 	var ae *amqp.Error
 	switch {

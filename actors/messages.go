@@ -91,6 +91,10 @@ type ChildStopped struct{ Err error }
 type DeclareExchange struct {
 	Exchange Exchange
 	Passive  bool
+	// Reply, when set, receives the outcome instead of a response to the
+	// sender (it must have room for one value): a goroutine can wait on it
+	// with its own deadline, no future involved.
+	Reply chan<- error
 }
 
 // ExchangeDeclared answers DeclareExchange.

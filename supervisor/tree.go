@@ -28,6 +28,7 @@ type Tree struct {
 	ownSystem bool
 
 	done     chan struct{}
+	stopping chan struct{} // closed when Shutdown starts (Env.Stopping)
 	doneOnce sync.Once
 	stopOnce sync.Once // Shutdown's work runs once
 	stopErr  error
@@ -52,7 +53,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{done: make(chan struct{}), pub: pub}
+	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), pub: pub}
 	sys := o.system
 	if sys == nil {
 		t.ownSystem = true
@@ -64,7 +65,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	t.env = &actors.Env{System: sys, Registry: registry.New(), Log: o.log.With("lib", "warren"), LocalZone: local,
 		// Publishers and RPC workers publish on a connection of their own,
 		// so that a broker blocking publishers never stops the consumers.
-		SplitPublishing: pub != nil || cfg.RPC.Workers >= 0}
+		SplitPublishing: pub != nil || cfg.RPC.Workers >= 0, Stopping: t.stopping}
 	if pub != nil {
 		t.env.Replies = pub // listeners reply through the publishers
 	}
@@ -261,6 +262,7 @@ func (t *Tree) Shutdown(ctx context.Context) error {
 }
 
 func (t *Tree) shutdown(ctx context.Context) error {
+	close(t.stopping)
 	stopped := make(chan error, 1)
 	go func() { stopped <- t.env.System.Root.StopFuture(t.root).Wait() }()
 	var err error

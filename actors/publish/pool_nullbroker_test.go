@@ -1,0 +1,361 @@
+package publish_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// These tests run the publishers in a tree on internal/nullbroker: real
+// sockets, real AMQP, no RabbitMQ node.
+
+func within(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func startNull(t *testing.T, cfg nullbroker.Config) *nullbroker.Server {
+	t.Helper()
+	nb, err := nullbroker.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nb.Close() })
+	return nb
+}
+
+// pubTree starts a tree with publishers (no RPC workers) on nb and waits
+// until they are ready.
+func pubTree(t *testing.T, nb *nullbroker.Server, pc supervisor.PublishConfig) *supervisor.Tree {
+	t.Helper()
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
+		RPC: supervisor.RPCConfig{Workers: -1}, Publish: pc}
+	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
+	cfg.Connection.Heartbeat = time.Second
+	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tree.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil { // Kazoo's exchanges declared
+		t.Fatal(err)
+	}
+	waitPublishers(t, tree, "all ready", func(rows []registry.Publisher) bool {
+		for _, r := range rows {
+			if r.State != registry.PublisherReady {
+				return false
+			}
+		}
+		return len(rows) > 0
+	})
+	return tree
+}
+
+func waitPublishers(t *testing.T, tree *supervisor.Tree, what string, cond func([]registry.Publisher) bool) []registry.Publisher {
+	t.Helper()
+	var rows []registry.Publisher
+	err := tree.Registry().WaitFor(within(t, 10*time.Second), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		it, err := txn.Get(registry.TablePublishers, "id")
+		if err != nil {
+			return false, err
+		}
+		ws.Add(it.WatchCh())
+		rows = rows[:0]
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			rows = append(rows, *raw.(*registry.Publisher))
+		}
+		return cond(rows), nil
+	})
+	if err != nil {
+		t.Fatalf("publishers: %s: %v (rows %+v)", what, err, rows)
+	}
+	return rows
+}
+
+func total(rows []registry.Publisher, f func(registry.Publisher) uint64) uint64 {
+	var n uint64
+	for _, r := range rows {
+		n += f(r)
+	}
+	return n
+}
+
+// consumer declares queue bound to exchange/key on nb and returns its
+// deliveries.
+func consumer(t *testing.T, nb *nullbroker.Server, queue, exchange, key string) <-chan amqp.Delivery {
+	t.Helper()
+	conn, err := amqp.Dial(nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ch, _ := conn.Channel()
+	if _, err := ch.QueueDeclare(queue, false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if exchange != "" {
+		if err := ch.QueueBind(queue, key, exchange, false, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := ch.Consume(queue, "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func next(t *testing.T, d <-chan amqp.Delivery) amqp.Delivery {
+	t.Helper()
+	select {
+	case m := <-d:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery within 5s")
+		return amqp.Delivery{}
+	}
+}
+
+func TestPublish_EveryOptionArrives(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	d := consumer(t, nb, "opts-q", "kapps", "opts")
+	err := tree.Publish(within(t, 5*time.Second), "kapps", "opts", []byte("hello"), publish.Confirm(), publish.Persistent(),
+		publish.Headers(amqp.Table{"X-Kazoo": "yes"}), publish.ContentType("text/plain"), publish.ContentEncoding("identity"),
+		publish.Expiration(time.Minute), publish.Priority(3), publish.MessageID("m-1"), publish.CorrelationID("c-1"),
+		publish.ReplyTo("r-1"), publish.Type("t-1"), publish.AppID("a-1"), publish.OrderKey("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := next(t, d)
+	if string(m.Body) != "hello" || m.DeliveryMode != amqp.Persistent || m.Headers["X-Kazoo"] != "yes" || m.ContentType != "text/plain" ||
+		m.ContentEncoding != "identity" || m.Expiration != "60000" || m.Priority != 3 || m.MessageId != "m-1" ||
+		m.CorrelationId != "c-1" || m.ReplyTo != "r-1" || m.Type != "t-1" || m.AppId != "a-1" {
+		t.Fatalf("delivered %+v", m)
+	}
+	if err := tree.Publish(within(t, 5*time.Second), "kapps", "opts", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, d); m.ContentType != publish.DefaultContentType {
+		t.Fatalf("default content type %q", m.ContentType)
+	}
+	rows := waitPublishers(t, tree, "two published, one confirmed", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return r.Published }) == 2 &&
+			total(rows, func(r registry.Publisher) uint64 { return r.Confirmed }) == 1
+	})
+	for _, r := range rows {
+		if r.Broker == "" || r.Channel == "" || r.PlainChannel == "" {
+			t.Errorf("row %+v", r)
+		}
+	}
+}
+
+func TestPublish_MandatoryReturnsReachTheirCaller(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	consumer(t, nb, "routed-q", "kapps", "routed")
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() {
+			key := "routed"
+			if i%2 == 1 {
+				key = fmt.Sprintf("nowhere.%d", i)
+			}
+			errs[i] = tree.Publish(within(t, 5*time.Second), "kapps", key, []byte(`{}`), publish.Confirm(), publish.Mandatory())
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var re *publish.ReturnedError
+		switch {
+		case i%2 == 0 && err != nil:
+			t.Errorf("routed publish %d: %v", i, err)
+		case i%2 == 1 && (!errors.As(err, &re) || !errors.Is(err, publish.ErrReturned) || re.Code != 312):
+			t.Errorf("unroutable publish %d: %v, want a 312 return", i, err)
+		}
+	}
+	// Mandatory without confirm: counted, not reported.
+	if err := tree.Publish(within(t, 5*time.Second), "kapps", "nowhere", []byte(`{}`), publish.Mandatory()); err != nil {
+		t.Fatal(err)
+	}
+	waitPublishers(t, tree, "eleven returns counted", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return r.Returned }) == 11
+	})
+}
+
+func TestPublish_BadPublishesFailTheirCallerOnly(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{MaxMessageSize: 1000})
+	d := consumer(t, nb, "good-q", "kapps", "good")
+	if err := tree.Publish(within(t, 5*time.Second), "missing", "k", []byte(`{}`), publish.Confirm()); !errors.Is(err, publish.ErrNoExchange) {
+		t.Fatalf("missing exchange: %v", err)
+	}
+	var pe *publish.Error
+	err := tree.Publish(within(t, 5*time.Second), "kapps", "good", make([]byte, 1001))
+	if !errors.Is(err, publish.ErrTooLarge) || !errors.As(err, &pe) || pe.Exchange != "kapps" || pe.RoutingKey != "good" {
+		t.Fatalf("oversized: %v", err)
+	}
+	if err := tree.Publish(within(t, 5*time.Second), "kapps", "good", []byte(`{}`), publish.Confirm()); err != nil {
+		t.Fatal(err)
+	}
+	next(t, d)
+	if err := tree.Publish(within(t, time.Second), "kapps", "good", nil, nil); err == nil {
+		t.Fatal("a nil option was accepted")
+	}
+}
+
+func TestPublish_WaitsForABrokerAndBuffersBoundedly(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{Buffer: 2, MaxWait: 300 * time.Millisecond})
+	nb.Freeze() // stop answering: heartbeats (1s) end the connection
+	waitPublishers(t, tree, "waiting for a channel", func(rows []registry.Publisher) bool {
+		for _, r := range rows {
+			if r.State == registry.PublisherReady {
+				return false
+			}
+		}
+		return true
+	})
+	start := time.Now()
+	err := tree.Publish(within(t, 5*time.Second), "kapps", "k", []byte(`{}`))
+	if !errors.Is(err, publish.ErrNoChannel) || time.Since(start) > 2*time.Second {
+		t.Fatalf("publish with no broker = %v after %v; want ErrNoChannel after MaxWait", err, time.Since(start))
+	}
+	// Two wait, a third is refused at once.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { _ = tree.Publish(within(t, 5*time.Second), "kapps", "k", []byte(`{}`)) })
+	}
+	waitPublishers(t, tree, "two waiting", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return uint64(r.Buffered) }) == 2
+	})
+	if err := tree.Publish(within(t, 5*time.Second), "kapps", "k", []byte(`{}`)); !errors.Is(err, publish.ErrBufferFull) {
+		t.Fatalf("third publish = %v; want ErrBufferFull", err)
+	}
+	wg.Wait()
+	// A ctx ending while it waits names the ctx.
+	err = tree.Publish(within(t, 50*time.Millisecond), "kapps", "k", []byte(`{}`))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("publish whose ctx ends while waiting = %v", err)
+	}
+	nb.Thaw()
+	waitPublishers(t, tree, "ready again", func(rows []registry.Publisher) bool {
+		for _, r := range rows {
+			if r.State != registry.PublisherReady {
+				return false
+			}
+		}
+		return true
+	})
+	if err := tree.Publish(within(t, 5*time.Second), "kapps", "k", []byte(`{}`), publish.Confirm()); err != nil {
+		t.Fatalf("after the broker came back: %v", err)
+	}
+}
+
+func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{MaxWait: 300 * time.Millisecond})
+	nb.Block("low on memory")
+	waitPublishers(t, tree, "blocked", func(rows []registry.Publisher) bool {
+		for _, r := range rows {
+			if r.State != registry.PublisherBlocked {
+				return false
+			}
+		}
+		return len(rows) > 0
+	})
+	if err := tree.Publish(within(t, 5*time.Second), "kapps", "k", []byte(`{}`)); !errors.Is(err, publish.ErrBlocked) {
+		t.Fatalf("publish while blocked = %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- tree.Publish(within(t, 5*time.Second), "kapps", "k", []byte(`{}`), publish.Confirm()) }()
+	waitPublishers(t, tree, "one waiting", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return uint64(r.Buffered) }) == 1
+	})
+	nb.Unblock()
+	if err := <-done; err != nil {
+		t.Fatalf("publish made while blocked, unblocked in its wait = %v", err)
+	}
+}
+
+// A confirmed publish whose broker hangs before the ack returns by its
+// deadline with ErrNotConfirmed; Shutdown releases one still waiting.
+func TestPublish_ConfirmWaitEndsWithTheDeadlineOrShutdown(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	nb.Freeze()
+	start := time.Now()
+	err := tree.Publish(within(t, 300*time.Millisecond), "kapps", "k", []byte(`{}`), publish.Confirm())
+	if took := time.Since(start); !errors.Is(err, publish.ErrNotConfirmed) && !errors.Is(err, context.DeadlineExceeded) || took > time.Second {
+		t.Fatalf("publish to a frozen broker = %v after %v", err, took)
+	}
+	nb.Thaw()
+}
+
+func TestPublish_ShutdownReleasesAConfirmWait(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	nb.Freeze() // the ack never comes
+	defer nb.Thaw()
+	done := make(chan error, 1)
+	// The default exchange needs no check: the publish goes straight to its
+	// confirm wait.
+	go func() { done <- tree.Publish(context.Background(), "", "k", []byte(`{}`), publish.Confirm()) }()
+	waitPublishers(t, tree, "one published", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return r.Published }) >= 1
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tree.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a publish the broker never confirmed succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not release a confirmed publish waiting for its ack")
+	}
+	if err := tree.Publish(context.Background(), "kapps", "k", nil); !errors.Is(err, publish.ErrStopped) {
+		t.Fatalf("publish after shutdown = %v", err)
+	}
+}
+
+func TestPublishReply_ThroughThePool(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	d := consumer(t, nb, "reply-q", "", "")
+	pool, err := tree.Publishers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.PublishReply(within(t, 5*time.Second), "", "reply-q", []byte(`{}`), "corr-1", "application/json"); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, d); m.CorrelationId != "corr-1" {
+		t.Fatalf("reply %+v", m)
+	}
+	if pool.Spec().Size != publish.DefaultPublishers {
+		t.Fatalf("spec %+v", pool.Spec())
+	}
+}
