@@ -18,6 +18,9 @@ import (
 // Blocking: none.
 type simpleSup struct {
 	stopping map[string]*actor.PID // child path -> who asked for the stop
+	// closing is set once the supervisor itself stops: protoactor stops the
+	// children it has then, and would leave running a child spawned after.
+	closing bool
 }
 
 func simpleSupProps(env *actors.Env, name string) *actor.Props {
@@ -29,7 +32,13 @@ func simpleSupProps(env *actors.Env, name string) *actor.Props {
 
 func (s *simpleSup) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *actor.Stopping:
+		s.closing = true
 	case *actors.SpawnChild:
+		if s.closing {
+			ctx.Respond(&actors.ChildSpawned{Err: fmt.Errorf("warren: %s: stopping: %s not started", ctx.Self().Id, m.Name)})
+			return
+		}
 		pid, err := ctx.SpawnNamed(m.Props, m.Name)
 		if err != nil {
 			err = fmt.Errorf("warren: %s: start %s: %w", ctx.Self().Id, m.Name, err)

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -263,13 +262,29 @@ func (t *Tree) Shutdown(ctx context.Context) error {
 
 func (t *Tree) shutdown(ctx context.Context) error {
 	close(t.stopping)
-	stopped := make(chan error, 1)
-	go func() { stopped <- t.env.System.Root.StopFuture(t.root).Wait() }()
-	var err error
-	select {
-	case err = <-stopped:
-	case <-ctx.Done():
-		return fmt.Errorf("warren: shutdown: actors still stopping: %w", ctx.Err())
+	// Stop the root and wait until every actor of the tree has deleted its
+	// row (each does on Stopped, through the lifecycle middleware): a watch
+	// on the actors table, which also names what is left. protoactor's
+	// StopFuture was seen never to complete for a tree stopped while it
+	// was still starting.
+	t.env.System.Root.Stop(t.root)
+	var left []string
+	err := t.env.Registry.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		it, err := txn.Get(registry.TableActors, "id_prefix", actors.RootName)
+		if err != nil {
+			return false, err
+		}
+		ws.Add(it.WatchCh())
+		left = left[:0]
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			if p := raw.(*registry.Actor).Path; p == actors.RootName || strings.HasPrefix(p, actors.RootName+"/") {
+				left = append(left, p)
+			}
+		}
+		return len(left) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("warren: shutdown: actors still stopping (%s): %w", strings.Join(left, ", "), err)
 	}
 	closed := make(chan struct{})
 	go func() { t.env.Closing.Wait(); close(closed) }()
@@ -282,9 +297,6 @@ func (t *Tree) shutdown(ctx context.Context) error {
 		t.env.System.Shutdown()
 	}
 	t.doneOnce.Do(func() { close(t.done) })
-	if err != nil && !errors.Is(err, actor.ErrTimeout) {
-		return fmt.Errorf("warren: shutdown: %w", err)
-	}
 	return nil
 }
 
