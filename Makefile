@@ -3,7 +3,7 @@ GO        ?= go
 DEMO_URL  ?= amqp://guest:guest@127.0.0.1:5672/
 UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd/... ./internal/...
 
-.PHONY: help demo test unit integration bench vet deps build
+.PHONY: help demo test unit integration faults bench vet deps build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -25,8 +25,13 @@ vet: ## go vet
 unit: ## unit tests with -race (no broker needed)
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 
-integration: deps ## integration tests against real RabbitMQ nodes the tests start themselves
-	$(GO) test -race -count=1 -timeout 13m ./integration/...
+integration: deps ## integration tests against real RabbitMQ nodes the tests start themselves (the fault suite apart)
+	$(GO) test -race -count=1 -timeout 13m -skip '^TestFault_' ./integration/...
+
+faults: deps ## the fault suite: toxiproxy and broker faults under load, then its table
+	@table=$$(mktemp); \
+	WARREN_FAULT_TABLE=$$table $(GO) test -race -count=1 -timeout 25m -run '^TestFault_' ./integration/; rc=$$?; \
+	cat $$table; rm -f $$table; exit $$rc
 
 bench: deps ## benchmarks against raw amqp091-go, same broker, same run
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 20m ./integration/...

@@ -264,34 +264,6 @@ func TestListener_ConsumesFromAmqpTools(t *testing.T) {
 	eventually(t, tree, 10*time.Second, "rabbitmq-c message dispatched", func() bool { return s.has("from-c") })
 }
 
-// 1,000 listeners on one node start, and all consume again after a broker
-// restart.
-func TestListener_ThousandStartAndRecover(t *testing.T) {
-	b := StartBroker(t)
-	cfg := oneZone(b.URI())
-	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 250 * time.Millisecond}
-	tree, _ := startTree(t, cfg)
-	waitReady(t, tree, 20*time.Second)
-	const n = 1000
-	start := time.Now()
-	for i := range n {
-		if _, err := tree.SpawnListener(within(t, 10*time.Second), thousandSpec(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitAllConsuming(t, tree, n, 60*time.Second)
-	t.Logf("%d listeners consuming %v after the first spawn", n, time.Since(start).Round(time.Millisecond))
-	pollUntil(t, 20*time.Second, "broker lists every consumer", func() bool { return ctlCount(t, b, "thousand-", "list_consumers", "queue_name") == n })
-
-	b.Kill(t)
-	eventually(t, tree, 10*time.Second, "listeners notice", func() bool { return consuming(tree) == 0 })
-	b.Start(t)
-	up := time.Now()
-	waitAllConsuming(t, tree, n, 60*time.Second)
-	t.Logf("%d listeners consuming again %v after the broker accepted connections", n, time.Since(up).Round(time.Millisecond))
-	pollUntil(t, 20*time.Second, "broker lists every consumer again", func() bool { return ctlCount(t, b, "thousand-", "list_consumers", "queue_name") == n })
-}
-
 func thousandSpec(i int) listener.Spec {
 	return listener.Spec{Name: fmt.Sprintf("thousand-%d", i), Queue: listener.QueueSpec{Name: fmt.Sprintf("thousand-%d", i), AutoDelete: true},
 		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: fmt.Sprintf("call.event.%d", i)}},
