@@ -91,7 +91,7 @@ func (b *bootstrap) addBrokers(ctx actor.Context) {
 			if r, ok := res.(*BrokerAdded); ok && err == nil {
 				err = r.Err
 			}
-			if err != nil {
+			if err != nil && !b.env.stopping() { // during a shutdown the connections actor is gone first
 				b.log.Error("bootstrap: adding broker", "uri", spec.URI(), "err", err)
 			}
 		})

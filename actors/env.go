@@ -71,3 +71,13 @@ func (e *Env) Go(fn func()) {
 		fn()
 	}()
 }
+
+// stopping reports whether the tree has begun to shut down.
+func (e *Env) stopping() bool {
+	select {
+	case <-e.Stopping:
+		return true
+	default:
+		return false
+	}
+}

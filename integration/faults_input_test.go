@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,11 @@ func TestFault_ChannelExceptionsFromAnotherCaller(t *testing.T) {
 			t.Fatalf("oversized publish: %v; want ErrTooLarge", err)
 		}
 		if i%5 == 0 {
+			// On a consuming listener the bind is tried at once (while it
+			// waits for a channel, it would be recorded for the replay).
+			if err := r.tree.WaitConsuming(within(t, 10*time.Second), other); err != nil {
+				t.Fatalf("the other listener: %v", err)
+			}
 			err = r.l.timed(5*time.Second, func(ctx context.Context) error {
 				return r.tree.AddBinding(ctx, other, listener.Binding{Exchange: "no-such-exchange", RoutingKey: "k"})
 			})
@@ -87,9 +93,10 @@ func TestFault_ConsumerCancelWithASlowHandler(t *testing.T) {
 	r.l.settle(30 * time.Second)
 
 	hold.Lock()
-	ch := rawChannel(t, r.b)
-	for range 10 {
-		if err := ch.PublishWithContext(within(t, 5*time.Second), "", r.queue, false, false, amqp.Publishing{Body: []byte(`{"Event-Category":"held"}`), ContentType: "application/json"}); err != nil {
+	ch := r.raw
+	for i := range 10 {
+		body := fmt.Sprintf(`{"Event-Category":"fault","Event-Name":"held","Msg-ID":"held-%d"}`, i)
+		if err := ch.PublishWithContext(within(t, 5*time.Second), "", r.queue, false, false, amqp.Publishing{Body: []byte(body), ContentType: "application/json"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -116,7 +123,7 @@ func TestFault_BadInput(t *testing.T) {
 	stop := r.load(2, 1, 2*time.Second)
 	r.confirmedMore(t, 50, 10*time.Second, "publishes flowing")
 	failedBefore := r.l.failedCount()
-	ch := rawChannel(t, r.b)
+	ch := r.raw
 	raw := func(contentType, body string) {
 		t.Helper()
 		if err := ch.PublishWithContext(within(t, 5*time.Second), faultExchange, "raw", false, false,
@@ -152,7 +159,9 @@ func TestFault_BadInput(t *testing.T) {
 	for _, bad := range []struct{ name, ini, want string }{
 		{"no zone", "[amqp]\nheartbeat = 5\n", "broker"},
 		{"bad URI", "[zone]\nname = local\namqp_uri = http://guest:s3cret@127.0.0.1:5672/\n", "scheme"},
-		{"bad number", "[zone]\nname = local\namqp_uri = amqp://guest:s3cret@127.0.0.1:5672/\n[amqp]\nprechannels = lots\n", "prechannels"},
+		{"bad number", "[zone]\nname = local\namqp_uri = amqp://guest:s3cret@127.0.0.1:1/\n[warren]\nprechannels = lots\n", "prechannels"},
+		{"typo", "[zone]\nname = local\namqp_uri = amqp://guest:s3cret@127.0.0.1:1/\n[warren]\nheartbeats = 5\n", "unknown key"},
+		{"port out of range", "[zone]\nname = local\namqp_uri = amqp://guest:s3cret@127.0.0.1:99999/\n", "port"},
 		{"not INI", "{\"zones\": [}\n", ""},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(bad.name, " ", "-")+".ini")

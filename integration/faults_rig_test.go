@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/registry"
@@ -29,6 +30,7 @@ type faultRig struct {
 	base     goleak.Option
 	listener *actor.PID
 	queue    string
+	raw      *amqp.Channel // a raw amqp091 channel on the broker, opened before the baseline
 }
 
 type rigOption func(*rigOptions)
@@ -61,6 +63,7 @@ func newFaultRig(t *testing.T, scenario string, opts ...rigOption) *faultRig {
 		r.px = startFaultProxy(t, r.b.Addr())
 		uri = r.px.URI()
 	}
+	r.raw = rawChannel(t, r.b)
 	r.base = goroutineBaseline()
 	cfg := oneZone(uri)
 	cfg.Connection.Heartbeat = time.Second

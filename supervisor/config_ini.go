@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,6 +120,12 @@ func LoadINI(path string) (Config, error) {
 	return cfg, nil
 }
 
+// warrenKeys are the keys of Warren's own [warren] section: any other is
+// a typo, reported rather than ignored.
+var warrenKeys = []string{"zone", "node", "heartbeat", "connection_timeout", "backoff_first", "backoff_max",
+	"bootstrap_timeout", "channel_max", "frame_max", "max_attempts", "prechannels", "publishers",
+	"publish_buffer", "publish_max_wait", "publish_max_message_size", "rpc_workers"}
+
 func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 	bad := func(key string, err error) error {
 		return &ConfigError{Source: path, Section: "[warren]", Key: key, Err: err}
@@ -146,6 +153,11 @@ func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 		}
 		*dst = n
 		return nil
+	}
+	for _, k := range sec.KeyStrings() {
+		if !slices.Contains(warrenKeys, k) {
+			return bad(k, fmt.Errorf("unknown key; [warren] knows %s", strings.Join(warrenKeys, ", ")))
+		}
 	}
 	if sec.HasKey("zone") {
 		cfg.LocalZone = unquote(sec.Key("zone").String())

@@ -120,6 +120,7 @@ func TestLoadINI_ErrorsNameFileSectionAndKey(t *testing.T) {
 		{"no broker at all", "[kazoo_apps]\nzone = z\n", []string{"no broker configured", "WARREN_AMQP_URI"}},
 		{"bad duration", "[zone]\nname=z\namqp_uri=amqp://h\n[warren]\nheartbeat = soon\n", []string{"[warren]", "heartbeat", "soon"}},
 		{"bad number", "[zone]\nname=z\namqp_uri=amqp://h\n[warren]\nprechannels = -2\n", []string{"[warren]", "prechannels"}},
+		{"unknown key", "[zone]\nname=z\namqp_uri=amqp://h\n[warren]\nprechanels = 4\n", []string{"[warren]", "prechanels", "unknown key", "prechannels"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -215,6 +215,22 @@ func (l *listener) onTopology(m *topologyDone) {
 	if re := (*replayError)(nil); errors.As(m.err, &re) && re.cmd.kind == cmdUnbind && notFound(m.err) {
 		l.cmds = appliedUnbind(l.cmds, re.cmd.binding) // its exchange is gone, and the binding with it
 	}
+	if re := (*replayError)(nil); errors.As(m.err, &re) && re.cmd.kind == cmdBind && re.cmd.unapplied {
+		// A binding added while the listener was down, refused by the
+		// broker (its exchange missing, a declare conflict): drop it, as
+		// a refused AddBinding is dropped while consuming, and replay the
+		// rest on the next channel; the listener is not to blame.
+		l.cmds, _ = removeBinding(l.cmds, re.cmd.binding, false)
+		why := redact.Error(m.err)
+		l.log.Error("runtime binding refused by the broker; dropped", "queue", m.queue, "binding", re.cmd.binding.String(), "err", why)
+		l.writeRow()
+		if l.ch.IsClosed() {
+			l.setState(registry.ListenerDeclaring, "dropped binding "+re.cmd.binding.String()+": "+why)
+			return
+		}
+		l.setup(m.gen)
+		return
+	}
 	if m.err != nil {
 		why := redact.Error(m.err)
 		l.log.Error("topology replay failed", "queue", m.queue, "err", why)
@@ -230,6 +246,7 @@ func (l *listener) onTopology(m *topologyDone) {
 	}
 	q := m.queue
 	l.shared.queue.Store(&q)
+	l.cmds = applied(l.cmds)
 	l.retries, l.refusals = 0, 0
 	l.forward(m.gen, m.setup, m.deliveries)
 	l.log.Info("consuming", "queue", q, "broker", l.shared.brokerID())
@@ -316,7 +333,7 @@ func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 		existed = existed || have.same(b)
 	}
 	if add {
-		l.cmds = addBinding(l.cmds, b)
+		l.cmds = addBinding(l.cmds, b, !consuming)
 	} else {
 		var found bool
 		// Not consuming: the next replay unbinds, if the queue outlives

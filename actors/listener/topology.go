@@ -25,6 +25,10 @@ const (
 type command struct {
 	kind    cmdKind
 	binding Binding // for cmdBind and cmdUnbind
+	// unapplied marks a binding added at run time while the listener was
+	// not consuming: the next replay tries it, and a broker refusal drops
+	// it from the record instead of failing every replay after.
+	unapplied bool
 }
 
 // initialCommands is the record a spec starts with.
@@ -42,14 +46,22 @@ func initialCommands(s Spec) []command {
 // addBinding records a binding, once; a pending unbind of it is dropped.
 // The bind goes before the consume command, so a replay binds before it
 // consumes.
-func addBinding(cmds []command, b Binding) []command {
+func addBinding(cmds []command, b Binding, unapplied bool) []command {
 	cmds, _ = prune(cmds, cmdUnbind, b)
 	for _, c := range cmds {
 		if c.kind == cmdBind && c.binding.same(b) {
 			return cmds
 		}
 	}
-	return insertBeforeConsume(cmds, command{kind: cmdBind, binding: b})
+	return insertBeforeConsume(cmds, command{kind: cmdBind, binding: b, unapplied: unapplied})
+}
+
+// applied clears the unapplied marks once a replay ran the whole record.
+func applied(cmds []command) []command {
+	for i := range cmds {
+		cmds[i].unapplied = false
+	}
+	return cmds
 }
 
 // removeBinding prunes a binding from the record, as kz_amqp_history pruned

@@ -29,14 +29,14 @@ func TestRecord_AddAndRemoveLeaveNothingBehind(t *testing.T) {
 		t.Fatalf("initial record: %s", got)
 	}
 	b := Binding{Exchange: "y", RoutingKey: "b", Declare: true, Kind: "direct"}
-	cmds := addBinding(start, b)
-	cmds = addBinding(cmds, b) // twice: recorded once
+	cmds := addBinding(start, b, false)
+	cmds = addBinding(cmds, b, false) // twice: recorded once
 	if got := kinds(cmds); got != "queue, qos, bind x/a, bind y/b, consume" {
 		t.Fatalf("after add: %s", got)
 	}
 	for range 3 { // add/remove cycles do not grow the record
 		cmds, _ = removeBinding(cmds, b, false)
-		cmds = addBinding(cmds, b)
+		cmds = addBinding(cmds, b, false)
 	}
 	cmds, found := removeBinding(cmds, b, false)
 	if !found || !reflect.DeepEqual(cmds, start) {
@@ -54,7 +54,7 @@ func TestRecord_PendingUnbind(t *testing.T) {
 	if got := kinds(cmds); got != "queue, unbind x/a, consume" {
 		t.Fatalf("pending unbind: %s", got)
 	}
-	if again := addBinding(cmds, b); kinds(again) != "queue, bind x/a, consume" {
+	if again := addBinding(cmds, b, false); kinds(again) != "queue, bind x/a, consume" {
 		t.Fatalf("adding back drops the pending unbind: %s", kinds(again))
 	}
 	if got := kinds(appliedUnbind(cmds, b)); got != "queue, consume" {

@@ -531,3 +531,34 @@ func TestSpawnListener_SpecValidation(t *testing.T) {
 		t.Fatal("stopped a listener twice")
 	}
 }
+
+// A binding added while the listener has no channel is tried by the next
+// replay; when the broker refuses it (its exchange missing) it is dropped
+// from the record and the listener consumes with the rest, instead of
+// failing every replay until it is marked failed.
+func TestListener_AddBindingWhileDisconnectedRefusedIsDropped(t *testing.T) {
+	r := start(t, func(cfg *supervisor.Config) {
+		cfg.Publish.Publishers = -1
+		cfg.Connection.Backoff = actors.Backoff{First: 600 * time.Millisecond, Max: 600 * time.Millisecond}
+	})
+	keep := listener.Binding{Exchange: "callevt", RoutingKey: "kept.*"}
+	got := make(chan string, 4)
+	pid, row := spawn(t, r.tree, listener.Spec{Name: "late", Queue: listener.QueueSpec{Name: "late-q", Durable: true},
+		Bindings: []listener.Binding{keep}, Raw: keys(got)})
+	r.nb.Kill()
+	waitRow(t, r.tree, pid.Id, "reconnecting", func(l registry.Listener) bool { return l.State == registry.ListenerReconnecting })
+	bad := listener.Binding{Exchange: "no-such-x", RoutingKey: "k"}
+	if err := r.tree.AddBinding(within(t, 10*time.Second), pid, bad); err != nil {
+		t.Fatalf("AddBinding while disconnected: %v (recorded for the next replay)", err)
+	}
+	after := waitRow(t, r.tree, pid.Id, "consuming without the refused binding", func(l registry.Listener) bool {
+		return consuming(l) && l.Channel != row.Channel
+	})
+	if !reflect.DeepEqual(after.Bindings, []string{"callevt/kept.*"}) || !reflect.DeepEqual(bindingsTo(r.nb, "late-q"), []string{"callevt/kept.*"}) {
+		t.Fatalf("row %v, broker %v: want only callevt/kept.*", after.Bindings, bindingsTo(r.nb, "late-q"))
+	}
+	publish(t, rawChannel(t, r.nb), "callevt", "kept.1", amqp.Publishing{Body: []byte("x")})
+	if k := recv(t, got, 5*time.Second, "delivery"); k != "kept.1" {
+		t.Fatalf("got %q", k)
+	}
+}
