@@ -260,3 +260,40 @@ func TestCLI_PublishInterruptedExits130(t *testing.T) {
 		t.Fatalf("interrupted publish: %v\n%s\nwant exit 130 after the summary", err, out.String())
 	}
 }
+
+// `warren demo` (the built binary) prints its calls and one snapshot when
+// its output is not a terminal, and with --watch stays live: a call and a
+// fresh view every --interval until --for has passed, then it shuts down
+// and leaves no queue behind.
+func TestCLI_DemoSnapshotThenLive(t *testing.T) {
+	b := StartBroker(t)
+	bin := warrenCLI(t)
+	out, err := exec.Command(bin, "demo", "--url", b.URI(), "--calls", "2").CombinedOutput()
+	if err != nil {
+		t.Fatalf("warren demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"-> demo-user1", "-> demo-user2", "== supervision tree", "== connections", "== listeners", "demo-authn"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("snapshot lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "live every") {
+		t.Fatalf("went live without a terminal or --watch:\n%s", out)
+	}
+	start := time.Now()
+	out, err = exec.Command(bin, "demo", "--url", b.URI(), "--calls", "1", "-w", "--interval", "300ms", "--for", "2s").CombinedOutput()
+	if err != nil {
+		t.Fatalf("warren demo -w: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "warren demo, live every 300ms"); n < 2 {
+		t.Fatalf("%d live views in %v, want several:\n%s", n, time.Since(start), out)
+	}
+	for _, want := range []string{"-> demo-user2", "-> demo-user3"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("live view lacks the call %q:\n%s", want, out)
+		}
+	}
+	pollUntil(t, 10*time.Second, "no demo queue left", func() bool {
+		return ctlCount(t, b, "warren", "list_queues", "name") == 0
+	})
+}

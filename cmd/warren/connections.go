@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/supervisor"
@@ -16,14 +15,7 @@ func newConnectionsCmd(a *app) *cobra.Command {
 		Example: "  warren connections\n  warren connections 127.0.0.1:5672 --json\n  warren connections -w",
 		Args:    atMostOne,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rows []supervisor.AdminConnection
-			return a.show(cmd, "/connections", &rows, func(w io.Writer, p palette) error {
-				rows, err := only(rows, args, "connection", func(c supervisor.AdminConnection) string { return c.ID })
-				if err != nil {
-					return err
-				}
-				return renderConnections(w, rows, p)
-			})
+			return showRows(a, cmd, "/connections", args, "connection", func(c supervisor.AdminConnection) string { return c.ID }, renderConnections)
 		},
 	}
 	addShowFlags(cmd)

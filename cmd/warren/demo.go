@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,22 +23,40 @@ import (
 func newDemoCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "demo",
-		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/\n  warren demo",
+		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/\n  warren demo\n  warren demo --watch=false      # one snapshot\n  warren demo -w --for 30s --interval 1s",
 		Short:   "Start a tree, answer a few Kazoo requests through it, and show it live",
 		Long: "demo starts the supervision tree against --url (or --config), spawns a listener\n" +
 			"that answers Kazoo authn requests, makes --calls requests through the RPC\n" +
-			"workers, and prints the live tree, connections, channels, listeners and workers.",
+			"workers, and prints the tree, connections, channels, listeners and workers.\n" +
+			"On a terminal (or with --watch) it stays live: one more call and a fresh view\n" +
+			"every --interval, until Ctrl-C (or --for has passed). Kill the broker meanwhile\n" +
+			"to watch the tree reconnect.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.demo(cmd) },
 	}
 	addTreeFlags(cmd)
 	addLogFlagsAt(cmd, "warn")
 	cmd.Flags().Int("calls", 5, "`N` requests to make")
+	cmd.Flags().BoolP("watch", "w", false, "stay live: a call and a fresh view every --interval (default on a terminal)")
+	cmd.Flags().Duration("interval", 2*time.Second, "how often the live view calls and redraws")
+	cmd.Flags().Duration("for", 0, "stop the live view after `D` (0: at Ctrl-C)")
 	return cmd
 }
 
 func (a *app) demo(cmd *cobra.Command) error {
 	calls, _ := cmd.Flags().GetInt("calls")
+	live := a.isTTY(a.stdout)
+	if cmd.Flags().Changed("watch") {
+		live, _ = cmd.Flags().GetBool("watch")
+	}
+	interval, _ := cmd.Flags().GetDuration("interval")
+	lasting, _ := cmd.Flags().GetDuration("for")
+	if live && interval <= 0 {
+		return &usageError{fmt.Errorf("--interval %v: need a positive duration", interval)}
+	}
+	if lasting < 0 {
+		return &usageError{fmt.Errorf("--for %v: need a duration >= 0", lasting)}
+	}
 	log, err := a.logger(cmd)
 	if err != nil {
 		return err
@@ -75,17 +96,11 @@ func (a *app) demo(cmd *cobra.Command) error {
 		return fmt.Errorf("demo listener not consuming: %w", err)
 	}
 	for i := range calls {
-		user := fmt.Sprintf("user%d", i+1)
-		req := rpc.Request{Exchange: kazoo.ExchangeCallmgr, RoutingKey: kazoo.AuthnReqRoutingKey("demo.example.com"),
-			Envelope: kazoo.Envelope{"Event-Category": "directory", "Event-Name": "authn_req", "Auth-Realm": "demo.example.com", "Auth-User": user},
-			Defaults: kazoo.Defaults{AppName: "warren-demo", AppVersion: "1"}}
-		began := time.Now()
-		reply, err := t.Call(ctx, req)
+		line, err := demoCall(ctx, t, i+1)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "call %s via callmgr/%s: %s -> %s in %v\n", reply.MsgID(), req.RoutingKey, user,
-			reply.Text("Auth-Password"), time.Since(began).Round(time.Microsecond))
+		fmt.Fprintln(a.stdout, line)
 	}
 	fmt.Fprintln(a.stdout)
 	// Counters reach the tables within a flush period: wait for them.
@@ -108,7 +123,64 @@ func (a *app) demo(cmd *cobra.Command) error {
 	}); err != nil {
 		return err
 	}
-	return a.demoShow(t)
+	if err := a.demoShow(t); err != nil || !live {
+		return err
+	}
+	return a.demoLive(cmd, t, calls, interval, lasting)
+}
+
+// demoCall makes the demo's n-th authn request and describes its reply.
+func demoCall(ctx context.Context, t *supervisor.Tree, n int) (string, error) {
+	user := fmt.Sprintf("user%d", n)
+	req := rpc.Request{Exchange: kazoo.ExchangeCallmgr, RoutingKey: kazoo.AuthnReqRoutingKey("demo.example.com"),
+		Envelope: kazoo.Envelope{"Event-Category": "directory", "Event-Name": "authn_req", "Auth-Realm": "demo.example.com", "Auth-User": user},
+		Defaults: kazoo.Defaults{AppName: "warren-demo", AppVersion: "1"}}
+	began := time.Now()
+	reply, err := t.Call(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("call %s via callmgr/%s: %s -> %s in %v", reply.MsgID(), req.RoutingKey, user,
+		reply.Text("Auth-Password"), time.Since(began).Round(time.Microsecond)), nil
+}
+
+// demoLive keeps the demo going: every interval one more call (its
+// failure shown, not fatal: the broker may be down on purpose) and a
+// fresh view, until SIGINT/SIGTERM or lasting has passed.
+func (a *app) demoLive(cmd *cobra.Command, t *supervisor.Tree, made int, interval, lasting time.Duration) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if lasting > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, lasting)
+		defer cancel()
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		made++
+		cctx, cancel := context.WithTimeout(ctx, interval)
+		line, err := demoCall(cctx, t, made)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			line = fmt.Sprintf("call %d failed: %v", made, err)
+		}
+		if a.isTTY(a.stdout) {
+			fmt.Fprint(a.stdout, "\x1b[H\x1b[2J") // home, clear
+		}
+		fmt.Fprintf(a.stdout, "warren demo, live every %v (Ctrl-C to stop)\n%s\n\n", interval, line)
+		if err := a.demoShow(t); err != nil {
+			return err
+		}
+	}
 }
 
 // demoShow prints the admin API's views, read in-process.

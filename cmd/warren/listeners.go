@@ -19,14 +19,7 @@ func newListenersCmd(a *app) *cobra.Command {
 		Example: "  warren listeners\n  warren listeners authn --json\n  warren listeners -w",
 		Args:    atMostOne,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rows []supervisor.AdminListener
-			return a.show(cmd, "/listeners", &rows, func(w io.Writer, p palette) error {
-				rows, err := only(rows, args, "listener", func(l supervisor.AdminListener) string { return l.Name })
-				if err != nil {
-					return err
-				}
-				return renderListeners(w, rows, p)
-			})
+			return showRows(a, cmd, "/listeners", args, "listener", func(l supervisor.AdminListener) string { return l.Name }, renderListeners)
 		},
 	}
 	addShowFlags(cmd)

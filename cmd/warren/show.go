@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +27,41 @@ func addShowFlags(cmd *cobra.Command) {
 // else through render. With --watch it does so again every --interval until
 // SIGINT or SIGTERM, clearing a terminal between two prints.
 func (a *app) show(cmd *cobra.Command, path string, v any, render func(io.Writer, palette) error) error {
+	return a.showAs(cmd, path, v, render, nil)
+}
+
+// showRows is show for a listing that takes an optional item name (args):
+// with one, the table holds that item and --json prints its object alone,
+// as kubectl get KIND NAME -o json does.
+func showRows[T any](a *app, cmd *cobra.Command, path string, args []string, what string, name func(T) string,
+	render func(io.Writer, []T, palette) error) error {
+	var rows []T
+	pick := func() ([]T, error) { return only(rows, args, what, name) }
+	var asJSON func(io.Writer) error
+	if len(args) > 0 {
+		asJSON = func(w io.Writer) error {
+			one, err := pick()
+			if err != nil {
+				return err
+			}
+			body, err := json.MarshalIndent(one[0], "", "  ")
+			if err != nil {
+				return err
+			}
+			return printJSON(w, body)
+		}
+	}
+	return a.showAs(cmd, path, &rows, func(w io.Writer, p palette) error {
+		picked, err := pick()
+		if err != nil {
+			return err
+		}
+		return render(w, picked, p)
+	}, asJSON)
+}
+
+// showAs is show with its own --json printer (nil: the API's answer as it is).
+func (a *app) showAs(cmd *cobra.Command, path string, v any, render func(io.Writer, palette) error, asJSON func(io.Writer) error) error {
 	c, err := a.adminClient(cmd)
 	if err != nil {
 		return err
@@ -40,7 +76,10 @@ func (a *app) show(cmd *cobra.Command, path string, v any, render func(io.Writer
 		if err != nil {
 			return err
 		}
-		if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+		if wantJSON, _ := cmd.Flags().GetBool("json"); wantJSON {
+			if asJSON != nil {
+				return asJSON(a.stdout)
+			}
 			return printJSON(a.stdout, body)
 		}
 		return render(a.stdout, a.palette(a.stdout))

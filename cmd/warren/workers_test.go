@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -190,5 +191,15 @@ func TestConnections_ShowsOneByID(t *testing.T) {
 	code, _, stderr = warren(t, "connections", "b:1", "--admin", addr)
 	if code != exitError || !strings.Contains(stderr, `no connection "b:1" (there are: a:5672, a:5672~publish)`) {
 		t.Fatalf("unknown connection = %d %s", code, stderr)
+	}
+	// --json with a name prints that item's object alone, as kubectl does.
+	code, stdout, stderr = warren(t, "connections", "a:5672~publish", "--admin", addr, "--json")
+	var one map[string]any
+	if err := json.Unmarshal([]byte(stdout), &one); code != exitOK || err != nil || one["id"] != "a:5672~publish" {
+		t.Fatalf("one connection as JSON = %d %v\n%s%s", code, err, stdout, stderr)
+	}
+	code, _, stderr = warren(t, "connections", "b:1", "--admin", addr, "--json")
+	if code != exitError || !strings.Contains(stderr, `no connection "b:1"`) {
+		t.Fatalf("unknown connection as JSON = %d %s", code, stderr)
 	}
 }
