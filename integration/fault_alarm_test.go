@@ -57,14 +57,17 @@ func TestFault_MemoryAlarmBlocksPublishersOnly(t *testing.T) {
 	// The listener, on the consuming connection, drains its queue.
 	var got atomic.Int64
 	start := time.Now()
+	all := make(chan time.Time, 1) // when the last message was handled
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "alarm", Queue: listener.QueueSpec{Name: "alarm-warren"}, Prefetch: 100,
 		Handlers: []listener.Route{{Handler: func(_ context.Context, d *listener.Delivery) error {
-			got.Add(1)
 			l.got(d.Envelope.MsgID())
+			if got.Add(1) == n {
+				all <- time.Now()
+			}
 			return nil
 		}}}})
+	warren := recv(t, all, 30*time.Second, "every message handled").Sub(start)
 	waitListener(t, tree, pid.Id, 30*time.Second, "every message acked", func(l registry.Listener) bool { return l.Acked == n })
-	warren := time.Since(start)
 
 	// A raw amqp091 consumer on its own connection, same alarm, same broker.
 	rawConn := dial(t, b.URI(), "raw-consumer", 10*time.Second)
