@@ -147,7 +147,10 @@ func (c *ExchangeCache) run(key exchangeKey, chk *exchangeCheck) {
 	case errors.As(err, &ae) && ae.Code == amqp.NotFound:
 		chk.err = fmt.Errorf("%w: %q on broker %s: %s", ErrNoExchange, key.name, key.broker, ae.Reason)
 		chk.expires = time.Now().Add(missingExchangeTTL)
-	default: // not checked (the connection went down, say): not remembered
+	case errors.Is(err, ErrNotConnected): // the connection went down: not remembered
+		chk.err = fmt.Errorf("checking that exchange %q exists on broker %s: %w", key.name, key.broker, ErrNotConnected)
+		c.m.CompareAndDelete(key, chk)
+	default: // not checked: not remembered
 		chk.err = fmt.Errorf("checking that exchange %q exists on broker %s: %s", key.name, key.broker, redact.Error(err))
 		c.m.CompareAndDelete(key, chk)
 	}

@@ -154,7 +154,12 @@ func (t *Tree) notReadyCause() string {
 			break
 		}
 		why := c.LastError
-		if why == "" {
+		switch {
+		case why == "" && c.State == registry.Connecting:
+			// The first dial has had no answer yet: RabbitMQ answers a
+			// refused login only after a delay, a dropped SYN never.
+			why = fmt.Sprintf("connecting for %v, no answer yet", time.Since(c.Since).Round(time.Millisecond))
+		case why == "":
 			why = string(c.State)
 		}
 		causes = append(causes, c.ID+": "+redact.Text(strings.TrimPrefix(why, "warren: broker "+c.ID+": ")))

@@ -210,12 +210,17 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 		}
 		if l != nil && !p.exchanges.Known(st.c.link, st.broker, exchange) {
 			st.c.unlock()
-			if err := p.exchanges.Check(ctx, st.c.link, st.broker, exchange); err != nil {
+			err := p.exchanges.Check(ctx, st.c.link, st.broker, exchange)
+			if err == nil {
+				continue // checked: acquire a lane again
+			}
+			if !errors.Is(err, actors.ErrNotConnected) || ctx.Err() != nil {
 				return err
 			}
-			continue // checked: acquire a lane again
-		}
-		if l != nil {
+			// The connection went down under the check: wait for a lane
+			// to change, as after a failed write.
+			w.lastErr = err
+		} else if l != nil {
 			expect := r.confirm && r.mandatory
 			if expect {
 				l.expect(r.msg.MessageId)

@@ -142,7 +142,7 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 		what = "published and confirmed"
 	}
 	fmt.Fprintf(a.stdout, "%s %d of %s in %v (%.0f msg/s)\n", what, done.Load(), plural(int64(count), "message"),
-		took.Round(time.Millisecond), float64(done.Load())/max(took.Seconds(), 1e-9))
+		elapsed(took), float64(done.Load())/max(took.Seconds(), 1e-9))
 	if firstErr != nil && ctx.Err() == nil {
 		return fmt.Errorf("%s failed; the first: %w", plural(failed.Load(), "message"), firstErr)
 	}

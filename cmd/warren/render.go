@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
@@ -114,4 +115,13 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// elapsed prints a duration the way a person reads it: to the millisecond,
+// or to the microsecond below one ("in 0s" said nothing).
+func elapsed(d time.Duration) string {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
@@ -172,5 +173,17 @@ func TestPalette_ColourOnlyOnATerminalWithoutNoColor(t *testing.T) {
 				t.Fatalf("colour = %v, want %v", got.on, tc.want)
 			}
 		})
+	}
+}
+
+func TestElapsed_NeverSaysZero(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		302 * time.Microsecond:               "302µs",
+		1500 * time.Microsecond:              "2ms",
+		2*time.Second + 345*time.Millisecond: "2.345s",
+	} {
+		if got := elapsed(d); got != want {
+			t.Errorf("elapsed(%v) = %q, want %q", d, got, want)
+		}
 	}
 }
