@@ -81,3 +81,7 @@ func (e *Env) stopping() bool {
 		return false
 	}
 }
+
+// ZonePoolName names the pool of kind (PublishersName, WorkersName) that
+// serves zone, another than the local one: "publishers@east".
+func ZonePoolName(kind, zone string) string { return kind + "@" + zone }

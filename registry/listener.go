@@ -36,6 +36,8 @@ type Listener struct {
 	Bindings    []string      `json:"bindings"` // "exchange/routing-key"
 	ConsumerTag string        `json:"consumer_tag"`
 	Broker      string        `json:"broker"`
+	Zone        string        `json:"zone"`   // the zone of its channel's broker
+	Parent      string        `json:"parent"` // a federator's listener (its name); empty for a listener
 	Channel     string        `json:"channel"`
 	State       ListenerState `json:"state"`
 	Since       time.Time     `json:"since"`

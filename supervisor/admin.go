@@ -32,6 +32,7 @@ const adminShutdownGrace = 5 * time.Second
 //	GET /publishers   the publishers pool and its counters ([AdminPublishers])
 //	GET /workers      the RPC workers and their counters ([AdminWorkers])
 //	GET /status       readiness, each zone's primary broker, pool states ([AdminStatus])
+//	GET /zones        one [AdminZoneRow] per zone: brokers up, primary, federators
 //	GET /healthz      200 while the tree runs, 503 once it stopped ([AdminHealth])
 //	GET /readyz       200 when [Tree.Ready], else 503 saying why ([AdminReadiness])
 //
@@ -47,6 +48,7 @@ func (t *Tree) AdminHandler() http.Handler {
 		"/publishers":  func() (int, any) { return http.StatusOK, adminPublishers(t.Registry()) },
 		"/workers":     func() (int, any) { return http.StatusOK, t.adminWorkers() },
 		"/status":      func() (int, any) { return http.StatusOK, t.adminStatus() },
+		"/zones":       func() (int, any) { return http.StatusOK, t.adminZones() },
 		"/healthz": func() (int, any) {
 			h, alive := t.adminHealth()
 			return statusIf(alive), h

@@ -12,6 +12,8 @@ type AdminListener struct {
 	Queue       string                 `json:"queue"`
 	Bindings    []string               `json:"bindings"` // "exchange/routing-key"
 	Broker      string                 `json:"broker"`
+	Zone        string                 `json:"zone"`
+	Parent      string                 `json:"parent,omitempty"` // a federator's listener
 	State       registry.ListenerState `json:"state"`
 	ConsumerTag string                 `json:"consumer_tag"`
 	Received    uint64                 `json:"received"`
@@ -32,7 +34,7 @@ func adminListeners(reg *registry.Registry) []AdminListener {
 		if b == nil {
 			b = []string{}
 		}
-		out = append(out, AdminListener{Name: l.Name, Path: l.Path, Queue: l.Queue, Bindings: b, Broker: l.Broker,
+		out = append(out, AdminListener{Name: l.Name, Path: l.Path, Queue: l.Queue, Bindings: b, Broker: l.Broker, Zone: l.Zone, Parent: l.Parent,
 			State: l.State, ConsumerTag: l.ConsumerTag, Received: l.Received, Acked: l.Acked, Nacked: l.Nacked,
 			Rejected: l.Rejected, Unhandled: l.Unhandled, Errors: l.Errors, Stale: l.Stale, InFlight: l.InFlight,
 			LastError: redact.Text(l.LastError)})

@@ -84,3 +84,64 @@ func (t *Tree) adminStatus() AdminStatus {
 	}
 	return s
 }
+
+// AdminZoneRow is a row of GET /zones (warren zones).
+type AdminZoneRow struct {
+	Name       string `json:"name"`
+	Local      bool   `json:"local"`
+	Brokers    int    `json:"brokers"`    // configured brokers (their consuming connections)
+	Available  bool   `json:"available"`  // a broker of the zone is connected
+	Up         int    `json:"brokers_up"` // how many
+	Primary    string `json:"primary"`    // the broker floats of the zone use; "" when none is up
+	Federators int    `json:"federators"` // federators consuming from brokers of this zone
+	Consuming  int    `json:"federators_consuming"`
+}
+
+// adminZones is GET /zones: every zone, the local one first.
+func (t *Tree) adminZones() []AdminZoneRow {
+	reg := t.Registry()
+	rows := map[string]*AdminZoneRow{}
+	row := func(name string) *AdminZoneRow {
+		r := rows[name]
+		if r == nil {
+			r = &AdminZoneRow{Name: name, Local: name == t.LocalZone()}
+			if p, ok := reg.Primary(name); ok {
+				r.Primary = p.ID
+			}
+			rows[name] = r
+		}
+		return r
+	}
+	for _, c := range reg.Connections() {
+		if c.Role == registry.Publish {
+			continue
+		}
+		r := row(c.Zone)
+		r.Brokers++
+		if c.Available {
+			r.Up++
+			r.Available = true
+		}
+	}
+	for _, l := range reg.Listeners() {
+		if l.Parent == "" || l.Zone == "" {
+			continue
+		}
+		r := row(l.Zone)
+		r.Federators++
+		if l.State == registry.ListenerConsuming {
+			r.Consuming++
+		}
+	}
+	out := make([]AdminZoneRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Local != out[j].Local {
+			return out[i].Local
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"path"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-memdb"
@@ -25,11 +26,15 @@ func (t *Tree) SpawnListener(ctx context.Context, spec listener.Spec) (*actor.PI
 		return nil, fmt.Errorf("warren: spawn listener %s: %w", spec.Name, err)
 	}
 	r := res.(*actors.ChildSpawned)
+	if r.Err == nil && spec.Federate {
+		t.fed.Add(spec)
+	}
 	return r.PID, r.Err
 }
 
 // StopListener stops a listener started with SpawnListener.
 func (t *Tree) StopListener(ctx context.Context, name string) error {
+	t.fed.Remove(name) // its federators stop with it
 	res, err := t.request(ctx, t.PID(actors.ListenersName), &actors.StopChild{Name: name})
 	if err != nil {
 		return err
@@ -38,22 +43,43 @@ func (t *Tree) StopListener(ctx context.Context, name string) error {
 }
 
 // AddBinding binds a running listener's queue; the binding is replayed on
-// every reconnect.
+// every reconnect. A federated listener's federators get it too (an error
+// of theirs is joined to the result, each named).
 func (t *Tree) AddBinding(ctx context.Context, pid *actor.PID, b listener.Binding) error {
-	res, err := t.request(ctx, pid, &listener.AddBinding{Binding: b})
-	if err != nil {
-		return err
-	}
-	return res.(*listener.BindingChanged).Err
+	return t.changeBinding(ctx, pid, b, true)
 }
 
-// RemoveBinding unbinds a running listener's queue and forgets the binding.
+// RemoveBinding unbinds a running listener's queue and forgets the binding
+// (on its federators too).
 func (t *Tree) RemoveBinding(ctx context.Context, pid *actor.PID, b listener.Binding) error {
-	res, err := t.request(ctx, pid, &listener.RemoveBinding{Binding: b})
+	return t.changeBinding(ctx, pid, b, false)
+}
+
+func (t *Tree) changeBinding(ctx context.Context, pid *actor.PID, b listener.Binding, add bool) error {
+	var msg any = &listener.RemoveBinding{Binding: b}
+	if add {
+		msg = &listener.AddBinding{Binding: b}
+	}
+	res, err := t.request(ctx, pid, msg)
 	if err != nil {
 		return err
 	}
-	return res.(*listener.BindingChanged).Err
+	if err := res.(*listener.BindingChanged).Err; err != nil {
+		return err
+	}
+	return t.fed.Binding(ctx, path.Base(pid.Id), b, add)
+}
+
+// Federators lists the rows of the federators of the listener name (one
+// per broker of the other zones; see listener.Spec.Federate).
+func (t *Tree) Federators(name string) []registry.Listener {
+	var out []registry.Listener
+	for _, l := range t.env.Registry.Listeners() {
+		if l.Parent == name {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // WaitConsuming waits until the listener pid (from SpawnListener, or one

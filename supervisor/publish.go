@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/warrenmq/warren/actors/publish"
@@ -91,12 +94,56 @@ func (c PublishConfig) Validate() error {
 // publishes in another order than they were made; publishes sharing an
 // publish.OrderKey keep their order. Publish is safe for concurrent use:
 // confirmed publishes from many goroutines are pipelined on each channel.
+//
+// Zones: a publish goes to the local zone's brokers, and waits (bounded
+// as above) while none is up: it never spills to another zone by itself.
+// publish.ToZone(name) sends it to another zone's brokers, through that
+// zone's publisher; publish.AllZones() sends it once to every zone and
+// returns the failures joined, each naming its zone.
 func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []byte, opts ...publish.Option) error {
-	set, err := t.publishers()
+	zone, all := publish.Target(opts...)
+	if all {
+		return t.publishAll(ctx, exchange, routingKey, body, opts)
+	}
+	set, err := t.publishersOf(zone)
 	if err != nil {
 		return err
 	}
 	return set.Publish(ctx, t.done, exchange, routingKey, body, opts...)
+}
+
+// publishAll publishes to every zone at once.
+func (t *Tree) publishAll(ctx context.Context, exchange, routingKey string, body []byte, opts []publish.Option) error {
+	zones := append([]string{t.env.LocalZone}, t.remote...)
+	errs := make([]error, len(zones))
+	var wg sync.WaitGroup
+	for i, z := range zones {
+		wg.Go(func() {
+			set, err := t.publishersOf(z)
+			if err == nil {
+				err = set.Publish(ctx, t.done, exchange, routingKey, body, opts...)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("zone %s: %w", z, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// publishersOf returns the publishers of zone ("" the local one).
+func (t *Tree) publishersOf(zone string) (*publish.Pool, error) {
+	if zone == "" || zone == t.env.LocalZone {
+		return t.publishers()
+	}
+	if p, ok := t.remotePub[zone]; ok {
+		return p, nil
+	}
+	if !slices.Contains(t.remote, zone) {
+		return nil, fmt.Errorf("warren: no zone %q (zones: %s)", zone, strings.Join(append([]string{t.env.LocalZone}, t.remote...), ", "))
+	}
+	return nil, publish.ErrStopped // the tree runs no publishers
 }
 
 // Publishers returns the tree's publishers, for code that publishes

@@ -2,6 +2,11 @@ package supervisor
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
@@ -36,21 +41,90 @@ func rpcPool(env *actors.Env, cfg RPCConfig) *rpc.Pool {
 // Server-ID so that Kazoo and Kamailio peers answer on "targeted", and by
 // direct reply-to for Warren peers when req.DirectReply is set. Without a
 // deadline on ctx it waits rpc.DefaultCallTimeout (2s).
+//
+// req.Zone sends the request to another zone's brokers, through that
+// zone's worker; the reply comes back the same way.
 func (t *Tree) Call(ctx context.Context, req rpc.Request) (kazoo.Envelope, error) {
-	if t.rpc == nil {
-		return nil, rpc.ErrStopped
+	if req.Zone == rpc.AllZones {
+		return nil, errors.New("warren: Call goes to one zone; use CallCollect for rpc.AllZones")
 	}
-	return t.rpc.Call(ctx, req)
+	w, err := t.workersOf(req.Zone)
+	if err != nil {
+		return nil, err
+	}
+	return w.Call(ctx, req)
 }
 
 // CallCollect publishes req and gathers replies until until holds or ctx's
 // deadline (kz_amqp_worker:call_collect); on the deadline it returns the
-// replies gathered with rpc.ErrCallTimeout.
+// replies gathered with rpc.ErrCallTimeout. With req.Zone = rpc.AllZones
+// it asks every zone at once (Kazoo's federated call_collect): each zone
+// gathers until until holds for its own replies or the deadline; the
+// replies of all zones come back together, with rpc.ErrCallTimeout only
+// when every zone ran out of time, and other failures joined, each naming
+// its zone.
 func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until) ([]kazoo.Envelope, error) {
-	if t.rpc == nil {
-		return nil, rpc.ErrStopped
+	if req.Zone != rpc.AllZones {
+		w, err := t.workersOf(req.Zone)
+		if err != nil {
+			return nil, err
+		}
+		return w.CallCollect(ctx, req, until)
 	}
-	return t.rpc.CallCollect(ctx, req, until)
+	zones := append([]string{t.env.LocalZone}, t.remote...)
+	replies := make([][]kazoo.Envelope, len(zones))
+	errs := make([]error, len(zones))
+	var wg sync.WaitGroup
+	for i, z := range zones {
+		wg.Go(func() {
+			r := req
+			r.Zone = z
+			w, err := t.workersOf(z)
+			if err == nil {
+				replies[i], err = w.CallCollect(ctx, r, until)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("zone %s: %w", z, err)
+			}
+		})
+	}
+	wg.Wait()
+	var all []kazoo.Envelope
+	timeouts, failed := 0, []error{}
+	for i := range zones {
+		all = append(all, replies[i]...)
+		switch {
+		case errs[i] == nil:
+		case errors.Is(errs[i], rpc.ErrCallTimeout):
+			timeouts++
+		default:
+			failed = append(failed, errs[i])
+		}
+	}
+	if len(failed) > 0 {
+		return all, errors.Join(failed...)
+	}
+	if timeouts == len(zones) {
+		return all, fmt.Errorf("%w in every zone", rpc.ErrCallTimeout)
+	}
+	return all, nil
+}
+
+// workersOf returns the RPC workers of zone ("" the local one).
+func (t *Tree) workersOf(zone string) (*rpc.Pool, error) {
+	if zone == "" || zone == t.env.LocalZone {
+		if t.rpc == nil {
+			return nil, rpc.ErrStopped
+		}
+		return t.rpc, nil
+	}
+	if w, ok := t.remoteRPC[zone]; ok {
+		return w, nil
+	}
+	if !slices.Contains(t.remote, zone) {
+		return nil, fmt.Errorf("warren: no zone %q (zones: %s)", zone, strings.Join(append([]string{t.env.LocalZone}, t.remote...), ", "))
+	}
+	return nil, rpc.ErrStopped
 }
 
 // AdminWorkers is the body of GET /workers.

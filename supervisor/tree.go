@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/federation"
 	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
@@ -20,14 +22,20 @@ import (
 // Tree is a running Warren supervision tree. It is safe for concurrent use
 // by multiple goroutines.
 type Tree struct {
-	env       *actors.Env
-	pub       *publish.Pool // nil when the tree runs no publishers
-	rpc       *rpc.Pool     // nil when the tree runs no RPC workers
+	env *actors.Env
+	pub *publish.Pool // nil when the tree runs no publishers
+	rpc *rpc.Pool     // nil when the tree runs no RPC workers
+	// The publishers and RPC workers of the other zones (one of each per
+	// zone), for publish.ToZone, publish.AllZones and rpc.Request.Zone.
+	remote    []string // the other zones, in config order
+	remotePub map[string]*publish.Pool
+	remoteRPC map[string]*rpc.Pool
 	root      *actor.PID
 	ownSystem bool
 
 	done     chan struct{}
 	stopping chan struct{} // closed when Shutdown starts (Env.Stopping)
+	fed      *federation.Federators
 	doneOnce sync.Once
 	stopOnce sync.Once // Shutdown's work runs once
 	stopErr  error
@@ -69,6 +77,10 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 		t.env.Replies = pub // listeners reply through the publishers
 	}
 	t.rpc = rpcPool(t.env, cfg.RPC)
+	if err := t.remotePools(cfg, specs); err != nil {
+		return nil, err
+	}
+	t.fed = federation.New(t.env)
 	g := &guardian{onFail: func(reason any) {
 		t.fail(fmt.Errorf("warren: supervision tree failed: %v", reason))
 	}}
@@ -80,6 +92,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if _, err := sys.Root.RequestFuture(root, &started{}, 10*time.Second).Result(); err != nil {
 		return nil, fmt.Errorf("warren: start tree: root did not start: %w", err)
 	}
+	t.fed.Run()
 	return t, nil
 }
 
@@ -267,6 +280,11 @@ func (t *Tree) Shutdown(ctx context.Context) error {
 
 func (t *Tree) shutdown(ctx context.Context) error {
 	close(t.stopping)
+	select { // no federator spawned from here on
+	case <-t.fed.Done():
+	case <-ctx.Done():
+		return fmt.Errorf("warren: shutdown: federation still reconciling: %w", ctx.Err())
+	}
 	// Stop the root and wait until every actor of the tree has deleted its
 	// row (each does on Stopped, through the lifecycle middleware): a watch
 	// on the actors table, which also names what is left. protoactor's
@@ -341,5 +359,40 @@ func (t *Tree) pools() []Pool {
 	if t.rpc != nil {
 		pools = append(pools, Pool{Name: actors.WorkersName, Size: t.rpc.Size(), Props: t.rpc.Props})
 	}
+	for _, z := range t.remote {
+		if pub := t.remotePub[z]; pub != nil {
+			env := t.env
+			pools = append(pools, Pool{Name: actors.ZonePoolName(actors.PublishersName, z), Size: pub.Spec().Size,
+				Props: func(i int) *actor.Props { return pub.Props(env, i) }})
+		}
+		if w := t.remoteRPC[z]; w != nil {
+			pools = append(pools, Pool{Name: actors.ZonePoolName(actors.WorkersName, z), Size: w.Size(), Props: w.Props})
+		}
+	}
 	return pools
+}
+
+// remotePools makes one publisher and one RPC worker for each zone other
+// than the local one (when the tree runs publishers, workers).
+func (t *Tree) remotePools(cfg Config, specs []actors.BrokerSpec) error {
+	t.remotePub, t.remoteRPC = map[string]*publish.Pool{}, map[string]*rpc.Pool{}
+	for _, s := range specs {
+		if s.Zone == t.env.LocalZone || slices.Contains(t.remote, s.Zone) {
+			continue
+		}
+		t.remote = append(t.remote, s.Zone)
+		if t.pub != nil {
+			pc := cfg.Publish
+			pc.Zone, pc.Publishers = s.Zone, 1
+			pub, err := publishPool(pc)
+			if err != nil {
+				return err
+			}
+			t.remotePub[s.Zone] = pub
+		}
+		if t.rpc != nil {
+			t.remoteRPC[s.Zone] = rpc.NewZonePool(t.env, 1, cfg.RPC.Node, s.Zone, actors.ZonePoolName(actors.WorkersName, s.Zone))
+		}
+	}
+	return nil
 }

@@ -27,9 +27,10 @@ type Delivery struct {
 	MessageID     string
 	Redelivered   bool
 
-	Listener string // listener name
+	Listener string // listener name (a federator's parent, for a federated delivery)
 	Queue    string
-	Broker   string
+	Broker   string // the broker it came from
+	Zone     string // that broker's zone: another than the local one for a federated delivery
 
 	shared *listenerShared
 }

@@ -137,8 +137,9 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.ch, l.chID, l.retries = m.Channel, m.ID, 0
 		l.shared.ch.Store(m.Channel)
 		l.shared.link.Store(m.Link)
-		broker := m.Broker
+		broker, zone := m.Broker, m.Zone
 		l.shared.broker.Store(&broker)
+		l.shared.brokerZone.Store(&zone)
 		l.watchCancels(m.Channel, gen)
 		l.setup(gen)
 	case *actors.ChannelLost:
@@ -406,7 +407,7 @@ func (l *listener) writeRow() {
 	s := l.shared
 	row := registry.Listener{
 		Path: s.self.Id, Name: s.spec.Name, Queue: s.queueName(), ConsumerTag: s.spec.Consume.Tag,
-		Broker: s.brokerID(), Channel: l.chID, State: l.state, Since: l.since, LastError: l.lastErr,
+		Broker: s.brokerID(), Zone: s.zone(), Parent: s.spec.parent, Channel: l.chID, State: l.state, Since: l.since, LastError: l.lastErr,
 		Received: s.counter.received.Load(), Acked: s.counter.acked.Load(), Nacked: s.counter.nacked.Load(),
 		Rejected: s.counter.rejected.Load(), Unhandled: s.counter.unhandled.Load(), Errors: s.counter.errors.Load(),
 		Stale: s.counter.stale.Load(), InFlight: s.counter.inFlight.Load(),

@@ -28,14 +28,16 @@ type listenerShared struct {
 	self   *actor.PID
 	ctx    context.Context // cancelled when the listener stops
 
-	gen     atomic.Uint64                // current channel generation; deliveries of older ones are stale
-	ch      atomic.Pointer[amqp.Channel] // current channel, for replies without the tree's publisher
-	link    atomic.Pointer[actors.Link]  // its connection's socket: acks and replies are watched for stalls
-	queue   atomic.Pointer[string]
-	broker  atomic.Pointer[string]
-	pubMu   sync.Mutex // serialises replies published on ch
-	flush   actors.CounterFlush
-	counter listenerCounters
+	gen    atomic.Uint64                // current channel generation; deliveries of older ones are stale
+	ch     atomic.Pointer[amqp.Channel] // current channel, for replies without the tree's publisher
+	link   atomic.Pointer[actors.Link]  // its connection's socket: acks and replies are watched for stalls
+	queue  atomic.Pointer[string]
+	broker atomic.Pointer[string]
+	// brokerZone is the zone of broker.
+	brokerZone atomic.Pointer[string]
+	pubMu      sync.Mutex // serialises replies published on ch
+	flush      actors.CounterFlush
+	counter    listenerCounters
 }
 
 type listenerCounters struct {
@@ -57,13 +59,33 @@ func (s *listenerShared) brokerID() string {
 	return ""
 }
 
+// listenerName is the name handlers see: a federator's deliveries are its
+// parent's.
+func (s *listenerShared) listenerName() string {
+	if s.spec.parent != "" {
+		return s.spec.parent
+	}
+	return s.spec.Name
+}
+
+// zone is the zone of the broker the listener's channel is on.
+func (s *listenerShared) zone() string {
+	if z := s.brokerZone.Load(); z != nil {
+		return *z
+	}
+	return ""
+}
+
 // touch schedules a counters flush by the actor.
 func (s *listenerShared) touch() {
 	s.flush.Touch(s.env, s.self)
 }
 
 func (s *listenerShared) publish(ctx context.Context, exchange, key string, body []byte, corr, contentType string) error {
-	if s.env.Replies != nil {
+	// The tree's publishers serve the local zone: a federator, or a
+	// listener consuming in another zone, replies on its own channel, so
+	// that the reply goes back through the broker the request came from.
+	if z := s.zone(); s.env.Replies != nil && !s.spec.replyOnChannel && (z == "" || z == s.env.LocalZone) {
 		return s.env.Replies.PublishReply(ctx, exchange, key, body, corr, contentType)
 	}
 	ch := s.ch.Load()
@@ -95,7 +117,7 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	}
 	del := &Delivery{Body: d.Body, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: d.Headers,
 		ContentType: d.ContentType, ReplyTo: d.ReplyTo, CorrelationID: d.CorrelationId, MessageID: d.MessageId,
-		Redelivered: d.Redelivered, Listener: s.spec.Name, Queue: s.queueName(), Broker: s.brokerID(), shared: s}
+		Redelivered: d.Redelivered, Listener: s.listenerName(), Queue: s.queueName(), Broker: s.brokerID(), Zone: s.zone(), shared: s}
 	h, ok := s.route(d, del, gen)
 	if !ok {
 		return

@@ -74,6 +74,40 @@ type Spec struct {
 	Handlers []Route  // JSON handlers, chosen most specific first
 	Raw      Handler  // handler of payloads that are not JSON (malformed JSON included); nil rejects them
 	Defaults Defaults // envelope defaults for replies
+
+	// Federate, for a listener spawned with Tree.SpawnListener, also
+	// consumes from every broker of the other zones (Kazoo's federated
+	// bindings): one federator per remote broker, a listener of its own on
+	// a sticky channel to that broker, with this queue's settings (named
+	// "<queue>-<local zone>" there), these bindings and the bindings added
+	// at run time. Their deliveries reach these handlers with Delivery.Zone
+	// and Delivery.Broker saying where they came from, and a reply goes
+	// back through that broker.
+	Federate bool
+
+	// Set on a federator's spec only (FederatorSpec).
+	parent         string // the federated listener's name
+	replyOnChannel bool   // replies go out on the federator's own channel, to its broker
+}
+
+// FederatorSpec is the spec of the federator of the federated listener
+// parent on broker (of zone, seen from localZone): named
+// "<parent>@<broker>", on a sticky channel to broker, its queue named
+// "<queue>-<localZone>" (Kazoo's listener_federator) or, for a queue the
+// parent leaves unnamed, chosen once like any, and with parent's bindings,
+// handlers and options.
+func FederatorSpec(parent Spec, broker, zone, localZone string) Spec {
+	f := parent
+	f.Name = parent.Name + "@" + broker
+	f.Channel, f.Broker, f.Zone = registry.Sticky, broker, zone
+	f.Federate = false
+	f.Bindings = append([]Binding(nil), parent.Bindings...)
+	if parent.Queue.Name != "" {
+		f.Queue.Name = parent.Queue.Name + "-" + localZone
+	}
+	f.Consume.Tag = "" // normalize names it after the federator
+	f.parent, f.replyOnChannel = parent.Name, true
+	return f
 }
 
 // QueueSpec declares the listener's queue. An empty Name gets a name chosen

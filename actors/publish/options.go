@@ -24,6 +24,40 @@ type publishRequest struct {
 	confirm   bool
 	ordered   bool   // keep to the lane of orderKey
 	orderKey  uint32 // FNV-1a of the OrderKey
+	zone      string // the zone to publish to; "" the local zone
+	allZones  bool
+}
+
+// ToZone publishes to the brokers of zone (through the tree's publishers
+// of that zone) instead of the local zone's. A zone the tree does not know
+// fails the publish. Read by Tree.Publish; a Pool publishes to its own zone.
+func ToZone(zone string) Option {
+	return func(r *publishRequest) error {
+		if zone == "" {
+			return errors.New("warren: publish.ToZone: empty zone name")
+		}
+		r.zone = zone
+		return nil
+	}
+}
+
+// AllZones publishes the message once to every zone of the tree (Kazoo's
+// federated publish): Tree.Publish returns once each zone's publish
+// returned, with the failures joined, each naming its zone.
+func AllZones() Option {
+	return func(r *publishRequest) error { r.allZones = true; return nil }
+}
+
+// Target reads the zone options of opts: the zone named by ToZone ("" for
+// none) and whether AllZones was given.
+func Target(opts ...Option) (zone string, all bool) {
+	var r publishRequest
+	for _, o := range opts {
+		if o != nil {
+			_ = o(&r) // errors (and nil options) surface when the publish applies opts
+		}
+	}
+	return r.zone, r.allZones
 }
 
 // Confirm makes the publish wait for the broker's confirm: it returns nil

@@ -23,6 +23,7 @@ type Pool struct {
 	lanes []*workerLane
 	next  atomic.Uint64
 	node  string
+	zone  string // the zone of the workers' channels; "" the local zone
 
 	mu      sync.Mutex    // guards changed
 	changed chan struct{} // closed and replaced when any worker's state changes
@@ -36,16 +37,22 @@ type Pool struct {
 // NewPool makes a pool of n workers; node names their reply queues
 // (Kazoo's node name; the host name when empty).
 func NewPool(env *actors.Env, n int, node string) *Pool {
+	return NewZonePool(env, n, node, "", actors.WorkersName)
+}
+
+// NewZonePool is NewPool for the workers of zone ("" the local zone)
+// under the pool supervisor name ("warren/<name>/<name>-N").
+func NewZonePool(env *actors.Env, n int, node, zone, name string) *Pool {
 	if n <= 0 {
 		n = DefaultWorkers
 	}
-	w := &Pool{env: env, node: node, changed: make(chan struct{})}
+	w := &Pool{env: env, node: node, zone: zone, changed: make(chan struct{})}
 	w.exchanges.SetEnv(env)
 	for i := range n {
-		l := newWorkerLane(actors.WorkersName + "-" + strconv.Itoa(i+1))
+		l := newWorkerLane(name + "-" + strconv.Itoa(i+1))
 		l.onChange = w.notify
 		// The worker's counters reach its row within actors.FlushEvery of a change.
-		self := env.System.NewLocalPID(actors.RootName + "/" + actors.WorkersName + "/" + l.name)
+		self := env.System.NewLocalPID(actors.RootName + "/" + name + "/" + l.name)
 		l.touch = func() { l.flush.Touch(env, self) }
 		w.lanes = append(w.lanes, l)
 	}
@@ -56,7 +63,7 @@ func NewPool(env *actors.Env, n int, node string) *Pool {
 func (w *Pool) Size() int { return len(w.lanes) }
 
 // Props returns the props of worker i (1-based), for the pool supervisor.
-func (w *Pool) Props(i int) *actor.Props { return newWorkerProps(w.env, w.lanes[i-1], w.node) }
+func (w *Pool) Props(i int) *actor.Props { return newWorkerProps(w.env, w.lanes[i-1], w.node, w.zone) }
 
 // Call publishes req and returns the first reply carrying its Msg-ID, or
 // ErrCallTimeout when none came before ctx's deadline (DefaultCallTimeout

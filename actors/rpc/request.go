@@ -40,7 +40,14 @@ type Request struct {
 	// reply-to (amq.rabbitmq.reply-to) with the Msg-ID as correlation id;
 	// the request still carries a Server-ID, so others can answer too.
 	DirectReply bool
+	// Zone sends the request to the brokers of another zone (through the
+	// tree's worker of that zone); "" is the local zone. AllZones, for
+	// Tree.CallCollect only, asks every zone at once.
+	Zone string
 }
+
+// AllZones as Request.Zone makes Tree.CallCollect ask every zone.
+const AllZones = "*"
 
 // Until says when CallCollect has enough replies.
 type Until func(replies []kazoo.Envelope) bool

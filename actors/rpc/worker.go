@@ -28,6 +28,7 @@ import (
 type worker struct {
 	env   *actors.Env
 	lane  *workerLane
+	zone  string
 	log   *slog.Logger
 	queue string
 	gen   uint64
@@ -57,9 +58,9 @@ func workerQueueName(node, name string) string {
 	return node + "-warren_worker-" + name + "-" + hex.EncodeToString(b)
 }
 
-func newWorkerProps(env *actors.Env, lane *workerLane, node string) *actor.Props {
+func newWorkerProps(env *actors.Env, lane *workerLane, node, zone string) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &worker{env: env, lane: lane, log: env.Log.With("actor", "worker", "worker", lane.name),
+		return &worker{env: env, lane: lane, zone: zone, log: env.Log.With("actor", "worker", "worker", lane.name),
 			queue: workerQueueName(node, lane.name)}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
@@ -72,7 +73,7 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.self = ctx.Self()
 		w.lane.set(&workerState{status: registry.WorkerWaiting})
 		w.write(registry.WorkerWaiting)
-		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "warren-rpc", Role: registry.Publish})
+		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "warren-rpc", Role: registry.Publish, Zone: w.zone})
 	case *actor.Restarting:
 		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: ctx.Self()})
 		w.lane.set(&workerState{status: registry.WorkerWaiting})

@@ -29,10 +29,10 @@ func newListenersCmd(a *app) *cobra.Command {
 // renderListeners prints GET /listeners as a table.
 func renderListeners(w io.Writer, rows []supervisor.AdminListener, p palette) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "NAME\tQUEUE\tBINDINGS\tBROKER\t%s\tRECEIVED\tACKED\tNACKED\tREJECTED\tUNHANDLED\tERRORS\n", p.paint("STATE", noColor))
+	fmt.Fprintf(tw, "NAME\tQUEUE\tBINDINGS\tZONE\tBROKER\t%s\tRECEIVED\tACKED\tNACKED\tREJECTED\tUNHANDLED\tERRORS\n", p.paint("STATE", noColor))
 	for _, l := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", cell(l.Name), cell(l.Queue), cell(strings.Join(l.Bindings, ",")),
-			cell(l.Broker), p.paint(cell(string(l.State)), listenerColor(l.State)), l.Received, l.Acked, l.Nacked,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", cell(l.Name), cell(l.Queue), cell(strings.Join(l.Bindings, ",")),
+			cell(l.Zone), cell(l.Broker), p.paint(cell(string(l.State)), listenerColor(l.State)), l.Received, l.Acked, l.Nacked,
 			l.Rejected, l.Unhandled, l.Errors)
 	}
 	return tw.Flush()

@@ -9,7 +9,7 @@ import (
 
 func TestRenderListeners_AlignsATable(t *testing.T) {
 	rows := []supervisor.AdminListener{
-		{Name: "registrar", Queue: "registrar-q", Bindings: []string{"callmgr/authn.req.*", "registrar/reg.#"}, Broker: "10.0.0.1:5672", State: "consuming", Received: 14, Acked: 11, Nacked: 1, Rejected: 1, Unhandled: 1, Errors: 1},
+		{Name: "registrar", Queue: "registrar-q", Bindings: []string{"callmgr/authn.req.*", "registrar/reg.#"}, Broker: "10.0.0.1:5672", Zone: "east", State: "consuming", Received: 14, Acked: 11, Nacked: 1, Rejected: 1, Unhandled: 1, Errors: 1},
 		{Name: "anon", Bindings: []string{}, State: "waiting"},
 	}
 	var b strings.Builder
@@ -17,9 +17,9 @@ func TestRenderListeners_AlignsATable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "" +
-		"NAME       QUEUE        BINDINGS                             BROKER         STATE      RECEIVED  ACKED  NACKED  REJECTED  UNHANDLED  ERRORS\n" +
-		"registrar  registrar-q  callmgr/authn.req.*,registrar/reg.#  10.0.0.1:5672  consuming  14        11     1       1         1          1\n" +
-		"anon       -            -                                    -              waiting    0         0      0       0         0          0\n"
+		"NAME       QUEUE        BINDINGS                             ZONE  BROKER         STATE      RECEIVED  ACKED  NACKED  REJECTED  UNHANDLED  ERRORS\n" +
+		"registrar  registrar-q  callmgr/authn.req.*,registrar/reg.#  east  10.0.0.1:5672  consuming  14        11     1       1         1          1\n" +
+		"anon       -            -                                    -     -              waiting    0         0      0       0         0          0\n"
 	if b.String() != want {
 		t.Fatalf("table differs.\ngot:\n%s\nwant:\n%s", b.String(), want)
 	}
@@ -43,5 +43,23 @@ func TestListen_UsageErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want usage exit and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+func TestRenderZones_LocalFirstWithFederators(t *testing.T) {
+	rows := []supervisor.AdminZoneRow{
+		{Name: "local", Local: true, Brokers: 2, Available: true, Up: 1, Primary: "10.0.0.1:5672"},
+		{Name: "east", Brokers: 1, Federators: 2, Consuming: 1},
+	}
+	var b strings.Builder
+	if err := renderZones(&b, rows, palette{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "" +
+		"NAME   LOCAL  AVAILABLE  BROKERS UP  PRIMARY        FEDERATORS\n" +
+		"local  yes    yes        1/2         10.0.0.1:5672  0/0 consuming\n" +
+		"east   no     no         0/1         -              1/2 consuming\n"
+	if b.String() != want {
+		t.Fatalf("table differs.\ngot:\n%s\nwant:\n%s", b.String(), want)
 	}
 }

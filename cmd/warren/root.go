@@ -44,7 +44,7 @@ func newApp() *app {
 // place: the node (run, demo), the listings, then the client commands.
 var commands = []func(*app) *cobra.Command{
 	newRunCmd, newDemoCmd,
-	newStatusCmd, newTreeCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd,
+	newStatusCmd, newTreeCmd, newZonesCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd,
 	newListenCmd, newPublishCmd, newCallCmd,
 	newVersionCmd,
 }

@@ -1,0 +1,260 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// twoZones is a config with local on b1 and east on b2.
+func twoZones(local, east *Broker) supervisor.Config {
+	cfg := supervisor.Config{LocalZone: "local", Zones: []supervisor.Zone{
+		{Name: "local", Brokers: []string{local.URI()}}, {Name: "east", Brokers: []string{east.URI()}}}}
+	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 500 * time.Millisecond}
+	return cfg
+}
+
+// fedSeen records the deliveries a federated listener's handler saw.
+type fedSeen struct {
+	mu   sync.Mutex
+	got  map[string][]string // Msg-ID -> "zone broker" of each delivery
+	next chan struct{}
+}
+
+func newFedSeen() *fedSeen { return &fedSeen{got: map[string][]string{}, next: make(chan struct{}, 1000)} }
+
+func (s *fedSeen) handler(ctx context.Context, d *listener.Delivery) error {
+	s.mu.Lock()
+	s.got[d.Envelope.MsgID()] = append(s.got[d.Envelope.MsgID()], d.Zone+" "+d.Broker)
+	s.mu.Unlock()
+	s.next <- struct{}{}
+	if d.ReplyTo != "" {
+		return d.Reply(ctx, map[string]any{"Event-Category": "fed", "Event-Name": "pong", "Zone": d.Zone})
+	}
+	return nil
+}
+
+// wait waits until id was delivered, and returns where from.
+func (s *fedSeen) wait(t *testing.T, id string) []string {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if got := s.of(id); len(got) > 0 {
+			return got
+		}
+		select {
+		case <-s.next:
+		case <-deadline:
+			t.Fatalf("%s never delivered", id)
+		}
+	}
+}
+
+func (s *fedSeen) of(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.got[id]...)
+}
+
+func fedEvent(id string) string {
+	return fmt.Sprintf(`{"Event-Category":"fed","Event-Name":"ping","Msg-ID":%q,"App-Name":"t","App-Version":"1","Node":"n","Server-ID":""}`, id)
+}
+
+// A listener spawned with Federate consumes from the broker of the other
+// zone too: a message published there reaches its handler once, tagged
+// with that zone and broker; a reply goes back through that broker; a
+// binding added at run time reaches the remote queue; killing the remote
+// broker leaves local traffic alone and the federator consumes again when
+// the broker returns.
+func TestFederation_ListenerConsumesFromTheOtherZone(t *testing.T) {
+	b1, b2 := StartBroker(t), StartBroker(t)
+	tree, _ := startTree(t, twoZones(b1, b2))
+	waitReady(t, tree, 20*time.Second)
+	s := newFedSeen()
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "fed", Federate: true,
+		Queue:    listener.QueueSpec{Name: "fed-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: "fed.*"}},
+		Defaults: listener.Defaults{AppName: "fed-test", AppVersion: "1"},
+		Handlers: []listener.Route{{Category: "fed", Handler: s.handler}}})
+	if err := tree.WaitConsuming(within(t, 20*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+	id2 := brokerID(t, b2)
+	fedPath := "warren/" + actors.FederatedName + "/fed@" + id2
+	waitListener(t, tree, fedPath, 20*time.Second, "the federator consuming on the east broker", func(l registry.Listener) bool {
+		return l.State == registry.ListenerConsuming && l.Zone == "east" && l.Parent == "fed" && l.Queue == "fed-q-local"
+	})
+	if n := ctlCount(t, b2, "fed-q-local", "list_consumers", "queue_name"); n != 1 {
+		t.Fatalf("east broker lists %d consumers on fed-q-local, want 1", n)
+	}
+
+	ch1, ch2 := rawChannel(t, b1), rawChannel(t, b2)
+	publishJSON(t, ch2, "callevt", "fed.1", fedEvent("from-east"))
+	publishJSON(t, ch1, "callevt", "fed.1", fedEvent("from-local"))
+	s.wait(t, "from-east")
+	s.wait(t, "from-local")
+	if got := s.of("from-east"); len(got) != 1 || got[0] != "east "+id2 {
+		t.Fatalf("east message fedSeen as %v, want once from east %s", got, id2)
+	}
+	if got := s.of("from-local"); len(got) != 1 || got[0] != "local "+brokerID(t, b1) {
+		t.Fatalf("local message fedSeen as %v", got)
+	}
+
+	// A request from the east zone is answered through the east broker.
+	rq, err := ch2.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies, err := ch2.Consume(rq.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch2.PublishWithContext(within(t, 5*time.Second), "callevt", "fed.2", false, false, amqp.Publishing{
+		ContentType: "application/json", ReplyTo: rq.Name, CorrelationId: "c-1", Body: []byte(fedEvent("ask-east"))}); err != nil {
+		t.Fatal(err)
+	}
+	reply := recv(t, replies, 10*time.Second, "the reply on the east broker")
+	if reply.CorrelationId != "c-1" || !strings.Contains(string(reply.Body), `"Zone":"east"`) {
+		t.Fatalf("reply %q (correlation %q)", reply.Body, reply.CorrelationId)
+	}
+
+	// A binding added at run time reaches the east queue too.
+	if err := tree.AddBinding(within(t, 10*time.Second), pid, listener.Binding{Exchange: "callevt", RoutingKey: "late.*"}); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, 10*time.Second, "late.* bound on the east broker", func() bool {
+		return ctlCount(t, b2, "late.*", "list_bindings", "destination_name", "routing_key") == 1
+	})
+	publishJSON(t, ch2, "callevt", "late.1", fedEvent("late-east"))
+	if got := s.wait(t, "late-east"); len(got) != 1 {
+		t.Fatalf("late-east fedSeen %v", got)
+	}
+
+	// The east broker dies: local traffic goes on; the federator comes back.
+	b2.Kill(t)
+	waitListener(t, tree, fedPath, 20*time.Second, "the federator lost its channel", func(l registry.Listener) bool {
+		return l.State != registry.ListenerConsuming
+	})
+	publishJSON(t, ch1, "callevt", "fed.3", fedEvent("local-during"))
+	s.wait(t, "local-during")
+	if row, _ := tree.Registry().Listener(pid.Id); row.State != registry.ListenerConsuming {
+		t.Fatalf("the local listener is %s while east is down", row.State)
+	}
+	b2.Start(t)
+	up := time.Now()
+	waitListener(t, tree, fedPath, 30*time.Second, "the federator consuming again", func(l registry.Listener) bool {
+		return l.State == registry.ListenerConsuming
+	})
+	t.Logf("federator consuming again %v after the east broker accepted connections", time.Since(up).Round(time.Millisecond))
+	publishJSON(t, rawChannel(t, b2), "callevt", "fed.4", fedEvent("east-again"))
+	if got := s.wait(t, "east-again"); len(got) != 1 {
+		t.Fatalf("east-again fedSeen %v", got)
+	}
+
+	// Stopping the listener stops its federator.
+	if err := tree.StopListener(within(t, 10*time.Second), "fed"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, tree, 10*time.Second, "no federator left", func() bool { return len(tree.Federators("fed")) == 0 })
+}
+
+// Publishes go to the local zone unless told: publish.ToZone reaches the
+// other zone's broker only, publish.AllZones both, an unknown zone is an
+// error. A call to the east zone is answered by a responder there, through
+// the east broker, and CallCollect across all zones gathers a reply from
+// each zone's responder.
+func TestFederation_PublishAndCallByZone(t *testing.T) {
+	b1, b2 := StartBroker(t), StartBroker(t)
+	tree, _ := startTree(t, twoZones(b1, b2))
+	waitReady(t, tree, 20*time.Second)
+	queues := map[*Broker]<-chan amqp.Delivery{}
+	for _, b := range []*Broker{b1, b2} {
+		ch := rawChannel(t, b)
+		q, err := ch.QueueDeclare("", false, true, true, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.QueueBind(q.Name, "zone.#", "callevt", false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if queues[b], err = ch.Consume(q.Name, "", true, true, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pollUntil(t, 20*time.Second, "publishers of both zones ready", func() bool {
+		zones := map[string]bool{}
+		for _, r := range tree.Registry().Publishers() {
+			zones[r.Zone] = zones[r.Zone] || r.State == registry.PublisherReady
+		}
+		return zones["local"] && zones["east"]
+	})
+	ctx := within(t, 20*time.Second)
+	if err := tree.Publish(ctx, "callevt", "zone.east", []byte(`{"to":"east"}`), publish.Confirm(), publish.ToZone("east")); err != nil {
+		t.Fatal(err)
+	}
+	if d := recv(t, queues[b2], 10*time.Second, "the east publish on the east broker"); string(d.Body) != `{"to":"east"}` {
+		t.Fatalf("east got %s", d.Body)
+	}
+	if err := tree.Publish(ctx, "callevt", "zone.all", []byte(`{"to":"all"}`), publish.Confirm(), publish.AllZones()); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []*Broker{b1, b2} {
+		if d := recv(t, queues[b], 10*time.Second, "the all-zones publish"); string(d.Body) != `{"to":"all"}` {
+			t.Fatalf("got %s", d.Body)
+		}
+	}
+	nothing(t, queues[b1], "the east-only publish on the local broker")
+	if err := tree.Publish(ctx, "callevt", "zone.x", []byte(`{}`), publish.ToZone("mars")); err == nil || !strings.Contains(err.Error(), `no zone "mars"`) {
+		t.Fatalf("publish to an unknown zone: %v", err)
+	}
+
+	// One responder per zone: a listener consuming in its zone.
+	for _, z := range []string{"local", "east"} {
+		pid, _ := spawnListener(t, tree, listener.Spec{Name: "responder-" + z, Zone: z,
+			Queue:    listener.QueueSpec{Name: "responder-" + z, AutoDelete: true},
+			Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "zone.req"}},
+			Defaults: listener.Defaults{AppName: "responder", AppVersion: "1"},
+			Handlers: []listener.Route{{Category: "zone", Handler: func(ctx context.Context, d *listener.Delivery) error {
+				return d.Reply(ctx, map[string]any{"Event-Category": "zone", "Event-Name": "resp", "Answered-In": d.Zone})
+			}}}})
+		if err := tree.WaitConsuming(within(t, 20*time.Second), pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := rpc.Request{Exchange: "callmgr", RoutingKey: "zone.req", Zone: "east",
+		Envelope: kazoo.Envelope{"Event-Category": "zone", "Event-Name": "req"},
+		Defaults: kazoo.Defaults{AppName: "caller", AppVersion: "1"}}
+	reply, err := tree.Call(within(t, 10*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.Text("Answered-In") != "east" {
+		t.Fatalf("call to east answered in %q", reply.Text("Answered-In"))
+	}
+	req.Zone = rpc.AllZones
+	replies, err := tree.CallCollect(within(t, 10*time.Second), req, rpc.UntilCount(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var where []string
+	for _, r := range replies {
+		where = append(where, r.Text("Answered-In"))
+	}
+	sort.Strings(where)
+	if strings.Join(where, ",") != "east,local" {
+		t.Fatalf("collect across zones answered in %v, want east and local", where)
+	}
+}
