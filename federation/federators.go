@@ -42,7 +42,7 @@ type Federators struct {
 	running map[string]*running      // by federator name
 	wake    chan struct{}            // a parent came or went (gen counts them)
 	gen     atomic.Uint64
-	done    chan struct{}            // closed when reconcile returned
+	done    chan struct{} // closed when reconcile returned
 }
 
 type running struct {

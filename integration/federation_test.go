@@ -34,7 +34,9 @@ type fedSeen struct {
 	next chan struct{}
 }
 
-func newFedSeen() *fedSeen { return &fedSeen{got: map[string][]string{}, next: make(chan struct{}, 1000)} }
+func newFedSeen() *fedSeen {
+	return &fedSeen{got: map[string][]string{}, next: make(chan struct{}, 1000)}
+}
 
 func (s *fedSeen) handler(ctx context.Context, d *listener.Delivery) error {
 	s.mu.Lock()
