@@ -3,6 +3,9 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -258,5 +261,76 @@ func TestFederation_PublishAndCallByZone(t *testing.T) {
 	sort.Strings(where)
 	if strings.Join(where, ",") != "east,local" {
 		t.Fatalf("collect across zones answered in %v, want east and local", where)
+	}
+}
+
+// The zones on the command line: warren zones lists both with their
+// federators, warren publish --all-zones reaches both brokers, and warren
+// listen --federate prints a message published in the other zone.
+func TestCLI_ZonesPublishAllZonesListenFederate(t *testing.T) {
+	b1, b2 := StartBroker(t), StartBroker(t)
+	tree, _ := startTree(t, twoZones(b1, b2))
+	waitReady(t, tree, 20*time.Second)
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "zfed", Federate: true, Queue: listener.QueueSpec{Name: "zfed-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: "zfed.*"}},
+		Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return nil }}}})
+	if err := tree.WaitConsuming(within(t, 20*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, tree, 20*time.Second, "the federator consuming", func() bool {
+		f := tree.Federators("zfed")
+		return len(f) == 1 && f[0].State == registry.ListenerConsuming
+	})
+	addr, err := tree.ServeAdmin(within(t, time.Minute), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ := runCLI(t, "zones", "--admin", addr.String())
+	wantCLI(t, out, code, 0, "FEDERATORS")
+	if l, e := lineWith(out, "local "), lineWith(out, "east "); !strings.Contains(l, "yes") || !strings.Contains(e, "1/1 consuming") {
+		t.Fatalf("zones table:\n%s", out)
+	}
+
+	ini := filepath.Join(t.TempDir(), "config.ini")
+	body := "[zone]\nname = local\namqp_uri = " + b1.URI() + "\n[zone]\nname = east\namqp_uri = " + b2.URI() + "\n[warren]\nzone = local\n"
+	if err := os.WriteFile(ini, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var counts []func() int
+	for _, b := range []*Broker{b1, b2} {
+		ch := rawChannel(t, b)
+		if _, err := ch.QueueDeclare("zall-q", false, false, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.QueueBind("zall-q", "zall", "callevt", false, nil); err != nil {
+			t.Fatal(err)
+		}
+		counts = append(counts, func() int {
+			q, err := ch.QueueDeclarePassive("zall-q", false, false, false, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return q.Messages
+		})
+	}
+	out, code, _ = runCLI(t, "publish", "--config", ini, "--all-zones", "--confirm", "--exchange", "callevt", "--key", "zall", `{"a":1}`)
+	wantCLI(t, out, code, 0, "published and confirmed 1 of 1 message")
+	pollUntil(t, 10*time.Second, "the message in both zones", func() bool { return counts[0]() == 1 && counts[1]() == 1 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	listen := exec.CommandContext(ctx, warrenCLI(t), "listen", "--config", ini, "--federate", "--exchange", "callevt", "--passive",
+		"--key", "zlisten.*", "--count", "1")
+	var lout strings.Builder
+	listen.Stdout, listen.Stderr = &lout, &lout
+	if err := listen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, 30*time.Second, "warren listen's federator consuming on the east broker", func() bool {
+		return ctlCount(t, b2, "warren-listen@", "list_consumers", "queue_name") == 1 // its queue, named once for the federator
+	})
+	publishJSON(t, rawChannel(t, b2), "callevt", "zlisten.1", `{"Event-Category":"z","Event-Name":"from-east"}`)
+	if err := listen.Wait(); err != nil || !strings.Contains(lout.String(), "from-east") {
+		t.Fatalf("warren listen --federate: %v\n%s", err, lout.String())
 	}
 }

@@ -116,6 +116,14 @@ func (w *worker) setup(m *actors.ChannelAssigned) {
 	go func() {
 		r := &workerReady{gen: gen, ch: m.Channel, link: m.Link, broker: m.Broker}
 		ch := m.Channel
+		// targeted as Kazoo declares it (kapi_self, on every worker's start):
+		// the publishing connection may be up before the consuming one
+		// declared the configured exchanges on this broker.
+		r.err = ch.ExchangeDeclare(kazoo.ExchangeTargeted, kazoo.KindDirect, false, false, false, false, nil)
+		if r.err != nil {
+			env.Send(self, r)
+			return
+		}
 		if _, r.err = ch.QueueDeclare(queue, false, true, true, false, nil); r.err == nil { // exclusive: gone with its connection, consumed or not
 			if r.err = ch.QueueBind(queue, queue, kazoo.ExchangeTargeted, false, nil); r.err == nil {
 				if r.queued, r.err = ch.Consume(queue, "", true, false, false, false, nil); r.err == nil {

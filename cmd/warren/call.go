@@ -23,7 +23,8 @@ func newCallCmd(a *app) *cobra.Command {
 			"Replies come the Kazoo way (exchange targeted, routing key = the request's\n" +
 			"Server-ID), or through direct reply-to with --direct.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren call --exchange callmgr --key authn.req.example%2Ecom \\\n" +
-			"    '{\"Event-Category\":\"directory\",\"Event-Name\":\"authn_req\",\"Auth-Realm\":\"example.com\",\"Auth-User\":\"alice\"}'",
+			"    '{\"Event-Category\":\"directory\",\"Event-Name\":\"authn_req\",\"Auth-Realm\":\"example.com\",\"Auth-User\":\"alice\"}'\n" +
+			"  warren call --config /etc/kazoo/core/config.ini --all-zones --collect 1 --exchange callmgr --key authn.req.example%2Ecom '{...}'   # one reply per zone",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return &usageError{fmt.Errorf("warren call takes one PAYLOAD argument (a JSON object), got %d", len(args))}
@@ -39,6 +40,7 @@ func newCallCmd(a *app) *cobra.Command {
 	cmd.Flags().Int("collect", 1, "wait for `N` replies (call_collect); with N > 1 the replies gathered by the deadline are printed")
 	cmd.Flags().Duration("timeout", rpc.DefaultCallTimeout, "how long to wait for the replies")
 	cmd.Flags().Bool("direct", false, "ask for replies through RabbitMQ's direct reply-to (Warren peers)")
+	cmd.Flags().Bool("all-zones", false, "ask every zone of --config at once, --collect replies from each (--zone picks the one zone otherwise)")
 	return cmd
 }
 
@@ -48,6 +50,7 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 	collect, _ := cmd.Flags().GetInt("collect")
 	timeout, _ := cmd.Flags().GetDuration("timeout")
 	direct, _ := cmd.Flags().GetBool("direct")
+	allZones, _ := cmd.Flags().GetBool("all-zones")
 	switch {
 	case exchange == "":
 		return &usageError{errors.New("--exchange is required")}
@@ -70,6 +73,9 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 	host, _ := os.Hostname()
 	req := rpc.Request{Exchange: exchange, RoutingKey: key, Envelope: env, DirectReply: direct,
 		Defaults: kazoo.Defaults{AppName: "warren-call", AppVersion: "1", Node: "warren@" + host}}
+	if allZones {
+		req.Zone = rpc.AllZones
+	}
 	cctx, ccancel := context.WithTimeout(ctx, timeout)
 	defer ccancel()
 	replies, err := t.CallCollect(cctx, req, rpc.UntilCount(collect))

@@ -24,7 +24,8 @@ func newListenCmd(a *app) *cobra.Command {
 			"delivery until interrupted (or until --count deliveries). With --json it prints\n" +
 			"one JSON object per line: exchange, routing_key, headers, body.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren listen --exchange callmgr --type topic --key 'authn.req.*'\n" +
-			"  warren listen --config /etc/kazoo/core/config.ini --exchange nodes --type fanout --json",
+			"  warren listen --config /etc/kazoo/core/config.ini --exchange nodes --type fanout --json\n" +
+			"  warren listen --config /etc/kazoo/core/config.ini --exchange registrar --key 'registration.flush.*' --federate",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.listen(cmd) },
 	}
@@ -38,6 +39,7 @@ func newListenCmd(a *app) *cobra.Command {
 	cmd.Flags().Bool("passive", false, "do not declare the exchange: bind to it as it is (needed for amq.topic and friends)")
 	cmd.Flags().Bool("json", false, "print one JSON object per delivery")
 	cmd.Flags().Int("count", 0, "exit after `N` deliveries (0: run until interrupted)")
+	cmd.Flags().Bool("federate", false, "also consume from every broker of the other zones of --config (one federator each)")
 	return cmd
 }
 
@@ -58,6 +60,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 	count, _ := cmd.Flags().GetInt("count")
 	durable, _ := cmd.Flags().GetBool("durable")
 	passive, _ := cmd.Flags().GetBool("passive")
+	federate, _ := cmd.Flags().GetBool("federate")
 	switch {
 	case durable && passive:
 		return &usageError{errors.New("--durable declares the exchange, --passive does not: give one of them")}
@@ -108,7 +111,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 		}
 		return nil
 	}
-	spec := listener.Spec{Name: "listen", App: "warren-listen", Ack: listener.AckAuto, Workers: 1,
+	spec := listener.Spec{Name: "listen", App: "warren-listen", Ack: listener.AckAuto, Workers: 1, Federate: federate,
 		Queue:    listener.QueueSpec{Name: queue, Exclusive: queue == "", AutoDelete: true},
 		Handlers: []listener.Route{{Handler: print}}, Raw: print}
 	for _, k := range keys {

@@ -28,7 +28,9 @@ func newPublishCmd(a *app) *cobra.Command {
 			"times. With --confirm every publish waits for the broker's confirm (pipelined,\n" +
 			"256 in flight). It shows progress on a terminal and the rate at the end.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren publish --exchange callevt --key call.event.abc '{\"Event-Category\":\"call_event\",\"Event-Name\":\"CHANNEL_ANSWER\"}'\n" +
-			"  warren publish --config /etc/kazoo/core/config.ini --exchange kapps --key bench --file event.json --count 100000 --confirm",
+			"  warren publish --config /etc/kazoo/core/config.ini --exchange kapps --key bench --file event.json --count 100000 --confirm\n" +
+			"  warren publish --config /etc/kazoo/core/config.ini --zone east --exchange callevt --key call.event.x '{...}'   # east's brokers\n" +
+			"  warren publish --config /etc/kazoo/core/config.ini --all-zones --confirm --exchange callevt --key call.event.x '{...}'",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return &usageError{fmt.Errorf("warren publish takes at most one PAYLOAD argument, got %d", len(args))}
@@ -48,6 +50,7 @@ func newPublishCmd(a *app) *cobra.Command {
 	cmd.Flags().Bool("mandatory", false, "fail messages the broker cannot route (needs --confirm: only a confirmed publish can learn it)")
 	cmd.Flags().Bool("raw", false, "send the payload as it is, even when the content type says JSON and it is not")
 	cmd.Flags().String("content-type", "application/json", "message content `TYPE`")
+	cmd.Flags().Bool("all-zones", false, "publish each message once to every zone of --config (--zone picks the one zone otherwise)")
 	return cmd
 }
 
@@ -61,6 +64,7 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	mandatory, _ := cmd.Flags().GetBool("mandatory")
 	contentType, _ := cmd.Flags().GetString("content-type")
 	raw, _ := cmd.Flags().GetBool("raw")
+	allZones, _ := cmd.Flags().GetBool("all-zones")
 	if mandatory && !confirm {
 		return &usageError{errors.New("--mandatory needs --confirm: an unroutable message is reported on its confirm, which a fire-and-forget publish never waits for")}
 	}
@@ -103,6 +107,9 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	}
 	if mandatory {
 		opts = append(opts, publish.Mandatory())
+	}
+	if allZones {
+		opts = append(opts, publish.AllZones())
 	}
 
 	t, ctx, stop, err := a.clientTree(cmd, noRPC)
