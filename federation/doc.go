@@ -1,11 +1,14 @@
-// Package federation holds what Warren needs to mirror a listener's
-// bindings onto the brokers of other zones: Kazoo's listener_federator and
-// the rules gen_listener follows to start them. So far it holds the queue
-// name a federator declares ([QueueName]) and the brokers a federated
-// binding is mirrored to ([Brokers]).
+// Package federation mirrors listeners onto the brokers of the other zones:
+// Kazoo's listener_federator and the rules gen_listener follows to start
+// them.
 //
-// Federator actors are to run under the tree's federated_listeners_sup
-// (simple_one_for_one, children transient): one per remote broker and
-// federated listener, each holding a sticky channel on its broker. They are
-// not written yet; the supervisor is started empty.
+// [Federators] keeps one federator per federated listener (listener.Spec
+// with Federate) and broker of another zone, spawned under the tree's
+// federated_listeners_sup as "<listener>@<broker>": a listener of its own
+// (listener.FederatorSpec) on a sticky channel to that broker, its queue
+// named "<queue>-<local zone>" ([QueueName]), with the parent's bindings
+// and handlers. It follows the connections table: a broker added at run
+// time gets federators, a removed one loses them, a broker that is down
+// keeps its federator waiting for its channel. [Brokers] lists the brokers
+// of the other zones.
 package federation
