@@ -25,6 +25,7 @@ type brokerOptions struct {
 	deferred    bool
 	bootTimeout time.Duration
 	pickPort    func() (int, error) // freePort; tests swap it to provoke port clashes
+	cookie      string              // Erlang cookie; "" a fresh random one
 }
 
 type credential struct{ user, pass string }
@@ -118,6 +119,18 @@ func WithBootTimeout(d time.Duration) BrokerOption {
 			return fmt.Errorf("integration: WithBootTimeout(%v): need a positive duration", d)
 		}
 		o.bootTimeout = d
+		return nil
+	}
+}
+
+// WithCookie gives the node the Erlang cookie c instead of a fresh random one: nodes that share
+// a cookie can be joined into one cluster (StartCluster).
+func WithCookie(c string) BrokerOption {
+	return func(o *brokerOptions) error {
+		if c == "" || strings.ContainsAny(c, " \n\t") {
+			return fmt.Errorf("integration: WithCookie(%q): need a non-empty cookie without spaces", c)
+		}
+		o.cookie = c
 		return nil
 	}
 }

@@ -54,7 +54,10 @@ func (b *Broker) layout() error {
 		}
 	}
 	// Erlang insists the cookie is readable by its owner only.
-	cookie := strings.ToUpper(randomHex(10))
+	cookie := b.opts.cookie
+	if cookie == "" {
+		cookie = strings.ToUpper(randomHex(10))
+	}
 	if err := os.WriteFile(b.path(homeDir, ".erlang.cookie"), []byte(cookie), 0o400); err != nil {
 		return err
 	}

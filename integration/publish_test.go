@@ -575,3 +575,36 @@ func TestPublish_OrderKeyAndChannelErrors(t *testing.T) {
 		waitPublishersReady(t, tree, 10*time.Second)
 	})
 }
+
+// Nacks in a row make the publisher give its channel up for a new one (a
+// channel can stay stuck nacking after a quorum queue's leader died): a
+// full reject-publish queue nacks every publish, and after 20 the
+// confirm-mode channel is replaced; publishes elsewhere go on.
+func TestPublish_NacksInARowRecycleTheChannel(t *testing.T) {
+	b := StartBroker(t)
+	cfg := oneZone(b.URI())
+	cfg.Publish.Publishers = 1
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	waitPublishersReady(t, tree, 10*time.Second)
+	ch := rawChannel(t, b)
+	if _, err := ch.QueueDeclare("full-q", false, false, false, false, amqp.Table{"x-max-length": int32(0), "x-overflow": "reject-publish"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare("fine-q", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := tree.Registry().Publishers()[0].Channel
+	for i := range 20 {
+		err := tree.Publish(within(t, 5*time.Second), "", "full-q", []byte(`{}`), publish.Confirm())
+		if !errors.Is(err, publish.ErrNacked) {
+			t.Fatalf("publish %d to a full reject-publish queue: %v, want ErrNacked", i, err)
+		}
+	}
+	waitPublishers(t, tree, 10*time.Second, "a new confirm-mode channel", func(rows []registry.Publisher) bool {
+		return len(rows) == 1 && rows[0].State == registry.PublisherReady && rows[0].Channel != "" && rows[0].Channel != before
+	})
+	if err := tree.Publish(within(t, 5*time.Second), "", "fine-q", []byte(`{}`), publish.Confirm()); err != nil {
+		t.Fatalf("publish on the new channel: %v", err)
+	}
+}

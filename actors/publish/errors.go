@@ -26,7 +26,9 @@ var (
 	ErrNotConfirmed = errors.New("warren: publish not confirmed")
 	// ErrNacked is returned by a confirmed publish the broker refused
 	// (basic.nack: an internal error of the queue, or a queue with
-	// x-overflow reject-publish that is full).
+	// x-overflow reject-publish that is full). After 20 nacks in a row
+	// the publisher gives its channel up for a new one: a channel can stay
+	// stuck nacking (RabbitMQ 3.10, a quorum queue whose leader died).
 	ErrNacked = errors.New("warren: publish nacked by the broker")
 	// ErrReturned matches every [*ReturnedError] with errors.Is.
 	ErrReturned = errors.New("warren: publish returned by the broker")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
@@ -33,6 +34,36 @@ type laneChannel struct {
 
 	errMu sync.Mutex  // guards err and the receive from closes
 	err   *amqp.Error // why ch closed, once known
+
+	// nacks counts the broker's nacks in a row on ch (an ack resets it);
+	// at nackRecycle the channel is closed and replaced (recycled).
+	nacks    atomic.Int32
+	recycled atomic.Bool
+}
+
+// nackRecycle is how many nacks in a row make a publisher give its channel
+// up for a new one. RabbitMQ nacks only on an internal error of the queue
+// process, and a channel can stay stuck in one: with RabbitMQ 3.10, a
+// channel that published to a quorum queue whose leader's node was killed
+// had every later publish nacked (minutes, while a new channel's were
+// acked at once).
+const nackRecycle = 20
+
+// nacked counts a nack on c and reports whether c should now be recycled
+// (once).
+func (c *laneChannel) nacked() bool {
+	return c.nacks.Add(1) >= nackRecycle && c.recycled.CompareAndSwap(false, true)
+}
+
+// recycle closes c (in a goroutine, bounded by its socket's guard): its
+// publisher gets the channel back from the assignments actor as lost and
+// receives a new one.
+func (c *laneChannel) recycle() {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = c.link.Guard(ctx, c.ch.Close)
+	}()
 }
 
 // tryLock takes the channel for writing if no one writes on it.

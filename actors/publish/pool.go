@@ -315,8 +315,12 @@ func (p *Pool) await(ctx context.Context, stop <-chan struct{}, l *publisherLane
 			return fmt.Errorf("%w: channel closed before the broker's ack", ErrNotConfirmed)
 		}
 		l.nacked.Add(1)
+		if st.c.nacked() {
+			st.c.recycle()
+		}
 		return ErrNacked
 	}
+	st.c.nacks.Store(0)
 	if returned {
 		return &ReturnedError{MessageID: r.msg.MessageId, Code: ret.ReplyCode, Text: ret.ReplyText}
 	}
