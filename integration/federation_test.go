@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -332,5 +333,41 @@ func TestCLI_ZonesPublishAllZonesListenFederate(t *testing.T) {
 	publishJSON(t, rawChannel(t, b2), "callevt", "zlisten.1", `{"Event-Category":"z","Event-Name":"from-east"}`)
 	if err := listen.Wait(); err != nil || !strings.Contains(lout.String(), "from-east") {
 		t.Fatalf("warren listen --federate: %v\n%s", err, lout.String())
+	}
+}
+
+// Failover rules: with the whole local zone down, a publish waits for it
+// (bounded by its ctx and MaxWait) and fails; it never spills to the other
+// zone, and the federated listener's federator in that zone keeps
+// consuming.
+func TestFederation_LocalZoneDownNeverSpills(t *testing.T) {
+	b1, b2 := StartBroker(t), StartBroker(t)
+	cfg := twoZones(b1, b2)
+	cfg.Publish.MaxWait = time.Second
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	s := newFedSeen()
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "nospill", Federate: true,
+		Queue:    listener.QueueSpec{Name: "nospill-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: "nospill.*"}},
+		Handlers: []listener.Route{{Category: "fed", Handler: s.handler}}})
+	if err := tree.WaitConsuming(within(t, 20*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, tree, 20*time.Second, "the federator consuming", func() bool {
+		f := tree.Federators("nospill")
+		return len(f) == 1 && f[0].State == registry.ListenerConsuming
+	})
+	b1.Kill(t)
+	waitConn(t, tree, actors.ConnID(brokerID(t, b1), registry.Publish), 20*time.Second, "local publishing connection down",
+		func(c registry.Connection) bool { return !c.Available })
+	err := tree.Publish(within(t, 5*time.Second), "callevt", "nospill.1", []byte(fedEvent("spilled")), publish.Confirm())
+	if !errors.Is(err, publish.ErrNoChannel) {
+		t.Fatalf("publish with the local zone down: %v, want ErrNoChannel after MaxWait", err)
+	}
+	publishJSON(t, rawChannel(t, b2), "callevt", "nospill.2", fedEvent("east-while-local-down"))
+	s.wait(t, "east-while-local-down")
+	if got := s.of("spilled"); len(got) != 0 {
+		t.Fatalf("the local publish reached the other zone: %v", got)
 	}
 }
