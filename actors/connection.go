@@ -201,6 +201,7 @@ func (c *connection) apply(ev connEvent, in connInput) {
 func (c *connection) adopt(s *session, took time.Duration) {
 	c.sess = s
 	c.lastOK = time.Now()
+	c.row.Connects++
 	c.row.LastError = ""
 	c.row.ChannelMax = int(s.conn.Config.ChannelMax)
 	c.row.FrameMax = s.conn.Config.FrameSize

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/warrenmq/warren/registry"
@@ -38,6 +39,10 @@ type Env struct {
 	// wait on an actor (a request's future) give up then, so that none
 	// outlives the tree. Nil never closes.
 	Stopping <-chan struct{}
+
+	// Observe, when set, receives timings from the publish and call paths
+	// for the tree's metrics.
+	Observe *Observer
 
 	// Replies, when set, publishes listeners' replies (the tree sets it to
 	// its publishers); nil makes a listener reply on its own channel.
@@ -85,3 +90,17 @@ func (e *Env) stopping() bool {
 // ZonePoolName names the pool of kind (PublishersName, WorkersName) that
 // serves zone, another than the local one: "publishers@east".
 func ZonePoolName(kind, zone string) string { return kind + "@" + zone }
+
+// Observer receives what the hot paths time, for metrics: each hook is
+// called from the caller's goroutine and must not block. A nil Observer
+// (or hook) costs a pointer test.
+type Observer struct {
+	// ConfirmWait is called when a confirmed publish starts waiting for the
+	// broker's confirm (+1) and when the wait ends (-1, with how long it
+	// took and how it ended: "acked", "nacked", "returned", "unconfirmed").
+	ConfirmWait func(delta int, took time.Duration, outcome string)
+	// Call is called when a call or call-collect ends: its zone ("" the
+	// local one), how long it took and how it ended ("ok", "timeout",
+	// "error").
+	Call func(zone string, took time.Duration, outcome string)
+}

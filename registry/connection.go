@@ -51,6 +51,7 @@ type Connection struct {
 	State      ConnState     `json:"state"`       //
 	Available  bool          `json:"available"`   // usable for new channels (Connected or Blocked)
 	Attempts   int           `json:"attempts"`    // dial attempts since the last successful connect
+	Connects   int           `json:"connects"`    // successful connects since the tree started (reconnects: Connects-1)
 	LastError  string        `json:"last_error"`  // last dial or connection error, credentials removed
 	Since      time.Time     `json:"since"`       // time of the last state change
 	Channels   int           `json:"channels"`    // AMQP channels open on this connection, control channel included (filled on read from the assignments table)

@@ -33,6 +33,7 @@ const adminShutdownGrace = 5 * time.Second
 //	GET /workers      the RPC workers and their counters ([AdminWorkers])
 //	GET /status       readiness, each zone's primary broker, pool states ([AdminStatus])
 //	GET /zones        one [AdminZoneRow] per zone: brokers up, primary, federators
+//	GET /metrics      Prometheus metrics, text format ([Tree.Collector], Go runtime, process)
 //	GET /healthz      200 while the tree runs, 503 once it stopped ([AdminHealth])
 //	GET /readyz       200 when [Tree.Ready], else 503 saying why ([AdminReadiness])
 //
@@ -58,16 +59,20 @@ func (t *Tree) AdminHandler() http.Handler {
 			return statusIf(ready), r
 		},
 	}
-	names := make([]string, 0, len(routes))
+	names := make([]string, 0, len(routes)+1)
+	names = append(names, "/metrics")
 	for path := range routes {
 		names = append(names, path)
 	}
 	sort.Strings(names)
 	known := strings.Join(names, ", ")
+	metrics := t.metricsHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		route, ok := routes[req.URL.Path]
 		switch {
-		case !ok:
+		case req.URL.Path == "/metrics" && req.Method == http.MethodGet:
+			metrics.ServeHTTP(w, req)
+		case !ok && req.URL.Path != "/metrics":
 			writeJSON(w, http.StatusNotFound, AdminError{Error: fmt.Sprintf(
 				"no such endpoint %s: try one of %s", req.URL.Path, known)})
 		case req.Method != http.MethodGet:

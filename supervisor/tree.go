@@ -36,6 +36,7 @@ type Tree struct {
 	done     chan struct{}
 	stopping chan struct{} // closed when Shutdown starts (Env.Stopping)
 	fed      *federation.Federators
+	metrics  *treeMetrics
 	doneOnce sync.Once
 	stopOnce sync.Once // Shutdown's work runs once
 	stopErr  error
@@ -76,6 +77,8 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if pub != nil {
 		t.env.Replies = pub // listeners reply through the publishers
 	}
+	t.metrics = newTreeMetrics(t)
+	t.env.Observe = t.metrics.observer()
 	t.rpc = rpcPool(t.env, cfg.RPC)
 	if err := t.remotePools(cfg, specs); err != nil {
 		return nil, err

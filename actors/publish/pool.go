@@ -70,6 +70,7 @@ type Pool struct {
 
 	changeMu sync.Mutex                    // serialises notify and tick
 	changed  atomic.Pointer[chan struct{}] // closed when any lane's state changes
+	env      atomic.Pointer[actors.Env]    // the tree's, once a publisher was made (Props)
 	clock    atomic.Pointer[chan struct{}] // closed by every tick
 
 	idPrefix string
@@ -275,6 +276,31 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 // no earlier deadline, ConfirmTimeout, checked on every tick of the pool's
 // clock (a per-call timer costs more than the rest of the wait).
 func (p *Pool) await(ctx context.Context, stop <-chan struct{}, l *publisherLane, st *laneState, dc *amqp.DeferredConfirmation, r *publishRequest) error {
+	var o *actors.Observer
+	if env := p.env.Load(); env != nil {
+		o = env.Observe
+	}
+	if o == nil || o.ConfirmWait == nil {
+		return p.awaitConfirm(ctx, stop, l, st, dc, r)
+	}
+	start := time.Now()
+	o.ConfirmWait(1, 0, "")
+	err := p.awaitConfirm(ctx, stop, l, st, dc, r)
+	outcome := "acked"
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNacked):
+		outcome = "nacked"
+	case errors.Is(err, ErrReturned):
+		outcome = "returned"
+	default:
+		outcome = "unconfirmed"
+	}
+	o.ConfirmWait(-1, time.Since(start), outcome)
+	return err
+}
+
+func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, l *publisherLane, st *laneState, dc *amqp.DeferredConfirmation, r *publishRequest) error {
 	var started time.Time
 	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.spec.ConfirmTimeout {
 		started = time.Now()

@@ -41,6 +41,9 @@ type publisher struct {
 	slots [publisherSlots]publisherSlot
 	tick  *time.Timer
 	row   registry.Publisher // last row written
+	// stopping is set once the actor stops or restarts: what arrives
+	// afterwards starts nothing and writes no row.
+	stopping bool
 }
 
 // publisherSlot is one of a publisher's two channels.
@@ -75,6 +78,7 @@ type publisherTick struct{}
 func (p *Pool) Props(env *actors.Env, i int) *actor.Props {
 	lane := p.lanes[i-1]
 	p.exchanges.SetEnv(env) // exchanges are checked through the tree's connection actors
+	p.env.CompareAndSwap(nil, env)
 	zone := p.spec.Zone
 	if zone == "" {
 		zone = env.LocalZone
@@ -124,6 +128,9 @@ func (p *publisher) Receive(ctx actor.Context) {
 			p.apply()
 		}
 	case *publisherTick:
+		if p.stopping {
+			return
+		}
 		p.lane.set.tick()
 		for i := range p.slots {
 			if c := p.slots[i].c; c != nil {
@@ -140,6 +147,13 @@ func (p *publisher) Receive(ctx actor.Context) {
 }
 
 func (p *publisher) onAssigned(slot int, m *actors.ChannelAssigned) {
+	if p.stopping {
+		// protoactor still hands over user messages while the actor waits
+		// for its children to stop: a channel given now would start a
+		// broker watch no one cancels (the assignments actor takes the
+		// channel back when the publisher is gone).
+		return
+	}
 	p.detach(slot)
 	s := &p.slots[slot]
 	s.assigned = m
@@ -294,6 +308,7 @@ func (p *publisher) armTick() {
 // go back to the assignments actor, which closes them: publishes still
 // awaiting their confirm then fail with ErrNotConfirmed.
 func (p *publisher) shutdown() {
+	p.stopping = true
 	for i := range p.slots {
 		p.detach(i)
 		p.lane.store(i, laneWaiting)

@@ -2,10 +2,12 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -84,6 +86,25 @@ func (w *Pool) CallCollect(ctx context.Context, req Request, until Until) ([]kaz
 }
 
 func (w *Pool) collect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
+	o := w.env.Observe
+	if o == nil || o.Call == nil {
+		return w.collectReplies(ctx, req, until)
+	}
+	start := time.Now()
+	replies, err := w.collectReplies(ctx, req, until)
+	outcome := "ok"
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrCallTimeout):
+		outcome = "timeout"
+	default:
+		outcome = "error"
+	}
+	o.Call(w.zone, time.Since(start), outcome)
+	return replies, err
+}
+
+func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultCallTimeout)
