@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/internal/bench"
+)
+
+func newBenchCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure Warren side by side with raw amqp091-go on the same broker",
+		Long: "bench runs each scenario for raw amqp091-go and for Warren on one broker in\n" +
+			"the same run, interleaved in rounds, and prints the median of each side, the\n" +
+			"spread of the rounds, the ratio Warren/raw and the goal. Without --url it starts\n" +
+			"a throw-away RabbitMQ node of its own (never the machine's broker).\n" +
+			"Scenarios: " + strings.Join(bench.Names(), ", ") + ".\n" +
+			"On a machine whose cores the broker shares, read the ratios, not the figures.",
+		Example: "  warren bench\n  warren bench --url amqp://guest:guest@127.0.0.1:5672/ --rounds 5 --only publish,consume\n  warren bench --json > bench.json",
+		Args:    noArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return a.bench(cmd) },
+	}
+	cmd.Flags().String("url", "", "the broker's AMQP `URI` (default: a node of its own)")
+	cmd.Flags().Int("rounds", 3, "rounds per scenario")
+	cmd.Flags().Duration("duration", 2*time.Second, "how long each throughput or latency round runs")
+	cmd.Flags().Int("messages", 20000, "messages each consume round drains")
+	cmd.Flags().Int("idle", 200, "idle listeners for the memory scenario")
+	cmd.Flags().StringSlice("only", nil, "run only these scenarios (comma-separated)")
+	cmd.Flags().Bool("json", false, `print {"scenarios":[{"name","unit","raw","warren","ratio","goal",...}]}`)
+	return cmd
+}
+
+func (a *app) bench(cmd *cobra.Command) error {
+	var o bench.Options
+	o.URL, _ = cmd.Flags().GetString("url")
+	o.Rounds, _ = cmd.Flags().GetInt("rounds")
+	o.Duration, _ = cmd.Flags().GetDuration("duration")
+	o.Messages, _ = cmd.Flags().GetInt("messages")
+	o.Idle, _ = cmd.Flags().GetInt("idle")
+	o.Only, _ = cmd.Flags().GetStringSlice("only")
+	asJSON, _ := cmd.Flags().GetBool("json")
+	switch {
+	case o.Rounds < 1:
+		return &usageError{fmt.Errorf("--rounds %d: at least 1", o.Rounds)}
+	case o.Duration <= 0:
+		return &usageError{fmt.Errorf("--duration %v: must be positive", o.Duration)}
+	case o.Messages < 1 || o.Idle < 1:
+		return &usageError{fmt.Errorf("--messages and --idle must be at least 1")}
+	}
+	for _, s := range o.Only {
+		if !contains(bench.Names(), s) {
+			return &usageError{fmt.Errorf("--only %s: no such scenario (there are: %s)", s, strings.Join(bench.Names(), ", "))}
+		}
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	progress := func(line string) {
+		if a.isTTY(a.stderr) {
+			fmt.Fprintf(a.stderr, "\r\x1b[K%s", line)
+		} else {
+			fmt.Fprintln(a.stderr, line)
+		}
+	}
+	o.Progress = progress
+	if o.URL == "" {
+		progress("starting a RabbitMQ node of its own")
+		uri, stopNode, err := bench.Node(func(f string, args ...any) {})
+		if err != nil {
+			return err
+		}
+		defer stopNode()
+		o.URL = uri
+	}
+	rep, err := bench.Run(ctx, o)
+	if a.isTTY(a.stderr) {
+		fmt.Fprint(a.stderr, "\r\x1b[K")
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+		return err
+	}
+	if asJSON {
+		out, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		return printJSON(a.stdout, out)
+	}
+	return renderBench(a.stdout, rep, a.palette(a.stdout))
+}
+
+// renderBench prints the report as a table.
+func renderBench(w io.Writer, rep bench.Report, p palette) error {
+	fmt.Fprintf(w, "broker %s, %d rounds per scenario (median, then min-max of the rounds)\n", rep.Broker, rep.Rounds)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "SCENARIO\tUNIT\tRAW\tWARREN\tRATIO\tGOAL\tMET")
+	for _, s := range rep.Scenarios {
+		raw, ratio := "-", "-"
+		if s.Raw != 0 {
+			raw = fmt.Sprintf("%s (%s)", bench.Format(s.Raw), s.RawSpread)
+			ratio = fmt.Sprintf("%.2f", s.Ratio)
+		}
+		goal := "≥"
+		if !s.HigherIsBetter {
+			goal = "≤"
+		}
+		goal += bench.Format(s.Goal)
+		if s.GoalOn == "ratio" {
+			goal += " raw"
+		}
+		met := p.paint("no", red)
+		if s.Met() {
+			met = p.paint("yes", green)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s (%s)\t%s\t%s\t%s\n", s.Name, s.Unit, raw, bench.Format(s.Warren), s.WarrenSpread, ratio, goal, met)
+	}
+	return tw.Flush()
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

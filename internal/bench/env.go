@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/redact"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// env is what the scenarios share: one Warren tree and one raw amqp091
+// connection to the same broker.
+type env struct {
+	opts     Options
+	brokerID string
+	tree     *supervisor.Tree
+	raw      *amqp.Connection
+	seq      int // names the scenarios' queues apart
+}
+
+func newEnv(ctx context.Context, opts Options) (*env, error) {
+	id, err := actors.BrokerID(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := amqp.DialConfig(opts.URL, amqp.Config{Heartbeat: 10 * time.Second, Properties: amqp.Table{"connection_name": "warren-bench-raw"}})
+	if err != nil {
+		return nil, fmt.Errorf("bench: dial %s: %s", id, redact.Error(err))
+	}
+	tree, err := supervisor.Start(supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{opts.URL}}}},
+		supervisor.WithLogger(opts.Log))
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	e := &env{opts: opts, brokerID: id, tree: tree, raw: raw}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := tree.WaitReady(wctx); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *env) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_ = e.tree.Shutdown(ctx)
+	_ = e.raw.Close()
+}
+
+// queue declares a fresh auto-delete-free queue for one round and returns
+// its name; the round deletes it.
+func (e *env) queue(prefix string, args amqp.Table) (string, *amqp.Channel, error) {
+	e.seq++
+	ch, err := e.raw.Channel()
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("warren-bench-%s-%d", prefix, e.seq)
+	if _, err := ch.QueueDeclare(name, false, false, false, false, args); err != nil {
+		ch.Close()
+		return "", nil, err
+	}
+	return name, ch, nil
+}
+
+// drop deletes queue and closes ch.
+func drop(ch *amqp.Channel, queue string) {
+	_, _ = ch.QueueDelete(queue, false, false, false)
+	_ = ch.Close()
+}

@@ -1,0 +1,402 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/actors/rpc"
+)
+
+// body is the message every scenario sends: a 256-byte Kazoo event.
+var body = func() []byte {
+	b := []byte(`{"Event-Category":"call_event","Event-Name":"CHANNEL_ANSWER","Call-ID":"`)
+	for len(b) < 254 {
+		b = append(b, 'x')
+	}
+	return append(b, `"}`...)
+}()
+
+// confirmWindow is how many confirmed publishes are in flight at once in
+// the pipelined scenario, on both sides.
+const confirmWindow = 64
+
+// boundedQueue keeps a publish scenario's queue from growing: the broker
+// drops its oldest messages past 10,000.
+var boundedQueue = amqp.Table{"x-max-length": int32(10000), "x-overflow": "drop-head"}
+
+func scenarios() []scenario {
+	return []scenario{
+		{name: "publish", figures: []figure{{name: "publish, fire-and-forget", unit: "msg/s", goal: 0.95, higherIsBetter: true}},
+			raw: rawPublish, warren: warrenPublish},
+		{name: "confirmed", figures: []figure{{name: "publish, confirmed, pipelined", unit: "msg/s", goal: 0.9, higherIsBetter: true}},
+			raw: rawConfirmed, warren: warrenConfirmed},
+		{name: "consume", figures: []figure{{name: "consume, listener, manual ack, prefetch 100", unit: "msg/s", goal: 0.95, higherIsBetter: true}},
+			raw: rawConsume, warren: warrenConsume},
+		{name: "rpc", figures: []figure{
+			{name: "RPC round trip p50 (direct reply-to)", unit: "µs", goal: 1.15},
+			{name: "RPC round trip p99 (direct reply-to)", unit: "µs", goal: 1.3}},
+			raw: rawRPC, warren: warrenRPC},
+		{name: "idle", figures: []figure{
+			{name: "idle listener, heap", unit: "KiB", goal: 8, goalOn: "value"},
+			{name: "idle listener, goroutines", unit: "goroutines", goal: 2, goalOn: "value"}},
+			raw: rawIdle, warren: warrenIdle},
+	}
+}
+
+// rate runs one until d passes and returns how many times it succeeded per
+// second.
+func rate(ctx context.Context, d time.Duration, one func() error) (float64, error) {
+	start := time.Now()
+	n := 0
+	for time.Since(start) < d && ctx.Err() == nil {
+		if err := one(); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return float64(n) / time.Since(start).Seconds(), ctx.Err()
+}
+
+func rawPublish(ctx context.Context, e *env) ([]float64, error) {
+	q, ch, err := e.queue("pub", boundedQueue)
+	if err != nil {
+		return nil, err
+	}
+	defer drop(ch, q)
+	r, err := rate(ctx, e.opts.Duration, func() error {
+		return ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body})
+	})
+	return []float64{r}, err
+}
+
+func warrenPublish(ctx context.Context, e *env) ([]float64, error) {
+	q, ch, err := e.queue("pub", boundedQueue)
+	if err != nil {
+		return nil, err
+	}
+	defer drop(ch, q)
+	r, err := rate(ctx, e.opts.Duration, func() error { return e.tree.Publish(ctx, "", q, body) })
+	return []float64{r}, err
+}
+
+func rawConfirmed(ctx context.Context, e *env) ([]float64, error) {
+	q, ch, err := e.queue("conf", boundedQueue)
+	if err != nil {
+		return nil, err
+	}
+	defer drop(ch, q)
+	pch, err := e.raw.Channel()
+	if err != nil {
+		return nil, err
+	}
+	defer pch.Close()
+	if err := pch.Confirm(false); err != nil {
+		return nil, err
+	}
+	var window []*amqp.DeferredConfirmation
+	start, n := time.Now(), 0
+	for time.Since(start) < e.opts.Duration && ctx.Err() == nil {
+		if len(window) == confirmWindow {
+			if !window[0].Wait() {
+				return nil, fmt.Errorf("raw publish nacked")
+			}
+			window, n = window[1:], n+1
+		}
+		dc, err := pch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body})
+		if err != nil {
+			return nil, err
+		}
+		window = append(window, dc)
+	}
+	for _, dc := range window {
+		if dc.Wait() {
+			n++
+		}
+	}
+	return []float64{float64(n) / time.Since(start).Seconds()}, ctx.Err()
+}
+
+func warrenConfirmed(ctx context.Context, e *env) ([]float64, error) {
+	q, ch, err := e.queue("conf", boundedQueue)
+	if err != nil {
+		return nil, err
+	}
+	defer drop(ch, q)
+	var n atomic.Int64
+	var first atomic.Pointer[error]
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range confirmWindow {
+		wg.Go(func() {
+			for time.Since(start) < e.opts.Duration && ctx.Err() == nil {
+				if err := e.tree.Publish(ctx, "", q, body, publish.Confirm()); err != nil {
+					first.CompareAndSwap(nil, &err)
+					return
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err := first.Load(); err != nil {
+		return nil, *err
+	}
+	return []float64{float64(n.Load()) / time.Since(start).Seconds()}, ctx.Err()
+}
+
+// fill puts n messages in a fresh queue and returns it.
+func (e *env) fill(n int) (string, *amqp.Channel, error) {
+	q, ch, err := e.queue("consume", nil)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := ch.Confirm(false); err != nil {
+		return "", nil, err
+	}
+	var last *amqp.DeferredConfirmation
+	for range n {
+		if last, err = ch.PublishWithDeferredConfirm("", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body}); err != nil {
+			return "", nil, err
+		}
+	}
+	if last != nil && !last.Wait() {
+		return "", nil, fmt.Errorf("filling %s: nacked", q)
+	}
+	return q, ch, nil
+}
+
+func rawConsume(ctx context.Context, e *env) ([]float64, error) {
+	n := e.opts.Messages
+	q, ch, err := e.fill(n)
+	if err != nil {
+		return nil, err
+	}
+	defer drop(ch, q)
+	cch, err := e.raw.Channel()
+	if err != nil {
+		return nil, err
+	}
+	defer cch.Close()
+	if err := cch.Qos(100, 0, false); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	deliveries, err := cch.Consume(q, "", false, false, false, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	for range n {
+		select {
+		case d := <-deliveries:
+			var ev map[string]any // a raw consumer decodes its JSON too
+			if err := json.Unmarshal(d.Body, &ev); err != nil {
+				return nil, err
+			}
+			if err := d.Ack(false); err != nil {
+				return nil, err
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return []float64{float64(n) / time.Since(start).Seconds()}, nil
+}
+
+func warrenConsume(ctx context.Context, e *env) ([]float64, error) {
+	n := e.opts.Messages
+	q, ch, err := e.fill(n)
+	if err != nil {
+		return nil, err
+	}
+	defer drop(ch, q)
+	var got atomic.Int64
+	done := make(chan struct{})
+	start := time.Now()
+	_, err = e.tree.SpawnListener(ctx, listener.Spec{Name: q, Prefetch: 100, Queue: listener.QueueSpec{Name: q},
+		Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error {
+			if got.Add(1) == int64(n) {
+				close(done)
+			}
+			return nil
+		}}}})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = e.tree.StopListener(context.Background(), q) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return []float64{float64(n) / time.Since(start).Seconds()}, nil
+}
+
+// responder answers requests on a queue of its own: to the reply-to with
+// the correlation id.
+func (e *env) responder() (string, func(), error) {
+	q, ch, err := e.queue("rpc", nil)
+	if err != nil {
+		return "", nil, err
+	}
+	reqs, err := ch.Consume(q, "", true, false, false, false, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	go func() {
+		for d := range reqs {
+			var req map[string]any
+			if json.Unmarshal(d.Body, &req) != nil || d.ReplyTo == "" {
+				continue
+			}
+			resp, _ := json.Marshal(map[string]any{"Event-Category": "bench", "Event-Name": "resp", "Msg-ID": req["Msg-ID"],
+				"App-Name": "bench", "App-Version": "1"})
+			_ = ch.Publish("", d.ReplyTo, false, false, amqp.Publishing{ContentType: "application/json", CorrelationId: d.CorrelationId, Body: resp})
+		}
+	}()
+	return q, func() { drop(ch, q) }, nil
+}
+
+func percentiles(lat []time.Duration) []float64 {
+	if len(lat) == 0 {
+		return []float64{0, 0}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))]) / float64(time.Microsecond) }
+	return []float64{p(0.50), p(0.99)}
+}
+
+func rawRPC(ctx context.Context, e *env) ([]float64, error) {
+	q, stop, err := e.responder()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	ch, err := e.raw.Channel()
+	if err != nil {
+		return nil, err
+	}
+	defer ch.Close()
+	replies, err := ch.Consume(rpc.DirectReplyTo, "", true, false, false, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	var lat []time.Duration
+	req := []byte(`{"Event-Category":"bench","Event-Name":"req","Msg-ID":"raw","App-Name":"bench","App-Version":"1"}`)
+	for start := time.Now(); time.Since(start) < e.opts.Duration && ctx.Err() == nil; {
+		began := time.Now()
+		corr := kazoo.NewMsgID()
+		if err := ch.Publish("", q, false, false, amqp.Publishing{ContentType: "application/json", ReplyTo: rpc.DirectReplyTo,
+			CorrelationId: corr, Body: req}); err != nil {
+			return nil, err
+		}
+		for d := range replies {
+			if d.CorrelationId == corr {
+				break
+			}
+		}
+		lat = append(lat, time.Since(began))
+	}
+	return percentiles(lat), ctx.Err()
+}
+
+func warrenRPC(ctx context.Context, e *env) ([]float64, error) {
+	q, stop, err := e.responder()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	req := rpc.Request{Exchange: "", RoutingKey: q, DirectReply: true,
+		Envelope: kazoo.Envelope{"Event-Category": "bench", "Event-Name": "req"}, Defaults: kazoo.Defaults{AppName: "bench", AppVersion: "1"}}
+	if _, err := e.tree.Call(ctx, req); err != nil { // the workers are ready
+		return nil, err
+	}
+	var lat []time.Duration
+	for start := time.Now(); time.Since(start) < e.opts.Duration && ctx.Err() == nil; {
+		began := time.Now()
+		if _, err := e.tree.Call(ctx, req); err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(began))
+	}
+	return percentiles(lat), ctx.Err()
+}
+
+// footprint returns the live heap and the goroutines, after a GC.
+func footprint() (uint64, int) {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc, runtime.NumGoroutine()
+}
+
+func perItem(h0, h1 uint64, g0, g1, n int) []float64 {
+	return []float64{(float64(h1) - float64(h0)) / 1024 / float64(n), float64(g1-g0) / float64(n)}
+}
+
+func rawIdle(ctx context.Context, e *env) ([]float64, error) {
+	n := e.opts.Idle
+	conn, err := amqp.Dial(e.opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	h0, g0 := footprint()
+	var chans []*amqp.Channel
+	var keep []<-chan amqp.Delivery
+	for range n {
+		ch, err := conn.Channel()
+		if err != nil {
+			return nil, err
+		}
+		q, err := ch.QueueDeclare("", false, true, true, false, nil)
+		if err != nil {
+			return nil, err
+		}
+		d, err := ch.Consume(q.Name, "", false, false, false, false, nil)
+		if err != nil {
+			return nil, err
+		}
+		chans, keep = append(chans, ch), append(keep, d)
+	}
+	h1, g1 := footprint()
+	runtime.KeepAlive(keep)
+	for _, ch := range chans {
+		_ = ch.Close()
+	}
+	return perItem(h0, h1, g0, g1, n), ctx.Err()
+}
+
+func warrenIdle(ctx context.Context, e *env) ([]float64, error) {
+	n := e.opts.Idle
+	h0, g0 := footprint()
+	var names []string
+	for i := range n {
+		e.seq++
+		name := fmt.Sprintf("warren-bench-idle-%d-%d", e.seq, i)
+		pid, err := e.tree.SpawnListener(ctx, listener.Spec{Name: name, Queue: listener.QueueSpec{Name: name, AutoDelete: true},
+			Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return nil }}}})
+		if err != nil {
+			return nil, err
+		}
+		if err := e.tree.WaitConsuming(ctx, pid); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	h1, g1 := footprint()
+	for _, name := range names {
+		_ = e.tree.StopListener(context.Background(), name)
+	}
+	return perItem(h0, h1, g0, g1, n), ctx.Err()
+}
