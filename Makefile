@@ -3,7 +3,7 @@ GO        ?= go
 DEMO_URL  ?= amqp://guest:guest@127.0.0.1:5672/
 UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd/... ./internal/...
 
-.PHONY: help demo test unit integration faults bench vet deps build
+.PHONY: help demo test unit integration faults bench bench-go vet deps build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -33,5 +33,8 @@ faults: deps ## the fault suite: toxiproxy and broker faults under load, then it
 	WARREN_FAULT_TABLE=$$table $(GO) test -race -count=1 -timeout 25m -run '^TestFault_' ./integration/; rc=$$?; \
 	cat $$table; rm -f $$table; exit $$rc
 
-bench: deps ## benchmarks against raw amqp091-go, same broker, same run
+bench: deps ## warren bench: Warren next to raw amqp091-go on a node of its own; redraws docs/benchmarks.svg
+	$(GO) run ./cmd/warren bench --svg docs/benchmarks.svg
+
+bench-go: deps ## the go test benchmarks of integration/ (recovery, 1,000 listeners, cross-zone latency)
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 20m ./integration/...

@@ -297,3 +297,43 @@ func TestCLI_DemoSnapshotThenLive(t *testing.T) {
 		return ctlCount(t, b, "warren", "list_queues", "name") == 0
 	})
 }
+
+// `warren bench --json` (the built binary) on a test broker reports every
+// scenario with both sides measured, and draws the chart.
+func TestCLI_BenchJSON(t *testing.T) {
+	b := StartBroker(t)
+	svg := filepath.Join(t.TempDir(), "bench.svg")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, warrenCLI(t), "bench", "--url", b.URI(), "--json", "--rounds", "1",
+		"--duration", "200ms", "--messages", "1000", "--idle", "20", "--svg", svg).Output()
+	if err != nil {
+		t.Fatalf("warren bench: %v", err)
+	}
+	var rep struct {
+		Broker    string `json:"broker"`
+		Scenarios []struct {
+			Name           string  `json:"name"`
+			Unit           string  `json:"unit"`
+			Raw            float64 `json:"raw"`
+			Warren         float64 `json:"warren"`
+			Ratio          float64 `json:"ratio"`
+			Goal           float64 `json:"goal"`
+			HigherIsBetter bool    `json:"higher_is_better"`
+		} `json:"scenarios"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if len(rep.Scenarios) < 7 || rep.Broker != brokerID(t, b) {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, s := range rep.Scenarios {
+		if s.Raw <= 0 || s.Warren <= 0 || s.Ratio <= 0 || s.Goal <= 0 || s.Unit == "" {
+			t.Errorf("scenario %+v: a side not measured", s)
+		}
+	}
+	if data, err := os.ReadFile(svg); err != nil || !strings.HasPrefix(string(data), "<svg") {
+		t.Fatalf("chart: %v %.40q", err, data)
+	}
+}

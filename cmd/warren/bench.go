@@ -35,6 +35,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	cmd.Flags().Int("idle", 200, "idle listeners for the memory scenario")
 	cmd.Flags().StringSlice("only", nil, "run only these scenarios (comma-separated)")
 	cmd.Flags().Bool("json", false, `print {"scenarios":[{"name","unit","raw","warren","ratio","goal",...}]}`)
+	cmd.Flags().String("svg", "", "also draw the ratios as an SVG bar chart into `FILE` (docs/benchmarks.svg)")
 	return cmd
 }
 
@@ -47,6 +48,7 @@ func (a *app) bench(cmd *cobra.Command) error {
 	o.Idle, _ = cmd.Flags().GetInt("idle")
 	o.Only, _ = cmd.Flags().GetStringSlice("only")
 	asJSON, _ := cmd.Flags().GetBool("json")
+	svg, _ := cmd.Flags().GetString("svg")
 	switch {
 	case o.Rounds < 1:
 		return &usageError{fmt.Errorf("--rounds %d: at least 1", o.Rounds)}
@@ -88,6 +90,19 @@ func (a *app) bench(cmd *cobra.Command) error {
 			return errInterrupted
 		}
 		return err
+	}
+	if svg != "" {
+		f, err := os.Create(svg)
+		if err != nil {
+			return fmt.Errorf("--svg: %w", err)
+		}
+		if err := bench.SVG(f, rep); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
 	if asJSON {
 		out, err := json.MarshalIndent(rep, "", "  ")

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/warrenmq/warren/internal/leakcheck"
@@ -40,5 +41,21 @@ func TestNames_AreTheScenarios(t *testing.T) {
 	names := Names()
 	if len(names) != len(scenarios()) || names[0] != "publish" {
 		t.Fatalf("Names = %v", names)
+	}
+}
+
+func TestSVG_OneBarPerRatioScenario(t *testing.T) {
+	rep := Report{Broker: "127.0.0.1:5672", Rounds: 3, Scenarios: []Scenario{
+		{Name: "publish", Raw: 100, Warren: 96, Ratio: 0.96, Goal: 0.95, GoalOn: "ratio", HigherIsBetter: true},
+		{Name: "rpc p50", Raw: 100, Warren: 120, Ratio: 1.2, Goal: 1.15, GoalOn: "ratio"},
+		{Name: "idle heap", Raw: 2, Warren: 7, Ratio: 3.5, Goal: 8, GoalOn: "value"},
+	}}
+	var b strings.Builder
+	if err := SVG(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Count(out, "<rect") != 2 || !strings.Contains(out, "0.96× raw") || !strings.Contains(out, "0.83× raw") || !strings.HasPrefix(out, "<svg") {
+		t.Fatalf("svg:\n%s", out)
 	}
 }
