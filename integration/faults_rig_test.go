@@ -22,6 +22,7 @@ const faultExchange = "warren-faults"
 // backoff, a listener on a durable queue that records every delivery in
 // the ledger, and the goroutine baseline taken before the tree started.
 type faultRig struct {
+	t        testing.TB
 	b        *Broker
 	px       *faultProxy // nil: Warren dials the broker directly
 	tree     *supervisor.Tree
@@ -56,7 +57,7 @@ func newFaultRig(t *testing.T, scenario string, opts ...rigOption) *faultRig {
 	for _, f := range opts {
 		f(&o)
 	}
-	r := &faultRig{b: StartBroker(t), queue: "faults-q"}
+	r := &faultRig{t: t, b: StartBroker(t), queue: "faults-q"}
 	r.l = newLedger(t, scenario)
 	uri := r.b.URI()
 	if o.proxy {
@@ -106,7 +107,9 @@ func (r *faultRig) connID(t testing.TB, role registry.ConnRole) string {
 // load starts confirmed and fire-and-forget publishers to the rig's
 // exchange, each call with deadline d.
 func (r *faultRig) load(confirmed, loose int, d time.Duration) (stop func()) {
-	return r.l.load(r.tree, faultExchange, "probe", confirmed, loose, d)
+	stop = r.l.load(r.tree, faultExchange, "probe", confirmed, loose, d)
+	r.t.Cleanup(stop) // a failed scenario stops its load before the tree shuts down
+	return stop
 }
 
 // confirmedMore waits until n more publishes than now are confirmed.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,7 +71,16 @@ type topologyDone struct {
 	queue      string
 	deliveries <-chan amqp.Delivery
 	unbound    []Binding // pending unbinds the replay applied
+	replayed   []Binding // the bindings of the record the replay ran
 	err        error
+}
+
+// pendingBound reports a binding added while the listener was declaring,
+// bound once the replay that did not include it was done.
+type pendingBound struct {
+	gen     uint64
+	binding Binding
+	err     error
 }
 
 // brokerCancelled reports the broker's basic.cancel of the listener's
@@ -165,6 +175,8 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.setState(registry.ListenerReconnecting, msg)
 	case *topologyDone:
 		l.onTopology(m)
+	case *pendingBound:
+		l.onPendingBound(m)
 	case *brokerCancelled:
 		if m.gen == l.shared.gen.Load() && l.state == registry.ListenerConsuming && l.ch != nil && !l.ch.IsClosed() {
 			// Declare again at once; prefetched deliveries are still handled.
@@ -202,13 +214,20 @@ func (l *listener) setup(gen uint64) {
 		opMu.Lock()
 		queue, deliveries, unbound, err := replay(ch, spec, cmds)
 		opMu.Unlock()
-		env.Send(self, &topologyDone{gen: gen, setup: setupGen, queue: queue, deliveries: deliveries, unbound: unbound, err: err})
+		env.Send(self, &topologyDone{gen: gen, setup: setupGen, queue: queue, deliveries: deliveries, unbound: unbound,
+			replayed: bindingsOf(cmds), err: err})
 	}()
 }
 
 func (l *listener) onTopology(m *topologyDone) {
 	if m.gen != l.shared.gen.Load() || m.setup != l.setupGen {
-		return // a replay on a channel we no longer hold
+		// A replay on a channel we no longer hold. Its refusal of a binding
+		// added while the listener was down still counts: the channel's
+		// close (the refusal's) may have been acted on first.
+		if re := (*replayError)(nil); errors.As(m.err, &re) && re.cmd.kind == cmdBind && re.cmd.unapplied {
+			l.dropUnapplied(re, m)
+		}
+		return
 	}
 	for _, b := range m.unbound {
 		l.cmds = appliedUnbind(l.cmds, b)
@@ -221,10 +240,7 @@ func (l *listener) onTopology(m *topologyDone) {
 		// broker (its exchange missing, a declare conflict): drop it, as
 		// a refused AddBinding is dropped while consuming, and replay the
 		// rest on the next channel; the listener is not to blame.
-		l.cmds, _ = removeBinding(l.cmds, re.cmd.binding, false)
-		why := redact.Error(m.err)
-		l.log.Error("runtime binding refused by the broker; dropped", "queue", m.queue, "binding", re.cmd.binding.String(), "err", why)
-		l.writeRow()
+		why := l.dropUnapplied(re, m)
 		if l.ch.IsClosed() {
 			l.setState(registry.ListenerDeclaring, "dropped binding "+re.cmd.binding.String()+": "+why)
 			return
@@ -247,11 +263,75 @@ func (l *listener) onTopology(m *topologyDone) {
 	}
 	q := m.queue
 	l.shared.queue.Store(&q)
-	l.cmds = applied(l.cmds)
+	l.cmds = applied(l.cmds, m.replayed)
+	l.bindPending(m.gen)
 	l.retries, l.refusals = 0, 0
 	l.forward(m.gen, m.setup, m.deliveries)
 	l.log.Info("consuming", "queue", q, "broker", l.shared.brokerID())
 	l.setState(registry.ListenerConsuming, "")
+}
+
+// bindPending binds, on the channel of gen, the bindings added while the
+// replay ran (the replay did not include them; nothing else would apply
+// them before the next reconnect).
+func (l *listener) bindPending(gen uint64) {
+	var pending []Binding
+	for _, c := range l.cmds {
+		if c.kind == cmdBind && c.unapplied {
+			pending = append(pending, c.binding)
+		}
+	}
+	if len(pending) == 0 {
+		return
+	}
+	ch, queue, opMu, env, self := l.ch, l.shared.queueName(), l.opMu, l.env, l.shared.self
+	go func() {
+		opMu.Lock()
+		defer opMu.Unlock()
+		for _, b := range pending {
+			var err error
+			if b.Declare {
+				err = ch.ExchangeDeclare(b.Exchange, b.Kind, b.Durable, b.AutoDelete, b.Internal, false, nil)
+			}
+			if err == nil {
+				err = ch.QueueBind(queue, b.RoutingKey, b.Exchange, false, b.Args)
+			}
+			env.Send(self, &pendingBound{gen: gen, binding: b, err: err})
+			if err != nil {
+				return // the channel is closed: the next replay tries the rest
+			}
+		}
+	}()
+}
+
+func (l *listener) onPendingBound(m *pendingBound) {
+	switch {
+	case m.err == nil:
+		l.cmds = applied(l.cmds, []Binding{m.binding})
+	case errors.Is(m.err, amqp.ErrClosed):
+		// The channel closed first: the next replay tries the binding.
+	default:
+		l.cmds, _ = removeBinding(l.cmds, m.binding, false)
+		l.log.Error("runtime binding refused by the broker; dropped", "queue", l.shared.queueName(), "binding", m.binding.String(), "err", redact.Error(m.err))
+	}
+	l.writeRow()
+}
+
+// dropUnapplied forgets a binding added while the listener was down that
+// the broker refused on replay, and undoes the refusal's count (the
+// listener's own topology was not refused).
+func (l *listener) dropUnapplied(re *replayError, m *topologyDone) string {
+	why := redact.Error(m.err)
+	if !slices.ContainsFunc(bindingsOf(l.cmds), re.cmd.binding.same) {
+		return why // dropped already
+	}
+	l.cmds, _ = removeBinding(l.cmds, re.cmd.binding, false)
+	if m.gen == l.refusedGen && l.refusals > 0 {
+		l.refusals--
+	}
+	l.log.Error("runtime binding refused by the broker; dropped", "queue", m.queue, "binding", re.cmd.binding.String(), "err", why)
+	l.writeRow()
+	return why
 }
 
 // refused counts the broker's refusal of the replay on the channel of gen
@@ -373,6 +453,14 @@ func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 		}
 		r := res.(*BindingChanged)
 		switch {
+		case r.Err != nil && add && errors.Is(r.Err, amqp.ErrClosed):
+			// The channel closed under the bind (its ChannelLost is on its
+			// way): like an add while not consuming, the next replay tries
+			// it, and drops it if the broker refuses.
+			if !existed {
+				l.cmds = markUnapplied(l.cmds, b)
+			}
+			r.Err = nil
 		case r.Err != nil && add:
 			// Not applied (a missing exchange closes the channel with 404):
 			// forget it, or every replay would fail the same way — unless it

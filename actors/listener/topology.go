@@ -2,6 +2,7 @@ package listener
 
 import (
 	"errors"
+	"slices"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -56,10 +57,23 @@ func addBinding(cmds []command, b Binding, unapplied bool) []command {
 	return insertBeforeConsume(cmds, command{kind: cmdBind, binding: b, unapplied: unapplied})
 }
 
-// applied clears the unapplied marks once a replay ran the whole record.
-func applied(cmds []command) []command {
+// markUnapplied marks the binding b of the record unapplied.
+func markUnapplied(cmds []command, b Binding) []command {
 	for i := range cmds {
-		cmds[i].unapplied = false
+		if cmds[i].kind == cmdBind && cmds[i].binding.same(b) {
+			cmds[i].unapplied = true
+		}
+	}
+	return cmds
+}
+
+// applied clears the unapplied marks of the bindings done (a replay ran
+// them, or they were bound since); bindings added meanwhile keep theirs.
+func applied(cmds []command, done []Binding) []command {
+	for i := range cmds {
+		if cmds[i].unapplied && slices.ContainsFunc(done, cmds[i].binding.same) {
+			cmds[i].unapplied = false
+		}
 	}
 	return cmds
 }
