@@ -159,11 +159,16 @@ func lastElem(path string) string {
 // Collector returns the tree's Prometheus collector, for a service that
 // serves its own /metrics: register it in that registry. ServeAdmin's
 // /metrics serves it with the Go runtime's and the process's collectors.
-func (t *Tree) Collector() prometheus.Collector { return t.metrics }
+func (t *Tree) Collector() prometheus.Collector {
+	if t.metrics == nil { // a Tree made without Start
+		t.metrics = newTreeMetrics(t)
+	}
+	return t.metrics
+}
 
 // metricsHandler serves GET /metrics in Prometheus's text format.
 func (t *Tree) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(t.metrics, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(t.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
