@@ -74,7 +74,7 @@ func (a *app) bench(cmd *cobra.Command) error {
 	o.Progress = progress
 	if o.URL == "" {
 		progress("starting a RabbitMQ node of its own")
-		uri, stopNode, err := bench.Node(func(f string, args ...any) {})
+		uri, stopNode, err := bench.Node()
 		if err != nil {
 			return err
 		}
