@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,7 @@ type connection struct {
 	gen     uint64              // process-wide; bumped for every dial and every teardown
 	sess    *session            // the live session, nil unless connected/blocked
 	timer   *time.Timer         // pending redial
+	probing context.CancelFunc  // stops the port probe running while the redial waits
 	dialing *dialSlot           // the dial in flight, if any
 	lastOK  time.Time
 }
@@ -160,7 +162,7 @@ func (c *connection) apply(ev connEvent, in connInput) {
 		delay = c.backoff.Delay(1)
 	}
 	if delay > 0 {
-		c.scheduleDial(delay)
+		c.scheduleDial(delay, !acts.has(actRetryMax))
 	}
 	switch ev {
 	case evDialFailed, evDialRefused:
@@ -244,14 +246,25 @@ func (c *connection) stopTimer() {
 		c.timer.Stop()
 		c.timer = nil
 	}
+	if c.probing != nil {
+		c.probing()
+		c.probing = nil
+	}
 }
 
-// scheduleDial arms the next dial after delay.
-func (c *connection) scheduleDial(delay time.Duration) {
+// scheduleDial arms the next dial after delay and, unless the last error
+// was permanent, probes the broker's port meanwhile (connection_probe.go):
+// whichever comes first sends the dial.
+func (c *connection) scheduleDial(delay time.Duration, probePort bool) {
 	c.stopTimer()
 	gen, self, env := c.gen, c.self, c.env
 	c.timer = time.AfterFunc(delay, func() { env.Send(self, &dialNow{gen: gen}) })
 	c.row.NextDial = time.Now().Add(delay)
+	if addr := probeAddr(c.plan.uri); probePort && addr != "" && delay > probeEvery {
+		ctx, cancel := context.WithCancel(context.Background())
+		c.probing = cancel
+		env.Go(func() { probe(ctx, addr, func() { env.Send(self, &dialNow{gen: gen}) }) })
+	}
 }
 
 // startDial runs dial in a goroutine; the result comes back as *dialed.

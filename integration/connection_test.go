@@ -174,3 +174,25 @@ func TestConnection_BlockedAndUnblocked(t *testing.T) {
 		t.Fatalf("row after unblock = %+v", row)
 	}
 }
+
+// A connection waiting out a long backoff (5 s) probes its broker's port
+// between dials: it is connected again within a second of the port
+// reopening, not when the backoff ends.
+func TestConnection_BackWithinASecondOfThePortReopening(t *testing.T) {
+	b := StartBroker(t)
+	cfg := bare(oneZone(b.URI()))
+	cfg.Connection.Backoff = actors.Backoff{First: 5 * time.Second, Max: 5 * time.Second}
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	id := brokerID(t, b)
+	b.Kill(t)
+	waitConn(t, tree, id, 20*time.Second, "down", func(c registry.Connection) bool { return !c.Available })
+	// Let the first redial fail, so that the next waits its 2.5-5 s backoff.
+	waitConn(t, tree, id, 20*time.Second, "a redial failed", func(c registry.Connection) bool { return c.Attempts >= 1 && !c.NextDial.IsZero() })
+	b.Start(t) // returns once the node answers AMQP: its port opened before
+	up := time.Now()
+	row := waitConn(t, tree, id, 10*time.Second, "connected", func(c registry.Connection) bool { return c.State == registry.Connected })
+	if took := time.Since(up); took > time.Second {
+		t.Fatalf("connected %v after the node was up (next dial was due at %v)", took, row.NextDial)
+	}
+}
