@@ -33,6 +33,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	cmd.Flags().Duration("duration", 2*time.Second, "how long each throughput or latency round runs")
 	cmd.Flags().Int("messages", 20000, "messages each consume round drains")
 	cmd.Flags().Int("idle", 200, "idle listeners for the memory scenario")
+	cmd.Flags().Int("restart", 1000, "listeners of the restart scenario (only on a node of its own)")
 	cmd.Flags().StringSlice("only", nil, "run only these scenarios (comma-separated)")
 	cmd.Flags().Bool("json", false, `print {"scenarios":[{"name","unit","raw","warren","ratio","goal",...}]}`)
 	cmd.Flags().String("svg", "", "also draw the ratios as an SVG bar chart into `FILE` (docs/benchmarks.svg)")
@@ -46,6 +47,7 @@ func (a *app) bench(cmd *cobra.Command) error {
 	o.Duration, _ = cmd.Flags().GetDuration("duration")
 	o.Messages, _ = cmd.Flags().GetInt("messages")
 	o.Idle, _ = cmd.Flags().GetInt("idle")
+	o.Restart, _ = cmd.Flags().GetInt("restart")
 	o.Only, _ = cmd.Flags().GetStringSlice("only")
 	asJSON, _ := cmd.Flags().GetBool("json")
 	svg, _ := cmd.Flags().GetString("svg")
@@ -74,12 +76,12 @@ func (a *app) bench(cmd *cobra.Command) error {
 	o.Progress = progress
 	if o.URL == "" {
 		progress("starting a RabbitMQ node of its own")
-		uri, stopNode, err := bench.Node()
+		node, stopNode, err := bench.Node()
 		if err != nil {
 			return err
 		}
 		defer stopNode()
-		o.URL = uri
+		o.URL, o.Node = node.URI(), node
 	}
 	rep, err := bench.Run(ctx, o)
 	if a.isTTY(a.stderr) {

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"sort"
 	"time"
+
+	"github.com/warrenmq/warren/integration"
 )
 
 // Scenario is one line of the report.
@@ -50,14 +52,16 @@ type Report struct {
 
 // Options configure Run.
 type Options struct {
-	URL      string        // the broker's AMQP URI
-	Rounds   int           // rounds per scenario; default 3
-	Duration time.Duration // how long a throughput or latency round runs; default 2s
-	Messages int           // messages a consume round drains; default 20,000
-	Idle     int           // idle listeners for the memory scenario; default 200
-	Only     []string      // scenario names to run; all when empty
-	Progress func(string)  // called with a line saying what runs; may be nil
-	Log      *slog.Logger  // the tree's logger; default: discard
+	URL      string              // the broker's AMQP URI
+	Rounds   int                 // rounds per scenario; default 3
+	Duration time.Duration       // how long a throughput or latency round runs; default 2s
+	Messages int                 // messages a consume round drains; default 20,000
+	Idle     int                 // idle listeners for the memory scenario; default 200
+	Only     []string            // scenario names to run; all when empty
+	Node     *integration.Broker // the node Run may kill and restart (Node); nil with --url: those scenarios are skipped
+	Restart  int                 // listeners of the restart scenario; default 1,000
+	Progress func(string)        // called with a line saying what runs; may be nil
+	Log      *slog.Logger        // the tree's logger; default: discard
 }
 
 func (o *Options) defaults() {
@@ -72,6 +76,9 @@ func (o *Options) defaults() {
 	}
 	if o.Idle <= 0 {
 		o.Idle = 200
+	}
+	if o.Restart <= 0 {
+		o.Restart = 1000
 	}
 	if o.Progress == nil {
 		o.Progress = func(string) {}
@@ -88,6 +95,7 @@ type scenario struct {
 	figures []figure
 	raw     func(ctx context.Context, e *env) ([]float64, error) // nil: Warren only
 	warren  func(ctx context.Context, e *env) ([]float64, error)
+	node    bool // kills and restarts the broker: only on a node of its own
 }
 
 type figure struct {
@@ -107,7 +115,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	}
 	defer e.close()
 	rep := Report{Broker: e.brokerID, Rounds: opts.Rounds}
-	all := scenarios()
+	all := allScenarios()
 	var run []scenario
 	for _, s := range all {
 		if len(opts.Only) == 0 || contains(opts.Only, s.name) {
@@ -122,6 +130,10 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		return rep, fmt.Errorf("no such scenario %v (there are: %v)", opts.Only, names)
 	}
 	for i, s := range run {
+		if s.node && opts.Node == nil {
+			opts.Progress(fmt.Sprintf("[%d/%d] %s: skipped (it restarts the broker: only without --url)", i+1, len(run), s.name))
+			continue
+		}
 		raws := make([][]float64, len(s.figures))
 		warrens := make([][]float64, len(s.figures))
 		for round := 1; round <= opts.Rounds; round++ {
@@ -176,7 +188,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 // Names lists the scenarios, for --only.
 func Names() []string {
 	var out []string
-	for _, s := range scenarios() {
+	for _, s := range allScenarios() {
 		out = append(out, s.name)
 	}
 	return out

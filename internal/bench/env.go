@@ -7,6 +7,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/integration"
 	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -18,7 +19,8 @@ type env struct {
 	brokerID string
 	tree     *supervisor.Tree
 	raw      *amqp.Connection
-	seq      int // names the scenarios' queues apart
+	seq      int                    // names the scenarios' queues apart
+	tb       *integration.ProcessTB // for the node's Kill and Start
 }
 
 func newEnv(ctx context.Context, opts Options) (*env, error) {
@@ -36,7 +38,7 @@ func newEnv(ctx context.Context, opts Options) (*env, error) {
 		raw.Close()
 		return nil, err
 	}
-	e := &env{opts: opts, brokerID: id, tree: tree, raw: raw}
+	e := &env{opts: opts, brokerID: id, tree: tree, raw: raw, tb: integration.NewProcessTB("warren-bench", func(string, ...any) {})}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := tree.WaitReady(wctx); err != nil {

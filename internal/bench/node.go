@@ -10,14 +10,13 @@ import (
 // harness's: free ports, its own data and config files; the machine's
 // broker is never touched) and returns its URI and a function that stops
 // it and removes its files.
-func Node() (uri string, stop func(), err error) {
+func Node() (node *integration.Broker, stop func(), err error) {
 	tb := integration.NewProcessTB("warren-bench", func(string, ...any) {})
 	defer func() {
 		if r := recover(); r != nil {
 			tb.Close()
-			uri, stop, err = "", nil, fmt.Errorf("bench: start a RabbitMQ node: %v", r)
+			node, stop, err = nil, nil, fmt.Errorf("bench: start a RabbitMQ node: %v", r)
 		}
 	}()
-	b := integration.StartBroker(tb)
-	return b.URI(), tb.Close, nil
+	return integration.StartBroker(tb), tb.Close, nil
 }

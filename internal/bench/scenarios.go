@@ -4,17 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/registry"
 )
 
 // body is the message every scenario sends: a 256-byte Kazoo event.
@@ -52,6 +55,8 @@ func scenarios() []scenario {
 			raw: rawIdle, warren: warrenIdle},
 	}
 }
+
+func allScenarios() []scenario { return append(scenarios(), nodeScenarios()...) }
 
 // rate runs one until d passes and returns how many times it succeeded per
 // second.
@@ -399,4 +404,190 @@ func warrenIdle(ctx context.Context, e *env) ([]float64, error) {
 		_ = e.tree.StopListener(context.Background(), name)
 	}
 	return perItem(h0, h1, g0, g1, n), ctx.Err()
+}
+
+// nodeScenarios kill and restart the bench's own node.
+func nodeScenarios() []scenario {
+	return []scenario{
+		{name: "reconnect", node: true, figures: []figure{{name: "one connection back after its port reopens", unit: "ms", goal: 1000, goalOn: "value"}},
+			warren: warrenReconnect},
+		{name: "restart", node: true, figures: []figure{{name: "N listeners consuming again after a restart", unit: "ms", goal: 1.0}},
+			raw: rawRestart, warren: warrenRestart},
+	}
+}
+
+// restartNode kills the node and starts it again; it returns when the node
+// answers AMQP, and the moment its port first accepted TCP.
+func (e *env) restartNode(ctx context.Context) (time.Time, error) {
+	b := e.opts.Node
+	if err := recovered(func() { b.Kill(e.tb) }); err != nil {
+		return time.Time{}, err
+	}
+	opened := make(chan time.Time, 1)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		var d net.Dialer
+		for pctx.Err() == nil {
+			c, err := d.DialContext(pctx, "tcp", b.Addr())
+			if err == nil {
+				c.Close()
+				opened <- time.Now()
+				return
+			}
+			select {
+			case <-pctx.Done():
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	if err := recovered(func() { b.Start(e.tb) }); err != nil {
+		return time.Time{}, err
+	}
+	select {
+	case at := <-opened:
+		return at, nil
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	}
+}
+
+// recovered runs f, turning the harness's panic (ProcessTB) into an error.
+func recovered(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	f()
+	return nil
+}
+
+func warrenReconnect(ctx context.Context, e *env) ([]float64, error) {
+	id := e.brokerID
+	opened, err := e.restartNode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.tree.Registry().WaitConnection(ctx, id, func(c registry.Connection) bool { return c.State == registry.Connected }); err != nil {
+		return nil, err
+	}
+	if err := e.redialRaw(); err != nil {
+		return nil, err
+	}
+	return []float64{float64(time.Since(opened)) / float64(time.Millisecond)}, nil
+}
+
+// redialRaw replaces the raw connection after a restart.
+func (e *env) redialRaw() error {
+	_ = e.raw.Close()
+	raw, err := amqp.Dial(e.opts.URL)
+	if err != nil {
+		return err
+	}
+	e.raw = raw
+	return nil
+}
+
+func warrenRestart(ctx context.Context, e *env) ([]float64, error) {
+	n := e.opts.Restart
+	var names []string
+	defer func() {
+		for _, name := range names {
+			_ = e.tree.StopListener(context.Background(), name)
+		}
+	}()
+	e.seq++
+	for i := range n {
+		name := fmt.Sprintf("warren-bench-restart-%d-%d", e.seq, i)
+		if _, err := e.tree.SpawnListener(ctx, listener.Spec{Name: name, Queue: listener.QueueSpec{Name: name, AutoDelete: true},
+			Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: name}},
+			Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return nil }}}}); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	consuming := func() bool {
+		c := 0
+		for _, l := range e.tree.Registry().Listeners() {
+			if l.State == registry.ListenerConsuming {
+				c++
+			}
+		}
+		return c >= n
+	}
+	if err := e.waitRegistry(ctx, consuming); err != nil {
+		return nil, err
+	}
+	opened, err := e.restartNode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.waitRegistry(ctx, consuming); err != nil {
+		return nil, err
+	}
+	took := time.Since(opened)
+	return []float64{float64(took) / float64(time.Millisecond)}, e.redialRaw()
+}
+
+// waitRegistry waits until cond holds, re-checking on every change of the
+// tree's tables.
+func (e *env) waitRegistry(ctx context.Context, cond func() bool) error {
+	return e.tree.Registry().WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		it, err := txn.Get(registry.TableListeners, "id")
+		if err != nil {
+			return false, err
+		}
+		ws.Add(it.WatchCh())
+		return cond(), nil
+	})
+}
+
+// rawRestart builds the same topology with raw amqp091-go after a restart
+// (channel, queue, bind, consume for each, all concurrently, as a client
+// with its own recovery would) and times it from the port opening.
+func rawRestart(ctx context.Context, e *env) ([]float64, error) {
+	n := e.opts.Restart
+	opened, err := e.restartNode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.redialRaw(); err != nil {
+		return nil, err
+	}
+	// The exchange is Kazoo's, not durable: gone with the node, as Warren's
+	// connection declares it again, a raw client does too.
+	ch, err := e.raw.Channel()
+	if err != nil {
+		return nil, err
+	}
+	if err := ch.ExchangeDeclare("callevt", "topic", false, false, false, false, nil); err != nil {
+		return nil, err
+	}
+	_ = ch.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			ch, err := e.raw.Channel()
+			if err == nil {
+				name := fmt.Sprintf("warren-bench-raw-restart-%d", i)
+				if _, err = ch.QueueDeclare(name, false, true, false, false, nil); err == nil {
+					if err = ch.QueueBind(name, name, "callevt", false, nil); err == nil {
+						_, err = ch.Consume(name, "", false, false, false, false, nil)
+					}
+				}
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(opened)
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	return []float64{float64(took) / float64(time.Millisecond)}, e.redialRaw() // the consumers go with the connection
 }
