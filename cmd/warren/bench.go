@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,6 +37,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	cmd.Flags().Int("restart", 1000, "listeners of the restart scenario (only on a node of its own)")
 	cmd.Flags().StringSlice("only", nil, "run only these scenarios (comma-separated)")
 	cmd.Flags().Bool("json", false, `print {"scenarios":[{"name","unit","raw","warren","ratio","goal",...}]}`)
+	cmd.Flags().Bool("sink", false, "run the publish scenarios against a null broker in a child process (it acks every publish at once): the client's own cost per message, which a broker sharing the cores hides")
 	cmd.Flags().String("svg", "", "also draw the ratios as an SVG bar chart into `FILE` (docs/benchmarks.svg)")
 	return cmd
 }
@@ -51,6 +53,7 @@ func (a *app) bench(cmd *cobra.Command) error {
 	o.Only, _ = cmd.Flags().GetStringSlice("only")
 	asJSON, _ := cmd.Flags().GetBool("json")
 	svg, _ := cmd.Flags().GetString("svg")
+	o.Sink, _ = cmd.Flags().GetBool("sink")
 	switch {
 	case o.Rounds < 1:
 		return &usageError{fmt.Errorf("--rounds %d: at least 1", o.Rounds)}
@@ -74,7 +77,24 @@ func (a *app) bench(cmd *cobra.Command) error {
 		}
 	}
 	o.Progress = progress
-	if o.URL == "" {
+	switch {
+	case o.Sink && o.URL != "":
+		return &usageError{errors.New("--sink runs its own null broker: give no --url")}
+	case o.Sink:
+		if len(o.Only) == 0 {
+			o.Only = []string{"publish", "confirmed"}
+		}
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		uri, stopSink, err := bench.Sink(self, "bench-sink")
+		if err != nil {
+			return err
+		}
+		defer stopSink()
+		o.URL = uri
+	case o.URL == "":
 		progress("starting a RabbitMQ node of its own")
 		node, stopNode, err := bench.Node()
 		if err != nil {
@@ -151,4 +171,15 @@ func contains(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// newBenchSinkCmd is the null broker `warren bench --sink` runs in a child
+// process (hidden: not for users).
+func newBenchSinkCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:    "bench-sink",
+		Hidden: true,
+		Args:   noArgs,
+		RunE:   func(cmd *cobra.Command, _ []string) error { return bench.SinkMain(os.Stdin, a.stdout) },
+	}
 }

@@ -43,7 +43,7 @@ func newApp() *app {
 // commands lists the constructors of warren's subcommands, all in one
 // place: the node (run, demo), the listings, then the client commands.
 var commands = []func(*app) *cobra.Command{
-	newRunCmd, newDemoCmd, newBenchCmd,
+	newRunCmd, newDemoCmd, newBenchCmd, newBenchSinkCmd,
 	newStatusCmd, newTreeCmd, newZonesCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd,
 	newListenCmd, newPublishCmd, newCallCmd,
 	newVersionCmd,

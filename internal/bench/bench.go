@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"syscall"
 	"time"
 
 	"github.com/warrenmq/warren/integration"
@@ -59,6 +60,7 @@ type Options struct {
 	Idle     int                 // idle listeners for the memory scenario; default 200
 	Only     []string            // scenario names to run; all when empty
 	Node     *integration.Broker // the node Run may kill and restart (Node); nil with --url: those scenarios are skipped
+	Sink     bool                // URL is a null broker (SinkMain): publishes go to no queue
 	Restart  int                 // listeners of the restart scenario; default 1,000
 	Progress func(string)        // called with a line saying what runs; may be nil
 	Log      *slog.Logger        // the tree's logger; default: discard
@@ -96,6 +98,10 @@ type scenario struct {
 	raw     func(ctx context.Context, e *env) ([]float64, error) // nil: Warren only
 	warren  func(ctx context.Context, e *env) ([]float64, error)
 	node    bool // kills and restarts the broker: only on a node of its own
+	// cpu appends to the side's figures the process's CPU time per message
+	// (its first figure is a rate in msg/s): the client's own, the broker
+	// being another process.
+	cpu bool
 }
 
 type figure struct {
@@ -150,9 +156,14 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 					continue
 				}
 				opts.Progress(fmt.Sprintf("[%d/%d] %s: round %d/%d, %s", i+1, len(run), s.name, round, opts.Rounds, side))
+				cpu0, wall0 := cpuTime(), time.Now()
 				vals, err := f(ctx, e)
 				if err != nil {
 					return rep, fmt.Errorf("%s (%s, round %d): %w", s.name, side, round, err)
+				}
+				if s.cpu {
+					msgs := vals[0] * time.Since(wall0).Seconds()
+					vals = append(vals, float64(cpuTime()-cpu0)/float64(time.Microsecond)/max(msgs, 1))
 				}
 				for k, v := range vals {
 					if side == "raw" {
@@ -238,3 +249,12 @@ func format(v float64) string {
 
 // Format prints a value of the report the way the table does.
 func Format(v float64) string { return format(v) }
+
+// cpuTime is the CPU time (user and system) the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

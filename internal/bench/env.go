@@ -64,6 +64,9 @@ func (e *env) queue(prefix string, args amqp.Table) (string, *amqp.Channel, erro
 		return "", nil, err
 	}
 	name := fmt.Sprintf("warren-bench-%s-%d", prefix, e.seq)
+	if e.opts.Sink && args != nil {
+		return name, ch, nil // a null broker keeps every message: publish to no queue
+	}
 	if _, err := ch.QueueDeclare(name, false, false, false, false, args); err != nil {
 		ch.Close()
 		return "", nil, err

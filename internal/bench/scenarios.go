@@ -39,9 +39,11 @@ var boundedQueue = amqp.Table{"x-max-length": int32(10000), "x-overflow": "drop-
 
 func scenarios() []scenario {
 	return []scenario{
-		{name: "publish", figures: []figure{{name: "publish, fire-and-forget", unit: "msg/s", goal: 0.95, higherIsBetter: true}},
+		{name: "publish", cpu: true, figures: []figure{{name: "publish, fire-and-forget", unit: "msg/s", goal: 0.95, higherIsBetter: true},
+			{name: "publish, fire-and-forget: client CPU per message", unit: "µs", goal: 1.05}},
 			raw: rawPublish, warren: warrenPublish},
-		{name: "confirmed", figures: []figure{{name: "publish, confirmed, pipelined", unit: "msg/s", goal: 0.9, higherIsBetter: true}},
+		{name: "confirmed", cpu: true, figures: []figure{{name: "publish, confirmed, pipelined", unit: "msg/s", goal: 0.9, higherIsBetter: true},
+			{name: "publish, confirmed: client CPU per message", unit: "µs", goal: 1.05}},
 			raw: rawConfirmed, warren: warrenConfirmed},
 		{name: "consume", figures: []figure{{name: "consume, listener, manual ack, prefetch 100", unit: "msg/s", goal: 0.95, higherIsBetter: true}},
 			raw: rawConsume, warren: warrenConsume},
