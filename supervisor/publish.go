@@ -101,7 +101,11 @@ func (c PublishConfig) Validate() error {
 // zone's publisher; publish.AllZones() sends it once to every zone and
 // returns the failures joined, each naming its zone.
 func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []byte, opts ...publish.Option) error {
-	zone, all := publish.Target(opts...)
+	var zone string
+	var all bool
+	if len(opts) > 0 { // reading them costs an allocation: none for a bare publish
+		zone, all = publish.Target(opts...)
+	}
 	if all {
 		return t.publishAll(ctx, exchange, routingKey, body, opts)
 	}
