@@ -248,10 +248,38 @@ func (f *Federators) apply(ctx context.Context, brokers map[string]string) {
 			}
 			continue
 		}
+		parent, pid := s.Name[:len(s.Name)-len(s.Broker)-1], res.(*actors.ChildSpawned).PID
 		f.mu.Lock()
-		f.running[s.Name] = &running{parent: s.Name[:len(s.Name)-len(s.Broker)-1], broker: s.Broker, pid: res.(*actors.ChildSpawned).PID}
+		f.running[s.Name] = &running{parent: parent, broker: s.Broker, pid: pid}
+		// A binding added or removed on the parent while this federator was
+		// being spawned (from the spec read before) missed it: apply the
+		// difference now.
+		now := f.parents[parent].Bindings
 		f.mu.Unlock()
+		f.catchUp(ctx, pid, s.Bindings, now)
 		f.env.Log.Info("federator started", "federator", s.Name, "broker", s.Broker, "zone", s.Zone)
+	}
+}
+
+// catchUp applies to the federator pid the bindings of now it was not
+// spawned with, and removes those it has that now lacks.
+func (f *Federators) catchUp(ctx context.Context, pid *actor.PID, had, now []listener.Binding) {
+	same := func(a, b listener.Binding) bool { return a.Exchange == b.Exchange && a.RoutingKey == b.RoutingKey }
+	var msgs []any
+	for _, b := range now {
+		if !slices.ContainsFunc(had, func(o listener.Binding) bool { return same(o, b) }) {
+			msgs = append(msgs, &listener.AddBinding{Binding: b})
+		}
+	}
+	for _, b := range had {
+		if !slices.ContainsFunc(now, func(o listener.Binding) bool { return same(o, b) }) {
+			msgs = append(msgs, &listener.RemoveBinding{Binding: b})
+		}
+	}
+	for _, m := range msgs {
+		if _, err := f.env.System.Root.RequestFuture(pid, m, deadline(ctx)).Result(); err != nil && ctx.Err() == nil {
+			f.env.Log.Warn("federation: bringing a new federator's bindings up to date", "federator", pid.Id, "err", err)
+		}
 	}
 }
 
