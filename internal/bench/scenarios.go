@@ -58,7 +58,9 @@ func scenarios() []scenario {
 	}
 }
 
-func allScenarios() []scenario { return append(scenarios(), nodeScenarios()...) }
+func allScenarios() []scenario {
+	return append(append(scenarios(), moreScenarios()...), nodeScenarios()...)
+}
 
 // rate runs one until d passes and returns how many times it succeeded per
 // second.

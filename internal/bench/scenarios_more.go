@@ -1,0 +1,234 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/actors/rpc"
+)
+
+// rpcCallers is how many goroutines call at once in the RPC throughput
+// scenario.
+const rpcCallers = 16
+
+func moreScenarios() []scenario {
+	return []scenario{
+		{name: "latency", figures: []figure{
+			{name: "end-to-end latency p50 (publish to handler)", unit: "µs", goal: 1.15},
+			{name: "end-to-end latency p99 (publish to handler)", unit: "µs", goal: 1.3}},
+			raw: rawLatency, warren: warrenLatency},
+		{name: "rpc16", figures: []figure{{name: fmt.Sprintf("RPC calls/s, %d callers (direct reply-to)", rpcCallers), unit: "calls/s", goal: 0.9, higherIsBetter: true}},
+			raw: rawRPCThroughput, warren: warrenRPCThroughput},
+		{name: "channel", figures: []figure{{name: "channel acquisition (prechannel pool vs open)", unit: "µs", goal: 1.0}},
+			raw: rawChannelOpen, warren: warrenChannelAcquire},
+	}
+}
+
+// rawLatency publishes one message at a time on one channel and times it
+// to its delivery to a consumer on another.
+func rawLatency(ctx context.Context, e *env) ([]float64, error) {
+	q, ch, err := e.queue("lat", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer drop(ch, q)
+	cch, err := e.raw.Channel()
+	if err != nil {
+		return nil, err
+	}
+	defer cch.Close()
+	deliveries, err := cch.Consume(q, "", true, false, false, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	var lat []time.Duration
+	for start := time.Now(); time.Since(start) < e.opts.Duration && ctx.Err() == nil; {
+		began := time.Now()
+		if err := ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body}); err != nil {
+			return nil, err
+		}
+		select {
+		case <-deliveries:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		lat = append(lat, time.Since(began))
+	}
+	return percentiles(lat), ctx.Err()
+}
+
+// warrenLatency publishes with Tree.Publish and times it to a listener's
+// handler.
+func warrenLatency(ctx context.Context, e *env) ([]float64, error) {
+	q, ch, err := e.queue("lat", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer drop(ch, q)
+	arrived := make(chan struct{}, 1)
+	pid, err := e.tree.SpawnListener(ctx, listener.Spec{Name: q, Queue: listener.QueueSpec{Name: q}, Ack: listener.AckAuto,
+		Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { arrived <- struct{}{}; return nil }}}})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = e.tree.StopListener(context.Background(), q) }()
+	if err := e.tree.WaitConsuming(ctx, pid); err != nil {
+		return nil, err
+	}
+	var lat []time.Duration
+	for start := time.Now(); time.Since(start) < e.opts.Duration && ctx.Err() == nil; {
+		began := time.Now()
+		if err := e.tree.Publish(ctx, "", q, body); err != nil {
+			return nil, err
+		}
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		lat = append(lat, time.Since(began))
+	}
+	return percentiles(lat), ctx.Err()
+}
+
+// rawRPCThroughput runs rpcCallers raw callers, each on its own channel
+// with its own direct reply-to consumer.
+func rawRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
+	q, stop, err := e.responder()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	var calls atomic.Int64
+	var first atomic.Pointer[error]
+	req := []byte(`{"Event-Category":"bench","Event-Name":"req","Msg-ID":"raw","App-Name":"bench","App-Version":"1"}`)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range rpcCallers {
+		wg.Go(func() {
+			fail := func(err error) { first.CompareAndSwap(nil, &err) }
+			ch, err := e.raw.Channel()
+			if err != nil {
+				fail(err)
+				return
+			}
+			defer ch.Close()
+			replies, err := ch.Consume(rpc.DirectReplyTo, "", true, false, false, false, nil)
+			if err != nil {
+				fail(err)
+				return
+			}
+			for time.Since(start) < e.opts.Duration && ctx.Err() == nil {
+				corr := kazoo.NewMsgID()
+				if err := ch.Publish("", q, false, false, amqp.Publishing{ContentType: "application/json", ReplyTo: rpc.DirectReplyTo,
+					CorrelationId: corr, Body: req}); err != nil {
+					fail(err)
+					return
+				}
+				for d := range replies {
+					if d.CorrelationId == corr {
+						break
+					}
+				}
+				calls.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err := first.Load(); err != nil {
+		return nil, *err
+	}
+	return []float64{float64(calls.Load()) / time.Since(start).Seconds()}, ctx.Err()
+}
+
+// warrenRPCThroughput runs rpcCallers goroutines calling Tree.Call.
+func warrenRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
+	q, stop, err := e.responder()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	r := rpc.Request{Exchange: "", RoutingKey: q, DirectReply: true,
+		Envelope: kazoo.Envelope{"Event-Category": "bench", "Event-Name": "req"}, Defaults: kazoo.Defaults{AppName: "bench", AppVersion: "1"}}
+	if _, err := e.tree.Call(ctx, r); err != nil {
+		return nil, err
+	}
+	var calls atomic.Int64
+	var first atomic.Pointer[error]
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range rpcCallers {
+		wg.Go(func() {
+			for time.Since(start) < e.opts.Duration && ctx.Err() == nil {
+				if _, err := e.tree.Call(ctx, r); err != nil {
+					first.CompareAndSwap(nil, &err)
+					return
+				}
+				calls.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err := first.Load(); err != nil {
+		return nil, *err
+	}
+	return []float64{float64(calls.Load()) / time.Since(start).Seconds()}, ctx.Err()
+}
+
+// acquisitions is how many channels one round of the channel scenario
+// takes (and gives back).
+const acquisitions = 200
+
+// rawChannelOpen opens and closes a channel, acquisitions times, and
+// returns the mean time to open one.
+func rawChannelOpen(ctx context.Context, e *env) ([]float64, error) {
+	var total time.Duration
+	for range acquisitions {
+		began := time.Now()
+		ch, err := e.raw.Channel()
+		if err != nil {
+			return nil, err
+		}
+		total += time.Since(began)
+		_ = ch.Close()
+	}
+	return []float64{float64(total) / float64(time.Microsecond) / acquisitions}, ctx.Err()
+}
+
+// warrenChannelAcquire asks the assignments actor for a float channel (from
+// the prechannel pool when it has one), acquisitions times, and returns the
+// mean time from the request to the assignment.
+func warrenChannelAcquire(ctx context.Context, e *env) ([]float64, error) {
+	got := make(chan struct{}, 1)
+	sys := e.tree.System()
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(*actors.ChannelAssigned); ok {
+			got <- struct{}{}
+		}
+	}))
+	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
+	assignments := e.tree.PID(actors.AssignmentsName)
+	var total time.Duration
+	for range acquisitions {
+		began := time.Now()
+		sys.Root.Send(assignments, &actors.RequestChannel{Consumer: pid, App: "bench"})
+		select {
+		case <-got:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Second):
+			return nil, fmt.Errorf("no channel assigned within 10s")
+		}
+		total += time.Since(began)
+		sys.Root.Send(assignments, &actors.ReleaseChannel{Consumer: pid})
+	}
+	return []float64{float64(total) / float64(time.Microsecond) / acquisitions}, ctx.Err()
+}
