@@ -300,22 +300,40 @@ func rawRPC(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	var lat []time.Duration
-	req := []byte(`{"Event-Category":"bench","Event-Name":"req","Msg-ID":"raw","App-Name":"bench","App-Version":"1"}`)
 	for start := time.Now(); time.Since(start) < e.opts.Duration && ctx.Err() == nil; {
 		began := time.Now()
-		corr := kazoo.NewMsgID()
-		if err := ch.Publish("", q, false, false, amqp.Publishing{ContentType: "application/json", ReplyTo: rpc.DirectReplyTo,
-			CorrelationId: corr, Body: req}); err != nil {
+		if err := rawCall(ch, replies, q); err != nil {
 			return nil, err
-		}
-		for d := range replies {
-			if d.CorrelationId == corr {
-				break
-			}
 		}
 		lat = append(lat, time.Since(began))
 	}
 	return percentiles(lat), ctx.Err()
+}
+
+// rawRequest is what raw callers send: a Kazoo request.
+var rawRequest = []byte(`{"Event-Category":"bench","Event-Name":"req","Msg-ID":"raw","App-Name":"bench","App-Version":"1"}`)
+
+// rawCall makes one raw call to queue over direct reply-to: publish on ch,
+// wait on replies (ch's consumer of amq.rabbitmq.reply-to) for its
+// correlation id.
+func rawCall(ch *amqp.Channel, replies <-chan amqp.Delivery, queue string) error {
+	corr := kazoo.NewMsgID()
+	if err := ch.Publish("", queue, false, false, amqp.Publishing{ContentType: "application/json", ReplyTo: rpc.DirectReplyTo,
+		CorrelationId: corr, Body: rawRequest}); err != nil {
+		return err
+	}
+	for d := range replies {
+		if d.CorrelationId == corr {
+			return nil
+		}
+	}
+	return amqp.ErrClosed
+}
+
+// benchRequest is what Warren's callers send to queue.
+func benchRequest(queue string) rpc.Request {
+	return rpc.Request{Exchange: "", RoutingKey: queue, DirectReply: true,
+		Envelope: kazoo.Envelope{"Event-Category": "bench", "Event-Name": "req"}, Defaults: kazoo.Defaults{AppName: "bench", AppVersion: "1"}}
 }
 
 func warrenRPC(ctx context.Context, e *env) ([]float64, error) {
@@ -324,8 +342,7 @@ func warrenRPC(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	defer stop()
-	req := rpc.Request{Exchange: "", RoutingKey: q, DirectReply: true,
-		Envelope: kazoo.Envelope{"Event-Category": "bench", "Event-Name": "req"}, Defaults: kazoo.Defaults{AppName: "bench", AppVersion: "1"}}
+	req := benchRequest(q)
 	if _, err := e.tree.Call(ctx, req); err != nil { // the workers are ready
 		return nil, err
 	}

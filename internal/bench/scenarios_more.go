@@ -10,7 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
-	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/rpc"
 )
@@ -109,7 +108,6 @@ func rawRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
 	defer stop()
 	var calls atomic.Int64
 	var first atomic.Pointer[error]
-	req := []byte(`{"Event-Category":"bench","Event-Name":"req","Msg-ID":"raw","App-Name":"bench","App-Version":"1"}`)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range rpcCallers {
@@ -127,16 +125,9 @@ func rawRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
 				return
 			}
 			for time.Since(start) < e.opts.Duration && ctx.Err() == nil {
-				corr := kazoo.NewMsgID()
-				if err := ch.Publish("", q, false, false, amqp.Publishing{ContentType: "application/json", ReplyTo: rpc.DirectReplyTo,
-					CorrelationId: corr, Body: req}); err != nil {
+				if err := rawCall(ch, replies, q); err != nil {
 					fail(err)
 					return
-				}
-				for d := range replies {
-					if d.CorrelationId == corr {
-						break
-					}
 				}
 				calls.Add(1)
 			}
@@ -156,8 +147,7 @@ func warrenRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	defer stop()
-	r := rpc.Request{Exchange: "", RoutingKey: q, DirectReply: true,
-		Envelope: kazoo.Envelope{"Event-Category": "bench", "Event-Name": "req"}, Defaults: kazoo.Defaults{AppName: "bench", AppVersion: "1"}}
+	r := benchRequest(q)
 	if _, err := e.tree.Call(ctx, r); err != nil {
 		return nil, err
 	}
