@@ -371,3 +371,41 @@ func TestFederation_LocalZoneDownNeverSpills(t *testing.T) {
 		t.Fatalf("the local publish reached the other zone: %v", got)
 	}
 }
+
+// Federators follow the brokers: a broker of a new zone added at run time
+// gets a federator of every federated listener, which consumes from it;
+// removing the broker stops the federator.
+func TestFederation_FederatorsFollowBrokersAddedAndRemoved(t *testing.T) {
+	b1, b2 := StartBroker(t), StartBroker(t)
+	cfg := oneZone(b1.URI())
+	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 500 * time.Millisecond}
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	s := newFedSeen()
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "follow", Federate: true,
+		Queue:    listener.QueueSpec{Name: "follow-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: "follow.*"}},
+		Handlers: []listener.Route{{Category: "fed", Handler: s.handler}}})
+	if err := tree.WaitConsuming(within(t, 20*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+	if f := tree.Federators("follow"); len(f) != 0 {
+		t.Fatalf("federators with one zone: %+v", f)
+	}
+	id2, err := tree.AddBroker(within(t, 10*time.Second), b2.URI(), "west")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, tree, 20*time.Second, "a federator consuming on the added broker", func() bool {
+		f := tree.Federators("follow")
+		return len(f) == 1 && f[0].Broker == id2 && f[0].Zone == "west" && f[0].State == registry.ListenerConsuming
+	})
+	publishJSON(t, rawChannel(t, b2), "callevt", "follow.1", fedEvent("from-west"))
+	if got := s.wait(t, "from-west"); len(got) != 1 || got[0] != "west "+id2 {
+		t.Fatalf("from-west seen as %v", got)
+	}
+	if err := tree.RemoveBroker(within(t, 10*time.Second), id2); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, tree, 20*time.Second, "the federator gone with its broker", func() bool { return len(tree.Federators("follow")) == 0 })
+}
