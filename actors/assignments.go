@@ -33,6 +33,8 @@ type assignments struct {
 
 	puts map[string]registry.Assignment // rows to write at the end of this message
 	dels map[string]bool                // rows to delete
+
+	watches map[string]chan<- *openedChannel // per connection: its channels' close watch (close_watch.go)
 }
 
 type brokerInfo struct {
@@ -70,7 +72,7 @@ func NewAssignmentsProps(env *Env) *actor.Props {
 			env: env, log: env.Log.With("actor", AssignmentsName),
 			brokers: map[string]*brokerInfo{}, pools: map[string][]*openedChannel{},
 			chans: map[string]*openedChannel{}, owner: map[string]*consumer{},
-			consumers: map[string]*consumer{},
+			consumers: map[string]*consumer{}, watches: map[string]chan<- *openedChannel{},
 		}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
@@ -269,12 +271,15 @@ func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
 		State: registry.Prechannel, Type: registry.Float, Created: time.Now(), AMQP: ch.ch}
 }
 
+// watchChannel has ch's close reported as *channelClosed: by the close
+// watch of its connection, one goroutine for all its channels.
 func (a *assignments) watchChannel(ch *openedChannel) {
-	env, self := a.env, a.env.PID(AssignmentsName)
-	go func() {
-		err := <-ch.closed
-		env.Send(self, &channelClosed{id: ch.id, err: err})
-	}()
+	w, ok := a.watches[ch.broker]
+	if !ok {
+		w = startCloseWatch(a.env, a.env.PID(AssignmentsName))
+		a.watches[ch.broker] = w
+	}
+	w <- ch
 }
 
 func (a *assignments) onBrokerUp(m *brokerUp) {
