@@ -141,26 +141,9 @@ func warrenConfirmed(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	defer drop(ch, q)
-	var n atomic.Int64
-	var first atomic.Pointer[error]
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range confirmWindow {
-		wg.Go(func() {
-			for time.Since(start) < e.opts.Duration && ctx.Err() == nil {
-				if err := e.tree.Publish(ctx, "", q, body, publish.Confirm()); err != nil {
-					first.CompareAndSwap(nil, &err)
-					return
-				}
-				n.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if err := first.Load(); err != nil {
-		return nil, *err
-	}
-	return []float64{float64(n.Load()) / time.Since(start).Seconds()}, ctx.Err()
+	return perSecond(ctx, e.opts.Duration, confirmWindow, func() (func() error, func(), error) {
+		return func() error { return e.tree.Publish(ctx, "", q, body, publish.Confirm()) }, nil, nil
+	})
 }
 
 // fill puts n messages in a fresh queue and returns it.
@@ -299,15 +282,7 @@ func rawRPC(ctx context.Context, e *env) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lat []time.Duration
-	for start := time.Now(); time.Since(start) < e.opts.Duration && ctx.Err() == nil; {
-		began := time.Now()
-		if err := rawCall(ch, replies, q); err != nil {
-			return nil, err
-		}
-		lat = append(lat, time.Since(began))
-	}
-	return percentiles(lat), ctx.Err()
+	return latencies(ctx, e.opts.Duration, func() error { return rawCall(ch, replies, q) })
 }
 
 // rawRequest is what raw callers send: a Kazoo request.
@@ -346,15 +321,10 @@ func warrenRPC(ctx context.Context, e *env) ([]float64, error) {
 	if _, err := e.tree.Call(ctx, req); err != nil { // the workers are ready
 		return nil, err
 	}
-	var lat []time.Duration
-	for start := time.Now(); time.Since(start) < e.opts.Duration && ctx.Err() == nil; {
-		began := time.Now()
-		if _, err := e.tree.Call(ctx, req); err != nil {
-			return nil, err
-		}
-		lat = append(lat, time.Since(began))
-	}
-	return percentiles(lat), ctx.Err()
+	return latencies(ctx, e.opts.Duration, func() error {
+		_, err := e.tree.Call(ctx, req)
+		return err
+	})
 }
 
 // footprint returns the live heap and the goroutines, after a GC.

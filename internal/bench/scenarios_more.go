@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -48,20 +46,22 @@ func rawLatency(ctx context.Context, e *env) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lat []time.Duration
-	for start := time.Now(); time.Since(start) < e.opts.Duration && ctx.Err() == nil; {
-		began := time.Now()
+	return latencies(ctx, e.opts.Duration, func() error {
 		if err := ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body}); err != nil {
-			return nil, err
+			return err
 		}
-		select {
-		case <-deliveries:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		lat = append(lat, time.Since(began))
+		return arrival(ctx, deliveries)
+	})
+}
+
+// arrival waits for the next value on c.
+func arrival[T any](ctx context.Context, c <-chan T) error {
+	select {
+	case <-c:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return percentiles(lat), ctx.Err()
 }
 
 // warrenLatency publishes with Tree.Publish and times it to a listener's
@@ -82,20 +82,12 @@ func warrenLatency(ctx context.Context, e *env) ([]float64, error) {
 	if err := e.tree.WaitConsuming(ctx, pid); err != nil {
 		return nil, err
 	}
-	var lat []time.Duration
-	for start := time.Now(); time.Since(start) < e.opts.Duration && ctx.Err() == nil; {
-		began := time.Now()
+	return latencies(ctx, e.opts.Duration, func() error {
 		if err := e.tree.Publish(ctx, "", q, body); err != nil {
-			return nil, err
+			return err
 		}
-		select {
-		case <-arrived:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		lat = append(lat, time.Since(began))
-	}
-	return percentiles(lat), ctx.Err()
+		return arrival(ctx, arrived)
+	})
 }
 
 // rawRPCThroughput runs rpcCallers raw callers, each on its own channel
@@ -106,38 +98,18 @@ func rawRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	defer stop()
-	var calls atomic.Int64
-	var first atomic.Pointer[error]
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range rpcCallers {
-		wg.Go(func() {
-			fail := func(err error) { first.CompareAndSwap(nil, &err) }
-			ch, err := e.raw.Channel()
-			if err != nil {
-				fail(err)
-				return
-			}
-			defer ch.Close()
-			replies, err := ch.Consume(rpc.DirectReplyTo, "", true, false, false, false, nil)
-			if err != nil {
-				fail(err)
-				return
-			}
-			for time.Since(start) < e.opts.Duration && ctx.Err() == nil {
-				if err := rawCall(ch, replies, q); err != nil {
-					fail(err)
-					return
-				}
-				calls.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if err := first.Load(); err != nil {
-		return nil, *err
-	}
-	return []float64{float64(calls.Load()) / time.Since(start).Seconds()}, ctx.Err()
+	return perSecond(ctx, e.opts.Duration, rpcCallers, func() (func() error, func(), error) {
+		ch, err := e.raw.Channel()
+		if err != nil {
+			return nil, nil, err
+		}
+		replies, err := ch.Consume(rpc.DirectReplyTo, "", true, false, false, false, nil)
+		if err != nil {
+			ch.Close()
+			return nil, nil, err
+		}
+		return func() error { return rawCall(ch, replies, q) }, func() { ch.Close() }, nil
+	})
 }
 
 // warrenRPCThroughput runs rpcCallers goroutines calling Tree.Call.
@@ -151,26 +123,12 @@ func warrenRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
 	if _, err := e.tree.Call(ctx, r); err != nil {
 		return nil, err
 	}
-	var calls atomic.Int64
-	var first atomic.Pointer[error]
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range rpcCallers {
-		wg.Go(func() {
-			for time.Since(start) < e.opts.Duration && ctx.Err() == nil {
-				if _, err := e.tree.Call(ctx, r); err != nil {
-					first.CompareAndSwap(nil, &err)
-					return
-				}
-				calls.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if err := first.Load(); err != nil {
-		return nil, *err
-	}
-	return []float64{float64(calls.Load()) / time.Since(start).Seconds()}, ctx.Err()
+	return perSecond(ctx, e.opts.Duration, rpcCallers, func() (func() error, func(), error) {
+		return func() error {
+			_, err := e.tree.Call(ctx, r)
+			return err
+		}, nil, nil
+	})
 }
 
 // acquisitions is how many channels one round of the channel scenario
