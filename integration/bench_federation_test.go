@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors/listener"
-	"github.com/warrenmq/warren/registry"
 )
 
 // BenchmarkFederation_DeliveryLatency measures, in one run, the time from a
@@ -33,10 +32,7 @@ func BenchmarkFederation_DeliveryLatency(b *testing.B) {
 	if err := tree.WaitConsuming(within(b, 20*time.Second), pid); err != nil {
 		b.Fatal(err)
 	}
-	eventually(b, tree, 20*time.Second, "the federator consuming", func() bool {
-		f := tree.Federators("bench-fed")
-		return len(f) == 1 && f[0].State == registry.ListenerConsuming
-	})
+	waitFederatorConsuming(b, tree, "bench-fed")
 	ch1, ch2 := rawChannel(b, b1), rawChannel(b, b2)
 	body := `{"Event-Category":"bench","Event-Name":"lat"}`
 	measure := func(name string, pub func()) {

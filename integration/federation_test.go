@@ -75,6 +75,32 @@ func (s *fedSeen) of(id string) []string {
 	return append([]string(nil), s.got[id]...)
 }
 
+// spawnFederated spawns a federated listener name, bound to callevt with
+// "<name>.*", its queue "<name>-q", recording what it handles; it returns
+// once the listener consumes.
+func spawnFederated(t *testing.T, tree *supervisor.Tree, name string) *fedSeen {
+	t.Helper()
+	s := newFedSeen()
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: name, Federate: true,
+		Queue:    listener.QueueSpec{Name: name + "-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: name + ".*"}},
+		Handlers: []listener.Route{{Category: "fed", Handler: s.handler}}})
+	if err := tree.WaitConsuming(within(t, 20*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitFederatorConsuming waits until the listener name has one federator,
+// consuming.
+func waitFederatorConsuming(t testing.TB, tree *supervisor.Tree, name string) {
+	t.Helper()
+	eventually(t, tree, 20*time.Second, "the federator of "+name+" consuming", func() bool {
+		f := tree.Federators(name)
+		return len(f) == 1 && f[0].State == registry.ListenerConsuming
+	})
+}
+
 func fedEvent(id string) string {
 	return fmt.Sprintf(`{"Event-Category":"fed","Event-Name":"ping","Msg-ID":%q,"App-Name":"t","App-Version":"1","Node":"n","Server-ID":""}`, id)
 }
@@ -278,10 +304,7 @@ func TestCLI_ZonesPublishAllZonesListenFederate(t *testing.T) {
 	if err := tree.WaitConsuming(within(t, 20*time.Second), pid); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, tree, 20*time.Second, "the federator consuming", func() bool {
-		f := tree.Federators("zfed")
-		return len(f) == 1 && f[0].State == registry.ListenerConsuming
-	})
+	waitFederatorConsuming(t, tree, "zfed")
 	addr, err := tree.ServeAdmin(within(t, time.Minute), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -346,18 +369,8 @@ func TestFederation_LocalZoneDownNeverSpills(t *testing.T) {
 	cfg.Publish.MaxWait = time.Second
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
-	s := newFedSeen()
-	pid, _ := spawnListener(t, tree, listener.Spec{Name: "nospill", Federate: true,
-		Queue:    listener.QueueSpec{Name: "nospill-q", AutoDelete: true},
-		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: "nospill.*"}},
-		Handlers: []listener.Route{{Category: "fed", Handler: s.handler}}})
-	if err := tree.WaitConsuming(within(t, 20*time.Second), pid); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, tree, 20*time.Second, "the federator consuming", func() bool {
-		f := tree.Federators("nospill")
-		return len(f) == 1 && f[0].State == registry.ListenerConsuming
-	})
+	s := spawnFederated(t, tree, "nospill")
+	waitFederatorConsuming(t, tree, "nospill")
 	b1.Kill(t)
 	waitConn(t, tree, actors.ConnID(brokerID(t, b1), registry.Publish), 20*time.Second, "local publishing connection down",
 		func(c registry.Connection) bool { return !c.Available })
@@ -381,14 +394,7 @@ func TestFederation_FederatorsFollowBrokersAddedAndRemoved(t *testing.T) {
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 500 * time.Millisecond}
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
-	s := newFedSeen()
-	pid, _ := spawnListener(t, tree, listener.Spec{Name: "follow", Federate: true,
-		Queue:    listener.QueueSpec{Name: "follow-q", AutoDelete: true},
-		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: "follow.*"}},
-		Handlers: []listener.Route{{Category: "fed", Handler: s.handler}}})
-	if err := tree.WaitConsuming(within(t, 20*time.Second), pid); err != nil {
-		t.Fatal(err)
-	}
+	s := spawnFederated(t, tree, "follow")
 	if f := tree.Federators("follow"); len(f) != 0 {
 		t.Fatalf("federators with one zone: %+v", f)
 	}
