@@ -36,11 +36,17 @@ const adminShutdownGrace = 5 * time.Second
 //	GET /metrics      Prometheus metrics, text format ([Tree.Collector], Go runtime, process)
 //	GET /healthz      200 while the tree runs, 503 once it stopped ([AdminHealth])
 //	GET /readyz       200 when [Tree.Ready], else 503 saying why ([AdminReadiness])
+//	GET /ui           the observer: a web page of the live tree (HTML; its files under /ui/)
+//	GET /ui/events    the observer's server-sent events: a snapshot, then changes ([UIUpdate])
 //
 // Other paths answer 404 and other methods 405, with an [AdminError].
 // URIs and error texts never carry a password. The handler is safe for
 // concurrent use; it reads the registry in lock-free snapshots.
-func (t *Tree) AdminHandler() http.Handler {
+func (t *Tree) AdminHandler() http.Handler { return t.adminHandler(&uiServer{t: t}) }
+
+// adminHandler is AdminHandler with the observer ui, whose timeline
+// ServeAdmin also feeds while no page is open.
+func (t *Tree) adminHandler(ui *uiServer) http.Handler {
 	routes := map[string]func() (int, any){
 		"/tree":        func() (int, any) { return http.StatusOK, t.adminTree() },
 		"/connections": func() (int, any) { return http.StatusOK, adminConnections(t.Registry()) },
@@ -59,26 +65,27 @@ func (t *Tree) AdminHandler() http.Handler {
 			return statusIf(ready), r
 		},
 	}
-	names := make([]string, 0, len(routes)+1)
-	names = append(names, "/metrics")
+	pages := ui.routes() // answers of their own: HTML, files, a stream, Prometheus's text
+	pages["/metrics"] = t.metricsHandler()
+	names := []string{"/metrics", "/ui", "/ui/events"}
 	for path := range routes {
 		names = append(names, path)
 	}
 	sort.Strings(names)
 	known := strings.Join(names, ", ")
-	metrics := t.metricsHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		route, ok := routes[req.URL.Path]
+		page, isPage := pages[req.URL.Path]
 		switch {
-		case req.URL.Path == "/metrics" && req.Method == http.MethodGet:
-			metrics.ServeHTTP(w, req)
-		case !ok && req.URL.Path != "/metrics":
+		case !ok && !isPage:
 			writeJSON(w, http.StatusNotFound, AdminError{Error: fmt.Sprintf(
 				"no such endpoint %s: try one of %s", req.URL.Path, known)})
 		case req.Method != http.MethodGet:
 			w.Header().Set("Allow", http.MethodGet)
 			writeJSON(w, http.StatusMethodNotAllowed, AdminError{Error: fmt.Sprintf(
 				"method %s not allowed: the admin API is read-only, use GET", req.Method)})
+		case isPage:
+			page.ServeHTTP(w, req)
 		default:
 			code, body := route()
 			writeJSON(w, code, body)
@@ -123,25 +130,31 @@ func (t *Tree) ServeAdmin(ctx context.Context, addr string) (net.Addr, error) {
 	if public {
 		log.Warn("admin API listening on a non-loopback address; it has no authentication", "addr", ln.Addr().String())
 	}
-	handler := t.AdminHandler()
+	ui := &uiServer{t: t}
+	handler := t.adminHandler(ui)
 	if !public {
 		handler = hostGuard(ln.Addr(), handler)
 	}
+	// Requests live within serving: the observer's streams end when it stops.
+	serving, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return serving },
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin API stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
+	go ui.record(serving)
 	go func() {
 		select {
 		case <-ctx.Done():
 		case <-t.done:
 		}
+		stopServing()
 		sctx, cancel := context.WithTimeout(context.Background(), adminShutdownGrace)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {

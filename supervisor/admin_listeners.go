@@ -30,14 +30,19 @@ type AdminListener struct {
 func adminListeners(reg *registry.Registry) []AdminListener {
 	out := []AdminListener{}
 	for _, l := range reg.Listeners() {
-		b := l.Bindings
-		if b == nil {
-			b = []string{}
-		}
-		out = append(out, AdminListener{Name: l.Name, Path: l.Path, Queue: l.Queue, Bindings: b, Broker: l.Broker, Zone: l.Zone, Parent: l.Parent,
-			State: l.State, ConsumerTag: l.ConsumerTag, Received: l.Received, Acked: l.Acked, Nacked: l.Nacked,
-			Rejected: l.Rejected, Unhandled: l.Unhandled, Errors: l.Errors, Stale: l.Stale, InFlight: l.InFlight,
-			LastError: redact.Text(l.LastError)})
+		out = append(out, adminListener(l))
 	}
 	return out
+}
+
+// adminListener is one row of GET /listeners, its error text redacted.
+func adminListener(l registry.Listener) AdminListener {
+	b := l.Bindings
+	if b == nil {
+		b = []string{}
+	}
+	return AdminListener{Name: l.Name, Path: l.Path, Queue: l.Queue, Bindings: b, Broker: l.Broker, Zone: l.Zone, Parent: l.Parent,
+		State: l.State, ConsumerTag: l.ConsumerTag, Received: l.Received, Acked: l.Acked, Nacked: l.Nacked,
+		Rejected: l.Rejected, Unhandled: l.Unhandled, Errors: l.Errors, Stale: l.Stale, InFlight: l.InFlight,
+		LastError: redact.Text(l.LastError)}
 }

@@ -87,18 +87,23 @@ func adminConnections(reg *registry.Registry) []AdminConnection {
 	rows := reg.Connections()
 	out := make([]AdminConnection, 0, len(rows))
 	for _, c := range rows {
-		since := ""
-		if !c.Since.IsZero() {
-			since = c.Since.Format(adminTime)
-		}
-		out = append(out, AdminConnection{
-			ID: c.ID, Broker: c.Broker, Role: c.Role, URI: redact.URI(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
-			Available: c.Available, Attempts: c.Attempts, LastError: redact.Text(c.LastError), Channels: c.Channels,
-			ChannelMax: c.ChannelMax, Heartbeat: c.Heartbeat.String(), Product: c.Product,
-			Version: c.Version, Since: since, ExchangeErrors: c.ExchangeErrors,
-		})
+		out = append(out, adminConnection(c))
 	}
 	return out
+}
+
+// adminConnection is one row of GET /connections, credentials masked.
+func adminConnection(c registry.Connection) AdminConnection {
+	since := ""
+	if !c.Since.IsZero() {
+		since = c.Since.Format(adminTime)
+	}
+	return AdminConnection{
+		ID: c.ID, Broker: c.Broker, Role: c.Role, URI: redact.URI(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
+		Available: c.Available, Attempts: c.Attempts, LastError: redact.Text(c.LastError), Channels: c.Channels,
+		ChannelMax: c.ChannelMax, Heartbeat: c.Heartbeat.String(), Product: c.Product,
+		Version: c.Version, Since: since, ExchangeErrors: c.ExchangeErrors,
+	}
 }
 
 // adminChannels builds GET /channels.

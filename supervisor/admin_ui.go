@@ -1,0 +1,157 @@
+package supervisor
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"net/http"
+	"path"
+	"time"
+
+	"github.com/warrenmq/warren/registry"
+)
+
+// The observer: a web page of the live tree at /ui, fed by a server-sent
+// event stream at /ui/events. Its files are embedded; building Warren
+// needs no JavaScript toolchain.
+
+//go:embed ui/index.html ui/app.js ui/style.css
+var uiFiles embed.FS
+
+// uiCoalesce is the shortest time between two updates of one stream: the
+// changes of a busy tree (1,000 listeners counting deliveries) reach the
+// browser at most this often.
+const uiCoalesce = 250 * time.Millisecond
+
+// uiTick is how often the rates are computed (and an update sent when they
+// changed).
+const uiTick = time.Second
+
+// uiPolicy is the page's Content-Security-Policy: its own files only, no
+// inline script or style, no framing.
+const uiPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// uiServer serves the observer of one admin handler. Its timeline is shared
+// by every stream; each stream keeps what it sent.
+type uiServer struct {
+	t        *Tree
+	timeline uiTimeline
+}
+
+// routes are the observer's paths.
+func (u *uiServer) routes() map[string]http.Handler {
+	return map[string]http.Handler{
+		"/ui":           u.file("index.html"),
+		"/ui/":          http.HandlerFunc(uiRedirect),
+		"/ui/app.js":    u.file("app.js"),
+		"/ui/style.css": u.file("style.css"),
+		"/ui/events":    http.HandlerFunc(u.events),
+	}
+}
+
+// uiRedirect sends /ui/ to /ui: the page's links are relative to /ui, so
+// that it works under any prefix a service mounts the handler at (which is
+// why the Location is relative too; http.Redirect would make it absolute).
+func uiRedirect(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Location", "../ui")
+	w.WriteHeader(http.StatusFound)
+}
+
+// file serves one embedded file.
+func (u *uiServer) file(name string) http.Handler {
+	body, err := fs.ReadFile(uiFiles, path.Join("ui", name))
+	if err != nil {
+		panic("warren: observer: " + name + " is not embedded: " + err.Error()) // a build error
+	}
+	types := map[string]string{".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+		".css": "text/css; charset=utf-8"}
+	ctype := types[path.Ext(name)]
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", ctype)
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", uiPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
+		_, _ = w.Write(body) // the client went away
+	})
+}
+
+// follow calls fn with a fresh snapshot now and again after every change
+// of the tables, at most every uiCoalesce, and, when tick is set, every
+// tick with tick true. It returns when ctx ends, the tree stops or fn fails
+// (the client went away). It waits on go-memdb watch channels: one per
+// table, closed by the next commit that touches it.
+func (u *uiServer) follow(ctx context.Context, tick time.Duration, fn func(ticked bool) error) {
+	var ticks <-chan time.Time
+	if tick > 0 {
+		ticker := time.NewTicker(tick)
+		defer ticker.Stop()
+		ticks = ticker.C
+	}
+	ticked := false
+	for {
+		watch := u.tableWatch()
+		sent := time.Now()
+		if err := fn(ticked); err != nil {
+			return
+		}
+		ticked = false
+		select {
+		case <-watch[0]:
+		case <-watch[1]:
+		case <-watch[2]:
+		case <-watch[3]:
+		case <-watch[4]:
+		case <-watch[5]:
+		case <-ticks:
+			ticked = true
+		case <-ctx.Done():
+			return
+		case <-u.t.done:
+			return
+		}
+		if wait := uiCoalesce - time.Since(sent); wait > 0 {
+			timer := time.NewTimer(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-u.t.done:
+				timer.Stop()
+				return
+			}
+		}
+	}
+}
+
+// uiTables are the tables the observer shows; follow selects on one watch
+// channel of each.
+var uiTables = [6]string{registry.TableConnections, registry.TableAssignments, registry.TableActors,
+	registry.TableListeners, registry.TablePublishers, registry.TableWorkers}
+
+// tableWatch returns a channel per table that closes when it changes.
+func (u *uiServer) tableWatch() [6]<-chan struct{} {
+	txn := u.t.Registry().DB().Txn(false)
+	var out [6]<-chan struct{}
+	for i, table := range uiTables {
+		it, err := txn.Get(table, "id")
+		if err != nil { // the schema has every table; never happens
+			out[i] = nil
+			continue
+		}
+		out[i] = it.WatchCh()
+	}
+	return out
+}
+
+// record feeds the timeline until ctx ends or the tree stops, so that it
+// holds the changes made while no page is open. ServeAdmin runs it.
+func (u *uiServer) record(ctx context.Context) {
+	u.follow(ctx, 0, func(bool) error {
+		u.timeline.observe(u.t.uiState(nil).items(), time.Now())
+		return nil
+	})
+}

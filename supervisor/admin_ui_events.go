@@ -1,0 +1,199 @@
+package supervisor
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// GET /ui/events is a server-sent event stream. Its first event, "reset",
+// holds everything; each later "update" holds what changed since the one
+// before: the parts whose JSON changed, and for each table the rows added or
+// changed ("set") and the keys of rows gone ("del"); the timeline's new
+// events. A browser's EventSource reconnects by itself and gets a reset.
+
+// UIUpdate is the data of one event of GET /ui/events.
+type UIUpdate struct {
+	Time     string                  `json:"time"`               // RFC 3339, when the snapshot was read
+	Reset    bool                    `json:"reset,omitempty"`    // forget what came before
+	Status   json.RawMessage         `json:"status,omitempty"`   // AdminStatus
+	Tree     json.RawMessage         `json:"tree,omitempty"`     // registry.TreeNode
+	Confirms json.RawMessage         `json:"confirms,omitempty"` // UILatency of the publishers' confirms
+	Calls    json.RawMessage         `json:"calls,omitempty"`    // UILatency of the RPC calls
+	Tables   map[string]*UITableDiff `json:"tables,omitempty"`   // connections, channels, listeners, publishers, workers
+	Timeline []UIEvent               `json:"timeline,omitempty"` // new events, oldest first
+}
+
+// UITableDiff is the change of one table: rows to add or replace, keys to
+// drop. Each row carries its key in the field "key".
+type UITableDiff struct {
+	Set []json.RawMessage `json:"set,omitempty"`
+	Del []string          `json:"del,omitempty"`
+}
+
+// uiSent is what one stream sent: the JSON of each part and of each row.
+type uiSent struct {
+	parts  map[string][]byte
+	tables map[string]map[string][]byte
+	seq    uint64 // of the last timeline event sent
+}
+
+// events serves GET /ui/events until the client goes away, the server
+// stops or the tree stops.
+func (u *uiServer) events(w http.ResponseWriter, req *http.Request) {
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if err := rc.Flush(); err != nil {
+		return // cannot stream through this writer
+	}
+	sent := &uiSent{parts: map[string][]byte{}, tables: map[string]map[string][]byte{}}
+	rates := newUIRates()
+	reset, built := true, time.Time{}
+	u.follow(req.Context(), uiTick, func(ticked bool) error {
+		if ticked {
+			rates.tick(built)
+		}
+		built = time.Now()
+		s := u.t.uiState(rates)
+		u.timeline.observe(s.items(), built)
+		up, err := sent.next(s, &u.timeline, built, reset)
+		if err != nil {
+			return err
+		}
+		if up == nil {
+			return nil
+		}
+		name := "update"
+		if reset {
+			name = "reset"
+		}
+		reset = false
+		if err := writeEvent(w, name, up); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+}
+
+// writeEvent writes one server-sent event (JSON has no raw newline).
+func writeEvent(w http.ResponseWriter, name string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, b)
+	return err
+}
+
+// next returns what changed since the last call, nil when nothing did.
+func (s *uiSent) next(st *uiState, tl *uiTimeline, at time.Time, reset bool) (*UIUpdate, error) {
+	up := &UIUpdate{Time: at.Format(adminTime), Reset: reset, Tables: map[string]*UITableDiff{}}
+	changed := reset
+	var errs []error
+	part := func(name string, v any) json.RawMessage {
+		b, err := json.Marshal(v)
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		if !reset && bytes.Equal(b, s.parts[name]) {
+			return nil
+		}
+		s.parts[name], changed = b, true
+		return b
+	}
+	up.Status = part("status", st.status)
+	up.Tree = part("tree", st.tree)
+	up.Confirms = part("confirms", st.confirms)
+	up.Calls = part("calls", st.calls)
+	table := func(name string, keys []string, rows func(i int) any) {
+		d, err := s.diff(name, keys, rows, reset)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if d != nil {
+			up.Tables[name], changed = d, true
+		}
+	}
+	table("connections", keysOf(st.connections, func(c UIConnection) string { return c.ID }),
+		func(i int) any { return st.connections[i] })
+	table("channels", keysOf(st.channels, channelKey), func(i int) any { return st.channels[i] })
+	table("listeners", keysOf(st.listeners, func(l UIListener) string { return l.Path }),
+		func(i int) any { return st.listeners[i] })
+	table("publishers", keysOf(st.publishers, func(p UIPublisher) string { return p.ID }),
+		func(i int) any { return st.publishers[i] })
+	table("workers", keysOf(st.workers, func(w UIWorker) string { return w.Path }),
+		func(i int) any { return st.workers[i] })
+	seq := s.seq
+	if reset {
+		seq = 0
+	}
+	up.Timeline, s.seq = tl.since(seq)
+	changed = changed || len(up.Timeline) > 0
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if !changed {
+		return nil, nil
+	}
+	return up, nil
+}
+
+// diff compares a table's rows with those sent; rows(i) is the row of
+// keys[i]. Each row is sent as its JSON object with "key" added.
+func (s *uiSent) diff(name string, keys []string, rows func(i int) any, reset bool) (*UITableDiff, error) {
+	old := s.tables[name]
+	if reset {
+		old = nil
+	}
+	now := make(map[string][]byte, len(keys))
+	d := &UITableDiff{}
+	for i, key := range keys {
+		b, err := json.Marshal(rows(i))
+		if err != nil {
+			return nil, err
+		}
+		k, _ := json.Marshal(key)
+		b = append(append(append([]byte(`{"key":`), k...), ','), b[1:]...) // rows are non-empty objects
+		now[key] = b
+		if prev, ok := old[key]; !ok || !bytes.Equal(prev, b) {
+			d.Set = append(d.Set, b)
+		}
+	}
+	for key := range old {
+		if _, ok := now[key]; !ok {
+			d.Del = append(d.Del, key)
+		}
+	}
+	sort.Strings(d.Del)
+	s.tables[name] = now
+	if !reset && len(d.Set) == 0 && len(d.Del) == 0 {
+		return nil, nil
+	}
+	return d, nil
+}
+
+func keysOf[T any](rows []T, key func(T) string) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = key(r)
+	}
+	return out
+}
+
+// channelKey is an assignments row's key: its consumer, or the channel of a
+// prechannel.
+func channelKey(c AdminChannel) string {
+	if c.Consumer != "" {
+		return c.Consumer
+	}
+	return c.ID
+}

@@ -1,0 +1,382 @@
+package supervisor
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warrenmq/warren/registry"
+)
+
+func TestUI_ServesThePageAndItsEmbeddedFiles(t *testing.T) {
+	tr := adminTestTree(t)
+	h := tr.AdminHandler()
+	tests := []struct{ path, file, ctype string }{
+		{"/ui", "index.html", "text/html; charset=utf-8"},
+		{"/ui/app.js", "app.js", "text/javascript; charset=utf-8"},
+		{"/ui/style.css", "style.css", "text/css; charset=utf-8"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+			want, err := fs.ReadFile(uiFiles, "ui/"+tc.file)
+			if err != nil {
+				t.Fatalf("%s is not embedded: %v", tc.file, err)
+			}
+			if rec.Code != http.StatusOK || rec.Body.String() != string(want) {
+				t.Fatalf("GET %s = %d, %d bytes; want 200 and the %d bytes of %s", tc.path, rec.Code, rec.Body.Len(), len(want), tc.file)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != tc.ctype {
+				t.Errorf("Content-Type %q, want %q", ct, tc.ctype)
+			}
+			if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+				t.Errorf("Content-Security-Policy %q: want the page's own scripts only", csp)
+			}
+		})
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ui/", nil))
+	if loc := rec.Header().Get("Location"); rec.Code != http.StatusFound || loc != "../ui" {
+		t.Errorf("GET /ui/ = %d to %q, want a redirect to ../ui (the page's links are relative)", rec.Code, loc)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ui", nil))
+	for _, ref := range []string{`src="ui/app.js"`, `href="ui/style.css"`} {
+		if !strings.Contains(rec.Body.String(), ref) {
+			t.Errorf("the page does not load %s", ref)
+		}
+	}
+}
+
+func TestUI_IsReadOnlyAndListed(t *testing.T) {
+	tr := adminTestTree(t)
+	for _, path := range []string{"/ui", "/ui/app.js", "/ui/events"} {
+		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
+			var e AdminError
+			code, body := adminGet(t, tr.AdminHandler(), method, path, &e)
+			if code != http.StatusMethodNotAllowed || !strings.Contains(e.Error, "read-only") {
+				t.Errorf("%s %s = %d %s, want 405", method, path, code, body)
+			}
+		}
+	}
+	var e AdminError
+	if code, _ := adminGet(t, tr.AdminHandler(), http.MethodGet, "/ui/nope.js", &e); code != http.StatusNotFound ||
+		!strings.Contains(e.Error, "/ui, /ui/events") {
+		t.Errorf("GET /ui/nope.js = %d %q: want 404 listing /ui and /ui/events", code, e.Error)
+	}
+}
+
+func TestUI_HostCheckApplies(t *testing.T) {
+	tr := adminTestTree(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, err := tr.ServeAdmin(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	for _, path := range []string{"/ui", "/ui/events"} {
+		for host, want := range map[string]int{"evil.example.com:" + port: http.StatusMisdirectedRequest, "localhost:" + port: http.StatusOK} {
+			rctx, rcancel := context.WithCancel(ctx)
+			req, _ := http.NewRequestWithContext(rctx, http.MethodGet, "http://"+addr.String()+path, nil)
+			req.Host = host
+			res, err := client.Do(req)
+			if err != nil {
+				rcancel()
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			rcancel()
+			if res.StatusCode != want {
+				t.Errorf("GET %s with Host %s = %d, want %d", path, host, res.StatusCode, want)
+			}
+		}
+	}
+	cancel()
+	waitAdminStopped(t, addr.String(), 5*time.Second)
+}
+
+// sseReader reads the events of one GET /ui/events.
+type sseReader struct {
+	t *testing.T
+	r *bufio.Reader
+}
+
+func (s sseReader) next() (string, UIUpdate) {
+	s.t.Helper()
+	var name, data string
+	for {
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			s.t.Fatalf("reading the event stream: %v (event so far %q %q)", err, name, data)
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data += strings.TrimPrefix(line, "data: ")
+		case line == "" && data != "":
+			var up UIUpdate
+			if err := json.Unmarshal([]byte(data), &up); err != nil {
+				s.t.Fatalf("event %s: %v\n%s", name, err, data)
+			}
+			if strings.Contains(data, "s3cret") {
+				s.t.Fatalf("event %s shows a password:\n%s", name, data)
+			}
+			return name, up
+		}
+	}
+}
+
+// rowsOf decodes the rows a table diff sets.
+func rowsOf[T any](t *testing.T, d *UITableDiff) map[string]T {
+	t.Helper()
+	out := map[string]T{}
+	if d == nil {
+		return out
+	}
+	for _, raw := range d.Set {
+		var key struct {
+			Key string `json:"key"`
+		}
+		var row T
+		if err := json.Unmarshal(raw, &key); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &row); err != nil {
+			t.Fatal(err)
+		}
+		out[key.Key] = row
+	}
+	return out
+}
+
+// openEvents starts GET /ui/events on srv; the stream ends with ctx.
+func openEvents(t *testing.T, ctx context.Context, url string) (*http.Response, sseReader) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/ui/events", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := res.Header.Get("Content-Type"); res.StatusCode != http.StatusOK || ct != "text/event-stream" {
+		t.Fatalf("GET /ui/events = %d %q, want 200 text/event-stream", res.StatusCode, ct)
+	}
+	return res, sseReader{t: t, r: bufio.NewReader(res.Body)}
+}
+
+func TestUI_EventsSendASnapshotThenWhatChanged(t *testing.T) {
+	tr := adminTestTree(t)
+	fillAdminRows(t, tr)
+	srv := httptest.NewServer(tr.AdminHandler())
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, events := openEvents(t, ctx, srv.URL)
+	defer res.Body.Close()
+
+	name, up := events.next()
+	if name != "reset" || !up.Reset || up.Status == nil || up.Tree == nil {
+		t.Fatalf("first event %s %+v: want a reset with status and tree", name, up)
+	}
+	conns := rowsOf[UIConnection](t, up.Tables["connections"])
+	if a := conns["a:5672"]; a.State != registry.Connected || a.URI != "amqp://kazoo:xxxxx@a:5672/" || a.Channels != 4 {
+		t.Fatalf("connection a:5672 in the snapshot = %+v", a)
+	}
+	if got := len(rowsOf[AdminChannel](t, up.Tables["channels"])); got != 4 {
+		t.Fatalf("snapshot has %d channels, want 4", got)
+	}
+
+	adminWrite(t, tr, func(w *registry.Writer) error {
+		row, _ := w.ConnectionRow("a:5672")
+		row.State, row.Available, row.LastError = registry.Disconnected, false, "dial amqp://kazoo:s3cret@a:5672/: connection refused"
+		return w.PutConnection(row)
+	})
+	name, up = events.next()
+	if name != "update" || up.Reset {
+		t.Fatalf("second event %s: want an update", name)
+	}
+	conns = rowsOf[UIConnection](t, up.Tables["connections"])
+	if len(conns) != 1 || conns["a:5672"].State != registry.Disconnected {
+		t.Fatalf("update sets connections %+v: want only a:5672, disconnected", conns)
+	}
+	if _, ok := up.Tables["channels"]; ok && len(up.Tables["channels"].Set) > 0 {
+		// The control channel is gone from the count, not from the channels table.
+		t.Errorf("update resends unchanged channels: %+v", up.Tables["channels"])
+	}
+	var found bool
+	for _, e := range up.Timeline {
+		if e.Kind == "connection" && e.ID == "a:5672" && e.From == "connected" && e.To == "disconnected" {
+			found = strings.Contains(e.Detail, "connection refused")
+		}
+	}
+	if !found {
+		t.Fatalf("timeline %+v: want a:5672 connected → disconnected with its error", up.Timeline)
+	}
+
+	adminWrite(t, tr, func(w *registry.Writer) error { return w.DeleteAssignment("warren/l2") })
+	_, up = events.next()
+	if d := up.Tables["channels"]; d == nil || len(d.Del) != 1 || d.Del[0] != "warren/l2" {
+		t.Fatalf("update after a delete = %+v, want channels del [warren/l2]", up.Tables)
+	}
+}
+
+func TestUI_StreamEnds(t *testing.T) {
+	run := func(t *testing.T, tr *Tree, ctx context.Context) chan struct{} {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tr.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ui/events", nil).WithContext(ctx))
+		}()
+		return done
+	}
+	wait := func(t *testing.T, done chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the stream did not end within 5s of %s", what)
+		}
+	}
+	t.Run("when the client goes away", func(t *testing.T) {
+		tr := adminTestTree(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := run(t, tr, ctx)
+		cancel()
+		wait(t, done, "its request's context ending")
+	})
+	t.Run("when the tree stops", func(t *testing.T) {
+		tr := adminTestTree(t)
+		done := run(t, tr, context.Background())
+		tr.doneOnce.Do(func() { close(tr.done) })
+		wait(t, done, "the tree stopping")
+	})
+	t.Run("when ServeAdmin stops", func(t *testing.T) {
+		tr := adminTestTree(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		addr, err := tr.ServeAdmin(ctx, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer rcancel()
+		res, events := openEvents(t, rctx, "http://"+addr.String())
+		defer res.Body.Close()
+		events.next()
+		start := time.Now()
+		cancel()
+		if _, err := io.ReadAll(res.Body); err != nil {
+			t.Fatalf("the stream broke instead of ending: %v", err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("the stream ended %v after ServeAdmin's context, want at once", took)
+		}
+		waitAdminStopped(t, addr.String(), 5*time.Second)
+	})
+}
+
+func TestUITimeline(t *testing.T) {
+	conn := func(id, state string) uiItem { return uiItem{kind: "connection", id: id, state: state} }
+	t.Run("the first snapshot is the baseline", func(t *testing.T) {
+		var tl uiTimeline
+		tl.observe([]uiItem{conn("a", "connected")}, time.Now())
+		if ev, _ := tl.since(0); len(ev) != 0 {
+			t.Fatalf("events after the baseline: %+v", ev)
+		}
+	})
+	t.Run("records changes, arrivals, departures and restarts once", func(t *testing.T) {
+		var tl uiTimeline
+		actor := uiItem{kind: "actor", id: "warren/x", state: "running"}
+		tl.observe([]uiItem{conn("a", "connected"), conn("b", "connected"), actor}, time.Now())
+		actor.restarts = 1
+		next := []uiItem{conn("a", "disconnected"), conn("c", "connecting"), actor}
+		tl.observe(next, time.Now())
+		tl.observe(next, time.Now()) // a second stream, the same snapshot
+		ev, seq := tl.since(0)
+		var got []string
+		for _, e := range ev {
+			got = append(got, fmt.Sprintf("%s %s→%s", e.ID, e.From, e.To))
+		}
+		want := "a connected→disconnected, c →connecting, warren/x running→restarted, b connected→gone"
+		if strings.Join(got, ", ") != want || seq != 4 {
+			t.Fatalf("events = %s (seq %d), want %s", strings.Join(got, ", "), seq, want)
+		}
+		if later, _ := tl.since(2); len(later) != 2 || later[0].Seq != 3 {
+			t.Fatalf("since(2) = %+v", later)
+		}
+	})
+	t.Run("many rows making one change are one event", func(t *testing.T) {
+		var tl uiTimeline
+		var before, after []uiItem
+		for i := range 1000 {
+			id := fmt.Sprintf("warren/listeners/l%d", i)
+			before = append(before, uiItem{kind: "listener", id: id, state: "consuming"})
+			after = append(after, uiItem{kind: "listener", id: id, state: "reconnecting"})
+		}
+		before = append(before, conn("a", "connected"))
+		after = append(after, conn("a", "disconnected"))
+		tl.observe(before, time.Now())
+		tl.observe(after, time.Now())
+		ev, _ := tl.since(0)
+		if len(ev) != 2 || ev[0].ID != "1000 listeners" || ev[0].To != "reconnecting" || ev[1].ID != "a" {
+			t.Fatalf("events = %+v, want a's change and one for the 1000 listeners", ev)
+		}
+	})
+	t.Run("keeps the last uiTimelineSize events", func(t *testing.T) {
+		var tl uiTimeline
+		tl.observe([]uiItem{conn("a", "s0")}, time.Now())
+		for i := 1; i <= uiTimelineSize+50; i++ {
+			tl.observe([]uiItem{conn("a", fmt.Sprintf("s%d", i))}, time.Now())
+		}
+		ev, seq := tl.since(0)
+		if len(ev) != uiTimelineSize || ev[0].Seq != 51 || seq != uiTimelineSize+50 {
+			t.Fatalf("%d events from seq %d (last %d), want %d from 51", len(ev), ev[0].Seq, seq, uiTimelineSize)
+		}
+	})
+}
+
+func TestQuantile(t *testing.T) {
+	cum := map[float64]uint64{0.001: 50, 0.01: 90, 0.1: 100}
+	tests := []struct {
+		q, want float64
+	}{
+		{0.5, 0.001},
+		{0.7, 0.0055}, // halfway between 1ms and 10ms
+		{0.99, 0.091},
+		{1, 0.1},
+	}
+	for _, tc := range tests {
+		if got := quantile(cum, 100, tc.q); got < tc.want*0.999 || got > tc.want*1.001 {
+			t.Errorf("quantile(%v) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
+
+func TestUIRates(t *testing.T) {
+	r := newUIRates()
+	t0 := time.Now()
+	r.rate("l:x", 100)
+	r.tick(t0)
+	if got := r.rate("l:x", 150); got != 0 {
+		t.Fatalf("rate before a second tick = %v, want 0", got)
+	}
+	r.tick(t0.Add(2 * time.Second))
+	if got := r.rate("l:x", 150); got != 25 {
+		t.Fatalf("rate = %v, want 25/s (50 in 2s)", got)
+	}
+}
