@@ -94,11 +94,17 @@ func (t *Tree) uiState(r *uiRates) *uiState {
 func (s *uiState) items() []uiItem {
 	var out []uiItem
 	for _, c := range s.connections {
-		detail := ""
-		if c.State != registry.Connected {
+		// Each dial of a broker that is down is connecting, then
+		// disconnected again: the timeline shows down and up, not every
+		// attempt (the row counts them).
+		st, detail := c.State, ""
+		if st == registry.Connecting {
+			st = registry.Disconnected
+		}
+		if st != registry.Connected {
 			detail = c.LastError // redacted by adminConnection
 		}
-		out = append(out, uiItem{kind: "connection", id: c.ID, state: string(c.State), detail: detail})
+		out = append(out, uiItem{kind: "connection", id: c.ID, state: string(st), detail: detail})
 	}
 	for _, l := range s.listeners {
 		out = append(out, uiItem{kind: "listener", id: l.Path, state: string(l.State), detail: l.LastError})

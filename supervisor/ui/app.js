@@ -286,7 +286,7 @@ function draw() {
     case 'overview':
       drawCards();
       tables.overviewConnections.update(state.tables.connections);
-      tables.overviewTimeline.update(state.timeline);
+      tables.overviewTimeline.update(state.timeline.filter((e) => e.kind === 'connection'));
       break;
     case 'tree': if (treeDirty) drawTree(); break;
     case 'publishers': drawLatency('confirms', 'confirms', state.confirms); tables.publishers.update(state.tables.publishers); break;
@@ -338,9 +338,9 @@ function drawTree() {
     const kids = n.children || [];
     const line = h('span', { class: 'node-line', 'data-path': n.path, onclick: (e) => { e.preventDefault(); select('tree', n.path); } },
       h('b', {}, n.name), ' ', h('span', { class: 'kind' }, n.kind), ' ', badge(n.status),
-      n.restarts ? h('span', { class: 'restarts', title: 'restarts' }, ` ↻${n.restarts}`) : '',
+      h('span', { class: n.restarts ? 'restarts' : 'muted', title: 'restarts', 'data-field': 'restarts' }, ` ↻${n.restarts || 0}`),
       n.strategy ? h('span', { class: 'muted' }, ' ' + n.strategy) : '',
-      kids.length ? h('span', { class: 'muted' }, ` · ${kids.length} children`) : '',
+      kids.length ? h('span', { class: 'muted' }, ` · ${kids.length} ${kids.length === 1 ? 'child' : 'children'}`) : '',
       n.detail ? h('span', { class: 'detail-line' }, ' ' + n.detail) : '');
     if (!kids.length) return h('li', { class: 'leaf' }, line);
     const open = treeOpen.has(n.path) || (!treeClosed.has(n.path) && kids.length <= 20);

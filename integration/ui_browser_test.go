@@ -1,0 +1,207 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// chromiumPath is Debian's chromium, which .ci/install-deps installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// The observer (GET /ui) in a real browser against a real tree: the page
+// sees its broker killed and back without a reload, and the timeline shows
+// both changes. With WARREN_UI_SCREENSHOTS=1 (make screenshots) its
+// screenshots go to docs/ui-*.png, else into the test's temporary directory.
+func TestUI_BrowserSeesBrokerKilledAndBack(t *testing.T) {
+	b := StartBroker(t)
+	cfg := oneZone(b.URI())
+	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
+	tree, _ := startTree(t, cfg)
+	waitReady(t, tree, 20*time.Second)
+	id := brokerID(t, b)
+	uiTraffic(t, tree)
+	addr, err := tree.ServeAdmin(within(t, 2*time.Minute), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots := t.TempDir()
+	if os.Getenv("WARREN_UI_SCREENSHOTS") == "1" {
+		shots = filepath.Join("..", "docs")
+	}
+
+	page := openBrowser(t)
+	step(t, page, "open the observer",
+		chromedp.EmulateViewport(1440, 900),
+		chromedp.Navigate("http://"+addr.String()+"/ui"),
+		chromedp.Evaluate[chromedp.Void](`window.warrenNoReload = true`))
+	waitPage(t, page, 10*time.Second, "the stream live", `document.getElementById("live").dataset.state === "live"`)
+	row := fmt.Sprintf(`#overview-connections tr[data-key=%s] td[data-field=state]`, strconv.Quote(id))
+	stateIs := func(want string) string {
+		return fmt.Sprintf(`(document.querySelector(%s) || {}).textContent === %s`, strconv.Quote(row), strconv.Quote(want))
+	}
+	waitPage(t, page, 10*time.Second, id+" connected", stateIs("connected"))
+
+	b.Kill(t)
+	waitPage(t, page, 15*time.Second, id+" disconnected after the kill", fmt.Sprintf(
+		`[%q, %q].includes((document.querySelector(%s) || {}).textContent)`, "disconnected", "connecting", strconv.Quote(row)))
+	screenshot(t, page, filepath.Join(shots, "ui-disconnected.png"))
+	b.Start(t)
+	waitPage(t, page, 20*time.Second, id+" connected again", stateIs("connected"))
+	if noReload, err := chromedp.Run(page, chromedp.Evaluate[bool](`window.warrenNoReload === true`)); err != nil || !noReload {
+		t.Fatalf("the page was reloaded (%v): it must follow the tree live", err)
+	}
+
+	// The timeline: the connection went down, then up again.
+	timeline := fmt.Sprintf(`(() => {
+		const rows = [...document.querySelectorAll("#overview-timeline tr[data-table=timeline]")].map((tr) => ({
+			id: tr.querySelector("[data-field=id]").textContent,
+			from: tr.querySelector("[data-field=from]").textContent,
+			to: tr.querySelector("[data-field=to]").textContent}));
+		const mine = rows.filter((r) => r.id === %s).reverse(); // oldest first
+		const down = mine.findIndex((r) => r.from === "connected" && r.to !== "connected");
+		return down >= 0 && mine.slice(down + 1).some((r) => r.to === "connected");
+	})()`, strconv.Quote(id))
+	waitPage(t, page, 5*time.Second, "the timeline showing "+id+" down then up", timeline)
+	screenshot(t, page, filepath.Join(shots, "ui-overview.png"))
+
+	// A listener's details, and the tree.
+	listenerRow := `#listeners tr[data-key="warren/listeners/authn"]`
+	step(t, page, "open the authn listener",
+		chromedp.Click(chromedp.CSS(`#tabs button[data-tab=listeners]`)),
+		chromedp.WaitVisible(chromedp.CSS(listenerRow)),
+		chromedp.Click(chromedp.CSS(listenerRow)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail dd[data-field=queue]`)))
+	waitPage(t, page, 5*time.Second, "the listener consuming in its details",
+		`(document.querySelector("#detail dd[data-field=state]") || {}).textContent === "consuming"`)
+	screenshot(t, page, filepath.Join(shots, "ui-listeners.png"))
+	step(t, page, "open the tree",
+		chromedp.Click(chromedp.CSS(`#detail-close`)),
+		chromedp.Click(chromedp.CSS(`#tabs button[data-tab=tree]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tree .node-line[data-path="warren/listeners/authn"]`)))
+	screenshot(t, page, filepath.Join(shots, "ui-tree.png"))
+}
+
+// uiTraffic gives the observer something to show: listeners, confirmed
+// publishes and calls answered by one of them.
+func uiTraffic(t *testing.T, tree *supervisor.Tree) {
+	t.Helper()
+	ctx := within(t, 30*time.Second)
+	app := kazoo.Defaults{AppName: "ui-test", AppVersion: "1.0"}
+	spawnListener(t, tree, listener.Spec{
+		Name:     "authn",
+		Queue:    listener.QueueSpec{Name: "ui-authn", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
+		Defaults: app,
+		Handlers: []listener.Route{{Category: "directory", Name: "authn_req",
+			Handler: func(ctx context.Context, d *listener.Delivery) error {
+				return d.Reply(ctx, map[string]any{"Event-Category": "directory", "Event-Name": "authn_resp"})
+			}}},
+	})
+	for name, category := range map[string]string{"callevt": "call_event", "registrar": "directory"} {
+		spawnListener(t, tree, listener.Spec{
+			Name:     name,
+			Queue:    listener.QueueSpec{Name: "ui-" + name, AutoDelete: true},
+			Bindings: []listener.Binding{{Exchange: name, RoutingKey: "#"}},
+			Handlers: []listener.Route{{Category: category, Handler: func(context.Context, *listener.Delivery) error { return nil }}},
+		})
+	}
+	body := []byte(`{"Event-Category":"call_event","Event-Name":"CHANNEL_ANSWER","App-Name":"ui-test","App-Version":"1.0"}`)
+	for i := range 200 {
+		if err := tree.Publish(ctx, "callevt", "call.event."+kazoo.Encode(strconv.Itoa(i)), body, publish.Confirm()); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	request := kazoo.Envelope{"Event-Category": "directory", "Event-Name": "authn_req",
+		"Method": "REGISTER", "Auth-Realm": "example.com", "Auth-User": "alice"}
+	for i := range 20 {
+		if _, err := tree.Call(ctx, rpc.Request{Exchange: "callmgr", RoutingKey: kazoo.AuthnReqRoutingKey("example.com"),
+			Envelope: request, Defaults: app}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+}
+
+// openBrowser starts a headless Chromium of its own (a fresh profile, no
+// network of its own) and returns the context of its tab; it stops at
+// cleanup.
+func openBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s: %v; install Debian's chromium: .ci/install-deps (or apt-get install chromium)", chromiumPath, err)
+	}
+	alloc, stopAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox, // the tests may run as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 900),
+	)
+	page, closePage := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		closePage()
+		stopAlloc()
+	})
+	// The first Run starts the browser; it lives as long as page.
+	if err := chromedp.Do(page); err != nil {
+		t.Fatalf("start %s: %v", chromiumPath, err)
+	}
+	return page
+}
+
+// step runs browser actions, at most 20s.
+func step(t *testing.T, page context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(page, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("browser: %s: %v", what, err)
+	}
+}
+
+// waitPage waits until the JavaScript expression is true in the page.
+func waitPage(t *testing.T, page context.Context, d time.Duration, what, expr string) {
+	t.Helper()
+	start := time.Now()
+	_, err := chromedp.Run(page, chromedp.Poll[chromedp.Void](expr,
+		chromedp.WithPollingTimeout(d), chromedp.WithPollingInterval(50*time.Millisecond)))
+	if err != nil {
+		text, _ := chromedp.Run(page, chromedp.Evaluate[string](`document.querySelector(".tab.active").innerText`))
+		t.Fatalf("browser: %s not seen within %v: %v; the page shows:\n%s", what, d, err, tail(text, 40))
+	}
+	t.Logf("browser: %s after %v", what, time.Since(start).Round(time.Millisecond))
+}
+
+// screenshot writes the whole page as a PNG.
+func screenshot(t *testing.T, page context.Context, path string) {
+	t.Helper()
+	png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", path, err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
