@@ -15,6 +15,7 @@ import (
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
 
@@ -86,12 +87,62 @@ func TestUI_BrowserSeesBrokerKilledAndBack(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#detail dd[data-field=queue]`)))
 	waitPage(t, page, 5*time.Second, "the listener consuming in its details",
 		`(document.querySelector("#detail dd[data-field=state]") || {}).textContent === "consuming"`)
-	screenshot(t, page, filepath.Join(shots, "ui-listeners.png"))
 	step(t, page, "open the tree",
 		chromedp.Click(chromedp.CSS(`#detail-close`)),
 		chromedp.Click(chromedp.CSS(`#tabs button[data-tab=tree]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tree .node-line[data-path="warren/listeners/authn"]`)))
 	screenshot(t, page, filepath.Join(shots, "ui-tree.png"))
+
+	uiThousandListeners(t, tree, page, id)
+	screenshot(t, page, filepath.Join(shots, "ui-listeners.png"))
+}
+
+// uiThousandListeners checks the listeners tab with 1,000 more rows: paging,
+// sorting, filtering. The rows are written by hand, as 1,000 listeners
+// would write theirs: the page is under test here, not the listeners.
+func uiThousandListeners(t *testing.T, tree *supervisor.Tree, page context.Context, broker string) {
+	t.Helper()
+	const n = 1000
+	err := tree.Registry().Write(func(w *registry.Writer) error {
+		for i := range n {
+			name := fmt.Sprintf("bulk-%04d", i)
+			if err := w.PutListener(registry.Listener{Path: "warren/listeners/" + name, Name: name, Queue: "q-" + name,
+				Bindings: []string{"callevt/call.event." + name, "registrar/registration.success.*"}, Broker: broker,
+				Zone: "local", State: registry.ListenerConsuming, Since: time.Now(), Received: uint64(i), Acked: uint64(i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = tree.Registry().Write(func(w *registry.Writer) error {
+			for i := range n {
+				if err := w.DeleteListener(fmt.Sprintf("warren/listeners/bulk-%04d", i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	info := `(document.querySelector("#listeners .toolbar .muted") || {}).textContent === `
+	step(t, page, "open the listeners", chromedp.Click(chromedp.CSS(`#tabs button[data-tab=listeners]`)))
+	waitPage(t, page, 10*time.Second, "1,003 listeners, 50 a page", info+`"1–50 of 1,003"`)
+	step(t, page, "the next page", chromedp.Click(chromedp.CSS(`#listeners button[data-page=next]`)))
+	waitPage(t, page, 5*time.Second, "the second page", info+`"51–100 of 1,003"`)
+	step(t, page, "sort by received, most first", chromedp.Click(chromedp.CSS(`#listeners th[data-sort=received]`)))
+	waitPage(t, page, 5*time.Second, "bulk-0999 first, on page 1", info+`"1–50 of 1,003" && `+
+		`document.querySelector("#listeners tbody tr").dataset.key === "warren/listeners/bulk-0999"`)
+	filter := `#listeners input[data-filter=listeners]`
+	step(t, page, "filter bulk-099", chromedp.SendKeys(chromedp.CSS(filter), "bulk-099"))
+	waitPage(t, page, 5*time.Second, "the 10 listeners bulk-0990…0999", info+`"1–10 of 10"`)
+	step(t, page, "clear the filter", chromedp.Evaluate[chromedp.Void](
+		`(e => { e.value = ""; e.dispatchEvent(new Event("input")); })(document.querySelector("`+filter+`"))`))
+	waitPage(t, page, 5*time.Second, "all of them again", info+`"1–50 of 1,003"`)
+	step(t, page, "open bulk-0999", chromedp.Click(chromedp.CSS(`#listeners tr[data-key="warren/listeners/bulk-0999"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail dd[data-field=bindings]`)))
 }
 
 // uiTraffic gives the observer something to show: listeners, confirmed

@@ -57,11 +57,11 @@ class Table {
     this.next = h('button', { type: 'button', class: 'pager', 'data-page': 'next', onclick: () => { this.page++; render(); } }, '›');
     this.thead = h('tr', {}, columns.map((c) => h('th', {
       class: (c.num ? 'num sortable' : 'sortable') + (c.hidden ? ' hidden' : ''), 'data-sort': c.key,
-      onclick: () => { this.sort = { key: c.key, desc: this.sort && this.sort.key === c.key ? !this.sort.desc : !!c.num }; render(); },
+      onclick: () => { this.sort = { key: c.key, desc: this.sort && this.sort.key === c.key ? !this.sort.desc : !!c.num }; this.page = 0; render(); },
     }, c.label)));
     this.tbody = h('tbody');
     el.append(h('div', { class: 'toolbar' }, this.input, this.info, this.prev, this.next),
-      h('table', { class: 'grid', 'data-table': name }, h('thead', {}, this.thead), this.tbody));
+      h('div', { class: 'scroll' }, h('table', { class: 'grid', 'data-table': name }, h('thead', {}, this.thead), this.tbody)));
   }
   value(row, c) { return c.get ? c.get(row) : row[c.key]; }
   text(row) { return this.columns.map((c) => this.value(row, c)).join(' ').toLowerCase(); }
@@ -280,7 +280,7 @@ function draw() {
       ' zone ', h('b', {}, s.local_zone), s.reason ? h('span', { class: 'err' }, ' · ' + s.reason) : '');
   }
   document.getElementById('updated').textContent = state.updated ? 'as of ' + clock(state.updated) : '';
-  for (const [name, m] of Object.entries(state.tables)) document.getElementById('count-' + name).textContent = m.size || '';
+  for (const [name, m] of Object.entries(state.tables)) document.getElementById('count-' + name).textContent = m.size ? num(m.size) : '';
   document.getElementById('count-timeline').textContent = state.timeline.length || '';
   switch (tab) {
     case 'overview':
