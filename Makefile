@@ -3,12 +3,12 @@ GO        ?= go
 DEMO_URL  ?= amqp://guest:guest@127.0.0.1:5672/
 UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd/... ./internal/...
 
-.PHONY: help demo test unit integration faults bench bench-go vet deps build
+.PHONY: help demo test unit integration faults bench bench-go vet deps build screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-deps: ## install RabbitMQ and amqp-tools when missing (apt, as root)
+deps: ## install RabbitMQ, amqp-tools and Chromium when missing (apt, as root)
 	@bash .ci/install-deps
 
 demo: deps ## start the supervision tree against the local broker and show it live
@@ -27,6 +27,9 @@ unit: ## unit tests with -race (no broker needed)
 
 integration: deps ## integration tests against real RabbitMQ nodes the tests start themselves (the fault suite apart)
 	$(GO) test -race -count=1 -timeout 13m -skip '^TestFault_' ./integration/...
+
+screenshots: deps ## redraw docs/ui-*.png: the observer (/ui) in headless Chromium against a real tree
+	WARREN_UI_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestUI_' ./integration/
 
 faults: deps ## the fault suite: toxiproxy and broker faults under load, then its table
 	@table=$$(mktemp); \

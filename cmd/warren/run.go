@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sync"
@@ -25,7 +26,8 @@ func newRunCmd(a *app) *cobra.Command {
 		Short: "Run the supervision tree and serve the admin API",
 		Long: "run starts Warren's supervision tree from --config (Kazoo's config.ini) or\n" +
 			"--url, serves the read-only admin API on --admin, and runs until SIGINT or\n" +
-			"SIGTERM. It exits non-zero when the tree fails.",
+			"SIGTERM. It prints the address of the observer, a live web page of the tree\n" +
+			"(http://ADDR/ui). It exits non-zero when the tree fails.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren run\n" +
 			"  warren run --config /etc/kazoo/core/config.ini --zone zone1 --admin 127.0.0.1:7117",
 		Args: noArgs,
@@ -54,6 +56,7 @@ func (a *app) run(cmd *cobra.Command) error {
 		return err
 	}
 	log.Info("admin API listening", "addr", addr.String())
+	fmt.Fprintf(cmd.OutOrStdout(), "observer: %s\n", observerURL(addr))
 	if a.started != nil {
 		a.started(t, addr)
 	}
@@ -81,6 +84,9 @@ func (a *app) run(cmd *cobra.Command) error {
 	stopWaiting()
 	return shutdown(t, log)
 }
+
+// observerURL is the address of the admin API's web page of the tree.
+func observerURL(addr net.Addr) string { return "http://" + addr.String() + "/ui" }
 
 // shutdown stops t within shutdownTimeout.
 func shutdown(t *supervisor.Tree, log *slog.Logger) error {

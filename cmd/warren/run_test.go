@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,12 +111,12 @@ func TestRun_ServesTheAdminAPIAndStopsCleanly(t *testing.T) {
 	}
 	running := make(chan started, 1)
 	exited := make(chan int, 1)
-	var stderr string
+	var stdout, stderr string
 	broker := closedPort(t)
 	go func() {
-		code, _, errOut := cli{started: func(t *supervisor.Tree, a net.Addr) { running <- started{t, a} }}.run(t, ctx,
+		code, out, errOut := cli{started: func(t *supervisor.Tree, a net.Addr) { running <- started{t, a} }}.run(t, ctx,
 			"run", "--url", "amqp://kazoo:s3cret@"+broker+"/", "--admin", "127.0.0.1:0", "--log-level", "debug")
-		stderr = errOut
+		stdout, stderr = out, errOut
 		exited <- code
 	}()
 	var addr string
@@ -141,6 +143,10 @@ func TestRun_ServesTheAdminAPIAndStopsCleanly(t *testing.T) {
 	if code, out, errOut = warren(t, "tree", "--admin", addr); code != exitOK || !strings.HasPrefix(out, "warren (supervisor") {
 		t.Errorf("warren tree = %d\n%s%s", code, out, errOut)
 	}
+	page := getPage(t, "http://"+addr+"/ui")
+	if !strings.Contains(page, "<title>Warren observer</title>") {
+		t.Errorf("GET /ui is not the observer:\n%s", page)
+	}
 
 	stop() // as SIGINT would
 	select {
@@ -151,10 +157,30 @@ func TestRun_ServesTheAdminAPIAndStopsCleanly(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("warren run did not stop within 15s of its context ending")
 	}
+	if want := "observer: http://" + addr + "/ui\n"; !strings.Contains(stdout, want) {
+		t.Errorf("stdout lacks %q:\n%s", want, stdout)
+	}
 	for _, want := range []string{`msg="admin API listening"`, `msg="shutting down"`, "msg=stopped"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("log lacks %s:\n%s", want, stderr)
 		}
 	}
 	mustNotContain(t, "the log", stderr, "s3cret")
+}
+
+// getPage reads url with a client of its own, closed after.
+func getPage(t *testing.T, url string) string {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	res, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d, %v", url, res.StatusCode, err)
+	}
+	return string(body)
 }
