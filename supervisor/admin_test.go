@@ -403,16 +403,23 @@ func TestServeAdmin_RejectsAForeignHostHeader(t *testing.T) {
 		"evil.example.com:" + port: http.StatusMisdirectedRequest,
 		"127.0.0.1.nip.io:" + port: http.StatusMisdirectedRequest,
 	} {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+addr.String()+"/healthz", nil)
-		req.Host = host
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != want {
-			t.Errorf("Host %s: %d %s, want %d", host, res.StatusCode, body, want)
+		// The observer's page and stream too; the stream's body is not
+		// read, only its status (closing it ends the stream).
+		for _, path := range []string{"/healthz", "/ui", "/ui/events"} {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+addr.String()+path, nil)
+			req.Host = host
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body []byte
+			if path != "/ui/events" || res.StatusCode != http.StatusOK {
+				body, _ = io.ReadAll(res.Body)
+			}
+			res.Body.Close()
+			if res.StatusCode != want {
+				t.Errorf("GET %s with Host %s: %d %s, want %d", path, host, res.StatusCode, body, want)
+			}
 		}
 	}
 	cancel()

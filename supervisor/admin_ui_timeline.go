@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -70,10 +71,16 @@ func (tl *uiTimeline) observe(items []uiItem, now time.Time) {
 				Detail: "restart " + strconv.Itoa(it.restarts)})
 		}
 	}
-	for key, old := range tl.known {
+	var gone []string
+	for key := range tl.known {
 		if _, ok := next[key]; !ok {
-			changes = append(changes, UIEvent{Time: at, Kind: old.kind, ID: old.id, From: old.state, To: "gone"})
+			gone = append(gone, key)
 		}
+	}
+	slices.Sort(gone)
+	for _, key := range gone {
+		old := tl.known[key]
+		changes = append(changes, UIEvent{Time: at, Kind: old.kind, ID: old.id, From: old.state, To: "gone"})
 	}
 	tl.known = next
 	type change struct{ kind, from, to string }

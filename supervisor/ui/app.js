@@ -39,6 +39,7 @@ const clock = (t) => {
 const num = (n) => (n === undefined || n === null ? '' : Number(n).toLocaleString('en'));
 const rate = (r) => (r ? (r < 10 ? r.toFixed(1) : Math.round(r).toLocaleString('en')) + '/s' : '–');
 const ms = (v) => (v ? (v < 1 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v)) + ' ms' : '–');
+const counter = (key, label) => ({ key, label: label || key, num: true, fmt: num });
 const badge = (s) => h('span', { class: 'st st-' + String(s || 'none').replace(/[^a-z_]/gi, '') }, s || '–');
 const last = (p) => String(p || '').split('/').pop();
 
@@ -166,11 +167,11 @@ function setup() {
     { key: 'zone', label: 'zone' },
     { key: 'state', label: 'state', fmt: badge },
     { key: 'rate', label: 'rate', num: true, fmt: rate },
-    { key: 'received', label: 'received', num: true, fmt: num },
-    { key: 'acked', label: 'acked', num: true, fmt: num },
-    { key: 'nacked', label: 'nacked', num: true, fmt: num },
-    { key: 'rejected', label: 'rejected', num: true, fmt: num },
-    { key: 'errors', label: 'errors', num: true, fmt: num },
+    counter('received'),
+    counter('acked'),
+    counter('nacked'),
+    counter('rejected'),
+    counter('errors'),
     { key: 'in_flight', label: 'in flight', num: true },
   ], { sort: { key: 'name' } });
   tables.publishers = new Table($('publishers'), 'publishers', [
@@ -179,13 +180,13 @@ function setup() {
     { key: 'channel', label: 'channel' },
     { key: 'state', label: 'state', fmt: badge },
     { key: 'rate', label: 'rate', num: true, fmt: rate },
-    { key: 'published', label: 'published', num: true, fmt: num },
-    { key: 'confirmed', label: 'confirmed', num: true, fmt: num },
-    { key: 'nacked', label: 'nacked', num: true, fmt: num },
-    { key: 'returned', label: 'returned', num: true, fmt: num },
-    { key: 'unconfirmed', label: 'unconfirmed', num: true, fmt: num },
-    { key: 'buffered', label: 'waiting', num: true, fmt: num },
-    { key: 'dropped', label: 'dropped', num: true, fmt: num },
+    counter('published'),
+    counter('confirmed'),
+    counter('nacked'),
+    counter('returned'),
+    counter('unconfirmed'),
+    counter('buffered', 'waiting'),
+    counter('dropped'),
   ], { sort: { key: 'id' } });
   tables.workers = new Table($('workers'), 'workers', [
     { key: 'name', label: 'worker' },
@@ -194,11 +195,11 @@ function setup() {
     { key: 'state', label: 'state', fmt: badge },
     { key: 'busy', label: 'in flight', num: true },
     { key: 'rate', label: 'rate', num: true, fmt: rate },
-    { key: 'calls', label: 'calls', num: true, fmt: num },
-    { key: 'replies', label: 'replies', num: true, fmt: num },
-    { key: 'timeouts', label: 'timeouts', num: true, fmt: num },
-    { key: 'late', label: 'late', num: true, fmt: num },
-    { key: 'errors', label: 'errors', num: true, fmt: num },
+    counter('calls'),
+    counter('replies'),
+    counter('timeouts'),
+    counter('late'),
+    counter('errors'),
   ], { sort: { key: 'name' } });
   tables.timeline = new Table($('timeline'), 'timeline', timelineColumns, { pageSize: 100 });
   tables.overviewTimeline = new Table($('overview-timeline'), 'timeline', timelineColumns, { filter: false, pageSize: 10 });
