@@ -93,6 +93,18 @@ func TestUI_BrowserSeesBrokerKilledAndBack(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#tree .node-line[data-path="warren/listeners/authn"]`)))
 	screenshot(t, page, filepath.Join(shots, "ui-tree.png"))
 
+	// Publishers and workers: the confirms and calls of uiTraffic, timed.
+	done := func(card string, n int) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("#%s .card")].some((c) =>
+			c.querySelector(".card-title").textContent.endsWith(" done") &&
+			Number(c.querySelector(".card-value").textContent.replace(/,/g, "")) >= %d)`, card, n)
+	}
+	step(t, page, "open the publishers", chromedp.Click(chromedp.CSS(`#tabs button[data-tab=publishers]`)))
+	waitPage(t, page, 5*time.Second, "200 confirms done", done("confirms", 200))
+	screenshot(t, page, filepath.Join(shots, "ui-publishers.png"))
+	step(t, page, "open the workers", chromedp.Click(chromedp.CSS(`#tabs button[data-tab=workers]`)))
+	waitPage(t, page, 5*time.Second, "20 calls done", done("calls", 20))
+
 	uiThousandListeners(t, tree, page, id)
 	screenshot(t, page, filepath.Join(shots, "ui-listeners.png"))
 }

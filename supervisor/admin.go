@@ -41,7 +41,9 @@ const adminShutdownGrace = 5 * time.Second
 //
 // Other paths answer 404 and other methods 405, with an [AdminError].
 // URIs and error texts never carry a password. The handler is safe for
-// concurrent use; it reads the registry in lock-free snapshots.
+// concurrent use; it reads the registry in lock-free snapshots. The
+// observer's timeline holds the changes its streams saw; [Tree.ServeAdmin]
+// also records them while no page is open.
 func (t *Tree) AdminHandler() http.Handler { return t.adminHandler(&uiServer{t: t}) }
 
 // adminHandler is AdminHandler with the observer ui, whose timeline

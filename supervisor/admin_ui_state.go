@@ -3,7 +3,6 @@ package supervisor
 import (
 	"time"
 
-	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -170,6 +169,3 @@ func (r *uiRates) tick(now time.Time) {
 	}
 	r.at, r.prev, r.cur = now, r.cur, map[string]uint64{}
 }
-
-// uiRedacted is a last line of defence for free text the page shows.
-func uiRedacted(s string) string { return redact.Text(s) }

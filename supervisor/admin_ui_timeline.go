@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/warrenmq/warren/internal/redact"
 )
 
 // uiTimelineSize bounds the observer's timeline: the last state changes kept.
@@ -107,7 +109,7 @@ func (tl *uiTimeline) observe(items []uiItem, now time.Time) {
 func (tl *uiTimeline) add(e UIEvent) {
 	tl.seq++
 	e.Seq = tl.seq
-	e.Detail = uiRedacted(e.Detail)
+	e.Detail = redact.Text(e.Detail) // a last line of defence: the rows are redacted already
 	if len(tl.events) == uiTimelineSize {
 		copy(tl.events, tl.events[1:])
 		tl.events = tl.events[:uiTimelineSize-1]

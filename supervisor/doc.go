@@ -25,5 +25,6 @@
 // silently stop the child instead.
 //
 // [Tree.AdminHandler] is the read-only JSON admin API the warren command
-// reads; its routes are one map in admin.go.
+// reads; its routes are one map in admin.go. Its /ui is the observer, a live
+// web page of the tree (admin_ui*.go, files embedded from ui/).
 package supervisor

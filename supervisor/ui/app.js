@@ -85,8 +85,9 @@ class Table {
     this.info.textContent = rows.length ? `${from + 1}–${from + shown.length} of ${num(rows.length)}` : 'none';
     this.prev.disabled = this.page === 0; this.next.disabled = this.page >= pages - 1;
     for (const th of this.thead.children) {
-      th.classList.toggle('asc', !!this.sort && th.dataset.sort === this.sort.key && !this.sort.desc);
-      th.classList.toggle('desc', !!this.sort && th.dataset.sort === this.sort.key && this.sort.desc);
+      const on = !!this.sort && th.dataset.sort === this.sort.key;
+      th.classList.toggle('asc', on && !this.sort.desc);
+      th.classList.toggle('desc', on && !!this.sort.desc);
     }
     const trs = [];
     let group;
@@ -101,7 +102,8 @@ class Table {
       this.columns.map((c) => {
         const v = this.value(row, c);
         if (c.hidden) return h('td', { class: 'hidden' });
-        return h('td', { 'data-field': c.key, class: c.num ? 'num' : null }, c.fmt ? c.fmt(v, row) : v);
+        const long = typeof v === 'string' && v.length > 40 ? v : null; // cut by the cell's width: whole on hover
+        return h('td', { 'data-field': c.key, class: c.num ? 'num' : null, title: long }, c.fmt ? c.fmt(v, row) : v);
       })));
     }
     this.tbody.replaceChildren(...trs);
