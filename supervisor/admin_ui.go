@@ -27,6 +27,14 @@ const uiCoalesce = 250 * time.Millisecond
 // changed).
 const uiTick = time.Second
 
+// uiWriteTimeout bounds the write of one event: a client that stops
+// reading ends its stream.
+const uiWriteTimeout = 10 * time.Second
+
+// uiRetry is how long a browser waits before it reconnects a stream that
+// broke (EventSource's retry field).
+const uiRetry = time.Second
+
 // uiPolicy is the page's Content-Security-Policy: its own files only, no
 // inline script or style, no framing.
 const uiPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
@@ -151,7 +159,8 @@ func (u *uiServer) tableWatch() [6]<-chan struct{} {
 // holds the changes made while no page is open. ServeAdmin runs it.
 func (u *uiServer) record(ctx context.Context) {
 	u.follow(ctx, 0, func(bool) error {
-		u.timeline.observe(u.t.uiState(nil).items(), time.Now())
+		at := time.Now()
+		u.timeline.observe(u.t.uiState(nil).items(), at)
 		return nil
 	})
 }

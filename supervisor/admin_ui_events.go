@@ -51,6 +51,9 @@ func (u *uiServer) events(w http.ResponseWriter, req *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", uiRetry.Milliseconds()); err != nil {
+		return
+	}
 	if err := rc.Flush(); err != nil {
 		return // cannot stream through this writer
 	}
@@ -76,6 +79,7 @@ func (u *uiServer) events(w http.ResponseWriter, req *http.Request) {
 			name = "reset"
 		}
 		reset = false
+		_ = rc.SetWriteDeadline(time.Now().Add(uiWriteTimeout)) // not every writer has one (httptest's)
 		if err := writeEvent(w, name, up); err != nil {
 			return err
 		}

@@ -340,6 +340,16 @@ func TestUITimeline(t *testing.T) {
 			t.Fatalf("events = %+v, want a's change and one for the 1000 listeners", ev)
 		}
 	})
+	t.Run("ignores a snapshot older than the last one", func(t *testing.T) {
+		var tl uiTimeline
+		t0 := time.Now()
+		tl.observe([]uiItem{conn("a", "connected")}, t0)
+		tl.observe([]uiItem{conn("a", "disconnected")}, t0.Add(2*time.Millisecond))
+		tl.observe([]uiItem{conn("a", "connected")}, t0.Add(time.Millisecond)) // read before, observed after
+		if ev, _ := tl.since(0); len(ev) != 1 || ev[0].To != "disconnected" {
+			t.Fatalf("events = %+v, want only connected → disconnected", ev)
+		}
+	})
 	t.Run("keeps the last uiTimelineSize events", func(t *testing.T) {
 		var tl uiTimeline
 		tl.observe([]uiItem{conn("a", "s0")}, time.Now())

@@ -39,6 +39,7 @@ type uiItem struct {
 // ServeAdmin may feed it. It is safe for concurrent use.
 type uiTimeline struct {
 	mu     sync.Mutex        // guards the fields below
+	at     time.Time         // when the snapshot observed last was read
 	seq    uint64            // of the last event
 	events []UIEvent         // oldest first, at most uiTimelineSize
 	known  map[string]uiItem // kind+id -> state seen last; nil until the first snapshot
@@ -48,10 +49,17 @@ type uiTimeline struct {
 // first snapshot is the baseline: it records nothing. More than
 // uiTimelineGroup rows of one kind making the same change at once (a
 // broker's 1,000 listeners reconnecting) are one event, so that they do not
-// push everything else out of the ring.
+// push everything else out of the ring. now is when the snapshot's reading
+// began: a snapshot older than the last one observed (a stream that read
+// before another and observes after it) is ignored, else its older states
+// would come back as changes; its stream reads again at the next change.
 func (tl *uiTimeline) observe(items []uiItem, now time.Time) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
+	if now.Before(tl.at) {
+		return
+	}
+	tl.at = now
 	next := make(map[string]uiItem, len(items))
 	at := now.Format(adminTime)
 	var changes []UIEvent
