@@ -37,11 +37,12 @@ const uiRetry = time.Second
 
 // uiPolicy is the page's Content-Security-Policy: its own files only, no
 // inline script or style, no framing.
-const uiPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const uiPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // uiServer serves the observer of one admin handler. Its timeline is shared
-// by every stream; each stream keeps what it sent.
+// by every stream; each stream keeps what it sent on its own goroutine (the
+// request's). It is safe for concurrent use.
 type uiServer struct {
 	t        *Tree
 	timeline uiTimeline
