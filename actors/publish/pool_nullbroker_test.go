@@ -20,13 +20,13 @@ import (
 // These tests run the publishers in a tree on internal/nullbroker: real
 // sockets, real AMQP, no RabbitMQ node.
 
-func within(t *testing.T, d time.Duration) context.Context {
+func within(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func startNull(t *testing.T, cfg nullbroker.Config) *nullbroker.Server {
+func startNull(t testing.TB, cfg nullbroker.Config) *nullbroker.Server {
 	t.Helper()
 	nb, err := nullbroker.Start(cfg)
 	if err != nil {
@@ -38,7 +38,7 @@ func startNull(t *testing.T, cfg nullbroker.Config) *nullbroker.Server {
 
 // pubTree starts a tree with publishers (no RPC workers) on nb and waits
 // until they are ready.
-func pubTree(t *testing.T, nb *nullbroker.Server, pc supervisor.PublishConfig) *supervisor.Tree {
+func pubTree(t testing.TB, nb *nullbroker.Server, pc supervisor.PublishConfig) *supervisor.Tree {
 	t.Helper()
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
 		RPC: supervisor.RPCConfig{Workers: -1}, Publish: pc}
@@ -69,7 +69,7 @@ func pubTree(t *testing.T, nb *nullbroker.Server, pc supervisor.PublishConfig) *
 	return tree
 }
 
-func waitPublishers(t *testing.T, tree *supervisor.Tree, what string, cond func([]registry.Publisher) bool) []registry.Publisher {
+func waitPublishers(t testing.TB, tree *supervisor.Tree, what string, cond func([]registry.Publisher) bool) []registry.Publisher {
 	t.Helper()
 	var rows []registry.Publisher
 	err := tree.Registry().WaitFor(within(t, 10*time.Second), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {

@@ -1,0 +1,47 @@
+package publish_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// BenchmarkPublish measures the client's cost of one publish through the
+// pool on internal/nullbroker (in this process: its CPU counts too), with
+// allocations: fire-and-forget from one goroutine, confirmed from 64
+// goroutines (a pipeline of 64 confirms in flight).
+func BenchmarkPublish(b *testing.B) {
+	nb := startNull(b, nullbroker.Config{})
+	tree := pubTree(b, nb, supervisor.PublishConfig{})
+	body := make([]byte, 256)
+	ctx := context.Background()
+	b.Run("fire-and-forget", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := tree.Publish(ctx, "amq.fanout", "", body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("confirmed-64", func(b *testing.B) {
+		b.ReportAllocs()
+		const callers = 64
+		var wg sync.WaitGroup
+		per := b.N/callers + 1
+		for range callers {
+			wg.Go(func() {
+				for range per {
+					if err := tree.Publish(ctx, "amq.fanout", "", body, publish.Confirm()); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
