@@ -44,7 +44,7 @@ type listener struct {
 	ch         *amqp.Channel
 	chID       string
 	cancels    <-chan string // ch's consumer-cancel notifications, drained by its forwarders
-	setupGen   uint64 // bumped for every replay attempt; late results are dropped
+	setupGen   uint64        // bumped for every replay attempt; late results are dropped
 	state      registry.ListenerState
 	lastErr    string
 	since      time.Time

@@ -70,7 +70,7 @@ type Options struct {
 	// each side of each scenario writes a CPU profile,
 	// <scenario>.<raw|warren>.pprof (go tool pprof reads it).
 	CPUProfile string
-	Log      *slog.Logger        // the tree's logger; default: discard
+	Log        *slog.Logger // the tree's logger; default: discard
 }
 
 func (o *Options) defaults() {
