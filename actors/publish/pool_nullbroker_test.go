@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -357,5 +358,79 @@ func TestPublishReply_ThroughThePool(t *testing.T) {
 	}
 	if pool.Spec().Size != publish.DefaultPublishers {
 		t.Fatalf("spec %+v", pool.Spec())
+	}
+}
+
+// One goroutine keeps a window of deferred publishes in flight: every one
+// is confirmed, counted and delivered.
+func TestPublishDeferred_AWindowFromOneGoroutine(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	d := consumer(t, nb, "pipe-q", "kapps", "pipe")
+	ctx := within(t, 10*time.Second)
+	const n, window = 1000, 64
+	var pending []*publish.Pending
+	for i := range n {
+		if len(pending) == window {
+			if err := pending[0].Wait(ctx); err != nil {
+				t.Fatalf("publish %d: %v", i-window, err)
+			}
+			pending = pending[1:]
+		}
+		pd, err := tree.PublishDeferred(ctx, "kapps", "pipe", []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending = append(pending, pd)
+	}
+	for _, pd := range pending {
+		if err := pd.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := pd.Wait(ctx); err != nil { // the same answer again
+			t.Fatalf("second wait: %v", err)
+		}
+	}
+	for range n {
+		next(t, d)
+	}
+	waitPublishers(t, tree, "all confirmed", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return r.Confirmed }) == n
+	})
+}
+
+// Mandatory and AllZones are refused before anything is written; a
+// deferred publish whose channel the broker closes fails its Wait naming
+// the broker's reason.
+func TestPublishDeferred_RefusalsAndAChannelClosedBeforeTheAck(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{MaxMessageSize: 100})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	ctx := within(t, 10*time.Second)
+	if _, err := tree.PublishDeferred(ctx, "kapps", "k", []byte(`{}`), publish.Mandatory()); err == nil || !strings.Contains(err.Error(), "Mandatory") {
+		t.Fatalf("mandatory: %v", err)
+	}
+	if _, err := tree.PublishDeferred(ctx, "kapps", "k", []byte(`{}`), publish.AllZones()); err == nil || !strings.Contains(err.Error(), "AllZones") {
+		t.Fatalf("all zones: %v", err)
+	}
+	pd, err := tree.PublishDeferred(ctx, "kapps", "k", make([]byte, 200))
+	if err != nil {
+		t.Fatal(err) // written: only the broker knows its limit
+	}
+	err = pd.Wait(ctx)
+	if !errors.Is(err, publish.ErrNotConfirmed) || !strings.Contains(err.Error(), "406") {
+		t.Fatalf("wait: %v", err)
+	}
+	select {
+	case <-pd.Done():
+	default:
+		t.Fatal("Done not closed after the channel closed")
+	}
+	// The pool carries on on a new channel.
+	pd, err = tree.PublishDeferred(ctx, "kapps", "k", []byte(`{}`))
+	if err == nil {
+		err = pd.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatalf("after the close: %v", err)
 	}
 }

@@ -84,7 +84,7 @@ func (a *app) bench(cmd *cobra.Command) error {
 		return &usageError{errors.New("--sink runs its own null broker: give no --url")}
 	case o.Sink:
 		if len(o.Only) == 0 {
-			o.Only = []string{"publish", "confirmed"}
+			o.Only = []string{"publish", "confirmed", "confirmed64"}
 		}
 		self, err := os.Executable()
 		if err != nil {
