@@ -111,10 +111,11 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 		// and no queue is left behind per reconnect.
 		spec.Queue.Name = anonymousQueueName(spec.Name)
 	}
+	// Made once, shared by every instance (restarts): read only.
+	routes, log := newRoutes(spec.Handlers), env.Log.With("actor", "listener", "listener", spec.Name)
 	return actor.PropsFromProducer(func() actor.Actor {
 		ctx, cancel := context.WithCancel(context.Background())
-		s := &listenerShared{env: env, spec: spec, routes: newRoutes(spec.Handlers), ctx: ctx,
-			log: env.Log.With("actor", "listener", "listener", spec.Name)}
+		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, log: log}
 		return &listener{env: env, shared: s, log: s.log, cancel: cancel, cmds: initialCommands(spec), opMu: &sync.Mutex{}}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
 }
@@ -216,7 +217,7 @@ func (l *listener) setup(gen uint64) {
 	l.setState(registry.ListenerDeclaring, "")
 	go func() {
 		opMu.Lock()
-		queue, deliveries, unbound, err := replay(ch, spec, cmds)
+		queue, deliveries, unbound, err := replay(ch, *spec, cmds)
 		opMu.Unlock()
 		env.Send(self, &topologyDone{gen: gen, setup: setupGen, queue: queue, deliveries: deliveries, unbound: unbound,
 			replayed: bindingsOf(cmds), err: err})
