@@ -574,39 +574,37 @@ func warrenRestart(ctx context.Context, e *env) ([]float64, error) {
 		}
 		names = append(names, name)
 	}
-	consuming := func() bool {
-		c := 0
-		for _, l := range e.tree.Registry().Listeners() {
-			if l.State == registry.ListenerConsuming {
-				c++
-			}
-		}
-		return c >= n
-	}
-	if err := e.waitRegistry(ctx, consuming); err != nil {
+	if err := e.waitConsuming(ctx, n); err != nil {
 		return nil, err
 	}
 	opened, err := e.restartNode(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.waitRegistry(ctx, consuming); err != nil {
+	if err := e.waitConsuming(ctx, n); err != nil {
 		return nil, err
 	}
 	took := time.Since(opened)
 	return []float64{float64(took) / float64(time.Millisecond)}, e.redialRaw()
 }
 
-// waitRegistry waits until cond holds, re-checking on every change of the
-// tree's tables.
-func (e *env) waitRegistry(ctx context.Context, cond func() bool) error {
+// waitConsuming waits until n listeners are consuming, counting on every
+// change of the listeners table (the rows read in place: the bench shares
+// the cores with the tree it measures).
+func (e *env) waitConsuming(ctx context.Context, n int) error {
 	return e.tree.Registry().WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
 		it, err := txn.Get(registry.TableListeners, "id")
 		if err != nil {
 			return false, err
 		}
 		ws.Add(it.WatchCh())
-		return cond(), nil
+		c := 0
+		for row := it.Next(); row != nil; row = it.Next() {
+			if row.(*registry.Listener).State == registry.ListenerConsuming {
+				c++
+			}
+		}
+		return c >= n, nil
 	})
 }
 
