@@ -136,7 +136,7 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	if err != nil {
 		return nil, &CallError{MsgID: key, Op: "encode request", Err: err}
 	}
-	buffer := 64 // replies of a CallCollect that arrive while its caller parses one
+	buffer := 64      // replies of a CallCollect that arrive while its caller parses one
 	if until == nil { // Call: the first reply is all it takes
 		until, buffer = first, 1
 	}
