@@ -25,6 +25,9 @@ func shrinkProcessRegistry(sys *actor.ActorSystem) {
 		next.LocalPIDs[i] = cmap.New()
 	}
 	for _, bucket := range old.LocalPIDs {
+		if bucket.Count() == 0 { // most: Items would copy their 32 empty shards
+			continue
+		}
 		for id, proc := range bucket.Items() {
 			next.GetBucket(id).Set(id, proc)
 		}

@@ -139,7 +139,8 @@ func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, bo
 // closed (nil: never). Errors are *Error wrapping the sentinels of
 // this package. Only publishes sharing an [OrderKey] keep their order.
 func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) error {
-	r := new(publishRequest)
+	r := getRequest()
+	defer putRequest(r)
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
 		return err
 	}
@@ -162,8 +163,8 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 // message is reported by a Publish that waits: use Publish(…, Confirm(),
 // Mandatory())).
 func (p *Pool) PublishDeferred(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) (*Pending, error) {
-	pd := &Pending{pool: p, stop: stop, exchange: exchange, routingKey: routingKey} // the request with it: one allocation
-	r := &pd.r
+	r := getRequest()
+	defer putRequest(r)
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
 		return nil, err
 	}
@@ -175,9 +176,12 @@ func (p *Pool) PublishDeferred(ctx context.Context, stop <-chan struct{}, exchan
 	if err != nil {
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
 	}
-	pd.w, pd.written = w, time.Now()
-	return pd, nil
+	return &Pending{pool: p, stop: stop, w: w, exchange: exchange, routingKey: routingKey, written: time.Now()}, nil
 }
+
+// deferredRequest is what a Pending's wait knows of its publish: confirmed,
+// not mandatory (read only).
+var deferredRequest = &publishRequest{confirm: true}
 
 var errDeferredMandatory = errors.New("warren: PublishDeferred takes no Mandatory option: a returned message is reported by Publish(…, Confirm(), Mandatory())")
 
@@ -188,7 +192,6 @@ type Pending struct {
 	pool                 *Pool
 	stop                 <-chan struct{}
 	w                    written
-	r                    publishRequest
 	exchange, routingKey string
 	written              time.Time
 	done                 bool
@@ -208,7 +211,7 @@ func (pd *Pending) Wait(ctx context.Context) error {
 	if pd.done {
 		return pd.err
 	}
-	err := pd.pool.await(ctx, pd.stop, pd.w, &pd.r, pd.written)
+	err := pd.pool.await(ctx, pd.stop, pd.w, deferredRequest, pd.written)
 	if err != nil {
 		err = &Error{Exchange: pd.exchange, RoutingKey: pd.routingKey, Err: err}
 	}

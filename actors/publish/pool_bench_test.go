@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/supervisor"
@@ -26,6 +27,39 @@ func BenchmarkPublish(b *testing.B) {
 			if err := tree.Publish(ctx, "amq.fanout", "", body); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	b.Run("raw-deferred-window-64", func(b *testing.B) { // amqp091 alone, for comparison
+		conn, err := amqp.Dial(nb.URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		ch, err := conn.Channel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ch.Confirm(false); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		var window []*amqp.DeferredConfirmation
+		for b.Loop() {
+			if len(window) == 64 {
+				if ok, err := window[0].WaitContext(ctx); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+				window = window[1:]
+			}
+			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "amq.fanout", "", false, false,
+				amqp.Publishing{ContentType: publish.DefaultContentType, Body: body})
+			if err != nil {
+				b.Fatal(err)
+			}
+			window = append(window, dc)
+		}
+		for _, dc := range window {
+			dc.Wait()
 		}
 	})
 	b.Run("deferred-window-64", func(b *testing.B) {
