@@ -35,6 +35,7 @@ type assignments struct {
 	dels map[string]bool                // rows to delete
 
 	watches map[string]chan<- *openedChannel // per connection: its channels' close watch (close_watch.go)
+	waitBuf []consumerSlot                   // waitingSlots' buffer
 }
 
 type brokerInfo struct {
@@ -184,6 +185,22 @@ func (a *assignments) slots() []consumerSlot {
 	return out
 }
 
+// waitingSlots returns the slots of the consumers waiting for a channel,
+// the only ones nextWaiter, channelsToAsk and wantOnUp look at: they run
+// for every channel opened, and after a reconnect 1,000 listeners wait
+// while the channels come in, so listing every consumer each time was
+// quadratic, in allocations too. The slice is reused: valid until the
+// next call.
+func (a *assignments) waitingSlots() []consumerSlot {
+	a.waitBuf = a.waitBuf[:0]
+	for _, c := range a.consumers {
+		if c.ch == nil && c.timer == nil {
+			a.waitBuf = append(a.waitBuf, c.slot())
+		}
+	}
+	return a.waitBuf
+}
+
 func (b *brokerInfo) slot() brokerSlot {
 	return brokerSlot{ID: b.id, Zone: b.zone, Role: b.role, Up: b.up}
 }
@@ -228,7 +245,7 @@ func (a *assignments) wait(c *consumer) {
 // demand asks b for as many channels as consumers wait for it, less those
 // already on their way.
 func (a *assignments) demand(b *brokerInfo) {
-	if n := channelsToAsk(a.slots(), b.id, b.opening, len(a.pools[b.id]), b.target); n > 0 {
+	if n := channelsToAsk(a.waitingSlots(), b.id, b.opening, len(a.pools[b.id]), b.target); n > 0 {
 		a.ask(b, n)
 	}
 }
@@ -256,7 +273,7 @@ func (a *assignments) notifyAssigned(c *consumer) {
 func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
 	a.chans[ch.id] = ch
 	a.watchChannel(ch)
-	slots := a.slots()
+	slots := a.waitingSlots()
 	if i := nextWaiter(slots, b.slot()); i >= 0 {
 		a.assign(a.consumers[slots[i].Key], ch)
 		return
@@ -294,7 +311,7 @@ func (a *assignments) onBrokerUp(m *brokerUp) {
 	}
 	// Floats of this zone with nowhere to go, and stickies for this broker,
 	// now want this broker.
-	for _, key := range wantOnUp(a.slots(), b.slot()) {
+	for _, key := range wantOnUp(a.waitingSlots(), b.slot()) {
 		a.consumers[key].want = b.id
 	}
 	a.demand(b)

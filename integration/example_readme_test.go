@@ -79,9 +79,33 @@ func Example_readme() {
 	fmt.Println(reply.Name()) // authn_resp
 	// README:end
 
+	// README: pipelined
+	var window []*publish.Pending // up to 64 confirms in flight from one goroutine
+	for range 1000 {
+		if len(window) == 64 {
+			if err := window[0].Wait(ctx); err != nil {
+				log.Fatal(err) // nacked, or not confirmed by the deadline: it says which
+			}
+			window = window[1:]
+		}
+		pd, err := tree.PublishDeferred(ctx, "callevt", "call.event."+kazoo.Encode(callID), body)
+		if err != nil {
+			log.Fatal(err)
+		}
+		window = append(window, pd)
+	}
+	for _, pd := range window {
+		if err := pd.Wait(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println("1000 confirmed")
+	// README:end
+
 	// Output:
 	// local connected
 	// authn_resp
+	// 1000 confirmed
 }
 
 // exampleConfig writes a Kazoo config.ini naming the examples' broker.

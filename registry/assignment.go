@@ -85,7 +85,14 @@ func (r *Registry) AssignmentsOn(broker string, state AssignState) []Assignment 
 	return collect[Assignment](r.read().Get(TableAssignments, "broker_state", broker, string(state)))
 }
 
-// AssignmentsIn lists the rows in state, ordered by row key.
+// AssignmentsIn lists the rows in state, ordered by row key. It scans the
+// table: no hot path asks, and an index would cost every row memory.
 func (r *Registry) AssignmentsIn(state AssignState) []Assignment {
-	return collect[Assignment](r.read().Get(TableAssignments, "state", string(state)))
+	var out []Assignment
+	for _, a := range collect[Assignment](r.read().Get(TableAssignments, "id")) {
+		if a.State == state {
+			out = append(out, a)
+		}
+	}
+	return out
 }

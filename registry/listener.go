@@ -11,8 +11,7 @@ const TableListeners = "listeners"
 
 func listenersTable() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: TableListeners, Indexes: map[string]*memdb.IndexSchema{
-		"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
-		"name": {Name: "name", Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
 	}}
 }
 

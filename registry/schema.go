@@ -47,7 +47,6 @@ func assignmentsTable() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: TableAssignments, Indexes: map[string]*memdb.IndexSchema{
 		"id":       {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		"consumer": {Name: "consumer", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Consumer"}},
-		"state":    {Name: "state", Indexer: &memdb.StringFieldIndex{Field: "State"}},
 		"broker_state": {Name: "broker_state", AllowMissing: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
 			&memdb.StringFieldIndex{Field: "Broker"},
 			&memdb.StringFieldIndex{Field: "State"},
@@ -57,7 +56,6 @@ func assignmentsTable() *memdb.TableSchema {
 
 func actorsTable() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: TableActors, Indexes: map[string]*memdb.IndexSchema{
-		"id":     {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
-		"parent": {Name: "parent", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Parent"}},
+		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
 	}}
 }

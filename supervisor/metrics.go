@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,8 +22,12 @@ type treeMetrics struct {
 	t *Tree
 
 	confirmWait  *prometheus.HistogramVec // outcome
-	confirmsBusy prometheus.Gauge
-	calls        *prometheus.HistogramVec // zone, outcome
+	confirmsBusy prometheus.GaugeFunc     // reads busy
+	busy         atomic.Int64             // confirms in flight: an integer add is cheaper than a Gauge's float CAS loop
+	// byOutcome are confirmWait's observers, resolved once: WithLabelValues
+	// hashes and locks on every call.
+	byOutcome map[string]prometheus.Observer
+	calls     *prometheus.HistogramVec // zone, outcome
 
 	ready, connUp, connState, connects, attempts, connChannels *prometheus.Desc
 	channels                                                   *prometheus.Desc
@@ -36,12 +41,10 @@ func newTreeMetrics(t *Tree) *treeMetrics {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("warren_"+name, help, labels, nil)
 	}
-	return &treeMetrics{t: t,
+	m := &treeMetrics{t: t,
 		confirmWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "warren_publish_confirm_seconds",
 			Help:    "Time from a confirmed publish's write to the broker's answer, by outcome (acked, nacked, returned, unconfirmed).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12)}, []string{"outcome"}),
-		confirmsBusy: prometheus.NewGauge(prometheus.GaugeOpts{Name: "warren_publish_confirms_in_flight",
-			Help: "Confirmed publishes waiting for the broker's confirm."}),
 		calls: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "warren_rpc_call_seconds",
 			Help:    "Duration of Call and CallCollect, by zone (the local one is \"local\") and outcome (ok, timeout, error).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14)}, []string{"zone", "outcome"}),
@@ -61,6 +64,13 @@ func newTreeMetrics(t *Tree) *treeMetrics {
 		rpcBusy:          d("rpc_worker_busy", "Calls in progress on an RPC worker.", "worker"),
 		restarts:         d("actor_restarts_total", "Restarts of an actor by its supervisor.", "actor", "kind"),
 	}
+	m.confirmsBusy = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "warren_publish_confirms_in_flight",
+		Help: "Confirmed publishes waiting for the broker's confirm."}, func() float64 { return float64(m.busy.Load()) })
+	m.byOutcome = map[string]prometheus.Observer{}
+	for _, outcome := range []string{"acked", "nacked", "returned", "unconfirmed"} {
+		m.byOutcome[outcome] = m.confirmWait.WithLabelValues(outcome)
+	}
+	return m
 }
 
 // observer feeds the histograms from the hot paths.
@@ -68,10 +78,15 @@ func (m *treeMetrics) observer() *actors.Observer {
 	local := m.t.env.LocalZone
 	return &actors.Observer{
 		ConfirmWait: func(delta int, took time.Duration, outcome string) {
-			m.confirmsBusy.Add(float64(delta))
-			if delta < 0 {
-				m.confirmWait.WithLabelValues(outcome).Observe(took.Seconds())
+			m.busy.Add(int64(delta))
+			if delta >= 0 {
+				return
 			}
+			o, ok := m.byOutcome[outcome]
+			if !ok {
+				o = m.confirmWait.WithLabelValues(outcome)
+			}
+			o.Observe(took.Seconds())
 		},
 		Call: func(zone string, took time.Duration, outcome string) {
 			if zone == "" {

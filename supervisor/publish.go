@@ -116,6 +116,28 @@ func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []
 	return set.Publish(ctx, t.done, exchange, routingKey, body, opts...)
 }
 
+// PublishDeferred writes a confirmed publish and returns without waiting
+// for the broker's confirm, which [publish.Pending.Wait] waits for: one
+// goroutine keeps many publishes in flight (a window of Pending values) and
+// gets the throughput of amqp091's deferred confirmations. Options and
+// errors are Publish's, [publish.Confirm] implied; [publish.ToZone] picks
+// the zone, [publish.AllZones] and [publish.Mandatory] are refused.
+func (t *Tree) PublishDeferred(ctx context.Context, exchange, routingKey string, body []byte, opts ...publish.Option) (*publish.Pending, error) {
+	var zone string
+	if len(opts) > 0 {
+		var all bool
+		if zone, all = publish.Target(opts...); all {
+			return nil, &publish.Error{Exchange: exchange, RoutingKey: routingKey,
+				Err: errors.New("warren: PublishDeferred publishes to one zone: AllZones needs Publish")}
+		}
+	}
+	set, err := t.publishersOf(zone)
+	if err != nil {
+		return nil, err
+	}
+	return set.PublishDeferred(ctx, t.done, exchange, routingKey, body, opts...)
+}
+
 // publishAll publishes to every zone at once.
 func (t *Tree) publishAll(ctx context.Context, exchange, routingKey string, body []byte, opts []publish.Option) error {
 	zones := append([]string{t.env.LocalZone}, t.remote...)

@@ -69,6 +69,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 		sys = actor.NewActorSystem(
 			actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return warnOnly(logger) }),
 			actor.WithDeadLetterThrottleCount(3))
+		shrinkProcessRegistry(sys)
 	}
 	t.env = &actors.Env{System: sys, Registry: registry.New(), Log: o.log.With("lib", "warren"), LocalZone: local,
 		// Publishers and RPC workers publish on a connection of their own,

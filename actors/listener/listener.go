@@ -43,7 +43,8 @@ type listener struct {
 	opMu       *sync.Mutex
 	ch         *amqp.Channel
 	chID       string
-	setupGen   uint64 // bumped for every replay attempt; late results are dropped
+	cancels    <-chan string // ch's consumer-cancel notifications, drained by its forwarders
+	setupGen   uint64        // bumped for every replay attempt; late results are dropped
 	state      registry.ListenerState
 	lastErr    string
 	since      time.Time
@@ -86,7 +87,7 @@ type pendingBound struct {
 // brokerCancelled reports the broker's basic.cancel of the listener's
 // consumer (its queue was deleted, say), as soon as it arrives: the
 // deliveries already prefetched are still handled meanwhile.
-type brokerCancelled struct{ gen uint64 }
+type brokerCancelled struct{ gen, setup uint64 }
 
 // maxReplayFailures is how many replays in a row may fail with the broker's
 // refusal (a channel exception: 406 inequivalent arguments, 403, 404) before
@@ -110,10 +111,11 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 		// and no queue is left behind per reconnect.
 		spec.Queue.Name = anonymousQueueName(spec.Name)
 	}
+	// Made once, shared by every instance (restarts): read only.
+	routes, log := newRoutes(spec.Handlers), env.Log.With("actor", "listener", "listener", spec.Name)
 	return actor.PropsFromProducer(func() actor.Actor {
 		ctx, cancel := context.WithCancel(context.Background())
-		s := &listenerShared{env: env, spec: spec, routes: newRoutes(spec.Handlers), ctx: ctx,
-			log: env.Log.With("actor", "listener", "listener", spec.Name)}
+		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, log: log}
 		return &listener{env: env, shared: s, log: s.log, cancel: cancel, cmds: initialCommands(spec), opMu: &sync.Mutex{}}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
 }
@@ -150,13 +152,16 @@ func (l *listener) Receive(ctx actor.Context) {
 		broker, zone := m.Broker, m.Zone
 		l.shared.broker.Store(&broker)
 		l.shared.brokerZone.Store(&zone)
-		l.watchCancels(m.Channel, gen)
+		// Drained by the forwarders of this channel's consumers, which
+		// also watch for it while they wait for a worker: an undrained
+		// Notify chan would stall the whole connection.
+		l.cancels = m.Channel.NotifyCancel(make(chan string, 4))
 		l.setup(gen)
 	case *actors.ChannelLost:
 		old := l.shared.gen.Load()
 		l.shared.gen.Store(actors.NextGeneration()) // acks of the old channel's deliveries are dropped from now on
 		l.shared.ch.Store(nil)
-		l.ch, l.chID = nil, ""
+		l.ch, l.chID, l.cancels = nil, "", nil
 		l.stopTimer()
 		msg := "channel lost"
 		if m.Err != nil {
@@ -178,7 +183,7 @@ func (l *listener) Receive(ctx actor.Context) {
 	case *pendingBound:
 		l.onPendingBound(m)
 	case *brokerCancelled:
-		if m.gen == l.shared.gen.Load() && l.state == registry.ListenerConsuming && l.ch != nil && !l.ch.IsClosed() {
+		if m.gen == l.shared.gen.Load() && m.setup == l.setupGen && l.state == registry.ListenerConsuming && l.ch != nil && !l.ch.IsClosed() {
 			// Declare again at once; prefetched deliveries are still handled.
 			l.log.Warn("consumer cancelled by the broker; declaring the queue again", "queue", l.shared.queueName())
 			l.stopTimer()
@@ -212,7 +217,7 @@ func (l *listener) setup(gen uint64) {
 	l.setState(registry.ListenerDeclaring, "")
 	go func() {
 		opMu.Lock()
-		queue, deliveries, unbound, err := replay(ch, spec, cmds)
+		queue, deliveries, unbound, err := replay(ch, *spec, cmds)
 		opMu.Unlock()
 		env.Send(self, &topologyDone{gen: gen, setup: setupGen, queue: queue, deliveries: deliveries, unbound: unbound,
 			replayed: bindingsOf(cmds), err: err})
@@ -266,7 +271,7 @@ func (l *listener) onTopology(m *topologyDone) {
 	l.cmds = applied(l.cmds, m.replayed)
 	l.bindPending(m.gen)
 	l.retries, l.refusals = 0, 0
-	l.forward(m.gen, m.setup, m.deliveries)
+	l.forward(m.gen, m.setup, m.deliveries, l.cancels)
 	l.log.Info("consuming", "queue", q, "broker", l.shared.brokerID())
 	l.setState(registry.ListenerConsuming, "")
 }
@@ -365,21 +370,31 @@ func (l *listener) stopTimer() {
 }
 
 // forward moves deliveries from the channel to the worker pool until the
-// consumer ends (channel closed, or cancelled by the broker).
-func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery) {
-	pool, env, self, done, s := l.pool, l.env, l.shared.self, l.shared.ctx.Done(), l.shared
+// consumer ends (channel closed, or cancelled by the broker). The same
+// goroutine drains the channel's consumer-cancel notifications, also while
+// it waits for a free worker, so that a cancel is acted on at once; the
+// closing of the deliveries chan that follows a cancel ends it.
+func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery, cancels <-chan string) {
+	pool, env, self, done, s, log := l.pool, l.env, l.shared.self, l.shared.ctx.Done(), l.shared, l.log
+	f := forwarder{cancels: cancels, mine: s.spec.Consume.Tag, cancelled: func() {
+		log.Debug("broker cancelled consumer", "tag", s.spec.Consume.Tag, "gen", gen)
+		env.Send(self, &brokerCancelled{gen: gen, setup: setup})
+	}}
 	go func() {
 		for {
 			select {
 			case d, ok := <-deliveries:
 				if !ok {
+					f.drain() // amqp091 notifies the cancel before it closes deliveries
 					env.Send(self, &consumeEnded{gen: gen, setup: setup})
 					return
 				}
 				if s.spec.Ack == AckAuto { // acked as it arrives: the prefetch still bounds the buffer
 					s.ackOnArrival(d)
 				}
-				pool.dispatch(d, gen)
+				pool.dispatch(d, gen, &f)
+			case tag, ok := <-f.cancels:
+				f.cancel(tag, ok)
 			case <-done:
 				return
 			}
@@ -387,20 +402,37 @@ func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery) {
 	}()
 }
 
-// watchCancels drains the channel's consumer-cancel notifications (an
-// undrained Notify chan stalls the whole connection); the closing of the
-// deliveries chan is what the listener acts on.
-func (l *listener) watchCancels(ch *amqp.Channel, gen uint64) {
-	cancels := ch.NotifyCancel(make(chan string, 4))
-	log, env, self, mine := l.log, l.env, l.shared.self, l.shared.spec.Consume.Tag
-	go func() {
-		for tag := range cancels {
-			log.Debug("broker cancelled consumer", "tag", tag, "gen", gen)
-			if tag == mine {
-				env.Send(self, &brokerCancelled{gen: gen})
+// forwarder is what a forwarding goroutine watches besides deliveries: the
+// channel's consumer-cancel notifications.
+type forwarder struct {
+	cancels   <-chan string // nil once closed (the channel closed)
+	mine      string        // the listener's consumer tag
+	cancelled func()        // reports the broker's cancel of mine
+}
+
+// cancel handles a receive from cancels.
+func (f *forwarder) cancel(tag string, ok bool) {
+	switch {
+	case !ok:
+		f.cancels = nil
+	case tag == f.mine:
+		f.cancelled()
+	}
+}
+
+// drain empties cancels without blocking: the consumer ended, and its
+// consumeEnded stands for a cancel still queued.
+func (f *forwarder) drain() {
+	for f.cancels != nil {
+		select {
+		case _, ok := <-f.cancels:
+			if !ok {
+				f.cancels = nil
 			}
+		default:
+			return
 		}
-	}()
+	}
 }
 
 func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {

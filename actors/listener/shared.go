@@ -22,7 +22,7 @@ import (
 // Everything in it is immutable after construction or atomic.
 type listenerShared struct {
 	env    *actors.Env
-	spec   Spec
+	spec   *Spec // the normalized spec, shared by every instance (read only)
 	routes routes
 	log    *slog.Logger
 	self   *actor.PID

@@ -36,14 +36,21 @@ func newWorkers(s *listenerShared) *workers {
 }
 
 // dispatch hands d to a worker. It blocks while all workers are busy: the
-// forwarding goroutine (not the actor) waits, and QoS bounds what piles up.
-func (w *workers) dispatch(d amqp.Delivery, gen uint64) {
+// forwarding goroutine (not the actor) waits, and QoS bounds what piles up;
+// meanwhile it acts on f's cancels.
+func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 	done := w.shared.ctx.Done()
 	if w.sem != nil {
-		select {
-		case w.sem <- struct{}{}:
-		case <-done: // the listener stopped: the broker requeues what is unacked
-			return
+	wait:
+		for {
+			select {
+			case w.sem <- struct{}{}:
+				break wait
+			case tag, ok := <-f.cancels:
+				f.cancel(tag, ok)
+			case <-done: // the listener stopped: the broker requeues what is unacked
+				return
+			}
 		}
 		w.wg.Add(1)
 		go func() {
@@ -81,8 +88,14 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64) {
 		}()
 	}
 	w.mu.Unlock()
-	select {
-	case q <- job{d: d, gen: gen}:
-	case <-done:
+	for {
+		select {
+		case q <- job{d: d, gen: gen}:
+			return
+		case tag, ok := <-f.cancels:
+			f.cancel(tag, ok)
+		case <-done:
+			return
+		}
 	}
 }

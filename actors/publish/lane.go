@@ -15,8 +15,14 @@ import (
 // NotifyReturn chan. amqp091's reader waits up to 5s for room in it (and
 // reads nothing else on the connection meanwhile); the chan is drained by
 // confirmed mandatory publishes, by every mandatory publish that finds it
-// non-empty, and by the publisher actor every publisherFlushEvery.
-const publishReturnsBuffer = 1024
+// non-empty, and by the publisher actor every publisherFlushEvery. Only
+// mandatory publishes are returned, and each drains it after its write, so
+// it fills only when more than this many returns arrive after the last
+// mandatory publish; the actor's drain then frees the reader within
+// publisherFlushEvery. It is not larger because the garbage collector
+// scans a chan's buffer on every cycle: amqp.Return is 270 bytes of mostly
+// pointers, and each publisher has two of these chans.
+const publishReturnsBuffer = 256
 
 // laneChannel is one channel of a lane with the notifications Warren
 // registered on it, kept for the channel's life (across blocked and

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -51,13 +52,26 @@ func AllZones() Option {
 // Target reads the zone options of opts: the zone named by ToZone ("" for
 // none) and whether AllZones was given.
 func Target(opts ...Option) (zone string, all bool) {
-	var r publishRequest
+	r := getRequest()
+	defer putRequest(r)
 	for _, o := range opts {
 		if o != nil {
-			_ = o(&r) // errors (and nil options) surface when the publish applies opts
+			_ = o(r) // errors (and nil options) surface when the publish applies opts
 		}
 	}
 	return r.zone, r.allZones
+}
+
+// requests recycles publishRequests: one is shaped by the options of
+// every publish (an Option is a func taking it, so it cannot live on the
+// stack), and its message is encoded before the publish returns.
+var requests = sync.Pool{New: func() any { return new(publishRequest) }}
+
+func getRequest() *publishRequest { return requests.Get().(*publishRequest) }
+
+func putRequest(r *publishRequest) {
+	*r = publishRequest{}
+	requests.Put(r)
 }
 
 // Confirm makes the publish wait for the broker's confirm: it returns nil

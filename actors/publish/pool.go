@@ -139,12 +139,94 @@ func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, bo
 // closed (nil: never). Errors are *Error wrapping the sentinels of
 // this package. Only publishes sharing an [OrderKey] keep their order.
 func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) error {
-	r := publishRequest{msg: amqp.Publishing{ContentType: DefaultContentType, Body: body}}
+	r := getRequest()
+	defer putRequest(r)
+	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
+		return err
+	}
+	w, err := p.write(ctx, stop, exchange, routingKey, r)
+	if err == nil && r.confirm {
+		err = p.await(ctx, stop, w, r, time.Time{})
+	}
+	if err != nil {
+		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
+	}
+	return nil
+}
+
+// PublishDeferred writes a confirmed publish and returns without waiting
+// for the broker's confirm: [Pending.Wait] waits for it. Keeping many
+// publishes in flight from one goroutine this way (a window of Pending) is
+// how a single producer pipelines, as with amqp091's deferred
+// confirmations. It waits for a channel and fails as Publish does; the
+// options are Publish's, [Confirm] implied, except [Mandatory] (a returned
+// message is reported by a Publish that waits: use Publish(…, Confirm(),
+// Mandatory())).
+func (p *Pool) PublishDeferred(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) (*Pending, error) {
+	r := getRequest()
+	defer putRequest(r)
+	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
+		return nil, err
+	}
+	if r.mandatory {
+		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: errDeferredMandatory}
+	}
+	r.confirm = true
+	w, err := p.write(ctx, stop, exchange, routingKey, r)
+	if err != nil {
+		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
+	}
+	return &Pending{pool: p, stop: stop, w: w, exchange: exchange, routingKey: routingKey, written: time.Now()}, nil
+}
+
+// deferredRequest is what a Pending's wait knows of its publish: confirmed,
+// not mandatory (read only).
+var deferredRequest = &publishRequest{confirm: true}
+
+var errDeferredMandatory = errors.New("warren: PublishDeferred takes no Mandatory option: a returned message is reported by Publish(…, Confirm(), Mandatory())")
+
+// Pending is a confirmed publish written by [Pool.PublishDeferred] whose
+// broker confirm [Pending.Wait] waits for. A Pending is used by one
+// goroutine.
+type Pending struct {
+	pool                 *Pool
+	stop                 <-chan struct{}
+	w                    written
+	exchange, routingKey string
+	written              time.Time
+	done                 bool
+	err                  error
+}
+
+// Done is closed once the broker acked or nacked the publish, or its
+// channel closed; Wait then returns at once.
+func (pd *Pending) Done() <-chan struct{} { return pd.w.dc.Done() }
+
+// Wait waits for the broker's confirm: nil once it acked the message, an
+// *Error otherwise — nacked, its channel closed before the ack, or no
+// confirm within ctx or the pool's ConfirmTimeout (counted from the write).
+// A Wait that gave up (its ctx ended) leaves the publish unconfirmed: once
+// Wait returned, it returns the same again.
+func (pd *Pending) Wait(ctx context.Context) error {
+	if pd.done {
+		return pd.err
+	}
+	err := pd.pool.await(ctx, pd.stop, pd.w, deferredRequest, pd.written)
+	if err != nil {
+		err = &Error{Exchange: pd.exchange, RoutingKey: pd.routingKey, Err: err}
+	}
+	pd.done, pd.err = true, err
+	return err
+}
+
+// request shapes r, a publish, from its options.
+func (p *Pool) request(r *publishRequest, exchange, routingKey string, body []byte, opts []Option) error {
+	r.msg = amqp.Publishing{ContentType: DefaultContentType, Body: body}
 	for _, opt := range opts {
 		if opt == nil {
 			return errNilOption
 		}
-		if err := opt(&r); err != nil {
+		if err := opt(r); err != nil {
 			return err
 		}
 	}
@@ -155,10 +237,15 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 	if r.mandatory && r.msg.MessageId == "" {
 		r.msg.MessageId = p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 36)
 	}
-	if err := p.publish(ctx, stop, exchange, routingKey, &r); err != nil {
-		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
-	}
 	return nil
+}
+
+// written is a publish on its channel: the lane and channel state it went
+// out on, and its deferred confirmation (nil unless confirm mode).
+type written struct {
+	l  *publisherLane
+	st *laneState
+	dc *amqp.DeferredConfirmation
 }
 
 // acquire returns a usable channel for r, locked for writing: the first
@@ -194,7 +281,8 @@ func (p *Pool) acquire(ctx context.Context, stop <-chan struct{}, r *publishRequ
 	return nil, nil, nil
 }
 
-func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key string, r *publishRequest) error {
+// write writes r on a usable channel, waiting for one as Publish says.
+func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key string, r *publishRequest) (written, error) {
 	var w publishWait
 	defer w.end(p)
 	for {
@@ -202,12 +290,12 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 		l, st, err := p.acquire(ctx, stop, r)
 		if err != nil {
 			if w.lane != nil {
-				return w.fail(p, err)
+				return written{}, w.fail(p, err)
 			}
 			if errors.Is(err, ErrStopped) {
-				return err
+				return written{}, err
 			}
-			return fmt.Errorf("%w: waiting for a channel another publish is writing on: %w", ErrNoChannel, err)
+			return written{}, fmt.Errorf("%w: waiting for a channel another publish is writing on: %w", ErrNoChannel, err)
 		}
 		if l != nil && !p.exchanges.Known(st.c.link, st.broker, exchange) {
 			st.c.unlock()
@@ -216,7 +304,7 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 				continue // checked: acquire a lane again
 			}
 			if !errors.Is(err, actors.ErrNotConnected) || ctx.Err() != nil {
-				return err
+				return written{}, err
 			}
 			// The connection went down under the check: wait for a lane
 			// to change, as after a failed write.
@@ -235,22 +323,19 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 			if err == nil {
 				w.end(p)
 				l.published.Add(1)
-				if !r.confirm {
-					if r.mandatory {
-						l.drain(st.c.returns)
-					}
-					return nil
+				if !r.confirm && r.mandatory {
+					l.drain(st.c.returns)
 				}
-				return p.await(ctx, stop, l, st, dc, r)
+				return written{l: l, st: st, dc: dc}, nil
 			}
 			if expect {
 				l.settle(st.c.returns, r.msg.MessageId)
 			}
 			if ctx.Err() != nil {
-				return err // the write outlived ctx: Guard names the cause
+				return written{}, err // the write outlived ctx: Guard names the cause
 			}
 			if ae := (*amqp.Error)(nil); errors.As(err, &ae) && ae != amqp.ErrClosed {
-				return err // the message itself is bad (a header of an unknown type)
+				return written{}, err // the message itself is bad (a header of an unknown type)
 			}
 			// The channel or its connection closed under us, or the write
 			// failed (the broker discards a partial frame): the message was
@@ -258,34 +343,38 @@ func (p *Pool) publish(ctx context.Context, stop <-chan struct{}, exchange, key 
 			w.lastErr = err
 		}
 		if err := w.begin(p); err != nil {
-			return err
+			return written{}, err
 		}
 		select {
 		case <-wake:
 		case <-ctx.Done():
-			return w.fail(p, ctx.Err())
+			return written{}, w.fail(p, ctx.Err())
 		case <-w.timer.C:
-			return w.fail(p, nil)
+			return written{}, w.fail(p, nil)
 		case <-stop:
-			return ErrStopped
+			return written{}, ErrStopped
 		}
 	}
 }
 
-// await waits for the broker's confirm of dc: within ctx and, when ctx has
-// no earlier deadline, ConfirmTimeout, checked on every tick of the pool's
-// clock (a per-call timer costs more than the rest of the wait).
-func (p *Pool) await(ctx context.Context, stop <-chan struct{}, l *publisherLane, st *laneState, dc *amqp.DeferredConfirmation, r *publishRequest) error {
+// await waits for the broker's confirm of w: within ctx and, when ctx has
+// no earlier deadline, ConfirmTimeout from since (zero: now), checked on
+// every tick of the pool's clock (a per-call timer costs more than the rest
+// of the wait).
+func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, since time.Time) error {
 	var o *actors.Observer
 	if env := p.env.Load(); env != nil {
 		o = env.Observe
 	}
 	if o == nil || o.ConfirmWait == nil {
-		return p.awaitConfirm(ctx, stop, l, st, dc, r)
+		return p.awaitConfirm(ctx, stop, w, r, since)
 	}
 	start := time.Now()
+	if !since.IsZero() {
+		start = since
+	}
 	o.ConfirmWait(1, 0, "")
-	err := p.awaitConfirm(ctx, stop, l, st, dc, r)
+	err := p.awaitConfirm(ctx, stop, w, r, since)
 	outcome := "acked"
 	switch {
 	case err == nil:
@@ -300,12 +389,24 @@ func (p *Pool) await(ctx context.Context, stop <-chan struct{}, l *publisherLane
 	return err
 }
 
-func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, l *publisherLane, st *laneState, dc *amqp.DeferredConfirmation, r *publishRequest) error {
-	var started time.Time
-	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.spec.ConfirmTimeout {
-		started = time.Now()
+func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, since time.Time) error {
+	l, st, dc := w.l, w.st, w.dc
+	done := false
+	select {
+	case <-dc.Done(): // already confirmed (the oldest of a window, often): no four-way select
+		done = true
+	default:
 	}
-	for done := false; !done; {
+	var started time.Time
+	if !done {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.spec.ConfirmTimeout {
+			started = time.Now()
+			if !since.IsZero() {
+				started = since
+			}
+		}
+	}
+	for !done {
 		var tick <-chan struct{}
 		if !started.IsZero() {
 			tick = *p.clock.Load()

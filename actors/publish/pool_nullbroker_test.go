@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,13 +21,13 @@ import (
 // These tests run the publishers in a tree on internal/nullbroker: real
 // sockets, real AMQP, no RabbitMQ node.
 
-func within(t *testing.T, d time.Duration) context.Context {
+func within(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func startNull(t *testing.T, cfg nullbroker.Config) *nullbroker.Server {
+func startNull(t testing.TB, cfg nullbroker.Config) *nullbroker.Server {
 	t.Helper()
 	nb, err := nullbroker.Start(cfg)
 	if err != nil {
@@ -38,7 +39,7 @@ func startNull(t *testing.T, cfg nullbroker.Config) *nullbroker.Server {
 
 // pubTree starts a tree with publishers (no RPC workers) on nb and waits
 // until they are ready.
-func pubTree(t *testing.T, nb *nullbroker.Server, pc supervisor.PublishConfig) *supervisor.Tree {
+func pubTree(t testing.TB, nb *nullbroker.Server, pc supervisor.PublishConfig) *supervisor.Tree {
 	t.Helper()
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
 		RPC: supervisor.RPCConfig{Workers: -1}, Publish: pc}
@@ -69,7 +70,7 @@ func pubTree(t *testing.T, nb *nullbroker.Server, pc supervisor.PublishConfig) *
 	return tree
 }
 
-func waitPublishers(t *testing.T, tree *supervisor.Tree, what string, cond func([]registry.Publisher) bool) []registry.Publisher {
+func waitPublishers(t testing.TB, tree *supervisor.Tree, what string, cond func([]registry.Publisher) bool) []registry.Publisher {
 	t.Helper()
 	var rows []registry.Publisher
 	err := tree.Registry().WaitFor(within(t, 10*time.Second), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
@@ -357,5 +358,79 @@ func TestPublishReply_ThroughThePool(t *testing.T) {
 	}
 	if pool.Spec().Size != publish.DefaultPublishers {
 		t.Fatalf("spec %+v", pool.Spec())
+	}
+}
+
+// One goroutine keeps a window of deferred publishes in flight: every one
+// is confirmed, counted and delivered.
+func TestPublishDeferred_AWindowFromOneGoroutine(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	d := consumer(t, nb, "pipe-q", "kapps", "pipe")
+	ctx := within(t, 10*time.Second)
+	const n, window = 1000, 64
+	var pending []*publish.Pending
+	for i := range n {
+		if len(pending) == window {
+			if err := pending[0].Wait(ctx); err != nil {
+				t.Fatalf("publish %d: %v", i-window, err)
+			}
+			pending = pending[1:]
+		}
+		pd, err := tree.PublishDeferred(ctx, "kapps", "pipe", []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending = append(pending, pd)
+	}
+	for _, pd := range pending {
+		if err := pd.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := pd.Wait(ctx); err != nil { // the same answer again
+			t.Fatalf("second wait: %v", err)
+		}
+	}
+	for range n {
+		next(t, d)
+	}
+	waitPublishers(t, tree, "all confirmed", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return r.Confirmed }) == n
+	})
+}
+
+// Mandatory and AllZones are refused before anything is written; a
+// deferred publish whose channel the broker closes fails its Wait naming
+// the broker's reason.
+func TestPublishDeferred_RefusalsAndAChannelClosedBeforeTheAck(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{MaxMessageSize: 100})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	ctx := within(t, 10*time.Second)
+	if _, err := tree.PublishDeferred(ctx, "kapps", "k", []byte(`{}`), publish.Mandatory()); err == nil || !strings.Contains(err.Error(), "Mandatory") {
+		t.Fatalf("mandatory: %v", err)
+	}
+	if _, err := tree.PublishDeferred(ctx, "kapps", "k", []byte(`{}`), publish.AllZones()); err == nil || !strings.Contains(err.Error(), "AllZones") {
+		t.Fatalf("all zones: %v", err)
+	}
+	pd, err := tree.PublishDeferred(ctx, "kapps", "k", make([]byte, 200))
+	if err != nil {
+		t.Fatal(err) // written: only the broker knows its limit
+	}
+	err = pd.Wait(ctx)
+	if !errors.Is(err, publish.ErrNotConfirmed) || !strings.Contains(err.Error(), "406") {
+		t.Fatalf("wait: %v", err)
+	}
+	select {
+	case <-pd.Done():
+	default:
+		t.Fatal("Done not closed after the channel closed")
+	}
+	// The pool carries on on a new channel.
+	pd, err = tree.PublishDeferred(ctx, "kapps", "k", []byte(`{}`))
+	if err == nil {
+		err = pd.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatalf("after the close: %v", err)
 	}
 }

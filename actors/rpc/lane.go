@@ -21,7 +21,7 @@ type workerLane struct {
 
 	state   atomic.Pointer[workerState]
 	mu      sync.Mutex // guards pending and changed
-	pending map[string]chan kazoo.Envelope
+	pending map[string]chan reply
 	changed chan struct{} // closed and replaced on every state change
 
 	// pub holds a token while a request is written on the channel: callers
@@ -46,7 +46,7 @@ type workerState struct {
 }
 
 func newWorkerLane(name string) *workerLane {
-	l := &workerLane{name: name, pending: map[string]chan kazoo.Envelope{}, changed: make(chan struct{}), pub: make(chan struct{}, 1), touch: func() {}, onChange: func() {}}
+	l := &workerLane{name: name, pending: map[string]chan reply{}, changed: make(chan struct{}), pub: make(chan struct{}, 1), touch: func() {}, onChange: func() {}}
 	l.state.Store(&workerState{status: registry.WorkerWaiting})
 	return l
 }
@@ -72,8 +72,17 @@ func (l *workerLane) ready() (*workerState, <-chan struct{}) {
 	return nil, l.changed
 }
 
-func (l *workerLane) register(key string, buffer int) chan kazoo.Envelope {
-	c := make(chan kazoo.Envelope, buffer)
+// reply is one reply for a call: parsed already when its key was in the
+// body (Msg-ID), else its body, parsed by the caller (a direct reply-to
+// reply is matched by correlation id: the reply reader, which serves
+// every call of the worker, only routes it).
+type reply struct {
+	env  kazoo.Envelope
+	body []byte
+}
+
+func (l *workerLane) register(key string, buffer int) chan reply {
+	c := make(chan reply, buffer)
 	l.mu.Lock()
 	l.pending[key] = c
 	l.mu.Unlock()
@@ -93,7 +102,7 @@ func (l *workerLane) unregister(key string) {
 
 // deliver hands a reply to the call waiting for key; a reply nobody waits
 // for (any more) is late and dropped.
-func (l *workerLane) deliver(key string, env kazoo.Envelope) {
+func (l *workerLane) deliver(key string, env reply) {
 	l.mu.Lock()
 	c := l.pending[key]
 	delivered := false

@@ -71,7 +71,7 @@ func (w *Pool) Props(i int) *actor.Props { return newWorkerProps(w.env, w.lanes[
 // ErrCallTimeout when none came before ctx's deadline (DefaultCallTimeout
 // when ctx has none).
 func (w *Pool) Call(ctx context.Context, req Request) (kazoo.Envelope, error) {
-	replies, err := w.collect(ctx, req, UntilCount(1))
+	replies, err := w.collect(ctx, req, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +82,14 @@ func (w *Pool) Call(ctx context.Context, req Request) (kazoo.Envelope, error) {
 // ctx's deadline; then it returns what it gathered with ErrCallTimeout
 // (Kazoo's {timeout, Resps}).
 func (w *Pool) CallCollect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
+	if until == nil {
+		until = UntilCount(1)
+	}
 	return w.collect(ctx, req, until)
 }
+
+// first is the Until of Call.
+var first = UntilCount(1)
 
 func (w *Pool) collect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
 	o := w.env.Observe
@@ -130,7 +136,11 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	if err != nil {
 		return nil, &CallError{MsgID: key, Op: "encode request", Err: err}
 	}
-	replies := lane.register(key, 64)
+	buffer := 64      // replies of a CallCollect that arrive while its caller parses one
+	if until == nil { // Call: the first reply is all it takes
+		until, buffer = first, 1
+	}
+	replies := lane.register(key, buffer)
 	defer lane.unregister(key)
 	pub := amqp.Publishing{ContentType: kazoo.ContentType, CorrelationId: key, Body: body}
 	if req.DirectReply {
@@ -161,7 +171,17 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	for {
 		select {
 		case r := <-replies:
-			got = append(got, r)
+			env := r.env
+			if env == nil {
+				var err error
+				if env, err = kazoo.Parse(r.body); err != nil {
+					w.env.Log.Warn("malformed reply dropped", "msg_id", key, "err", err)
+					lane.late.Add(1)
+					lane.touch()
+					continue
+				}
+			}
+			got = append(got, env)
 			if until(got) {
 				return got, nil
 			}

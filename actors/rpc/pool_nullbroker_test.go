@@ -156,6 +156,8 @@ func TestCall_AnsweredTheKazooWay(t *testing.T) {
 }
 
 // A raw amqp091 peer answers through direct reply-to, as Warren peers do.
+// A direct reply is routed by its correlation id and parsed by its caller:
+// a malformed one is dropped and counted late, and the call takes the next.
 func TestCall_DirectReplyTo(t *testing.T) {
 	tree, nb := rpcTree(t, 1)
 	conn, err := amqp.Dial(nb.URL())
@@ -180,6 +182,8 @@ func TestCall_DirectReplyTo(t *testing.T) {
 			return
 		}
 		_ = ch.PublishWithContext(context.Background(), "", d.ReplyTo, false, false, amqp.Publishing{
+			ContentType: "application/json", CorrelationId: d.CorrelationId, Body: []byte(`{"Event-Category":`)})
+		_ = ch.PublishWithContext(context.Background(), "", d.ReplyTo, false, false, amqp.Publishing{
 			ContentType: "application/json", CorrelationId: d.CorrelationId,
 			Body: []byte(`{"Event-Category":"test","Event-Name":"direct-pong","App-Name":"peer","App-Version":"1","Msg-ID":"x"}`)})
 	}()
@@ -190,6 +194,9 @@ func TestCall_DirectReplyTo(t *testing.T) {
 		t.Fatalf("Call = %v, %v", reply, err)
 	}
 	<-done
+	waitWorkers(t, tree, "the malformed reply counted late", func(rows []registry.RPCWorker) bool {
+		return len(rows) == 1 && rows[0].Late == 1
+	})
 }
 
 func TestCallCollect_GathersEveryResponder(t *testing.T) {

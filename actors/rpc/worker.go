@@ -155,17 +155,17 @@ func (w *worker) readReplies(queued, direct <-chan amqp.Delivery) {
 					continue
 				}
 			}
+			if key := d.CorrelationId; key != "" {
+				lane.deliver(key, reply{body: d.Body}) // its caller parses it
+				continue
+			}
 			env, err := kazoo.Parse(d.Body)
 			if err != nil {
 				log.Warn("malformed reply dropped", "queue", w.queue, "err", err)
 				lane.late.Add(1)
 				continue
 			}
-			key := d.CorrelationId
-			if key == "" {
-				key = env.MsgID()
-			}
-			lane.deliver(key, env)
+			lane.deliver(env.MsgID(), reply{env: env})
 		}
 	}()
 }

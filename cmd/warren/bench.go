@@ -38,6 +38,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	cmd.Flags().StringSlice("only", nil, "run only these scenarios (comma-separated)")
 	cmd.Flags().Bool("json", false, `print {"scenarios":[{"name","unit","raw","warren","ratio","goal",...}]}`)
 	cmd.Flags().Bool("sink", false, "run the publish scenarios against a null broker in a child process (it acks every publish at once): the client's own cost per message, which a broker sharing the cores hides")
+	cmd.Flags().String("cpuprofile", "", "write a CPU profile of each side's first round into `DIR` (<scenario>.<raw|warren>.pprof, for go tool pprof)")
 	cmd.Flags().String("svg", "", "also draw the ratios as an SVG bar chart into `FILE` (docs/benchmarks.svg)")
 	return cmd
 }
@@ -54,6 +55,7 @@ func (a *app) bench(cmd *cobra.Command) error {
 	asJSON, _ := cmd.Flags().GetBool("json")
 	svg, _ := cmd.Flags().GetString("svg")
 	o.Sink, _ = cmd.Flags().GetBool("sink")
+	o.CPUProfile, _ = cmd.Flags().GetString("cpuprofile")
 	switch {
 	case o.Rounds < 1:
 		return &usageError{fmt.Errorf("--rounds %d: at least 1", o.Rounds)}
@@ -82,7 +84,7 @@ func (a *app) bench(cmd *cobra.Command) error {
 		return &usageError{errors.New("--sink runs its own null broker: give no --url")}
 	case o.Sink:
 		if len(o.Only) == 0 {
-			o.Only = []string{"publish", "confirmed"}
+			o.Only = []string{"publish", "confirmed", "confirmed64"}
 		}
 		self, err := os.Executable()
 		if err != nil {

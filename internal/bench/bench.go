@@ -11,6 +11,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 	"time"
@@ -63,7 +66,11 @@ type Options struct {
 	Sink     bool                // URL is a null broker (SinkMain): publishes go to no queue
 	Restart  int                 // listeners of the restart scenario; default 1,000
 	Progress func(string)        // called with a line saying what runs; may be nil
-	Log      *slog.Logger        // the tree's logger; default: discard
+	// CPUProfile, when set, is a directory into which the first round of
+	// each side of each scenario writes a CPU profile,
+	// <scenario>.<raw|warren>.pprof (go tool pprof reads it).
+	CPUProfile string
+	Log        *slog.Logger // the tree's logger; default: discard
 }
 
 func (o *Options) defaults() {
@@ -156,8 +163,13 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 					continue
 				}
 				opts.Progress(fmt.Sprintf("[%d/%d] %s: round %d/%d, %s", i+1, len(run), s.name, round, opts.Rounds, side))
+				stopProfile, err := startProfile(opts.CPUProfile, round, s.name, side)
+				if err != nil {
+					return rep, err
+				}
 				cpu0, wall0 := cpuTime(), time.Now()
 				vals, err := f(ctx, e)
+				stopProfile()
 				if err != nil {
 					return rep, fmt.Errorf("%s (%s, round %d): %w", s.name, side, round, err)
 				}
@@ -194,6 +206,29 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// startProfile starts the CPU profile of the first round of side in dir,
+// if dir is set, and returns what stops it.
+func startProfile(dir string, round int, scenario, side string) (func(), error) {
+	if dir == "" || round != 1 {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, scenario+"."+side+".pprof"))
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 // Names lists the scenarios, for --only.

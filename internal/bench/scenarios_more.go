@@ -30,7 +30,8 @@ func moreScenarios() []scenario {
 }
 
 // rawLatency publishes one message at a time on one channel and times it
-// to its delivery to a consumer on another.
+// to its delivery to a consumer on another, which, like a listener, acks
+// each delivery (manual ack) once it has seen it.
 func rawLatency(ctx context.Context, e *env) ([]float64, error) {
 	q, ch, err := e.queue("lat", nil)
 	if err != nil {
@@ -42,15 +43,28 @@ func rawLatency(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	defer cch.Close()
-	deliveries, err := cch.Consume(q, "", true, false, false, false, nil)
+	if err := cch.Qos(listener.DefaultPrefetch, 0, false); err != nil {
+		return nil, err
+	}
+	deliveries, err := cch.Consume(q, "", false, false, false, false, nil)
 	if err != nil {
 		return nil, err
 	}
+	arrived := make(chan struct{}, 1)
+	go func() {
+		for d := range deliveries { // ends when cch closes
+			select {
+			case arrived <- struct{}{}: // one message is in flight at a time: never full
+			default:
+			}
+			_ = d.Ack(false)
+		}
+	}()
 	return latencies(ctx, e.opts.Duration, func() error {
 		if err := ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body}); err != nil {
 			return err
 		}
-		return arrival(ctx, deliveries)
+		return arrival(ctx, arrived)
 	})
 }
 
@@ -65,7 +79,7 @@ func arrival[T any](ctx context.Context, c <-chan T) error {
 }
 
 // warrenLatency publishes with Tree.Publish and times it to a listener's
-// handler.
+// handler (acked once the handler returned, the listener's default).
 func warrenLatency(ctx context.Context, e *env) ([]float64, error) {
 	q, ch, err := e.queue("lat", nil)
 	if err != nil {
@@ -73,7 +87,7 @@ func warrenLatency(ctx context.Context, e *env) ([]float64, error) {
 	}
 	defer drop(ch, q)
 	arrived := make(chan struct{}, 1)
-	pid, err := e.tree.SpawnListener(ctx, listener.Spec{Name: q, Queue: listener.QueueSpec{Name: q}, Ack: listener.AckAuto,
+	pid, err := e.tree.SpawnListener(ctx, listener.Spec{Name: q, Queue: listener.QueueSpec{Name: q},
 		Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { arrived <- struct{}{}; return nil }}}})
 	if err != nil {
 		return nil, err

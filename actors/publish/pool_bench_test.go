@@ -1,0 +1,104 @@
+package publish_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// BenchmarkPublish measures the client's cost of one publish through the
+// pool on internal/nullbroker (in this process: its CPU counts too), with
+// allocations: fire-and-forget from one goroutine, deferred confirms from
+// one goroutine keeping 64 in flight, confirmed from 64 goroutines.
+func BenchmarkPublish(b *testing.B) {
+	nb := startNull(b, nullbroker.Config{})
+	tree := pubTree(b, nb, supervisor.PublishConfig{})
+	body := make([]byte, 256)
+	ctx, cancel := context.WithCancel(context.Background()) // as a service's: it can end
+	defer cancel()
+	b.Run("fire-and-forget", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := tree.Publish(ctx, "amq.fanout", "", body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("raw-deferred-window-64", func(b *testing.B) { // amqp091 alone, for comparison
+		conn, err := amqp.Dial(nb.URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		ch, err := conn.Channel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ch.Confirm(false); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		var window []*amqp.DeferredConfirmation
+		for b.Loop() {
+			if len(window) == 64 {
+				if ok, err := window[0].WaitContext(ctx); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+				window = window[1:]
+			}
+			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "amq.fanout", "", false, false,
+				amqp.Publishing{ContentType: publish.DefaultContentType, Body: body})
+			if err != nil {
+				b.Fatal(err)
+			}
+			window = append(window, dc)
+		}
+		for _, dc := range window {
+			dc.Wait()
+		}
+	})
+	b.Run("deferred-window-64", func(b *testing.B) {
+		b.ReportAllocs()
+		var window []*publish.Pending
+		for b.Loop() {
+			if len(window) == 64 {
+				if err := window[0].Wait(ctx); err != nil {
+					b.Fatal(err)
+				}
+				window = window[1:]
+			}
+			pd, err := tree.PublishDeferred(ctx, "amq.fanout", "", body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			window = append(window, pd)
+		}
+		for _, pd := range window {
+			if err := pd.Wait(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("confirmed-64", func(b *testing.B) {
+		b.ReportAllocs()
+		const callers = 64
+		var wg sync.WaitGroup
+		per := b.N/callers + 1
+		for range callers {
+			wg.Go(func() {
+				for range per {
+					if err := tree.Publish(ctx, "amq.fanout", "", body, publish.Confirm()); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
