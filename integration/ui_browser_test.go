@@ -76,6 +76,10 @@ func TestUI_BrowserSeesBrokerKilledAndBack(t *testing.T) {
 		return down >= 0 && mine.slice(down + 1).some((r) => r.to === "connected");
 	})()`, strconv.Quote(id))
 	waitPage(t, page, 5*time.Second, "the timeline showing "+id+" down then up", timeline)
+	waitPage(t, page, 20*time.Second, "every listener and worker back (the overview's n/n cards)", `[...document.querySelectorAll("#tab-overview .card-value")].every((v) => {
+		const m = v.textContent.match(/^(\d+)\/(\d+)$/);
+		return !m || m[1] === m[2];
+	})`)
 	screenshot(t, page, filepath.Join(shots, "ui-overview.png"))
 
 	// A listener's details, and the tree.
