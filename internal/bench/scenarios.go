@@ -33,6 +33,9 @@ var body = func() []byte {
 // the pipelined scenario, on both sides.
 const confirmWindow = 64
 
+// rawMessage is what raw amqp091 publishes: body, as JSON.
+var rawMessage = amqp.Publishing{ContentType: "application/json", Body: body}
+
 // boundedQueue keeps a publish scenario's queue from growing: the broker
 // drops its oldest messages past 10,000.
 var boundedQueue = amqp.Table{"x-max-length": int32(10000), "x-overflow": "drop-head"}
@@ -86,7 +89,7 @@ func rawPublish(ctx context.Context, e *env) ([]float64, error) {
 	}
 	defer drop(ch, q)
 	r, err := rate(ctx, e.opts.Duration, func() error {
-		return ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body})
+		return ch.PublishWithContext(ctx, "", q, false, false, rawMessage)
 	})
 	return []float64{r}, err
 }
@@ -102,18 +105,13 @@ func warrenPublish(ctx context.Context, e *env) ([]float64, error) {
 }
 
 func rawConfirmed(ctx context.Context, e *env) ([]float64, error) {
-	q, ch, err := e.queue("conf", boundedQueue)
+	q, pch, done, err := e.confirmTarget()
 	if err != nil {
 		return nil, err
 	}
-	defer drop(ch, q)
-	pch, err := e.confirmChannel()
-	if err != nil {
-		return nil, err
-	}
-	defer pch.Close()
+	defer done()
 	return pipeline(ctx, e.opts.Duration, func() (func() error, error) {
-		dc, err := pch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body})
+		dc, err := pch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false, rawMessage)
 		if err != nil {
 			return nil, err
 		}
@@ -169,35 +167,37 @@ func pipeline(ctx context.Context, d time.Duration, publish func() (wait func() 
 	return []float64{float64(n) / time.Since(start).Seconds()}, ctx.Err()
 }
 
-// confirmChannel opens a channel of the raw connection in confirm mode.
-func (e *env) confirmChannel() (*amqp.Channel, error) {
-	pch, err := e.raw.Channel()
+// confirmTarget makes a bounded queue and opens a channel of the raw
+// connection in confirm mode to publish to it; done drops the one and
+// closes the other.
+func (e *env) confirmTarget() (q string, pch *amqp.Channel, done func(), err error) {
+	q, ch, err := e.queue("conf", boundedQueue)
 	if err != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
-	if err := pch.Confirm(false); err != nil {
-		_ = pch.Close()
-		return nil, err
+	if pch, err = e.raw.Channel(); err == nil {
+		if err = pch.Confirm(false); err != nil {
+			_ = pch.Close()
+		}
 	}
-	return pch, nil
+	if err != nil {
+		drop(ch, q)
+		return "", nil, nil, err
+	}
+	return q, pch, func() { _ = pch.Close(); drop(ch, q) }, nil
 }
 
 // rawConfirmedCallers: confirmWindow goroutines share a confirm-mode
 // channel, each publishing and waiting for its confirm in turn.
 func rawConfirmedCallers(ctx context.Context, e *env) ([]float64, error) {
-	q, ch, err := e.queue("conf", boundedQueue)
+	q, pch, done, err := e.confirmTarget()
 	if err != nil {
 		return nil, err
 	}
-	defer drop(ch, q)
-	pch, err := e.confirmChannel()
-	if err != nil {
-		return nil, err
-	}
-	defer pch.Close()
+	defer done()
 	return perSecond(ctx, e.opts.Duration, confirmWindow, func() (func() error, func(), error) {
 		return func() error {
-			dc, err := pch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body})
+			dc, err := pch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false, rawMessage)
 			if err != nil {
 				return err
 			}
@@ -233,7 +233,7 @@ func (e *env) fill(n int) (string, *amqp.Channel, error) {
 	}
 	var last *amqp.DeferredConfirmation
 	for range n {
-		if last, err = ch.PublishWithDeferredConfirm("", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body}); err != nil {
+		if last, err = ch.PublishWithDeferredConfirm("", q, false, false, rawMessage); err != nil {
 			return "", nil, err
 		}
 	}

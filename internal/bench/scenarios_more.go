@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/rpc"
@@ -61,7 +60,7 @@ func rawLatency(ctx context.Context, e *env) ([]float64, error) {
 		}
 	}()
 	return latencies(ctx, e.opts.Duration, func() error {
-		if err := ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{ContentType: "application/json", Body: body}); err != nil {
+		if err := ch.PublishWithContext(ctx, "", q, false, false, rawMessage); err != nil {
 			return err
 		}
 		return arrival(ctx, arrived)
