@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -29,8 +30,8 @@ func moreScenarios() []scenario {
 }
 
 // rawLatency publishes one message at a time on one channel and times it
-// to its delivery to a consumer on another, which, like a listener, acks
-// each delivery (manual ack) once it has seen it.
+// to its delivery to a consumer on another, which, like a listener, decodes
+// its JSON and acks each delivery (manual ack) once it has seen it.
 func rawLatency(ctx context.Context, e *env) ([]float64, error) {
 	q, ch, err := e.queue("lat", nil)
 	if err != nil {
@@ -52,6 +53,8 @@ func rawLatency(ctx context.Context, e *env) ([]float64, error) {
 	arrived := make(chan struct{}, 1)
 	go func() {
 		for d := range deliveries { // ends when cch closes
+			var ev map[string]any // a raw consumer decodes its JSON too, as in the consume scenario
+			_ = json.Unmarshal(d.Body, &ev)
 			select {
 			case arrived <- struct{}{}: // one message is in flight at a time: never full
 			default:
