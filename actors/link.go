@@ -134,3 +134,95 @@ func (l *Link) watchdog(limit time.Duration, stop <-chan struct{}) {
 		}
 	}
 }
+
+// WriteGuard is [Link.Guard] for the writes on one channel, which its owner
+// serialises (a publish lane's write token): it keeps its watch of a ctx
+// from one write to the next, so that a producer writing with the same ctx
+// (or ctxs sharing one Done, as values derived from it do) registers it
+// with context.AfterFunc once instead of around every write. When the ctx
+// ends while one of its writes runs, the socket is aborted, as Guard does.
+// Release it when the channel is given up.
+type WriteGuard struct {
+	link *Link
+
+	mu       sync.Mutex      // guards done, stop, w and released
+	done     <-chan struct{} // the Done of the ctx watched
+	stop     func() bool     // ends the watch
+	w        *guardWatch     // the watch, told apart from the ones before it
+	released bool
+
+	writing atomic.Pointer[guardWatch] // the watch whose ctx the write in progress runs under
+}
+
+// guardWatch is one registration of a WriteGuard's ctx watch: a callback
+// of an older ctx that runs late never aborts a write of a newer one. (Not
+// of size zero: pointers to zero-size values may all be equal.)
+type guardWatch struct{ _ byte }
+
+// NewWriteGuard returns a WriteGuard of l (nil l: it guards nothing).
+func (l *Link) NewWriteGuard() *WriteGuard { return &WriteGuard{link: l} }
+
+// Guard runs write as [Link.Guard] does. Calls must not overlap.
+func (g *WriteGuard) Guard(ctx context.Context, write func() error) error {
+	if g == nil || g.link == nil {
+		return write()
+	}
+	l := g.link
+	if ctx.Done() == nil {
+		return l.Watch(write)
+	}
+	w := g.watch(ctx)
+	if w == nil { // released: a straggler's write, watched on its own
+		return l.Guard(ctx, write)
+	}
+	g.writing.Store(w)
+	if err := ctx.Err(); err != nil { // after the store: a watch that fires now sees it
+		g.writing.Store(nil)
+		return err
+	}
+	err := l.Watch(write)
+	g.writing.Store(nil)
+	if err != nil && ctx.Err() != nil && l.Aborted() { // the watch cut this write
+		return errors.Join(ErrLinkAborted, ctx.Err())
+	}
+	return err
+}
+
+// watch returns the watch of ctx, registering it unless it is the one
+// watched already; nil once released.
+func (g *WriteGuard) watch(ctx context.Context) *guardWatch {
+	done := ctx.Done()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.released:
+		return nil
+	case g.w != nil && g.done == done:
+		return g.w
+	}
+	if g.stop != nil {
+		g.stop()
+	}
+	w := &guardWatch{}
+	g.done, g.w = done, w
+	g.stop = context.AfterFunc(ctx, func() {
+		if g.writing.Load() == w {
+			g.link.Abort()
+		}
+	})
+	return w
+}
+
+// Release ends the watch, so that a ctx that lives on does not keep the
+// guard; later writes are guarded one by one. Safe from any goroutine.
+func (g *WriteGuard) Release() {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stop != nil {
+		g.stop()
+	}
+	g.done, g.stop, g.w, g.released = nil, nil, nil, true
+}

@@ -119,3 +119,61 @@ func TestLink_HealthyWritesPassThrough(t *testing.T) {
 	}
 	none.Abort()
 }
+
+// A WriteGuard watches a ctx once for all the writes made with it, and a
+// write stuck on the socket is still cut when its ctx ends.
+func TestWriteGuard_OneWatchPerCtxAndAStuckWriteIsCut(t *testing.T) {
+	link, conn := stalledLink(t)
+	g := link.NewWriteGuard()
+	ok := func() error { return nil }
+	long, cancelLong := context.WithCancel(context.Background())
+	defer cancelLong()
+	for range 3 {
+		if err := g.Guard(long, ok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := g.w
+	if err := g.Guard(context.WithValue(long, struct{}{}, 1), ok); err != nil || g.w != first {
+		t.Fatalf("a ctx derived with a value (same Done) watched anew: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := g.Guard(ctx, writeForever(conn))
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Guard returned %v after its 100ms deadline", took)
+	}
+	if g.w == first {
+		t.Fatal("a new ctx kept the old watch")
+	}
+	if !errors.Is(err, ErrLinkAborted) || !errors.Is(err, context.DeadlineExceeded) || !link.Aborted() {
+		t.Fatalf("err = %v (aborted %v); want ErrLinkAborted and the deadline", err, link.Aborted())
+	}
+}
+
+// The watch of an earlier ctx never cuts a write made under a later one,
+// and a released guard still cuts a stuck write, watching it on its own.
+func TestWriteGuard_AnOldCtxCutsNothingAndReleaseKeepsTheGuarantee(t *testing.T) {
+	link, conn := stalledLink(t)
+	g := link.NewWriteGuard()
+	old, cancelOld := context.WithCancel(context.Background())
+	if err := g.Guard(old, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	later, cancelLater := context.WithCancel(context.Background())
+	defer cancelLater()
+	cancelOld()
+	if err := g.Guard(later, func() error { cancelOld(); time.Sleep(20 * time.Millisecond); return nil }); err != nil || link.Aborted() {
+		t.Fatalf("a write under a live ctx was cut by an ended one: %v", err)
+	}
+	if err := g.Guard(old, func() error { t.Fatal("written under an ended ctx"); return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v; want the ended ctx's", err)
+	}
+	g.Release()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := g.Guard(ctx, writeForever(conn)); !errors.Is(err, ErrLinkAborted) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("released guard: err = %v; want ErrLinkAborted and the deadline", err)
+	}
+}

@@ -29,9 +29,10 @@ const publishReturnsBuffer = 256
 // unblocked, and restarts of the publisher actor).
 type laneChannel struct {
 	ch      *amqp.Channel
-	link    *actors.Link     // the connection's socket: a write past its caller's deadline closes it
-	returns chan amqp.Return // NotifyReturn, drained under the lane's retMu
-	closes  chan *amqp.Error // NotifyClose, cap 1: read once, by closeReason
+	link    *actors.Link       // the connection's socket: a write past its caller's deadline closes it
+	guard   *actors.WriteGuard // link's guard of the writes on ch, which the writer token serialises
+	returns chan amqp.Return   // NotifyReturn, drained under the lane's retMu
+	closes  chan *amqp.Error   // NotifyClose, cap 1: read once, by closeReason
 
 	// writer is held (a token in it) while a publish is written on ch: it
 	// tells busy channels from free ones, and a caller waiting for it gives
@@ -192,12 +193,21 @@ func (l *publisherLane) channelOf(slot int, ch *amqp.Channel, link *actors.Link)
 	if c := l.reg[slot]; c != nil && c.ch == ch {
 		return c
 	}
-	c := &laneChannel{ch: ch, link: link, writer: make(chan struct{}, 1),
+	l.release(slot)
+	c := &laneChannel{ch: ch, link: link, guard: link.NewWriteGuard(), writer: make(chan struct{}, 1),
 		returns: ch.NotifyReturn(make(chan amqp.Return, publishReturnsBuffer)),
 		closes:  ch.NotifyClose(make(chan *amqp.Error, 1)),
 	}
 	l.reg[slot] = c
 	return c
+}
+
+// release ends the ctx watch of slot's registered channel, given up (lost,
+// replaced, or its publisher stopping). Called by the publisher actor.
+func (l *publisherLane) release(slot int) {
+	if c := l.reg[slot]; c != nil {
+		c.guard.Release()
+	}
 }
 
 // pick returns the slot state a publish uses on this lane, or nil: the

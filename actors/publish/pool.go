@@ -315,7 +315,7 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 				l.expect(r.msg.MessageId)
 			}
 			var dc *amqp.DeferredConfirmation
-			err := st.c.link.Guard(ctx, func() (err error) {
+			err := st.c.guard.Guard(ctx, func() (err error) {
 				dc, err = st.c.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, r.mandatory, false, r.msg)
 				return err
 			})

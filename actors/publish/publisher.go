@@ -200,6 +200,7 @@ func (p *publisher) detach(slot int) {
 	s := &p.slots[slot]
 	s.gen = actors.NextGeneration()
 	s.assigned, s.c, s.blocked = nil, nil, false
+	p.lane.release(slot)
 	if s.stopWatch != nil {
 		s.stopWatch()
 		s.stopWatch = nil
