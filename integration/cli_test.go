@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,8 +264,8 @@ func TestCLI_PublishInterruptedExits130(t *testing.T) {
 
 // `warren demo` (the built binary) prints its calls and one snapshot when
 // its output is not a terminal, and with --watch stays live: a call and a
-// fresh view every --interval until --for has passed, then it shuts down
-// and leaves no queue behind.
+// fresh view every --interval until --for has passed, serving the observer
+// meanwhile, then it shuts down and leaves no queue behind.
 func TestCLI_DemoSnapshotThenLive(t *testing.T) {
 	b := StartBroker(t)
 	bin := warrenCLI(t)
@@ -281,10 +282,46 @@ func TestCLI_DemoSnapshotThenLive(t *testing.T) {
 		t.Fatalf("went live without a terminal or --watch:\n%s", out)
 	}
 	start := time.Now()
-	out, err = exec.Command(bin, "demo", "--url", b.URI(), "--calls", "1", "-w", "--interval", "300ms", "--for", "2s").CombinedOutput()
+	live := exec.Command(bin, "demo", "--url", b.URI(), "--calls", "1", "-w", "--interval", "300ms", "--for", "3s", "--admin", "127.0.0.1:0")
+	pipe, err := live.StdoutPipe()
 	if err != nil {
-		t.Fatalf("warren demo -w: %v\n%s", err, out)
+		t.Fatal(err)
 	}
+	live.Stderr = live.Stdout
+	if err := live.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	page := make(chan string, 1)
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+			if url, ok := strings.CutPrefix(sc.Text(), "observer: "); ok && len(page) == 0 {
+				page <- strings.Fields(url)[0]
+			}
+		}
+	}()
+	select {
+	case url := <-page: // the live demo serves the observer meanwhile
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("GET %s: %s %s", url, resp.Status, resp.Header.Get("Content-Type"))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the live demo printed no observer address within 30s")
+	}
+	<-read
+	if err := live.Wait(); err != nil {
+		t.Fatalf("warren demo -w: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	out = []byte(strings.Join(lines, "\n"))
 	if n := strings.Count(string(out), "warren demo, live every 300ms"); n < 2 {
 		t.Fatalf("%d live views in %v, want several:\n%s", n, time.Since(start), out)
 	}

@@ -29,8 +29,9 @@ func newDemoCmd(a *app) *cobra.Command {
 			"that answers Kazoo authn requests, makes --calls requests through the RPC\n" +
 			"workers, and prints the tree, connections, channels, listeners and workers.\n" +
 			"On a terminal (or with --watch) it stays live: one more call and a fresh view\n" +
-			"every --interval, until Ctrl-C (or --for has passed). Kill the broker meanwhile\n" +
-			"to watch the tree reconnect.",
+			"every --interval, until Ctrl-C (or --for has passed), and serves the admin API\n" +
+			"on --admin with the observer, a live web page of the tree, at /ui. Kill the\n" +
+			"broker meanwhile to watch the tree reconnect.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.demo(cmd) },
 	}
@@ -40,6 +41,7 @@ func newDemoCmd(a *app) *cobra.Command {
 	cmd.Flags().BoolP("watch", "w", false, "stay live: a call and a fresh view every --interval (default on a terminal)")
 	cmd.Flags().Duration("interval", 2*time.Second, "how often the live view calls and redraws")
 	cmd.Flags().Duration("for", 0, "stop the live view after `D` (0: at Ctrl-C)")
+	addAdminFlag(cmd, "`ADDR` the live view serves the admin API and the observer (/ui) on; \":PORT\" means loopback")
 	return cmd
 }
 
@@ -155,6 +157,15 @@ func (a *app) demoLive(cmd *cobra.Command, t *supervisor.Tree, made int, interva
 		ctx, cancel = context.WithTimeout(ctx, lasting)
 		defer cancel()
 	}
+	// The observer: the same tree as a live web page. A busy port (a
+	// `warren run` on it) costs the demo nothing but the page.
+	observer := ""
+	if addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd)); err != nil {
+		observer = fmt.Sprintf("observer: not served (%v); try --admin 127.0.0.1:0\n", err)
+	} else {
+		observer = "observer: " + observerURL(addr) + " (this tree, live, in a browser)\n"
+	}
+	fmt.Fprint(a.stdout, observer)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -176,7 +187,7 @@ func (a *app) demoLive(cmd *cobra.Command, t *supervisor.Tree, made int, interva
 		if a.isTTY(a.stdout) {
 			fmt.Fprint(a.stdout, "\x1b[H\x1b[2J") // home, clear
 		}
-		fmt.Fprintf(a.stdout, "warren demo, live every %v (Ctrl-C to stop)\n%s\n\n", interval, line)
+		fmt.Fprintf(a.stdout, "warren demo, live every %v (Ctrl-C to stop)\n%s%s\n\n", interval, observer, line)
 		if err := a.demoShow(t); err != nil {
 			return err
 		}
