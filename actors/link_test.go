@@ -164,6 +164,9 @@ func TestWriteGuard_AnOldCtxCutsNothingAndReleaseKeepsTheGuarantee(t *testing.T)
 	later, cancelLater := context.WithCancel(context.Background())
 	defer cancelLater()
 	cancelOld()
+	// The old ctx's callback runs on a goroutine of its own, maybe late:
+	// the write gives it 20 ms to run while a write under later is in
+	// progress (a window for something that must not happen, not a wait).
 	if err := g.Guard(later, func() error { cancelOld(); time.Sleep(20 * time.Millisecond); return nil }); err != nil || link.Aborted() {
 		t.Fatalf("a write under a live ctx was cut by an ended one: %v", err)
 	}
