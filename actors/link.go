@@ -205,12 +205,17 @@ func (g *WriteGuard) watch(ctx context.Context) *guardWatch {
 	}
 	w := &guardWatch{}
 	g.done, g.w = done, w
-	g.stop = context.AfterFunc(ctx, func() {
-		if g.writing.Load() == w {
-			g.link.Abort()
-		}
-	})
+	g.stop = context.AfterFunc(ctx, func() { g.fired(w) })
 	return w
+}
+
+// fired is the watch w's callback, once its ctx ended: it cuts the write in
+// progress if that write runs under w (a late callback of an older watch
+// cuts nothing).
+func (g *WriteGuard) fired(w *guardWatch) {
+	if g.writing.Load() == w {
+		g.link.Abort()
+	}
 }
 
 // Release ends the watch, so that a ctx that lives on does not keep the

@@ -161,13 +161,13 @@ func TestWriteGuard_AnOldCtxCutsNothingAndReleaseKeepsTheGuarantee(t *testing.T)
 	if err := g.Guard(old, func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
+	oldWatch := g.w
 	later, cancelLater := context.WithCancel(context.Background())
 	defer cancelLater()
 	cancelOld()
-	// The old ctx's callback runs on a goroutine of its own, maybe late:
-	// the write gives it 20 ms to run while a write under later is in
-	// progress (a window for something that must not happen, not a wait).
-	if err := g.Guard(later, func() error { cancelOld(); time.Sleep(20 * time.Millisecond); return nil }); err != nil || link.Aborted() {
+	// The old ctx's callback runs on a goroutine of its own and may run
+	// late, while a write under later is in progress: run it there.
+	if err := g.Guard(later, func() error { g.fired(oldWatch); return nil }); err != nil || link.Aborted() {
 		t.Fatalf("a write under a live ctx was cut by an ended one: %v", err)
 	}
 	if err := g.Guard(old, func() error { t.Fatal("written under an ended ctx"); return nil }); !errors.Is(err, context.Canceled) {
