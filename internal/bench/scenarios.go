@@ -243,6 +243,20 @@ func (e *env) fill(n int) (string, *amqp.Channel, error) {
 	return q, ch, nil
 }
 
+// consumerChannel opens a channel of the raw connection with a prefetch of
+// n, for a raw consumer.
+func (e *env) consumerChannel(n int) (*amqp.Channel, error) {
+	ch, err := e.raw.Channel()
+	if err != nil {
+		return nil, err
+	}
+	if err := ch.Qos(n, 0, false); err != nil {
+		_ = ch.Close()
+		return nil, err
+	}
+	return ch, nil
+}
+
 func rawConsume(ctx context.Context, e *env) ([]float64, error) {
 	n := e.opts.Messages
 	q, ch, err := e.fill(n)
@@ -250,14 +264,11 @@ func rawConsume(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	defer drop(ch, q)
-	cch, err := e.raw.Channel()
+	cch, err := e.consumerChannel(100)
 	if err != nil {
 		return nil, err
 	}
 	defer cch.Close()
-	if err := cch.Qos(100, 0, false); err != nil {
-		return nil, err
-	}
 	start := time.Now()
 	deliveries, err := cch.Consume(q, "", false, false, false, false, nil)
 	if err != nil {

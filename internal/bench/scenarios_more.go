@@ -38,14 +38,11 @@ func rawLatency(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	defer drop(ch, q)
-	cch, err := e.raw.Channel()
+	cch, err := e.consumerChannel(listener.DefaultPrefetch)
 	if err != nil {
 		return nil, err
 	}
 	defer cch.Close()
-	if err := cch.Qos(listener.DefaultPrefetch, 0, false); err != nil {
-		return nil, err
-	}
 	deliveries, err := cch.Consume(q, "", false, false, false, false, nil)
 	if err != nil {
 		return nil, err
