@@ -35,13 +35,15 @@ type bootstrap struct {
 	log     *slog.Logger
 	brokers []BrokerSpec
 	timeout time.Duration
-	cancel  context.CancelFunc
+	// life ends when the actor stops or restarts: every wait it started
+	// ends with it, also one started by a reply that came in after the
+	// stop (a late ReenterAfter never leaves a goroutine behind).
+	life     context.Context
+	end      context.CancelFunc
+	deadline *time.Timer
 }
 
-type bootstrapAvailable struct {
-	row registry.Connection
-	err error
-}
+type bootstrapAvailable struct{ row registry.Connection }
 type bootstrapDeadline struct{}
 
 // NewBootstrapProps returns the props of the bootstrap actor.
@@ -50,7 +52,8 @@ func NewBootstrapProps(env *Env, brokers []BrokerSpec, timeout time.Duration) *a
 		timeout = DefaultBootstrapTimeout
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &bootstrap{env: env, log: env.Log.With("actor", BootstrapName), brokers: brokers, timeout: timeout}
+		life, end := context.WithCancel(context.Background())
+		return &bootstrap{env: env, log: env.Log.With("actor", BootstrapName), brokers: brokers, timeout: timeout, life: life, end: end}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
 
@@ -61,8 +64,9 @@ func (b *bootstrap) Receive(ctx actor.Context) {
 	case *actor.Started:
 		b.addBrokers(ctx)
 	case *actor.Stopping, *actor.Restarting:
-		if b.cancel != nil {
-			b.cancel()
+		b.end()
+		if b.deadline != nil {
+			b.deadline.Stop()
 		}
 	case *bootstrapDeadline:
 		if d := b.detail(ctx); d != BootstrapReady {
@@ -71,9 +75,6 @@ func (b *bootstrap) Receive(ctx actor.Context) {
 			b.env.SetDetail(ctx.Self(), "error: "+msg)
 		}
 	case *bootstrapAvailable:
-		if m.err != nil {
-			return // cancelled by a stop
-		}
 		b.declareTargeted(ctx, m.row)
 	}
 }
@@ -96,14 +97,31 @@ func (b *bootstrap) addBrokers(ctx actor.Context) {
 			}
 		})
 	}
-	wctx, cancel := context.WithCancel(context.Background())
-	b.cancel = cancel
-	self, env, zone := ctx.Self(), b.env, b.env.LocalZone
-	go func() {
-		row, err := env.Registry.WaitAvailable(wctx, zone)
-		env.Send(self, &bootstrapAvailable{row: row, err: err})
-	}()
-	time.AfterFunc(b.timeout, func() { env.Send(self, &bootstrapDeadline{}) })
+	self, env := ctx.Self(), b.env
+	b.waitAvailable(self, "")
+	b.deadline = time.AfterFunc(b.timeout, func() { env.Send(self, &bootstrapDeadline{}) })
+}
+
+// waitAvailable waits, in a goroutine bound to the actor's life, until a
+// broker of the local zone is available (after broker, when given, was
+// seen unavailable) and tells self. A stop ends the wait and sends nothing.
+func (b *bootstrap) waitAvailable(self *actor.PID, after string) {
+	life, env, zone := b.life, b.env, b.env.LocalZone
+	if life.Err() != nil {
+		return // a reply that came in after the stop
+	}
+	env.Go(func() {
+		if after != "" {
+			if _, err := env.Registry.WaitConnection(life, after, func(c registry.Connection) bool { return !c.Available }); err != nil {
+				return
+			}
+		}
+		row, err := env.Registry.WaitAvailable(life, zone)
+		if err != nil {
+			return // stopped
+		}
+		env.Send(self, &bootstrapAvailable{row: row})
+	})
 }
 
 // declareTargeted declares Kazoo's targeted exchange on the primary broker,
@@ -115,18 +133,14 @@ func (b *bootstrap) declareTargeted(ctx actor.Context, primary registry.Connecti
 		if r, ok := res.(*ExchangeDeclared); ok && err == nil {
 			err = r.Err
 		}
+		if b.life.Err() != nil {
+			return // stopped meanwhile: the reply is moot
+		}
 		if err != nil {
 			b.log.Error("bootstrap: declaring targeted", "broker", primary.ID, "err", err)
 			b.env.SetDetail(ctx.Self(), "error: declare targeted: "+err.Error())
 			// Wait for the next available broker (or this one again).
-			self, env, zone := ctx.Self(), b.env, b.env.LocalZone
-			wctx, cancel := context.WithCancel(context.Background())
-			b.cancel = cancel
-			go func() {
-				_, _ = env.Registry.WaitConnection(wctx, primary.ID, func(c registry.Connection) bool { return !c.Available })
-				row, err := env.Registry.WaitAvailable(wctx, zone)
-				env.Send(self, &bootstrapAvailable{row: row, err: err})
-			}()
+			b.waitAvailable(ctx.Self(), primary.ID)
 			return
 		}
 		b.log.Info("bootstrap done", "primary", primary.ID)

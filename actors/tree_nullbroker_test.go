@@ -3,6 +3,7 @@ package actors_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -562,4 +563,49 @@ func TestExchangeCheck_MissingExchangeFailsAtOnce(t *testing.T) {
 	pollUntil(t, 5*time.Second, "a publish to the new exchange", func() bool {
 		return tree.Publish(within(t, 5*time.Second), "nowhere", "k", []byte(`{}`), publish.Confirm()) == nil
 	})
+}
+
+// A refused declare of the targeted exchange leaves bootstrap waiting for
+// its broker to go and come back; each such wait, and one started by a
+// refusal that comes in while the tree stops, ends with the tree:
+// Shutdown returns with no bootstrap goroutine left.
+func TestBootstrap_RefusedTargetedWaitsAndEndsWithTheTree(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	raw, err := amqp.Dial(nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := raw.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same name with another kind: the tree's declare gets a 406.
+	if err := ch.ExchangeDeclare(kazoo.ExchangeTargeted, "topic", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.Close()
+	tree := startNullTree(t, fast(supervisor.Config{}), nb)
+	path := actors.RootName + "/" + actors.BootstrapName
+	detail := func() string { row, _ := tree.Registry().Actor(path); return row.Detail }
+	eventually(t, tree, 10*time.Second, "bootstrap reports the refused declare", func() bool {
+		return strings.Contains(detail(), "declare targeted") && strings.Contains(detail(), "406")
+	})
+	// The broker goes and comes back: bootstrap declares again, is refused again.
+	nb.CloseConnections(320, "CONNECTION_FORCED - test")
+	eventually(t, tree, 10*time.Second, "the connection back", func() bool {
+		c, _ := tree.Registry().Connection(idOf(t, nb))
+		return c.Available && c.Connects >= 2
+	})
+	eventually(t, tree, 10*time.Second, "bootstrap refused again", func() bool {
+		return strings.Contains(detail(), "declare targeted")
+	})
+	// Stop while a refusal may be on its way back: the wait it starts ends at once.
+	nb.CloseConnections(320, "CONNECTION_FORCED - test")
+	if err := tree.Shutdown(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "actors.(*bootstrap)") {
+		t.Fatalf("a bootstrap goroutine outlived Shutdown:\n%s", stacks)
+	}
 }
