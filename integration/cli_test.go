@@ -365,9 +365,18 @@ func TestCLI_BenchJSON(t *testing.T) {
 	if len(rep.Scenarios) < 7 || rep.Broker != brokerID(t, b) {
 		t.Fatalf("report %+v", rep)
 	}
+	var names []string
 	for _, s := range rep.Scenarios {
+		names = append(names, s.Name)
 		if s.Raw <= 0 || s.Warren <= 0 || s.Ratio <= 0 || s.Goal <= 0 || s.Unit == "" {
 			t.Errorf("scenario %+v: a side not measured", s)
+		}
+	}
+	all := strings.Join(names, "\n")
+	for _, want := range []string{"fire-and-forget", "pipelined", "callers", "consume", "RPC round trip p99 (direct reply-to)",
+		"RPC round trip p99 (Kazoo targeted)", "RPC calls/s", "latency p99", "idle listener, heap", "channel acquisition"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no scenario %q in the report:\n%s", want, all)
 		}
 	}
 	if data, err := os.ReadFile(svg); err != nil || !strings.HasPrefix(string(data), "<svg") {

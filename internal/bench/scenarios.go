@@ -57,6 +57,10 @@ func scenarios() []scenario {
 			{name: "RPC round trip p50 (direct reply-to)", unit: "µs", goal: 1.15},
 			{name: "RPC round trip p99 (direct reply-to)", unit: "µs", goal: 1.3}},
 			raw: rawRPC, warren: warrenRPC},
+		{name: "rpctargeted", figures: []figure{
+			{name: "RPC round trip p50 (Kazoo targeted)", unit: "µs", goal: 1.15},
+			{name: "RPC round trip p99 (Kazoo targeted)", unit: "µs", goal: 1.3}},
+			raw: rawTargetedRPC, warren: warrenTargetedRPC},
 		{name: "idle", figures: []figure{
 			{name: "idle listener, heap", unit: "KiB", goal: 8, goalOn: "value"},
 			{name: "idle listener, goroutines", unit: "goroutines", goal: 2, goalOn: "value"}},
@@ -321,7 +325,8 @@ func warrenConsume(ctx context.Context, e *env) ([]float64, error) {
 }
 
 // responder answers requests on a queue of its own: to the reply-to with
-// the correlation id.
+// the correlation id or, for a request without one, as Kazoo's services
+// do: to the targeted exchange under the request's Server-ID.
 func (e *env) responder() (string, func(), error) {
 	q, ch, err := e.queue("rpc", nil)
 	if err != nil {
@@ -334,12 +339,21 @@ func (e *env) responder() (string, func(), error) {
 	go func() {
 		for d := range reqs {
 			var req map[string]any
-			if json.Unmarshal(d.Body, &req) != nil || d.ReplyTo == "" {
+			if json.Unmarshal(d.Body, &req) != nil {
+				continue
+			}
+			serverID, _ := req["Server-ID"].(string)
+			if d.ReplyTo == "" && serverID == "" {
 				continue
 			}
 			resp, _ := json.Marshal(map[string]any{"Event-Category": "bench", "Event-Name": "resp", "Msg-ID": req["Msg-ID"],
 				"App-Name": "bench", "App-Version": "1"})
-			_ = ch.Publish("", d.ReplyTo, false, false, amqp.Publishing{ContentType: "application/json", CorrelationId: d.CorrelationId, Body: resp})
+			if d.ReplyTo != "" { // direct reply-to: to the pseudo-queue, matched by correlation id
+				_ = ch.Publish("", d.ReplyTo, false, false, amqp.Publishing{ContentType: "application/json", CorrelationId: d.CorrelationId, Body: resp})
+				continue
+			}
+			// Kazoo's way: to targeted, keyed by the caller's Server-ID, matched by Msg-ID.
+			_ = ch.Publish(kazoo.ExchangeTargeted, serverID, false, false, amqp.Publishing{ContentType: "application/json", Body: resp})
 		}
 	}()
 	return q, func() { drop(ch, q) }, nil
