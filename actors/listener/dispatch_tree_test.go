@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -491,4 +492,39 @@ func TestListener_StopWithBusyWorkers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Under a steady flow the same few goroutines handle every delivery (a
+// goroutine per delivery would grow a fresh stack each time); once the
+// flow stops they end: an idle listener holds no handler goroutine.
+func TestListener_HandlerGoroutinesServeTheFlowThenEnd(t *testing.T) {
+	const n, workers = 100, 2
+	r := start(t, noPublishers)
+	handled := make(chan string, 1)
+	spawn(t, r.tree, listener.Spec{Name: "steady", Queue: listener.QueueSpec{Name: "steady-q"}, Workers: workers,
+		Raw: func(context.Context, *listener.Delivery) error {
+			handled <- goroutineID()
+			return nil
+		}})
+	ch := rawChannel(t, r.nb)
+	seen := map[string]bool{}
+	for i := range n { // one at a time, each acked before the next
+		publish(t, ch, "", "steady-q", amqp.Publishing{Body: fmt.Appendf(nil, "m%d", i)})
+		seen[recv(t, handled, 5*time.Second, "handler call")] = true
+		queueIs(t, r.nb, "steady-q", 0, 0)
+	}
+	if len(seen) > 2*workers { // per slot: one handling, one writing its ack
+		t.Fatalf("%d deliveries handled on %d goroutines; want at most %d", n, len(seen), 2*workers)
+	}
+	pollUntil(t, 10*time.Second, "the handler goroutines ended", func() bool {
+		buf := make([]byte, 1<<20)
+		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "listener.(*workers).run")
+	})
+}
+
+// goroutineID is the running goroutine's number, from its stack header.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	f := strings.Fields(string(buf[:runtime.Stack(buf, false)]))
+	return f[1] // "goroutine 42 [running]:"
 }

@@ -14,7 +14,8 @@
 // declares, queue declare, QoS, bindings, consume; Kazoo's kz_amqp_history).
 // Deliveries never pass through its mailbox: a goroutine per channel hands
 // them to a bounded pool of handler goroutines, one per routing key at a
-// time with Spec.OrderedByKey. Acks go on the delivery's own channel; those
+// time with Spec.OrderedByKey; a handler goroutine waits a moment for the
+// next delivery before it ends, so a steady flow reuses the same few. Acks go on the delivery's own channel; those
 // of a channel the listener has lost are dropped and counted as stale.
 // [Delivery.Reply] answers a request the Kazoo way, through the tree's
 // publishers when it has them.

@@ -3,22 +3,35 @@ package listener
 import (
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // workers runs handlers off the listener's mailbox, at most n at once. In
 // ordered mode each routing key always goes to the same worker, so its
-// deliveries are handled one at a time in arrival order. Idle listeners hold
-// no worker goroutine in unordered mode.
+// deliveries are handled one at a time in arrival order. In unordered mode
+// a handler goroutine, once done, waits up to workerIdle for the next
+// delivery: under a steady flow the same goroutines (and the stacks they
+// grew decoding JSON) handle every delivery, and an idle listener holds
+// none.
 type workers struct {
 	shared *listenerShared
 	sem    chan struct{} // unordered: one token per running handler
+	// handoff (unordered) passes a delivery to a goroutine waiting for
+	// one; live counts the goroutines, waiting ones included.
+	handoff chan job
+	live    atomic.Int32
 
 	mu      sync.Mutex // guards ordered
 	ordered []chan job
 	wg      sync.WaitGroup
 }
+
+// workerIdle is how long an unordered handler goroutine waits for another
+// delivery before it ends.
+const workerIdle = time.Second
 
 type job struct {
 	d   amqp.Delivery
@@ -31,6 +44,7 @@ func newWorkers(s *listenerShared) *workers {
 		w.ordered = make([]chan job, s.spec.Workers)
 	} else {
 		w.sem = make(chan struct{}, s.spec.Workers)
+		w.handoff = make(chan job)
 	}
 	return w
 }
@@ -52,18 +66,14 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 				return
 			}
 		}
-		w.wg.Add(1)
-		go func() {
-			released := false
-			release := func() { // the slot is free once the handler returned
-				if !released {
-					released = true
-					<-w.sem
-				}
-			}
-			defer func() { release(); w.wg.Done() }()
-			w.shared.handle(d, gen, release)
-		}()
+		j := job{d: d, gen: gen}
+		select {
+		case w.handoff <- j: // a goroutine was waiting for one
+		default:
+			w.live.Add(1)
+			w.wg.Add(1)
+			go w.run(j)
+		}
 		return
 	}
 	h := fnv.New32a()
@@ -94,6 +104,48 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 			return
 		case tag, ok := <-f.cancels:
 			f.cancel(tag, ok)
+		case <-done:
+			return
+		}
+	}
+}
+
+// run handles j, then the deliveries handed off to it, until none came for
+// workerIdle, the listener stopped, or more than twice as many goroutines
+// as slots are alive: a slot is freed before its ack is written, so under
+// a steady flow up to one goroutine per slot writes an ack while another
+// runs that slot's next handler; both are kept for the next deliveries.
+func (w *workers) run(j job) {
+	defer func() { w.live.Add(-1); w.wg.Done() }()
+	done := w.shared.ctx.Done()
+	var idle *time.Timer
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
+	for {
+		held := true
+		release := func() { // the slot is free once the handler returned
+			if held {
+				held = false
+				<-w.sem
+			}
+		}
+		w.shared.handle(j.d, j.gen, release)
+		release() // handle returns without calling it when no handler took the delivery
+		if int(w.live.Load()) > 2*cap(w.sem) {
+			return
+		}
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+		} else {
+			idle.Reset(workerIdle)
+		}
+		select {
+		case j = <-w.handoff:
+		case <-idle.C:
+			return
 		case <-done:
 			return
 		}
