@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Envelope is a Kazoo API message: one JSON object whose envelope headers (App-Name, Msg-ID,
@@ -40,17 +41,41 @@ func Parse(body []byte) (Envelope, error) {
 
 // decodeJSON decodes exactly one JSON value of any kind, keeping numbers as json.Number.
 func decodeJSON(body []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
+	d := decoders.Get().(*decoder)
+	d.r.Reset(body)
+	start := d.dec.InputOffset()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, malformed(err, body)
+	if err := d.dec.Decode(&v); err != nil {
+		return nil, malformed(err, body) // the decoder keeps its error: not reused
 	}
-	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+	end := int(d.dec.InputOffset() - start)
+	if rest := bytes.TrimLeft(body[end:], " \t\r\n"); len(rest) > 0 {
 		return nil, fmt.Errorf("%w at byte %d: data after the end of the JSON value", ErrMalformedJSON, len(body)-len(rest))
+	}
+	if end == len(body) && d.r.Len() == 0 && len(body) <= maxPooledBody {
+		decoders.Put(d) // it read this body to its last byte and holds nothing of it: clean for the next
 	}
 	return v, nil
 }
+
+// maxPooledBody is the largest body whose decoder goes back to the pool:
+// its read buffer grew to the body's size, and a pool should not keep a
+// rare large one alive.
+const maxPooledBody = 64 << 10
+
+// decoder is a json.Decoder (UseNumber) reading a resettable body: kept in
+// a pool, its read buffer is allocated once instead of per message.
+type decoder struct {
+	r   bytes.Reader
+	dec *json.Decoder
+}
+
+var decoders = sync.Pool{New: func() any {
+	d := &decoder{}
+	d.dec = json.NewDecoder(&d.r)
+	d.dec.UseNumber()
+	return d
+}}
 
 // malformed turns an encoding/json decode error into one wrapping ErrMalformedJSON with a position.
 func malformed(err error, body []byte) error {

@@ -3,7 +3,9 @@ package kazoo
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -83,4 +85,50 @@ func TestEnvelope_MarshalRejectsUnsupportedValues(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "warren: kazoo: marshal envelope") {
 		t.Fatalf("Marshal of a func = %v, want a warren: kazoo: marshal envelope error", err)
 	}
+}
+
+// Parse's decoders are pooled: whatever body one decoded before (a number
+// that needed the end of input to end, trailing whitespace, malformed
+// JSON, a body of another size), the next decode on it gives what a fresh
+// decoder gives, also from several goroutines at once.
+func TestParse_PooledDecodersCarryNothingOver(t *testing.T) {
+	bodies := []string{`{"a":1}`, `42`, " {\"b\":\"x\"} \n", `{"a":`, `{"c":[1,2,{"d":null}]}`, `"s"`, `{"a":1}x`,
+		`[true]`, `{"e":1.50}`, ``, `{}`, strings.Repeat(" ", 700) + `{"long":"` + strings.Repeat("y", 3000) + `"}`}
+	fresh := func(body string) (any, string) {
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, malformed(err, []byte(body)).Error()
+		}
+		if rest := strings.TrimLeft(body[dec.InputOffset():], " \t\r\n"); rest != "" {
+			return nil, "trailing"
+		}
+		return v, ""
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				body := bodies[(i*(g+1)+g)%len(bodies)]
+				got, err := decodeJSON([]byte(body))
+				want, wantErr := fresh(body)
+				switch {
+				case wantErr == "trailing":
+					if err == nil || !strings.Contains(err.Error(), "data after the end") {
+						t.Errorf("%.40q: err %v, want data after the end", body, err)
+					}
+				case wantErr != "":
+					if err == nil || err.Error() != wantErr {
+						t.Errorf("%.40q: err %v, want %s", body, err, wantErr)
+					}
+				case err != nil || !reflect.DeepEqual(got, want):
+					t.Errorf("%.40q: %#v, %v; want %#v", body, got, err, want)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
