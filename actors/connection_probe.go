@@ -19,9 +19,9 @@ import (
 // probe runs after a permanent error (refused credentials wait the maximum
 // delay) or once the dial is due anyway.
 const (
-	probeEvery   = 100 * time.Millisecond // each wait is in [probeEvery/2, probeEvery·1.5)
+	probeEvery   = 50 * time.Millisecond // each wait is in [probeEvery/2, probeEvery·1.5)
 	probeTimeout = 250 * time.Millisecond
-	probeSpread  = 50 * time.Millisecond // dial within [0, probeSpread) of the port opening
+	probeSpread  = 25 * time.Millisecond // dial within [0, probeSpread) of the port opening
 )
 
 // probeAddr is the host:port a connection dials ("" when the URI does not

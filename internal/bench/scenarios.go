@@ -634,8 +634,8 @@ func (e *env) waitConsuming(ctx context.Context, n int) error {
 }
 
 // rawRestart builds the same topology with raw amqp091-go after a restart
-// (channel, queue, bind, consume for each, all concurrently, as a client
-// with its own recovery would) and times it from the port opening.
+// (channel, prefetch, queue, bind, consume for each, all concurrently, as a
+// client with its own recovery would) and times it from the port opening.
 func rawRestart(ctx context.Context, e *env) ([]float64, error) {
 	n := e.opts.Restart
 	opened, err := e.restartNode(ctx)
@@ -660,6 +660,9 @@ func rawRestart(ctx context.Context, e *env) ([]float64, error) {
 	for i := range n {
 		wg.Go(func() {
 			ch, err := e.raw.Channel()
+			if err == nil {
+				err = ch.Qos(listener.DefaultPrefetch, 0, false) // a consumer's prefetch, as a listener sets it
+			}
 			if err == nil {
 				name := fmt.Sprintf("warren-bench-raw-restart-%d", i)
 				if _, err = ch.QueueDeclare(name, false, true, false, false, nil); err == nil {
