@@ -20,9 +20,14 @@ type workerLane struct {
 	name string
 
 	state   atomic.Pointer[workerState]
-	mu      sync.Mutex // guards pending and changed
+	mu      sync.Mutex // guards pending, overflow and changed
 	pending map[string]chan reply
-	changed chan struct{} // closed and replaced on every state change
+	// overflow holds, per call, the replies that came while its chan was
+	// full (at most maxOverflow), for the caller to take after its next
+	// receive: the reply reader never blocks on one caller, and a reply
+	// is dropped (counted late) only when nobody waits for it.
+	overflow map[string][]reply
+	changed  chan struct{} // closed and replaced on every state change
 
 	// pub holds a token while a request is written on the channel: callers
 	// take turns, and one waiting gives up when its ctx ends.
@@ -95,13 +100,15 @@ func (l *workerLane) register(key string, buffer int) chan reply {
 func (l *workerLane) unregister(key string) {
 	l.mu.Lock()
 	delete(l.pending, key)
+	delete(l.overflow, key)
 	l.mu.Unlock()
 	l.busy.Add(-1)
 	l.touch()
 }
 
-// deliver hands a reply to the call waiting for key; a reply nobody waits
-// for (any more) is late and dropped.
+// deliver hands a reply to the call waiting for key, into its overflow
+// when its chan is full; a reply nobody waits for (any more) is late and
+// dropped, as is one past maxOverflow (a peer flooding one call).
 func (l *workerLane) deliver(key string, env reply) {
 	l.mu.Lock()
 	c := l.pending[key]
@@ -111,6 +118,12 @@ func (l *workerLane) deliver(key string, env reply) {
 		case c <- env:
 			delivered = true
 		default:
+			if q := l.overflow[key]; len(q) < maxOverflow {
+				if l.overflow == nil {
+					l.overflow = map[string][]reply{}
+				}
+				l.overflow[key], delivered = append(q, env), true
+			}
 		}
 	}
 	l.mu.Unlock()
@@ -120,4 +133,20 @@ func (l *workerLane) deliver(key string, env reply) {
 		l.late.Add(1)
 	}
 	l.touch()
+}
+
+// maxOverflow bounds the replies one call holds beyond its chan.
+const maxOverflow = 64
+
+// overflowOf takes the replies that came for key while its chan was full.
+// The caller takes them after each receive: a reply goes to the overflow
+// only while the chan holds one, so none waits there unseen.
+func (l *workerLane) overflowOf(key string) []reply {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q := l.overflow[key]
+	if q != nil {
+		delete(l.overflow, key)
+	}
+	return q
 }

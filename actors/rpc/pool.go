@@ -168,22 +168,34 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 		return nil, &CallError{MsgID: key, Op: "publish to " + req.Exchange + "/" + req.RoutingKey, Err: err}
 	}
 	var got []kazoo.Envelope
+	// take adds r to got unless it is malformed; it reports whether the
+	// call has all it waits for.
+	take := func(r reply) bool {
+		env := r.env
+		if env == nil {
+			var err error
+			if env, err = kazoo.Parse(r.body); err != nil {
+				w.env.Log.Warn("malformed reply dropped", "msg_id", key, "err", err)
+				lane.late.Add(1)
+				lane.touch()
+				return false
+			}
+		}
+		got = append(got, env)
+		return until(got)
+	}
 	for {
 		select {
 		case r := <-replies:
-			env := r.env
-			if env == nil {
-				var err error
-				if env, err = kazoo.Parse(r.body); err != nil {
-					w.env.Log.Warn("malformed reply dropped", "msg_id", key, "err", err)
-					lane.late.Add(1)
-					lane.touch()
-					continue
-				}
-			}
-			got = append(got, env)
-			if until(got) {
+			if take(r) {
 				return got, nil
+			}
+			// What came while replies was full, in order, before the next
+			// receive (a malformed reply never crowds out a good one).
+			for _, r := range lane.overflowOf(key) {
+				if take(r) {
+					return got, nil
+				}
 			}
 		case <-ctx.Done():
 			lane.timeouts.Add(1)
