@@ -29,16 +29,18 @@ func BenchmarkPublish(b *testing.B) {
 			}
 		}
 	})
-	b.Run("raw-deferred-window-64", func(b *testing.B) { // amqp091 alone, for comparison
-		conn, err := amqp.Dial(nb.URL())
-		if err != nil {
-			b.Fatal(err)
+	b.Run("raw-fire-and-forget", func(b *testing.B) { // amqp091 alone, for comparison
+		ch := rawBenchChannel(b, nb)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := ch.PublishWithContext(ctx, "amq.fanout", "", false, false,
+				amqp.Publishing{ContentType: publish.DefaultContentType, Body: body}); err != nil {
+				b.Fatal(err)
+			}
 		}
-		defer conn.Close()
-		ch, err := conn.Channel()
-		if err != nil {
-			b.Fatal(err)
-		}
+	})
+	b.Run("raw-deferred-window-64", func(b *testing.B) {
+		ch := rawBenchChannel(b, nb)
 		if err := ch.Confirm(false); err != nil {
 			b.Fatal(err)
 		}
@@ -101,4 +103,19 @@ func BenchmarkPublish(b *testing.B) {
 		}
 		wg.Wait()
 	})
+}
+
+// rawBenchChannel is a channel of a plain amqp091 connection to nb, closed
+// with the benchmark.
+func rawBenchChannel(b *testing.B, nb *nullbroker.Server) *amqp.Channel {
+	conn, err := amqp.Dial(nb.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ch
 }
