@@ -19,16 +19,11 @@ import (
 // auto-ack; each call publishes a request with a fresh Msg-ID and decodes
 // replies until its own comes back.
 func rawTargetedRPC(ctx context.Context, e *env) ([]float64, error) {
-	q, stop, err := e.responder()
+	q, ch, done, err := e.rawCaller()
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
-	ch, err := e.raw.Channel()
-	if err != nil {
-		return nil, err
-	}
-	defer ch.Close()
+	defer done()
 	if err := ch.ExchangeDeclare(kazoo.ExchangeTargeted, kazoo.KindDirect, false, false, false, false, nil); err != nil {
 		return nil, err
 	}
@@ -73,18 +68,5 @@ func rawTargetedCall(ch *amqp.Channel, replies <-chan amqp.Delivery, queue, serv
 // warrenTargetedRPC calls with Tree.Call without DirectReply: the RPC
 // worker's own queue, bound to targeted, takes the reply.
 func warrenTargetedRPC(ctx context.Context, e *env) ([]float64, error) {
-	q, stop, err := e.responder()
-	if err != nil {
-		return nil, err
-	}
-	defer stop()
-	req := benchRequest(q)
-	req.DirectReply = false
-	if _, err := e.tree.Call(ctx, req); err != nil { // the workers are ready
-		return nil, err
-	}
-	return latencies(ctx, e.opts.Duration, func() error {
-		_, err := e.tree.Call(ctx, req)
-		return err
-	})
+	return warrenRoundTrips(ctx, e, false)
 }

@@ -368,17 +368,27 @@ func percentiles(lat []time.Duration) []float64 {
 	return []float64{p(0.50), p(0.99)}
 }
 
-func rawRPC(ctx context.Context, e *env) ([]float64, error) {
+// rawCaller starts a responder and opens a raw channel to call it on;
+// done stops both.
+func (e *env) rawCaller() (queue string, ch *amqp.Channel, done func(), err error) {
 	q, stop, err := e.responder()
 	if err != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
-	defer stop()
-	ch, err := e.raw.Channel()
+	ch, err = e.raw.Channel()
+	if err != nil {
+		stop()
+		return "", nil, nil, err
+	}
+	return q, ch, func() { _ = ch.Close(); stop() }, nil
+}
+
+func rawRPC(ctx context.Context, e *env) ([]float64, error) {
+	q, ch, done, err := e.rawCaller()
 	if err != nil {
 		return nil, err
 	}
-	defer ch.Close()
+	defer done()
 	replies, err := ch.Consume(rpc.DirectReplyTo, "", true, false, false, false, nil)
 	if err != nil {
 		return nil, err
@@ -412,13 +422,18 @@ func benchRequest(queue string) rpc.Request {
 		Envelope: kazoo.Envelope{"Event-Category": "bench", "Event-Name": "req"}, Defaults: kazoo.Defaults{AppName: "bench", AppVersion: "1"}}
 }
 
-func warrenRPC(ctx context.Context, e *env) ([]float64, error) {
+func warrenRPC(ctx context.Context, e *env) ([]float64, error) { return warrenRoundTrips(ctx, e, true) }
+
+// warrenRoundTrips times Tree.Call to a responder, over direct reply-to
+// or (direct false) Kazoo's targeted path: the RPC worker's own queue.
+func warrenRoundTrips(ctx context.Context, e *env, direct bool) ([]float64, error) {
 	q, stop, err := e.responder()
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
 	req := benchRequest(q)
+	req.DirectReply = direct
 	if _, err := e.tree.Call(ctx, req); err != nil { // the workers are ready
 		return nil, err
 	}
