@@ -34,10 +34,13 @@ type laneChannel struct {
 	returns chan amqp.Return   // NotifyReturn, drained under the lane's retMu
 	closes  chan *amqp.Error   // NotifyClose, cap 1: read once, by closeReason
 
-	// writer is held (a token in it) while a publish is written on ch: it
-	// tells busy channels from free ones, and a caller waiting for it gives
-	// up when its ctx ends.
-	writer chan struct{}
+	// writer is 1 while a publish is written on ch: it tells busy channels
+	// from free ones (a compare-and-swap, no chan operation on the way of
+	// every publish); callers that wait for it count themselves in waiting
+	// and are woken through wake, and one gives up when its ctx ends.
+	writer  atomic.Int32
+	waiting atomic.Int32
+	wake    chan struct{} // cap 1: a token after an unlock that found waiters
 
 	errMu sync.Mutex  // guards err and the receive from closes
 	err   *amqp.Error // why ch closed, once known
@@ -74,33 +77,44 @@ func (c *laneChannel) recycle() {
 }
 
 // tryLock takes the channel for writing if no one writes on it.
-func (c *laneChannel) tryLock() bool {
-	select {
-	case c.writer <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
+func (c *laneChannel) tryLock() bool { return c.writer.CompareAndSwap(0, 1) }
 
 // lock takes the channel for writing, or gives up when ctx or stop ends.
+// A waiter counts itself before its last try: an unlock after that try
+// sees it and leaves a token in wake (a token left by a waiter that gave
+// up only makes the next one try once more).
 func (c *laneChannel) lock(ctx context.Context, stop <-chan struct{}) error {
-	select {
-	case c.writer <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case c.writer <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-stop:
-		return ErrStopped
+	for {
+		if c.tryLock() {
+			return nil
+		}
+		c.waiting.Add(1)
+		if c.tryLock() {
+			c.waiting.Add(-1)
+			return nil
+		}
+		select {
+		case <-c.wake:
+			c.waiting.Add(-1)
+		case <-ctx.Done():
+			c.waiting.Add(-1)
+			return ctx.Err()
+		case <-stop:
+			c.waiting.Add(-1)
+			return ErrStopped
+		}
 	}
 }
 
-func (c *laneChannel) unlock() { <-c.writer }
+func (c *laneChannel) unlock() {
+	c.writer.Store(0)
+	if c.waiting.Load() > 0 {
+		select {
+		case c.wake <- struct{}{}:
+		default: // a token is there already
+		}
+	}
+}
 
 // closeReason returns why the channel closed (a 404 of a publish to a
 // missing exchange, say), or nil when it has not or closed gracefully.
@@ -194,7 +208,7 @@ func (l *publisherLane) channelOf(slot int, ch *amqp.Channel, link *actors.Link)
 		return c
 	}
 	l.release(slot)
-	c := &laneChannel{ch: ch, link: link, guard: link.NewWriteGuard(), writer: make(chan struct{}, 1),
+	c := &laneChannel{ch: ch, link: link, guard: link.NewWriteGuard(), wake: make(chan struct{}, 1),
 		returns: ch.NotifyReturn(make(chan amqp.Return, publishReturnsBuffer)),
 		closes:  ch.NotifyClose(make(chan *amqp.Error, 1)),
 	}
