@@ -134,6 +134,7 @@ func (w *workers) run(j job) {
 		}
 		w.shared.handle(j.d, j.gen, release)
 		release() // handle returns without calling it when no handler took the delivery
+		j = job{} // a waiting goroutine keeps no body alive
 		if int(w.live.Load()) > 2*cap(w.sem) {
 			return
 		}
