@@ -51,6 +51,10 @@ type Publisher struct {
 	Unconfirmed  uint64         `json:"unconfirmed"`   // channel lost or caller gave up before the ack
 	Buffered     int64          `json:"buffered"`      // callers waiting for a usable channel now
 	Dropped      uint64         `json:"dropped"`       // refused: buffer full, or waited too long
+	InFlight     int64          `json:"in_flight"`     // confirmed publishes waiting for their confirm now
+	// ConfirmMeanMs is the mean time from write to the broker's ack of the
+	// acked publishes, in milliseconds (0 before the first).
+	ConfirmMeanMs float64 `json:"confirm_mean_ms"`
 }
 
 // PutPublisher inserts or replaces a publishers row.

@@ -39,6 +39,7 @@ type RPCWorker struct {
 	Timeouts uint64      `json:"timeouts"` // calls that ended without (enough) replies
 	Late     uint64      `json:"late"`     // replies nobody waited for any more, dropped
 	Errors   uint64      `json:"errors"`   // calls that could not be published
+	MeanMs   float64     `json:"mean_ms"`  // mean time of the calls that got all they waited for, in ms (0 before the first)
 }
 
 // PutWorker inserts or replaces a worker row.

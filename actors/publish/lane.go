@@ -165,6 +165,8 @@ type publisherLane struct {
 
 	published, confirmed, nacked, returned, unconfirmed, dropped atomic.Uint64
 	buffered                                                     atomic.Int64
+	awaiting                                                     atomic.Int64  // confirm waits in progress
+	confirmNanos                                                 atomic.Uint64 // summed write-to-ack time of the acked ones
 
 	retMu   sync.Mutex             // guards retWait, retGot and every receive from a returns chan
 	retWait map[string]int         // message id -> confirmed mandatory publishes awaiting their outcome
@@ -300,4 +302,9 @@ func (l *publisherLane) counters(row *registry.Publisher) {
 	row.Unconfirmed = l.unconfirmed.Load()
 	row.Dropped = l.dropped.Load()
 	row.Buffered = l.buffered.Load()
+	row.InFlight = l.awaiting.Load()
+	row.ConfirmMeanMs = 0
+	if row.Confirmed > 0 {
+		row.ConfirmMeanMs = float64(l.confirmNanos.Load()) / float64(row.Confirmed) / float64(time.Millisecond)
+	}
 }

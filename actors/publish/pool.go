@@ -360,21 +360,33 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 // await waits for the broker's confirm of w: within ctx and, when ctx has
 // no earlier deadline, ConfirmTimeout from since (zero: now), checked on
 // every tick of the pool's clock (a per-call timer costs more than the rest
-// of the wait).
+// of the wait). It counts the wait on w's lane (in flight, and the time
+// to an ack) and reports it to the tree's observer.
 func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, since time.Time) error {
 	var o *actors.Observer
 	if env := p.env.Load(); env != nil {
 		o = env.Observe
 	}
-	if o == nil || o.ConfirmWait == nil {
-		return p.awaitConfirm(ctx, stop, w, r, since)
+	if o != nil && o.ConfirmWait == nil {
+		o = nil
 	}
-	start := time.Now()
-	if !since.IsZero() {
-		start = since
+	start := since
+	if start.IsZero() {
+		start = time.Now()
 	}
-	o.ConfirmWait(1, 0, "")
+	w.l.awaiting.Add(1)
+	if o != nil {
+		o.ConfirmWait(1, 0, "")
+	}
 	err := p.awaitConfirm(ctx, stop, w, r, since)
+	took := time.Since(start)
+	w.l.awaiting.Add(-1)
+	if err == nil {
+		w.l.confirmNanos.Add(uint64(took))
+	}
+	if o == nil {
+		return err
+	}
 	outcome := "acked"
 	switch {
 	case err == nil:
@@ -385,7 +397,7 @@ func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *pu
 	default:
 		outcome = "unconfirmed"
 	}
-	o.ConfirmWait(-1, time.Since(start), outcome)
+	o.ConfirmWait(-1, took, outcome)
 	return err
 }
 

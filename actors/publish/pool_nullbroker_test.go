@@ -434,3 +434,49 @@ func TestPublishDeferred_RefusalsAndAChannelClosedBeforeTheAck(t *testing.T) {
 		t.Fatalf("after the close: %v", err)
 	}
 }
+
+// A publisher's row shows a confirmed publish waiting for its ack (in
+// flight), then the mean time to the ack: no shorter than the broker held
+// the ack after the row showed it waiting (until the row's next write), no
+// longer than the Publish took.
+func TestPublish_RowShowsAConfirmInFlightThenItsMeanTime(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	if err := tree.Publish(within(t, 5*time.Second), "", "k", []byte(`{}`)); err != nil { // the lanes are ready
+		t.Fatal(err)
+	}
+	nb.Freeze() // no ack until Thaw
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- tree.Publish(within(t, 10*time.Second), "", "k", []byte(`{}`), publish.Confirm()) }()
+	waitPublishers(t, tree, "the confirm in flight", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return uint64(r.InFlight) }) == 1
+	})
+	seen := time.Now()
+	// Let the ack wait for the row's next write: a fire-and-forget publish
+	// (written into the frozen socket) moves the counters it shows.
+	if err := tree.Publish(within(t, 5*time.Second), "", "k", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitPublishers(t, tree, "the next write of the row", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return r.Published }) == 3
+	})
+	held := time.Since(seen)
+	nb.Thaw()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	rows := waitPublishers(t, tree, "the confirm's time", func(rows []registry.Publisher) bool {
+		return total(rows, func(r registry.Publisher) uint64 { return r.Confirmed }) == 1 &&
+			total(rows, func(r registry.Publisher) uint64 { return uint64(r.InFlight) }) == 0
+	})
+	for _, r := range rows {
+		if r.Confirmed == 1 {
+			if got := time.Duration(r.ConfirmMeanMs * float64(time.Millisecond)); got < held || got > took {
+				t.Fatalf("confirm mean %v; want between %v (held) and %v (the whole Publish)", got, held, took)
+			}
+			return
+		}
+	}
+}

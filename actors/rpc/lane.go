@@ -3,6 +3,7 @@ package rpc
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
@@ -35,6 +36,7 @@ type workerLane struct {
 
 	calls, replies, timeouts, late, errors atomic.Uint64
 	busy                                   atomic.Int64
+	answers, answerNanos                   atomic.Uint64 // calls that got all they waited for, and their summed time
 	flush                                  actors.CounterFlush
 	touch                                  func() // schedules a row flush; set once by NewPool
 	onChange                               func() // tells the pool a state changed; set once by NewPool
@@ -133,6 +135,23 @@ func (l *workerLane) deliver(key string, env reply) {
 		l.late.Add(1)
 	}
 	l.touch()
+}
+
+// answered counts a call that got all it waited for, took after its
+// request was registered.
+func (l *workerLane) answered(took time.Duration) {
+	l.answers.Add(1)
+	l.answerNanos.Add(uint64(took))
+}
+
+// meanMs is the mean time of the answered calls, in milliseconds (0 before
+// the first).
+func (l *workerLane) meanMs() float64 {
+	n := l.answers.Load()
+	if n == 0 {
+		return 0
+	}
+	return float64(l.answerNanos.Load()) / float64(n) / float64(time.Millisecond)
 }
 
 // maxOverflow bounds the replies one call holds beyond its chan.

@@ -142,6 +142,7 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	}
 	replies := lane.register(key, buffer)
 	defer lane.unregister(key)
+	start := time.Now()
 	pub := amqp.Publishing{ContentType: kazoo.ContentType, CorrelationId: key, Body: body}
 	if req.DirectReply {
 		pub.ReplyTo = DirectReplyTo
@@ -169,7 +170,7 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	}
 	var got []kazoo.Envelope
 	// take adds r to got unless it is malformed; it reports whether the
-	// call has all it waits for.
+	// call has all it waits for (and then counts its time on the lane).
 	take := func(r reply) bool {
 		env := r.env
 		if env == nil {
@@ -182,7 +183,11 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 			}
 		}
 		got = append(got, env)
-		return until(got)
+		if !until(got) {
+			return false
+		}
+		lane.answered(time.Since(start))
+		return true
 	}
 	for {
 		select {

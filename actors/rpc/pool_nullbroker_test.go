@@ -333,3 +333,44 @@ func TestCall_WithoutWorkers(t *testing.T) {
 		t.Fatalf("CallCollect without workers = %v", err)
 	}
 }
+
+// A worker's row shows a call waiting for its reply (busy), then the mean
+// time of its answered calls: a slow call, held from the moment the row
+// showed it until the row's next write (a quick call's), and the quick one.
+func TestCall_WorkerRowShowsTheCallInFlightThenItsMeanTime(t *testing.T) {
+	tree, _ := rpcTree(t, 1)
+	hold := make(chan struct{})
+	responder(t, tree, "slow", "callmgr", "ping.slow", hold)
+	responder(t, tree, "quick", "callmgr", "ping.quick", nil)
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := tree.Call(within(t, 10*time.Second), request("ping.slow"))
+		done <- err
+	}()
+	waitWorkers(t, tree, "the call in flight", func(rows []registry.RPCWorker) bool {
+		return len(rows) == 1 && rows[0].Busy == 1 && rows[0].MeanMs == 0
+	})
+	seen := time.Now()
+	quickStart := time.Now()
+	if _, err := tree.Call(within(t, 5*time.Second), request("ping.quick")); err != nil {
+		t.Fatal(err)
+	}
+	quick := time.Since(quickStart)
+	waitWorkers(t, tree, "the quick call written", func(rows []registry.RPCWorker) bool {
+		return len(rows) == 1 && rows[0].Calls == 2 && rows[0].Busy == 1
+	})
+	held := time.Since(seen)
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	slow := time.Since(start)
+	rows := waitWorkers(t, tree, "both calls' time", func(rows []registry.RPCWorker) bool {
+		return len(rows) == 1 && rows[0].Busy == 0 && rows[0].MeanMs > 0
+	})
+	// The slow call lasted at least held: the mean of the two at least half of it.
+	if got := time.Duration(rows[0].MeanMs * float64(time.Millisecond)); got < held/2 || got > (slow+quick)/2 {
+		t.Fatalf("mean %v; want between %v (half the hold) and %v (the calls' own mean)", got, held/2, (slow+quick)/2)
+	}
+}

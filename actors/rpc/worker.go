@@ -177,7 +177,7 @@ func (w *worker) write(st registry.WorkerState) {
 	s := w.lane.state.Load()
 	row := registry.RPCWorker{Path: w.self.Id, Name: w.lane.name, Queue: w.queue, Broker: s.broker, Channel: w.chID, State: st,
 		Since: w.since, Busy: w.lane.busy.Load(), Calls: w.lane.calls.Load(), Replies: w.lane.replies.Load(),
-		Timeouts: w.lane.timeouts.Load(), Late: w.lane.late.Load(), Errors: w.lane.errors.Load()}
+		Timeouts: w.lane.timeouts.Load(), Late: w.lane.late.Load(), Errors: w.lane.errors.Load(), MeanMs: w.lane.meanMs()}
 	if err := w.env.Registry.Write(func(wr *registry.Writer) error { return wr.PutWorker(row) }); err != nil {
 		w.log.Error("writing workers row", "err", err)
 	}

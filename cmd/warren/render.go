@@ -125,3 +125,12 @@ func elapsed(d time.Duration) string {
 	}
 	return d.Round(time.Millisecond).String()
 }
+
+// meanMs prints a mean time given in milliseconds as elapsed does, and
+// "-" for none yet.
+func meanMs(ms float64) string {
+	if ms <= 0 {
+		return "-"
+	}
+	return elapsed(time.Duration(ms * float64(time.Millisecond)))
+}

@@ -16,7 +16,7 @@ import (
 
 func TestRenderWorkers_SummaryAndTable(t *testing.T) {
 	s := supervisor.AdminWorkers{Size: 2, Busy: 1, Calls: 9, Replies: 8, Timeouts: 1, Late: 2, Workers: []registry.RPCWorker{
-		{Name: "workers-1", State: "ready", Broker: "10.0.0.1:5672", Busy: 1, Calls: 5, Timeouts: 1, Late: 2, Queue: "warren@h-warren_worker-workers-1-ab12"},
+		{Name: "workers-1", State: "ready", Broker: "10.0.0.1:5672", Busy: 1, Calls: 5, Timeouts: 1, Late: 2, MeanMs: 1.25, Queue: "warren@h-warren_worker-workers-1-ab12"},
 		{Name: "workers-2", State: "waiting", Calls: 4},
 	}}
 	var b strings.Builder
@@ -24,9 +24,9 @@ func TestRenderWorkers_SummaryAndTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "pool size 2, busy 1, calls 9, replies 8, timeouts 1, late replies 2, errors 0\n" +
-		"NAME       STATE    BROKER         BUSY  CALLS  TIMEOUTS  LATE  QUEUE\n" +
-		"workers-1  ready    10.0.0.1:5672  1     5      1         2     warren@h-warren_worker-workers-1-ab12\n" +
-		"workers-2  waiting  -              0     4      0         0     -\n"
+		"NAME       STATE    BROKER         BUSY  CALLS  MEAN  TIMEOUTS  LATE  QUEUE\n" +
+		"workers-1  ready    10.0.0.1:5672  1     5      1ms   1         2     warren@h-warren_worker-workers-1-ab12\n" +
+		"workers-2  waiting  -              0     4      -     0         0     -\n"
 	if b.String() != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
@@ -132,11 +132,12 @@ func TestPublish_RefusesWhatWouldBeLostSilently(t *testing.T) {
 
 func TestPublishers_PrintsATable(t *testing.T) {
 	addr := fakeAdmin(t, map[string]string{"/publishers": `{"size": 1, "published": 7, "confirmed": 5, "dropped": 1,
-		"publishers": [{"id": "warren/publishers/publishers-1", "broker": "a:5672~publish", "state": "ready", "published": 7, "confirmed": 5, "dropped": 1}]}`})
+		"publishers": [{"id": "warren/publishers/publishers-1", "broker": "a:5672~publish", "state": "ready", "published": 7, "confirmed": 5, "dropped": 1,
+		"in_flight": 2, "confirm_mean_ms": 0.42}]}`})
 	code, stdout, stderr := warren(t, "publishers", "--admin", addr)
 	want := "pool size 1, published 7, confirmed 5, nacked 0, returned 0, unconfirmed 0, waiting 0, dropped 1\n" +
-		"NAME          STATE  BROKER          PUBLISHED  CONFIRMED  NACKED  RETURNED  UNCONFIRMED  WAITING  DROPPED\n" +
-		"publishers-1  ready  a:5672~publish  7          5          0       0         0            0        1\n"
+		"NAME          STATE  BROKER          PUBLISHED  CONFIRMED  IN FLIGHT  CONFIRM MEAN  NACKED  RETURNED  UNCONFIRMED  WAITING  DROPPED\n" +
+		"publishers-1  ready  a:5672~publish  7          5          2          420µs         0       0         0            0        1\n"
 	if code != exitOK || stdout != want {
 		t.Fatalf("warren publishers = %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
 	}
