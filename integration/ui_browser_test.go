@@ -103,11 +103,19 @@ func TestUI_BrowserSeesBrokerKilledAndBack(t *testing.T) {
 			c.querySelector(".card-title").textContent.endsWith(" done") &&
 			Number(c.querySelector(".card-value").textContent.replace(/,/g, "")) >= %d)`, card, n)
 	}
+	// timed: some row of table has a time (" ms") in its column label.
+	timed := func(table, label string) string {
+		return fmt.Sprintf(`(() => { const t = document.querySelector('table[data-table=%s]'); if (!t) return false;
+			const i = [...t.querySelectorAll("thead th")].findIndex((th) => th.dataset.sort === %q);
+			return i >= 0 && [...t.querySelectorAll("tbody tr")].some((tr) => (tr.children[i]?.textContent || "").endsWith(" ms")); })()`, table, label)
+	}
 	step(t, page, "open the publishers", chromedp.Click(chromedp.CSS(`#tabs button[data-tab=publishers]`)))
 	waitPage(t, page, 5*time.Second, "200 confirms done", done("confirms", 200))
+	waitPage(t, page, 5*time.Second, "a publisher's confirm mean", timed("publishers", "confirm_mean_ms"))
 	screenshot(t, page, filepath.Join(shots, "ui-publishers.png"))
 	step(t, page, "open the workers", chromedp.Click(chromedp.CSS(`#tabs button[data-tab=workers]`)))
 	waitPage(t, page, 5*time.Second, "20 calls done", done("calls", 20))
+	waitPage(t, page, 5*time.Second, "a worker's mean call time", timed("workers", "mean_ms"))
 
 	uiThousandListeners(t, tree, page, id)
 	screenshot(t, page, filepath.Join(shots, "ui-listeners.png"))
