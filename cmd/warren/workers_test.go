@@ -165,8 +165,16 @@ func TestShow_WatchPrintsAgainUntilStopped(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hits.Add(1) == 4 {
-			cancel() // the fourth request ends the watch: three answers were printed
+		if hits.Add(1) >= 4 {
+			// The fourth request ends the watch: three answers were
+			// printed, and this one is never answered (an answer already
+			// on its way when the ctx ends would be printed too).
+			cancel()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"size": 0, "publishers": []}`))
