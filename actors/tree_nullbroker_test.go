@@ -367,18 +367,7 @@ func TestConnection_ChannelMaxBelowThePrechannels(t *testing.T) {
 
 func TestConnection_RefusedConfiguredExchangeIsReported(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	raw, err := amqp.Dial(nb.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := raw.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare("clash", "direct", false, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	_ = raw.Close()
+	declareExchange(t, nb, "clash", "direct")
 	cfg := fast(supervisor.Config{Exchanges: []actors.Exchange{{Name: "clash", Kind: "topic"}, {Name: "targeted", Kind: "direct"}}})
 	tree := startNullTree(t, cfg, nb)
 	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
@@ -571,19 +560,7 @@ func TestExchangeCheck_MissingExchangeFailsAtOnce(t *testing.T) {
 // Shutdown returns with no bootstrap goroutine left.
 func TestBootstrap_RefusedTargetedWaitsAndEndsWithTheTree(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	raw, err := amqp.Dial(nb.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := raw.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The same name with another kind: the tree's declare gets a 406.
-	if err := ch.ExchangeDeclare(kazoo.ExchangeTargeted, "topic", false, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	_ = raw.Close()
+	declareExchange(t, nb, kazoo.ExchangeTargeted, "topic") // the same name with another kind: the tree's declare gets a 406
 	tree := startNullTree(t, fast(supervisor.Config{}), nb)
 	path := actors.RootName + "/" + actors.BootstrapName
 	detail := func() string { row, _ := tree.Registry().Actor(path); return row.Detail }
@@ -607,5 +584,23 @@ func TestBootstrap_RefusedTargetedWaitsAndEndsWithTheTree(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "actors.(*bootstrap)") {
 		t.Fatalf("a bootstrap goroutine outlived Shutdown:\n%s", stacks)
+	}
+}
+
+// declareExchange declares exchange (of kind) on nb before a tree does,
+// from a plain amqp091 connection.
+func declareExchange(t *testing.T, nb *nullbroker.Server, exchange, kind string) {
+	t.Helper()
+	raw, err := amqp.Dial(nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ch, err := raw.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(exchange, kind, false, false, false, false, nil); err != nil {
+		t.Fatal(err)
 	}
 }
