@@ -22,11 +22,22 @@ type RequestChannel struct {
 	// or registry.Publish, for consumers that publish (publishers, RPC
 	// workers), when the tree splits publishing (Env.SplitPublishing).
 	Role registry.ConnRole
+	// CanMove says the consumer understands moves (ChannelAssigned.Moved):
+	// when its broker is drained (DrainBroker), it is given a channel on
+	// another broker of its zone while it still holds the old one, and
+	// releases the old one itself once its work left it. A consumer without
+	// it gets ChannelLost, then a ChannelAssigned with Reconnect.
+	CanMove bool
 }
 
 // ReleaseChannel gives a consumer's channel back (it is closed). A consumer
-// that stops releases its channel implicitly.
-type ReleaseChannel struct{ Consumer *actor.PID }
+// that stops releases its channels implicitly. ID names the channel to give
+// back: the old one of a move (ChannelAssigned.MovedFrom); empty, every
+// channel the consumer holds.
+type ReleaseChannel struct {
+	Consumer *actor.PID
+	ID       string
+}
 
 // ChannelAssigned tells a consumer it owns Channel. Reconnect is true when it
 // replaces a lost channel: the consumer re-declares its topology on it.
@@ -37,6 +48,13 @@ type ChannelAssigned struct {
 	Broker    string
 	Zone      string
 	Reconnect bool
+	// MovedFrom, when set, is the id of the channel the consumer still
+	// holds on a broker being drained (CanMove consumers only): Channel is
+	// its new channel, on another broker of the zone. The consumer moves
+	// its work to Channel first (a listener consumes there before it
+	// cancels on the old one; a publisher writes new publishes there), and
+	// then sends ReleaseChannel{ID: MovedFrom}. Until then both are its.
+	MovedFrom string
 }
 
 // ChannelLost tells a consumer its channel died; a *ChannelAssigned with
