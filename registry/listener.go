@@ -24,6 +24,8 @@ const (
 	ListenerConsuming    ListenerState = "consuming"    //
 	ListenerReconnecting ListenerState = "reconnecting" // lost its channel, waiting for another
 	ListenerFailed       ListenerState = "failed"       // the broker refused its topology several times in a row; still retried
+	ListenerDraining     ListenerState = "draining"     // cancelled its consumer; running handlers finish (Drain)
+	ListenerDrained      ListenerState = "drained"      // drained: nothing consumes, no handler runs; it waits to be stopped
 )
 
 // Listener is a row of the listeners table. Each row is written by the
@@ -49,6 +51,7 @@ type Listener struct {
 	Errors      uint64        `json:"errors"`    // handler errors and panics
 	Stale       uint64        `json:"stale"`     // acks dropped: their channel was replaced
 	InFlight    int64         `json:"in_flight"`
+	Requeued    uint64        `json:"requeued"` // deliveries given back to the broker unhandled (a drain, a handler Warren cancelled)
 }
 
 // PutListener inserts or replaces a listener row.

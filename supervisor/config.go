@@ -31,8 +31,14 @@ type Config struct {
 	// BootstrapTimeout is how long bootstrap waits for a local broker before
 	// reporting an error. Defaults to actors.DefaultBootstrapTimeout.
 	BootstrapTimeout time.Duration
-	RPC              RPCConfig     // the RPC workers behind Tree.Call; zero fields take defaults
-	Publish          PublishConfig // the publishers pool behind Tree.Publish; zero fields take defaults
+	// DrainTimeout bounds how long Shutdown and StopListener let running
+	// handlers finish (after the consumers were cancelled and the
+	// prefetched deliveries requeued) before they cancel the handlers'
+	// ctx; a handler that then fails has its message requeued. Defaults to
+	// DefaultDrainTimeout (10s); a shorter ctx deadline of the call wins.
+	DrainTimeout time.Duration
+	RPC          RPCConfig     // the RPC workers behind Tree.Call; zero fields take defaults
+	Publish      PublishConfig // the publishers pool behind Tree.Publish; zero fields take defaults
 	// Source names where the config came from, for error messages.
 	Source string
 }
@@ -111,6 +117,9 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 		return "", nil, &ConfigError{Source: src, Err: fmt.Errorf(
 			"no broker in the local zone %q (zones: %s): name this node's zone ([zone] local = in config.ini, --zone on the command line, Config.LocalZone)",
 			local, c.zoneNames())}
+	}
+	if c.DrainTimeout < 0 {
+		return "", nil, &ConfigError{Source: src, Key: "drain_timeout", Err: errors.New("must not be negative")}
 	}
 	if c.BootstrapTimeout < 0 {
 		return "", nil, &ConfigError{Source: src, Key: "bootstrap_timeout", Err: errors.New("must not be negative")}

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 
@@ -32,14 +33,18 @@ func (t *Tree) SpawnListener(ctx context.Context, spec listener.Spec) (*actor.PI
 	return r.PID, r.Err
 }
 
-// StopListener stops a listener started with SpawnListener.
+// StopListener stops a listener started with SpawnListener, and its
+// federators, after draining them as Shutdown does (Config.DrainTimeout,
+// or earlier when ctx ends sooner): no delivery is lost or handled twice.
+// The error wraps ErrDrainCut when handlers had to be cancelled.
 func (t *Tree) StopListener(ctx context.Context, name string) error {
+	drainErr := t.drainListeners(ctx, func(row registry.Listener) bool { return isListenerOrFederator(row, name) })
 	t.fed.Remove(name) // its federators stop with it
 	res, err := t.request(ctx, t.PID(actors.ListenersName), &actors.StopChild{Name: name})
 	if err != nil {
-		return err
+		return errors.Join(drainErr, err)
 	}
-	return res.(*actors.ChildStopped).Err
+	return errors.Join(drainErr, res.(*actors.ChildStopped).Err)
 }
 
 // AddBinding binds a running listener's queue; the binding is replayed on

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -37,6 +38,7 @@ type Tree struct {
 	stopping chan struct{} // closed when Shutdown starts (Env.Stopping)
 	fed      *federation.Federators
 	metrics  *treeMetrics
+	drainFor time.Duration // Config.DrainTimeout
 	doneOnce sync.Once
 	stopOnce sync.Once // Shutdown's work runs once
 	stopErr  error
@@ -61,7 +63,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), pub: pub}
+	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), pub: pub, drainFor: cfg.DrainTimeout}
 	sys := o.system
 	if sys == nil {
 		t.ownSystem = true
@@ -275,14 +277,37 @@ func (t *Tree) Err() error {
 	return t.err
 }
 
-// Shutdown stops the tree: every actor, then every broker connection, and
-// waits for them within ctx. Calling it again returns the first call's result.
+// Shutdown stops the tree without losing or repeating work, within ctx:
+//
+//  1. it drains every listener (federators included): consumers cancelled,
+//     deliveries no handler started given back to their queue, running
+//     handlers let finish and their deliveries acked, until
+//     Config.DrainTimeout (or earlier, when ctx ends sooner), when the
+//     handlers still running have their ctx cancelled and a handler that
+//     then fails has its message requeued;
+//  2. it stops every actor, then closes every broker connection, and waits
+//     for them.
+//
+// Publishes and calls keep working during step 1 (handlers may publish).
+// The error wraps ErrDrainCut and names what the drain had to cut, even
+// when the rest of the shutdown went well. Calling it again returns the
+// first call's result.
 func (t *Tree) Shutdown(ctx context.Context) error {
 	t.stopOnce.Do(func() { t.stopErr = t.shutdown(ctx) })
 	return t.stopErr
 }
 
 func (t *Tree) shutdown(ctx context.Context) error {
+	if err := t.drain(ctx); err != nil {
+		err = fmt.Errorf("warren: shutdown: %w", err)
+		t.env.Log.Warn("shutdown cut work short", "err", err)
+		return errors.Join(err, t.stop(ctx))
+	}
+	return t.stop(ctx)
+}
+
+// stop stops the actors and the connections, once drained.
+func (t *Tree) stop(ctx context.Context) error {
 	close(t.stopping)
 	select { // no federator spawned from here on
 	case <-t.fed.Done():

@@ -52,6 +52,7 @@ type listener struct {
 	refusals   int    // replays in a row the broker refused with a channel exception
 	refusedGen uint64 // channel generation of the last refusal counted
 	timer      *time.Timer
+	drain      *drainState // set once a Drain began
 }
 
 // Messages of the listener protocol.
@@ -115,7 +116,9 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 	routes, log := newRoutes(spec.Handlers), env.Log.With("actor", "listener", "listener", spec.Name)
 	return actor.PropsFromProducer(func() actor.Actor {
 		ctx, cancel := context.WithCancel(context.Background())
-		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, log: log}
+		hctx, hcancel := context.WithCancel(ctx)
+		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, hctx: hctx, hcancel: hcancel, log: log,
+			drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}
 		return &listener{env: env, shared: s, log: s.log, cancel: cancel, cmds: initialCommands(spec), opMu: &sync.Mutex{}}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
 }
@@ -156,6 +159,9 @@ func (l *listener) Receive(ctx actor.Context) {
 		// also watch for it while they wait for a worker: an undrained
 		// Notify chan would stall the whole connection.
 		l.cancels = m.Channel.NotifyCancel(make(chan string, 4))
+		if l.drain != nil {
+			return // drained or draining: the channel is held, nothing consumes on it
+		}
 		l.setup(gen)
 	case *actors.ChannelLost:
 		old := l.shared.gen.Load()
@@ -163,6 +169,8 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.shared.ch.Store(nil)
 		l.ch, l.chID, l.cancels = nil, "", nil
 		l.stopTimer()
+		l.shared.setupPending.Store(false) // a replay on the lost channel reports stale
+		l.shared.wakeDrain()
 		msg := "channel lost"
 		if m.Err != nil {
 			msg += ": " + redact.Error(m.Err)
@@ -177,32 +185,44 @@ func (l *listener) Receive(ctx actor.Context) {
 				return
 			}
 		}
+		if l.drain != nil {
+			return // the broker requeued what this channel had unacked
+		}
 		l.setState(registry.ListenerReconnecting, msg)
 	case *topologyDone:
 		l.onTopology(m)
 	case *pendingBound:
 		l.onPendingBound(m)
 	case *brokerCancelled:
-		if m.gen == l.shared.gen.Load() && m.setup == l.setupGen && l.state == registry.ListenerConsuming && l.ch != nil && !l.ch.IsClosed() {
+		if l.drain == nil && m.gen == l.shared.gen.Load() && m.setup == l.setupGen && l.state == registry.ListenerConsuming && l.ch != nil && !l.ch.IsClosed() {
 			// Declare again at once; prefetched deliveries are still handled.
 			l.log.Warn("consumer cancelled by the broker; declaring the queue again", "queue", l.shared.queueName())
 			l.stopTimer()
 			l.setup(m.gen)
 		}
 	case *consumeEnded:
-		if m.gen == l.shared.gen.Load() && m.setup == l.setupGen && l.ch != nil && !l.ch.IsClosed() {
+		if l.drain == nil && m.gen == l.shared.gen.Load() && m.setup == l.setupGen && l.ch != nil && !l.ch.IsClosed() {
 			l.log.Warn("consumer cancelled by the broker; declaring the queue again", "queue", l.shared.queueName())
 			l.retry(m.gen, "consumer cancelled by the broker")
 		}
 	case *resetup:
 		l.timer = nil
-		if m.gen == l.shared.gen.Load() && l.ch != nil {
+		if l.drain == nil && m.gen == l.shared.gen.Load() && l.ch != nil {
 			l.setup(m.gen)
 		}
 	case *AddBinding:
 		l.onBindingChange(ctx, m.Binding, true)
 	case *RemoveBinding:
 		l.onBindingChange(ctx, m.Binding, false)
+	case *Drain:
+		sender, sys := ctx.Sender(), l.env.System
+		l.startDrain(m.Deadline, func(r *Drained) {
+			if sender != nil {
+				sys.Root.Send(sender, r)
+			}
+		})
+	case *drainDone:
+		l.onDrainDone(m)
 	case *actors.FlushCounters:
 		l.shared.flush.Flushed()
 		l.writeRow()
@@ -215,6 +235,7 @@ func (l *listener) setup(gen uint64) {
 	setupGen, ch, cmds, spec := l.setupGen, l.ch, append([]command(nil), l.cmds...), l.shared.spec
 	env, self, opMu := l.env, l.shared.self, l.opMu
 	l.setState(registry.ListenerDeclaring, "")
+	l.shared.setupPending.Store(true)
 	go func() {
 		opMu.Lock()
 		queue, deliveries, unbound, err := replay(ch, *spec, cmds)
@@ -225,6 +246,12 @@ func (l *listener) setup(gen uint64) {
 }
 
 func (l *listener) onTopology(m *topologyDone) {
+	if m.gen == l.shared.gen.Load() && m.setup == l.setupGen {
+		defer func() { // after forward counted its goroutine: the drain never sees neither
+			l.shared.setupPending.Store(false)
+			l.shared.wakeDrain()
+		}()
+	}
 	if m.gen != l.shared.gen.Load() || m.setup != l.setupGen {
 		// A replay on a channel we no longer hold. Its refusal of a binding
 		// added while the listener was down still counts: the channel's
@@ -272,6 +299,11 @@ func (l *listener) onTopology(m *topologyDone) {
 	l.bindPending(m.gen)
 	l.retries, l.refusals = 0, 0
 	l.forward(m.gen, m.setup, m.deliveries, l.cancels)
+	if l.drain != nil {
+		// Drain began during the replay: what the consume brings goes back.
+		l.cancelConsumer()
+		return
+	}
 	l.log.Info("consuming", "queue", q, "broker", l.shared.brokerID())
 	l.setState(registry.ListenerConsuming, "")
 }
@@ -380,7 +412,12 @@ func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery, c
 		log.Debug("broker cancelled consumer", "tag", s.spec.Consume.Tag, "gen", gen)
 		env.Send(self, &brokerCancelled{gen: gen, setup: setup})
 	}}
+	s.forwarding.Add(1)
 	go func() {
+		defer func() {
+			s.forwarding.Add(-1)
+			s.wakeDrain()
+		}()
 		for {
 			select {
 			case d, ok := <-deliveries:
@@ -391,6 +428,9 @@ func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery, c
 				}
 				if s.spec.Ack == AckAuto { // acked as it arrives: the prefetch still bounds the buffer
 					s.ackOnArrival(d)
+				} else if s.draining() {
+					s.requeue(d, gen) // prefetched, or sent before the cancel took effect
+					continue
 				}
 				pool.dispatch(d, gen, &f)
 			case tag, ok := <-f.cancels:
@@ -530,7 +570,7 @@ func (l *listener) writeRow() {
 		Broker: s.brokerID(), Zone: s.zone(), Parent: s.spec.parent, Channel: l.chID, State: l.state, Since: l.since, LastError: l.lastErr,
 		Received: s.counter.received.Load(), Acked: s.counter.acked.Load(), Nacked: s.counter.nacked.Load(),
 		Rejected: s.counter.rejected.Load(), Unhandled: s.counter.unhandled.Load(), Errors: s.counter.errors.Load(),
-		Stale: s.counter.stale.Load(), InFlight: s.counter.inFlight.Load(),
+		Stale: s.counter.stale.Load(), InFlight: s.counter.inFlight.Load(), Requeued: s.counter.requeued.Load(),
 	}
 	for _, b := range bindingsOf(l.cmds) {
 		row.Bindings = append(row.Bindings, b.String())

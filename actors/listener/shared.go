@@ -27,6 +27,18 @@ type listenerShared struct {
 	log    *slog.Logger
 	self   *actor.PID
 	ctx    context.Context // cancelled when the listener stops
+	// hctx is the handlers' ctx: cancelled when the listener stops, or
+	// when a drain's deadline passes (hcancel).
+	hctx    context.Context
+	hcancel context.CancelFunc
+
+	drainStarted chan struct{} // closed when a drain begins: no handler starts from then on
+	drainWake    chan struct{} // 1 slot: a handler or a forwarder ended (see wakeDrain)
+	forwarding   atomic.Int32  // forwarding goroutines running
+	setupPending atomic.Bool   // a replay runs, whose consume may start a forwarder
+	// cancelled is closed once the broker confirmed the drain's cancel of
+	// the consumer (nil: no cancel sent).
+	cancelled atomic.Pointer[chan struct{}]
 
 	gen    atomic.Uint64                // current channel generation; deliveries of older ones are stale
 	ch     atomic.Pointer[amqp.Channel] // current channel, for replies without the tree's publisher
@@ -42,6 +54,7 @@ type listenerShared struct {
 
 type listenerCounters struct {
 	received, acked, nacked, rejected, unhandled, errors, stale atomic.Uint64
+	requeued, handled                                           atomic.Uint64
 	inFlight                                                    atomic.Int64
 }
 
@@ -105,11 +118,16 @@ func (s *listenerShared) publish(ctx context.Context, exchange, key string, body
 // before the ack is written: a worker slot is never held by an ack stuck on
 // a dead socket (the link's watchdog ends such an ack).
 func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
+	if s.draining() && s.spec.Ack != AckAuto {
+		s.requeue(d, gen) // no handler starts once a drain began
+		return
+	}
 	s.counter.inFlight.Add(1)
 	s.touch()
 	defer func() {
 		s.counter.inFlight.Add(-1)
 		s.touch()
+		s.wakeDrain()
 	}()
 	s.counter.received.Add(1)
 	if s.spec.Ack == AckOnReceive {
@@ -123,6 +141,16 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 		return
 	}
 	err, panicked := s.call(h, del)
+	s.counter.handled.Add(1)
+	if err != nil && !panicked && s.hctx.Err() != nil && s.spec.Ack == AckAfterHandler {
+		// Warren cancelled the handler (a drain's deadline, the listener
+		// stopping): the message goes back to the queue, never rejected.
+		if done != nil {
+			done()
+		}
+		s.requeue(d, gen)
+		return
+	}
 	if err != nil {
 		s.counter.errors.Add(1)
 		if !panicked { // a panic is logged with its stack by call
@@ -189,7 +217,7 @@ func (s *listenerShared) call(h Handler, d *Delivery) (err error, panicked bool)
 				"routing_key", d.RoutingKey, "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	return h(s.ctx, d), false
+	return h(s.hctx, d), false
 }
 
 // settle acks or nacks d on the channel it came from, unless that channel
@@ -223,6 +251,25 @@ func (s *listenerShared) ack(d amqp.Delivery, gen uint64, err error, panicked bo
 	if aerr != nil { // the channel closed under us
 		s.counter.stale.Add(1)
 	}
+}
+
+// requeue gives d back to the broker unhandled (nack with requeue), on the
+// channel it came from; a delivery of a replaced channel was requeued by
+// the broker already.
+func (s *listenerShared) requeue(d amqp.Delivery, gen uint64) {
+	if s.draining() {
+		s.awaitCancelled()
+	}
+	if gen != s.gen.Load() {
+		s.counter.stale.Add(1)
+		return
+	}
+	if err := s.link.Load().Watch(func() error { return d.Nack(false, true) }); err != nil {
+		s.counter.stale.Add(1)
+		return
+	}
+	s.counter.requeued.Add(1)
+	s.touch()
 }
 
 func (s *listenerShared) reject(d amqp.Delivery, gen uint64) {

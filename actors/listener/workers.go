@@ -53,7 +53,10 @@ func newWorkers(s *listenerShared) *workers {
 // forwarding goroutine (not the actor) waits, and QoS bounds what piles up;
 // meanwhile it acts on f's cancels.
 func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
-	done := w.shared.ctx.Done()
+	done, drain := w.shared.ctx.Done(), w.shared.drainStarted
+	if w.shared.spec.Ack == AckAuto {
+		drain = nil // acked on arrival: it is handled, drain or not
+	}
 	if w.sem != nil {
 	wait:
 		for {
@@ -62,6 +65,9 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 				break wait
 			case tag, ok := <-f.cancels:
 				f.cancel(tag, ok)
+			case <-drain: // no handler starts once a drain began
+				w.shared.requeue(d, gen)
+				return
 			case <-done: // the listener stopped: the broker requeues what is unacked
 				return
 			}
@@ -104,6 +110,9 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 			return
 		case tag, ok := <-f.cancels:
 			f.cancel(tag, ok)
+		case <-drain:
+			w.shared.requeue(d, gen)
+			return
 		case <-done:
 			return
 		}
