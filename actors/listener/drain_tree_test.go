@@ -12,6 +12,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/registry"
@@ -202,4 +203,39 @@ func TestShutdown_WithNothingToCutReturnsNil(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	queueIs(t, r.nb, "work", 4, 0)
+}
+
+func TestMove_RetiresTheOldChannelThenConsumesOnTheNewOne(t *testing.T) {
+	r := start(t, nil)
+	d := newDrainRig(t, r, false)
+	old := waitRow(t, r.tree, d.pid, "consuming", consuming)
+	// The new channel, as assignments would hand it over during a drain of
+	// the old channel's broker.
+	conn, err := amqp.Dial(r.nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.tree.System().Root.Send(r.tree.System().NewLocalPID(d.pid), &actors.ChannelAssigned{ID: "moved-1", Channel: ch,
+		Broker: old.Broker, Zone: old.Zone, Reconnect: true, MovedFrom: old.Channel})
+
+	// The old consumer is cancelled, its unstarted deliveries requeued; the
+	// running handlers keep their deliveries, and nothing consumes yet.
+	queueIs(t, r.nb, "work", 4, 2)
+	if q, _ := r.nb.Queue("work"); q.Consumers != 0 {
+		t.Fatalf("queue work has %d consumers while the old channel retires", q.Consumers)
+	}
+	close(d.gate)
+	// Then the listener consumes on the new channel and handles the rest.
+	row := waitRow(t, r.tree, d.pid, "consuming on the new channel", func(l registry.Listener) bool {
+		return l.State == registry.ListenerConsuming && l.Channel == "moved-1" && l.Acked == 6
+	})
+	queueIs(t, r.nb, "work", 0, 0)
+	if n := d.finished.Load(); n != 6 || row.Nacked != 0 {
+		t.Fatalf("%d handlers finished, %d nacked; want 6, 0 (row %+v)", n, row.Nacked, row)
+	}
 }

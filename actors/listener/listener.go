@@ -52,7 +52,9 @@ type listener struct {
 	refusals   int    // replays in a row the broker refused with a channel exception
 	refusedGen uint64 // channel generation of the last refusal counted
 	timer      *time.Timer
-	drain      *drainState // set once a Drain began
+	drain      *drainState   // set once a Drain began
+	move       *move         // a move to another broker in progress
+	retire     chan struct{} // closed by a move: the current forwarder's deliveries start no handler
 }
 
 // Messages of the listener protocol.
@@ -132,7 +134,7 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.pool = newWorkers(l.shared)
 		l.setState(registry.ListenerWaiting, "")
 		s := l.shared.spec
-		ctx.Send(l.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: s.App, Type: s.Channel, Broker: s.Broker, Zone: s.Zone})
+		ctx.Send(l.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: s.App, Type: s.Channel, Broker: s.Broker, Zone: s.Zone, CanMove: true})
 	case *actor.Stopping:
 		l.cancel()
 		l.stopTimer()
@@ -147,48 +149,27 @@ func (l *listener) Receive(ctx actor.Context) {
 		path := ctx.Self().Id
 		_ = l.env.Registry.Write(func(w *registry.Writer) error { return w.DeleteListener(path) })
 	case *actors.ChannelAssigned:
-		gen := actors.NextGeneration()
-		l.shared.gen.Store(gen)
-		l.ch, l.chID, l.retries = m.Channel, m.ID, 0
-		l.shared.ch.Store(m.Channel)
-		l.shared.link.Store(m.Link)
-		broker, zone := m.Broker, m.Zone
-		l.shared.broker.Store(&broker)
-		l.shared.brokerZone.Store(&zone)
-		// Drained by the forwarders of this channel's consumers, which
-		// also watch for it while they wait for a worker: an undrained
-		// Notify chan would stall the whole connection.
-		l.cancels = m.Channel.NotifyCancel(make(chan string, 4))
-		if l.drain != nil {
-			return // drained or draining: the channel is held, nothing consumes on it
+		if m.MovedFrom != "" {
+			l.startMove(m)
+			return
 		}
-		l.setup(gen)
+		l.adopt(m)
+	case *moveDone:
+		l.onMoveDone(m)
 	case *actors.ChannelLost:
-		old := l.shared.gen.Load()
-		l.shared.gen.Store(actors.NextGeneration()) // acks of the old channel's deliveries are dropped from now on
-		l.shared.ch.Store(nil)
-		l.ch, l.chID, l.cancels = nil, "", nil
-		l.stopTimer()
-		l.shared.setupPending.Store(false) // a replay on the lost channel reports stale
-		l.shared.wakeDrain()
-		msg := "channel lost"
-		if m.Err != nil {
-			msg += ": " + redact.Error(m.Err)
-		}
-		l.log.Warn("channel lost; waiting for another", "channel", m.ID, "err", msg)
-		var ae *amqp.Error
-		if (l.state == registry.ListenerDeclaring || l.state == registry.ListenerFailed) && errors.As(m.Err, &ae) && ae.Recover {
-			// The replay's refusal closed the channel before its result
-			// arrived (that result is now stale): count it here.
-			if st, why := l.refused(old, redact.Error(m.Err)); st == registry.ListenerFailed {
-				l.setState(st, why)
+		if l.move != nil {
+			if m.ID == l.move.to.ID { // the new channel died first: stay, a replacement follows
+				l.move = nil
+				l.shared.retiring.Store(0)
 				return
 			}
+			// The retired channel died: the broker requeued what it had unacked.
+			to := l.move.to
+			l.move = nil
+			l.adopt(to)
+			return
 		}
-		if l.drain != nil {
-			return // the broker requeued what this channel had unacked
-		}
-		l.setState(registry.ListenerReconnecting, msg)
+		l.lost(m)
 	case *topologyDone:
 		l.onTopology(m)
 	case *pendingBound:
@@ -226,6 +207,60 @@ func (l *listener) Receive(ctx actor.Context) {
 	case *actors.FlushCounters:
 		l.shared.flush.Flushed()
 		l.writeRow()
+	}
+}
+
+// adopt takes m's channel as the listener's own and replays its topology
+// on it (unless a drain began).
+func (l *listener) adopt(m *actors.ChannelAssigned) {
+	{
+		gen := actors.NextGeneration()
+		l.shared.gen.Store(gen)
+		l.ch, l.chID, l.retries = m.Channel, m.ID, 0
+		l.shared.ch.Store(m.Channel)
+		l.shared.link.Store(m.Link)
+		broker, zone := m.Broker, m.Zone
+		l.shared.broker.Store(&broker)
+		l.shared.brokerZone.Store(&zone)
+		// Drained by the forwarders of this channel's consumers, which
+		// also watch for it while they wait for a worker: an undrained
+		// Notify chan would stall the whole connection.
+		l.cancels = m.Channel.NotifyCancel(make(chan string, 4))
+		if l.drain != nil {
+			return // drained or draining: the channel is held, nothing consumes on it
+		}
+		l.setup(gen)
+	}
+}
+
+// lost handles the loss of the listener's channel.
+func (l *listener) lost(m *actors.ChannelLost) {
+	{
+		old := l.shared.gen.Load()
+		l.shared.gen.Store(actors.NextGeneration()) // acks of the old channel's deliveries are dropped from now on
+		l.shared.ch.Store(nil)
+		l.ch, l.chID, l.cancels = nil, "", nil
+		l.stopTimer()
+		l.shared.setupPending.Store(false) // a replay on the lost channel reports stale
+		l.shared.wakeDrain()
+		msg := "channel lost"
+		if m.Err != nil {
+			msg += ": " + redact.Error(m.Err)
+		}
+		l.log.Warn("channel lost; waiting for another", "channel", m.ID, "err", msg)
+		var ae *amqp.Error
+		if (l.state == registry.ListenerDeclaring || l.state == registry.ListenerFailed) && errors.As(m.Err, &ae) && ae.Recover {
+			// The replay's refusal closed the channel before its result
+			// arrived (that result is now stale): count it here.
+			if st, why := l.refused(old, redact.Error(m.Err)); st == registry.ListenerFailed {
+				l.setState(st, why)
+				return
+			}
+		}
+		if l.drain != nil {
+			return // the broker requeued what this channel had unacked
+		}
+		l.setState(registry.ListenerReconnecting, msg)
 	}
 }
 
@@ -304,6 +339,7 @@ func (l *listener) onTopology(m *topologyDone) {
 		l.cancelConsumer()
 		return
 	}
+	l.shared.retiring.Store(0) // a move's retired channel is gone: this one consumes
 	l.log.Info("consuming", "queue", q, "broker", l.shared.brokerID())
 	l.setState(registry.ListenerConsuming, "")
 }
@@ -408,7 +444,8 @@ func (l *listener) stopTimer() {
 // closing of the deliveries chan that follows a cancel ends it.
 func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery, cancels <-chan string) {
 	pool, env, self, done, s, log := l.pool, l.env, l.shared.self, l.shared.ctx.Done(), l.shared, l.log
-	f := forwarder{cancels: cancels, mine: s.spec.Consume.Tag, cancelled: func() {
+	l.retire = make(chan struct{})
+	f := forwarder{cancels: cancels, retired: l.retire, mine: s.spec.Consume.Tag, cancelled: func() {
 		log.Debug("broker cancelled consumer", "tag", s.spec.Consume.Tag, "gen", gen)
 		env.Send(self, &brokerCancelled{gen: gen, setup: setup})
 	}}
@@ -428,7 +465,7 @@ func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery, c
 				}
 				if s.spec.Ack == AckAuto { // acked as it arrives: the prefetch still bounds the buffer
 					s.ackOnArrival(d)
-				} else if s.draining() {
+				} else if s.stopping(gen) {
 					s.requeue(d, gen) // prefetched, or sent before the cancel took effect
 					continue
 				}
@@ -445,9 +482,10 @@ func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery, c
 // forwarder is what a forwarding goroutine watches besides deliveries: the
 // channel's consumer-cancel notifications.
 type forwarder struct {
-	cancels   <-chan string // nil once closed (the channel closed)
-	mine      string        // the listener's consumer tag
-	cancelled func()        // reports the broker's cancel of mine
+	cancels   <-chan string   // nil once closed (the channel closed)
+	retired   <-chan struct{} // closed when a move retires the channel
+	mine      string          // the listener's consumer tag
+	cancelled func()          // reports the broker's cancel of mine
 }
 
 // cancel handles a receive from cancels.

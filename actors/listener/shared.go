@@ -36,6 +36,7 @@ type listenerShared struct {
 	drainWake    chan struct{} // 1 slot: a handler or a forwarder ended (see wakeDrain)
 	forwarding   atomic.Int32  // forwarding goroutines running
 	setupPending atomic.Bool   // a replay runs, whose consume may start a forwarder
+	retiring     atomic.Uint64 // the channel generation a move retires (0: none)
 	// cancelled is closed once the broker confirmed the drain's cancel of
 	// the consumer (nil: no cancel sent).
 	cancelled atomic.Pointer[chan struct{}]
@@ -118,8 +119,8 @@ func (s *listenerShared) publish(ctx context.Context, exchange, key string, body
 // before the ack is written: a worker slot is never held by an ack stuck on
 // a dead socket (the link's watchdog ends such an ack).
 func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
-	if s.draining() && s.spec.Ack != AckAuto {
-		s.requeue(d, gen) // no handler starts once a drain began
+	if s.stopping(gen) && s.spec.Ack != AckAuto {
+		s.requeue(d, gen) // no handler starts once a drain or a move began
 		return
 	}
 	s.counter.inFlight.Add(1)
@@ -257,7 +258,7 @@ func (s *listenerShared) ack(d amqp.Delivery, gen uint64, err error, panicked bo
 // channel it came from; a delivery of a replaced channel was requeued by
 // the broker already.
 func (s *listenerShared) requeue(d amqp.Delivery, gen uint64) {
-	if s.draining() {
+	if s.stopping(gen) {
 		s.awaitCancelled()
 	}
 	if gen != s.gen.Load() {

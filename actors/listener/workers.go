@@ -68,6 +68,9 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 			case <-drain: // no handler starts once a drain began
 				w.shared.requeue(d, gen)
 				return
+			case <-f.retired: // nor on a channel a move retires
+				w.shared.requeue(d, gen)
+				return
 			case <-done: // the listener stopped: the broker requeues what is unacked
 				return
 			}
@@ -111,6 +114,9 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 		case tag, ok := <-f.cancels:
 			f.cancel(tag, ok)
 		case <-drain:
+			w.shared.requeue(d, gen)
+			return
+		case <-f.retired:
 			w.shared.requeue(d, gen)
 			return
 		case <-done:
