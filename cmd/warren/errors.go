@@ -129,11 +129,11 @@ func (a *app) errorQueue(cmd *cobra.Command, queue string) error {
 	var left []string
 	for _, r := range results {
 		if !r.Requeued {
-			left = append(left, fmt.Sprintf("#%d (%s)", r.Position, r.Reason))
+			left = append(left, fmt.Sprintf("#%d", r.Position))
 		}
 	}
 	if len(left) > 0 {
-		return fmt.Errorf("%s left in %s: %s", plural(int64(len(left)), "message"), queue, strings.Join(left, "; "))
+		return fmt.Errorf("%s left in %s: %s", plural(int64(len(left)), "message"), queue, strings.Join(left, ", "))
 	}
 	return nil
 }
@@ -334,7 +334,7 @@ func (h *heldChannel) requeue(ctx context.Context, env *actors.Env, msgs []amqp.
 			if !errors.Is(err, actors.ErrNoExchange) {
 				return results, fmt.Errorf("message #%d: %s", r.Position, redact.Error(err))
 			}
-			r.Reason = fmt.Sprintf("exchange %q: %s", ex, strings.TrimPrefix(redact.Error(err), "warren: "))
+			r.Reason = strings.TrimPrefix(redact.Error(err), "warren: ") // names the exchange and the broker's 404
 			results = append(results, r)
 			continue
 		}
