@@ -10,6 +10,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/supervisor"
 )
 
 // These tests run `warren errors` in-process against internal/nullbroker:
@@ -210,5 +211,47 @@ func TestErrors_RequeueSendsBackWhatItCanAndLeavesTheRest(t *testing.T) {
 	}
 	if left := drain(t, ch, "orders_error"); ids(left) != "m-2 m-3 m-4 m-6" {
 		t.Fatalf("orders_error holds %q, want m-2 m-3 m-4 m-6 in order", ids(left))
+	}
+}
+
+// A broker that stops answering ends the fetch at --timeout, with an error
+// that says so: the wait is cut by aborting the connection's socket.
+func TestErrors_AFrozenBrokerEndsTheFetchAtTheTimeout(t *testing.T) {
+	nb, _ := errorQueueBroker(t, failed("m-1", "amq.direct", "orders"))
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}, RPC: supervisor.RPCConfig{Workers: -1}}
+	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tree.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Cleanup(nb.Thaw) // before the shutdown
+	ready, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tree.WaitReady(ready); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	h, err := holdChannel(ctx, tree, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.release()
+	nb.Freeze()
+	began := time.Now()
+	msgs, _, err := h.fetch(ctx, "orders_error", 10)
+	took := time.Since(began)
+	if err == nil || !strings.Contains(err.Error(), `queue "orders_error" on broker `+nb.Addr()+": no answer within --timeout 300ms") {
+		t.Fatalf("fetch from a frozen broker = %d messages, %v; want no answer within --timeout", len(msgs), err)
+	}
+	if took > limit+2*time.Second {
+		t.Fatalf("the fetch returned %v after its deadline", took-limit)
 	}
 }
