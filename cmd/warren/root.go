@@ -45,7 +45,7 @@ func newApp() *app {
 var commands = []func(*app) *cobra.Command{
 	newRunCmd, newDemoCmd, newBenchCmd, newBenchSinkCmd,
 	newStatusCmd, newTreeCmd, newZonesCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd,
-	newListenCmd, newPublishCmd, newCallCmd,
+	newListenCmd, newPublishCmd, newCallCmd, newErrorsCmd,
 	newVersionCmd,
 }
 
