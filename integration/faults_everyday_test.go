@@ -204,7 +204,7 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 	hooks := hooksFor(tree)
 
 	var gaps gapMeter
-	spawnListener(t, tree, listener.Spec{Name: "rolling",
+	pid, _ := spawnListener(t, tree, listener.Spec{Name: "rolling",
 		Queue: listener.QueueSpec{Name: rollingQueue, Durable: true, Args: amqp.Table{"x-queue-type": "quorum"}},
 		Bindings: []listener.Binding{{Exchange: rollingExchange, RoutingKey: "#", Declare: true, Kind: "topic", Durable: true}},
 		Handlers: []listener.Route{{Category: "fault", Handler: func(_ context.Context, d *listener.Delivery) error {
@@ -226,10 +226,10 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 		if hooks.beforeStop != nil {
 			hooks.beforeStop(t, id)
 		}
+		row, _ := tree.Registry().Listener(pid.Id)
 		began := time.Now()
 		b.StopWithCtl(t)
-		stopped := time.Now()
-		t.Logf("node %d (%s) stopped in %v", i+1, id, stopped.Sub(began).Round(time.Millisecond))
+		t.Logf("node %d (%s) stopped in %v; the listener was on %s", i+1, id, time.Since(began).Round(time.Millisecond), row.Broker)
 		down := time.NewTimer(rollingDown) // the outage itself, not a wait for a condition
 		<-down.C
 		b.Start(t)
