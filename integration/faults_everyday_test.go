@@ -205,7 +205,7 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 
 	var gaps gapMeter
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "rolling",
-		Queue: listener.QueueSpec{Name: rollingQueue, Durable: true, Args: amqp.Table{"x-queue-type": "quorum"}},
+		Queue:    listener.QueueSpec{Name: rollingQueue, Durable: true, Args: amqp.Table{"x-queue-type": "quorum"}},
 		Bindings: []listener.Binding{{Exchange: rollingExchange, RoutingKey: "#", Declare: true, Kind: "topic", Durable: true}},
 		Handlers: []listener.Route{{Category: "fault", Handler: func(_ context.Context, d *listener.Delivery) error {
 			gaps.mark()
@@ -546,4 +546,3 @@ func durations(ds []time.Duration) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
