@@ -219,17 +219,20 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 	t.Cleanup(stop) // before the tree's shutdown (cleanups run last first)
 	confirmedMore(t, l, 2*rollingRate, 20*time.Second, "confirmed publishes flowing")
 
-	gaps.start()
-	var restarts []time.Duration
+	var restarts, worsts []time.Duration
+	var per []string
 	for i, b := range nodes {
 		id := brokerID(t, b)
+		gaps.start()
+		failed := l.failedCount()
 		if hooks.beforeStop != nil {
 			hooks.beforeStop(t, id)
 		}
 		row, _ := tree.Registry().Listener(pid.Id)
+		leads := quorumLeader(b) == b.Name
 		began := time.Now()
 		b.StopWithCtl(t)
-		t.Logf("node %d (%s) stopped in %v; the listener was on %s", i+1, id, time.Since(began).Round(time.Millisecond), row.Broker)
+		stopped := time.Since(began)
 		down := time.NewTimer(rollingDown) // the outage itself, not a wait for a condition
 		<-down.C
 		b.Start(t)
@@ -243,14 +246,20 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 		}
 		restarts = append(restarts, time.Since(began))
 		confirmedMore(t, l, rollingRate, 20*time.Second, fmt.Sprintf("confirmed publishes after node %d is back", i+1))
+		worsts = append(worsts, gaps.stop())
+		per = append(per, fmt.Sprintf("node %d (queue leader %v, listener on it %v): gap %v, failed %d", i+1, leads,
+			row.Broker == id, worsts[i].Round(time.Millisecond), l.failedCount()-failed))
+		t.Logf("node %d (%s) stopped in %v, back after %v; the quorum leader was on it: %v; the listener was on %s; longest gap in deliveries %v; %d publishes failed",
+			i+1, id, stopped.Round(time.Millisecond), restarts[i].Round(time.Millisecond), leads, row.Broker,
+			worsts[i].Round(time.Millisecond), l.failedCount()-failed)
 	}
-	worst := gaps.stop()
+	worst := slices.Max(worsts)
 	stop()
 	l.settle(60 * time.Second)
 
 	l.setRecovery(worst)
-	l.notef("longest gap between deliveries %v (recovery); restarts (stop, 4 s down, start, rejoin) took %s; failed publishes: %s",
-		worst.Round(time.Millisecond), durations(restarts), errs)
+	l.notef("longest gap between deliveries %v (recovery); %s; restarts (stop, 4 s down, start, rejoin) took %s; failed publishes: %s",
+		worst.Round(time.Millisecond), strings.Join(per, "; "), durations(restarts), errs)
 	t.Logf("sent %d, confirmed %d, failed %d (%s); longest gap between deliveries %v; restarts took %s",
 		l.sentCount(), l.confirmedCount(), l.failedCount(), errs, worst.Round(time.Millisecond), durations(restarts))
 	if n := l.failedCount(); n > 0 {
@@ -285,6 +294,21 @@ func waitQuorumOnline(t testing.TB, via *Broker, nodes []*Broker, d time.Duratio
 		}
 		return false
 	})
+}
+
+// quorumLeader is the node leading the rolling queue as b lists it, "" if
+// b cannot say.
+func quorumLeader(b *Broker) string {
+	out, err := b.CtlErr("list_queues", "name", "leader", "--quiet", "--no-table-headers")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if name, leader, ok := strings.Cut(strings.TrimSpace(line), "\t"); ok && name == rollingQueue {
+			return leader
+		}
+	}
+	return ""
 }
 
 // confirmedMore waits until n more publishes than now are confirmed.
