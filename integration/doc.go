@@ -37,6 +37,9 @@
 // -timeout, kill -9), the pipe closes and the watchdog kills the whole group, so nodes never
 // outlive their test. [Broker.Kill] SIGKILLs the group and the beam.smp's helper processes;
 // [Broker.Freeze] SIGSTOPs beam.smp only, which leaves the ports open and the broker silent.
+// [Broker.Stop] (SIGTERM) and [Broker.StopWithCtl] (rabbitmqctl stop, as an operator's rolling
+// restart does) are graceful; [Broker.Start] brings the node back with its data, and a cluster
+// node rejoins its cluster.
 // Like a real crash, Kill loses metadata declared in the last ~2 s unless [Broker.SyncMetadata]
 // ran first.
 //

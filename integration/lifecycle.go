@@ -51,6 +51,44 @@ func (b *Broker) stop() error {
 	return b.killLocked() // reaps helpers and waits for the ports to close
 }
 
+// StopWithCtl stops the node the way an operator does, with rabbitmqctl -n <node> stop, and
+// waits until its processes exited and its ports are closed. On a cluster node this is the
+// graceful stop of a rolling restart: the node closes its client connections (320
+// CONNECTION_FORCED) and leaves the cluster's running set; Start brings it back on the same
+// ports and data directory, and it rejoins. A node not stopped within DefaultStopTimeout is
+// killed and the test fails. Stopping a stopped node does nothing.
+func (b *Broker) StopWithCtl(t testing.TB) {
+	t.Helper()
+	if err := b.stopWithCtl(); err != nil {
+		t.Fatalf("%v\n%s", err, b.LogTail(30))
+	}
+}
+
+func (b *Broker) stopWithCtl() error {
+	b.lifecycle.Lock()
+	defer b.lifecycle.Unlock()
+	p := b.current()
+	if p == nil {
+		return nil
+	}
+	if p.hasExited() {
+		return b.killLocked()
+	}
+	if _, err := b.CtlErr("stop"); err != nil {
+		_ = b.killLocked()
+		return fmt.Errorf("integration: stop %s: %w; killed it", b.Name, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultStopTimeout)
+	defer cancel()
+	select {
+	case <-p.exited:
+	case <-ctx.Done():
+		_ = b.killLocked()
+		return fmt.Errorf("integration: stop %s: still running %v after rabbitmqctl stop; killed it", b.Name, DefaultStopTimeout)
+	}
+	return b.killLocked() // reaps helpers and waits for the ports to close
+}
+
 // Kill kills the node with SIGKILL (process group, beam.smp and its helper processes) and waits
 // until they are gone and its ports are closed. Killing a stopped node does nothing.
 //
