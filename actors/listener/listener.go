@@ -113,9 +113,10 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 	}
 	// Made once, shared by every instance (restarts): read only.
 	routes, log := newRoutes(spec.Handlers), env.Log.With("actor", "listener", "listener", spec.Name)
+	dd, failLog, rejectLog := newDedup(spec.Dedup), newRateLog("handler failures"), newRateLog("rejected payloads")
 	return actor.PropsFromProducer(func() actor.Actor {
 		ctx, cancel := context.WithCancel(context.Background())
-		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, log: log}
+		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, log: log, dedup: dd, failLog: failLog, rejectLog: rejectLog}
 		return &listener{env: env, shared: s, log: s.log, cancel: cancel, cmds: initialCommands(spec), opMu: &sync.Mutex{}}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
 }
@@ -531,6 +532,8 @@ func (l *listener) writeRow() {
 		Received: s.counter.received.Load(), Acked: s.counter.acked.Load(), Nacked: s.counter.nacked.Load(),
 		Rejected: s.counter.rejected.Load(), Unhandled: s.counter.unhandled.Load(), Errors: s.counter.errors.Load(),
 		Stale: s.counter.stale.Load(), InFlight: s.counter.inFlight.Load(),
+		Retried: s.counter.retried.Load(), DeadLettered: s.counter.deadLettered.Load(), Requeued: s.counter.requeued.Load(),
+		Duplicates: s.counter.duplicates.Load(),
 	}
 	for _, b := range bindingsOf(l.cmds) {
 		row.Bindings = append(row.Bindings, b.String())
