@@ -49,10 +49,11 @@ type RetryPolicy struct {
 	MaxBackoff time.Duration
 	// MaxRedeliveries bounds OnError Requeue: a delivery the broker has
 	// redelivered that many times already is dead-lettered instead. The
-	// count is the x-delivery-count header where the broker sets one
-	// (quorum queues); elsewhere a delivery marked Redelivered counts as
-	// past the bound, whatever it is (a classic queue does not say how
-	// many times). Defaults to DefaultMaxRedeliveries.
+	// count is the x-delivery-count header of a redelivered message where
+	// the broker sets one (quorum queues); elsewhere a delivery marked
+	// Redelivered counts as past the bound, whatever it is (a classic
+	// queue does not say how many times). Defaults to
+	// DefaultMaxRedeliveries.
 	MaxRedeliveries int
 }
 
@@ -201,9 +202,13 @@ func (s *listenerShared) failed(hctx context.Context, d amqp.Delivery, del *Deli
 	}
 }
 
-// redeliveredEnough reports whether d has been redelivered max times: by
-// its x-delivery-count header when it has one, else by its Redelivered flag.
+// redeliveredEnough reports whether d has been redelivered max times: a
+// first delivery never has; a redelivered one by its x-delivery-count header
+// when it has one (quorum queues), else at once.
 func redeliveredEnough(d amqp.Delivery, max int) bool {
+	if !d.Redelivered {
+		return false
+	}
 	switch n := d.Headers["x-delivery-count"].(type) {
 	case int64:
 		return n >= int64(max)
@@ -222,5 +227,5 @@ func redeliveredEnough(d amqp.Delivery, max int) bool {
 	case uint32:
 		return int64(n) >= int64(max)
 	}
-	return d.Redelivered
+	return true
 }
