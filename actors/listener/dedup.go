@@ -47,6 +47,7 @@ type dedup struct {
 	window  time.Duration
 	entries int
 	now     func() time.Time
+	onWait  func() // called when a duplicate starts to wait for the first (tests)
 
 	mu    sync.Mutex
 	keys  map[string]*list.Element // of *dedupEntry
@@ -110,6 +111,9 @@ func (d *dedup) begin(ctx context.Context, key string) (c *dedupClaim, dup bool,
 		default:
 		}
 		d.mu.Unlock()
+		if d.onWait != nil {
+			d.onWait()
+		}
 		select {
 		case <-e.done:
 			if e.ok {
