@@ -60,7 +60,10 @@ func TestFailure_RetriedThenAcked(t *testing.T) {
 	pid, _ := spawn(t, r.tree, listener.Spec{Name: "flaky", Queue: listener.QueueSpec{Name: "flaky-q"}, Retry: fastRetry,
 		Handlers: []listener.Route{{Handler: func(_ context.Context, d *listener.Delivery) error {
 			redelivered <- d.Redelivered
-			if calls.Add(1) <= 2 {
+			if n := calls.Add(1); int(n) != d.Attempt {
+				t.Errorf("run %d says attempt %d", n, d.Attempt)
+			}
+			if calls.Load() <= 2 {
 				return errors.New("not yet")
 			}
 			return nil

@@ -231,6 +231,7 @@ func (s *listenerShared) call(hctx context.Context, h Handler, d *Delivery, run 
 				"routing_key", d.RoutingKey, "attempt", run, "then", s.afterPanic(), "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
+	d.Attempt = run
 	return h(hctx, d), false
 }
 
