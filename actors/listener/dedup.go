@@ -16,8 +16,8 @@ const DefaultDedupEntries = 10_000
 // MessageId, else its envelope's Msg-ID; a delivery without either is never
 // suppressed) was handled successfully within Window is acked without
 // running its handler, and counted as a duplicate. A duplicate arriving
-// while the first is still being handled waits for its outcome: acked if
-// the first succeeded, run if it failed. What a listener remembers is
+// while the first is still being handled waits for its outcome, holding
+// its worker slot: acked if the first succeeded, run if it failed. What a listener remembers is
 // bounded by Entries (the oldest go first) and by Window. The memory is the
 // listener's, in process: it suppresses the redeliveries a reconnect or a
 // resending publisher causes, not duplicates handled by another instance.

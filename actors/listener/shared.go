@@ -125,7 +125,7 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 		ContentType: d.ContentType, ReplyTo: d.ReplyTo, CorrelationID: d.CorrelationId, MessageID: d.MessageId,
 		Redelivered: d.Redelivered, Listener: s.listenerName(), Queue: s.queueName(), Broker: s.brokerID(), Zone: s.zone(), shared: s}
 	hctx := s.handlerCtx()
-	h, ok := s.route(hctx, d, del, gen)
+	h, ok := s.route(hctx, d, del, gen, done)
 	if !ok {
 		return
 	}
@@ -166,10 +166,11 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 
 // route picks d's handler: for JSON, the most specific route of its event
 // (Kamailio's order), for anything else (malformed JSON included) the raw
-// handler. It settles d itself and returns false when no handler takes it:
+// handler. It settles d itself (done called first, as handle does) and
+// returns false when no handler takes it:
 // an event without a route is acked and counted unhandled, a payload
 // nobody can read is rejected (OnError Discard) or dead-lettered.
-func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Delivery, gen uint64) (Handler, bool) {
+func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Delivery, gen uint64, done func()) (Handler, bool) {
 	if isJSON(d.ContentType, d.Body) {
 		env, err := kazoo.Parse(d.Body)
 		if err == nil {
@@ -184,14 +185,14 @@ func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Deliv
 			return nil, false
 		}
 		if s.spec.Raw == nil {
-			s.unreadable(hctx, d, gen, fmt.Errorf("malformed JSON payload: %w", err), "malformed JSON payload %s",
+			s.unreadable(hctx, d, gen, done, fmt.Errorf("malformed JSON payload: %w", err), "malformed JSON payload %s",
 				"queue", del.Queue, "routing_key", d.RoutingKey, "err", err)
 			return nil, false
 		}
 		return s.spec.Raw, true // the raw handler takes what is not JSON after all
 	}
 	if s.spec.Raw == nil {
-		s.unreadable(hctx, d, gen, fmt.Errorf("non-JSON payload (content type %q) and no raw handler", d.ContentType),
+		s.unreadable(hctx, d, gen, done, fmt.Errorf("non-JSON payload (content type %q) and no raw handler", d.ContentType),
 			"non-JSON payload and no raw handler: %s", "queue", del.Queue, "content_type", d.ContentType)
 		return nil, false
 	}
@@ -202,8 +203,11 @@ func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Deliv
 // OnError Discard (to the queue's dead-letter exchange if it has one),
 // dead-lettered otherwise, and logged at a bounded rate (msg has a %s for
 // which of the two).
-func (s *listenerShared) unreadable(hctx context.Context, d amqp.Delivery, gen uint64, why error, msg string, args ...any) {
+func (s *listenerShared) unreadable(hctx context.Context, d amqp.Delivery, gen uint64, done func(), why error, msg string, args ...any) {
 	s.counter.rejected.Add(1)
+	if done != nil {
+		done() // the slot is free: no handler runs
+	}
 	if s.spec.OnError == Discard || s.spec.Ack != AckAfterHandler {
 		s.rejectLog.Warn(s.log, fmt.Sprintf(msg, "rejected"), args...)
 		s.reject(d, gen)
