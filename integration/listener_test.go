@@ -92,7 +92,7 @@ func TestListener_AckPolicies(t *testing.T) {
 		waitListener(t, tree, pid.Id, 5*time.Second, "acked", func(l registry.Listener) bool { return l.Acked == 1 })
 		pollUntil(t, 5*time.Second, "queue empty", func() bool { return queueCounts("ack-ok") == "0 0" })
 	})
-	t.Run("after handler: error nacks without requeue to the dead-letter queue", func(t *testing.T) {
+	t.Run("after handler: a failed message goes to the queue's dead-letter exchange", func(t *testing.T) {
 		if _, err := ch.QueueDeclare("ack-dlq", false, false, false, false, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -100,13 +100,16 @@ func TestListener_AckPolicies(t *testing.T) {
 			Args: amqp.Table{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "ack-dlq"}},
 			Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return errors.New("no") }}}})
 		publishJSON(t, ch, "", "ack-err", event("a", "b", ""))
-		waitListener(t, tree, pid.Id, 5*time.Second, "nacked", func(l registry.Listener) bool { return l.Nacked == 1 && l.Errors == 1 })
+		waitListener(t, tree, pid.Id, 5*time.Second, "dead-lettered", func(l registry.Listener) bool {
+			return l.DeadLettered == 1 && l.Errors == 1 && l.Retried == 2
+		})
 		pollUntil(t, 5*time.Second, "message dead-lettered", func() bool { return queueCounts("ack-dlq") == "1 0" })
 	})
-	t.Run("after handler: error requeues when asked, redelivered", func(t *testing.T) {
+	t.Run("after handler: OnError Requeue requeues, redelivered", func(t *testing.T) {
 		var calls atomic.Int32
 		redelivered := make(chan bool, 2)
-		spawnListener(t, tree, listener.Spec{Name: "ack-requeue", Queue: listener.QueueSpec{Name: "ack-requeue"}, RequeueOnError: true,
+		spawnListener(t, tree, listener.Spec{Name: "ack-requeue", Queue: listener.QueueSpec{Name: "ack-requeue"},
+			OnError: listener.Requeue, Retry: listener.RetryPolicy{Attempts: 1},
 			Handlers: []listener.Route{{Handler: func(_ context.Context, d *listener.Delivery) error {
 				redelivered <- d.Redelivered
 				if calls.Add(1) == 1 {

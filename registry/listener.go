@@ -31,27 +31,30 @@ const (
 // Listener is a row of the listeners table. Each row is written by the
 // listener it describes.
 type Listener struct {
-	Path        string        `json:"path"`
-	Name        string        `json:"name"`
-	Queue       string        `json:"queue"`    // the queue name (chosen once when the spec names none)
-	Bindings    []string      `json:"bindings"` // "exchange/routing-key"
-	ConsumerTag string        `json:"consumer_tag"`
-	Broker      string        `json:"broker"`
-	Zone        string        `json:"zone"`   // the zone of its channel's broker
-	Parent      string        `json:"parent"` // a federator's listener (its name); empty for a listener
-	Channel     string        `json:"channel"`
-	State       ListenerState `json:"state"`
-	Since       time.Time     `json:"since"`
-	LastError   string        `json:"last_error"`
-	Received    uint64        `json:"received"`
-	Acked       uint64        `json:"acked"`
-	Nacked      uint64        `json:"nacked"`
-	Rejected    uint64        `json:"rejected"`  // malformed or unhandled-raw payloads, rejected without requeue
-	Unhandled   uint64        `json:"unhandled"` // JSON events no route matched (acked)
-	Errors      uint64        `json:"errors"`    // handler errors and panics
-	Stale       uint64        `json:"stale"`     // acks dropped: their channel was replaced
-	InFlight    int64         `json:"in_flight"`
-	Requeued    uint64        `json:"requeued"` // deliveries given back to the broker unhandled (a drain, a handler Warren cancelled)
+	Path         string        `json:"path"`
+	Name         string        `json:"name"`
+	Queue        string        `json:"queue"`    // the queue name (chosen once when the spec names none)
+	Bindings     []string      `json:"bindings"` // "exchange/routing-key"
+	ConsumerTag  string        `json:"consumer_tag"`
+	Broker       string        `json:"broker"`
+	Zone         string        `json:"zone"`   // the zone of its channel's broker
+	Parent       string        `json:"parent"` // a federator's listener (its name); empty for a listener
+	Channel      string        `json:"channel"`
+	State        ListenerState `json:"state"`
+	Since        time.Time     `json:"since"`
+	LastError    string        `json:"last_error"`
+	Received     uint64        `json:"received"`
+	Acked        uint64        `json:"acked"`     // handled (or unhandled events), acked
+	Nacked       uint64        `json:"nacked"`    // nacked, with requeue or without
+	Rejected     uint64        `json:"rejected"`  // payloads no handler can read (malformed JSON, non-JSON without a raw handler): rejected or dead-lettered
+	Unhandled    uint64        `json:"unhandled"` // JSON events no route matched (acked)
+	Errors       uint64        `json:"errors"`    // deliveries whose handler failed for good (error or panic, after retries)
+	Stale        uint64        `json:"stale"`     // acks dropped: their channel was replaced
+	InFlight     int64         `json:"in_flight"`
+	Retried      uint64        `json:"retried"`       // handler runs again after a failure (the listener's retry policy)
+	DeadLettered uint64        `json:"dead_lettered"` // published to the dead-letter exchange or error queue, confirmed, then acked
+	Requeued     uint64        `json:"requeued"`      // given back to the queue: unstarted at a drain or a move, failed while the listener stopped, OnError Requeue (those two also in Nacked)
+	Duplicates   uint64        `json:"duplicates"`    // acked without running the handler: handled successfully already (dedup)
 }
 
 // PutListener inserts or replaces a listener row.

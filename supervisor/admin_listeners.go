@@ -7,24 +7,28 @@ import (
 
 // AdminListener is one element of GET /listeners.
 type AdminListener struct {
-	Name        string                 `json:"name"`
-	Path        string                 `json:"path"`
-	Queue       string                 `json:"queue"`
-	Bindings    []string               `json:"bindings"` // "exchange/routing-key"
-	Broker      string                 `json:"broker"`
-	Zone        string                 `json:"zone"`
-	Parent      string                 `json:"parent,omitempty"` // a federator's listener
-	State       registry.ListenerState `json:"state"`
-	ConsumerTag string                 `json:"consumer_tag"`
-	Received    uint64                 `json:"received"`
-	Acked       uint64                 `json:"acked"`
-	Nacked      uint64                 `json:"nacked"`
-	Rejected    uint64                 `json:"rejected"`
-	Unhandled   uint64                 `json:"unhandled"`
-	Errors      uint64                 `json:"errors"`
-	Stale       uint64                 `json:"stale"`
-	InFlight    int64                  `json:"in_flight"`
-	LastError   string                 `json:"last_error"`
+	Name         string                 `json:"name"`
+	Path         string                 `json:"path"`
+	Queue        string                 `json:"queue"`
+	Bindings     []string               `json:"bindings"` // "exchange/routing-key"
+	Broker       string                 `json:"broker"`
+	Zone         string                 `json:"zone"`
+	Parent       string                 `json:"parent,omitempty"` // a federator's listener
+	State        registry.ListenerState `json:"state"`
+	ConsumerTag  string                 `json:"consumer_tag"`
+	Received     uint64                 `json:"received"`
+	Acked        uint64                 `json:"acked"`
+	Nacked       uint64                 `json:"nacked"`
+	Rejected     uint64                 `json:"rejected"`
+	Unhandled    uint64                 `json:"unhandled"`
+	Errors       uint64                 `json:"errors"`
+	Stale        uint64                 `json:"stale"`
+	InFlight     int64                  `json:"in_flight"`
+	Retried      uint64                 `json:"retried"`
+	DeadLettered uint64                 `json:"dead_lettered"`
+	Requeued     uint64                 `json:"requeued"`
+	Duplicates   uint64                 `json:"duplicates"`
+	LastError    string                 `json:"last_error"`
 }
 
 func adminListeners(reg *registry.Registry) []AdminListener {
@@ -44,5 +48,5 @@ func adminListener(l registry.Listener) AdminListener {
 	return AdminListener{Name: l.Name, Path: l.Path, Queue: l.Queue, Bindings: b, Broker: l.Broker, Zone: l.Zone, Parent: l.Parent,
 		State: l.State, ConsumerTag: l.ConsumerTag, Received: l.Received, Acked: l.Acked, Nacked: l.Nacked,
 		Rejected: l.Rejected, Unhandled: l.Unhandled, Errors: l.Errors, Stale: l.Stale, InFlight: l.InFlight,
-		LastError: redact.Text(l.LastError)}
+		Retried: l.Retried, DeadLettered: l.DeadLettered, Requeued: l.Requeued, Duplicates: l.Duplicates, LastError: redact.Text(l.LastError)}
 }

@@ -137,7 +137,8 @@ func (m *treeMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, l := range reg.Listeners() {
 		for outcome, v := range map[string]uint64{"received": l.Received, "acked": l.Acked, "nacked": l.Nacked, "rejected": l.Rejected,
-			"unhandled": l.Unhandled, "errors": l.Errors, "stale": l.Stale} {
+			"unhandled": l.Unhandled, "errors": l.Errors, "stale": l.Stale, "retried": l.Retried, "dead_lettered": l.DeadLettered,
+			"requeued": l.Requeued, "duplicates": l.Duplicates} {
 			c(m.deliveries, float64(v), l.Name, l.Zone, outcome)
 		}
 		g(m.listenerInFlight, float64(l.InFlight), l.Name, l.Zone)

@@ -26,6 +26,9 @@ type Delivery struct {
 	CorrelationID string
 	MessageID     string
 	Redelivered   bool
+	// Attempt is which run of the handler on this delivery this is: 1,
+	// then 2 and on when Spec.Retry runs it again after a failure.
+	Attempt int
 
 	Listener string // listener name (a federator's parent, for a federated delivery)
 	Queue    string

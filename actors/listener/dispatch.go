@@ -7,8 +7,10 @@ import (
 	"sync/atomic"
 )
 
-// Handler handles one delivery. Returning an error nacks it under the
-// AckAfterHandler policy.
+// Handler handles one delivery. Under the AckAfterHandler policy, returning
+// an error runs it again (Spec.Retry), then dead-letters, requeues or
+// discards the delivery (Spec.OnError); an error while the listener stops
+// (ctx cancelled) requeues it.
 type Handler func(ctx context.Context, d *Delivery) error
 
 // Route sends the JSON events of Category and Name to Handler. An empty

@@ -135,13 +135,13 @@ func TestListener_UnmatchedEventAckedAndCounted(t *testing.T) {
 	}
 }
 
-// Without a raw handler, a non-JSON payload is rejected without requeue;
-// malformed JSON is rejected too (and logged with the queue's name); the
-// listener keeps consuming.
+// Without a raw handler, a non-JSON payload is rejected without requeue
+// under OnError Discard; malformed JSON is rejected too (and logged with
+// the queue's name); the listener keeps consuming.
 func TestListener_RejectsNonJSONWithoutRawHandlerAndMalformedJSON(t *testing.T) {
 	r := start(t, noPublishers)
 	ok := make(chan string, 4)
-	pid, row := spawn(t, r.tree, listener.Spec{Name: "strict", Queue: listener.QueueSpec{Name: "strict-q"},
+	pid, row := spawn(t, r.tree, listener.Spec{Name: "strict", Queue: listener.QueueSpec{Name: "strict-q"}, OnError: listener.Discard,
 		Handlers: []listener.Route{{Handler: func(_ context.Context, d *listener.Delivery) error { ok <- d.Envelope.MsgID(); return nil }}}})
 	ch := rawChannel(t, r.nb)
 	publish(t, ch, "", "strict-q", amqp.Publishing{ContentType: "text/plain", Body: []byte("hello")})
@@ -162,15 +162,16 @@ func TestListener_RejectsNonJSONWithoutRawHandlerAndMalformedJSON(t *testing.T) 
 	}
 }
 
-// A handler error nacks the message: dropped by default, requeued (and
-// redelivered) with RequeueOnError.
+// With retries off, a handler error nacks the message: dropped under
+// OnError Discard, requeued (and redelivered) under OnError Requeue.
 func TestListener_HandlerErrorNacks(t *testing.T) {
 	r := start(t, noPublishers)
 	ch := rawChannel(t, r.nb)
 
-	t.Run("without requeue", func(t *testing.T) {
+	t.Run("discard", func(t *testing.T) {
 		var calls atomic.Int32
 		pid, _ := spawn(t, r.tree, listener.Spec{Name: "err-drop", Queue: listener.QueueSpec{Name: "err-drop"},
+			OnError: listener.Discard, Retry: listener.RetryPolicy{Attempts: 1},
 			Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error {
 				calls.Add(1)
 				return errors.New("no")
@@ -189,10 +190,11 @@ func TestListener_HandlerErrorNacks(t *testing.T) {
 		}
 	})
 
-	t.Run("with RequeueOnError", func(t *testing.T) {
+	t.Run("requeue", func(t *testing.T) {
 		var calls atomic.Int32
 		redelivered := make(chan bool, 4)
-		pid, _ := spawn(t, r.tree, listener.Spec{Name: "err-requeue", Queue: listener.QueueSpec{Name: "err-requeue"}, RequeueOnError: true,
+		pid, _ := spawn(t, r.tree, listener.Spec{Name: "err-requeue", Queue: listener.QueueSpec{Name: "err-requeue"},
+			OnError: listener.Requeue, Retry: listener.RetryPolicy{Attempts: 1},
 			Handlers: []listener.Route{{Handler: func(_ context.Context, d *listener.Delivery) error {
 				redelivered <- d.Redelivered
 				if calls.Add(1) == 1 {
@@ -208,19 +210,19 @@ func TestListener_HandlerErrorNacks(t *testing.T) {
 			t.Fatal("second delivery is not marked redelivered")
 		}
 		waitRow(t, r.tree, pid.Id, "nacked then acked", func(l registry.Listener) bool {
-			return l.Nacked == 1 && l.Acked == 1 && l.Errors == 1 && l.Received == 2
+			return l.Nacked == 1 && l.Requeued == 1 && l.Acked == 1 && l.Errors == 1 && l.Received == 2
 		})
 		queueIs(t, r.nb, "err-requeue", 0, 0)
 	})
 }
 
-// A panicking handler is contained: the message is nacked without requeue
-// (even with RequeueOnError), the panic logged with its event, and the
-// listener neither restarts nor stops consuming.
+// A panicking handler is contained: under OnError Discard the message is
+// nacked without requeue (and not retried), the panic logged with its
+// event, and the listener neither restarts nor stops consuming.
 func TestListener_HandlerPanicContained(t *testing.T) {
 	r := start(t, noPublishers)
 	ok := make(chan string, 1)
-	pid, row := spawn(t, r.tree, listener.Spec{Name: "panicky", Queue: listener.QueueSpec{Name: "panicky-q"}, RequeueOnError: true,
+	pid, row := spawn(t, r.tree, listener.Spec{Name: "panicky", Queue: listener.QueueSpec{Name: "panicky-q"}, OnError: listener.Discard,
 		Handlers: []listener.Route{
 			{Category: "bad", Handler: func(context.Context, *listener.Delivery) error { panic("kaboom") }},
 			{Handler: func(_ context.Context, d *listener.Delivery) error { ok <- d.Envelope.Category(); return nil }},
@@ -469,7 +471,7 @@ func TestListener_StopWithBusyWorkers(t *testing.T) {
 			name := fmt.Sprintf("busy-%v", ordered)
 			started := make(chan struct{}, 8)
 			pid, _ := spawn(t, r.tree, listener.Spec{Name: name, Queue: listener.QueueSpec{Name: name}, Workers: 1, OrderedByKey: ordered,
-				RequeueOnError: true, Prefetch: 10,
+				Prefetch: 10,
 				Raw: func(ctx context.Context, _ *listener.Delivery) error {
 					started <- struct{}{}
 					<-ctx.Done() // the listener stops

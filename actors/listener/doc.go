@@ -20,5 +20,16 @@
 // [Delivery.Reply] answers a request the Kazoo way, through the tree's
 // publishers when it has them.
 //
+// # Failures
+//
+// A handler that fails is run again on the same delivery ([RetryPolicy]:
+// 3 runs, 100 ms then 200 ms apart, jittered); a delivery that still fails,
+// whose handler panicked, or that no handler can read, is dead-lettered
+// ([DeadLetter], the default): published with x-warren-* headers saying why
+// to the queue's dead-letter exchange or to "<queue>_error" ([ErrorQueue]),
+// confirmed, then acked. [Requeue] gives the broker one redelivery first;
+// [Discard] is Kazoo's nack without requeue. [DedupSpec] suppresses
+// redelivered duplicates of deliveries handled already.
+//
 // Each listener writes its own row of the registry's listeners table.
 package listener

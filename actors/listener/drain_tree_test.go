@@ -122,11 +122,11 @@ func TestDrain_CancelsHandlersAtTheDeadlineAndRequeuesTheirMessages(t *testing.T
 		t.Fatalf("Drained = %+v, want %+v", *got, want)
 	}
 	// The cut handlers returned ctx.Err(): their messages are requeued, not
-	// nacked into oblivion.
+	// retried, dead-lettered or dropped.
 	queueIs(t, r.nb, "work", 6, 0)
 	row := waitRow(t, r.tree, d.pid, "drained", func(l registry.Listener) bool { return l.State == registry.ListenerDrained })
-	if row.Nacked != 0 || row.Rejected != 0 || !strings.Contains(row.LastError, "2 handlers cancelled") {
-		t.Fatalf("row after the cut: nacked %d, rejected %d, last error %q", row.Nacked, row.Rejected, row.LastError)
+	if row.DeadLettered != 0 || row.Rejected != 0 || row.Requeued != 6 || !strings.Contains(row.LastError, "2 handlers cancelled") {
+		t.Fatalf("row after the cut: dead-lettered %d, rejected %d, requeued %d, last error %q", row.DeadLettered, row.Rejected, row.Requeued, row.LastError)
 	}
 }
 

@@ -116,11 +116,12 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 	}
 	// Made once, shared by every instance (restarts): read only.
 	routes, log := newRoutes(spec.Handlers), env.Log.With("actor", "listener", "listener", spec.Name)
+	dd, failLog, rejectLog := newDedup(spec.Dedup), newRateLog("handler failures"), newRateLog("rejected payloads")
 	return actor.PropsFromProducer(func() actor.Actor {
 		ctx, cancel := context.WithCancel(context.Background())
 		hctx, hcancel := context.WithCancel(ctx)
 		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, hctx: hctx, hcancel: hcancel, log: log,
-			drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}
+			dedup: dd, failLog: failLog, rejectLog: rejectLog, drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}
 		return &listener{env: env, shared: s, log: s.log, cancel: cancel, cmds: initialCommands(spec), opMu: &sync.Mutex{}}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
 }
@@ -465,7 +466,7 @@ func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery, c
 				}
 				if s.spec.Ack == AckAuto { // acked as it arrives: the prefetch still bounds the buffer
 					s.ackOnArrival(d)
-				} else if s.stopping(gen) {
+				} else if s.retired(gen) {
 					s.requeue(d, gen) // prefetched, or sent before the cancel took effect
 					continue
 				}
@@ -608,7 +609,9 @@ func (l *listener) writeRow() {
 		Broker: s.brokerID(), Zone: s.zone(), Parent: s.spec.parent, Channel: l.chID, State: l.state, Since: l.since, LastError: l.lastErr,
 		Received: s.counter.received.Load(), Acked: s.counter.acked.Load(), Nacked: s.counter.nacked.Load(),
 		Rejected: s.counter.rejected.Load(), Unhandled: s.counter.unhandled.Load(), Errors: s.counter.errors.Load(),
-		Stale: s.counter.stale.Load(), InFlight: s.counter.inFlight.Load(), Requeued: s.counter.requeued.Load(),
+		Stale: s.counter.stale.Load(), InFlight: s.counter.inFlight.Load(),
+		Retried: s.counter.retried.Load(), DeadLettered: s.counter.deadLettered.Load(), Requeued: s.counter.requeued.Load(),
+		Duplicates: s.counter.duplicates.Load(),
 	}
 	for _, b := range bindingsOf(l.cmds) {
 		row.Bindings = append(row.Bindings, b.String())

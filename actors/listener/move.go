@@ -23,9 +23,10 @@ type move struct {
 // the retired channel of gen.
 type moveDone struct{ gen uint64 }
 
-// stopping reports whether deliveries of channel generation gen may no
-// longer start a handler: the listener drains, or that channel is retired.
-func (s *listenerShared) stopping(gen uint64) bool {
+// retired reports whether deliveries of channel generation gen may no
+// longer start a handler: the listener drains, or a move retires that
+// channel.
+func (s *listenerShared) retired(gen uint64) bool {
 	return s.draining() || s.retiring.Load() == gen
 }
 

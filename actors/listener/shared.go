@@ -15,7 +15,6 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
-	"github.com/warrenmq/warren/internal/redact"
 )
 
 // listenerShared is the part of a listener that its delivery goroutines use.
@@ -48,14 +47,19 @@ type listenerShared struct {
 	broker atomic.Pointer[string]
 	// brokerZone is the zone of broker.
 	brokerZone atomic.Pointer[string]
-	pubMu      sync.Mutex // serialises replies published on ch
+	pubMu      sync.Mutex      // serialises replies and dead letters published on ch
+	dl         deadLetterState // guarded by pubMu
 	flush      actors.CounterFlush
 	counter    listenerCounters
+
+	dedup     *dedup   // nil unless Spec.Dedup has a window; shared by every instance
+	failLog   *rateLog // handler failures
+	rejectLog *rateLog // payloads no handler can read
 }
 
 type listenerCounters struct {
 	received, acked, nacked, rejected, unhandled, errors, stale atomic.Uint64
-	requeued, handled                                           atomic.Uint64
+	retried, deadLettered, requeued, duplicates, handled        atomic.Uint64
 	inFlight                                                    atomic.Int64
 }
 
@@ -115,11 +119,12 @@ func (s *listenerShared) publish(ctx context.Context, exchange, key string, body
 }
 
 // handle runs one delivery through its handler and settles it. It runs on a
-// worker goroutine; done (may be nil) is called once the handler returned,
-// before the ack is written: a worker slot is never held by an ack stuck on
-// a dead socket (the link's watchdog ends such an ack).
+// worker goroutine; done (may be nil) is called once the handler returned
+// (after its retries), before the ack or dead letter is written: a worker
+// slot is never held by an ack stuck on a dead socket (the link's watchdog
+// ends such an ack).
 func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
-	if s.stopping(gen) && s.spec.Ack != AckAuto {
+	if s.retired(gen) && s.spec.Ack != AckAuto {
 		s.requeue(d, gen) // no handler starts once a drain or a move began
 		return
 	}
@@ -132,49 +137,59 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	}()
 	s.counter.received.Add(1)
 	if s.spec.Ack == AckOnReceive {
-		s.ack(d, gen, nil, false) // once, here: settle leaves it alone
+		s.ack(d, gen) // once, here: settle leaves it alone
 	}
 	del := &Delivery{Body: d.Body, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: d.Headers,
 		ContentType: d.ContentType, ReplyTo: d.ReplyTo, CorrelationID: d.CorrelationId, MessageID: d.MessageId,
 		Redelivered: d.Redelivered, Listener: s.listenerName(), Queue: s.queueName(), Broker: s.brokerID(), Zone: s.zone(), shared: s}
-	h, ok := s.route(d, del, gen)
+	hctx := s.handlerCtx()
+	h, ok := s.route(hctx, d, del, gen, done)
 	if !ok {
 		return
 	}
-	err, panicked := s.call(h, del)
-	s.counter.handled.Add(1)
-	if err != nil && !panicked && s.hctx.Err() != nil && s.spec.Ack == AckAfterHandler {
-		// Warren cancelled the handler (a drain's deadline, the listener
-		// stopping): the message goes back to the queue, never rejected.
-		if done != nil {
-			done()
+	var claim *dedupClaim
+	if s.dedup != nil {
+		if key := dedupKey(d, del); key != "" {
+			c, dup, err := s.dedup.begin(hctx, key)
+			switch {
+			case err != nil: // the listener stops while the first is still handled
+				s.settleStopping(d, gen)
+				return
+			case dup:
+				s.counter.duplicates.Add(1)
+				if s.spec.Ack == AckAfterHandler {
+					s.ackDuplicate(d, gen)
+				}
+				return
+			}
+			claim = c
 		}
-		s.requeue(d, gen)
-		return
+	}
+	err, panicked, runs := s.run(hctx, h, del, gen)
+	s.counter.handled.Add(1)
+	if claim != nil {
+		claim.finish(err == nil)
 	}
 	if err != nil {
 		s.counter.errors.Add(1)
-		if !panicked { // a panic is logged with its stack by call
-			cat, name := "", ""
-			if del.Envelope != nil {
-				cat, name = del.Envelope.Text(s.spec.EventKey), del.Envelope.Text(s.spec.EventSubkey)
-			}
-			s.log.Warn("handler failed", "queue", del.Queue, "category", cat, "name", name, "ack", s.spec.Ack.String(),
-				"routing_key", d.RoutingKey, "requeue", s.spec.RequeueOnError, "err", redact.Error(err))
-		}
 	}
 	if done != nil {
 		done()
 	}
-	s.settle(d, gen, err, panicked)
+	if err == nil {
+		s.settle(d, gen)
+		return
+	}
+	s.failed(hctx, d, del, gen, err, panicked, runs)
 }
 
 // route picks d's handler: for JSON, the most specific route of its event
 // (Kamailio's order), for anything else (malformed JSON included) the raw
-// handler. It settles d itself and returns false when no handler takes it:
+// handler. It settles d itself (done called first, as handle does) and
+// returns false when no handler takes it:
 // an event without a route is acked and counted unhandled, a payload
-// nobody can read is rejected (to the queue's dead-letter exchange).
-func (s *listenerShared) route(d amqp.Delivery, del *Delivery, gen uint64) (Handler, bool) {
+// nobody can read is rejected (OnError Discard) or dead-lettered.
+func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Delivery, gen uint64, done func()) (Handler, bool) {
 	if isJSON(d.ContentType, d.Body) {
 		env, err := kazoo.Parse(d.Body)
 		if err == nil {
@@ -185,101 +200,148 @@ func (s *listenerShared) route(d amqp.Delivery, del *Delivery, gen uint64) (Hand
 			}
 			s.counter.unhandled.Add(1)
 			s.log.Debug("no handler for event", "queue", del.Queue, "category", cat, "name", name)
-			s.settle(d, gen, nil, false)
+			s.settle(d, gen)
 			return nil, false
 		}
 		if s.spec.Raw == nil {
-			s.counter.rejected.Add(1)
-			s.log.Warn("malformed JSON payload rejected", "queue", del.Queue, "routing_key", d.RoutingKey, "err", err)
-			s.reject(d, gen)
+			s.unreadable(hctx, d, gen, done, fmt.Errorf("malformed JSON payload: %w", err), "malformed JSON payload %s",
+				"queue", del.Queue, "routing_key", d.RoutingKey, "err", err)
 			return nil, false
 		}
 		return s.spec.Raw, true // the raw handler takes what is not JSON after all
 	}
 	if s.spec.Raw == nil {
-		s.counter.rejected.Add(1)
-		s.log.Warn("non-JSON payload and no raw handler: rejected", "queue", del.Queue, "content_type", d.ContentType)
-		s.reject(d, gen)
+		s.unreadable(hctx, d, gen, done, fmt.Errorf("non-JSON payload (content type %q) and no raw handler", d.ContentType),
+			"non-JSON payload and no raw handler: %s", "queue", del.Queue, "content_type", d.ContentType)
 		return nil, false
 	}
 	return s.spec.Raw, true
 }
 
-// call runs h, turning a panic into an error logged with the event.
-func (s *listenerShared) call(h Handler, d *Delivery) (err error, panicked bool) {
+// unreadable settles a delivery no handler can read: rejected under
+// OnError Discard (to the queue's dead-letter exchange if it has one),
+// dead-lettered otherwise, and logged at a bounded rate (msg has a %s for
+// which of the two).
+func (s *listenerShared) unreadable(hctx context.Context, d amqp.Delivery, gen uint64, done func(), why error, msg string, args ...any) {
+	s.counter.rejected.Add(1)
+	if done != nil {
+		done() // the slot is free: no handler runs
+	}
+	if s.spec.OnError == Discard || s.spec.Ack != AckAfterHandler {
+		s.rejectLog.Warn(s.log, fmt.Sprintf(msg, "rejected"), args...)
+		s.reject(d, gen)
+		return
+	}
+	if s.stopping(hctx) {
+		s.settleStopping(d, gen)
+		return
+	}
+	s.rejectLog.Warn(s.log, fmt.Sprintf(msg, "dead-lettered"), args...)
+	s.deadLetter(hctx, d, gen, why, 0)
+}
+
+// call runs h, turning a panic into an error logged (at a bounded rate)
+// with the event.
+func (s *listenerShared) call(hctx context.Context, h Handler, d *Delivery, run int) (err error, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			err, panicked = fmt.Errorf("warren: handler panic: %v", r), true
+			err, panicked = fmt.Errorf("panic: %v", r), true
 			cat, name := "", ""
 			if d.Envelope != nil {
 				cat, name = d.Envelope.Text(s.spec.EventKey), d.Envelope.Text(s.spec.EventSubkey)
 			}
-			s.log.Error("handler panicked; message nacked", "queue", d.Queue, "category", cat, "name", name,
-				"routing_key", d.RoutingKey, "panic", r, "stack", string(debug.Stack()))
+			s.failLog.Error(s.log, "handler panicked", "queue", d.Queue, "category", cat, "name", name,
+				"routing_key", d.RoutingKey, "attempt", run, "then", s.afterPanic(), "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	return h(s.hctx, d), false
+	d.Attempt = run
+	return h(hctx, d), false
 }
 
-// settle acks or nacks d on the channel it came from, unless that channel
-// was replaced since: its tags mean nothing on the new one, and the broker
-// has already requeued the message.
-func (s *listenerShared) settle(d amqp.Delivery, gen uint64, err error, panicked bool) {
+// afterPanic says, for the log, what becomes of a delivery whose handler
+// panicked.
+func (s *listenerShared) afterPanic() string {
+	switch {
+	case s.spec.Ack != AckAfterHandler:
+		return "nothing: acked already"
+	case s.spec.OnError == Discard:
+		return "discard"
+	}
+	return "dead-letter"
+}
+
+// settle acks d, handled, unless the listener acked it already (AckAuto,
+// AckOnReceive).
+func (s *listenerShared) settle(d amqp.Delivery, gen uint64) {
 	if s.spec.Ack != AckAfterHandler {
 		return // acked on arrival (AckAuto) or on receipt (AckOnReceive)
 	}
-	s.ack(d, gen, err, panicked)
-}
-
-// ack acks d (err nil) or nacks it, on the channel it came from.
-func (s *listenerShared) ack(d amqp.Delivery, gen uint64, err error, panicked bool) {
-	if gen != s.gen.Load() {
-		s.counter.stale.Add(1)
-		return
-	}
-	link := s.link.Load()
-	var aerr error
-	switch {
-	case err == nil:
-		if aerr = link.Watch(func() error { return d.Ack(false) }); aerr == nil {
-			s.counter.acked.Add(1)
-		}
-	default:
-		if aerr = link.Watch(func() error { return d.Nack(false, s.spec.RequeueOnError && !panicked) }); aerr == nil {
-			s.counter.nacked.Add(1)
-		}
-	}
-	if aerr != nil { // the channel closed under us
-		s.counter.stale.Add(1)
-	}
+	s.ack(d, gen)
 }
 
 // requeue gives d back to the broker unhandled (nack with requeue), on the
-// channel it came from; a delivery of a replaced channel was requeued by
-// the broker already.
+// channel it came from, once a drain's or a move's cancel of the consumer
+// was confirmed (see awaitCancelled); counted requeued, not nacked.
 func (s *listenerShared) requeue(d amqp.Delivery, gen uint64) {
-	if s.stopping(gen) {
+	if s.retired(gen) {
 		s.awaitCancelled()
 	}
+	if s.write(gen, func() error { return d.Nack(false, true) }) {
+		s.counter.requeued.Add(1)
+		s.touch()
+	}
+}
+
+// settleStopping gives d back to the broker while the listener stops.
+func (s *listenerShared) settleStopping(d amqp.Delivery, gen uint64) {
+	if s.spec.Ack == AckAfterHandler {
+		s.nack(d, gen, true)
+	}
+}
+
+// ack acks d on the channel it came from, unless that channel was replaced
+// since: its tags mean nothing on the new one, and the broker has already
+// requeued the message.
+func (s *listenerShared) ack(d amqp.Delivery, gen uint64) {
+	if s.write(gen, func() error { return d.Ack(false) }) {
+		s.counter.acked.Add(1)
+	}
+}
+
+// ackDuplicate acks a duplicate without counting it acked.
+func (s *listenerShared) ackDuplicate(d amqp.Delivery, gen uint64) {
+	s.write(gen, func() error { return d.Ack(false) })
+}
+
+// nack nacks d on the channel it came from (see ack).
+func (s *listenerShared) nack(d amqp.Delivery, gen uint64, requeue bool) {
+	if s.write(gen, func() error { return d.Nack(false, requeue) }) {
+		s.counter.nacked.Add(1)
+		if requeue {
+			s.counter.requeued.Add(1)
+		}
+	}
+}
+
+// write runs an ack, nack or reject of a delivery of generation gen under
+// the link's watch; false (counted stale) when the channel is gone.
+func (s *listenerShared) write(gen uint64, settle func() error) bool {
 	if gen != s.gen.Load() {
 		s.counter.stale.Add(1)
-		return
+		return false
 	}
-	if err := s.link.Load().Watch(func() error { return d.Nack(false, true) }); err != nil {
+	if err := s.link.Load().Watch(settle); err != nil { // the channel closed under us
 		s.counter.stale.Add(1)
-		return
+		return false
 	}
-	s.counter.requeued.Add(1)
-	s.touch()
+	return true
 }
 
 func (s *listenerShared) reject(d amqp.Delivery, gen uint64) {
-	if s.spec.Ack == AckAuto || s.spec.Ack == AckOnReceive || gen != s.gen.Load() {
+	if s.spec.Ack == AckAuto || s.spec.Ack == AckOnReceive {
 		return
 	}
-	if err := s.link.Load().Watch(func() error { return d.Reject(false) }); err != nil {
-		s.counter.stale.Add(1)
-	}
+	s.write(gen, func() error { return d.Reject(false) })
 }
 
 // ackOnArrival acks d for an AckAuto listener, before it is dispatched.

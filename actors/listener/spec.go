@@ -24,8 +24,9 @@ const (
 type AckPolicy int
 
 const (
-	// AckAfterHandler acks once the handler returned nil, nacks on error or
-	// panic (Kamailio's wait_for_consumer_ack). The default.
+	// AckAfterHandler acks once the handler returned nil; a handler error
+	// or panic is settled by the listener's Retry and OnError policies
+	// (Kamailio's wait_for_consumer_ack). The default.
 	AckAfterHandler AckPolicy = iota
 	// AckAuto acks each delivery as it arrives, before it is dispatched
 	// (Kazoo's default no_ack; loses in-flight messages on a crash). Unlike
@@ -63,10 +64,21 @@ type Spec struct {
 	Broker  string               // broker id for a Sticky channel
 	Zone    string               // zone of a Float channel; defaults to the local zone
 
-	Ack            AckPolicy
-	RequeueOnError bool // nack a handler error with requeue (a panic never requeues)
-	Workers        int  // handlers running at once; 0 means DefaultWorkers
-	OrderedByKey   bool // deliveries of one routing key are handled in order, one at a time
+	Ack          AckPolicy
+	Workers      int  // handlers running at once; 0 means DefaultWorkers
+	OrderedByKey bool // deliveries of one routing key are handled in order, one at a time
+
+	// Retry runs a failed handler again, in process, before OnError
+	// decides (AckAfterHandler only). See RetryPolicy for its defaults.
+	Retry RetryPolicy
+	// OnError is what becomes of a delivery whose handler failed for good
+	// (after Retry), panicked, or that no handler can read. Defaults to
+	// DeadLetter.
+	OnError ErrorPolicy
+	// Dedup, with a Window, acks without running the handler a delivery
+	// whose MessageId (else Msg-ID) was handled successfully within the
+	// window. Off by default.
+	Dedup DedupSpec
 
 	EventKey    string // JSON key of the event category; defaults to Event-Category
 	EventSubkey string // JSON key of the event name; defaults to Event-Name
@@ -175,6 +187,9 @@ func (s Spec) normalize() (Spec, error) {
 	}
 	if s.Workers <= 0 {
 		s.Workers = DefaultWorkers
+	}
+	if err := s.normalizeFailure(); err != nil {
+		return s, err
 	}
 	if s.EventKey == "" {
 		s.EventKey = DefaultEventKey

@@ -15,7 +15,9 @@ func newListenersCmd(a *app) *cobra.Command {
 		Use:   "listeners [NAME]",
 		Short: "List the listeners of a running warren",
 		Long: "listeners prints one line per listener (GET /listeners of the admin API):\n" +
-			"its queue, bindings, broker, state and message counts.",
+			"its queue, bindings, broker, state and message counts (DEAD-LETTERED: messages\n" +
+			"whose handler failed for good, moved to the queue's dead-letter exchange or its\n" +
+			"<queue>_error queue; --json has every counter).",
 		Example: "  warren listeners\n  warren listeners authn --json\n  warren listeners -w",
 		Args:    atMostOne,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -29,11 +31,11 @@ func newListenersCmd(a *app) *cobra.Command {
 // renderListeners prints GET /listeners as a table.
 func renderListeners(w io.Writer, rows []supervisor.AdminListener, p palette) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "NAME\tQUEUE\tBINDINGS\tZONE\tBROKER\t%s\tRECEIVED\tACKED\tNACKED\tREJECTED\tUNHANDLED\tERRORS\n", p.paint("STATE", noColor))
+	fmt.Fprintf(tw, "NAME\tQUEUE\tBINDINGS\tZONE\tBROKER\t%s\tRECEIVED\tACKED\tNACKED\tREJECTED\tUNHANDLED\tERRORS\tDEAD-LETTERED\n", p.paint("STATE", noColor))
 	for _, l := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", cell(l.Name), cell(l.Queue), cell(strings.Join(l.Bindings, ",")),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", cell(l.Name), cell(l.Queue), cell(strings.Join(l.Bindings, ",")),
 			cell(l.Zone), cell(l.Broker), p.paint(cell(string(l.State)), listenerColor(l.State)), l.Received, l.Acked, l.Nacked,
-			l.Rejected, l.Unhandled, l.Errors)
+			l.Rejected, l.Unhandled, l.Errors, l.DeadLettered)
 	}
 	return tw.Flush()
 }

@@ -9,7 +9,7 @@ import (
 
 func TestRenderListeners_AlignsATable(t *testing.T) {
 	rows := []supervisor.AdminListener{
-		{Name: "registrar", Queue: "registrar-q", Bindings: []string{"callmgr/authn.req.*", "registrar/reg.#"}, Broker: "10.0.0.1:5672", Zone: "east", State: "consuming", Received: 14, Acked: 11, Nacked: 1, Rejected: 1, Unhandled: 1, Errors: 1},
+		{Name: "registrar", Queue: "registrar-q", Bindings: []string{"callmgr/authn.req.*", "registrar/reg.#"}, Broker: "10.0.0.1:5672", Zone: "east", State: "consuming", Received: 14, Acked: 11, Nacked: 1, Rejected: 1, Unhandled: 1, Errors: 1, DeadLettered: 1},
 		{Name: "anon", Bindings: []string{}, State: "waiting"},
 	}
 	var b strings.Builder
@@ -17,9 +17,9 @@ func TestRenderListeners_AlignsATable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "" +
-		"NAME       QUEUE        BINDINGS                             ZONE  BROKER         STATE      RECEIVED  ACKED  NACKED  REJECTED  UNHANDLED  ERRORS\n" +
-		"registrar  registrar-q  callmgr/authn.req.*,registrar/reg.#  east  10.0.0.1:5672  consuming  14        11     1       1         1          1\n" +
-		"anon       -            -                                    -     -              waiting    0         0      0       0         0          0\n"
+		"NAME       QUEUE        BINDINGS                             ZONE  BROKER         STATE      RECEIVED  ACKED  NACKED  REJECTED  UNHANDLED  ERRORS  DEAD-LETTERED\n" +
+		"registrar  registrar-q  callmgr/authn.req.*,registrar/reg.#  east  10.0.0.1:5672  consuming  14        11     1       1         1          1       1\n" +
+		"anon       -            -                                    -     -              waiting    0         0      0       0         0          0       0\n"
 	if b.String() != want {
 		t.Fatalf("table differs.\ngot:\n%s\nwant:\n%s", b.String(), want)
 	}
