@@ -78,12 +78,6 @@ func TestCall_WorkerFollowsAMove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ida, _ := actors.BrokerID(a.URL())
-	idb, _ := actors.BrokerID(b.URL())
-	if idb < ida { // a: the primary, where the worker starts
-		a, b, ida, idb = b, a, idb, ida
-	}
-	pubA, pubB := actors.ConnID(ida, registry.Publish), actors.ConnID(idb, registry.Publish) // workers publish
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{a.URL(), b.URL()}}},
 		RPC: supervisor.RPCConfig{Workers: 1, Node: "test@host"}, Prechannels: -1}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
@@ -100,9 +94,20 @@ func TestCall_WorkerFollowsAMove(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	start := waitWorkers(t, tree, "the worker ready on the primary", func(rows []registry.RPCWorker) bool {
-		return len(rows) == 1 && rows[0].State == registry.WorkerReady && rows[0].Broker == pubA
+	start := waitWorkers(t, tree, "the worker ready", func(rows []registry.RPCWorker) bool {
+		return len(rows) == 1 && rows[0].State == registry.WorkerReady
 	})[0]
+	ida, _ := actors.BrokerID(a.URL())
+	idb, _ := actors.BrokerID(b.URL())
+	if start.Broker != actors.ConnID(ida, registry.Publish) { // a: the broker the worker is on, to be drained
+		a, b, ida, idb = b, a, idb, ida
+	}
+	pubA, pubB := actors.ConnID(ida, registry.Publish), actors.ConnID(idb, registry.Publish) // workers publish
+	for _, id := range []string{ida, pubA, idb, pubB} {
+		if _, err := tree.Registry().WaitConnection(within(t, 5*time.Second), id, func(c registry.Connection) bool { return c.Available }); err != nil {
+			t.Fatal(err)
+		}
+	}
 	seenA, gateA := make(chan string, 4), make(chan struct{})
 	rawResponder(t, a, "from-a", "ping.drain", seenA, gateA)
 	rawResponder(t, b, "from-b", "ping.drain", nil, nil)
@@ -135,8 +140,18 @@ func TestCall_WorkerFollowsAMove(t *testing.T) {
 		t.Fatalf("DrainBroker returned %v while a call waited on the old channel", err)
 	default:
 	}
-	if held := tree.Registry().HeldFloats(ida, pubA); len(held) != 1 || held[0].State != registry.Moving {
-		t.Fatalf("rows held on the primary %+v: want the worker's old channel, moving", held)
+	var held []registry.Assignment
+	err = tree.Registry().WaitFor(within(t, 5*time.Second), func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
+		it, err := txn.Get(registry.TableAssignments, "id")
+		if err != nil {
+			return false, err
+		}
+		ws.Add(it.WatchCh())
+		held = tree.Registry().HeldFloats(ida, pubA)
+		return len(held) == 1 && held[0].State == registry.Moving, nil
+	})
+	if err != nil {
+		t.Fatalf("rows held on the drained broker %+v: want the worker's old channel, moving: %v", held, err)
 	}
 	close(gateA)
 	if err := <-inFlight; err != nil {
