@@ -104,6 +104,10 @@ func (a *assignments) Receive(ctx actor.Context) {
 		a.release(m.Consumer.Id)
 	case *DrainBroker:
 		a.onDrain(m)
+	case *drainMark: // a drained broker was removed
+		for _, id := range m.ids {
+			delete(a.draining, id)
+		}
 	case *actor.Terminated:
 		a.release(m.Who.Id)
 	case *brokerUp:

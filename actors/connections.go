@@ -176,7 +176,7 @@ func (c *connections) stop(ctx actor.Context, id string) {
 	}
 	c.removing[id] = true
 	delete(c.specs, id)
-	delete(c.draining, id)
+	c.forgetDraining(id)
 	ctx.Send(c.env.PID(ConnSupName), &StopChild{Name: id})
 	c.write(func(w *registry.Writer) error { return w.DeleteConnection(id) })
 }
@@ -195,7 +195,7 @@ func (c *connections) onRemove(ctx actor.Context, m *RemoveBroker) {
 		}
 		if err == nil {
 			delete(c.specs, m.ID)
-			delete(c.draining, m.ID)
+			c.forgetDraining(m.ID)
 			c.write(func(w *registry.Writer) error { return w.DeleteConnection(m.ID) })
 		}
 		delete(c.removing, m.ID)
@@ -254,5 +254,14 @@ func (c *connections) onDrainMark(m *drainMark) {
 	})
 	for _, path := range paths {
 		c.env.Send(c.env.System.NewLocalPID(path), &drainMark{on: m.on})
+	}
+}
+
+// forgetDraining drops the draining mark of connection id, removed: a
+// broker added again later starts undrained, at the assignments actor too.
+func (c *connections) forgetDraining(id string) {
+	if c.draining[id] {
+		delete(c.draining, id)
+		c.env.Send(c.env.PID(AssignmentsName), &drainMark{ids: []string{id}})
 	}
 }

@@ -81,7 +81,9 @@ type DrainBroker struct {
 }
 
 // drainMark tells the connections actor to set (or clear) the Draining
-// column of the connections ids, and their actors the detail line.
+// column of the connections ids, and their actors the detail line; the
+// connections actor sends it (on false) to the assignments actor when it
+// removes a drained broker.
 type drainMark struct {
 	ids []string
 	on  bool

@@ -44,9 +44,11 @@ type worker struct {
 	since time.Time
 	last  registry.WorkerState
 	self  *actor.PID
-	// old is the ready state of the channel a move left (MovedFrom), until
-	// the new one is ready and the calls in flight on it are retired.
-	old *workerState
+	// moveFrom is the channel a move left (MovedFrom) until the new one is
+	// ready; old its ready state, when it was ready: its calls in flight
+	// end before it is given back.
+	moveFrom string
+	old      *workerState
 }
 
 type workerReady struct {
@@ -202,6 +204,7 @@ func (w *worker) write(st registry.WorkerState) {
 // channel until the new one is ready, and a new reply queue name for the
 // new one.
 func (w *worker) moving(from string) {
+	w.moveFrom = from
 	if w.old == nil || w.old.id != from {
 		w.old = nil
 		if st := w.lane.state.Load(); st.status == registry.WorkerReady && st.id == from {
@@ -215,15 +218,22 @@ func (w *worker) moving(from string) {
 // retireOld, once the new channel is ready, gives the old one back as soon
 // as no call in flight waits on it any more (each ends by its deadline).
 func (w *worker) retireOld() {
-	old := w.old
-	if old == nil {
+	from, old := w.moveFrom, w.old
+	w.moveFrom, w.old = "", nil
+	if from == "" {
 		return
 	}
-	w.old = nil
-	idle := old.calls.retire()
 	env, assignments, self := w.env, w.env.PID(actors.AssignmentsName), w.self
-	env.Go(func() {
-		<-idle
-		env.Send(assignments, &actors.ReleaseChannel{Consumer: self, ID: old.id})
+	if old == nil { // never ready: no call on it
+		env.Send(assignments, &actors.ReleaseChannel{Consumer: self, ID: from})
+		return
+	}
+	idle := old.calls.retire()
+	env.Go(func() { // ends with the last call on it (by its deadline), or when the tree stops
+		select {
+		case <-idle:
+			env.Send(assignments, &actors.ReleaseChannel{Consumer: self, ID: from})
+		case <-env.Stopping:
+		}
 	})
 }
