@@ -272,3 +272,32 @@ func restartActor(t *testing.T, tree *supervisor.Tree, pid *actor.PID) {
 	}
 	proc.SendSystemMessage(pid, &actor.Restart{})
 }
+
+// The broker a float moved to goes down before the float released its old
+// channel: the usual rules apply. It loses the new channel and, the
+// draining broker being the only one up, gets a channel there, still told
+// which old channel it holds; the drain cannot end.
+func TestDrain_NewBrokerDownMeanwhileTheUsualRulesApply(t *testing.T) {
+	tree, primary, other := drainPair(t, supervisor.Config{Prechannels: -1})
+	pid := idOf(t, primary)
+	p := spawnProbe(t, tree, "mover", actors.RequestChannel{App: "test", CanMove: true})
+	first := p.assigned(t, 5*time.Second)
+	done := drainAsync(t, tree, pid, time.Second)
+	moved := p.assigned(t, 5*time.Second)
+	if moved.MovedFrom != first.ID || moved.Broker != idOf(t, other) {
+		t.Fatalf("move %+v", moved)
+	}
+	_ = other.Close() // down for good
+	if lost := p.lost(t, 5*time.Second); lost.ID != moved.ID {
+		t.Fatalf("lost %+v, want the new channel %s", lost, moved.ID)
+	}
+	again := p.assigned(t, 5*time.Second)
+	if again.Broker != pid || again.MovedFrom != first.ID || !again.Reconnect {
+		t.Fatalf("after the new broker went down: %+v; want a channel on the draining %s, MovedFrom %s", again, pid, first.ID)
+	}
+	p.release(tree, first.ID)
+	if err := <-done; !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), again.ID) {
+		t.Fatalf("DrainBroker = %v: want the deadline, naming %s", err, again.ID)
+	}
+	waitClosed(t, first.Channel, "the released old channel")
+}
