@@ -40,7 +40,7 @@ const (
 // Assignment is a row of the assignments table: a prechannel, or a consumer
 // with its channel (or waiting for one).
 type Assignment struct {
-	ID         string        `json:"row"`         // row key: the consumer's path, or the channel id of a prechannel
+	ID         string        `json:"row"`         // row key: the consumer's path, or the channel id of a prechannel or of a Moving row
 	Channel    string        `json:"id"`          // channel id "<broker>#<n>"; empty while waiting
 	Consumer   string        `json:"consumer"`    // consumer actor path; empty for prechannels
 	App        string        `json:"app"`         // application name of the consumer
