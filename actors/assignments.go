@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -34,6 +35,8 @@ type assignments struct {
 	puts map[string]registry.Assignment // rows to write at the end of this message
 	dels map[string]bool                // rows to delete
 
+	draining map[string]bool // connections being drained (DrainBroker), up or not
+
 	watches map[string]chan<- *openedChannel // per connection: its channels' close watch (close_watch.go)
 	waitBuf []consumerSlot                   // waitingSlots' buffer
 }
@@ -53,9 +56,12 @@ type consumer struct {
 	typ       registry.ChannelType
 	role      registry.ConnRole
 	zone      string
-	sticky    string         // broker of a sticky consumer
-	want      string         // broker whose next channel is meant for it ("" for a float waiting on its zone)
-	ch        *openedChannel // nil while waiting
+	sticky    string           // broker of a sticky consumer
+	want      string           // broker whose next channel is meant for it ("" for a float waiting on its zone)
+	ch        *openedChannel   // nil while waiting
+	canMove   bool             // RequestChannel.CanMove
+	moving    bool             // holds ch on a draining broker and waits for a channel elsewhere
+	olds      []*openedChannel // channels it moved off (ChannelAssigned.MovedFrom) and has not released yet
 	reconnect bool
 	state     registry.AssignState
 	created   time.Time
@@ -73,7 +79,7 @@ func NewAssignmentsProps(env *Env) *actor.Props {
 			env: env, log: env.Log.With("actor", AssignmentsName),
 			brokers: map[string]*brokerInfo{}, pools: map[string][]*openedChannel{},
 			chans: map[string]*openedChannel{}, owner: map[string]*consumer{},
-			consumers: map[string]*consumer{}, watches: map[string]chan<- *openedChannel{},
+			consumers: map[string]*consumer{}, watches: map[string]chan<- *openedChannel{}, draining: map[string]bool{},
 		}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
@@ -88,8 +94,20 @@ func (a *assignments) Receive(ctx actor.Context) {
 	case *RequestChannel:
 		a.onRequest(ctx, m)
 	case *ReleaseChannel:
+		if m.Consumer == nil {
+			break
+		}
+		if m.ID != "" && a.releaseOne(m.Consumer.Id, m.ID) {
+			break
+		}
 		ctx.Unwatch(m.Consumer)
 		a.release(m.Consumer.Id)
+	case *DrainBroker:
+		a.onDrain(m)
+	case *drainMark: // a drained broker was removed
+		for _, id := range m.ids {
+			delete(a.draining, id)
+		}
 	case *actor.Terminated:
 		a.release(m.Who.Id)
 	case *brokerUp:
@@ -144,7 +162,7 @@ func (a *assignments) onRequest(ctx actor.Context, m *RequestChannel) {
 		}
 		return
 	}
-	c := &consumer{pid: m.Consumer, app: m.App, typ: m.Type, role: m.Role, zone: m.Zone, created: time.Now()}
+	c := &consumer{pid: m.Consumer, app: m.App, typ: m.Type, role: m.Role, zone: m.Zone, canMove: m.CanMove, created: time.Now()}
 	if c.typ == "" {
 		c.typ = registry.Float
 	}
@@ -169,7 +187,8 @@ func (a *assignments) onRequest(ctx actor.Context, m *RequestChannel) {
 
 // slot is what the placement rules know of c.
 func (c *consumer) slot() consumerSlot {
-	sl := consumerSlot{Key: c.pid.Id, Type: c.typ, Role: c.role, Zone: c.zone, Sticky: c.sticky, Want: c.want, Paused: c.timer != nil, Seq: c.seq}
+	sl := consumerSlot{Key: c.pid.Id, Type: c.typ, Role: c.role, Zone: c.zone, Sticky: c.sticky, Want: c.want, Paused: c.timer != nil, Seq: c.seq,
+		CanMove: c.canMove, Moving: c.moving}
 	if c.ch != nil {
 		sl.Held = c.ch.broker
 	}
@@ -194,28 +213,44 @@ func (a *assignments) slots() []consumerSlot {
 func (a *assignments) waitingSlots() []consumerSlot {
 	a.waitBuf = a.waitBuf[:0]
 	for _, c := range a.consumers {
-		if c.ch == nil && c.timer == nil {
+		if (c.ch == nil || c.moving) && c.timer == nil {
 			a.waitBuf = append(a.waitBuf, c.slot())
 		}
 	}
 	return a.waitBuf
 }
 
-func (b *brokerInfo) slot() brokerSlot {
-	return brokerSlot{ID: b.id, Zone: b.zone, Role: b.role, Up: b.up}
+func (a *assignments) slotOf(b *brokerInfo) brokerSlot {
+	return brokerSlot{ID: b.id, Zone: b.zone, Role: b.role, Up: b.up, Draining: a.draining[b.id]}
 }
 
 func (a *assignments) brokerSlots() []brokerSlot {
 	out := make([]brokerSlot, 0, len(a.brokers))
 	for _, b := range a.brokers {
-		out = append(out, b.slot())
+		out = append(out, a.slotOf(b))
 	}
 	return out
 }
 
-// place gives c a channel now if a prechannel is free, or makes it wait.
+// poolTarget is how many prechannels b's pool keeps: none while it is
+// drained (floats take none of its channels, and a broker about to be
+// stopped should hold nothing it does not have to).
+func (a *assignments) poolTarget(b *brokerInfo) int {
+	if a.draining[b.id] {
+		return 0
+	}
+	return b.target
+}
+
+// place gives c a channel now if a prechannel is free, or makes it wait. A
+// moving consumer that finds no broker to move to (none up but draining
+// ones) stays where it is and waits for a broker of its zone to come up.
 func (a *assignments) place(c *consumer, avoid string) {
 	b := a.brokers[pickBroker(c.slot(), a.brokerSlots(), avoid)]
+	if c.moving && (b == nil || a.draining[b.id]) {
+		c.want = ""
+		return
+	}
 	if b == nil {
 		c.want = c.sticky
 		a.wait(c)
@@ -230,7 +265,9 @@ func (a *assignments) place(c *consumer, avoid string) {
 		return
 	}
 	c.want = b.id
-	a.wait(c)
+	if !c.moving { // a moving consumer keeps its row: it still holds its channel
+		a.wait(c)
+	}
 	a.demand(b)
 }
 
@@ -245,7 +282,7 @@ func (a *assignments) wait(c *consumer) {
 // demand asks b for as many channels as consumers wait for it, less those
 // already on their way.
 func (a *assignments) demand(b *brokerInfo) {
-	if n := channelsToAsk(a.waitingSlots(), b.id, b.opening, len(a.pools[b.id]), b.target); n > 0 {
+	if n := channelsToAsk(a.waitingSlots(), b.id, b.opening, len(a.pools[b.id]), a.poolTarget(b)); n > 0 {
 		a.ask(b, n)
 	}
 }
@@ -256,6 +293,12 @@ func (a *assignments) ask(b *brokerInfo, n int) {
 }
 
 func (a *assignments) assign(c *consumer, ch *openedChannel) {
+	if c.moving && c.ch != nil { // a move: the old channel stays c's until it releases it
+		c.olds = append(c.olds, c.ch)
+		a.putOld(c, c.ch)
+		c.moving, c.reconnect = false, true
+		a.log.Info("consumer moved off a draining broker", "consumer", c.pid.Id, "from", c.ch.id, "to", ch.id)
+	}
 	c.ch, c.want = ch, ""
 	c.state, c.assigned = registry.Assigned, time.Now()
 	a.owner[ch.id] = c
@@ -265,7 +308,55 @@ func (a *assignments) assign(c *consumer, ch *openedChannel) {
 }
 
 func (a *assignments) notifyAssigned(c *consumer) {
-	a.env.Send(c.pid, &ChannelAssigned{ID: c.ch.id, Channel: c.ch.ch, Link: c.ch.link, Broker: c.ch.broker, Zone: c.ch.zone, Reconnect: c.reconnect})
+	m := &ChannelAssigned{ID: c.ch.id, Channel: c.ch.ch, Link: c.ch.link, Broker: c.ch.broker, Zone: c.ch.zone, Reconnect: c.reconnect}
+	if n := len(c.olds); n > 0 {
+		m.MovedFrom, m.Reconnect = c.olds[n-1].id, true
+	}
+	a.env.Send(c.pid, m)
+}
+
+// putOld writes the row of ch, a channel c moved off and still holds: keyed
+// by the channel's id, in state Moving, so that the broker's rows show who
+// still holds a channel there.
+func (a *assignments) putOld(c *consumer, ch *openedChannel) {
+	a.puts[ch.id] = registry.Assignment{ID: ch.id, Channel: ch.id, Consumer: c.pid.Id, App: c.app, Type: c.typ, Role: c.role,
+		Broker: ch.broker, Zone: ch.zone, State: registry.Moving, Created: c.created, AssignedAt: c.assigned, CanMove: c.canMove, AMQP: ch.ch}
+	delete(a.dels, ch.id)
+}
+
+// dropOld forgets c's old channel i (released, or its broker went down) and
+// closes it when close is set.
+func (a *assignments) dropOld(c *consumer, i int, close bool) {
+	ch := c.olds[i]
+	c.olds = append(c.olds[:i:i], c.olds[i+1:]...)
+	delete(a.chans, ch.id)
+	delete(a.owner, ch.id)
+	a.dels[ch.id] = true
+	if close {
+		a.env.Go(func() { _ = ch.ch.Close() })
+	}
+}
+
+// releaseOne gives back channel id of consumer key: an old channel of a
+// move is closed and forgotten; a release of a channel it does not hold
+// (any more) is ignored. It returns false when id is the consumer's
+// current channel: the caller releases the consumer.
+func (a *assignments) releaseOne(key, id string) bool {
+	c := a.consumers[key]
+	if c == nil {
+		return true
+	}
+	for i, ch := range c.olds {
+		if ch.id == id {
+			a.dropOld(c, i, true)
+			return true
+		}
+	}
+	if c.ch != nil && c.ch.id == id {
+		return false
+	}
+	a.log.Debug("release of a channel the consumer does not hold: ignored", "consumer", key, "channel", id)
+	return true
 }
 
 // give hands a fresh channel of b to the oldest consumer waiting for it, or
@@ -274,11 +365,11 @@ func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
 	a.chans[ch.id] = ch
 	a.watchChannel(ch)
 	slots := a.waitingSlots()
-	if i := nextWaiter(slots, b.slot()); i >= 0 {
+	if i := nextWaiter(slots, a.slotOf(b)); i >= 0 {
 		a.assign(a.consumers[slots[i].Key], ch)
 		return
 	}
-	if surplus(len(a.pools[b.id]), b.target) { // asked for a waiter that found another channel
+	if surplus(len(a.pools[b.id]), a.poolTarget(b)) { // asked for a waiter that found another channel
 		delete(a.chans, ch.id)
 		a.env.Go(func() { _ = ch.ch.Close() })
 		return
@@ -311,7 +402,7 @@ func (a *assignments) onBrokerUp(m *brokerUp) {
 	}
 	// Floats of this zone with nowhere to go, and stickies for this broker,
 	// now want this broker.
-	for _, key := range wantOnUp(a.waitingSlots(), b.slot()) {
+	for _, key := range wantOnUp(a.waitingSlots(), a.slotOf(b), a.brokerSlots()) {
 		a.consumers[key].want = b.id
 	}
 	a.demand(b)
@@ -328,6 +419,13 @@ func (a *assignments) onBrokerDown(id string, why error) {
 		a.dels[ch.id] = true
 	}
 	delete(a.pools, id)
+	for _, c := range a.consumers { // channels moved off this broker died with it
+		for i := len(c.olds) - 1; i >= 0; i-- {
+			if c.olds[i].broker == id {
+				a.dropOld(c, i, false)
+			}
+		}
+	}
 	moved := movesOnDown(a.slots(), id)
 	for _, m := range moved {
 		c := a.consumers[m.Key]
@@ -350,7 +448,7 @@ func (a *assignments) lose(c *consumer, why error) {
 	ch := c.ch
 	delete(a.chans, ch.id)
 	delete(a.owner, ch.id)
-	c.ch, c.reconnect = nil, true
+	c.ch, c.reconnect, c.moving = nil, true, false
 	a.env.Send(c.pid, &ChannelLost{ID: ch.id, Broker: ch.broker, Err: why})
 }
 
@@ -375,6 +473,15 @@ func (a *assignments) onChannelsOpened(m *channelsOpened) {
 func (a *assignments) onChannelClosed(m *channelClosed) {
 	ch := a.chans[m.id]
 	c := a.owner[m.id]
+	if c != nil && c.ch != ch { // a channel c moved off: nothing to replace
+		for i, old := range c.olds {
+			if old.id == m.id {
+				a.dropOld(c, i, false)
+				break
+			}
+		}
+		return
+	}
 	verdict := classifyClose(ch != nil, c != nil, m.err)
 	if verdict == closeIgnored {
 		return // released, or its broker already went down
@@ -434,6 +541,9 @@ func (a *assignments) release(id string) {
 		delete(a.owner, ch.id)
 		a.env.Go(func() { _ = ch.ch.Close() })
 	}
+	for len(c.olds) > 0 {
+		a.dropOld(c, 0, true)
+	}
 	if time.Since(c.assigned) < 5*time.Second && !c.assigned.IsZero() {
 		a.log.Debug("short lived assignment", "consumer", id)
 	}
@@ -441,7 +551,7 @@ func (a *assignments) release(id string) {
 
 func (a *assignments) putConsumer(c *consumer) {
 	row := registry.Assignment{ID: c.pid.Id, Consumer: c.pid.Id, App: c.app, Type: c.typ, Role: c.role, Zone: c.zone,
-		State: c.state, Created: c.created, AssignedAt: c.assigned, Reconnect: c.reconnect}
+		State: c.state, Created: c.created, AssignedAt: c.assigned, Reconnect: c.reconnect, CanMove: c.canMove}
 	switch {
 	case c.ch != nil:
 		row.Channel, row.Broker, row.AMQP = c.ch.id, c.ch.broker, c.ch.ch
@@ -460,6 +570,9 @@ func (a *assignments) putConsumer(c *consumer) {
 // instance keep reporting to this PID.
 func (a *assignments) recover(ctx actor.Context) {
 	for _, row := range a.env.Registry.Connections() {
+		if row.Draining {
+			a.draining[row.ID] = true
+		}
 		if row.Available {
 			a.brokers[row.ID] = &brokerInfo{id: row.ID, zone: row.Zone, role: row.Role, up: true, target: row.Prechannels,
 				conn: a.env.System.NewLocalPID(row.Actor)}
@@ -467,11 +580,16 @@ func (a *assignments) recover(ctx actor.Context) {
 	}
 	rows := a.env.Registry.Assignments()
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Created.Before(rows[j].Created) })
+	var olds []registry.Assignment
 	for _, row := range rows {
 		var ch *openedChannel
 		if row.AMQP != nil && a.brokers[row.Broker] != nil && !row.AMQP.IsClosed() {
 			ch = &openedChannel{id: row.Channel, broker: row.Broker, zone: row.Zone, ch: row.AMQP}
 			a.chans[ch.id] = ch
+		}
+		if row.State == registry.Moving { // after its consumer's row
+			olds = append(olds, row)
+			continue
 		}
 		if row.Consumer == "" {
 			if ch != nil {
@@ -487,7 +605,7 @@ func (a *assignments) recover(ctx actor.Context) {
 			role = registry.Consume
 		}
 		c := &consumer{pid: a.env.System.NewLocalPID(row.Consumer), app: row.App, typ: row.Type, role: role, zone: row.Zone,
-			created: row.Created, assigned: row.AssignedAt, seq: a.seq, reconnect: row.Reconnect}
+			created: row.Created, assigned: row.AssignedAt, seq: a.seq, reconnect: row.Reconnect, canMove: row.CanMove}
 		if c.typ == registry.Sticky {
 			c.sticky = row.Broker
 		}
@@ -505,7 +623,107 @@ func (a *assignments) recover(ctx actor.Context) {
 		}
 		a.place(c, "")
 	}
+	for _, row := range olds { // channels moved off, still held: their consumer's again
+		c, ch := a.consumers[row.Consumer], a.chans[row.Channel]
+		if c == nil || ch == nil {
+			if ch != nil {
+				delete(a.chans, ch.id)
+				a.env.Go(func() { _ = ch.ch.Close() })
+			}
+			a.dels[row.ID] = true
+			continue
+		}
+		c.olds = append(c.olds, ch)
+		a.owner[ch.id] = c
+	}
+	for id := range a.draining { // moves the old instance had not finished
+		if b := a.brokers[id]; b != nil && b.up {
+			a.moveOff(id)
+		}
+	}
 	if len(rows) > 0 {
 		a.log.Warn("restarted: recovered assignments", "rows", len(rows), "consumers", len(a.consumers))
+	}
+}
+
+// onDrain marks a broker draining (or not) and moves its floats off it.
+func (a *assignments) onDrain(m *DrainBroker) {
+	var ids []string
+	for _, row := range a.env.Registry.Connections() {
+		if row.Broker == m.Broker {
+			ids = append(ids, row.ID)
+		}
+	}
+	err := a.drain(m.Broker, ids, !m.Undrain)
+	if m.Reply != nil {
+		m.Reply <- err
+	}
+}
+
+// drain sets the draining mark of ids, the connections of broker, and
+// carries out what it means.
+func (a *assignments) drain(broker string, ids []string, on bool) error {
+	if len(ids) == 0 {
+		return fmt.Errorf("warren: drain broker %s: %w", broker, registry.ErrNotFound)
+	}
+	if on {
+		if zone := drainRefusal(a.brokerSlots(), ids); zone != "" {
+			return fmt.Errorf("warren: drain broker %s: zone %q: %w", broker, zone, ErrLastBroker)
+		}
+	}
+	a.env.Send(a.env.PID(ConnectionsName), &drainMark{ids: ids, on: on})
+	for _, id := range ids {
+		if a.draining[id] == on {
+			continue
+		}
+		if on {
+			a.draining[id] = true
+			a.log.Info("draining broker", "broker", id)
+			a.moveOff(id)
+			continue
+		}
+		delete(a.draining, id)
+		a.log.Info("broker no longer draining", "broker", id)
+		for _, c := range a.consumers { // moves not done yet are called off
+			if c.moving && c.ch != nil && c.ch.broker == id {
+				c.moving, c.want = false, ""
+			}
+		}
+		if b := a.brokers[id]; b != nil && b.up {
+			a.demand(b) // its pool fills again
+		}
+	}
+	return nil
+}
+
+// moveOff empties draining connection id of floats: its prechannels are
+// closed; floats holding one of its channels move or lose it; floats
+// waiting for one look elsewhere.
+func (a *assignments) moveOff(id string) {
+	for _, ch := range a.pools[id] {
+		delete(a.chans, ch.id)
+		a.dels[ch.id] = true
+		a.env.Go(func() { _ = ch.ch.Close() })
+	}
+	delete(a.pools, id)
+	steps := movesOnDrain(a.slots(), id)
+	for _, s := range steps {
+		c := a.consumers[s.Key]
+		switch s.Do {
+		case drainMove:
+			c.moving, c.want = true, ""
+		case drainLose:
+			ch := c.ch
+			a.lose(c, &BrokerError{Broker: id, Op: "drain", Err: ErrDraining})
+			a.env.Go(func() { _ = ch.ch.Close() })
+		case drainReplace:
+			c.want = ""
+		}
+	}
+	for _, s := range steps {
+		a.place(a.consumers[s.Key], id)
+	}
+	if len(steps) > 0 {
+		a.log.Info("draining broker: floats moving off it", "broker", id, "consumers", len(steps))
 	}
 }

@@ -20,6 +20,9 @@ type brokerSlot struct {
 	ID, Zone string // ID is the connection id (see ConnID)
 	Role     registry.ConnRole
 	Up       bool
+	// Draining: the broker is being drained (DrainBroker): floats take
+	// none of its channels while another broker of their zone is up.
+	Draining bool
 }
 
 // consumerSlot is what placement knows of a consumer.
@@ -33,14 +36,23 @@ type consumerSlot struct {
 	Held   string            // broker of the channel it holds; "" while waiting
 	Paused bool              // waiting out a channel-exception backoff: not placed, not counted
 	Seq    uint64            // arrival order; the oldest waiter is served first
+	// CanMove: it understands moves (RequestChannel.CanMove).
+	CanMove bool
+	// Moving: it holds a channel (Held) of a draining broker and waits for
+	// one on another broker of its zone, which it gets as a move.
+	Moving bool
 }
 
-func (c consumerSlot) waiting() bool { return c.Held == "" && !c.Paused }
+// waiting reports whether c waits for a channel: it holds none, or it is
+// moving off a draining broker; a paused consumer does not wait yet.
+func (c consumerSlot) waiting() bool { return (c.Held == "" || c.Moving) && !c.Paused }
 
 // pickBroker chooses the connection of c's next channel: its own for a
-// sticky consumer (when up); for a float the primary of its zone and role —
-// the up connection with the smallest id — other than avoid (the one that
-// just went down). It returns "" when none fits: the consumer waits.
+// sticky consumer (when up, drained or not: it has no other); for a float
+// the primary of its zone and role — the up connection with the smallest
+// id — other than avoid (the one that just went down or is being drained),
+// skipping draining connections while another one is up. It returns ""
+// when none fits: the consumer waits.
 func pickBroker(c consumerSlot, brokers []brokerSlot, avoid string) string {
 	if c.Type == registry.Sticky {
 		for _, b := range brokers {
@@ -50,20 +62,56 @@ func pickBroker(c consumerSlot, brokers []brokerSlot, avoid string) string {
 		}
 		return ""
 	}
-	best := ""
+	best, drained := "", ""
 	for _, b := range brokers {
-		if b.Up && b.Zone == c.Zone && b.Role == c.Role && b.ID != avoid && (best == "" || b.ID < best) {
+		if !b.Up || b.Zone != c.Zone || b.Role != c.Role || b.ID == avoid {
+			continue
+		}
+		if b.Draining {
+			if drained == "" || b.ID < drained {
+				drained = b.ID
+			}
+		} else if best == "" || b.ID < best {
 			best = b.ID
 		}
+	}
+	if best == "" {
+		return drained
 	}
 	return best
 }
 
+// otherUp reports whether a broker of b's zone and role other than b is up
+// and not draining.
+func otherUp(brokers []brokerSlot, b brokerSlot) bool {
+	for _, o := range brokers {
+		if o.ID != b.ID && o.Up && !o.Draining && o.Zone == b.Zone && o.Role == b.Role {
+			return true
+		}
+	}
+	return false
+}
+
+// drainRefusal returns the zone of the first of conns (the connections of
+// one broker) with no other broker of its zone and role up and not
+// draining, or "" when the broker may be drained: its floats have
+// somewhere to go. conns unknown to brokers are skipped.
+func drainRefusal(brokers []brokerSlot, conns []string) string {
+	for _, id := range conns {
+		for _, b := range brokers {
+			if b.ID == id && !otherUp(brokers, b) {
+				return b.Zone
+			}
+		}
+	}
+	return ""
+}
+
 // wantsChannelOf reports whether waiting consumer c takes a fresh channel
 // of broker b: it waits for b, or it is a float of b's zone waiting for any
-// broker of it.
+// broker of it and b is not draining.
 func wantsChannelOf(c consumerSlot, b brokerSlot) bool {
-	return c.waiting() && (c.Want == b.ID || (c.Type != registry.Sticky && c.Want == "" && c.Zone == b.Zone && c.Role == b.Role))
+	return c.waiting() && (c.Want == b.ID || (c.Type != registry.Sticky && c.Want == "" && c.Zone == b.Zone && c.Role == b.Role && !b.Draining))
 }
 
 // nextWaiter returns the index of the oldest consumer that takes a fresh
@@ -96,15 +144,64 @@ func channelsToAsk(consumers []consumerSlot, broker string, opening, pooled, tar
 func surplus(pooled, target int) bool { return pooled >= target }
 
 // wantOnUp returns the keys of the floats that wait on b's zone with no
-// broker in mind: b is now theirs.
-func wantOnUp(consumers []consumerSlot, b brokerSlot) []string {
+// broker in mind: b is now theirs. A draining b is theirs only while no
+// other broker of the zone (in brokers) is up, and never a moving
+// consumer's: it is moving off a draining broker.
+func wantOnUp(consumers []consumerSlot, b brokerSlot, brokers []brokerSlot) []string {
+	if b.Draining && otherUp(brokers, b) {
+		return nil
+	}
 	var keys []string
 	for _, c := range consumers {
-		if c.waiting() && c.Want == "" && c.Type != registry.Sticky && c.Zone == b.Zone && c.Role == b.Role {
+		if c.waiting() && c.Want == "" && c.Type != registry.Sticky && c.Zone == b.Zone && c.Role == b.Role && !(b.Draining && c.Moving) {
 			keys = append(keys, c.Key)
 		}
 	}
 	return keys
+}
+
+// drainAction is what draining a broker does to one consumer.
+type drainAction uint8
+
+const (
+	drainMove    drainAction = iota // a CanMove float holding a channel there: moves (it keeps the old one meanwhile)
+	drainLose                       // a float without CanMove holding one: ChannelLost, then a channel elsewhere
+	drainReplace                    // a float waiting for one of its channels: looks elsewhere
+)
+
+// drainStep is what happens to one consumer when its broker is drained.
+type drainStep struct {
+	Key string
+	Do  drainAction
+}
+
+// movesOnDrain returns, oldest first, the consumers draining broker
+// touches: the floats holding one of its channels move (CanMove) or lose
+// it; floats waiting for it look elsewhere. Stickies stay: they have
+// nowhere else to go. A float already moving off it is left alone.
+func movesOnDrain(consumers []consumerSlot, broker string) []drainStep {
+	var hit []consumerSlot
+	for _, c := range consumers {
+		if c.Type == registry.Sticky {
+			continue
+		}
+		if (c.Held == broker && !c.Moving) || (c.waiting() && c.Want == broker) {
+			hit = append(hit, c)
+		}
+	}
+	sort.Slice(hit, func(i, j int) bool { return hit[i].Seq < hit[j].Seq })
+	out := make([]drainStep, len(hit))
+	for i, c := range hit {
+		do := drainReplace
+		switch {
+		case c.Held == broker && c.CanMove:
+			do = drainMove
+		case c.Held == broker:
+			do = drainLose
+		}
+		out[i] = drainStep{Key: c.Key, Do: do}
+	}
+	return out
 }
 
 // downMove is what happens to one consumer when its broker goes down.

@@ -40,6 +40,8 @@ type connection struct {
 	probing context.CancelFunc  // stops the port probe running while the redial waits
 	dialing *dialSlot           // the dial in flight, if any
 	lastOK  time.Time
+	refused string // detail line part: exchanges the broker refused
+	drained bool   // the broker is being drained: the detail line says so
 }
 
 // NewConnectionProps returns the props of the connection actor of spec, a
@@ -70,6 +72,11 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.row = registry.Connection{
 			ID: c.spec.ID, Broker: c.spec.Broker(), Role: c.spec.Role(), Zone: c.spec.Zone, Local: c.spec.Zone == c.env.LocalZone,
 			URI: c.spec.URI().String(), Actor: c.self.Id, Prechannels: max(0, c.spec.Prechannels),
+		}
+		if row, ok := c.env.Registry.Connection(c.spec.ID); ok && row.Draining { // restarted by its supervisor
+			c.drained = true
+			c.row.Draining = true
+			c.setDetail()
 		}
 		c.report()
 		c.apply(evDial, connInput{}) // Kazoo waits 1.5s before the first dial; Warren does not
@@ -123,6 +130,10 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.onOpenChannels(ctx, m)
 	case *DeclareExchange:
 		c.onDeclare(ctx, m)
+	case *drainMark:
+		c.drained = m.on
+		c.row.Draining = m.on
+		c.setDetail()
 	}
 }
 
@@ -213,11 +224,11 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	for _, e := range s.refused {
 		c.log.Error("configured exchange not declared; publishes to it will fail", "err", e)
 	}
-	detail := ""
+	c.refused = ""
 	if len(s.refused) > 0 {
-		detail = fmt.Sprintf("%d exchange(s) refused: %s", len(s.refused), strings.Join(s.refused, "; "))
+		c.refused = fmt.Sprintf("%d exchange(s) refused: %s", len(s.refused), strings.Join(s.refused, "; "))
 	}
-	c.env.SetDetail(c.self, detail)
+	c.setDetail()
 	c.watch(s)
 	// Assignments first: a reader that sees the row available can ask for a
 	// channel at once.
@@ -441,4 +452,17 @@ func (c *connection) onDeclare(ctx actor.Context, m *DeclareExchange) {
 		}
 		ctx.Respond(res)
 	})
+}
+
+// setDetail sets the actor's line in the tree: draining, and the exchanges
+// the broker refused.
+func (c *connection) setDetail() {
+	parts := make([]string, 0, 2)
+	if c.drained {
+		parts = append(parts, "draining")
+	}
+	if c.refused != "" {
+		parts = append(parts, c.refused)
+	}
+	c.env.SetDetail(c.self, strings.Join(parts, "; "))
 }

@@ -34,6 +34,7 @@ type connections struct {
 	specs    map[string]BrokerSpec // broker id -> spec, for every added broker
 	byPath   map[string]string     // connection actor path -> broker id
 	removing map[string]bool       // broker ids being removed on purpose
+	draining map[string]bool       // connection ids being drained (DrainBroker): the rows' Draining column
 }
 
 type respawn struct{ id string }
@@ -42,10 +43,11 @@ type respawn struct{ id string }
 func NewConnectionsProps(env *Env) *actor.Props {
 	// The specs are configuration: they survive a restart of the actor, so
 	// that it can still start again the connections it was given.
-	specs := map[string]BrokerSpec{}
+	// So is the draining mark: set by an operator, it stays until undrained.
+	specs, draining := map[string]BrokerSpec{}, map[string]bool{}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &connections{env: env, log: env.Log.With("actor", ConnectionsName),
-			specs: specs, byPath: map[string]string{}, removing: map[string]bool{}}
+			specs: specs, byPath: map[string]string{}, removing: map[string]bool{}, draining: draining}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
 
@@ -67,8 +69,11 @@ func (c *connections) Receive(ctx actor.Context) {
 		c.onRemove(ctx, m)
 	case *connectionStatus:
 		if id, ok := c.byPath[m.row.Actor]; ok && id == m.row.ID {
+			m.row.Draining = c.draining[id]
 			c.write(func(w *registry.Writer) error { return w.PutConnection(m.row) })
 		}
+	case *drainMark:
+		c.onDrainMark(m)
 	case *actor.Terminated:
 		c.onTerminated(ctx, m.Who.Id)
 	case *respawn:
@@ -157,6 +162,9 @@ func (c *connections) start(ctx actor.Context, spec BrokerSpec, done func(error)
 		}
 		c.byPath[r.PID.Id] = spec.ID
 		ctx.Watch(r.PID)
+		if c.draining[spec.ID] { // started again: its detail line says so again
+			c.env.Send(r.PID, &drainMark{ids: []string{spec.ID}, on: true})
+		}
 		done(nil)
 	})
 }
@@ -168,6 +176,7 @@ func (c *connections) stop(ctx actor.Context, id string) {
 	}
 	c.removing[id] = true
 	delete(c.specs, id)
+	c.forgetDraining(id)
 	ctx.Send(c.env.PID(ConnSupName), &StopChild{Name: id})
 	c.write(func(w *registry.Writer) error { return w.DeleteConnection(id) })
 }
@@ -186,6 +195,7 @@ func (c *connections) onRemove(ctx actor.Context, m *RemoveBroker) {
 		}
 		if err == nil {
 			delete(c.specs, m.ID)
+			c.forgetDraining(m.ID)
 			c.write(func(w *registry.Writer) error { return w.DeleteConnection(m.ID) })
 		}
 		delete(c.removing, m.ID)
@@ -210,5 +220,48 @@ func (c *connections) onTerminated(ctx actor.Context, path string) {
 		c.log.Warn("connection actor died; starting it again", "broker", id, "after", respawnDelay)
 		self, env := ctx.Self(), c.env
 		time.AfterFunc(respawnDelay, func() { env.Send(self, &respawn{id: id}) })
+	}
+}
+
+// onDrainMark sets the Draining column of the rows m names and tells their
+// connection actors, whose detail line shows it.
+func (c *connections) onDrainMark(m *drainMark) {
+	var paths []string
+	c.write(func(w *registry.Writer) error {
+		for _, id := range m.ids {
+			if _, ok := c.specs[id]; !ok {
+				continue
+			}
+			if m.on {
+				c.draining[id] = true
+			} else {
+				delete(c.draining, id)
+			}
+			row, ok := w.ConnectionRow(id)
+			if !ok {
+				continue
+			}
+			paths = append(paths, row.Actor)
+			if row.Draining == m.on {
+				continue
+			}
+			row.Draining = m.on
+			if err := w.PutConnection(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, path := range paths {
+		c.env.Send(c.env.System.NewLocalPID(path), &drainMark{on: m.on})
+	}
+}
+
+// forgetDraining drops the draining mark of connection id, removed: a
+// broker added again later starts undrained, at the assignments actor too.
+func (c *connections) forgetDraining(id string) {
+	if c.draining[id] {
+		delete(c.draining, id)
+		c.env.Send(c.env.PID(AssignmentsName), &drainMark{ids: []string{id}})
 	}
 }

@@ -18,6 +18,12 @@ var (
 	ErrNotConnected = errors.New("warren: broker not connected")
 	// ErrGaveUp is recorded when a connection stops redialling after its max attempts.
 	ErrGaveUp = errors.New("warren: gave up dialling (max attempts reached)")
+	// ErrDraining is the Err of the ChannelLost a consumer without CanMove
+	// gets when its channel's broker is drained (DrainBroker).
+	ErrDraining = errors.New("warren: broker draining")
+	// ErrLastBroker is returned by a drain that would leave a zone with no
+	// broker up to take its floats.
+	ErrLastBroker = errors.New("warren: no other broker of the zone is up")
 )
 
 // BrokerError reports a failed operation against one broker.

@@ -65,6 +65,30 @@ type ChannelLost struct {
 	Err    error // nil when the broker connection closed gracefully
 }
 
+// DrainBroker marks broker Broker (a broker id: both its connections,
+// consuming and publishing) as draining, or no longer draining with
+// Undrain, at the assignments actor. A draining broker takes no new float
+// channels while another broker of its zone is up; the floats holding one
+// of its channels move (CanMove) or lose it and get one elsewhere. Reply
+// (room for one value) receives nil once the mark is set and the moves
+// started, or why the drain is refused: an unknown broker, or no other
+// broker of its zone up. Tree.DrainBroker sends it and then waits for the
+// broker's float channels to be released.
+type DrainBroker struct {
+	Broker  string
+	Undrain bool
+	Reply   chan<- error
+}
+
+// drainMark tells the connections actor to set (or clear) the Draining
+// column of the connections ids, and their actors the detail line; the
+// connections actor sends it (on false) to the assignments actor when it
+// removes a drained broker.
+type drainMark struct {
+	ids []string
+	on  bool
+}
+
 // Broker management (callers ↔ connections).
 
 // AddBroker asks the connections actor to start a connection. The reply is

@@ -3,6 +3,7 @@ package registry
 import (
 	"time"
 
+	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
@@ -29,12 +30,17 @@ const (
 	Assigned AssignState = "assigned"
 	// Reconnecting rows are consumers that lost their channel and wait for a new one.
 	Reconnecting AssignState = "reconnecting"
+	// Moving rows are channels a consumer moved off (a drained broker's,
+	// see ChannelAssigned.MovedFrom) and still holds until it releases
+	// them; keyed by the channel's id. The consumer's own row is the one
+	// keyed by its path.
+	Moving AssignState = "moving"
 )
 
 // Assignment is a row of the assignments table: a prechannel, or a consumer
 // with its channel (or waiting for one).
 type Assignment struct {
-	ID         string        `json:"row"`         // row key: the consumer's path, or the channel id of a prechannel
+	ID         string        `json:"row"`         // row key: the consumer's path, or the channel id of a prechannel or of a Moving row
 	Channel    string        `json:"id"`          // channel id "<broker>#<n>"; empty while waiting
 	Consumer   string        `json:"consumer"`    // consumer actor path; empty for prechannels
 	App        string        `json:"app"`         // application name of the consumer
@@ -46,6 +52,7 @@ type Assignment struct {
 	Created    time.Time     `json:"created"`     //
 	AssignedAt time.Time     `json:"assigned_at"` // zero until assigned
 	Reconnect  bool          `json:"reconnect"`   // this assignment replaces a lost channel
+	CanMove    bool          `json:"can_move"`    // the consumer understands moves (RequestChannel.CanMove)
 	Watchers   int           `json:"watchers"`    // callers blocked in WaitAssigned (filled on read)
 	AMQP       *amqp.Channel `json:"-"`           // the channel itself; owned by the consumer once assigned
 }
@@ -70,9 +77,40 @@ func (r *Registry) Assignments() []Assignment {
 	return rows
 }
 
-// AssignmentOf returns the row of consumer.
+// AssignmentOf returns the row of consumer: the one keyed by its path, not
+// the Moving rows of channels it moved off.
 func (r *Registry) AssignmentOf(consumer string) (Assignment, bool) {
-	return first[Assignment](r.read().First(TableAssignments, "consumer", consumer))
+	return first[Assignment](r.read().First(TableAssignments, "id", consumer))
+}
+
+// HeldFloats lists the rows of float channels a consumer holds on the
+// connections ids: Assigned floats and Moving rows.
+func (r *Registry) HeldFloats(ids ...string) []Assignment {
+	rows, _ := heldFloats(r.read(), nil, ids)
+	return rows
+}
+
+// heldFloats reads HeldFloats' rows in txn, adding the watch channels of
+// the index ranges it read to ws (when not nil).
+func heldFloats(txn *memdb.Txn, ws memdb.WatchSet, ids []string) ([]Assignment, error) {
+	var out []Assignment
+	for _, id := range ids {
+		for _, st := range []AssignState{Assigned, Moving} {
+			it, err := txn.Get(TableAssignments, "broker_state", id, string(st))
+			if err != nil {
+				return nil, err
+			}
+			if ws != nil {
+				ws.Add(it.WatchCh())
+			}
+			for raw := it.Next(); raw != nil; raw = it.Next() {
+				if a := raw.(*Assignment); a.Type != Sticky {
+					out = append(out, *a)
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // Prechannels lists the unassigned channels of broker.

@@ -69,6 +69,10 @@ type Connection struct {
 	// Prechannels is the size of the broker's pool of channels opened ahead
 	// of demand (0: none).
 	Prechannels int `json:"prechannels"`
+	// Draining: the broker is being drained (Tree.DrainBroker): floats
+	// take none of its channels while another broker of its zone is up.
+	// The mark stays across reconnects until Tree.UndrainBroker.
+	Draining bool `json:"draining"`
 }
 
 // PutConnection inserts or replaces a connection row.
@@ -113,7 +117,7 @@ func channelsOf(txn *memdb.Txn, c Connection) int {
 	if c.Available {
 		n++
 	}
-	for _, st := range []AssignState{Prechannel, Assigned} {
+	for _, st := range []AssignState{Prechannel, Assigned, Moving} {
 		it, err := txn.Get(TableAssignments, "broker_state", c.ID, string(st))
 		if err != nil {
 			continue

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/go-memdb"
 )
@@ -77,9 +78,32 @@ func (r *Registry) WaitAssigned(ctx context.Context, consumer string) (Assignmen
 		}
 		r.mu.Unlock()
 	}()
-	got, err := waitRow(ctx, r, TableAssignments, "consumer", func(a Assignment) bool { return a.State == Assigned }, consumer)
+	got, err := waitRow(ctx, r, TableAssignments, "id", func(a Assignment) bool { return a.State == Assigned }, consumer)
 	if err != nil {
 		return got, fmt.Errorf("warren: waiting for a channel for %s: %w", consumer, err)
 	}
 	return got, nil
+}
+
+// WaitReleased waits until no consumer holds a float channel on the
+// connections ids (see HeldFloats). Its error names the holders left.
+func (r *Registry) WaitReleased(ctx context.Context, ids ...string) error {
+	var held []Assignment
+	err := r.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		var err error
+		held, err = heldFloats(txn, ws, ids)
+		return len(held) == 0, err
+	})
+	if err == nil {
+		return nil
+	}
+	names := make([]string, 0, len(held))
+	for i, a := range held {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(held)-i))
+			break
+		}
+		names = append(names, fmt.Sprintf("%s (channel %s, %s)", a.Consumer, a.Channel, a.State))
+	}
+	return fmt.Errorf("warren: %d float channel(s) still held on %s: %s: %w", len(held), strings.Join(ids, ", "), strings.Join(names, "; "), err)
 }

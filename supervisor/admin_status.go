@@ -26,6 +26,9 @@ type AdminZone struct {
 	Primary   string `json:"primary"`   // the broker floats use: the available one with the smallest id; "" when none is up
 	Brokers   int    `json:"brokers"`   // configured brokers (their consuming connections)
 	Available int    `json:"available"` // of those, connected
+	// Draining lists the zone's brokers being drained (Tree.DrainBroker),
+	// by id; omitted when none is.
+	Draining []string `json:"draining,omitempty"`
 }
 
 // AdminCount counts a pool's members and those ready, failed.
@@ -55,6 +58,9 @@ func (t *Tree) adminStatus() AdminStatus {
 		z.Brokers++
 		if c.Available {
 			z.Available++
+		}
+		if c.Draining {
+			z.Draining = append(z.Draining, c.Broker) // Connections is ordered by id
 		}
 	}
 	for _, z := range zones {

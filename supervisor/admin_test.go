@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -442,5 +443,30 @@ func TestAdminStatus_OfflineTree(t *testing.T) {
 	}
 	if s.Reason == "" {
 		t.Fatalf("status %+v: want a reason", s)
+	}
+}
+
+func TestAdmin_StatusAndConnectionsShowADrainingBroker(t *testing.T) {
+	tr := adminTestTree(t)
+	fillAdminRows(t, tr)
+	adminWrite(t, tr, func(w *registry.Writer) error {
+		row, _ := w.ConnectionRow("a:5672")
+		row.Draining = true
+		return w.PutConnection(row)
+	})
+	var conns []AdminConnection
+	if code, body := adminGet(t, tr.AdminHandler(), http.MethodGet, "/connections", &conns); code != http.StatusOK || len(conns) != 2 ||
+		!conns[0].Draining || conns[1].Draining {
+		t.Fatalf("GET /connections = %d %s: want a:5672 draining, b:5672 not", code, body)
+	}
+	var s AdminStatus
+	if code, body := adminGet(t, tr.AdminHandler(), http.MethodGet, "/status", &s); code != http.StatusOK {
+		t.Fatalf("GET /status = %d %s", code, body)
+	}
+	for _, z := range s.Zones {
+		want := map[string][]string{"local": {"a:5672"}}[z.Name]
+		if !slices.Equal(z.Draining, want) {
+			t.Errorf("zone %s draining %v, want %v", z.Name, z.Draining, want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -391,5 +392,39 @@ func TestUIRates(t *testing.T) {
 	r.tick(t0.Add(2 * time.Second))
 	if got := r.rate("l:x", 150); got != 25 {
 		t.Fatalf("rate = %v, want 25/s (50 in 2s)", got)
+	}
+}
+
+// A drained broker shows in the observer: its connection row carries
+// draining, which the connections tables' state column shows next to the
+// state, and the zone's line names it.
+func TestUI_ConnectionsShowADrainingBroker(t *testing.T) {
+	tr := adminTestTree(t)
+	fillAdminRows(t, tr)
+	events := streamEvents(t, tr)
+	if _, up := events.next(); rowsOf[UIConnection](t, up.Tables["connections"])["a:5672"].Draining {
+		t.Fatal("a:5672 draining before it was drained")
+	}
+	adminWrite(t, tr, func(w *registry.Writer) error {
+		row, _ := w.ConnectionRow("a:5672")
+		row.Draining = true
+		return w.PutConnection(row)
+	})
+	_, up := events.next()
+	if a, ok := rowsOf[UIConnection](t, up.Tables["connections"])["a:5672"]; !ok || !a.Draining || a.State != registry.Connected {
+		t.Fatalf("update sets a:5672 = %+v (ok %v): want connected and draining", a, ok)
+	}
+	var status AdminStatus
+	if err := json.Unmarshal(up.Status, &status); err != nil || len(status.Zones) == 0 || !slices.Equal(status.Zones[0].Draining, []string{"a:5672"}) {
+		t.Fatalf("update's status %s (%v): want zone local draining a:5672", up.Status, err)
+	}
+	js, err := fs.ReadFile(uiFiles, "ui/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"badge('draining')", "r.draining ? `${r.state} (draining)`", "z.draining.join"} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("app.js does not show draining: %q missing", want)
+		}
 	}
 }

@@ -32,6 +32,9 @@ type AdminConnection struct {
 	// ExchangeErrors lists the configured exchanges the broker refused to
 	// declare (406 …), with its reason; omitted when there are none.
 	ExchangeErrors []string `json:"exchange_errors,omitempty"`
+	// Draining: the broker is being drained (Tree.DrainBroker): floats
+	// take none of its channels while another broker of its zone is up.
+	Draining bool `json:"draining"`
 }
 
 // AdminChannel is one element of GET /channels: a prechannel, or a consumer
@@ -102,7 +105,7 @@ func adminConnection(c registry.Connection) AdminConnection {
 		ID: c.ID, Broker: c.Broker, Role: c.Role, URI: redact.URI(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
 		Available: c.Available, Attempts: c.Attempts, LastError: redact.Text(c.LastError), Channels: c.Channels,
 		ChannelMax: c.ChannelMax, Heartbeat: c.Heartbeat.String(), Product: c.Product,
-		Version: c.Version, Since: since, ExchangeErrors: c.ExchangeErrors,
+		Version: c.Version, Since: since, ExchangeErrors: c.ExchangeErrors, Draining: c.Draining,
 	}
 }
 

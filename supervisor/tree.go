@@ -228,6 +228,63 @@ func (t *Tree) RemoveBroker(ctx context.Context, id string) error {
 	return res.(*actors.BrokerRemoved).Err
 }
 
+// DrainBroker drains broker id (a broker id as in the connections table's
+// Broker column: both its connections, consuming and publishing), the tree
+// side of a planned broker stop, like `rabbitmq-upgrade drain` without the
+// broker's help. The broker takes no new float channels while another
+// broker of its zone is up, its prechannels are closed, and every float
+// holding one of its channels moves: a consumer that asked with CanMove
+// gets a channel on the zone's next broker while it still holds the old
+// one (ChannelAssigned.MovedFrom) and gives the old one back once its work
+// left it; one without CanMove loses its channel and gets one elsewhere.
+// Stickies of the broker stay: they have nowhere else to go.
+//
+// It returns once no float channel of the broker is held any more, or
+// ctx's error naming what still holds one there. It refuses, naming the
+// zone, when no other broker of the broker's zone is up. The mark stays
+// across the broker's reconnects (drain, stop, upgrade, start) until
+// UndrainBroker.
+func (t *Tree) DrainBroker(ctx context.Context, id string) error {
+	if err := t.drainMark(ctx, id, false); err != nil {
+		return err
+	}
+	var ids []string
+	for _, c := range t.env.Registry.Connections() {
+		if c.Broker == id {
+			ids = append(ids, c.ID)
+		}
+	}
+	if err := t.env.Registry.WaitReleased(ctx, ids...); err != nil {
+		return fmt.Errorf("warren: drain broker %s: %w", id, err)
+	}
+	return nil
+}
+
+// UndrainBroker makes broker id, drained by DrainBroker, take new float
+// channels again (and fill its pool of prechannels). Floats that moved off
+// it do not move back: Warren keeps floats where they are until their
+// broker fails.
+func (t *Tree) UndrainBroker(ctx context.Context, id string) error {
+	return t.drainMark(ctx, id, true)
+}
+
+// drainMark asks the assignments actor to set or clear the draining mark of
+// broker id and waits for its answer.
+func (t *Tree) drainMark(ctx context.Context, id string, undrain bool) error {
+	reply := make(chan error, 1)
+	t.env.Send(t.PID(actors.AssignmentsName), &actors.DrainBroker{Broker: id, Undrain: undrain, Reply: reply})
+	timer := time.NewTimer(requestTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("warren: drain broker %s: waiting for the assignments actor: %w", id, ctx.Err())
+	case <-timer.C:
+		return fmt.Errorf("warren: drain broker %s: the assignments actor did not answer within %v", id, requestTimeout)
+	}
+}
+
 // requestTimeout bounds a request to an actor whose ctx has no deadline.
 const requestTimeout = 10 * time.Second
 

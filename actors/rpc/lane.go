@@ -50,6 +50,52 @@ type workerState struct {
 	queue   string
 	broker  string
 	stopped bool
+	id      string     // the channel's id (ChannelAssigned.ID)
+	calls   *chanCalls // the calls in flight on ch; nil unless ready
+}
+
+// chanCalls counts the calls in flight on one channel, so that a worker
+// moving off it (a drained broker) gives it back once they all ended.
+type chanCalls struct {
+	mu      sync.Mutex
+	n       int
+	retired bool
+	idle    chan struct{} // closed once retired with no call in flight
+}
+
+// enter counts a call starting on the channel; false once it is retired:
+// the caller takes the worker's new state.
+func (c *chanCalls) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.retired {
+		return false
+	}
+	c.n++
+	return true
+}
+
+// leave counts a call that ended.
+func (c *chanCalls) leave() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n--; c.retired && c.n == 0 {
+		close(c.idle)
+	}
+}
+
+// retire takes no more calls and returns a channel closed once the calls in
+// flight have ended.
+func (c *chanCalls) retire() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.retired {
+		c.retired, c.idle = true, make(chan struct{})
+		if c.n == 0 {
+			close(c.idle)
+		}
+	}
+	return c.idle
 }
 
 func newWorkerLane(name string) *workerLane {

@@ -128,6 +128,7 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	if err != nil {
 		return nil, &CallError{MsgID: key, Op: "wait for a worker", Err: err}
 	}
+	defer st.calls.leave()
 	env.SetServerID(st.queue)
 	if err := env.Prepare(req.Defaults); err != nil {
 		return nil, &CallError{MsgID: key, Op: "prepare request", Err: err}
@@ -228,7 +229,7 @@ func (w *Pool) lane(ctx context.Context) (*workerLane, *workerState, error) {
 		stopped := 0
 		for i := range w.lanes {
 			l := w.lanes[(int(start)+i)%len(w.lanes)]
-			if st, _ := l.ready(); st != nil {
+			if st, _ := l.ready(); st != nil && st.calls.enter() {
 				return l, st, nil
 			}
 			if l.state.Load().stopped {

@@ -20,6 +20,13 @@ import (
 // reply queue (bound to "targeted" under its own name, the Server-ID of its
 // requests) and RabbitMQ's direct reply-to.
 //
+// It follows moves (a drained broker, RequestChannel.CanMove): on a
+// ChannelAssigned with MovedFrom it sets up a new reply queue (a new name:
+// in a cluster the old exclusive one is still its old connection's) on the
+// new channel, where new calls go once it is ready; calls in flight on the
+// old channel keep waiting for their replies there until they end, and
+// then the worker gives the old channel back (ReleaseChannel).
+//
 // Owner:    its mailbox; workerLane holds what callers and the reply
 // .         goroutine touch.
 // Writes:   its own workers row.
@@ -30,12 +37,18 @@ type worker struct {
 	lane  *workerLane
 	zone  string
 	log   *slog.Logger
+	node  string
 	queue string
 	gen   uint64
 	chID  string
 	since time.Time
 	last  registry.WorkerState
 	self  *actor.PID
+	// moveFrom is the channel a move left (MovedFrom) until the new one is
+	// ready; old its ready state, when it was ready: its calls in flight
+	// end before it is given back.
+	moveFrom string
+	old      *workerState
 }
 
 type workerReady struct {
@@ -61,7 +74,7 @@ func workerQueueName(node, name string) string {
 func newWorkerProps(env *actors.Env, lane *workerLane, node, zone string) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &worker{env: env, lane: lane, zone: zone, log: env.Log.With("actor", "worker", "worker", lane.name),
-			queue: workerQueueName(node, lane.name)}
+			node: node, queue: workerQueueName(node, lane.name)}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
 
@@ -73,7 +86,7 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.self = ctx.Self()
 		w.lane.set(&workerState{status: registry.WorkerWaiting})
 		w.write(registry.WorkerWaiting)
-		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "warren-rpc", Role: registry.Publish, Zone: w.zone})
+		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "warren-rpc", Role: registry.Publish, Zone: w.zone, CanMove: true})
 	case *actor.Restarting:
 		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: ctx.Self()})
 		w.lane.set(&workerState{status: registry.WorkerWaiting})
@@ -85,6 +98,9 @@ func (w *worker) Receive(ctx actor.Context) {
 	case *actors.ChannelAssigned:
 		w.gen = actors.NextGeneration()
 		w.chID = m.ID
+		if m.MovedFrom != "" {
+			w.moving(m.MovedFrom)
+		}
 		w.setup(m)
 	case *actors.ChannelLost:
 		w.gen = actors.NextGeneration()
@@ -100,9 +116,10 @@ func (w *worker) Receive(ctx actor.Context) {
 			w.log.Error("declaring the reply queue failed", "queue", w.queue, "err", redact.Error(m.err))
 			return
 		}
-		w.lane.set(&workerState{status: registry.WorkerReady, ch: m.ch, link: m.link, queue: w.queue, broker: m.broker})
+		w.lane.set(&workerState{status: registry.WorkerReady, ch: m.ch, link: m.link, queue: w.queue, broker: m.broker, id: w.chID, calls: &chanCalls{}})
 		w.readReplies(m.queued, m.direct)
 		w.write(registry.WorkerReady)
+		w.retireOld()
 	case *actors.FlushCounters:
 		w.lane.flush.Flushed()
 		w.write(w.lane.state.Load().status)
@@ -181,4 +198,42 @@ func (w *worker) write(st registry.WorkerState) {
 	if err := w.env.Registry.Write(func(wr *registry.Writer) error { return wr.PutWorker(row) }); err != nil {
 		w.log.Error("writing workers row", "err", err)
 	}
+}
+
+// moving starts a move off channel from: the worker keeps the state of that
+// channel until the new one is ready, and a new reply queue name for the
+// new one.
+func (w *worker) moving(from string) {
+	w.moveFrom = from
+	if w.old == nil || w.old.id != from {
+		w.old = nil
+		if st := w.lane.state.Load(); st.status == registry.WorkerReady && st.id == from {
+			w.old = st
+		}
+	}
+	w.queue = workerQueueName(w.node, w.lane.name)
+	w.log.Info("moving to a channel on another broker", "from", from)
+}
+
+// retireOld, once the new channel is ready, gives the old one back as soon
+// as no call in flight waits on it any more (each ends by its deadline).
+func (w *worker) retireOld() {
+	from, old := w.moveFrom, w.old
+	w.moveFrom, w.old = "", nil
+	if from == "" {
+		return
+	}
+	env, assignments, self := w.env, w.env.PID(actors.AssignmentsName), w.self
+	if old == nil { // never ready: no call on it
+		env.Send(assignments, &actors.ReleaseChannel{Consumer: self, ID: from})
+		return
+	}
+	idle := old.calls.retire()
+	env.Go(func() { // ends with the last call on it (by its deadline), or when the tree stops
+		select {
+		case <-idle:
+			env.Send(assignments, &actors.ReleaseChannel{Consumer: self, ID: from})
+		case <-env.Stopping:
+		}
+	})
 }

@@ -60,10 +60,19 @@ func renderConnections(w io.Writer, rows []supervisor.AdminConnection, p palette
 	fmt.Fprintf(tw, "ID\tROLE\tZONE\t%s\tAVAILABLE\tATTEMPTS\tCHANNELS\tURI\tLAST_ERROR\n", p.paint("STATE", noColor))
 	for _, c := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", cell(c.ID), cell(string(c.Role)), cell(c.Zone),
-			p.paint(cell(string(c.State)), connColor(c.State)), yesNo(c.Available), c.Attempts, c.Channels,
+			p.paint(connState(c), connColor(c.State)), yesNo(c.Available), c.Attempts, c.Channels,
 			cell(c.URI), cell(c.LastError))
 	}
 	return tw.Flush()
+}
+
+// connState is c's STATE cell: its state, "(draining)" added while its
+// broker is drained.
+func connState(c supervisor.AdminConnection) string {
+	if c.Draining {
+		return cell(string(c.State)) + " (draining)"
+	}
+	return cell(string(c.State))
 }
 
 func connColor(s registry.ConnState) sgr {
@@ -91,7 +100,7 @@ func assignColor(s registry.AssignState) sgr {
 	switch s {
 	case registry.Assigned, registry.Prechannel:
 		return green
-	case registry.Waiting, registry.Reconnecting:
+	case registry.Waiting, registry.Reconnecting, registry.Moving:
 		return yellow
 	}
 	return red

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/supervisor"
@@ -34,9 +35,10 @@ func renderStatus(w io.Writer, s supervisor.AdminStatus, p palette) error {
 		fmt.Fprintf(w, "%s (local zone %s): %s\n", p.paint("not ready", red), s.LocalZone, cell(s.Reason))
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ZONE\tLOCAL\tPRIMARY\tBROKERS UP")
+	fmt.Fprintln(tw, "ZONE\tLOCAL\tPRIMARY\tBROKERS UP\tDRAINING")
 	for _, z := range s.Zones {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\n", cell(z.Name), yesNo(z.Local), cell(z.Primary), z.Available, z.Brokers)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", cell(z.Name), yesNo(z.Local), cell(z.Primary), z.Available, z.Brokers,
+			cell(strings.Join(z.Draining, ",")))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

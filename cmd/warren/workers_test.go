@@ -145,14 +145,14 @@ func TestPublishers_PrintsATable(t *testing.T) {
 
 func TestStatus_PrintsTheSummary(t *testing.T) {
 	addr := fakeAdmin(t, map[string]string{"/status": `{"ready": false, "reason": "no broker of the local zone is available",
-		"local_zone": "east", "zones": [{"name": "east", "local": true, "primary": "", "brokers": 2, "available": 0},
+		"local_zone": "east", "zones": [{"name": "east", "local": true, "primary": "", "brokers": 2, "available": 0, "draining": ["e1:5672", "e2:5672"]},
 		{"name": "west", "local": false, "primary": "w:5672", "brokers": 1, "available": 1}],
 		"listeners": {"total": 3, "ready": 1, "failed": 1}, "publishers": {"total": 2, "ready": 0}, "workers": {"total": 4, "ready": 0}}`})
 	code, stdout, stderr := warren(t, "status", "--admin", addr)
 	want := "not ready (local zone east): no broker of the local zone is available\n" +
-		"ZONE  LOCAL  PRIMARY  BROKERS UP\n" +
-		"east  yes    -        0/2\n" +
-		"west  no     w:5672   1/1\n" +
+		"ZONE  LOCAL  PRIMARY  BROKERS UP  DRAINING\n" +
+		"east  yes    -        0/2         e1:5672,e2:5672\n" +
+		"west  no     w:5672   1/1         -\n" +
 		"listeners 1/3 consuming, 1 failed; publishers 0/2 ready; RPC workers 0/4 ready\n"
 	if code != exitOK || stdout != want {
 		t.Fatalf("warren status = %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)

@@ -113,7 +113,10 @@ class Table {
 const connColumns = [
   { key: 'id', label: 'connection' },
   { key: 'role', label: 'role' },
-  { key: 'state', label: 'state', fmt: badge },
+  // A drained broker (Tree.DrainBroker) shows "connected draining": its
+  // floats moved off it, it takes none while another broker of its zone is up.
+  { key: 'state', label: 'state', get: (r) => (r.draining ? `${r.state} (draining)` : r.state),
+    fmt: (v, row) => (row.draining ? h('span', {}, badge(row.state), ' ', badge('draining')) : badge(v)) },
   { key: 'attempts', label: 'attempts', num: true },
   { key: 'connects', label: 'connects', num: true },
   { key: 'channels', label: 'channels', num: true },
@@ -125,7 +128,8 @@ const connColumns = [
 ];
 const zoneOf = (c) => {
   const z = (state.status && state.status.zones || []).find((x) => x.name === c.zone);
-  const up = z ? `${z.available}/${z.brokers} brokers up, primary ${z.primary || 'none'}` : '';
+  const drain = z && z.draining && z.draining.length ? `, draining ${z.draining.join(', ')}` : '';
+  const up = z ? `${z.available}/${z.brokers} brokers up, primary ${z.primary || 'none'}${drain}` : '';
   return `zone ${c.zone}${c.local ? ' (local)' : ''} · ${up}`;
 };
 const byZone = (c) => (c.local ? '0' : '1') + c.zone + '\u0000' + c.id;
