@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -33,13 +34,29 @@ func (b *Broker) Ctl(t testing.TB, args ...string) string {
 // CtlErr runs rabbitmqctl -n <node> args... within DefaultCtlTimeout and returns its stdout. The
 // error holds rabbitmqctl's stderr.
 func (b *Broker) CtlErr(args ...string) (string, error) {
-	shown := redactCtlArgs(args)
+	return b.runTool(b.install.ctl, args...)
+}
+
+// Upgrade runs rabbitmq-upgrade -n <node> args... (drain, revive, await_online_quorum_plus_one,
+// …), as CtlErr runs rabbitmqctl, and fails t on error.
+func (b *Broker) Upgrade(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := b.runTool(filepath.Join(filepath.Dir(b.install.ctl), "rabbitmq-upgrade"), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// runTool runs one of RabbitMQ's CLI tools (tool is its path) against the node.
+func (b *Broker) runTool(tool string, args ...string) (string, error) {
+	shown := filepath.Base(tool) + " -n " + b.Name + " " + redactCtlArgs(args)
 	if b.Name == systemNode || b.Name == "" {
-		return "", fmt.Errorf("integration: refusing to run rabbitmqctl -n %q %s", b.Name, shown)
+		return "", fmt.Errorf("integration: refusing to run %s", shown)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultCtlTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, b.install.ctl, append([]string{"-n", b.Name}, args...)...)
+	cmd := exec.CommandContext(ctx, tool, append([]string{"-n", b.Name}, args...)...)
 	cmd.Env = b.baseEnv() // same HOME, so the same Erlang cookie as the node
 	cmd.Dir = b.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -52,7 +69,7 @@ func (b *Broker) CtlErr(args ...string) (string, error) {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w after %v (timeout)", err, time.Since(start).Round(time.Millisecond))
 		}
-		return stdout.String(), fmt.Errorf("integration: rabbitmqctl -n %s %s: %v\n%s", b.Name, shown, err,
+		return stdout.String(), fmt.Errorf("integration: %s: %v\n%s", shown, err,
 			strings.TrimSpace(stderr.String()+"\n"+stdout.String()))
 	}
 	return stdout.String(), nil

@@ -149,6 +149,17 @@ func TestFault_ClusterRollingRestart(t *testing.T) {
 	clusterRollingRestart(t, "cluster rolling restart", 0, func(*supervisor.Tree) rollingHooks { return rollingHooks{} })
 }
 
+// The same rolling restart as an operator would run it: before each node
+// stops, Tree.DrainBroker moves Warren's floats (the listener, the
+// publishers) to the other nodes, and rabbitmq-upgrade drain moves the
+// node's quorum leaders away (and closes what client connections are
+// left); once the node is back, rabbitmq-upgrade revive and
+// Tree.UndrainBroker. No publish fails and deliveries never pause for more
+// than a second.
+func TestFault_ClusterRollingRestartDrained(t *testing.T) {
+	drainedRollingRestart(t, (*supervisor.Tree).DrainBroker, (*supervisor.Tree).UndrainBroker)
+}
+
 // drainedRollingRestart is the rolling restart with each node drained
 // before it stops and undrained once it is back: the listener moves off
 // the node before its connections close, so deliveries never pause for
@@ -158,12 +169,16 @@ func TestFault_ClusterRollingRestart(t *testing.T) {
 func drainedRollingRestart(t *testing.T, drain, undrain func(tree *supervisor.Tree, ctx context.Context, id string) error) {
 	clusterRollingRestart(t, "cluster rolling restart, drained", time.Second, func(tree *supervisor.Tree) rollingHooks {
 		return rollingHooks{
-			beforeStop: func(t *testing.T, id string) {
+			beforeStop: func(t *testing.T, b *Broker, id string) {
+				began := time.Now()
 				if err := drain(tree, within(t, 20*time.Second), id); err != nil {
 					t.Fatalf("drain %s: %v", id, err)
 				}
+				t.Logf("DrainBroker(%s) took %v", id, time.Since(began).Round(time.Millisecond))
+				b.Upgrade(t, "drain")
 			},
-			afterStart: func(t *testing.T, id string) {
+			afterStart: func(t *testing.T, b *Broker, id string) {
+				b.Upgrade(t, "revive")
 				if err := undrain(tree, within(t, 20*time.Second), id); err != nil {
 					t.Fatalf("undrain %s: %v", id, err)
 				}
@@ -175,8 +190,8 @@ func drainedRollingRestart(t *testing.T, drain, undrain func(tree *supervisor.Tr
 // rollingHooks run around each node's restart, with the node's broker id
 // (Warren's name for it).
 type rollingHooks struct {
-	beforeStop func(t *testing.T, id string) // nil: nothing
-	afterStart func(t *testing.T, id string) // nil: nothing
+	beforeStop func(t *testing.T, b *Broker, id string) // nil: nothing
+	afterStart func(t *testing.T, b *Broker, id string) // nil: nothing
 }
 
 const (
@@ -226,7 +241,7 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 		gaps.start()
 		failed := l.failedCount()
 		if hooks.beforeStop != nil {
-			hooks.beforeStop(t, id)
+			hooks.beforeStop(t, b, id)
 		}
 		row, _ := tree.Registry().Listener(pid.Id)
 		leads := quorumLeader(b) == b.Name
@@ -242,7 +257,7 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 				func(c registry.Connection) bool { return c.Available })
 		}
 		if hooks.afterStart != nil {
-			hooks.afterStart(t, id)
+			hooks.afterStart(t, b, id)
 		}
 		restarts = append(restarts, time.Since(began))
 		confirmedMore(t, l, rollingRate, 20*time.Second, fmt.Sprintf("confirmed publishes after node %d is back", i+1))
