@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,15 @@ type Pool struct {
 	idPrefix string
 	idSeq    atomic.Uint64
 
+	// busy counts the publishes in progress (see WaitIdle); idleWaiters
+	// the WaitIdle calls, so that a publish takes idleMu only when one
+	// waits; idle is closed (and cleared) under idleMu when busy drops to
+	// zero.
+	busy        atomic.Int64
+	idleWaiters atomic.Int32
+	idleMu      sync.Mutex
+	idle        chan struct{}
+
 	exchanges actors.ExchangeCache // exchanges known to exist, per connection
 }
 
@@ -133,7 +143,10 @@ func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, bo
 
 // Publish publishes body to exchange with routingKey. Without [Confirm] it
 // returns once the message is written to a channel; with it, once the
-// broker acked it. It waits for a usable channel at most the pool's MaxWait
+// broker acked it: a publish whose channel closes before the ack is written
+// again on another channel (see [Confirm]) until it is acked, its ctx ends,
+// the pool's ConfirmTimeout (from the first write) passes or stop is
+// closed. It waits for a usable channel at most the pool's MaxWait
 // (and within ctx), and fails at once with ErrBufferFull when too many
 // publishes wait already. It fails with ErrStopped once stop is
 // closed (nil: never). Errors are *Error wrapping the sentinels of
@@ -144,9 +157,11 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
 		return err
 	}
+	p.begin()
+	defer p.end()
 	w, err := p.write(ctx, stop, exchange, routingKey, r)
 	if err == nil && r.confirm {
-		err = p.await(ctx, stop, w, r, time.Time{})
+		err = p.await(ctx, stop, w, r, exchange, routingKey, time.Time{})
 	}
 	if err != nil {
 		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
@@ -162,60 +177,69 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 // options are Publish's, [Confirm] implied, except [Mandatory] (a returned
 // message is reported by a Publish that waits: use Publish(…, Confirm(),
 // Mandatory())).
+//
+// The Pending keeps the message to write it again should its channel close
+// before the ack: body must not be modified until Wait returned. The
+// publish counts as in progress ([Pool.WaitIdle]) until then.
 func (p *Pool) PublishDeferred(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) (*Pending, error) {
 	r := getRequest()
 	defer putRequest(r)
+	r.confirm = true // before request: it gives the publish its MessageId
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
 		return nil, err
 	}
 	if r.mandatory {
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: errDeferredMandatory}
 	}
-	r.confirm = true
+	p.begin()
 	w, err := p.write(ctx, stop, exchange, routingKey, r)
 	if err != nil {
+		p.end()
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
 	}
-	return &Pending{pool: p, stop: stop, w: w, exchange: exchange, routingKey: routingKey, written: time.Now()}, nil
+	return &Pending{pool: p, stop: stop, w: w, req: *r, exchange: exchange, routingKey: routingKey, written: time.Now()}, nil
 }
-
-// deferredRequest is what a Pending's wait knows of its publish: confirmed,
-// not mandatory (read only).
-var deferredRequest = &publishRequest{confirm: true}
 
 var errDeferredMandatory = errors.New("warren: PublishDeferred takes no Mandatory option: a returned message is reported by Publish(…, Confirm(), Mandatory())")
 
 // Pending is a confirmed publish written by [Pool.PublishDeferred] whose
 // broker confirm [Pending.Wait] waits for. A Pending is used by one
-// goroutine.
+// goroutine. It holds the message (its body too) until Wait returned, to
+// write it again if its channel closes before the ack.
 type Pending struct {
 	pool                 *Pool
 	stop                 <-chan struct{}
 	w                    written
+	req                  publishRequest // the message, for a resend
 	exchange, routingKey string
 	written              time.Time
 	done                 bool
 	err                  error
 }
 
-// Done is closed once the broker acked or nacked the publish, or its
-// channel closed; Wait then returns at once.
+// Done is closed once the broker acked or nacked the first write of the
+// publish, or its channel closed; Wait then returns at once, unless the
+// channel closed: Wait writes the message again.
 func (pd *Pending) Done() <-chan struct{} { return pd.w.dc.Done() }
 
 // Wait waits for the broker's confirm: nil once it acked the message, an
-// *Error otherwise — nacked, its channel closed before the ack, or no
-// confirm within ctx or the pool's ConfirmTimeout (counted from the write).
-// A Wait that gave up (its ctx ended) leaves the publish unconfirmed: once
-// Wait returned, it returns the same again.
+// *Error otherwise — nacked, or no confirm within ctx, the pool's
+// ConfirmTimeout (counted from the first write) or stop. A message whose
+// channel closed before the ack is written again on another channel, as
+// Publish does, and Wait waits for that confirm. A Wait that gave up (its
+// ctx ended) leaves the publish unconfirmed: once Wait returned, it returns
+// the same again.
 func (pd *Pending) Wait(ctx context.Context) error {
 	if pd.done {
 		return pd.err
 	}
-	err := pd.pool.await(ctx, pd.stop, pd.w, deferredRequest, pd.written)
+	err := pd.pool.await(ctx, pd.stop, pd.w, &pd.req, pd.exchange, pd.routingKey, pd.written)
 	if err != nil {
 		err = &Error{Exchange: pd.exchange, RoutingKey: pd.routingKey, Err: err}
 	}
 	pd.done, pd.err = true, err
+	pd.req = publishRequest{} // the caller may reuse the body now
+	pd.pool.end()
 	return err
 }
 
@@ -234,10 +258,20 @@ func (p *Pool) request(r *publishRequest, exchange, routingKey string, body []by
 		return &Error{Exchange: exchange, RoutingKey: routingKey,
 			Err: fmt.Errorf("%w: %d bytes, the maximum is %d", ErrTooLarge, len(body), p.spec.MaxMessageSize)}
 	}
-	if r.mandatory && r.msg.MessageId == "" {
-		r.msg.MessageId = p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 36)
+	if (r.mandatory || r.confirm) && r.msg.MessageId == "" {
+		r.msg.MessageId = p.newID()
 	}
 	return nil
+}
+
+// newID returns a MessageId of the pool's form, warren-<hex>-<seq> (one
+// allocation): confirmed and mandatory publishes without one get it, so
+// that a resend carries the first write's id and returns find their caller.
+func (p *Pool) newID() string {
+	var buf [48]byte
+	b := append(buf[:0], p.idPrefix...)
+	b = strconv.AppendUint(b, p.idSeq.Add(1), 36)
+	return string(b)
 }
 
 // written is a publish on its channel: the lane and channel state it went
@@ -314,6 +348,9 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 			if expect {
 				l.expect(r.msg.MessageId)
 			}
+			if r.confirm {
+				st.c.outstanding.Add(1) // before the write: a drain of the channel waits for it
+			}
 			var dc *amqp.DeferredConfirmation
 			err := st.c.guard.Guard(ctx, func() (err error) {
 				dc, err = st.c.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, r.mandatory, false, r.msg)
@@ -330,6 +367,9 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 			}
 			if expect {
 				l.settle(st.c.returns, r.msg.MessageId)
+			}
+			if r.confirm {
+				st.c.confirmEnded()
 			}
 			if ctx.Err() != nil {
 				return written{}, err // the write outlived ctx: Guard names the cause
@@ -360,9 +400,11 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 // await waits for the broker's confirm of w: within ctx and, when ctx has
 // no earlier deadline, ConfirmTimeout from since (zero: now), checked on
 // every tick of the pool's clock (a per-call timer costs more than the rest
-// of the wait). It counts the wait on w's lane (in flight, and the time
-// to an ack) and reports it to the tree's observer.
-func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, since time.Time) error {
+// of the wait). A publish whose channel closed before the ack is written
+// again (resend) and its confirm waited for, until one of those ends. It
+// counts the wait on the lane it waits on (in flight, and the time to an
+// ack) and reports it to the tree's observer.
+func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, exchange, key string, since time.Time) error {
 	var o *actors.Observer
 	if env := p.env.Load(); env != nil {
 		o = env.Observe
@@ -374,13 +416,26 @@ func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *pu
 	if start.IsZero() {
 		start = time.Now()
 	}
-	w.l.awaiting.Add(1)
 	if o != nil {
 		o.ConfirmWait(1, 0, "")
 	}
-	err := p.awaitConfirm(ctx, stop, w, r, since)
+	var err error
+	for resends := 1; ; resends++ {
+		w.l.awaiting.Add(1)
+		var lost error
+		lost, err = p.awaitConfirm(ctx, stop, w, r, start)
+		w.l.awaiting.Add(-1)
+		w.st.c.confirmEnded()
+		if lost == nil {
+			break
+		}
+		last := w.l
+		if w, err = p.resend(ctx, stop, exchange, key, r, start, resends, lost); err != nil {
+			last.unconfirmed.Add(1)
+			break
+		}
+	}
 	took := time.Since(start)
-	w.l.awaiting.Add(-1)
 	if err == nil {
 		w.l.confirmNanos.Add(uint64(took))
 	}
@@ -401,7 +456,47 @@ func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *pu
 	return err
 }
 
-func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, since time.Time) error {
+// ResentHeader is the header a confirmed publish written again carries
+// (int32: how many times it was resent); its MessageId is the first
+// write's.
+const ResentHeader = "x-warren-resent"
+
+// resend writes r again, the n-th time, after its channel closed before the
+// ack (lost says how): with the same MessageId and the header ResentHeader,
+// through write (waiting for a usable channel as a first publish does),
+// within ctx and ConfirmTimeout from start. Its error is ErrNotConfirmed
+// naming lost and why no write went out.
+func (p *Pool) resend(ctx context.Context, stop <-chan struct{}, exchange, key string, r *publishRequest, start time.Time, n int, lost error) (written, error) {
+	limit := start.Add(p.spec.ConfirmTimeout)
+	if !time.Now().Before(limit) {
+		return written{}, fmt.Errorf("%w: %w; no confirm within %v", ErrNotConfirmed, lost, p.spec.ConfirmTimeout)
+	}
+	wctx := ctx
+	if dl, ok := ctx.Deadline(); !ok || dl.After(limit) {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, limit)
+		defer cancel()
+	}
+	again := *r
+	h := make(amqp.Table, len(r.msg.Headers)+1) // the caller's table is never changed
+	maps.Copy(h, r.msg.Headers)
+	h[ResentHeader] = int32(n)
+	again.msg.Headers = h
+	w, err := p.write(wctx, stop, exchange, key, &again)
+	if err != nil {
+		if ctx.Err() == nil && wctx.Err() != nil {
+			err = fmt.Errorf("no confirm within %v: %w", p.spec.ConfirmTimeout, err)
+		}
+		return written{}, fmt.Errorf("%w: %w; resend %d: %w", ErrNotConfirmed, lost, n, err)
+	}
+	w.l.resent.Add(1)
+	return w, nil
+}
+
+// awaitConfirm waits for the confirm of one write of r. It returns lost,
+// naming why, when the write's channel closed before the broker's ack (the
+// caller resends), else the publish's outcome.
+func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, since time.Time) (lost, err error) {
 	l, st, dc := w.l, w.st, w.dc
 	done := false
 	select {
@@ -412,10 +507,7 @@ func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written
 	var started time.Time
 	if !done {
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.spec.ConfirmTimeout {
-			started = time.Now()
-			if !since.IsZero() {
-				started = since
-			}
+			started = since
 		}
 	}
 	for !done {
@@ -428,14 +520,14 @@ func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written
 			done = true
 		case <-ctx.Done():
 			p.unconfirmed(l, st, r)
-			return fmt.Errorf("%w: %w", ErrNotConfirmed, ctx.Err())
+			return nil, fmt.Errorf("%w: %w", ErrNotConfirmed, ctx.Err())
 		case <-stop:
 			p.unconfirmed(l, st, r)
-			return fmt.Errorf("%w: %w", ErrNotConfirmed, ErrStopped)
+			return nil, fmt.Errorf("%w: %w", ErrNotConfirmed, ErrStopped)
 		case <-tick:
 			if time.Since(started) > p.spec.ConfirmTimeout {
 				p.unconfirmed(l, st, r)
-				return fmt.Errorf("%w: no confirm within %v", ErrNotConfirmed, p.spec.ConfirmTimeout)
+				return nil, fmt.Errorf("%w: no confirm within %v", ErrNotConfirmed, p.spec.ConfirmTimeout)
 			}
 		}
 	}
@@ -447,25 +539,36 @@ func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written
 	if !dc.Acked() {
 		// Closing a channel nacks every publish still pending on it.
 		if st.c.ch.IsClosed() {
-			l.unconfirmed.Add(1)
-			if why := st.c.closeReason(); why != nil {
-				return fmt.Errorf("%w: channel closed before the broker's ack: %w", ErrNotConfirmed, why)
+			why := st.c.closeReason()
+			if why == nil {
+				return errChannelClosed, nil // closed by Warren (moved, recycled): resent
 			}
-			return fmt.Errorf("%w: channel closed before the broker's ack", ErrNotConfirmed)
+			if why.Recover {
+				// A channel error (406 PRECONDITION_FAILED, 404, 403): a
+				// publish on the channel was refused, maybe this one,
+				// which would close the next channel too. Not resent.
+				l.unconfirmed.Add(1)
+				return nil, fmt.Errorf("%w: channel closed before the broker's ack: %w", ErrNotConfirmed, why)
+			}
+			// Its connection closed (320 CONNECTION_FORCED, a node
+			// stopping) or was lost: resent.
+			return fmt.Errorf("channel closed before the broker's ack: %w", why), nil
 		}
 		l.nacked.Add(1)
 		if st.c.nacked() {
 			st.c.recycle()
 		}
-		return ErrNacked
+		return nil, ErrNacked
 	}
 	st.c.nacks.Store(0)
 	if returned {
-		return &ReturnedError{MessageID: r.msg.MessageId, Code: ret.ReplyCode, Text: ret.ReplyText}
+		return nil, &ReturnedError{MessageID: r.msg.MessageId, Code: ret.ReplyCode, Text: ret.ReplyText}
 	}
 	l.confirmed.Add(1)
-	return nil
+	return nil, nil
 }
+
+var errChannelClosed = errors.New("channel closed before the broker's ack")
 
 // unconfirmed ends a confirm wait that gave up.
 func (p *Pool) unconfirmed(l *publisherLane, st *laneState, r *publishRequest) {
