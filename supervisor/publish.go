@@ -123,7 +123,9 @@ func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []
 // goroutine keeps many publishes in flight (a window of Pending values) and
 // gets the throughput of amqp091's deferred confirmations. Options and
 // errors are Publish's, [publish.Confirm] implied; [publish.ToZone] picks
-// the zone, [publish.AllZones] and [publish.Mandatory] are refused.
+// the zone, [publish.AllZones] and [publish.Mandatory] are refused. The
+// Pending keeps body, to write it again should its channel close before
+// the ack: it must not be modified until Wait returned.
 func (t *Tree) PublishDeferred(ctx context.Context, exchange, routingKey string, body []byte, opts ...publish.Option) (*publish.Pending, error) {
 	var zone string
 	if len(opts) > 0 {

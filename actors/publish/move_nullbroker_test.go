@@ -177,7 +177,9 @@ func TestPublisher_FollowsAMove(t *testing.T) {
 
 	nb1.Freeze() // the ack of the first publish waits
 	first := make(chan error, 1)
-	go func() { first <- r.pool.Publish(within(t, 10*time.Second), nil, "", "mv-q", []byte(`1`), publish.Confirm()) }()
+	go func() {
+		first <- r.pool.Publish(within(t, 10*time.Second), nil, "", "mv-q", []byte(`1`), publish.Confirm())
+	}()
 	r.inFlight(t, 1)
 
 	c2, p2 := channels(t, nb2)
@@ -203,7 +205,9 @@ func TestPublisher_FollowsAMove(t *testing.T) {
 	// connection: resent on the new channel, then the old one is given back.
 	nb2.Freeze()
 	third := make(chan error, 1)
-	go func() { third <- r.pool.Publish(within(t, 10*time.Second), nil, "", "mv-q", []byte(`3`), publish.Confirm()) }()
+	go func() {
+		third <- r.pool.Publish(within(t, 10*time.Second), nil, "", "mv-q", []byte(`3`), publish.Confirm())
+	}()
 	r.inFlight(t, 1)
 	c3, p3 := channels(t, nb1)
 	r.give(t, "nb1", "three#", c3, p3, "two#")

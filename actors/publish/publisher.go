@@ -30,7 +30,9 @@ const publisherPlainName = "plain"
 // Writes:   its own row of the publishers table, nobody else does.
 // Blocking: confirm.select runs in a goroutine that reports back with
 // .         *publisherConfirmed; a goroutine per channel watches its broker's
-// .         connections row and reports *publisherBlocked.
+// .         connections row and reports *publisherBlocked; a goroutine per
+// .         channel moved off waits for its confirms and reports
+// .         *publisherDrained.
 type publisher struct {
 	env  *actors.Env
 	lane *publisherLane
@@ -43,8 +45,8 @@ type publisher struct {
 	// draining holds the channels moved off (ChannelAssigned.MovedFrom)
 	// whose confirms are still outstanding, by channel id.
 	draining map[string]*drainingChannel
-	tick  *time.Timer
-	row   registry.Publisher // last row written
+	tick     *time.Timer
+	row      registry.Publisher // last row written
 	// stopping is set once the actor stops or restarts: what arrives
 	// afterwards starts nothing and writes no row.
 	stopping bool
@@ -401,9 +403,13 @@ func (p *publisher) armTick() {
 // awaiting their confirm then fail with ErrNotConfirmed.
 func (p *publisher) shutdown() {
 	p.stopping = true
-	for id, d := range p.draining { // given back with the others
+	for id, d := range p.draining {
+		// Given back now: a restarted instance does not know it (a stopped
+		// actor's channels all go back anyway). Its publishes still
+		// waiting for their ack are resent.
 		d.cancel()
 		delete(p.draining, id)
+		p.release(slotConfirm, id)
 	}
 	for i := range p.slots {
 		p.detach(i)
