@@ -39,16 +39,20 @@ func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *pu
 	if o != nil {
 		o.ConfirmWait(1, 0, "")
 	}
-	var err error
-	for resends := 1; ; resends++ {
+	var err, lost error
+	for resends := 0; ; {
 		w.l.awaiting.Add(1)
-		var lost error
-		lost, err = p.awaitConfirm(ctx, stop, w, r, start)
+		var lostNow error
+		lostNow, err = p.awaitConfirm(ctx, stop, w, r, start)
 		w.l.awaiting.Add(-1)
 		w.st.c.confirmEnded()
-		if lost == nil {
+		if lostNow == nil {
+			if err != nil && resends > 0 && errors.Is(err, ErrNotConfirmed) {
+				err = fmt.Errorf("%w (resent %d times, the last after: %v)", err, resends, lost)
+			}
 			break
 		}
+		lost, resends = lostNow, resends+1
 		last := w.l
 		if w, err = p.resend(ctx, stop, exchange, key, r, start, resends, lost); err != nil {
 			last.unconfirmed.Add(1)
