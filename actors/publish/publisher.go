@@ -400,7 +400,10 @@ func (p *publisher) armTick() {
 
 // shutdown takes the lane out of service and removes the row. The channels
 // go back to the assignments actor, which closes them: publishes still
-// awaiting their confirm then fail with ErrNotConfirmed.
+// awaiting their confirm are then resent once a lane has a channel again (a
+// restarted publisher's), or fail with ErrNotConfirmed when their ctx,
+// MaxWait or the pool's stop ends first. Pool.WaitIdle before a shutdown
+// lets them come in.
 func (p *publisher) shutdown() {
 	p.stopping = true
 	for id, d := range p.draining {
