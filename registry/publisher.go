@@ -48,7 +48,8 @@ type Publisher struct {
 	Confirmed    uint64         `json:"confirmed"`     // acked by the broker (confirmed mode)
 	Nacked       uint64         `json:"nacked"`        // nacked by the broker
 	Returned     uint64         `json:"returned"`      // returned as unroutable (mandatory)
-	Unconfirmed  uint64         `json:"unconfirmed"`   // channel lost or caller gave up before the ack
+	Unconfirmed  uint64         `json:"unconfirmed"`   // no ack: caller gave up, or no resend could go out in time
+	Resent       uint64         `json:"resent"`        // confirmed publishes written again, their channel lost before the ack
 	Buffered     int64          `json:"buffered"`      // callers waiting for a usable channel now
 	Dropped      uint64         `json:"dropped"`       // refused: buffer full, or waited too long
 	InFlight     int64          `json:"in_flight"`     // confirmed publishes waiting for their confirm now

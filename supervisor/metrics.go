@@ -130,7 +130,7 @@ func (m *treeMetrics) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range reg.Publishers() {
 		name := lastElem(p.ID)
 		for outcome, v := range map[string]uint64{"published": p.Published, "confirmed": p.Confirmed, "nacked": p.Nacked,
-			"returned": p.Returned, "unconfirmed": p.Unconfirmed, "dropped": p.Dropped} {
+			"returned": p.Returned, "unconfirmed": p.Unconfirmed, "resent": p.Resent, "dropped": p.Dropped} {
 			c(m.publishes, float64(v), name, p.Zone, outcome)
 		}
 		g(m.publishWaiting, float64(p.Buffered), name, p.Zone)

@@ -66,8 +66,10 @@ func (c PublishConfig) Validate() error {
 // publishers. Without publish.Confirm it returns once the message is written
 // to a channel; with it, once the broker acked it, and it fails with
 // publish.ErrNacked, an *publish.ReturnedError (publish.Mandatory) or
-// publish.ErrNotConfirmed (channel lost before the ack, its close reason
-// wrapped; ctx ended). While the zone has no usable channel (no broker up,
+// publish.ErrNotConfirmed (ctx ended, ConfirmTimeout passed; a channel
+// closed by a channel error, its reason wrapped). A confirmed publish whose
+// channel closes before the ack is written again, with the same MessageId
+// and the header x-warren-resent: at least once. While the zone has no usable channel (no broker up,
 // or the broker blocked publishing) the publish waits, bounded by
 // PublishConfig.MaxWait and ctx, and fails at once with
 // publish.ErrBufferFull when PublishConfig.Buffer publishes wait already.
@@ -121,7 +123,9 @@ func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []
 // goroutine keeps many publishes in flight (a window of Pending values) and
 // gets the throughput of amqp091's deferred confirmations. Options and
 // errors are Publish's, [publish.Confirm] implied; [publish.ToZone] picks
-// the zone, [publish.AllZones] and [publish.Mandatory] are refused.
+// the zone, [publish.AllZones] and [publish.Mandatory] are refused. The
+// Pending keeps body, to write it again should its channel close before
+// the ack: it must not be modified until Wait returned.
 func (t *Tree) PublishDeferred(ctx context.Context, exchange, routingKey string, body []byte, opts ...publish.Option) (*publish.Pending, error) {
 	var zone string
 	if len(opts) > 0 {

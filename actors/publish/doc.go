@@ -13,6 +13,22 @@
 // by its connection's socket (actors.Link): a write that outlives its ctx
 // closes the socket rather than hang.
 //
+// # At-least-once
+//
+// A confirmed publish whose channel closes before the broker's ack (its
+// connection closed, as when a node stops, or was lost; or Warren closed
+// the channel) is written again on another channel, with the same
+// MessageId and the header [ResentHeader], until it is acked or its ctx,
+// the pool's ConfirmTimeout or the pool's stop ends it: confirmed
+// publishing is at-least-once. A message the broker routed before its
+// channel died is routed again; a listener's dedup window, keyed by
+// MessageId, suppresses it. Every confirmed publish therefore has a
+// MessageId (generated when the caller gives none). A nack is not resent.
+// [Pool.WaitIdle] waits until no publish is in progress (shutdown). A
+// publisher asked to move (actors.ChannelAssigned.MovedFrom) writes on its
+// new channel at once and gives the old one back once the confirms
+// outstanding on it came in.
+//
 // [Pool.PublishReply] makes the pool the listeners' reply publisher
 // (actors.ReplyPublisher). supervisor.Tree.Publish is the usual way in.
 // Each publisher actor writes its own row of the registry's publishers

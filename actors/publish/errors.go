@@ -20,9 +20,11 @@ var (
 	// memory or disk alarm).
 	ErrBlocked = errors.New("warren: broker blocked publishing (connection.blocked)")
 	// ErrNotConfirmed is returned by a confirmed publish whose outcome is
-	// unknown: the channel or its connection was lost before the broker's
-	// ack, or the ctx ended first. The broker may or may not have the
-	// message.
+	// unknown: no ack came before its ctx ended, the pool's ConfirmTimeout
+	// passed or the pool stopped (a publish whose channel closed before the
+	// ack is written again meanwhile; the error names the last cause), or a
+	// channel error (4xx) closed its channel. The broker may have the
+	// message, maybe more than once.
 	ErrNotConfirmed = errors.New("warren: publish not confirmed")
 	// ErrNacked is returned by a confirmed publish the broker refused
 	// (basic.nack: an internal error of the queue, or a queue with

@@ -49,6 +49,37 @@ type laneChannel struct {
 	// at nackRecycle the channel is closed and replaced (recycled).
 	nacks    atomic.Int32
 	recycled atomic.Bool
+
+	// outstanding counts the confirmed publishes written on ch whose
+	// confirm wait has not ended; drained, once set by whenDrained, is
+	// closed (and cleared) when it drops to zero: a publisher moving off ch
+	// keeps it until then.
+	outstanding atomic.Int64
+	drained     atomic.Pointer[chan struct{}]
+}
+
+// confirmEnded counts the end of a confirm wait of a publish written on c.
+func (c *laneChannel) confirmEnded() {
+	if c.outstanding.Add(-1) == 0 && c.drained.Load() != nil {
+		c.signalDrained()
+	}
+}
+
+func (c *laneChannel) signalDrained() {
+	if ch := c.drained.Swap(nil); ch != nil {
+		close(*ch)
+	}
+}
+
+// whenDrained returns a chan closed once no confirm is outstanding on c.
+// Called once per channel, by its publisher moving off it.
+func (c *laneChannel) whenDrained() <-chan struct{} {
+	ch := make(chan struct{})
+	c.drained.Store(&ch)
+	if c.outstanding.Load() == 0 { // after the store: a confirmEnded from now on sees it
+		c.signalDrained()
+	}
+	return ch
 }
 
 // nackRecycle is how many nacks in a row make a publisher give its channel
@@ -164,6 +195,7 @@ type publisherLane struct {
 	slots [publisherSlots]atomic.Pointer[laneState] // by slotConfirm, slotPlain
 
 	published, confirmed, nacked, returned, unconfirmed, dropped atomic.Uint64
+	resent                                                       atomic.Uint64 // confirmed publishes written again on this lane
 	buffered                                                     atomic.Int64
 	awaiting                                                     atomic.Int64  // confirm waits in progress
 	confirmNanos                                                 atomic.Uint64 // summed write-to-ack time of the acked ones
@@ -300,6 +332,7 @@ func (l *publisherLane) counters(row *registry.Publisher) {
 	row.Nacked = l.nacked.Load()
 	row.Returned = l.returned.Load()
 	row.Unconfirmed = l.unconfirmed.Load()
+	row.Resent = l.resent.Load()
 	row.Dropped = l.dropped.Load()
 	row.Buffered = l.buffered.Load()
 	row.InFlight = l.awaiting.Load()

@@ -77,9 +77,11 @@ func putRequest(r *publishRequest) {
 // Confirm makes the publish wait for the broker's confirm: it returns nil
 // once the broker acked the message (persisted it, for a persistent message
 // to a durable queue), and an error when it was nacked, returned (with
-// Mandatory), or its channel was lost before the ack. Defaults to
-// fire-and-forget: the publish returns once the message is written to the
-// connection.
+// Mandatory), or not acked within its ctx or the pool's ConfirmTimeout. A
+// message whose channel closes before the ack is written again (same
+// MessageId, header [ResentHeader]): at least once. A confirmed publish
+// without a MessageID gets a generated one. Defaults to fire-and-forget:
+// the publish returns once the message is written to the connection.
 func Confirm() Option {
 	return func(r *publishRequest) error { r.confirm = true; return nil }
 }
@@ -160,7 +162,7 @@ func Priority(n uint8) Option {
 }
 
 // MessageID sets the AMQP message id. Defaults to none, or a generated one
-// for a mandatory publish.
+// (warren-<hex>-<seq>) for a confirmed or mandatory publish.
 func MessageID(s string) Option {
 	return func(r *publishRequest) error { r.msg.MessageId = s; return nil }
 }

@@ -76,6 +76,15 @@ type Pool struct {
 	idPrefix string
 	idSeq    atomic.Uint64
 
+	// busy counts the publishes in progress (see WaitIdle); idleWaiters
+	// the WaitIdle calls, so that a publish takes idleMu only when one
+	// waits; idle is closed (and cleared) under idleMu when busy drops to
+	// zero.
+	busy        atomic.Int64
+	idleWaiters atomic.Int32
+	idleMu      sync.Mutex
+	idle        chan struct{}
+
 	exchanges actors.ExchangeCache // exchanges known to exist, per connection
 }
 
@@ -133,7 +142,10 @@ func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, bo
 
 // Publish publishes body to exchange with routingKey. Without [Confirm] it
 // returns once the message is written to a channel; with it, once the
-// broker acked it. It waits for a usable channel at most the pool's MaxWait
+// broker acked it: a publish whose channel closes before the ack is written
+// again on another channel (see [Confirm]) until it is acked, its ctx ends,
+// the pool's ConfirmTimeout (from the first write) passes or stop is
+// closed. It waits for a usable channel at most the pool's MaxWait
 // (and within ctx), and fails at once with ErrBufferFull when too many
 // publishes wait already. It fails with ErrStopped once stop is
 // closed (nil: never). Errors are *Error wrapping the sentinels of
@@ -144,9 +156,11 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
 		return err
 	}
+	p.begin()
+	defer p.end()
 	w, err := p.write(ctx, stop, exchange, routingKey, r)
 	if err == nil && r.confirm {
-		err = p.await(ctx, stop, w, r, time.Time{})
+		err = p.await(ctx, stop, w, r, exchange, routingKey, time.Time{})
 	}
 	if err != nil {
 		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
@@ -162,60 +176,69 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 // options are Publish's, [Confirm] implied, except [Mandatory] (a returned
 // message is reported by a Publish that waits: use Publish(…, Confirm(),
 // Mandatory())).
+//
+// The Pending keeps the message to write it again should its channel close
+// before the ack: body must not be modified until Wait returned. The
+// publish counts as in progress ([Pool.WaitIdle]) until then.
 func (p *Pool) PublishDeferred(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) (*Pending, error) {
 	r := getRequest()
 	defer putRequest(r)
+	r.confirm = true // before request: it gives the publish its MessageId
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
 		return nil, err
 	}
 	if r.mandatory {
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: errDeferredMandatory}
 	}
-	r.confirm = true
+	p.begin()
 	w, err := p.write(ctx, stop, exchange, routingKey, r)
 	if err != nil {
+		p.end()
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
 	}
-	return &Pending{pool: p, stop: stop, w: w, exchange: exchange, routingKey: routingKey, written: time.Now()}, nil
+	return &Pending{pool: p, stop: stop, w: w, req: *r, exchange: exchange, routingKey: routingKey, written: time.Now()}, nil
 }
-
-// deferredRequest is what a Pending's wait knows of its publish: confirmed,
-// not mandatory (read only).
-var deferredRequest = &publishRequest{confirm: true}
 
 var errDeferredMandatory = errors.New("warren: PublishDeferred takes no Mandatory option: a returned message is reported by Publish(…, Confirm(), Mandatory())")
 
 // Pending is a confirmed publish written by [Pool.PublishDeferred] whose
 // broker confirm [Pending.Wait] waits for. A Pending is used by one
-// goroutine.
+// goroutine. It holds the message (its body too) until Wait returned, to
+// write it again if its channel closes before the ack.
 type Pending struct {
 	pool                 *Pool
 	stop                 <-chan struct{}
 	w                    written
+	req                  publishRequest // the message, for a resend
 	exchange, routingKey string
 	written              time.Time
 	done                 bool
 	err                  error
 }
 
-// Done is closed once the broker acked or nacked the publish, or its
-// channel closed; Wait then returns at once.
+// Done is closed once the broker acked or nacked the first write of the
+// publish, or its channel closed; Wait then returns at once, unless the
+// channel closed: Wait writes the message again.
 func (pd *Pending) Done() <-chan struct{} { return pd.w.dc.Done() }
 
 // Wait waits for the broker's confirm: nil once it acked the message, an
-// *Error otherwise — nacked, its channel closed before the ack, or no
-// confirm within ctx or the pool's ConfirmTimeout (counted from the write).
-// A Wait that gave up (its ctx ended) leaves the publish unconfirmed: once
-// Wait returned, it returns the same again.
+// *Error otherwise — nacked, or no confirm within ctx, the pool's
+// ConfirmTimeout (counted from the first write) or stop. A message whose
+// channel closed before the ack is written again on another channel, as
+// Publish does, and Wait waits for that confirm. A Wait that gave up (its
+// ctx ended) leaves the publish unconfirmed: once Wait returned, it returns
+// the same again.
 func (pd *Pending) Wait(ctx context.Context) error {
 	if pd.done {
 		return pd.err
 	}
-	err := pd.pool.await(ctx, pd.stop, pd.w, deferredRequest, pd.written)
+	err := pd.pool.await(ctx, pd.stop, pd.w, &pd.req, pd.exchange, pd.routingKey, pd.written)
 	if err != nil {
 		err = &Error{Exchange: pd.exchange, RoutingKey: pd.routingKey, Err: err}
 	}
 	pd.done, pd.err = true, err
+	pd.req = publishRequest{} // the caller may reuse the body now
+	pd.pool.end()
 	return err
 }
 
@@ -234,10 +257,20 @@ func (p *Pool) request(r *publishRequest, exchange, routingKey string, body []by
 		return &Error{Exchange: exchange, RoutingKey: routingKey,
 			Err: fmt.Errorf("%w: %d bytes, the maximum is %d", ErrTooLarge, len(body), p.spec.MaxMessageSize)}
 	}
-	if r.mandatory && r.msg.MessageId == "" {
-		r.msg.MessageId = p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 36)
+	if (r.mandatory || r.confirm) && r.msg.MessageId == "" {
+		r.msg.MessageId = p.newID()
 	}
 	return nil
+}
+
+// newID returns a MessageId of the pool's form, warren-<hex>-<seq> (one
+// allocation): confirmed and mandatory publishes without one get it, so
+// that a resend carries the first write's id and returns find their caller.
+func (p *Pool) newID() string {
+	var buf [48]byte
+	b := append(buf[:0], p.idPrefix...)
+	b = strconv.AppendUint(b, p.idSeq.Add(1), 36)
+	return string(b)
 }
 
 // written is a publish on its channel: the lane and channel state it went
@@ -314,6 +347,9 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 			if expect {
 				l.expect(r.msg.MessageId)
 			}
+			if r.confirm {
+				st.c.outstanding.Add(1) // before the write: a drain of the channel waits for it
+			}
 			var dc *amqp.DeferredConfirmation
 			err := st.c.guard.Guard(ctx, func() (err error) {
 				dc, err = st.c.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, r.mandatory, false, r.msg)
@@ -330,6 +366,9 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 			}
 			if expect {
 				l.settle(st.c.returns, r.msg.MessageId)
+			}
+			if r.confirm {
+				st.c.confirmEnded()
 			}
 			if ctx.Err() != nil {
 				return written{}, err // the write outlived ctx: Guard names the cause
@@ -355,124 +394,6 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 			return written{}, ErrStopped
 		}
 	}
-}
-
-// await waits for the broker's confirm of w: within ctx and, when ctx has
-// no earlier deadline, ConfirmTimeout from since (zero: now), checked on
-// every tick of the pool's clock (a per-call timer costs more than the rest
-// of the wait). It counts the wait on w's lane (in flight, and the time
-// to an ack) and reports it to the tree's observer.
-func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, since time.Time) error {
-	var o *actors.Observer
-	if env := p.env.Load(); env != nil {
-		o = env.Observe
-	}
-	if o != nil && o.ConfirmWait == nil {
-		o = nil
-	}
-	start := since
-	if start.IsZero() {
-		start = time.Now()
-	}
-	w.l.awaiting.Add(1)
-	if o != nil {
-		o.ConfirmWait(1, 0, "")
-	}
-	err := p.awaitConfirm(ctx, stop, w, r, since)
-	took := time.Since(start)
-	w.l.awaiting.Add(-1)
-	if err == nil {
-		w.l.confirmNanos.Add(uint64(took))
-	}
-	if o == nil {
-		return err
-	}
-	outcome := "acked"
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrNacked):
-		outcome = "nacked"
-	case errors.Is(err, ErrReturned):
-		outcome = "returned"
-	default:
-		outcome = "unconfirmed"
-	}
-	o.ConfirmWait(-1, took, outcome)
-	return err
-}
-
-func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, since time.Time) error {
-	l, st, dc := w.l, w.st, w.dc
-	done := false
-	select {
-	case <-dc.Done(): // already confirmed (the oldest of a window, often): no four-way select
-		done = true
-	default:
-	}
-	var started time.Time
-	if !done {
-		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.spec.ConfirmTimeout {
-			started = time.Now()
-			if !since.IsZero() {
-				started = since
-			}
-		}
-	}
-	for !done {
-		var tick <-chan struct{}
-		if !started.IsZero() {
-			tick = *p.clock.Load()
-		}
-		select {
-		case <-dc.Done():
-			done = true
-		case <-ctx.Done():
-			p.unconfirmed(l, st, r)
-			return fmt.Errorf("%w: %w", ErrNotConfirmed, ctx.Err())
-		case <-stop:
-			p.unconfirmed(l, st, r)
-			return fmt.Errorf("%w: %w", ErrNotConfirmed, ErrStopped)
-		case <-tick:
-			if time.Since(started) > p.spec.ConfirmTimeout {
-				p.unconfirmed(l, st, r)
-				return fmt.Errorf("%w: no confirm within %v", ErrNotConfirmed, p.spec.ConfirmTimeout)
-			}
-		}
-	}
-	var ret amqp.Return
-	returned := false
-	if r.mandatory {
-		ret, returned = l.settle(st.c.returns, r.msg.MessageId)
-	}
-	if !dc.Acked() {
-		// Closing a channel nacks every publish still pending on it.
-		if st.c.ch.IsClosed() {
-			l.unconfirmed.Add(1)
-			if why := st.c.closeReason(); why != nil {
-				return fmt.Errorf("%w: channel closed before the broker's ack: %w", ErrNotConfirmed, why)
-			}
-			return fmt.Errorf("%w: channel closed before the broker's ack", ErrNotConfirmed)
-		}
-		l.nacked.Add(1)
-		if st.c.nacked() {
-			st.c.recycle()
-		}
-		return ErrNacked
-	}
-	st.c.nacks.Store(0)
-	if returned {
-		return &ReturnedError{MessageID: r.msg.MessageId, Code: ret.ReplyCode, Text: ret.ReplyText}
-	}
-	l.confirmed.Add(1)
-	return nil
-}
-
-// unconfirmed ends a confirm wait that gave up.
-func (p *Pool) unconfirmed(l *publisherLane, st *laneState, r *publishRequest) {
-	if r.mandatory {
-		l.settle(st.c.returns, r.msg.MessageId)
-	}
-	l.unconfirmed.Add(1)
 }
 
 // tick advances the pool's clock: the publisher actors call it every

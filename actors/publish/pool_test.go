@@ -197,7 +197,7 @@ func TestPool_ConfirmWaitIsBounded(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	err := p.await(context.Background(), nil, written{l, st, never}, &publishRequest{confirm: true}, time.Time{})
+	err := p.await(context.Background(), nil, written{l, st, never}, &publishRequest{confirm: true}, "x", "k", time.Time{})
 	if !errors.Is(err, ErrNotConfirmed) || !strings.Contains(err.Error(), "no confirm within 200ms") {
 		t.Fatalf("err = %v", err)
 	}
@@ -206,7 +206,7 @@ func TestPool_ConfirmWaitIsBounded(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := p.await(ctx, nil, written{l, st, never}, &publishRequest{confirm: true}, time.Time{}); !errors.Is(err, ErrNotConfirmed) || !errors.Is(err, context.DeadlineExceeded) {
+	if err := p.await(ctx, nil, written{l, st, never}, &publishRequest{confirm: true}, "x", "k", time.Time{}); !errors.Is(err, ErrNotConfirmed) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
 	if l.unconfirmed.Load() != 2 {

@@ -30,7 +30,9 @@ const publisherPlainName = "plain"
 // Writes:   its own row of the publishers table, nobody else does.
 // Blocking: confirm.select runs in a goroutine that reports back with
 // .         *publisherConfirmed; a goroutine per channel watches its broker's
-// .         connections row and reports *publisherBlocked.
+// .         connections row and reports *publisherBlocked; a goroutine per
+// .         channel moved off waits for its confirms and reports
+// .         *publisherDrained.
 type publisher struct {
 	env  *actors.Env
 	lane *publisherLane
@@ -38,9 +40,13 @@ type publisher struct {
 	log  *slog.Logger
 
 	self  *actor.PID
+	plain *actor.PID // the child holding slotPlain's channel
 	slots [publisherSlots]publisherSlot
-	tick  *time.Timer
-	row   registry.Publisher // last row written
+	// draining holds the channels moved off (ChannelAssigned.MovedFrom)
+	// whose confirms are still outstanding, by channel id.
+	draining map[string]*drainingChannel
+	tick     *time.Timer
+	row      registry.Publisher // last row written
 	// stopping is set once the actor stops or restarts: what arrives
 	// afterwards starts nothing and writes no row.
 	stopping bool
@@ -73,6 +79,18 @@ type publisherPlainEvent struct{ msg any }
 
 type publisherTick struct{}
 
+// drainingChannel is a confirm-mode channel the publisher moved off: no new
+// publish goes to it, and it is given back (actors.ReleaseChannel) once the
+// confirms outstanding on it came in, or after the pool's ConfirmTimeout.
+type drainingChannel struct {
+	c      *laneChannel
+	cancel context.CancelFunc // ends the goroutine waiting for the drain
+}
+
+// publisherDrained reports that the confirms outstanding on the channel id
+// came in, or that the wait for them ran out.
+type publisherDrained struct{ id string }
+
 // Props returns the props of the i-th publisher actor (1-based, as
 // supervisor pools number their workers).
 func (p *Pool) Props(env *actors.Env, i int) *actor.Props {
@@ -95,10 +113,14 @@ func (p *publisher) Receive(ctx actor.Context) {
 	case *actor.Started:
 		p.self = ctx.Self()
 		p.row = registry.Publisher{ID: p.self.Id, Zone: p.zone}
-		ctx.Send(p.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: p.self, App: "publisher", Zone: p.zone, Role: registry.Publish})
-		if _, err := ctx.SpawnNamed(publisherPlainProps(p.env, p.zone), publisherPlainName); err != nil {
+		p.draining = map[string]*drainingChannel{}
+		ctx.Send(p.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: p.self, App: "publisher", Zone: p.zone,
+			Role: registry.Publish, CanMove: true})
+		plain, err := ctx.SpawnNamed(publisherPlainProps(p.env, p.zone), publisherPlainName)
+		if err != nil {
 			panic(err) // a name clash among our own children is a bug
 		}
+		p.plain = plain
 		p.apply()
 		p.armTick()
 	case *actors.ChannelAssigned:
@@ -114,6 +136,8 @@ func (p *publisher) Receive(ctx actor.Context) {
 		}
 	case *publisherConfirmed:
 		p.onConfirmed(m)
+	case *publisherDrained:
+		p.onDrained(m.id)
 	case *publisherBlocked:
 		s := &p.slots[m.slot]
 		if m.gen == s.gen && m.blocked != s.blocked {
@@ -137,6 +161,9 @@ func (p *publisher) Receive(ctx actor.Context) {
 				p.lane.drain(c.returns)
 			}
 		}
+		for _, d := range p.draining {
+			p.lane.drain(d.c.returns)
+		}
 		p.flush(false)
 		p.armTick()
 	case *actor.Restarting:
@@ -153,6 +180,9 @@ func (p *publisher) onAssigned(slot int, m *actors.ChannelAssigned) {
 		// broker watch no one cancels (the assignments actor takes the
 		// channel back when the publisher is gone).
 		return
+	}
+	if m.MovedFrom != "" {
+		p.moveOff(slot, m)
 	}
 	p.detach(slot)
 	s := &p.slots[slot]
@@ -172,6 +202,11 @@ func (p *publisher) onAssigned(slot int, m *actors.ChannelAssigned) {
 }
 
 func (p *publisher) onLost(slot int, m *actors.ChannelLost) {
+	if d := p.draining[m.ID]; d != nil { // its publishes still waiting are resent
+		d.cancel()
+		delete(p.draining, m.ID)
+		return
+	}
 	if a := p.slots[slot].assigned; a != nil && a.ID == m.ID {
 		p.detach(slot)
 		p.apply()
@@ -193,6 +228,64 @@ func (p *publisher) onConfirmed(m *publisherConfirmed) {
 	}
 	s.c = m.c
 	p.apply()
+}
+
+// moveOff starts a move of slot (m.MovedFrom set): new publishes go to
+// m's channel as soon as the lane has it (onAssigned continues), the old
+// channel is kept while confirms are outstanding on it, at most the pool's
+// ConfirmTimeout, and then given back. A publish whose old channel closes
+// before its ack is resent (see Pool.Publish). The plain channel, which
+// waits for no confirm, and a channel never put in confirm mode are given
+// back at once.
+func (p *publisher) moveOff(slot int, m *actors.ChannelAssigned) {
+	s := &p.slots[slot]
+	var c *laneChannel
+	if s.assigned != nil && s.assigned.ID == m.MovedFrom {
+		c = s.c
+	}
+	p.log.Info("moving publishes to another channel", "from", m.MovedFrom, "to", m.ID, "broker", m.Broker)
+	if slot == slotPlain || c == nil {
+		p.release(slot, m.MovedFrom)
+		return
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	p.draining[m.MovedFrom] = &drainingChannel{c: c, cancel: cancel}
+	drained := c.whenDrained()
+	env, self, id, wait := p.env, p.self, m.MovedFrom, p.lane.set.spec.ConfirmTimeout
+	go func() {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-drained:
+		case <-t.C:
+		case <-wctx.Done():
+			return
+		}
+		env.Send(self, &publisherDrained{id: id})
+	}()
+}
+
+// onDrained gives a channel moved off back once its confirms came in (or
+// the wait for them ran out).
+func (p *publisher) onDrained(id string) {
+	d := p.draining[id]
+	if d == nil || p.stopping {
+		return
+	}
+	d.cancel()
+	delete(p.draining, id)
+	p.lane.drain(d.c.returns)
+	p.release(slotConfirm, id)
+}
+
+// release gives the channel id of slot back to the assignments actor, for
+// the actor holding it (the plain child holds slotPlain's).
+func (p *publisher) release(slot int, id string) {
+	holder := p.self
+	if slot == slotPlain {
+		holder = p.plain
+	}
+	p.env.Send(p.env.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: holder, ID: id})
 }
 
 // detach forgets slot's channel (lost, or replaced by a new one).
@@ -307,9 +400,20 @@ func (p *publisher) armTick() {
 
 // shutdown takes the lane out of service and removes the row. The channels
 // go back to the assignments actor, which closes them: publishes still
-// awaiting their confirm then fail with ErrNotConfirmed.
+// awaiting their confirm are then resent once a lane has a channel again (a
+// restarted publisher's), or fail with ErrNotConfirmed when their ctx,
+// MaxWait or the pool's stop ends first. Pool.WaitIdle before a shutdown
+// lets them come in.
 func (p *publisher) shutdown() {
 	p.stopping = true
+	for id, d := range p.draining {
+		// Given back now: a restarted instance does not know it (a stopped
+		// actor's channels all go back anyway). Its publishes still
+		// waiting for their ack are resent.
+		d.cancel()
+		delete(p.draining, id)
+		p.release(slotConfirm, id)
+	}
 	for i := range p.slots {
 		p.detach(i)
 		p.lane.store(i, laneWaiting)
@@ -340,7 +444,8 @@ func publisherPlainProps(env *actors.Env, zone string) *actor.Props {
 func (c *publisherPlain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.Send(c.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "publisher", Zone: c.zone, Role: registry.Publish})
+		ctx.Send(c.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "publisher", Zone: c.zone,
+			Role: registry.Publish, CanMove: true})
 	case *actors.ChannelAssigned, *actors.ChannelLost:
 		ctx.Send(ctx.Parent(), &publisherPlainEvent{msg: m})
 	}

@@ -134,6 +134,10 @@ func (ch *channel) publish(p *pendingPublish) *amqpError {
 			return appendContent(b, ch.id, m.props, m.body, c.frameMax)
 		})
 	}
+	if ch.confirm && s.loseConfirm() {
+		c.closeWith(&amqpError{code: ConnectionForced, text: "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"})
+		return nil
+	}
 	if ch.confirm {
 		s.stats.Confirms++
 		c.sendMethod(ch.id, basicAck, func(e *codec.Encoder) {

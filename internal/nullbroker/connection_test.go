@@ -1,6 +1,7 @@
 package nullbroker
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strings"
@@ -280,4 +281,50 @@ func TestHeartbeatsKeepIdleConnectionAlive(t *testing.T) {
 	case <-time.After(3 * time.Second):
 	}
 	open(t, c)
+}
+
+// LoseConfirms: the message is routed, its confirm never comes, the
+// connection closes with 320; a publish without confirm mode is untouched.
+func TestLoseConfirmsRoutesThenClosesTheConnection(t *testing.T) {
+	s := start(t, Config{})
+	c := dial(t, s)
+	ch := open(t, c)
+	declare(t, ch, "lost-q")
+	publish(t, ch, "", "lost-q", "plain") // no confirm mode: not counted
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	closed := c.NotifyClose(make(chan *amqp.Error, 1))
+	lost := s.LoseConfirms(1)
+	dc, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), "", "lost-q", false, false, amqp.Publishing{Body: []byte("routed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, lost, "the confirm lost")
+	if err := recv(t, closed, "NotifyClose"); err == nil || err.Code != ConnectionForced {
+		t.Fatalf("connection closed with %v, want 320", err)
+	}
+	recv(t, dc.Done(), "the publish's confirmation")
+	if dc.Acked() {
+		t.Fatal("acked; want the confirm lost")
+	}
+	if q := queueInfo(t, s, "lost-q"); q.Messages != 2 {
+		t.Fatalf("queue holds %d messages, want both routed", q.Messages)
+	}
+	if st := s.Stats(); st.Confirms != 0 {
+		t.Fatalf("%d confirms sent", st.Confirms)
+	}
+	// The count is used up: a new connection's confirms come.
+	ch2 := open(t, dial(t, s))
+	if err := ch2.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	dc, err = ch2.PublishWithDeferredConfirmWithContext(context.Background(), "", "lost-q", false, false, amqp.Publishing{Body: []byte("acked")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, dc.Done(), "the next confirmation")
+	if !dc.Acked() {
+		t.Fatal("not acked")
+	}
 }

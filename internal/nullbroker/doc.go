@@ -64,7 +64,8 @@
 // every connection without a word, CloseConnections closes them with a code
 // such as 320 CONNECTION_FORCED, Block and Unblock raise and clear a
 // resource alarm, Freeze and Thaw make the broker hang with its sockets
-// open, CancelConsumers and DeleteQueue act as an operator would. Stats,
+// open, LoseConfirms closes a publisher's connection between routing a
+// message and confirming it, CancelConsumers and DeleteQueue act as an operator would. Stats,
 // Queues, Queue, Exchanges and Bindings show the state.
 //
 // The broker releases a connection's or channel's state (consumers,

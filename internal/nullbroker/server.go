@@ -108,6 +108,9 @@ type Server struct {
 	blocked     bool
 	blockReason string
 	stats       Stats
+	// loseConfirms and confirmsLost implement LoseConfirms.
+	loseConfirms int
+	confirmsLost chan struct{}
 }
 
 // Start starts a broker listening on an ephemeral port of 127.0.0.1.
@@ -263,6 +266,41 @@ func (s *Server) Unblock() {
 	for c := range s.conns {
 		c.notifyUnblocked()
 	}
+}
+
+// LoseConfirms makes the broker route each of the next n messages
+// published on a channel in confirm mode and then, instead of confirming
+// it, close its connection with 320 CONNECTION_FORCED, as a RabbitMQ node
+// stopped (rabbitmqctl stop) between routing a message and its confirm
+// does: the publisher cannot know the message was routed. The returned
+// chan is closed once the n-th was. A later call replaces the count (the
+// chan of the earlier one is then closed at once).
+func (s *Server) LoseConfirms(n int) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.confirmsLost != nil {
+		close(s.confirmsLost)
+	}
+	lost := make(chan struct{})
+	s.loseConfirms, s.confirmsLost = n, lost
+	if n <= 0 {
+		close(lost)
+		s.loseConfirms, s.confirmsLost = 0, nil
+	}
+	return lost
+}
+
+// loseConfirm reports whether the confirm of a message just routed is to be
+// lost (LoseConfirms), counting it. Callers hold s.mu.
+func (s *Server) loseConfirm() bool {
+	if s.loseConfirms == 0 {
+		return false
+	}
+	if s.loseConfirms--; s.loseConfirms == 0 {
+		close(s.confirmsLost)
+		s.confirmsLost = nil
+	}
+	return true
 }
 
 // Freeze stops reading from and writing to every connection; the sockets

@@ -1,0 +1,225 @@
+package publish_test
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/go-memdb"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// fakeAssignments stands in for the assignments actor: it hands the
+// requests and releases it receives to the test.
+type fakeAssignments struct {
+	requests chan *actors.RequestChannel
+	releases chan *actors.ReleaseChannel
+}
+
+func (f *fakeAssignments) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actors.RequestChannel:
+		f.requests <- m
+	case *actors.ReleaseChannel:
+		f.releases <- m
+	}
+}
+
+// moveRig runs one publisher actor of a pool of one, outside a tree, with
+// a fake assignments actor: the test gives it channels itself.
+type moveRig struct {
+	pool     *publish.Pool
+	env      *actors.Env
+	fake     *fakeAssignments
+	pub      *actor.PID // the publisher (confirm-mode channel)
+	plain    *actor.PID // its child (plain channel)
+	requests map[*actor.PID]bool
+}
+
+func newMoveRig(t *testing.T) *moveRig {
+	t.Helper()
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return supervisor.DiscardLogger() }))
+	env := &actors.Env{System: sys, Registry: registry.New(), Log: supervisor.DiscardLogger(), LocalZone: "local"}
+	pool, err := publish.NewPool(publish.PoolSpec{Size: 1, ConfirmTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeAssignments{requests: make(chan *actors.RequestChannel, 4), releases: make(chan *actors.ReleaseChannel, 8)}
+	if _, err := sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return fake }), actors.RootName+"/"+actors.AssignmentsName); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := sys.Root.SpawnNamed(pool.Props(env, 1), actors.RootName+"/"+actors.PublishersName+"/publishers-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = sys.Root.StopFuture(pub).Wait()
+		sys.Shutdown()
+	})
+	rig := &moveRig{pool: pool, env: env, fake: fake, pub: pub}
+	for range 2 {
+		select {
+		case r := <-fake.requests:
+			if !r.CanMove || r.Role != registry.Publish {
+				t.Fatalf("request %+v; want CanMove, for publishing", r)
+			}
+			if r.Consumer.Id != pub.Id {
+				rig.plain = r.Consumer
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the publisher and its plain child did not both ask for a channel")
+		}
+	}
+	return rig
+}
+
+// channels opens a confirm-mode-to-be channel and a plain one on nb.
+func channels(t *testing.T, nb *nullbroker.Server) (*amqp.Channel, *amqp.Channel) {
+	t.Helper()
+	conn, err := amqp.Dial(nb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	a, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
+// give assigns the publisher its two channels (ids id+"c" and id+"p"),
+// moved from the ids of from unless empty, and waits for its row to show
+// the confirm-mode one ready.
+func (r *moveRig) give(t *testing.T, broker, id string, confirm, plain *amqp.Channel, from string) {
+	t.Helper()
+	m := func(suffix string, ch *amqp.Channel) *actors.ChannelAssigned {
+		a := &actors.ChannelAssigned{ID: id + suffix, Channel: ch, Broker: broker, Zone: "local"}
+		if from != "" {
+			a.MovedFrom = from + suffix
+		}
+		return a
+	}
+	r.env.Send(r.pub, m("c", confirm))
+	r.env.Send(r.plain, m("p", plain))
+	err := r.env.Registry.WaitFor(within(t, 5*time.Second), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		ch, raw, err := txn.FirstWatch(registry.TablePublishers, "id", r.pub.Id)
+		if err != nil {
+			return false, err
+		}
+		ws.Add(ch)
+		row, _ := raw.(*registry.Publisher)
+		return row != nil && row.State == registry.PublisherReady && row.Channel == id+"c", nil
+	})
+	if err != nil {
+		t.Fatalf("the publisher did not take %s: %v", id, err)
+	}
+}
+
+func (r *moveRig) inFlight(t *testing.T, n int64) {
+	t.Helper()
+	err := r.env.Registry.WaitFor(within(t, 5*time.Second), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		ch, raw, err := txn.FirstWatch(registry.TablePublishers, "id", r.pub.Id)
+		if err != nil {
+			return false, err
+		}
+		ws.Add(ch)
+		row, _ := raw.(*registry.Publisher)
+		return row != nil && row.InFlight == n, nil
+	})
+	if err != nil {
+		t.Fatalf("not %d confirms in flight: %v", n, err)
+	}
+}
+
+func (r *moveRig) released(t *testing.T, holder *actor.PID, id string) {
+	t.Helper()
+	select {
+	case m := <-r.fake.releases:
+		if m.Consumer.Id != holder.Id || m.ID != id {
+			t.Fatalf("released %s of %s; want %s of %s", m.ID, m.Consumer.Id, id, holder.Id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s not released", id)
+	}
+}
+
+func (r *moveRig) noRelease(t *testing.T) {
+	t.Helper()
+	select {
+	case m := <-r.fake.releases:
+		t.Fatalf("released %s of %s early", m.ID, m.Consumer.Id)
+	default:
+	}
+}
+
+// A publisher told its channels moved (ChannelAssigned.MovedFrom) writes
+// new publishes on the new channel at once, gives the old plain channel
+// back at once and the old confirm-mode one once the confirm outstanding
+// on it came in. A publish whose old channel dies before its ack is resent
+// on the new one, and the old channel is given back then.
+func TestPublisher_FollowsAMove(t *testing.T) {
+	nb1, nb2 := startNull(t, nullbroker.Config{}), startNull(t, nullbroker.Config{})
+	d1, d2 := consumer(t, nb1, "mv-q", "", ""), consumer(t, nb2, "mv-q", "", "")
+	r := newMoveRig(t)
+	c1, p1 := channels(t, nb1)
+	r.give(t, "nb1", "one#", c1, p1, "")
+
+	nb1.Freeze() // the ack of the first publish waits
+	first := make(chan error, 1)
+	go func() {
+		first <- r.pool.Publish(within(t, 10*time.Second), nil, "", "mv-q", []byte(`1`), publish.Confirm())
+	}()
+	r.inFlight(t, 1)
+
+	c2, p2 := channels(t, nb2)
+	r.give(t, "nb2", "two#", c2, p2, "one#")
+	r.released(t, r.plain, "one#p") // no confirm waits on it
+	if err := r.pool.Publish(within(t, 5*time.Second), nil, "", "mv-q", []byte(`2`), publish.Confirm()); err != nil {
+		t.Fatalf("a publish after the move: %v", err)
+	}
+	if m := next(t, d2); string(m.Body) != "2" {
+		t.Fatalf("nb2 got %q", m.Body)
+	}
+	r.noRelease(t) // the first publish's confirm is outstanding on one#c
+	nb1.Thaw()
+	if err := <-first; err != nil {
+		t.Fatalf("the publish in flight on the old channel: %v", err)
+	}
+	r.released(t, r.pub, "one#c")
+	if m := next(t, d1); string(m.Body) != "1" {
+		t.Fatalf("nb1 got %q", m.Body)
+	}
+
+	// Back to nb1; the confirm outstanding on nb2 is lost with its
+	// connection: resent on the new channel, then the old one is given back.
+	nb2.Freeze()
+	third := make(chan error, 1)
+	go func() {
+		third <- r.pool.Publish(within(t, 10*time.Second), nil, "", "mv-q", []byte(`3`), publish.Confirm())
+	}()
+	r.inFlight(t, 1)
+	c3, p3 := channels(t, nb1)
+	r.give(t, "nb1", "three#", c3, p3, "two#")
+	r.released(t, r.plain, "two#p")
+	nb2.Kill()
+	if err := <-third; err != nil {
+		t.Fatalf("the publish whose old channel died: %v", err)
+	}
+	r.released(t, r.pub, "two#c")
+	m := next(t, d1)
+	if n, _ := m.Headers[publish.ResentHeader].(int32); string(m.Body) != "3" || n != 1 {
+		t.Fatalf("nb1 got %q, headers %v; want the resent publish", m.Body, m.Headers)
+	}
+	nb2.Thaw()
+}
