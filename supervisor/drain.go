@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -118,7 +119,43 @@ func isListenerOrFederator(row registry.Listener, name string) bool {
 }
 
 // drain is the first step of Shutdown: every listener of the tree drained
-// (federators included), then the publishes in flight flushed.
+// (federators included), then the publishes in flight flushed: their
+// confirms come in (or they are resent) before the channels close, by the
+// same deadline as the handlers (at once, if it passed already).
 func (t *Tree) drain(ctx context.Context) error {
-	return errors.Join(t.drainListeners(ctx, func(registry.Listener) bool { return true }))
+	deadline := t.handlerDeadline(ctx)
+	err := t.drainListeners(ctx, func(registry.Listener) bool { return true })
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var pending []string
+	for _, p := range t.publishPools() {
+		if werr := p.pool.WaitIdle(wctx); werr != nil {
+			pending = append(pending, p.name+": "+werr.Error())
+		}
+	}
+	if len(pending) > 0 {
+		err = errors.Join(err, fmt.Errorf("%w: publishes still in flight: %s", ErrDrainCut, strings.Join(pending, "; ")))
+	}
+	return err
+}
+
+// namedPool is a publishers pool and its supervisor's name.
+type namedPool struct {
+	name string
+	pool *publish.Pool
+}
+
+// publishPools lists the tree's publishers pools: the local zone's, then
+// one per other zone.
+func (t *Tree) publishPools() []namedPool {
+	var out []namedPool
+	if t.pub != nil {
+		out = append(out, namedPool{actors.PublishersName, t.pub})
+	}
+	for _, z := range t.remote {
+		if p := t.remotePub[z]; p != nil {
+			out = append(out, namedPool{actors.ZonePoolName(actors.PublishersName, z), p})
+		}
+	}
+	return out
 }

@@ -199,3 +199,46 @@ func TestPool_WaitIdle(t *testing.T) {
 		t.Fatalf("WaitIdle after the Pending's Wait = %v", err)
 	}
 }
+
+// Shutdown lets the confirms in flight come in before it stops the
+// publishers: a confirmed publish made just before it succeeds, and one
+// still unconfirmed when the ctx runs out is named in its error.
+func TestShutdown_WaitsForTheConfirmsInFlight(t *testing.T) {
+	t.Run("the ack comes in during the drain", func(t *testing.T) {
+		nb := startNull(t, nullbroker.Config{})
+		tree := pubTree(t, nb, supervisor.PublishConfig{})
+		nb.Freeze()
+		done := make(chan error, 1)
+		go func() { done <- tree.Publish(within(t, 10*time.Second), "", "k", []byte(`{}`), publish.Confirm()) }()
+		waitPublishers(t, tree, "the confirm in flight", func(rows []registry.Publisher) bool {
+			return total(rows, func(r registry.Publisher) uint64 { return uint64(r.InFlight) }) == 1
+		})
+		stopped := make(chan error, 1)
+		go func() { stopped <- tree.Shutdown(within(t, 10*time.Second)) }()
+		nb.Thaw()
+		if err := <-done; err != nil {
+			t.Fatalf("a publish confirmed during the shutdown's drain failed: %v", err)
+		}
+		if err := <-stopped; err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	})
+	t.Run("the ack never comes", func(t *testing.T) {
+		nb := startNull(t, nullbroker.Config{})
+		tree := pubTreeShut(t, nb, supervisor.PublishConfig{}, false)
+		nb.Freeze()
+		t.Cleanup(nb.Thaw)
+		done := make(chan error, 1)
+		go func() { done <- tree.Publish(within(t, 10*time.Second), "", "k", []byte(`{}`), publish.Confirm()) }()
+		waitPublishers(t, tree, "the confirm in flight", func(rows []registry.Publisher) bool {
+			return total(rows, func(r registry.Publisher) uint64 { return uint64(r.InFlight) }) == 1
+		})
+		err := tree.Shutdown(within(t, 2*time.Second))
+		if !errors.Is(err, supervisor.ErrDrainCut) || !strings.Contains(err.Error(), "publishers: 1 publishes still in progress") {
+			t.Fatalf("Shutdown = %v, want ErrDrainCut naming the publish in flight", err)
+		}
+		if err := <-done; !errors.Is(err, publish.ErrNotConfirmed) {
+			t.Fatalf("the unconfirmed publish returned %v, want ErrNotConfirmed", err)
+		}
+	})
+}
