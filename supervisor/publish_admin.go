@@ -11,6 +11,7 @@ type AdminPublishers struct {
 	Nacked      uint64               `json:"nacked"`
 	Returned    uint64               `json:"returned"`
 	Unconfirmed uint64               `json:"unconfirmed"`
+	Resent      uint64               `json:"resent"` // writes again of confirmed publishes whose channel died before the ack
 	Buffered    int64                `json:"buffered"`
 	Dropped     uint64               `json:"dropped"`
 	Publishers  []registry.Publisher `json:"publishers"`
@@ -28,6 +29,7 @@ func adminPublishers(r *registry.Registry) AdminPublishers {
 		out.Nacked += p.Nacked
 		out.Returned += p.Returned
 		out.Unconfirmed += p.Unconfirmed
+		out.Resent += p.Resent
 		out.Buffered += p.Buffered
 		out.Dropped += p.Dropped
 	}

@@ -28,18 +28,18 @@ func newPublishersCmd(a *app) *cobra.Command {
 }
 
 func renderPublishers(w io.Writer, s supervisor.AdminPublishers, p palette) error {
-	fmt.Fprintf(w, "pool size %d, published %d, confirmed %d, nacked %d, returned %d, unconfirmed %d, waiting %d, dropped %d\n",
-		s.Size, s.Published, s.Confirmed, s.Nacked, s.Returned, s.Unconfirmed, s.Buffered, s.Dropped)
+	fmt.Fprintf(w, "pool size %d, published %d, confirmed %d, nacked %d, returned %d, unconfirmed %d, resent %d, waiting %d, dropped %d\n",
+		s.Size, s.Published, s.Confirmed, s.Nacked, s.Returned, s.Unconfirmed, s.Resent, s.Buffered, s.Dropped)
 	tw := newTable(w)
-	fmt.Fprintf(tw, "NAME\t%s\tBROKER\tPUBLISHED\tCONFIRMED\tIN FLIGHT\tCONFIRM MEAN\tNACKED\tRETURNED\tUNCONFIRMED\tWAITING\tDROPPED\n", p.paint("STATE", noColor))
+	fmt.Fprintf(tw, "NAME\t%s\tBROKER\tPUBLISHED\tCONFIRMED\tIN FLIGHT\tCONFIRM MEAN\tNACKED\tRETURNED\tUNCONFIRMED\tRESENT\tWAITING\tDROPPED\n", p.paint("STATE", noColor))
 	for _, r := range s.Publishers {
 		c := yellow
 		if r.State == "ready" {
 			c = green
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\n", cell(r.ID[strings.LastIndex(r.ID, "/")+1:]),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", cell(r.ID[strings.LastIndex(r.ID, "/")+1:]),
 			p.paint(cell(string(r.State)), c), cell(r.Broker), r.Published, r.Confirmed, r.InFlight, meanMs(r.ConfirmMeanMs),
-			r.Nacked, r.Returned, r.Unconfirmed, r.Buffered, r.Dropped)
+			r.Nacked, r.Returned, r.Unconfirmed, r.Resent, r.Buffered, r.Dropped)
 	}
 	return tw.Flush()
 }

@@ -131,13 +131,13 @@ func TestPublish_RefusesWhatWouldBeLostSilently(t *testing.T) {
 }
 
 func TestPublishers_PrintsATable(t *testing.T) {
-	addr := fakeAdmin(t, map[string]string{"/publishers": `{"size": 1, "published": 7, "confirmed": 5, "dropped": 1,
+	addr := fakeAdmin(t, map[string]string{"/publishers": `{"size": 1, "published": 7, "confirmed": 5, "dropped": 1, "resent": 3,
 		"publishers": [{"id": "warren/publishers/publishers-1", "broker": "a:5672~publish", "state": "ready", "published": 7, "confirmed": 5, "dropped": 1,
-		"in_flight": 2, "confirm_mean_ms": 0.42}]}`})
+		"in_flight": 2, "confirm_mean_ms": 0.42, "resent": 3}]}`})
 	code, stdout, stderr := warren(t, "publishers", "--admin", addr)
-	want := "pool size 1, published 7, confirmed 5, nacked 0, returned 0, unconfirmed 0, waiting 0, dropped 1\n" +
-		"NAME          STATE  BROKER          PUBLISHED  CONFIRMED  IN FLIGHT  CONFIRM MEAN  NACKED  RETURNED  UNCONFIRMED  WAITING  DROPPED\n" +
-		"publishers-1  ready  a:5672~publish  7          5          2          420µs         0       0         0            0        1\n"
+	want := "pool size 1, published 7, confirmed 5, nacked 0, returned 0, unconfirmed 0, resent 3, waiting 0, dropped 1\n" +
+		"NAME          STATE  BROKER          PUBLISHED  CONFIRMED  IN FLIGHT  CONFIRM MEAN  NACKED  RETURNED  UNCONFIRMED  RESENT  WAITING  DROPPED\n" +
+		"publishers-1  ready  a:5672~publish  7          5          2          420µs         0       0         0            3       0        1\n"
 	if code != exitOK || stdout != want {
 		t.Fatalf("warren publishers = %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
 	}

@@ -178,6 +178,9 @@ function setup() {
     counter('nacked'),
     counter('rejected'),
     counter('errors'),
+    counter('dead_lettered', 'dead-lettered'),
+    counter('requeued'),
+    counter('duplicates'),
     { key: 'in_flight', label: 'in flight', num: true },
   ], { sort: { key: 'name' } });
   tables.publishers = new Table($('publishers'), 'publishers', [
@@ -193,6 +196,7 @@ function setup() {
     counter('nacked'),
     counter('returned'),
     counter('unconfirmed'),
+    counter('resent'),
     counter('buffered', 'waiting'),
     counter('dropped'),
   ], { sort: { key: 'id' } });
