@@ -20,14 +20,14 @@ import (
 func TestFault_DedupWindowHandlesResendsAndRedeliveriesOnce(t *testing.T) {
 	r := newFaultRig(t, "dedup window: resends and redeliveries", withSpec(func(s *listener.Spec) {
 		s.Dedup = listener.DedupSpec{Window: time.Minute}
-		s.Workers = 8
+		s.Workers = 16
 		h := s.Handlers[0].Handler
 		s.Handlers[0].Handler = func(ctx context.Context, d *listener.Delivery) error {
-			time.Sleep(20 * time.Millisecond) // work: handlers are running when the connection goes
+			time.Sleep(2 * time.Millisecond) // work: handlers are running when the connection goes
 			return h(ctx, d)
 		}
 	}))
-	stop := r.load(8, 0, 5*time.Second)
+	stop := r.load(2, 0, 5*time.Second)
 	r.confirmedMore(t, 200, 20*time.Second, "confirmed publishes flowing")
 	for i := range 3 {
 		closeWarrenConnection(t, r.b, true)
