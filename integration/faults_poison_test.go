@@ -11,6 +11,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/registry"
 )
 
 // A poison message among a flow of good ones: its handler always fails
@@ -46,8 +47,13 @@ func TestFault_PoisonMessageEndsInTheErrorQueueAndGoesBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 20*time.Second, "the poison message in "+errQueue, func() bool { return queueCountsOf(t, r.b, errQueue) == "1 0" })
+	waitListener(t, r.tree, r.listener.Id, 20*time.Second, "the poison message dead-lettered", func(l registry.Listener) bool {
+		return l.DeadLettered == 1
+	})
 	deadLettered := time.Since(began)
+	if c := queueCountsOf(t, r.b, errQueue); c != "1 0" { // the broker's own view
+		t.Fatalf("%s holds %s (ready unacked), want 1 0", errQueue, c)
+	}
 	if n := runs.Load(); n != attempts {
 		t.Fatalf("the poison message's handler ran %d times, want %d (Retry.Attempts)", n, attempts)
 	}
