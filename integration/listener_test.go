@@ -151,8 +151,9 @@ func TestListener_AckPolicies(t *testing.T) {
 	})
 }
 
-// A panicking handler is contained: the message is nacked, the panic logged
-// with its event, and the listener keeps consuming.
+// A panicking handler is contained: the message is dead-lettered (to the
+// listener's error queue: a panic is not retried), the panic logged with
+// its event, and the listener keeps consuming.
 func TestListener_HandlerPanicContained(t *testing.T) {
 	b := StartBroker(t)
 	tree, logs := startTree(t, oneZone(b.URI()))
@@ -169,7 +170,10 @@ func TestListener_HandlerPanicContained(t *testing.T) {
 	if c := recv(t, ok, 5*time.Second, "the next event"); c != "good" {
 		t.Fatalf("got %q", c)
 	}
-	row := waitListener(t, tree, pid.Id, 5*time.Second, "panic counted", func(l registry.Listener) bool { return l.Errors == 1 && l.Nacked == 1 })
+	row := waitListener(t, tree, pid.Id, 5*time.Second, "panic counted", func(l registry.Listener) bool { return l.Errors == 1 && l.DeadLettered == 1 })
+	if msg, ok, err := ch.Get("panicky_error", true); err != nil || !ok || !strings.Contains(fmt.Sprint(msg.Headers["x-warren-error"]), "kaboom") {
+		t.Fatalf("panicky_error: %v %v %v", err, ok, msg.Headers)
+	}
 	if row.State != registry.ListenerConsuming {
 		t.Fatalf("row = %+v", row)
 	}
@@ -181,8 +185,9 @@ func TestListener_HandlerPanicContained(t *testing.T) {
 	}
 }
 
-// Malformed JSON is rejected to the queue's dead-letter exchange, logged
-// with the queue's name, and never stops the listener.
+// Malformed JSON is dead-lettered to the queue's dead-letter exchange (with
+// the reason in its headers), logged with the queue's name, and never stops
+// the listener.
 func TestListener_MalformedJSONDeadLettered(t *testing.T) {
 	b := StartBroker(t)
 	tree, logs := startTree(t, oneZone(b.URI()))
@@ -200,10 +205,10 @@ func TestListener_MalformedJSONDeadLettered(t *testing.T) {
 	recv(t, ok, 5*time.Second, "the valid event")
 	waitListener(t, tree, pid.Id, 5*time.Second, "rejected", func(l registry.Listener) bool { return l.Rejected == 1 })
 	msg, okGet, err := ch.Get("malformed-dlq", true)
-	if err != nil || !okGet || string(msg.Body) != `{"Event-Category": "broken",` {
-		t.Fatalf("dead-letter queue: %v %v %q", err, okGet, msg.Body)
+	if err != nil || !okGet || string(msg.Body) != `{"Event-Category": "broken",` || !strings.Contains(fmt.Sprint(msg.Headers["x-warren-error"]), "malformed JSON") {
+		t.Fatalf("dead-letter queue: %v %v %q %v", err, okGet, msg.Body, msg.Headers)
 	}
-	if !strings.Contains(logs.String(), "malformed JSON payload rejected") || !strings.Contains(logs.String(), "queue=strict-q") {
+	if !strings.Contains(logs.String(), "malformed JSON payload dead-lettered") || !strings.Contains(logs.String(), "queue=strict-q") {
 		t.Fatal("rejection not logged with the queue name")
 	}
 }

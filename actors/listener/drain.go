@@ -40,6 +40,10 @@ type Drained struct {
 // still in flight when the caller's ctx ended.
 var ErrDrainCut = errors.New("warren: drain cut short")
 
+// cancelGrace bounds how long a drain with no handler running waits for
+// the broker to confirm the consumer's cancel.
+const cancelGrace = time.Second
+
 // drainState is a listener's drain in progress, owned by the actor.
 type drainState struct {
 	waiters []func(*Drained) // who asked, answered once drained
@@ -97,14 +101,22 @@ func (l *listener) startDrain(deadline time.Time, answer func(*Drained)) {
 			defer t.Stop()
 			cutTimer = t.C
 		}
-		cut, past := 0, false
+		grace := time.NewTimer(cancelGrace)
+		defer grace.Stop()
+		cut, past, graceOver := 0, false, false
 		for {
-			// Done once no handler runs and the consumer ended (or, past
-			// the deadline, a consumer that does not end is left to the stop).
-			if s.counter.inFlight.Load() == 0 && (past || s.forwarding.Load() == 0 && !s.setupPending.Load()) {
+			// Done once no handler runs and the consumer ended — or no
+			// handler runs and the broker has not confirmed the cancel
+			// within cancelGrace (a frozen or dying connection), or the
+			// deadline passed: what the consumer still holds or receives
+			// is unacked, and the broker requeues it when the stop closes
+			// the channel.
+			if s.counter.inFlight.Load() == 0 && (past || graceOver || s.forwarding.Load() == 0 && !s.setupPending.Load()) {
 				break
 			}
 			select {
+			case <-grace.C:
+				graceOver = true
 			case <-s.drainWake:
 			case <-cutTimer:
 				cutTimer, past = nil, true
