@@ -58,10 +58,18 @@ func newUISent() *uiSent {
 // gets a reset instead of the updates it missed.
 func (u *uiServer) events(w http.ResponseWriter, req *http.Request) {
 	h := w.Header()
+	if req.Method == http.MethodHead { // what a GET would get, without a stream
+		if u.hub.full() {
+			u.refuse(w)
+			return
+		}
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	if !u.hub.join() {
-		h.Set("Retry-After", strconv.Itoa(int(uiStreamRetry.Seconds())))
-		writeJSON(w, http.StatusServiceUnavailable, AdminError{Error: fmt.Sprintf(
-			"the observer serves at most %d event streams at once: retry later", u.hub.max)})
+		u.refuse(w)
 		return
 	}
 	defer u.hub.leave()
@@ -69,10 +77,6 @@ func (u *uiServer) events(w http.ResponseWriter, req *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	if req.Method == http.MethodHead {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
 	// The stream outlives the server's read and write timeouts: no read
 	// deadline (net/http ends a request whose connection's read times
 	// out), a write deadline per event.
@@ -120,6 +124,13 @@ func (u *uiServer) events(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
+}
+
+// refuse answers a stream past the cap.
+func (u *uiServer) refuse(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(uiStreamRetry.Seconds())))
+	writeJSON(w, http.StatusServiceUnavailable, AdminError{Error: fmt.Sprintf(
+		"the observer serves at most %d event streams at once: retry later", u.hub.max)})
 }
 
 // encodeEvent returns one server-sent event (JSON has no raw newline).

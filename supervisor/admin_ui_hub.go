@@ -76,6 +76,13 @@ func (h *uiHub) join() bool {
 	return true
 }
 
+// full tells whether the streams are at the cap.
+func (h *uiHub) full() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.streams >= h.max
+}
+
 // leave counts a stream gone.
 func (h *uiHub) leave() {
 	h.mu.Lock()
