@@ -101,17 +101,21 @@ func (h *uiHub) poke() {
 
 // first returns the latest frame, waiting for the first one.
 func (h *uiHub) first(ctx context.Context) (*uiFrame, error) {
-	h.mu.Lock()
-	ready := h.ready
-	h.mu.Unlock()
-	select {
-	case <-ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-h.u.t.done:
-		return nil, context.Canceled
+	for {
+		h.mu.Lock()
+		cur, ready := h.cur, h.ready
+		h.mu.Unlock()
+		if cur != nil {
+			return cur, nil
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-h.u.t.done:
+			return nil, context.Canceled
+		}
 	}
-	return h.latest(), nil
 }
 
 // latest returns the latest frame, nil while no stream is open.
@@ -139,9 +143,13 @@ func (h *uiHub) start(ctx context.Context) {
 func (h *uiHub) run(ctx context.Context) {
 	ticker := time.NewTicker(h.tick)
 	defer ticker.Stop()
+	handedOver := false // true once a later join may have started another runner
 	defer func() {
+		if handedOver {
+			return
+		}
 		h.mu.Lock()
-		h.running = false
+		h.running, h.permanent = false, false // a stream that comes late runs a runner of its own
 		h.setLocked(nil)
 		h.mu.Unlock()
 	}()
@@ -159,7 +167,7 @@ func (h *uiHub) run(ctx context.Context) {
 		if streams == 0 {
 			h.setLocked(nil)
 			if !h.permanent {
-				h.running = false // in the lock: the next join starts a runner
+				h.running, handedOver = false, true // in the lock: the next join starts a runner
 				h.mu.Unlock()
 				return
 			}
