@@ -39,12 +39,22 @@ const adminShutdownGrace = 5 * time.Second
 //	GET /ui           the observer: a web page of the live tree (HTML; its files under /ui/)
 //	GET /ui/events    the observer's server-sent events: a snapshot, then changes ([UIUpdate])
 //
-// Other paths answer 404 and other methods 405, with an [AdminError].
-// URIs and error texts never carry a password. The handler is safe for
-// concurrent use; it reads the registry in lock-free snapshots. The
-// observer's timeline holds the changes its streams saw; [Tree.ServeAdmin]
-// also records them while no page is open.
-func (t *Tree) AdminHandler() http.Handler { return t.adminHandler(&uiServer{t: t}) }
+// HEAD is answered for each of them, with the headers of a GET and no
+// body. Other paths answer 404 (quoting at most the path's first
+// adminEchoMax bytes) and other methods 405, with an [AdminError]. URIs and
+// error texts never carry a password. The handler is safe for concurrent
+// use; it reads the registry in lock-free snapshots. The observer's streams
+// share one snapshot per change of the tables and are capped at
+// [DefaultAdminMaxStreams] (503 past it); its timeline holds the changes
+// its streams saw, and [Tree.ServeAdmin] also records them while no page is
+// open.
+func (t *Tree) AdminHandler() http.Handler {
+	return t.adminHandler(newUIServer(t, DefaultAdminMaxStreams))
+}
+
+// adminEchoMax is how much of a request's path, method or Host an error
+// answer quotes.
+const adminEchoMax = 64
 
 // adminHandler is AdminHandler with the observer ui, whose timeline
 // ServeAdmin also feeds while no page is open.
@@ -81,11 +91,11 @@ func (t *Tree) adminHandler(ui *uiServer) http.Handler {
 		switch {
 		case !ok && !isPage:
 			writeJSON(w, http.StatusNotFound, AdminError{Error: fmt.Sprintf(
-				"no such endpoint %s: try one of %s", req.URL.Path, known)})
-		case req.Method != http.MethodGet:
-			w.Header().Set("Allow", http.MethodGet)
+				"no such endpoint %q: try one of %s", adminClip(req.URL.Path, adminEchoMax), known)})
+		case req.Method != http.MethodGet && req.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
 			writeJSON(w, http.StatusMethodNotAllowed, AdminError{Error: fmt.Sprintf(
-				"method %s not allowed: the admin API is read-only, use GET", req.Method)})
+				"method %q not allowed: the admin API is read-only, use GET", adminClip(req.Method, adminEchoMax))})
 		case isPage:
 			page.ServeHTTP(w, req)
 		default:
@@ -118,39 +128,76 @@ func writeJSON(w http.ResponseWriter, code int, body any) {
 // (":7117") means the loopback interface, never every interface. The API has
 // no authentication: only an address that names a non-loopback host binds
 // one, and that is logged as a warning.
-func (t *Tree) ServeAdmin(ctx context.Context, addr string) (net.Addr, error) {
+//
+// Whatever the address, a request must name in its Host header the bound
+// host, localhost, an IP literal or a name added by [WithAdminAllowHosts];
+// others are answered 421 (a web page cannot read the API through a DNS
+// name it points at this host). The server's limits: [AdminReadHeaderTimeout],
+// [AdminReadTimeout], [AdminWriteTimeout] (an event stream's own bound is
+// per event), [AdminIdleTimeout], at most [WithAdminMaxConns] connections
+// and [WithAdminMaxStreams] event streams.
+func (t *Tree) ServeAdmin(ctx context.Context, addr string, opts ...AdminOption) (net.Addr, error) {
+	s, err := t.serveAdmin(ctx, addr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return s.addr, nil
+}
+
+// adminServer is what ServeAdmin started, for its tests.
+type adminServer struct {
+	addr net.Addr
+	ln   *capListener
+	ui   *uiServer
+}
+
+// serveAdmin is ServeAdmin.
+func (t *Tree) serveAdmin(ctx context.Context, addr string, opts ...AdminOption) (*adminServer, error) {
+	o := defaultAdminOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.maxConns <= o.maxStreams {
+		return nil, fmt.Errorf("warren: admin API: connection cap %d: need more than the stream cap %d", o.maxConns, o.maxStreams)
+	}
 	addr, public, err := adminListenAddr(addr)
 	if err != nil {
 		return nil, err
 	}
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	raw, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("warren: admin API: %w", err)
 	}
 	log := t.adminLog()
 	if public {
-		log.Warn("admin API listening on a non-loopback address; it has no authentication", "addr", ln.Addr().String())
+		log.Warn("admin API listening on a non-loopback address; it has no authentication", "addr", raw.Addr().String())
 	}
-	ui := &uiServer{t: t}
-	handler := t.adminHandler(ui)
-	if !public {
-		handler = hostGuard(ln.Addr(), handler)
-	}
+	ln := newCapListener(raw, o.maxConns, log)
+	ui := newUIServer(t, o.maxStreams)
+	bound, _, _ := net.SplitHostPort(addr)
+	handler := hostGuard(raw.Addr(), bound, o.allowHosts, t.adminHandler(ui))
 	// Requests live within serving: the observer's streams end when it stops.
 	serving, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: AdminReadHeaderTimeout,
+		ReadTimeout:       AdminReadTimeout,
+		WriteTimeout:      AdminWriteTimeout,
+		IdleTimeout:       AdminIdleTimeout,
+		MaxHeaderBytes:    adminMaxHeaderBytes,
+		ConnState:         ln.track,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return serving },
 	}
+	ui.hub.start(serving)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("admin API stopped", "addr", ln.Addr().String(), "err", err)
+			log.Error("admin API stopped", "addr", raw.Addr().String(), "err", err)
 		}
 	}()
-	go ui.record(serving)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -163,26 +210,7 @@ func (t *Tree) ServeAdmin(ctx context.Context, addr string) (net.Addr, error) {
 			_ = srv.Close()
 		}
 	}()
-	return ln.Addr(), nil
-}
-
-// hostGuard answers 421 to a request whose Host header is not the loopback
-// address the admin API serves: a web page the operator opens cannot make
-// their browser read the API through a DNS name that resolves to 127.0.0.1
-// (DNS rebinding). Clients that dial the address (the CLI, curl) send it as
-// their Host.
-func hostGuard(addr net.Addr, next http.Handler) http.Handler {
-	_, port, _ := net.SplitHostPort(addr.String())
-	allowed := map[string]bool{addr.String(): true, "localhost:" + port: true,
-		"127.0.0.1:" + port: true, "[::1]:" + port: true}
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !allowed[strings.ToLower(req.Host)] {
-			writeJSON(w, http.StatusMisdirectedRequest, AdminError{Error: fmt.Sprintf(
-				"host %q is not this admin API's address (%s): requests must name it", req.Host, addr)})
-			return
-		}
-		next.ServeHTTP(w, req)
-	})
+	return &adminServer{addr: raw.Addr(), ln: ln, ui: ui}, nil
 }
 
 // adminListenAddr resolves the address ServeAdmin binds and tells whether it

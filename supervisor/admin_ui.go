@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"context"
 	"embed"
 	"io/fs"
 	"net/http"
@@ -40,12 +39,18 @@ const uiRetry = time.Second
 const uiPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// uiServer serves the observer of one admin handler. Its timeline is shared
-// by every stream; each stream keeps what it sent on its own goroutine (the
-// request's). It is safe for concurrent use.
+// uiServer serves the observer of one admin handler. Its timeline and its
+// hub's snapshots are shared by every stream. It is safe for concurrent use.
 type uiServer struct {
 	t        *Tree
 	timeline uiTimeline
+	hub      *uiHub
+}
+
+func newUIServer(t *Tree, maxStreams int) *uiServer {
+	u := &uiServer{t: t}
+	u.hub = newUIHub(u, maxStreams)
+	return u
 }
 
 // routes are the observer's paths.
@@ -87,56 +92,7 @@ func (u *uiServer) file(name string) http.Handler {
 	})
 }
 
-// follow calls fn with a fresh snapshot now and again after every change
-// of the tables, at most every uiCoalesce, and, when tick is set, every
-// tick with tick true. It returns when ctx ends, the tree stops or fn fails
-// (the client went away). It waits on go-memdb watch channels: one per
-// table, closed by the next commit that touches it.
-func (u *uiServer) follow(ctx context.Context, tick time.Duration, fn func(ticked bool) error) {
-	var ticks <-chan time.Time
-	if tick > 0 {
-		ticker := time.NewTicker(tick)
-		defer ticker.Stop()
-		ticks = ticker.C
-	}
-	ticked := false
-	for {
-		watch := u.tableWatch()
-		sent := time.Now()
-		if err := fn(ticked); err != nil {
-			return
-		}
-		ticked = false
-		select {
-		case <-watch[0]:
-		case <-watch[1]:
-		case <-watch[2]:
-		case <-watch[3]:
-		case <-watch[4]:
-		case <-watch[5]:
-		case <-ticks:
-			ticked = true
-		case <-ctx.Done():
-			return
-		case <-u.t.done:
-			return
-		}
-		if wait := uiCoalesce - time.Since(sent); wait > 0 {
-			timer := time.NewTimer(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				timer.Stop()
-				return
-			case <-u.t.done:
-				timer.Stop()
-				return
-			}
-		}
-	}
-}
-
-// uiTables are the tables the observer shows; follow selects on one watch
+// uiTables are the tables the observer shows; the hub selects on one watch
 // channel of each.
 var uiTables = [6]string{registry.TableConnections, registry.TableAssignments, registry.TableActors,
 	registry.TableListeners, registry.TablePublishers, registry.TableWorkers}
@@ -154,14 +110,4 @@ func (u *uiServer) tableWatch() [6]<-chan struct{} {
 		out[i] = it.WatchCh()
 	}
 	return out
-}
-
-// record feeds the timeline until ctx ends or the tree stops, so that it
-// holds the changes made while no page is open. ServeAdmin runs it.
-func (u *uiServer) record(ctx context.Context) {
-	u.follow(ctx, 0, func(bool) error {
-		at := time.Now()
-		u.timeline.observe(u.t.uiState(nil).items(), at)
-		return nil
-	})
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -35,21 +37,51 @@ type UITableDiff struct {
 	Del []string          `json:"del,omitempty"`
 }
 
-// uiSent is what one stream sent: the JSON of each part and of each row.
+// uiSent is what the streams were sent: the JSON of each part and of each
+// row. Each call of next replaces its maps rather than changing them, so
+// that a frame may keep the ones it was built from.
 type uiSent struct {
 	parts  map[string][]byte
 	tables map[string]map[string][]byte
-	seq    uint64 // of the last timeline event sent
+	rows   map[string][]json.RawMessage // each table's rows, in order
+	seq    uint64                       // of the last timeline event sent
+}
+
+func newUISent() *uiSent {
+	return &uiSent{parts: map[string][]byte{}, tables: map[string]map[string][]byte{}, rows: map[string][]json.RawMessage{}}
 }
 
 // events serves GET /ui/events until the client goes away, the server
-// stops or the tree stops.
+// stops or the tree stops. Past the stream cap it answers 503 with a
+// Retry-After. Every stream writes the frames of the hub: one snapshot per
+// change, shared; a stream that fell more than uiMaxLag frames behind
+// gets a reset instead of the updates it missed.
 func (u *uiServer) events(w http.ResponseWriter, req *http.Request) {
-	rc := http.NewResponseController(w)
 	h := w.Header()
+	if req.Method == http.MethodHead { // what a GET would get, without a stream
+		if u.hub.full() {
+			u.refuse(w)
+			return
+		}
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !u.hub.join() {
+		u.refuse(w)
+		return
+	}
+	defer u.hub.leave()
+	rc := http.NewResponseController(w)
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
+	// The stream outlives the server's read and write timeouts: no read
+	// deadline (net/http ends a request whose connection's read times
+	// out), a write deadline per event.
+	_ = rc.SetReadDeadline(time.Time{}) // not every writer has one (httptest's)
+	_ = rc.SetWriteDeadline(time.Now().Add(uiWriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	if _, err := fmt.Fprintf(w, "retry: %d\n\n", uiRetry.Milliseconds()); err != nil {
 		return
@@ -57,44 +89,57 @@ func (u *uiServer) events(w http.ResponseWriter, req *http.Request) {
 	if err := rc.Flush(); err != nil {
 		return // cannot stream through this writer
 	}
-	sent := &uiSent{parts: map[string][]byte{}, tables: map[string]map[string][]byte{}}
-	rates := newUIRates()
-	reset, built := true, time.Time{}
-	u.follow(req.Context(), uiTick, func(ticked bool) error {
-		if ticked {
-			rates.tick(built)
-		}
-		built = time.Now()
-		s := u.t.uiState(rates)
-		u.timeline.observe(s.items(), built)
-		up, err := sent.next(s, &u.timeline, built, reset)
-		if err != nil {
-			return err
-		}
-		if up == nil {
-			return nil
-		}
-		name := "update"
-		if reset {
-			name = "reset"
-		}
-		reset = false
-		_ = rc.SetWriteDeadline(time.Now().Add(uiWriteTimeout)) // not every writer has one (httptest's)
-		if err := writeEvent(w, name, up); err != nil {
+	ctx := req.Context()
+	f, err := u.hub.first(ctx)
+	if err != nil {
+		return
+	}
+	send := func(event []byte) error {
+		_ = rc.SetWriteDeadline(time.Now().Add(uiWriteTimeout))
+		if _, err := w.Write(event); err != nil {
 			return err
 		}
 		return rc.Flush()
-	})
+	}
+	if err := send(f.resetEvent()); err != nil {
+		return
+	}
+	for {
+		select {
+		case <-f.next:
+		case <-ctx.Done():
+			return
+		case <-u.t.done:
+			return
+		}
+		f = f.after
+		event := f.update // nil when the chain started over
+		if latest := u.hub.latest(); latest != nil && latest.seq-f.seq > uiMaxLag {
+			f, event = latest, nil
+		}
+		if event == nil {
+			event = f.resetEvent()
+		}
+		if err := send(event); err != nil {
+			return
+		}
+	}
 }
 
-// writeEvent writes one server-sent event (JSON has no raw newline).
-func writeEvent(w http.ResponseWriter, name string, data any) error {
+// refuse answers a stream past the cap.
+func (u *uiServer) refuse(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(uiStreamRetry.Seconds())))
+	writeJSON(w, http.StatusServiceUnavailable, AdminError{Error: fmt.Sprintf(
+		"the observer serves at most %d event streams at once: retry later", u.hub.max)})
+}
+
+// encodeEvent returns one server-sent event (JSON has no raw newline).
+func encodeEvent(name string, data any) ([]byte, error) {
 	b, err := json.Marshal(data)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, b)
-	return err
+	return fmt.Appendf(nil, "event: %s\ndata: %s\n\n", name, b), nil
 }
 
 // next returns what changed since the last call, nil when nothing did.
@@ -102,6 +147,7 @@ func (s *uiSent) next(st *uiState, tl *uiTimeline, at time.Time, reset bool) (*U
 	up := &UIUpdate{Time: at.Format(adminTime), Reset: reset, Tables: map[string]*UITableDiff{}}
 	changed := reset
 	var errs []error
+	s.parts, s.tables, s.rows = maps.Clone(s.parts), maps.Clone(s.tables), maps.Clone(s.rows)
 	part := func(name string, v any) json.RawMessage {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -159,6 +205,7 @@ func (s *uiSent) diff(name string, keys []string, rows func(i int) any, reset bo
 		old = nil
 	}
 	now := make(map[string][]byte, len(keys))
+	ordered := make([]json.RawMessage, 0, len(keys))
 	d := &UITableDiff{}
 	for i, key := range keys {
 		b, err := json.Marshal(rows(i))
@@ -168,6 +215,7 @@ func (s *uiSent) diff(name string, keys []string, rows func(i int) any, reset bo
 		k, _ := json.Marshal(key)
 		b = append(append(append([]byte(`{"key":`), k...), ','), b[1:]...) // rows are non-empty objects
 		now[key] = b
+		ordered = append(ordered, b)
 		if prev, ok := old[key]; !ok || !bytes.Equal(prev, b) {
 			d.Set = append(d.Set, b)
 		}
@@ -178,7 +226,7 @@ func (s *uiSent) diff(name string, keys []string, rows func(i int) any, reset bo
 		}
 	}
 	sort.Strings(d.Del)
-	s.tables[name] = now
+	s.tables[name], s.rows[name] = now, ordered
 	if !reset && len(d.Set) == 0 && len(d.Del) == 0 {
 		return nil, nil
 	}

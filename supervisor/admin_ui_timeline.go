@@ -137,3 +137,16 @@ func (tl *uiTimeline) since(seq uint64) ([]UIEvent, uint64) {
 	}
 	return out, tl.seq
 }
+
+// upTo returns the events up to seq, oldest first.
+func (tl *uiTimeline) upTo(seq uint64) []UIEvent {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	var out []UIEvent
+	for _, e := range tl.events {
+		if e.Seq <= seq {
+			out = append(out, e)
+		}
+	}
+	return out
+}

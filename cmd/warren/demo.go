@@ -42,6 +42,7 @@ func newDemoCmd(a *app) *cobra.Command {
 	cmd.Flags().Duration("interval", 2*time.Second, "how often the live view calls and redraws")
 	cmd.Flags().Duration("for", 0, "stop the live view after `D` (0: at Ctrl-C)")
 	addAdminFlag(cmd, "`ADDR` the live view serves the admin API and the observer (/ui) on; \":PORT\" means loopback")
+	addAdminAllowHostFlag(cmd)
 	return cmd
 }
 
@@ -160,7 +161,7 @@ func (a *app) demoLive(cmd *cobra.Command, t *supervisor.Tree, made int, interva
 	// The observer: the same tree as a live web page. A busy port (a
 	// `warren run` on it) costs the demo nothing but the page.
 	observer := ""
-	if addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd)); err != nil {
+	if addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd), adminOptions(cmd)...); err != nil {
 		observer = fmt.Sprintf("observer: not served (%v); try --admin 127.0.0.1:0\n", err)
 	} else {
 		observer = "observer: " + observerURL(addr) + " (this tree, live, in a browser)\n"

@@ -29,14 +29,32 @@ func newRunCmd(a *app) *cobra.Command {
 			"SIGTERM. It prints the address of the observer, a live web page of the tree\n" +
 			"(http://ADDR/ui). It exits non-zero when the tree fails.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren run\n" +
-			"  warren run --config /etc/kazoo/core/config.ini --zone zone1 --admin 127.0.0.1:7117",
+			"  warren run --config /etc/kazoo/core/config.ini --zone zone1 --admin 127.0.0.1:7117\n" +
+			"  warren run --admin 0.0.0.0:7117 --admin-allow-host warren1.example.com   # reached by that name",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.run(cmd) },
 	}
 	addTreeFlags(cmd)
 	addAdminFlag(cmd, "`ADDR` to serve the admin API on; \":PORT\" means loopback")
+	addAdminAllowHostFlag(cmd)
 	addLogFlags(cmd)
 	return cmd
+}
+
+// addAdminAllowHostFlag adds --admin-allow-host to a command that serves
+// the admin API.
+func addAdminAllowHostFlag(cmd *cobra.Command) {
+	cmd.Flags().StringArray("admin-allow-host", nil, "host `NAME` requests to the admin API may name besides its address, "+
+		"localhost and IPs (a DNS name, a proxy's); repeat for several (default none: others get 421)")
+}
+
+// adminOptions returns the ServeAdmin options of cmd's flags.
+func adminOptions(cmd *cobra.Command) []supervisor.AdminOption {
+	hosts, _ := cmd.Flags().GetStringArray("admin-allow-host")
+	if len(hosts) == 0 {
+		return nil
+	}
+	return []supervisor.AdminOption{supervisor.WithAdminAllowHosts(hosts...)}
 }
 
 func (a *app) run(cmd *cobra.Command) error {
@@ -50,7 +68,7 @@ func (a *app) run(cmd *cobra.Command) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.Source, "zone", t.LocalZone(), "brokers", brokerList(cfg))
-	addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd))
+	addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd), adminOptions(cmd)...)
 	if err != nil {
 		_ = shutdown(t, log)
 		return err

@@ -115,7 +115,8 @@ func TestRun_ServesTheAdminAPIAndStopsCleanly(t *testing.T) {
 	broker := closedPort(t)
 	go func() {
 		code, out, errOut := cli{started: func(t *supervisor.Tree, a net.Addr) { running <- started{t, a} }}.run(t, ctx,
-			"run", "--url", "amqp://kazoo:s3cret@"+broker+"/", "--admin", "127.0.0.1:0", "--log-level", "debug")
+			"run", "--url", "amqp://kazoo:s3cret@"+broker+"/", "--admin", "127.0.0.1:0", "--log-level", "debug",
+			"--admin-allow-host", "warren.example", "--admin-allow-host", "proxy.example:8443")
 		stdout, stderr = out, errOut
 		exited <- code
 	}()
@@ -148,6 +149,13 @@ func TestRun_ServesTheAdminAPIAndStopsCleanly(t *testing.T) {
 		t.Errorf("GET /ui is not the observer:\n%s", page)
 	}
 
+	for host, want := range map[string]int{"warren.example": http.StatusOK, "proxy.example": http.StatusOK,
+		"evil.example": http.StatusMisdirectedRequest} {
+		if got := hostStatus(t, addr, host); got != want {
+			t.Errorf("GET /healthz with Host %s = %d, want %d (--admin-allow-host)", host, got, want)
+		}
+	}
+
 	stop() // as SIGINT would
 	select {
 	case code := <-exited:
@@ -166,6 +174,21 @@ func TestRun_ServesTheAdminAPIAndStopsCleanly(t *testing.T) {
 		}
 	}
 	mustNotContain(t, "the log", stderr, "s3cret")
+}
+
+// hostStatus returns the status of GET /healthz on addr naming host.
+func hostStatus(t *testing.T, addr, host string) int {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/healthz", nil)
+	req.Host = host
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET /healthz with Host %s: %v", host, err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // getPage reads url with a client of its own, closed after.
