@@ -77,7 +77,7 @@ func (f *frameFilter) scan(b []byte) (int, hold) {
 		}
 		if f.nhead == 0 && len(b)-i >= 7 { // a whole frame header: no copy
 			typ, size := b[i], int(binary.BigEndian.Uint32(b[i+3:]))
-			if typ == amqpFrameHeader && size <= f.max-8 {
+			if typ == amqpFrameHeader && size >= 0 && size <= f.max-8 {
 				if len(b)-i < size+8 {
 					return i, holdPartial
 				}
@@ -90,7 +90,7 @@ func (f *frameFilter) scan(b []byte) (int, hold) {
 				i += size + 8
 				continue
 			}
-			if !frameType(typ) { // not a frame: amqp091 fails on it; stop looking
+			if !frameType(typ) || size < 0 { // not a frame: amqp091 fails on it; stop looking
 				f.off = true
 				break
 			}
@@ -113,6 +113,9 @@ func (f *frameFilter) scan(b []byte) (int, hold) {
 			break
 		}
 		f.skip = int(binary.BigEndian.Uint32(f.head[3:])) + 1
+		if f.skip <= 0 { // a size past int on 32-bit platforms
+			f.off = true
+		}
 	}
 	return len(b), holdNone
 }
@@ -210,6 +213,9 @@ func (f *frameFilter) rewrite() {
 	done := len(out)
 	out = append(out, f.pend[f.ps+size+8:f.pw]...)
 	f.spare = f.pend[:0]
+	if cap(f.spare) > 64<<10 {
+		f.spare = nil
+	}
 	f.pend = out
 	f.pr, f.ps, f.pw = 0, done, len(out)
 	f.dropped.Add(1)
