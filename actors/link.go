@@ -22,8 +22,9 @@ type Link struct {
 	mu       sync.Mutex
 	raw      net.Conn
 	aborted  atomic.Bool
-	writing  atomic.Int32  // writes in progress
-	progress atomic.Uint64 // writes completed
+	writing  atomic.Int32                // writes in progress
+	progress atomic.Uint64               // writes completed
+	filter   atomic.Pointer[frameFilter] // the read side, once dialled through filteredDial
 }
 
 // newLink wraps dial so that the socket it returns is kept by the Link.

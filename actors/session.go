@@ -48,9 +48,15 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, error) {
 		cfg.Properties = props
 	}
 	link, wrapped := newLink(cfg.Dial)
+	// Every frame is read through the link's filter: a delivery whose
+	// headers amqp091 cannot read costs that delivery, not the connection.
+	wrapped, uri, err := link.filteredDial(wrapped, plan.uri, &cfg)
+	if err != nil {
+		return nil, &BrokerError{Broker: spec.ID, Op: "dial", Err: err}
+	}
 	cfg.Dial = wrapped
 	slot.watch(link) // a stop during the handshake aborts it
-	conn, err := amqp.DialConfig(plan.uri, cfg)
+	conn, err := amqp.DialConfig(uri, cfg)
 	if err != nil {
 		link.Abort() // amqp091 closes it too since v1.17; a dial never leaves a socket behind
 		return nil, &BrokerError{Broker: spec.ID, Op: "dial", Err: err}

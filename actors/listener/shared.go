@@ -188,8 +188,17 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 // handler. It settles d itself (done called first, as handle does) and
 // returns false when no handler takes it:
 // an event without a route is acked and counted unhandled, a payload
-// nobody can read is rejected (OnError Discard) or dead-lettered.
+// nobody can read, or a delivery whose headers the link dropped
+// (actors.DroppedHeadersHeader), is rejected (OnError Discard) or
+// dead-lettered.
 func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Delivery, gen uint64, done func()) (Handler, bool) {
+	if why, ok := d.Headers[actors.DroppedHeadersHeader].(string); ok {
+		// The link replaced headers amqp091 could not read (which would
+		// have closed the connection): what the handler expects is gone.
+		s.unreadable(hctx, d, gen, done, fmt.Errorf("headers unreadable, dropped by Warren: %s", why),
+			"delivery with unreadable headers %s", "queue", del.Queue, "routing_key", d.RoutingKey, "reason", why)
+		return nil, false
+	}
 	if isJSON(d.ContentType, d.Body) {
 		env, err := kazoo.Parse(d.Body)
 		if err == nil {
