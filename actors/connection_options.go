@@ -81,9 +81,9 @@ func (o ConnectionOptions) plan() (dialPlan, error) {
 	if err != nil {
 		return dialPlan{}, err
 	}
-	parsed, err := amqp.ParseURI(uri)
+	parsed, err := ParseBrokerURI(uri)
 	if err != nil {
-		return dialPlan{}, ErrBadURI(uri, err)
+		return dialPlan{}, err
 	}
 	if o.ChannelMax < 0 || o.ChannelMax > 65535 {
 		return dialPlan{}, fmt.Errorf("warren: channel_max %d: must be 0..65535", o.ChannelMax)
