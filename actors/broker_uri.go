@@ -26,7 +26,13 @@ func (u BrokerURI) LogValue() slog.Value { return slog.StringValue(u.String()) }
 // credentials into the host or the vhost), amqp091-go reads its query
 // parameters, and both must agree on user, password, host, port and vhost.
 // The error is a *URIError that never holds the password.
+//
+// Kamailio's alias kazoo:// reads as amqp://.
 func ParseBrokerURI(uri string) (amqp.URI, error) {
+	uri = strings.TrimSpace(uri)
+	if len(uri) >= 8 && strings.EqualFold(uri[:8], "kazoo://") {
+		uri = "amqp://" + uri[8:]
+	}
 	p, err := redact.ParseURI(uri)
 	if err != nil {
 		return amqp.URI{}, &URIError{URI: redact.Unparsable, Reason: err.Error()}
