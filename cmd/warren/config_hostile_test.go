@@ -36,7 +36,7 @@ func TestRun_AConfigOnAFIFOIsRefused(t *testing.T) {
 	clearWarrenEnv(t)
 	p := filepath.Join(t.TempDir(), "config.ini")
 	if err := syscall.Mkfifo(p, 0o600); err != nil {
-		t.Skip("mkfifo:", err)
+		t.Fatal("mkfifo:", err)
 	}
 	code, _, stderr := warren(t, "run", "--config", p, "--admin", "127.0.0.1:0")
 	if code != exitError || !strings.Contains(stderr, "not a regular file (a FIFO)") {

@@ -43,7 +43,7 @@ var uriStart = regexp.MustCompile(`(?i)(?:amqps?|kazoo)(?::/+|//+)`)
 // taken to run from the start to the last '@' before the next whitespace or
 // the next URI, and everything between its first ':' and that '@' is
 // masked (a password with whitespace in it, refused by ParseURI, is
-// followed to the first '@' of its line). That covers the password [ParseURI] finds in any URI it accepts,
+// followed to the last '@' of its line before a '/'). That covers the password [ParseURI] finds in any URI it accepts,
 // whatever text surrounds it, and masks generously in malformed ones
 // ("amqp:/u:p@h", "amqp://u:pa/ss@h").
 func Text(s string) string {
@@ -96,11 +96,10 @@ func spacedUserinfo(rest, tok string) int {
 	if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
 		rest = rest[:nl]
 	}
-	at := strings.IndexByte(rest, '@')
-	if at < 0 || strings.IndexByte(rest[:at], '/') >= 0 {
-		return -1
+	if sl := strings.IndexByte(rest, '/'); sl >= 0 {
+		rest = rest[:sl]
 	}
-	return at
+	return strings.LastIndexByte(rest, '@')
 }
 
 func allDigits(s string) bool {
