@@ -32,7 +32,11 @@ func FuzzBrokerID(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, uri string) {
 		id, err := BrokerID(uri)
-		p, perr := redact.ParseURI(uri)
+		norm := strings.TrimSpace(uri)
+		if len(norm) >= 8 && strings.EqualFold(norm[:8], "kazoo://") {
+			norm = "amqp://" + norm[8:] // Kamailio's alias
+		}
+		p, perr := redact.ParseURI(norm)
 		if err != nil {
 			var ue *URIError
 			if !errors.As(err, &ue) {

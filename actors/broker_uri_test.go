@@ -116,3 +116,27 @@ func TestBrokerSpec_RefusesAnIDThatIsAURI(t *testing.T) {
 		t.Fatalf("Normalize = %q, %v", spec.ID, err)
 	}
 }
+
+func TestConnectionOptions_FieldsMakeAURITheParserAccepts(t *testing.T) {
+	for _, o := range []ConnectionOptions{
+		{Host: "h", Username: "u@x", Password: "p/ss#?@:'", VirtualHost: "a@b/c"},
+		{Host: "::1", VirtualHost: "/"},
+		{Host: "::1", Port: 5673, TLS: true},
+	} {
+		plan, err := o.plan()
+		if err != nil {
+			t.Fatalf("%+v: plan = %v", o, err)
+		}
+		u, err := ParseBrokerURI(plan.uri)
+		if err != nil || u.Username != cmp(o.Username, "guest") || u.Password != cmp(o.Password, "guest") || u.Vhost != cmp(o.VirtualHost, "/") {
+			t.Fatalf("%+v: %+v, %v", o, u, err)
+		}
+	}
+}
+
+func cmp(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
