@@ -2,8 +2,12 @@
 GO        ?= go
 DEMO_URL  ?= amqp://guest:guest@127.0.0.1:5672/
 UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd/... ./internal/...
+FUZZTIME  ?= 20s
+# package:target of every fuzz target; `make unit` runs each on its seed corpus.
+FUZZ_TARGETS := ./internal/redact:FuzzParseURI ./internal/redact:FuzzText ./actors:FuzzBrokerID \
+	./supervisor:FuzzLoadINI ./actors/kazoo:FuzzEnvelope ./actors/kazoo:FuzzRoutingKey ./actors/kazoo:FuzzJSONPath
 
-.PHONY: help demo test unit integration faults bench bench-go vet deps build screenshots
+.PHONY: help demo test unit integration faults bench bench-go vet deps build screenshots fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,8 +26,14 @@ build: ## build the warren command into bin/warren
 vet: ## go vet
 	$(GO) vet ./...
 
-unit: ## unit tests with -race (no broker needed)
+unit: ## unit tests with -race (no broker needed), the fuzz targets on their seed corpus
 	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+fuzz: ## each fuzz target for FUZZTIME (20s) past its seeds: URIs and redaction, broker ids, config.ini, Kazoo envelope, routing keys, kz.json paths
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t##*:} ($${t%%:*}), $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	done
 
 integration: deps ## integration tests against real RabbitMQ nodes the tests start themselves (the fault suite apart)
 	$(GO) test -race -count=1 -timeout 13m -skip '^TestFault_' ./integration/...

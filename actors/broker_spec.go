@@ -1,10 +1,12 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -45,6 +47,9 @@ func (s BrokerSpec) Normalize(localZone string) (BrokerSpec, error) {
 		if s.ID, err = BrokerID(plan.uri); err != nil {
 			return s, err
 		}
+	} else if redact.Text(s.ID) != s.ID || strings.Contains(s.ID, "://") {
+		// An id is shown everywhere (actor names, logs, /metrics labels).
+		return s, errors.New("warren: broker id: must not be a URI; leave it empty to derive host:port[@vhost]")
 	}
 	if s.Zone == "" {
 		s.Zone = localZone

@@ -19,16 +19,51 @@ func (u BrokerURI) String() string { return redact.URI(string(u)) }
 // LogValue keeps the password out of slog output.
 func (u BrokerURI) LogValue() slog.Value { return slog.StringValue(u.String()) }
 
-// BrokerID derives the identity Warren shows for a broker: "host:port", with
-// "@vhost" appended when the vhost is not "/". It contains no credentials and
-// no "/", so it also names the broker's connection actor.
-func BrokerID(uri string) (string, error) {
+// ParseBrokerURI is the one validated reading of a broker URI: every
+// path that dials a broker, names it or prints its URI starts here.
+// [redact.ParseURI] decides what the URI's parts are (it refuses
+// "amqp:/host", a '/' or '#' in a password, and whatever else could move
+// credentials into the host or the vhost), amqp091-go reads its query
+// parameters, and both must agree on user, password, host, port and vhost.
+// The error is a *URIError that never holds the password.
+//
+// Kamailio's alias kazoo:// reads as amqp://.
+func ParseBrokerURI(uri string) (amqp.URI, error) {
+	uri = strings.TrimSpace(uri)
+	if len(uri) >= 8 && strings.EqualFold(uri[:8], "kazoo://") {
+		uri = "amqp://" + uri[8:]
+	}
+	p, err := redact.ParseURI(uri)
+	if err != nil {
+		return amqp.URI{}, &URIError{URI: redact.Unparsable, Reason: err.Error()}
+	}
 	u, err := amqp.ParseURI(strings.TrimSpace(uri))
 	if err != nil {
-		return "", ErrBadURI(uri, err)
+		return amqp.URI{}, ErrBadURI(uri, err)
 	}
-	if u.Port < 1 || u.Port > 65535 { // amqp091 takes any number
-		return "", &URIError{URI: redact.URI(uri), Reason: "invalid port " + itoa(u.Port) + " (1-65535)"}
+	port := p.Port
+	if port == 0 {
+		port = 5672
+		if p.Scheme == "amqps" {
+			port = 5671
+		}
+	}
+	if u.Host != p.Host || u.Port != port || u.Vhost != p.Vhost ||
+		p.HasUser && u.Username != p.User || p.HasPassword && u.Password != p.Password {
+		return amqp.URI{}, &URIError{URI: p.Redacted(), Reason: "amqp091-go reads its parts differently"}
+	}
+	return u, nil
+}
+
+// BrokerID derives the identity Warren shows for a broker: "host:port", with
+// "@vhost" appended when the vhost is not "/". It is built from the host,
+// port and vhost that [ParseBrokerURI] finds, never from the userinfo, so it
+// contains no credentials and no "/", and also names the broker's
+// connection actor.
+func BrokerID(uri string) (string, error) {
+	u, err := ParseBrokerURI(uri)
+	if err != nil {
+		return "", err
 	}
 	id := u.Host + ":" + itoa(u.Port)
 	if u.Vhost != "/" && u.Vhost != "" {

@@ -43,8 +43,18 @@ func TestBrokerID(t *testing.T) {
 		{given: "amqp://u:p@h:5673/a%2Fb", want: "h:5673@a%2Fb"},
 		{given: "http://u:s3cret@h/", wantErr: "scheme"},
 		{given: "amqp://u:s3cret@h:notaport/", wantErr: "port"},
-		{given: "amqp://u:s3cret@h:99999/", wantErr: "invalid port 99999"},
-		{given: "amqp://u:s3cret@h:0/", wantErr: "invalid port 0"},
+		{given: "amqp://u:s3cret@h:99999/", wantErr: "invalid port (1-65535)"},
+		{given: "amqp://u:s3cret@h:0/", wantErr: "invalid port (1-65535)"},
+		// Issue 19: each was accepted, and its broker id held the password.
+		{given: "amqp:/guest:s3cret@127.0.0.1:5672", wantErr: `followed by "//"`},
+		{given: "amqp//guest:s3cret@127.0.0.1:5672", wantErr: `"://"`},
+		{given: "amqp://guest:2024/s3cret@host/", wantErr: "'@' after the host"},
+		{given: "amqp://guest:s3cret#x@host/", wantErr: "'@' after the host"},
+		{given: "amqp://guest:p'ss@host/", want: "host:5672"},
+		{given: "amqp://guest:2024%2Fs3cret@host/", want: "host:5672"},
+		{given: " amqp://guest:s3cret@host/kazoo\n", want: "host:5672@kazoo"},
+		{given: `amqp://guest:s3cret"<>@host/`, wantErr: "percent-encoded"},
+		{given: "amqp://guest:s3cret@host/?heartbeat=x", wantErr: "heartbeat= and channel_max= take a whole number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.given, func(t *testing.T) {
@@ -94,4 +104,39 @@ func TestPermanent_ClassifiesDialErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestBrokerSpec_RefusesAnIDThatIsAURI(t *testing.T) {
+	_, err := BrokerSpec{ID: "amqp://guest:s3cret@h/", Options: ConnectionOptions{URL: "amqp://h/"}}.Normalize("local")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("Normalize = %v, want an error without the password", err)
+	}
+	spec, err := BrokerSpec{Options: ConnectionOptions{URL: "amqp://guest:p'ss@h:5673/kazoo"}}.Normalize("local")
+	if err != nil || spec.ID != "h:5673@kazoo" {
+		t.Fatalf("Normalize = %q, %v", spec.ID, err)
+	}
+}
+
+func TestConnectionOptions_FieldsMakeAURITheParserAccepts(t *testing.T) {
+	for _, o := range []ConnectionOptions{
+		{Host: "h", Username: "u@x", Password: "p/ss#?@:'", VirtualHost: "a@b/c"},
+		{Host: "::1", VirtualHost: "/"},
+		{Host: "::1", Port: 5673, TLS: true},
+	} {
+		plan, err := o.plan()
+		if err != nil {
+			t.Fatalf("%+v: plan = %v", o, err)
+		}
+		u, err := ParseBrokerURI(plan.uri)
+		if err != nil || u.Username != cmp(o.Username, "guest") || u.Password != cmp(o.Password, "guest") || u.Vhost != cmp(o.VirtualHost, "/") {
+			t.Fatalf("%+v: %+v, %v", o, u, err)
+		}
+	}
+}
+
+func cmp(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

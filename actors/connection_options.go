@@ -81,9 +81,9 @@ func (o ConnectionOptions) plan() (dialPlan, error) {
 	if err != nil {
 		return dialPlan{}, err
 	}
-	parsed, err := amqp.ParseURI(uri)
+	parsed, err := ParseBrokerURI(uri)
 	if err != nil {
-		return dialPlan{}, ErrBadURI(uri, err)
+		return dialPlan{}, err
 	}
 	if o.ChannelMax < 0 || o.ChannelMax > 65535 {
 		return dialPlan{}, fmt.Errorf("warren: channel_max %d: must be 0..65535", o.ChannelMax)
@@ -144,6 +144,9 @@ func (o ConnectionOptions) uri() (string, error) {
 	if u.Host == "" {
 		u.Host = "localhost"
 	}
+	if o.Port == 0 && strings.Contains(u.Host, ":") && !strings.HasPrefix(u.Host, "[") {
+		u.Host = "[" + u.Host + "]" // an IPv6 address
+	}
 	if o.Port != 0 {
 		if o.Port < 0 || o.Port > 65535 {
 			return "", fmt.Errorf("warren: port %d: must be 1..65535", o.Port)
@@ -162,7 +165,8 @@ func (o ConnectionOptions) uri() (string, error) {
 	if vhost == "" {
 		vhost = "/"
 	}
-	u.Path, u.RawPath = "/"+vhost, "/"+url.PathEscape(vhost)
+	// '@' escaped too: ParseBrokerURI refuses a raw '@' after the host.
+	u.Path, u.RawPath = "/"+vhost, "/"+strings.ReplaceAll(url.PathEscape(vhost), "@", "%40")
 	return u.String(), nil
 }
 

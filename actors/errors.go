@@ -55,6 +55,10 @@ func ErrBadURI(uri string, err error) error {
 	if err != nil {
 		msg := err.Error()
 		switch {
+		case strings.Contains(msg, "heartbeat"), strings.Contains(msg, "channel_max"):
+			reason = "heartbeat= and channel_max= take a whole number (0-65535)"
+		case strings.Contains(msg, "connection_timeout"):
+			reason = "connection_timeout= takes a whole number of milliseconds"
 		case strings.Contains(msg, "scheme"):
 			reason = "scheme must be amqp:// or amqps://"
 		case strings.Contains(msg, "port"):

@@ -104,7 +104,7 @@ func TestCLI_WaitEndsWithTheBrokersOwnError(t *testing.T) {
 		t.Fatalf("--wait 1s took %v", took)
 	}
 	out, code, took = runCLI(t, "publish", "--url", "amqp://guest:guest@127.0.0.1:99999/", "--exchange", "kapps", "--key", "k", `{}`)
-	wantCLI(t, out, code, 1, "invalid port 99999")
+	wantCLI(t, out, code, 1, "invalid port (1-65535)")
 	if took > 5*time.Second {
 		t.Fatalf("a bad port took %v", took)
 	}

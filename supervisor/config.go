@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/redact"
 )
 
 // DefaultZone is the local zone's name when none is configured, as in Kazoo.
@@ -49,7 +50,8 @@ type Zone struct {
 	Brokers []string // AMQP URIs
 }
 
-// ConfigError names the place of a configuration mistake.
+// ConfigError names the place of a configuration mistake. Its message never
+// shows a password: every AMQP URI in it is masked (redact.Text).
 type ConfigError struct {
 	Source  string // file path, or "config"
 	Section string // e.g. "[zone] #2"
@@ -65,7 +67,9 @@ func (e *ConfigError) Error() string {
 	if e.Key != "" {
 		msg += ": " + e.Key
 	}
-	return msg + ": " + e.Err.Error()
+	// Every message is masked and clipped here, whatever built it: a value
+	// may hold a URI, and a file's line may be megabytes long.
+	return redact.Clip(redact.Text(msg), 512) + ": " + redact.Clip(redact.Text(e.Err.Error()), 1024)
 }
 
 func (e *ConfigError) Unwrap() error { return e.Err }
@@ -90,19 +94,20 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 	seen := map[string]string{}
 	hasLocal := false
 	for i, z := range c.Zones {
-		section := fmt.Sprintf("zone #%d (%s)", i+1, z.Name)
+		section := fmt.Sprintf("zone #%d (%s)", i+1, echo(z.Name))
 		if z.Name == "" {
 			return "", nil, &ConfigError{Source: src, Section: fmt.Sprintf("zone #%d", i+1), Key: "name", Err: errors.New("zone has no name")}
 		}
-		for _, uri := range z.Brokers {
+		for j, uri := range z.Brokers {
+			key := fmt.Sprintf("amqp_uri #%d", j+1)
 			opts := c.Connection
 			opts.URL = uri
 			spec, err := actors.BrokerSpec{Zone: z.Name, Options: opts, Exchanges: c.Exchanges, Prechannels: c.Prechannels}.Normalize(local)
 			if err != nil {
-				return "", nil, &ConfigError{Source: src, Section: section, Key: "amqp_uri", Err: err}
+				return "", nil, &ConfigError{Source: src, Section: section, Key: key, Err: err}
 			}
 			if prev, dup := seen[spec.ID]; dup {
-				return "", nil, &ConfigError{Source: src, Section: section, Key: "amqp_uri",
+				return "", nil, &ConfigError{Source: src, Section: section, Key: key,
 					Err: fmt.Errorf("broker %s listed twice (also in %s)", spec.ID, prev)}
 			}
 			seen[spec.ID] = section

@@ -3,12 +3,17 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/redact"
 	"gopkg.in/ini.v1"
 )
 
@@ -39,15 +44,18 @@ const (
 //
 // The local zone comes from WARREN_ZONE, then KAZOO_ZONE, then [warren] zone,
 // then [kazoo_apps] zone, then the only zone. WARREN_AMQP_URI overrides the
-// brokers. Errors name the file, the section and the key.
+// brokers. Errors name the file, the section and the key (and the line of
+// a line the INI parser cannot read); they never quote a line, mask every
+// AMQP URI's password and clip long values. path must be a regular file
+// of at most MaxConfigSize bytes: a FIFO or a device is refused, not read.
 func LoadINI(path string) (Config, error) {
-	f, err := ini.LoadSources(ini.LoadOptions{AllowShadows: true, AllowNonUniqueSections: true, Insensitive: true}, path)
+	data, err := readConfigFile(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return Config{}, &ConfigError{Source: path, Err: pe.Err}
-		}
-		return Config{}, &ConfigError{Source: path, Err: fmt.Errorf("not a valid INI file: %v", err)}
+		return Config{}, err
+	}
+	f, err := ini.LoadSources(ini.LoadOptions{AllowShadows: true, AllowNonUniqueSections: true, Insensitive: true}, data)
+	if err != nil {
+		return Config{}, &ConfigError{Source: path, Err: iniError(err, data)}
 	}
 	cfg := Config{Source: path}
 	for i, sec := range f.Sections() {
@@ -60,6 +68,7 @@ func LoadINI(path string) (Config, error) {
 			name = strings.TrimSpace(unquote(sec.Key("zone").String()))
 		}
 		label := fmt.Sprintf("[zone] #%d", len(cfg.Zones)+1)
+		shown := echo(name)
 		if name == "" {
 			return Config{}, &ConfigError{Source: path, Section: label, Key: "name", Err: errors.New("missing: every [zone] needs a name")}
 		}
@@ -69,12 +78,15 @@ func LoadINI(path string) (Config, error) {
 				for _, v := range sec.Key(key).ValueWithShadows() {
 					if v = unquote(v); v != "" {
 						z.Brokers = append(z.Brokers, v)
+						if err := checkURI(v); err != nil {
+							return Config{}, &ConfigError{Source: path, Section: label + " (" + shown + ")", Key: fmt.Sprintf("%s #%d", key, len(z.Brokers)), Err: err}
+						}
 					}
 				}
 			}
 		}
 		if len(z.Brokers) == 0 {
-			return Config{}, &ConfigError{Source: path, Section: label + " (" + name + ")", Key: "amqp_uri", Err: errors.New("missing: the zone lists no broker")}
+			return Config{}, &ConfigError{Source: path, Section: label + " (" + shown + ")", Key: "amqp_uri", Err: errors.New("missing: the zone lists no broker")}
 		}
 		cfg.Zones = append(cfg.Zones, z)
 	}
@@ -86,6 +98,9 @@ func LoadINI(path string) (Config, error) {
 				for _, v := range sec.Key(key).ValueWithShadows() {
 					if v = unquote(v); v != "" {
 						z.Brokers = append(z.Brokers, v)
+						if err := checkURI(v); err != nil {
+							return Config{}, &ConfigError{Source: path, Section: "[amqp]", Key: fmt.Sprintf("%s #%d", key, len(z.Brokers)), Err: err}
+						}
 					}
 				}
 			}
@@ -137,7 +152,7 @@ func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 		v := unquote(sec.Key(key).String())
 		d, err := parseDuration(v)
 		if err != nil {
-			return bad(key, fmt.Errorf("%q is not a duration (say 10s or 500ms)", v))
+			return bad(key, fmt.Errorf("%q is not a duration (say 10s or 500ms)", echo(v)))
 		}
 		*dst = d
 		return nil
@@ -149,14 +164,14 @@ func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 		v := unquote(sec.Key(key).String())
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return bad(key, fmt.Errorf("%q is not a whole number >= 0", v))
+			return bad(key, fmt.Errorf("%q is not a whole number >= 0", echo(v)))
 		}
 		*dst = n
 		return nil
 	}
 	for _, k := range sec.KeyStrings() {
 		if !slices.Contains(warrenKeys, k) {
-			return bad(k, fmt.Errorf("unknown key; [warren] knows %s", strings.Join(warrenKeys, ", ")))
+			return bad(echo(k), fmt.Errorf("unknown key; [warren] knows %s", strings.Join(warrenKeys, ", ")))
 		}
 	}
 	if sec.HasKey("zone") {
@@ -209,4 +224,118 @@ func firstEnv(names ...string) string {
 		}
 	}
 	return ""
+}
+
+// MaxConfigSize is the largest config file LoadINI reads (1 MiB): Kazoo's
+// config.ini is a few KiB.
+const MaxConfigSize = 1 << 20
+
+// maxEcho is how much of a value an error quotes.
+const maxEcho = 64
+
+// echo is v as an error may quote it: passwords masked, then clipped (in
+// that order, so that a clip never cuts a URI before its '@').
+func echo(v string) string { return redact.Clip(redact.Text(v), maxEcho) }
+
+// readConfigFile reads path, refusing what is not a regular file (a FIFO
+// would block the open and the read, /dev/zero never ends) or is larger
+// than MaxConfigSize. The open does not block on a FIFO (O_NONBLOCK).
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &ConfigError{Source: path, Err: err}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &ConfigError{Source: path, Err: err}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &ConfigError{Source: path, Err: fmt.Errorf("not a regular file (%s): give the path of a config.ini", fileKind(st.Mode()))}
+	}
+	if st.Size() > MaxConfigSize {
+		return nil, &ConfigError{Source: path, Err: fmt.Errorf("%d bytes: a config file is at most %d", st.Size(), MaxConfigSize)}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	if err != nil {
+		return nil, &ConfigError{Source: path, Err: err}
+	}
+	if len(data) > MaxConfigSize { // grew, or a file whose size Stat does not tell (/proc)
+		return nil, &ConfigError{Source: path, Err: fmt.Errorf("more than %d bytes: a config file is at most that", MaxConfigSize)}
+	}
+	return data, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return m.Type().String()
+}
+
+// iniLineErrors are the ini.v1 errors that quote the line they refuse, and
+// what each means.
+var iniLineErrors = []struct{ prefix, says string }{
+	{"key-value delimiter not found: ", "no '=' or ':' after the key"},
+	{"empty key name: ", "empty key name"},
+	{"unclosed section: ", "unclosed section: no ']'"},
+	{"missing closing key quote: ", "unclosed quote around the key"},
+	{"missing closing key quote from ", "unclosed quote around the value"},
+}
+
+// iniError says why ini.v1 refused data without quoting the line it names
+// (which may hold a password): the line number instead.
+func iniError(err error, data []byte) error {
+	msg := err.Error()
+	for _, le := range iniLineErrors {
+		rest, ok := strings.CutPrefix(msg, le.prefix)
+		if !ok {
+			continue
+		}
+		if strings.HasPrefix(rest, `"`) { // from "line" to "next"
+			if q, err := strconv.QuotedPrefix(rest); err == nil {
+				rest, _ = strconv.Unquote(q)
+			}
+		}
+		if n := lineOf(data, rest); n > 0 {
+			return fmt.Errorf("line %d is not valid INI: %s (the line is not shown: it may hold a password)", n, le.says)
+		}
+		return fmt.Errorf("not a valid INI file: %s (the line is not shown: it may hold a password)", le.says)
+	}
+	return fmt.Errorf("not a valid INI file: %s", redact.Clip(redact.Text(msg), maxEcho*2))
+}
+
+// lineOf returns the 1-based number of the first line of data that reads
+// as line once trimmed, or 0.
+func lineOf(data []byte, line string) int {
+	want := strings.TrimSpace(line)
+	if want == "" {
+		return 0
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(l) == want {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// checkURI refuses a broker URI that Warren would not dial, at load time:
+// the error names the URI's place in the file and never its password.
+func checkURI(v string) error {
+	_, err := actors.BrokerID(v)
+	return err
 }

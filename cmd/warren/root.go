@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/supervisor"
 )
 
@@ -79,7 +80,8 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	}
 	// Warren's errors each start with "warren: "; wrapped in one another
 	// they would repeat it: the command says it once.
-	msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "warren: "), ": warren: ", ": ")
+	// redact.Text: a last line of defence, every error path redacts already.
+	msg := redact.Text(strings.ReplaceAll(strings.TrimPrefix(err.Error(), "warren: "), ": warren: ", ": "))
 	fmt.Fprintln(a.stderr, "warren: "+msg)
 	if errors.Is(err, errInterrupted) {
 		return exitInterrupted

@@ -1,0 +1,124 @@
+package kazoo
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzEnvelope checks, for any body, that Parse never panics and that what
+// it accepts survives Marshal → Parse unchanged, with Marshal stable.
+func FuzzEnvelope(f *testing.F) {
+	for _, s := range []string{
+		`{"Event-Category":"call_event","Event-Name":"CHANNEL_CREATE","Msg-ID":"m1","App-Name":"a","App-Version":"1","Server-ID":"s","Node":"n"}`,
+		`{"Call-ID":"c","Number":12345678901234567890,"Float":1.5e300,"Nested":{"a":[1,"two",null,true,{"b":"<sip:1000@example.com>"}]}}`,
+		`{"k":"\ud800","k2":"\u00e9","dup":1,"dup":2}`,
+		`{"password":"amqp://guest:s3cret@127.0.0.1:5672"}`,
+		`[1,2]`, `"s"`, `{`, `{"a":1} x`, `{"a":1}   `, "\xff",
+		strings.Repeat(`{"a":`, 40) + `1` + strings.Repeat(`}`, 40),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e, err := Parse(body)
+		if err != nil {
+			return
+		}
+		_ = e.Text(HeaderMsgID) + e.Category() + e.Name() + e.MsgID() + e.ServerID()
+		out, err := e.Marshal()
+		if err != nil {
+			t.Fatalf("Marshal of a parsed envelope: %v", err)
+		}
+		again, err := Parse(out)
+		if err != nil {
+			t.Fatalf("Parse(Marshal(%q)) = %v", body, err)
+		}
+		if !reflect.DeepEqual(e, again) {
+			t.Fatalf("round trip changed the envelope:\n%v\n%v", e, again)
+		}
+		if out2, _ := again.Marshal(); !bytes.Equal(out, out2) {
+			t.Fatalf("Marshal is not stable:\n%s\n%s", out, out2)
+		}
+		if c := e.Clone(); !reflect.DeepEqual(e, c) {
+			t.Fatal("Clone differs")
+		}
+	})
+}
+
+// FuzzRoutingKey checks the routing-key word encoding: Decode(Encode(s)) is
+// s for any s, Encode's output is one topic word (no '.') made of the safe
+// bytes, '+' and %XX, and Decode of anything either fails or gives a value
+// that round-trips.
+func FuzzRoutingKey(f *testing.F) {
+	for _, s := range []string{"", "*", "#", "a.b", "user@realm.com", "sip:+1 555", "100%", "%2E", "%zz", "+", "é\x00\xff", "a b.c*d#e"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		enc := Encode(s)
+		dec, err := Decode(enc)
+		if err != nil || dec != s {
+			t.Fatalf("Decode(Encode(%q)) = %q, %v", s, dec, err)
+		}
+		if s != "*" && s != "#" {
+			for i := 0; i < len(enc); i++ {
+				if c := enc[i]; !keySafe(c) && c != '+' && c != '%' {
+					t.Fatalf("Encode(%q) = %q holds %q", s, enc, c)
+				}
+			}
+		}
+		if d, err := Decode(s); err == nil {
+			if back, err := Decode(Encode(d)); err != nil || back != d {
+				t.Fatalf("Decode(Encode(Decode(%q))) = %q, %v; want %q", s, back, err, d)
+			}
+		}
+	})
+}
+
+// FuzzJSONPath checks, for any path, that ParsePath keeps its text, and that
+// a document built to hold a value at an accepted path gives it back, both
+// through Path.Get and through GetString on its JSON.
+func FuzzJSONPath(f *testing.F) {
+	for _, s := range []string{"Channels[0].switch_url", "[0].name", "a[0][1].b", "Event-Category", "a..b", ".a", "a.", "a[", "a[x]", "a[]", "a[0]b", "]", "a[99999999999999999999]", "a%b", "é.\xff"} {
+		f.Add(s, []byte(`{"Channels":[{"switch_url":"sip:x"}],"a":[[0,{"b":1}]]}`))
+	}
+	f.Fuzz(func(t *testing.T, path string, body []byte) {
+		_, _, _ = GetString(body, path) // never panics
+		p, err := ParsePath(path)
+		if err != nil {
+			return
+		}
+		if p.String() != path {
+			t.Fatalf("String() = %q, want %q", p.String(), path)
+		}
+		var doc any = "leaf"
+		for i := len(p.steps) - 1; i >= 0; i-- {
+			st := p.steps[i]
+			if st.isIdx {
+				if st.idx > 1000 {
+					return
+				}
+				arr := make([]any, st.idx+1)
+				arr[st.idx] = doc
+				doc = arr
+				continue
+			}
+			doc = map[string]any{st.key: doc}
+		}
+		if v, ok := p.Get(doc); !ok || v != "leaf" {
+			t.Fatalf("Get(%q) = %v, %v on a document built for it", path, v, ok)
+		}
+		if !utf8.ValidString(path) {
+			return // JSON replaces invalid UTF-8 in keys
+		}
+		js, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, ok, err := GetString(js, path); err != nil || !ok || s != "leaf" {
+			t.Fatalf("GetString(%s, %q) = %q, %v, %v", js, path, s, ok, err)
+		}
+	})
+}
