@@ -181,10 +181,11 @@ type retryAssign struct{ consumer string }
 
 type dialNow struct{ gen uint64 }
 type dialed struct {
-	gen  uint64
-	slot *dialSlot // holds the session, if the dial made one
-	err  error
-	took time.Duration
+	gen   uint64
+	slot  *dialSlot // holds the session, if the dial made one
+	err   error
+	stage dialStage // how far a failed dial got
+	took  time.Duration
 }
 type connLost struct {
 	gen uint64
