@@ -229,7 +229,7 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	c.watch(s)
 	// Assignments first: a reader that sees the row available can ask for a
 	// channel at once.
-	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, role: c.spec.Role(), conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels)})
+	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, role: c.spec.Role(), conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels), channelMax: c.row.ChannelMax})
 	s.prechannels = nil
 	c.log.Info("connected", "took", took, "channel_max", c.row.ChannelMax, "heartbeat", c.row.Heartbeat)
 }

@@ -60,11 +60,14 @@ type AdminHealth struct {
 
 // AdminReadiness is the body of GET /readyz.
 type AdminReadiness struct {
-	Status    string        `json:"status"`           // "ready" or "not_ready"
-	Reason    string        `json:"reason,omitempty"` // why not, in one line
-	LocalZone string        `json:"local_zone"`       //
-	Bootstrap string        `json:"bootstrap"`        // detail line of warren/bootstrap
-	Brokers   []AdminBroker `json:"brokers"`          // every connection, with its last error
+	Status string `json:"status"`           // "ready", "degraded" (ready, see Degraded) or "not_ready"
+	Reason string `json:"reason,omitempty"` // why not, in one line
+	// Degraded says, in one line, what a ready node cannot do
+	// ([Tree.Degraded]); empty when nothing.
+	Degraded  string        `json:"degraded,omitempty"`
+	LocalZone string        `json:"local_zone"` //
+	Bootstrap string        `json:"bootstrap"`  // detail line of warren/bootstrap
+	Brokers   []AdminBroker `json:"brokers"`    // every connection, with its last error
 }
 
 // AdminBroker is a connection's state as GET /readyz reports it.
@@ -201,6 +204,12 @@ func (t *Tree) adminReadiness() (AdminReadiness, bool) {
 	}
 	health, alive := t.adminHealth()
 	if ready && alive {
+		// Degraded stays 200: the node serves its other consumers, and a
+		// probe failing would only take it out of rotation and stall a
+		// rolling deploy; the body says what it cannot do.
+		if d := t.Degraded(); d != "" {
+			r.Status, r.Degraded = "degraded", redact.Text(d)
+		}
 		return r, true
 	}
 	r.Status = "not_ready"
