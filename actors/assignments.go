@@ -488,13 +488,23 @@ func (a *assignments) onChannelsOpened(m *channelsOpened) {
 			a.log.Warn("channel_max reached: consumers asking this broker for a channel wait until one is freed",
 				"broker", b.id, "channel_max", b.channelMax, "waiting", a.waitingFor(b.id))
 		}
+		a.explainWaits(b)
 	case m.err != nil:
 		a.log.Warn("broker could not open channels", "broker", m.broker, "err", redact.Error(m.err))
-	default:
-		b.full = false
+	case b.full && b.opening == 0:
+		// Every ask is answered and this one's channels all opened (a
+		// stream reports its failure after its channels): the broker had
+		// room again. Nobody left waiting: it is no longer full. Consumers
+		// still waiting were not asked for (an ask that failed earlier):
+		// ask again, which ends with channels for them or a failure.
+		if a.waitingFor(b.id) == 0 {
+			b.full = false
+			a.explainWaits(b)
+		} else {
+			b.refill = true
+		}
 	}
-	a.explainWaits(b)
-	if b.full && b.refill && b.opening == 0 { // channels were freed while this ask was on its way
+	if b.full && b.refill && b.opening == 0 { // channels were freed, or opened, while an ask was on its way
 		b.refill = false
 		a.demand(b)
 	}
@@ -684,7 +694,7 @@ func (a *assignments) recover(ctx actor.Context) {
 		}
 		if row.Available {
 			a.brokers[row.ID] = &brokerInfo{id: row.ID, zone: row.Zone, role: row.Role, up: true, target: row.Prechannels,
-				conn: a.env.System.NewLocalPID(row.Actor)}
+				channelMax: row.ChannelMax, conn: a.env.System.NewLocalPID(row.Actor)}
 		}
 	}
 	rows := a.env.Registry.Assignments()

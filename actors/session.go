@@ -134,7 +134,7 @@ func (s *session) stream(spec BrokerSpec, n int, emit func(chans []*openedChanne
 	var (
 		mu     sync.Mutex
 		first  error
-		failed int
+		opened atomic.Int64
 		wg     sync.WaitGroup
 		left   atomic.Int64
 	)
@@ -146,14 +146,15 @@ func (s *session) stream(spec BrokerSpec, n int, emit func(chans []*openedChanne
 			for left.Add(-1) >= 0 {
 				ch, err := s.conn.Channel()
 				if err != nil {
+					left.Store(0) // the others stop after the channel they are opening
 					mu.Lock()
-					failed += int(left.Swap(0)) + 1
 					if first == nil {
 						first = wrapOpenErr(spec.ID, err, int(s.conn.Config.ChannelMax))
 					}
 					mu.Unlock()
 					return
 				}
+				opened.Add(1)
 				emit([]*openedChannel{{
 					id:     spec.ID + "#" + itoa(int(channelSeq.Add(1))),
 					broker: spec.ID, zone: spec.Zone, ch: ch, link: s.link,
@@ -163,7 +164,10 @@ func (s *session) stream(spec BrokerSpec, n int, emit func(chans []*openedChanne
 		}()
 	}
 	wg.Wait()
-	if failed > 0 {
+	// Counted as n less what opened: the failures' own count of what was
+	// left raced with the workers still taking from it, and fell short of n
+	// (the assignments actor then waited for channels that never came).
+	if failed := n - int(opened.Load()); failed > 0 {
 		emit(nil, failed, first)
 	}
 }

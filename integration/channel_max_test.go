@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +51,16 @@ func listenerStates(tree *supervisor.Tree) (map[registry.ListenerState]int, []re
 func TestChannelMax_WaitingListenersSayWhyAndTheNodeIsDegraded(t *testing.T) {
 	const channelMax, spawned, stopped = 20, 30, 15
 	b := StartBroker(t, WithConfig(fmt.Sprintf("channel_max = %d", channelMax)))
-	tree, _ := startTree(t, bare(oneZone(b.URI())))
+	tree, logs := startTree(t, bare(oneZone(b.URI())))
+	defer func() { // the assignments actor's side of a failure
+		if t.Failed() {
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(l, "actor=assignments") {
+					t.Log(l)
+				}
+			}
+		}
+	}()
 	waitReady(t, tree, 20*time.Second)
 	id := brokerID(t, b)
 	if row, _ := tree.Registry().Connection(id); row.ChannelMax != channelMax {
@@ -75,16 +85,24 @@ func TestChannelMax_WaitingListenersSayWhyAndTheNodeIsDegraded(t *testing.T) {
 		return states[registry.ListenerConsuming] == consumers && len(waiting) == waiters
 	}
 	eventually(t, tree, 30*time.Second, fmt.Sprintf("%d consuming, %d waiting", consumers, waiters), settled)
+	var off []string // the waiting listeners that do not say why, for the failure message
+	defer func() {
+		if t.Failed() {
+			t.Logf("states %v; waiting listeners not saying why: %q; Degraded %q; waiting rows %+v", states, off, tree.Degraded(),
+				tree.Registry().AssignmentsIn(registry.Waiting))
+		}
+	}()
 	said := func() bool {
 		if !settled() {
 			return false
 		}
+		off = off[:0]
 		for _, l := range waiting {
 			if l.LastError != reason {
-				return false
+				off = append(off, l.Name+": "+string(l.State)+": "+l.LastError)
 			}
 		}
-		return tree.Degraded() != ""
+		return len(off) == 0 && tree.Degraded() != ""
 	}
 	eventually(t, tree, 10*time.Second, "every waiting listener says why", said)
 	if n := ctlCount(t, b, "cm-", "list_consumers", "queue_name"); n != consumers {
@@ -110,6 +128,9 @@ func TestChannelMax_WaitingListenersSayWhyAndTheNodeIsDegraded(t *testing.T) {
 	if code != http.StatusOK || body.Status != "degraded" || body.Degraded != wantDegraded {
 		t.Errorf("GET /readyz = %d %+v, want 200 degraded %q", code, body, wantDegraded)
 	}
+	if families, _ := scrape(t, tree); value(families, "warren_degraded", nil) != 1 {
+		t.Error("warren_degraded is not 1")
+	}
 	t.Logf("channel_max %d, %d listeners: %d consuming, %d waiting (%q); /readyz %d %s %q",
 		channelMax, spawned, states[registry.ListenerConsuming], len(waiting), waiting[0].LastError, code, body.Status, body.Degraded)
 
@@ -129,6 +150,9 @@ func TestChannelMax_WaitingListenersSayWhyAndTheNodeIsDegraded(t *testing.T) {
 	code, body = readyz(t, tree)
 	if code != http.StatusOK || body.Status != "ready" || body.Degraded != "" {
 		t.Errorf("GET /readyz after the stops = %d %+v, want 200 ready", code, body)
+	}
+	if families, _ := scrape(t, tree); value(families, "warren_degraded", nil) != 0 {
+		t.Error("warren_degraded is not 0 once every listener consumes")
 	}
 	for _, l := range tree.Registry().Listeners() {
 		if l.LastError != "" {

@@ -29,13 +29,13 @@ type treeMetrics struct {
 	byOutcome map[string]prometheus.Observer
 	calls     *prometheus.HistogramVec // zone, outcome
 
-	ready, degraded                                            *prometheus.Desc
-	connUp, connState, connects, attempts, connChannels        *prometheus.Desc
-	channels                                                   *prometheus.Desc
-	publishes, publishWaiting                                  *prometheus.Desc
-	deliveries, listenerInFlight, listenerState                *prometheus.Desc
-	rpcCalls, rpcBusy                                          *prometheus.Desc
-	restarts                                                   *prometheus.Desc
+	ready, degraded                                     *prometheus.Desc
+	connUp, connState, connects, attempts, connChannels *prometheus.Desc
+	channels                                            *prometheus.Desc
+	publishes, publishWaiting                           *prometheus.Desc
+	deliveries, listenerInFlight, listenerState         *prometheus.Desc
+	rpcCalls, rpcBusy                                   *prometheus.Desc
+	restarts                                            *prometheus.Desc
 }
 
 func newTreeMetrics(t *Tree) *treeMetrics {
