@@ -373,7 +373,9 @@ func TestAssignments_ChannelMaxReachedSaysWhyAndFreedChannelsGoToWaiters(t *test
 	nb := startNull(t, nullbroker.Config{ChannelMax: 4})
 	tree := startNullTree(t, fast(supervisor.Config{Prechannels: 1}), nb)
 	id := idOf(t, nb)
-	waitConn(t, tree, id, "connected", func(c registry.Connection) bool { return c.State == registry.Connected })
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	// The control channel takes one of the four: three consumers get one.
 	var holders []*probe
 	for i := range 3 {

@@ -40,16 +40,17 @@ type AdminConnection struct {
 // AdminChannel is one element of GET /channels: a prechannel, or a consumer
 // with its channel (or waiting for one).
 type AdminChannel struct {
-	ID         string               `json:"id"`          // channel id "<broker>#<n>"; "" while waiting
-	Consumer   string               `json:"consumer"`    // consumer actor path; "" for prechannels
-	App        string               `json:"app"`         //
-	Type       registry.ChannelType `json:"type"`        // float or sticky
-	Broker     string               `json:"broker"`      // "" while a float waits
-	Zone       string               `json:"zone"`        //
-	State      registry.AssignState `json:"state"`       //
-	Reconnect  bool                 `json:"reconnect"`   // replaces a lost channel
-	Watchers   int                  `json:"watchers"`    // callers blocked waiting for it
-	AssignedAt string               `json:"assigned_at"` // RFC 3339; "" until assigned
+	ID         string               `json:"id"`               // channel id "<broker>#<n>"; "" while waiting
+	Consumer   string               `json:"consumer"`         // consumer actor path; "" for prechannels
+	App        string               `json:"app"`              //
+	Type       registry.ChannelType `json:"type"`             // float or sticky
+	Broker     string               `json:"broker"`           // "" while a float waits
+	Zone       string               `json:"zone"`             //
+	State      registry.AssignState `json:"state"`            //
+	Reconnect  bool                 `json:"reconnect"`        // replaces a lost channel
+	Watchers   int                  `json:"watchers"`         // callers blocked waiting for it
+	AssignedAt string               `json:"assigned_at"`      // RFC 3339; "" until assigned
+	Reason     string               `json:"reason,omitempty"` // why a waiting consumer has no channel yet (channel_max reached)
 }
 
 // AdminHealth is the body of GET /healthz.
@@ -123,7 +124,7 @@ func adminChannels(reg *registry.Registry) []AdminChannel {
 		}
 		out = append(out, AdminChannel{
 			ID: a.Channel, Consumer: a.Consumer, App: a.App, Type: a.Type, Broker: a.Broker,
-			Zone: a.Zone, State: a.State, Reconnect: a.Reconnect, Watchers: a.Watchers, AssignedAt: at,
+			Zone: a.Zone, State: a.State, Reconnect: a.Reconnect, Watchers: a.Watchers, AssignedAt: at, Reason: a.Reason,
 		})
 	}
 	// Broker, then channel number: "b#2" before "b#10", unlike the row keys.
