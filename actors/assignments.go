@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -48,6 +49,11 @@ type brokerInfo struct {
 	up       bool
 	opening  int // channels asked for and not yet arrived
 	target   int // prechannels its pool keeps
+	// full: its last channels could not all be opened, its channel_max
+	// (channelMax) being used up; consumers waiting for it are told so.
+	full       bool
+	channelMax int
+	refill     bool // a channel was freed while full and an ask was on its way: ask again when it answers
 }
 
 type consumer struct {
@@ -70,6 +76,8 @@ type consumer struct {
 	excCount  int
 	lastExc   time.Time
 	timer     *time.Timer
+	reason    string // why it waits, as told (ChannelWaiting) and on its row; "" for none
+	reasonOf  string // the broker reason is about
 }
 
 // NewAssignmentsProps returns the props of the assignments actor.
@@ -118,6 +126,8 @@ func (a *assignments) Receive(ctx actor.Context) {
 		a.onChannelsOpened(m)
 	case *channelClosed:
 		a.onChannelClosed(m)
+	case *channelFreed:
+		a.onChannelFreed(m)
 	case *retryAssign:
 		if c := a.consumers[m.consumer]; c != nil && c.ch == nil {
 			c.timer = nil
@@ -300,6 +310,7 @@ func (a *assignments) assign(c *consumer, ch *openedChannel) {
 		a.log.Info("consumer moved off a draining broker", "consumer", c.pid.Id, "from", c.ch.id, "to", ch.id)
 	}
 	c.ch, c.want = ch, ""
+	c.reason, c.reasonOf = "", ""
 	c.state, c.assigned = registry.Assigned, time.Now()
 	a.owner[ch.id] = c
 	a.notifyAssigned(c)
@@ -333,7 +344,7 @@ func (a *assignments) dropOld(c *consumer, i int, close bool) {
 	delete(a.owner, ch.id)
 	a.dels[ch.id] = true
 	if close {
-		a.env.Go(func() { _ = ch.ch.Close() })
+		a.closeChannel(ch)
 	}
 }
 
@@ -371,7 +382,7 @@ func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
 	}
 	if surplus(len(a.pools[b.id]), a.poolTarget(b)) { // asked for a waiter that found another channel
 		delete(a.chans, ch.id)
-		a.env.Go(func() { _ = ch.ch.Close() })
+		a.closeChannel(ch)
 		return
 	}
 	a.pools[b.id] = append(a.pools[b.id], ch)
@@ -397,6 +408,7 @@ func (a *assignments) onBrokerUp(m *brokerUp) {
 		a.brokers[m.broker] = b
 	}
 	b.zone, b.role, b.conn, b.up, b.opening, b.target = m.zone, m.role, m.conn, true, 0, m.target
+	b.full, b.refill, b.channelMax = false, false, m.channelMax
 	for _, ch := range m.channels {
 		a.give(b, ch)
 	}
@@ -413,7 +425,7 @@ func (a *assignments) onBrokerDown(id string, why error) {
 	if b == nil || !b.up {
 		return
 	}
-	b.up, b.opening = false, 0
+	b.up, b.opening, b.full, b.refill = false, 0, false, false
 	for _, ch := range a.pools[id] {
 		delete(a.chans, ch.id)
 		a.dels[ch.id] = true
@@ -441,6 +453,7 @@ func (a *assignments) onBrokerDown(id string, why error) {
 	if len(moved) > 0 {
 		a.log.Info("broker down: consumers moved or waiting", "broker", id, "consumers", len(moved))
 	}
+	a.explainWaits(b) // no channel_max to blame while it is down
 }
 
 // lose detaches c from its channel and tells it so.
@@ -465,9 +478,114 @@ func (a *assignments) onChannelsOpened(m *channelsOpened) {
 		}
 		a.give(b, ch)
 	}
-	if m.err != nil {
-		a.log.Warn("broker could not open channels", "broker", m.broker, "err", redact.Error(m.err))
+	if !b.up {
+		return
 	}
+	switch {
+	case errors.Is(m.err, ErrNoChannelLeft):
+		if !b.full {
+			b.full = true
+			a.log.Warn("channel_max reached: consumers asking this broker for a channel wait until one is freed",
+				"broker", b.id, "channel_max", b.channelMax, "waiting", a.waitingFor(b.id))
+		}
+		a.explainWaits(b)
+	case m.err != nil:
+		a.log.Warn("broker could not open channels", "broker", m.broker, "err", redact.Error(m.err))
+	case b.full && b.opening == 0:
+		// Every ask is answered and this one's channels all opened (a
+		// stream reports its failure after its channels): the broker had
+		// room again. Nobody left waiting: it is no longer full. Consumers
+		// still waiting were not asked for (an ask that failed earlier):
+		// ask again, which ends with channels for them or a failure.
+		if a.waitingFor(b.id) == 0 {
+			b.full = false
+			a.explainWaits(b)
+		} else {
+			b.refill = true
+		}
+	}
+	if b.full && b.refill && b.opening == 0 { // channels were freed, or opened, while an ask was on its way
+		b.refill = false
+		a.demand(b)
+	}
+}
+
+// onChannelFreed asks a broker whose channel_max was used up for channels
+// again, now that one of its numbers is free: the consumers waiting for it
+// get them, oldest first.
+func (a *assignments) onChannelFreed(m *channelFreed) {
+	b := a.brokers[m.broker]
+	if b == nil || !b.up || !b.full {
+		return
+	}
+	if b.opening > 0 { // its answer may come before the free: ask again then
+		b.refill = true
+		return
+	}
+	a.demand(b)
+}
+
+// closeChannel closes ch in a goroutine. While its broker's channel_max is
+// used up, the actor hears once the channel's number is free again
+// (amqp091 frees it when Close returns): see onChannelFreed.
+func (a *assignments) closeChannel(ch *openedChannel) {
+	b := a.brokers[ch.broker]
+	full, env, self, broker := b != nil && b.full, a.env, a.env.PID(AssignmentsName), ch.broker
+	a.env.Go(func() {
+		_ = ch.ch.Close()
+		if full {
+			env.Send(self, &channelFreed{broker: broker})
+		}
+	})
+}
+
+// noChannelLeft is the reason a consumer waits for a broker whose
+// channel_max is used up.
+func noChannelLeft(broker string, channelMax int) string {
+	return fmt.Sprintf("no channel left on broker %s: channel_max %d reached", broker, channelMax)
+}
+
+// waitingFor counts the consumers without a channel that wait for broker.
+func (a *assignments) waitingFor(broker string) int {
+	n := 0
+	for _, c := range a.consumers {
+		if c.ch == nil && c.want == broker {
+			n++
+		}
+	}
+	return n
+}
+
+// explainWaits tells the consumers waiting for b why (noChannelLeft) while
+// b's channel_max is used up, and takes the reason back from those it no
+// longer holds for: on their rows and with ChannelWaiting.
+func (a *assignments) explainWaits(b *brokerInfo) {
+	why := ""
+	if b.up && b.full {
+		why = noChannelLeft(b.id, b.channelMax)
+	}
+	for _, c := range a.consumers {
+		switch {
+		case c.ch != nil:
+		case c.want == b.id && c.timer == nil:
+			a.explain(c, b.id, why)
+		case c.reasonOf == b.id:
+			a.explain(c, b.id, "")
+		}
+	}
+}
+
+// explain sets why c waits for broker, when it changed.
+func (a *assignments) explain(c *consumer, broker, why string) {
+	if c.reason == why {
+		return
+	}
+	c.reason, c.reasonOf = why, broker
+	if why == "" {
+		c.reasonOf = ""
+	}
+	a.putConsumer(c)
+	a.env.Send(c.pid, &ChannelWaiting{Broker: broker, Reason: why})
 }
 
 func (a *assignments) onChannelClosed(m *channelClosed) {
@@ -496,6 +614,7 @@ func (a *assignments) onChannelClosed(m *channelClosed) {
 			}
 		}
 		a.dels[m.id] = true
+		a.onChannelFreed(&channelFreed{broker: ch.broker}) // the broker closed it: its number is free
 		return
 	}
 	var why error
@@ -539,7 +658,7 @@ func (a *assignments) release(id string) {
 	if ch := c.ch; ch != nil {
 		delete(a.chans, ch.id)
 		delete(a.owner, ch.id)
-		a.env.Go(func() { _ = ch.ch.Close() })
+		a.closeChannel(ch)
 	}
 	for len(c.olds) > 0 {
 		a.dropOld(c, 0, true)
@@ -556,9 +675,9 @@ func (a *assignments) putConsumer(c *consumer) {
 	case c.ch != nil:
 		row.Channel, row.Broker, row.AMQP = c.ch.id, c.ch.broker, c.ch.ch
 	case c.typ == registry.Sticky:
-		row.Broker = c.sticky
+		row.Broker, row.Reason = c.sticky, c.reason
 	default:
-		row.Broker = c.want
+		row.Broker, row.Reason = c.want, c.reason
 	}
 	a.puts[row.ID] = row
 	delete(a.dels, row.ID)
@@ -575,7 +694,7 @@ func (a *assignments) recover(ctx actor.Context) {
 		}
 		if row.Available {
 			a.brokers[row.ID] = &brokerInfo{id: row.ID, zone: row.Zone, role: row.Role, up: true, target: row.Prechannels,
-				conn: a.env.System.NewLocalPID(row.Actor)}
+				channelMax: row.ChannelMax, conn: a.env.System.NewLocalPID(row.Actor)}
 		}
 	}
 	rows := a.env.Registry.Assignments()
@@ -703,7 +822,7 @@ func (a *assignments) moveOff(id string) {
 	for _, ch := range a.pools[id] {
 		delete(a.chans, ch.id)
 		a.dels[ch.id] = true
-		a.env.Go(func() { _ = ch.ch.Close() })
+		a.closeChannel(ch)
 	}
 	delete(a.pools, id)
 	steps := movesOnDrain(a.slots(), id)
@@ -715,7 +834,7 @@ func (a *assignments) moveOff(id string) {
 		case drainLose:
 			ch := c.ch
 			a.lose(c, &BrokerError{Broker: id, Op: "drain", Err: ErrDraining})
-			a.env.Go(func() { _ = ch.ch.Close() })
+			a.closeChannel(ch)
 		case drainReplace:
 			c.want = ""
 		}

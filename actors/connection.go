@@ -101,12 +101,8 @@ func (c *connection) Receive(ctx actor.Context) {
 			if res != nil {
 				c.env.Go(func() { res.close(setupCloseTimeout) })
 			}
-		case m.err == nil:
-			c.apply(evDialed, connInput{sess: res, took: m.took})
-		case Permanent(m.err):
-			c.apply(evDialRefused, connInput{err: m.err})
 		default:
-			c.apply(evDialFailed, connInput{err: m.err})
+			c.apply(dialEvent(m.err, m.stage), connInput{sess: res, took: m.took, err: m.err, stage: m.stage})
 		}
 	case *connLost:
 		if m.gen == c.gen {
@@ -143,6 +139,7 @@ type connInput struct {
 	sess   *session
 	took   time.Duration
 	err    error
+	stage  dialStage // how far a failed dial got
 	reason string
 }
 
@@ -173,10 +170,10 @@ func (c *connection) apply(ev connEvent, in connInput) {
 		delay = c.backoff.Delay(1)
 	}
 	if delay > 0 {
-		c.scheduleDial(delay, !acts.has(actRetryMax))
+		c.scheduleDial(delay, acts.has(actProbe))
 	}
 	switch ev {
-	case evDialFailed, evDialRefused:
+	case evDialFailed, evPortClosed, evDialRefused:
 		msg := redact.Error(in.err)
 		switch {
 		case acts.has(actGiveUp):
@@ -186,7 +183,7 @@ func (c *connection) apply(ev connEvent, in connInput) {
 		case ev == evDialRefused:
 			c.log.Error("dial failed; retrying at the maximum delay", "attempt", c.fsm.Tries, "next", delay.Round(time.Millisecond), "err", msg)
 		default:
-			c.log.Warn("dial failed", "attempt", c.fsm.Tries, "next", delay.Round(time.Millisecond), "err", msg)
+			c.log.Warn("dial failed", "attempt", c.fsm.Tries, "stage", in.stage, "next", delay.Round(time.Millisecond), "probing", acts.has(actProbe), "err", msg)
 		}
 		c.row.LastError = msg
 	case evBlocked:
@@ -232,7 +229,7 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	c.watch(s)
 	// Assignments first: a reader that sees the row available can ask for a
 	// channel at once.
-	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, role: c.spec.Role(), conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels)})
+	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, role: c.spec.Role(), conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels), channelMax: c.row.ChannelMax})
 	s.prechannels = nil
 	c.log.Info("connected", "took", took, "channel_max", c.row.ChannelMax, "heartbeat", c.row.Heartbeat)
 }
@@ -263,9 +260,10 @@ func (c *connection) stopTimer() {
 	}
 }
 
-// scheduleDial arms the next dial after delay and, unless the last error
-// was permanent, probes the broker's port meanwhile (connection_probe.go):
-// whichever comes first sends the dial.
+// scheduleDial arms the next dial after delay and, with probePort (the
+// last dial's TCP connect was refused), probes the broker's port meanwhile
+// (connection_probe.go): whichever comes first sends the dial. Without
+// probePort the dial comes at the row's NextDial.
 func (c *connection) scheduleDial(delay time.Duration, probePort bool) {
 	c.stopTimer()
 	gen, self, env := c.gen, c.self, c.env
@@ -286,14 +284,14 @@ func (c *connection) startDial() {
 	c.dialing = slot
 	env.Go(func() { // Shutdown waits for dials in flight (bounded by the connection timeout)
 		start := time.Now()
-		res, err := dial(spec, plan, slot)
+		res, stage, err := dial(spec, plan, slot)
 		if !slot.deliver(res) { // the actor stopped meanwhile: nobody will take it
 			if res != nil {
 				res.close(setupCloseTimeout)
 			}
 			return
 		}
-		env.Send(self, &dialed{gen: gen, slot: slot, err: err, took: time.Since(start)})
+		env.Send(self, &dialed{gen: gen, slot: slot, err: err, stage: stage, took: time.Since(start)})
 	})
 }
 

@@ -1,8 +1,15 @@
 package actors
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
 	"testing"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/warrenmq/warren/registry"
 )
@@ -35,6 +42,7 @@ func TestConnFSM_EveryStateAndEvent(t *testing.T) {
 		cing: {
 			evDialed:      {con, 0, actAdopt | actReport},
 			evDialFailed:  {dis, 2, actRetry | actReport},
+			evPortClosed:  {dis, 2, actRetry | actProbe | actReport},
 			evDialRefused: {fail, 2, actRetryMax | actReport},
 			evStop:        {dis, 2, actTeardown | actCancelDial},
 		},
@@ -89,6 +97,61 @@ func TestConnFSM_GivesUpAfterMaxAttempts(t *testing.T) {
 	}
 }
 
+// Only a wait that began with a refused TCP connect has the port probed;
+// every failed dial counts toward the backoff, whatever stage failed.
+func TestConnFSM_OnlyARefusedConnectProbes(t *testing.T) {
+	for ev := range connEventCount {
+		for _, from := range []registry.ConnState{dis, cing, con, blk, fail} {
+			_, acts := connFSM{State: from, Tries: 1}.next(ev)
+			if probes := acts.has(actProbe); probes != (from == cing && ev == evPortClosed) {
+				t.Errorf("next(%s, %s) probes = %v", from, ev, probes)
+			}
+		}
+	}
+	f := connFSM{State: dis}
+	for i, ev := range []connEvent{evDialFailed, evPortClosed, evDialFailed, evDialFailed} {
+		f, _ = f.next(evDial)
+		var acts connAction
+		f, acts = f.next(ev)
+		if f.Tries != i+1 || !acts.has(actRetry) {
+			t.Fatalf("after failed dial %d (%s): tries %d acts %b, want tries %d and a retry", i+1, ev, f.Tries, acts, i+1)
+		}
+	}
+}
+
+func TestDialEvent_TellsTheStageThatFailed(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	timeout := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ETIMEDOUT)}
+	wrap := func(err error) error { return &BrokerError{Broker: "b:5672", Op: "dial", Err: err} }
+	tests := []struct {
+		name  string
+		err   error
+		stage dialStage
+		want  connEvent
+	}{
+		{"no error", nil, stageSetup, evDialed},
+		{"TCP connect refused", wrap(refused), stageConnect, evPortClosed},
+		{"TCP connect timed out", wrap(timeout), stageConnect, evDialFailed},
+		{"connection reset during the handshake", wrap(&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}), stageHandshake, evDialFailed},
+		{"EOF during the handshake (accept and close)", wrap(io.EOF), stageHandshake, evDialFailed},
+		{"TLS record header from a plain port", wrap(tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}), stageHandshake, evDialFailed},
+		{"refused after the TCP connect is not a closed port", wrap(refused), stageHandshake, evDialFailed},
+		{"frame error", wrap(amqp.ErrFrame), stageHandshake, evDialFailed},
+		{"access refused", wrap(&amqp.Error{Code: amqp.AccessRefused, Reason: "ACCESS_REFUSED"}), stageHandshake, evDialRefused},
+		{"control channel failed", &BrokerError{Broker: "b:5672", Op: "open control channel", Err: amqp.ErrClosed}, stageSetup, evDialFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := dialEvent(tt.err, tt.stage); got != tt.want {
+				t.Fatalf("dialEvent(%v, %s) = %s, want %s", tt.err, tt.stage, got, tt.want)
+			}
+		})
+	}
+	if stageSetup.String() != "setup" || dialStage(9).String() != "unknown" {
+		t.Error("stage names")
+	}
+}
+
 func TestConnFSM_ReconnectCycle(t *testing.T) {
 	f := connFSM{State: dis}
 	steps := []struct {
@@ -97,7 +160,7 @@ func TestConnFSM_ReconnectCycle(t *testing.T) {
 	}{
 		{evDial, cing}, {evDialFailed, dis}, {evDial, cing}, {evDialed, con},
 		{evBlocked, blk}, {evBlocked, blk}, {evUnblocked, con}, {evLost, dis},
-		{evDial, cing}, {evDialRefused, fail}, {evDial, cing}, {evDialed, con}, {evStop, dis},
+		{evDial, cing}, {evDialRefused, fail}, {evDial, cing}, {evPortClosed, dis}, {evDial, cing}, {evDialed, con}, {evStop, dis},
 	}
 	for i, s := range steps {
 		f, _ = f.next(s.ev)

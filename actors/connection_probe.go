@@ -10,14 +10,18 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// Between two dials of a broker that is down, a connection probes its
-// port with a bare TCP connect every probeEvery (jittered): the moment the
-// port accepts, it dials, after a short random delay so that many nodes do
-// not all dial at once. A broker restarted while a connection waits out a
-// 5 s backoff is noticed within a fraction of a second, and the backoff
-// still spaces the AMQP handshakes a refusing or half-up broker gets. No
-// probe runs after a permanent error (refused credentials wait the maximum
-// delay) or once the dial is due anyway.
+// When a dial's TCP connect was refused (nothing listens on the port: the
+// broker is down or restarting), the connection probes the port with a bare
+// TCP connect every probeEvery (jittered) while it waits out its backoff:
+// the moment the port accepts, it dials, after a short random delay so that
+// many nodes do not all dial at once. A broker restarted while a connection
+// waits out a 5 s backoff is noticed within a fraction of a second. The
+// probe never shortens any other wait: after a dial that got a TCP
+// connection and failed later (TLS to a plain port, a handshake refused or
+// unanswered, a load balancer whose backend is down) the port accepts at
+// once, and the probe would turn the backoff into a redial loop (330–361
+// dials in 11–12 s before Warren told the two apart); nor after a permanent
+// error, a connect that timed out, or a lost session. See [dialEvent].
 const (
 	probeEvery   = 50 * time.Millisecond // each wait is in [probeEvery/2, probeEvery·1.5)
 	probeTimeout = 250 * time.Millisecond

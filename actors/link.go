@@ -61,6 +61,14 @@ func (l *Link) Abort() {
 	}
 }
 
+// connected reports whether the dial made a TCP connection (the socket
+// was kept, aborted since or not).
+func (l *Link) connected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.raw != nil
+}
+
 // Aborted reports whether Abort closed the socket.
 func (l *Link) Aborted() bool { return l != nil && l.aborted.Load() }
 

@@ -57,6 +57,17 @@ type ChannelAssigned struct {
 	MovedFrom string
 }
 
+// ChannelWaiting tells a consumer that waits for a channel why it has none
+// yet: Reason says so ("no channel left on broker X: channel_max N
+// reached": the connection's channel numbers are used up), or, empty, that
+// the reason it was told before no longer holds. It comes only when the
+// reason changes, never to a consumer holding a channel; a consumer may
+// ignore it (the assignments row says the same).
+type ChannelWaiting struct {
+	Broker string // the connection id it waits for
+	Reason string
+}
+
 // ChannelLost tells a consumer its channel died; a *ChannelAssigned with
 // Reconnect set follows when a replacement is available.
 type ChannelLost struct {
@@ -152,12 +163,17 @@ type brokerUp struct {
 	conn         *actor.PID
 	channels     []*openedChannel
 	target       int // prechannels the broker's pool keeps
+	channelMax   int // the connection's negotiated channel_max
 }
 type brokerDown struct {
 	broker string
 	err    error
 }
 type openChannels struct{ n int }
+
+// channelFreed: a channel of broker was closed while its channel_max was
+// used up; its number is free again.
+type channelFreed struct{ broker string }
 type channelsOpened struct {
 	broker   string
 	asked    int // channels asked for by openChannels (0 for none)
@@ -181,10 +197,11 @@ type retryAssign struct{ consumer string }
 
 type dialNow struct{ gen uint64 }
 type dialed struct {
-	gen  uint64
-	slot *dialSlot // holds the session, if the dial made one
-	err  error
-	took time.Duration
+	gen   uint64
+	slot  *dialSlot // holds the session, if the dial made one
+	err   error
+	stage dialStage // how far a failed dial got
+	took  time.Duration
 }
 type connLost struct {
 	gen uint64

@@ -34,8 +34,10 @@ var channelSeq atomic.Uint64
 const setupCloseTimeout = 2 * time.Second
 
 // dial opens the connection, its control channel, declares the exchanges and
-// opens the prechannels. It runs in a goroutine.
-func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, error) {
+// opens the prechannels. It runs in a goroutine. A failed dial says how far
+// it got: the TCP connect, the handshakes on a TCP connection that was
+// made, or the setup of an open AMQP connection.
+func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, dialStage, error) {
 	cfg := plan.config
 	if cfg.TLSClientConfig != nil {
 		cfg.TLSClientConfig = cfg.TLSClientConfig.Clone() // amqp091 writes ServerName into it
@@ -58,8 +60,12 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, error) {
 	slot.watch(link) // a stop during the handshake aborts it
 	conn, err := amqp.DialConfig(uri, cfg)
 	if err != nil {
+		stage := stageConnect
+		if link.connected() {
+			stage = stageHandshake
+		}
 		link.Abort() // amqp091 closes it too since v1.17; a dial never leaves a socket behind
-		return nil, &BrokerError{Broker: spec.ID, Op: "dial", Err: err}
+		return nil, stage, &BrokerError{Broker: spec.ID, Op: "dial", Err: err}
 	}
 	s := &session{
 		conn:   conn,
@@ -71,7 +77,7 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, error) {
 	go link.watchdog(writeStallLimit(conn.Config.Heartbeat), s.stop)
 	if s.ctrl, err = conn.Channel(); err != nil {
 		s.close(setupCloseTimeout)
-		return nil, &BrokerError{Broker: spec.ID, Op: "open control channel", Err: err}
+		return nil, stageSetup, &BrokerError{Broker: spec.ID, Op: "open control channel", Err: err}
 	}
 	for _, x := range spec.Exchanges {
 		err := s.control(func(ch *amqp.Channel) error { return declareExchange(ch, x) })
@@ -85,7 +91,7 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, error) {
 			s.refused = append(s.refused, "exchange "+x.Name+": "+redact.Error(err))
 		default:
 			s.close(setupCloseTimeout)
-			return nil, &BrokerError{Broker: spec.ID, Op: "declare exchange " + x.Name, Err: err}
+			return nil, stageSetup, &BrokerError{Broker: spec.ID, Op: "declare exchange " + x.Name, Err: err}
 		}
 	}
 	if spec.Prechannels > 0 {
@@ -94,10 +100,10 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, error) {
 		s.prechannels, err = s.open(spec, spec.Prechannels)
 		if err != nil && !errors.Is(err, ErrNoChannelLeft) {
 			s.close(setupCloseTimeout)
-			return nil, err
+			return nil, stageSetup, err
 		}
 	}
-	return s, nil
+	return s, stageSetup, nil
 }
 
 func declareExchange(ch *amqp.Channel, x Exchange) error {
@@ -134,7 +140,7 @@ func (s *session) stream(spec BrokerSpec, n int, emit func(chans []*openedChanne
 	var (
 		mu     sync.Mutex
 		first  error
-		failed int
+		opened atomic.Int64
 		wg     sync.WaitGroup
 		left   atomic.Int64
 	)
@@ -146,14 +152,15 @@ func (s *session) stream(spec BrokerSpec, n int, emit func(chans []*openedChanne
 			for left.Add(-1) >= 0 {
 				ch, err := s.conn.Channel()
 				if err != nil {
+					left.Store(0) // the others stop after the channel they are opening
 					mu.Lock()
-					failed += int(left.Swap(0)) + 1
 					if first == nil {
 						first = wrapOpenErr(spec.ID, err, int(s.conn.Config.ChannelMax))
 					}
 					mu.Unlock()
 					return
 				}
+				opened.Add(1)
 				emit([]*openedChannel{{
 					id:     spec.ID + "#" + itoa(int(channelSeq.Add(1))),
 					broker: spec.ID, zone: spec.Zone, ch: ch, link: s.link,
@@ -163,7 +170,10 @@ func (s *session) stream(spec BrokerSpec, n int, emit func(chans []*openedChanne
 		}()
 	}
 	wg.Wait()
-	if failed > 0 {
+	// Counted as n less what opened: the failures' own count of what was
+	// left raced with the workers still taking from it, and fell short of n
+	// (the assignments actor then waited for channels that never came).
+	if failed := n - int(opened.Load()); failed > 0 {
 		emit(nil, failed, first)
 	}
 }

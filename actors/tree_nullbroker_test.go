@@ -365,6 +365,82 @@ func TestConnection_ChannelMaxBelowThePrechannels(t *testing.T) {
 	}
 }
 
+// Consumers past a connection's channel_max wait with the reason on their
+// rows (and a ChannelWaiting telling them), the tree says it is degraded,
+// and once channels are released the waiting consumers get them and the
+// reason goes.
+func TestAssignments_ChannelMaxReachedSaysWhyAndFreedChannelsGoToWaiters(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{ChannelMax: 4})
+	tree := startNullTree(t, fast(supervisor.Config{Prechannels: 1}), nb)
+	id := idOf(t, nb)
+	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// The control channel takes one of the four: three consumers get one.
+	var holders []*probe
+	for i := range 3 {
+		p := spawnProbe(t, tree, "cm-holder-"+string(rune('a'+i)), actors.RequestChannel{App: "test"})
+		p.assigned(t, 5*time.Second)
+		holders = append(holders, p)
+	}
+	waiting := make([]chan *actors.ChannelWaiting, 2)
+	for i := range waiting {
+		waiting[i] = make(chan *actors.ChannelWaiting, 4)
+		w := waiting[i]
+		props := actor.PropsFromFunc(func(c actor.Context) {
+			switch m := c.Message().(type) {
+			case *actor.Started:
+				c.Send(tree.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: c.Self(), App: "test"})
+			case *actors.ChannelWaiting:
+				w <- m
+			}
+		})
+		pid, err := tree.System().Root.SpawnNamed(props, "cm-waiter-"+string(rune('a'+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tree.System().Root.StopFuture(pid).Wait() })
+	}
+	reason := "no channel left on broker " + id + ": channel_max 4 reached"
+	for i, w := range waiting {
+		select {
+		case m := <-w:
+			if m.Reason != reason || m.Broker != id {
+				t.Fatalf("waiter %d told %+v, want %q", i, m, reason)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("waiter %d was never told why it waits", i)
+		}
+	}
+	eventually(t, tree, 5*time.Second, "the waiting rows say why", func() bool {
+		rows := tree.Registry().AssignmentsIn(registry.Waiting)
+		return len(rows) == 2 && rows[0].Reason == reason && rows[1].Reason == reason
+	})
+	if got, want := tree.Degraded(), "2 consumers waiting for a channel on "+id+" (channel_max 4 reached)"; got != want {
+		t.Fatalf("Degraded() = %q, want %q", got, want)
+	}
+	if !tree.Ready() {
+		t.Fatal("degraded is not ready")
+	}
+	// Two holders go: the two waiters get their channels, the reason goes.
+	for _, p := range holders[:2] {
+		if err := tree.System().Root.StopFuture(p.pid).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, tree, 5*time.Second, "the waiters assigned", func() bool {
+		return len(tree.Registry().AssignmentsIn(registry.Waiting)) == 0 && len(tree.Registry().AssignmentsIn(registry.Assigned)) == 3
+	})
+	if d := tree.Degraded(); d != "" {
+		t.Fatalf("still degraded: %q", d)
+	}
+	for _, row := range tree.Registry().Assignments() {
+		if row.Reason != "" {
+			t.Fatalf("row %s keeps the reason %q", row.ID, row.Reason)
+		}
+	}
+}
+
 func TestConnection_RefusedConfiguredExchangeIsReported(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
 	declareExchange(t, nb, "clash", "direct")

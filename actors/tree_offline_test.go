@@ -3,6 +3,7 @@ package actors_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +128,71 @@ func TestBootstrap_ReportsWaitingWhileNoLocalBroker(t *testing.T) {
 	}
 	if tree.Ready() {
 		t.Fatal("ready without a broker")
+	}
+}
+
+// The port probe shortens only a wait that began with a refused TCP
+// connect: the broker's port opening is noticed at once, long before the
+// backoff's delay; once a dial got a TCP connection and failed later (here
+// the port accepts and closes), the next dial waits its whole delay, at the
+// time the row announced.
+func TestConnection_ProbeShortensOnlyARefusedConnectsWait(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: the first dial is refused
+	uri := "amqp://guest:guest@" + addr + "/"
+	cfg := supervisor.Config{Connection: actors.ConnectionOptions{Backoff: actors.Backoff{First: 3 * time.Second, Max: 3 * time.Second}}}
+	cfg.Publish.Publishers, cfg.RPC.Workers = -1, -1 // one connection: its dials are the port's only connections
+	tree := startTree(t, cfg, uri)
+	refused := waitConn(t, tree, addr, "a refused dial", func(c registry.Connection) bool {
+		return c.Attempts == 1 && c.State == registry.Disconnected && !c.NextDial.IsZero()
+	})
+
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", addr, err)
+	}
+	opened := time.Now()
+	accepts := make(chan time.Time, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(accepts)
+				return
+			}
+			accepts <- time.Now()
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	next := func(what string) time.Time {
+		t.Helper()
+		select {
+		case at, ok := <-accepts:
+			if !ok {
+				t.Fatalf("%s: listener closed", what)
+			}
+			return at
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no connection within 10s", what)
+		}
+		return time.Time{}
+	}
+	next("the probe")
+	dialled := next("the dial after the probe")
+	if d := dialled.Sub(opened); d > time.Second || !dialled.Before(refused.NextDial) {
+		t.Fatalf("dialled %v after the port opened (the row said %v): the probe did not shorten the wait",
+			d.Round(time.Millisecond), refused.NextDial.Sub(opened).Round(time.Millisecond))
+	}
+	failed := waitConn(t, tree, addr, "the dial that got a connection failed", func(c registry.Connection) bool {
+		return c.Attempts == 2 && c.State == registry.Disconnected && !c.NextDial.IsZero()
+	})
+	third := next("the dial after that")
+	if d := third.Sub(failed.NextDial); d < -50*time.Millisecond {
+		t.Fatalf("dialled %v before the row's next dial: the wait after a dial that reached the port was shortened", -d.Round(time.Millisecond))
 	}
 }

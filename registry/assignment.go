@@ -40,21 +40,25 @@ const (
 // Assignment is a row of the assignments table: a prechannel, or a consumer
 // with its channel (or waiting for one).
 type Assignment struct {
-	ID         string        `json:"row"`         // row key: the consumer's path, or the channel id of a prechannel or of a Moving row
-	Channel    string        `json:"id"`          // channel id "<broker>#<n>"; empty while waiting
-	Consumer   string        `json:"consumer"`    // consumer actor path; empty for prechannels
-	App        string        `json:"app"`         // application name of the consumer
-	Type       ChannelType   `json:"type"`        //
-	Broker     string        `json:"broker"`      // connection id (the broker id, "~publish" appended for publishing); empty while a float waits
-	Role       ConnRole      `json:"role"`        // the connection role the consumer asked for
-	Zone       string        `json:"zone"`        //
-	State      AssignState   `json:"state"`       //
-	Created    time.Time     `json:"created"`     //
-	AssignedAt time.Time     `json:"assigned_at"` // zero until assigned
-	Reconnect  bool          `json:"reconnect"`   // this assignment replaces a lost channel
-	CanMove    bool          `json:"can_move"`    // the consumer understands moves (RequestChannel.CanMove)
-	Watchers   int           `json:"watchers"`    // callers blocked in WaitAssigned (filled on read)
-	AMQP       *amqp.Channel `json:"-"`           // the channel itself; owned by the consumer once assigned
+	ID         string      `json:"row"`         // row key: the consumer's path, or the channel id of a prechannel or of a Moving row
+	Channel    string      `json:"id"`          // channel id "<broker>#<n>"; empty while waiting
+	Consumer   string      `json:"consumer"`    // consumer actor path; empty for prechannels
+	App        string      `json:"app"`         // application name of the consumer
+	Type       ChannelType `json:"type"`        //
+	Broker     string      `json:"broker"`      // connection id (the broker id, "~publish" appended for publishing); empty while a float waits
+	Role       ConnRole    `json:"role"`        // the connection role the consumer asked for
+	Zone       string      `json:"zone"`        //
+	State      AssignState `json:"state"`       //
+	Created    time.Time   `json:"created"`     //
+	AssignedAt time.Time   `json:"assigned_at"` // zero until assigned
+	Reconnect  bool        `json:"reconnect"`   // this assignment replaces a lost channel
+	CanMove    bool        `json:"can_move"`    // the consumer understands moves (RequestChannel.CanMove)
+	// Reason says why a waiting consumer has no channel yet when Warren
+	// knows ("no channel left on broker X: channel_max N reached"); empty
+	// otherwise.
+	Reason   string        `json:"reason,omitempty"`
+	Watchers int           `json:"watchers"` // callers blocked in WaitAssigned (filled on read)
+	AMQP     *amqp.Channel `json:"-"`        // the channel itself; owned by the consumer once assigned
 }
 
 // PutAssignment inserts or replaces an assignments row.

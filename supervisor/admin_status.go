@@ -10,8 +10,11 @@ import (
 // AdminStatus is the body of GET /status: the node at a glance, like
 // Kazoo's `sup kazoo_amqp_maintenance connection_summary`.
 type AdminStatus struct {
-	Ready      bool        `json:"ready"`
-	Reason     string      `json:"reason,omitempty"` // why not ready, in one line
+	Ready  bool   `json:"ready"`
+	Reason string `json:"reason,omitempty"` // why not ready, in one line
+	// Degraded says what a ready node cannot do ([Tree.Degraded]); empty
+	// when nothing.
+	Degraded   string      `json:"degraded,omitempty"`
 	LocalZone  string      `json:"local_zone"`
 	Zones      []AdminZone `json:"zones"`
 	Listeners  AdminCount  `json:"listeners"`  // ready: consuming
@@ -41,7 +44,7 @@ type AdminCount struct {
 func (t *Tree) adminStatus() AdminStatus {
 	r, ready := t.adminReadiness()
 	reg := t.Registry()
-	s := AdminStatus{Ready: ready, Reason: redact.Text(r.Reason), LocalZone: t.LocalZone(), Zones: []AdminZone{}}
+	s := AdminStatus{Ready: ready, Reason: redact.Text(r.Reason), Degraded: r.Degraded, LocalZone: t.LocalZone(), Zones: []AdminZone{}}
 	zones := map[string]*AdminZone{}
 	for _, c := range reg.Connections() {
 		if c.Role == registry.Publish {

@@ -40,16 +40,17 @@ type AdminConnection struct {
 // AdminChannel is one element of GET /channels: a prechannel, or a consumer
 // with its channel (or waiting for one).
 type AdminChannel struct {
-	ID         string               `json:"id"`          // channel id "<broker>#<n>"; "" while waiting
-	Consumer   string               `json:"consumer"`    // consumer actor path; "" for prechannels
-	App        string               `json:"app"`         //
-	Type       registry.ChannelType `json:"type"`        // float or sticky
-	Broker     string               `json:"broker"`      // "" while a float waits
-	Zone       string               `json:"zone"`        //
-	State      registry.AssignState `json:"state"`       //
-	Reconnect  bool                 `json:"reconnect"`   // replaces a lost channel
-	Watchers   int                  `json:"watchers"`    // callers blocked waiting for it
-	AssignedAt string               `json:"assigned_at"` // RFC 3339; "" until assigned
+	ID         string               `json:"id"`               // channel id "<broker>#<n>"; "" while waiting
+	Consumer   string               `json:"consumer"`         // consumer actor path; "" for prechannels
+	App        string               `json:"app"`              //
+	Type       registry.ChannelType `json:"type"`             // float or sticky
+	Broker     string               `json:"broker"`           // "" while a float waits
+	Zone       string               `json:"zone"`             //
+	State      registry.AssignState `json:"state"`            //
+	Reconnect  bool                 `json:"reconnect"`        // replaces a lost channel
+	Watchers   int                  `json:"watchers"`         // callers blocked waiting for it
+	AssignedAt string               `json:"assigned_at"`      // RFC 3339; "" until assigned
+	Reason     string               `json:"reason,omitempty"` // why a waiting consumer has no channel yet (channel_max reached)
 }
 
 // AdminHealth is the body of GET /healthz.
@@ -60,11 +61,14 @@ type AdminHealth struct {
 
 // AdminReadiness is the body of GET /readyz.
 type AdminReadiness struct {
-	Status    string        `json:"status"`           // "ready" or "not_ready"
-	Reason    string        `json:"reason,omitempty"` // why not, in one line
-	LocalZone string        `json:"local_zone"`       //
-	Bootstrap string        `json:"bootstrap"`        // detail line of warren/bootstrap
-	Brokers   []AdminBroker `json:"brokers"`          // every connection, with its last error
+	Status string `json:"status"`           // "ready", "degraded" (ready, see Degraded) or "not_ready"
+	Reason string `json:"reason,omitempty"` // why not, in one line
+	// Degraded says, in one line, what a ready node cannot do
+	// ([Tree.Degraded]); empty when nothing.
+	Degraded  string        `json:"degraded,omitempty"`
+	LocalZone string        `json:"local_zone"` //
+	Bootstrap string        `json:"bootstrap"`  // detail line of warren/bootstrap
+	Brokers   []AdminBroker `json:"brokers"`    // every connection, with its last error
 }
 
 // AdminBroker is a connection's state as GET /readyz reports it.
@@ -120,7 +124,7 @@ func adminChannels(reg *registry.Registry) []AdminChannel {
 		}
 		out = append(out, AdminChannel{
 			ID: a.Channel, Consumer: a.Consumer, App: a.App, Type: a.Type, Broker: a.Broker,
-			Zone: a.Zone, State: a.State, Reconnect: a.Reconnect, Watchers: a.Watchers, AssignedAt: at,
+			Zone: a.Zone, State: a.State, Reconnect: a.Reconnect, Watchers: a.Watchers, AssignedAt: at, Reason: a.Reason,
 		})
 	}
 	// Broker, then channel number: "b#2" before "b#10", unlike the row keys.
@@ -201,6 +205,12 @@ func (t *Tree) adminReadiness() (AdminReadiness, bool) {
 	}
 	health, alive := t.adminHealth()
 	if ready && alive {
+		// Degraded stays 200: the node serves its other consumers, and a
+		// probe failing would only take it out of rotation and stall a
+		// rolling deploy; the body says what it cannot do.
+		if d := t.Degraded(); d != "" {
+			r.Status, r.Degraded = "degraded", redact.Text(d)
+		}
 		return r, true
 	}
 	r.Status = "not_ready"

@@ -29,12 +29,13 @@ type treeMetrics struct {
 	byOutcome map[string]prometheus.Observer
 	calls     *prometheus.HistogramVec // zone, outcome
 
-	ready, connUp, connState, connects, attempts, connChannels *prometheus.Desc
-	channels                                                   *prometheus.Desc
-	publishes, publishWaiting                                  *prometheus.Desc
-	deliveries, listenerInFlight, listenerState                *prometheus.Desc
-	rpcCalls, rpcBusy                                          *prometheus.Desc
-	restarts                                                   *prometheus.Desc
+	ready, degraded                                     *prometheus.Desc
+	connUp, connState, connects, attempts, connChannels *prometheus.Desc
+	channels                                            *prometheus.Desc
+	publishes, publishWaiting                           *prometheus.Desc
+	deliveries, listenerInFlight, listenerState         *prometheus.Desc
+	rpcCalls, rpcBusy                                   *prometheus.Desc
+	restarts                                            *prometheus.Desc
 }
 
 func newTreeMetrics(t *Tree) *treeMetrics {
@@ -49,6 +50,7 @@ func newTreeMetrics(t *Tree) *treeMetrics {
 			Help:    "Duration of Call and CallCollect, by zone (the local one is \"local\") and outcome (ok, timeout, error).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14)}, []string{"zone", "outcome"}),
 		ready:            d("ready", "1 when a broker of the local zone is connected and bootstrap is done."),
+		degraded:         d("degraded", "1 while consumers wait for a channel because their broker's channel_max is used up (Tree.Degraded)."),
 		connUp:           d("connection_up", "1 while the connection is usable (connected or blocked).", "broker", "role", "zone"),
 		connState:        d("connection_state", "1 for the connection's current state.", "broker", "role", "zone", "state"),
 		connects:         d("connection_connects_total", "Successful connects since the connection actor started (reconnects are this minus one).", "broker", "role", "zone"),
@@ -111,6 +113,7 @@ func (m *treeMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	reg := m.t.Registry()
 	g(m.ready, boolf(m.t.Ready()))
+	g(m.degraded, boolf(m.t.Degraded() != ""))
 	for _, x := range reg.Connections() {
 		l := []string{x.Broker, string(x.Role), x.Zone}
 		g(m.connUp, boolf(x.Available), l...)

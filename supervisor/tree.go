@@ -482,3 +482,38 @@ func (t *Tree) remotePools(cfg Config, specs []actors.BrokerSpec) error {
 	}
 	return nil
 }
+
+// Degraded says, in one line, what a ready node cannot do now: consumers
+// waiting for a channel because their broker's channel_max is used up
+// ("11 consumers waiting for a channel on 127.0.0.1:5672 (channel_max 2047
+// reached)", one part per broker, joined with "; "). Empty when nothing
+// is. A degraded node stays ready ([Tree.Ready]): it serves every other
+// consumer, and taking it out of rotation would not give the waiting ones
+// a channel.
+func (t *Tree) Degraded() string {
+	reg := t.env.Registry
+	waiting := map[string]int{}
+	for _, a := range reg.Assignments() {
+		if a.Reason != "" && (a.State == registry.Waiting || a.State == registry.Reconnecting) {
+			waiting[a.Broker]++
+		}
+	}
+	brokers := make([]string, 0, len(waiting))
+	for b := range waiting {
+		brokers = append(brokers, b)
+	}
+	slices.Sort(brokers)
+	parts := make([]string, 0, len(brokers))
+	for _, b := range brokers {
+		who := "consumers"
+		if waiting[b] == 1 {
+			who = "consumer"
+		}
+		channelMax := 0
+		if row, ok := reg.Connection(b); ok {
+			channelMax = row.ChannelMax
+		}
+		parts = append(parts, fmt.Sprintf("%d %s waiting for a channel on %s (channel_max %d reached)", waiting[b], who, b, channelMax))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -157,6 +157,11 @@ func (l *listener) Receive(ctx actor.Context) {
 		l.adopt(m)
 	case *moveDone:
 		l.onMoveDone(m)
+	case *actors.ChannelWaiting:
+		if l.ch == nil { // still waiting: the row says why (or no longer)
+			l.lastErr = m.Reason
+			l.writeRow()
+		}
 	case *actors.ChannelLost:
 		if l.move != nil {
 			if m.ID == l.move.to.ID { // the new channel died first: stay, a replacement follows

@@ -29,9 +29,12 @@ func newStatusCmd(a *app) *cobra.Command {
 }
 
 func renderStatus(w io.Writer, s supervisor.AdminStatus, p palette) error {
-	if s.Ready {
+	switch {
+	case s.Ready && s.Degraded != "":
+		fmt.Fprintf(w, "%s (local zone %s): %s\n", p.paint("ready, degraded", yellow), s.LocalZone, cell(s.Degraded))
+	case s.Ready:
 		fmt.Fprintf(w, "%s (local zone %s)\n", p.paint("ready", green), s.LocalZone)
-	} else {
+	default:
 		fmt.Fprintf(w, "%s (local zone %s): %s\n", p.paint("not ready", red), s.LocalZone, cell(s.Reason))
 	}
 	tw := newTable(w)

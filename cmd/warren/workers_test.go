@@ -159,6 +159,21 @@ func TestStatus_PrintsTheSummary(t *testing.T) {
 	}
 }
 
+// A ready node with consumers waiting for a channel says it is degraded.
+func TestStatus_PrintsDegraded(t *testing.T) {
+	addr := fakeAdmin(t, map[string]string{"/status": `{"ready": true, "degraded": "11 consumers waiting for a channel on a:5672 (channel_max 20 reached)",
+		"local_zone": "east", "zones": [{"name": "east", "local": true, "primary": "a:5672", "brokers": 1, "available": 1}],
+		"listeners": {"total": 30, "ready": 19}, "publishers": {"total": 0, "ready": 0}, "workers": {"total": 0, "ready": 0}}`})
+	code, stdout, stderr := warren(t, "status", "--admin", addr)
+	want := "ready, degraded (local zone east): 11 consumers waiting for a channel on a:5672 (channel_max 20 reached)\n" +
+		"ZONE  LOCAL  PRIMARY  BROKERS UP  DRAINING\n" +
+		"east  yes    a:5672   1/1         -\n" +
+		"listeners 19/30 consuming; publishers 0/0 ready; RPC workers 0/0 ready\n"
+	if code != exitOK || stdout != want {
+		t.Fatalf("warren status = %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
+	}
+}
+
 // --watch prints the listing again every --interval until its context ends.
 func TestShow_WatchPrintsAgainUntilStopped(t *testing.T) {
 	var hits atomic.Int32
