@@ -53,8 +53,8 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, dialStage, 
 	// Every frame is read through the link's filter: a delivery whose
 	// headers amqp091 cannot read costs that delivery, not the connection.
 	wrapped, uri, err := link.filteredDial(wrapped, plan.uri, &cfg)
-	if err != nil {
-		return nil, &BrokerError{Broker: spec.ID, Op: "dial", Err: err}
+	if err != nil { // before any socket: nothing listened to it
+		return nil, stageConnect, &BrokerError{Broker: spec.ID, Op: "dial", Err: err}
 	}
 	cfg.Dial = wrapped
 	slot.watch(link) // a stop during the handshake aborts it
