@@ -258,7 +258,7 @@ func TestCLI_PublishInterruptedExits130(t *testing.T) {
 	}
 	err := cmd.Wait()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(out.String(), "published ") || !strings.Contains(out.String(), "interrupted") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(out.String(), "written ") || !strings.Contains(out.String(), "interrupted") {
 		t.Fatalf("interrupted publish: %v\n%s\nwant exit 130 after the summary", err, out.String())
 	}
 }
