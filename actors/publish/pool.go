@@ -134,10 +134,13 @@ func (p *Pool) notify() {
 	p.changeMu.Unlock()
 }
 
-// PublishReply publishes a listener's reply, fire-and-forget: it implements
-// [actors.ReplyPublisher], so that replies wait out a reconnect in the buffer.
+// PublishReply publishes a listener's reply, mandatory and confirmed: it
+// implements [actors.ReplyPublisher], so that replies wait out a reconnect
+// in the buffer, and a reply no queue takes (its requester's reply queue is
+// gone) fails with a [*ReturnedError] instead of vanishing. It costs the
+// replying handler one confirm round trip.
 func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error {
-	return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType))
+	return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType), Confirm(), Mandatory())
 }
 
 // Publish publishes body to exchange with routingKey. Without [Confirm] it
