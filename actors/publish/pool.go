@@ -86,6 +86,13 @@ type Pool struct {
 	idle        chan struct{}
 
 	exchanges actors.ExchangeCache // exchanges known to exist, per connection
+
+	// limit is the largest body a publish may carry (MaxMessageSize, or the
+	// broker's once a 406 named it: learned); good the largest the broker
+	// acked, at least probeFloor (see size.go).
+	limit   atomic.Int64
+	good    atomic.Int64
+	learned atomic.Bool
 }
 
 // NewPool returns the lanes of a publishers pool of spec; its actors
@@ -113,6 +120,8 @@ func NewPool(spec PoolSpec) (*Pool, error) {
 	var seed [6]byte
 	_, _ = rand.Read(seed[:])
 	p := &Pool{spec: spec, idPrefix: "warren-" + hex.EncodeToString(seed[:]) + "-"}
+	p.limit.Store(int64(spec.MaxMessageSize))
+	p.good.Store(int64(min(probeFloor, spec.MaxMessageSize)))
 	changed, clock := make(chan struct{}), make(chan struct{})
 	p.changed.Store(&changed)
 	p.clock.Store(&clock)
@@ -164,6 +173,9 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 	w, err := p.write(ctx, stop, exchange, routingKey, r)
 	if err == nil && r.confirm {
 		err = p.await(ctx, stop, w, r, exchange, routingKey, time.Time{})
+		if r.probe && err != nil && !errors.Is(err, ErrTooLarge) {
+			err = nil // written, as a fire-and-forget publish asks; only a size the broker refuses fails it
+		}
 	}
 	if err != nil {
 		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
@@ -256,9 +268,11 @@ func (p *Pool) request(r *publishRequest, exchange, routingKey string, body []by
 			return err
 		}
 	}
-	if len(body) > p.spec.MaxMessageSize {
-		return &Error{Exchange: exchange, RoutingKey: routingKey,
-			Err: fmt.Errorf("%w: %d bytes, the maximum is %d", ErrTooLarge, len(body), p.spec.MaxMessageSize)}
+	if len(body) > p.maxSize() {
+		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: p.tooLarge(len(body))}
+	}
+	if !r.confirm && p.probes(len(body)) {
+		r.confirm, r.probe = true, true // larger than any body acked so far: see size.go
 	}
 	if (r.mandatory || r.confirm) && r.msg.MessageId == "" {
 		r.msg.MessageId = p.newID()
@@ -362,6 +376,9 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 			if err == nil {
 				w.end(p)
 				l.published.Add(1)
+				if !r.confirm {
+					st.c.plainWrites.Add(1)
+				}
 				if !r.confirm && r.mandatory {
 					l.drain(st.c.returns)
 				}
