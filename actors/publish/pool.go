@@ -162,6 +162,12 @@ func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, bo
 // publishes wait already. It fails with ErrStopped once stop is
 // closed (nil: never). Errors are *Error wrapping the sentinels of
 // this package. Only publishes sharing an [OrderKey] keep their order.
+//
+// A fire-and-forget publish whose body is larger than any the broker
+// acked so far (and than 16 KiB) is written confirmed and waits for the
+// broker's confirm: should it be over the broker's max_message_size, it
+// alone fails, with ErrTooLarge naming the broker's limit, which the pool
+// applies to later publishes from then on (see size.go).
 func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) error {
 	r := getRequest()
 	defer putRequest(r)
