@@ -17,7 +17,9 @@ import (
 // gone), or no queue is bound to "targeted" with the request's Server-ID.
 // Replies are published mandatory and confirmed so that such a reply fails
 // instead of vanishing; each is counted (the listener row's
-// RepliesReturned) and logged at a bounded rate.
+// RepliesReturned) and logged at a bounded rate. A reply to a RabbitMQ
+// direct reply-to is not mandatory (see publish.IsDirectReplyTo): one whose
+// requester is gone is dropped by the broker untold.
 var ErrReplyReturned = errors.New("warren: reply returned by the broker")
 
 // replyReturnsBuffer is the capacity of the NotifyReturn chan of a
@@ -95,7 +97,8 @@ func (s *listenerShared) publishOnChannel(ctx context.Context, exchange, key str
 		s.reply.wait[id] = true
 		return link.Guard(ctx, func() error {
 			var err error
-			dc, err = ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, true, false,
+			mandatory := exchange != "" || !publish.IsDirectReplyTo(key) // see publish.IsDirectReplyTo
+			dc, err = ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, mandatory, false,
 				amqp.Publishing{ContentType: contentType, CorrelationId: corr, MessageId: id, Body: body})
 			return err
 		})

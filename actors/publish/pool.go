@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,12 +144,24 @@ func (p *Pool) notify() {
 	p.changeMu.Unlock()
 }
 
+// IsDirectReplyTo reports whether key, a reply-to, names a RabbitMQ direct
+// reply-to pseudo-queue (amq.rabbitmq.reply-to.…). RabbitMQ 3.10 returns a
+// mandatory publish to one even while its requester is there (and delivers
+// it), so replies to it go out without mandatory: a gone requester's reply
+// is dropped untold.
+func IsDirectReplyTo(key string) bool { return strings.HasPrefix(key, "amq.rabbitmq.reply-to.") }
+
 // PublishReply publishes a listener's reply, mandatory and confirmed: it
 // implements [actors.ReplyPublisher], so that replies wait out a reconnect
 // in the buffer, and a reply no queue takes (its requester's reply queue is
 // gone) fails with a [*ReturnedError] instead of vanishing. It costs the
-// replying handler one confirm round trip.
+// replying handler one confirm round trip. A reply to a direct reply-to
+// ([IsDirectReplyTo]) is not mandatory: RabbitMQ 3.10 returns such a
+// mandatory publish even to a live requester (and delivers it).
 func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error {
+	if exchange == "" && IsDirectReplyTo(routingKey) {
+		return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType), Confirm())
+	}
 	return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType), Confirm(), Mandatory())
 }
 
