@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
 )
 
 // publishWindow is how many confirmed publishes are in flight at once.
@@ -30,7 +32,8 @@ func newPublishCmd(a *app) *cobra.Command {
 			"publishes PAYLOAD (or the content of --file) to --exchange with --key, --count\n" +
 			"times. With --confirm every publish waits for the broker's confirm (pipelined,\n" +
 			"256 in flight). It shows progress on a terminal and the rate at the end.\n" +
-			"Without --confirm it reports the messages written, which it cannot know arrived;\n" +
+			"Without --confirm it reports the messages written, which it cannot know arrived\n" +
+			"(only the last is confirmed, within --wait, to learn whether the broker reads);\n" +
 			"when the broker blocked publishing (a memory or disk alarm) it waits up to --wait\n" +
 			"for the block to end and fails if it does not: the broker read none of them.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren publish --exchange callevt --key call.event.abc '{\"Event-Category\":\"call_event\",\"Event-Name\":\"CHANNEL_ANSWER\"}'\n" +
@@ -128,6 +131,7 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	var firstErr error
 	var errOnce sync.Once
 	var gaveUp atomic.Bool // a publish waited out its maximum: the next would too
+	wait, _ := cmd.Flags().GetDuration("wait")
 	progress := a.progress(int64(count), &done)
 	start := time.Now()
 	workers := 1
@@ -138,8 +142,12 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for !gaveUp.Load() && next.Add(1) <= int64(count) && ctx.Err() == nil {
-				if err := t.Publish(ctx, exchange, key, body, opts...); err != nil {
+			for !gaveUp.Load() && ctx.Err() == nil {
+				i := next.Add(1)
+				if i > int64(count) {
+					return
+				}
+				if err := publishOne(ctx, t, confirm, i == int64(count), wait, exchange, key, body, opts); err != nil {
 					failed.Add(1)
 					errOnce.Do(func() { firstErr = err })
 					if errors.Is(err, publish.ErrBlocked) || errors.Is(err, publish.ErrNoChannel) || errors.Is(err, publish.ErrStopped) {
@@ -164,8 +172,7 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 		return errInterrupted
 	}
 	var blockErr error
-	if !confirm && done.Load() > 0 {
-		wait, _ := cmd.Flags().GetDuration("wait")
+	if !confirm && done.Load()+failed.Load() > 0 {
 		blockErr = settleBlocked(ctx, t.Registry(), wait, done.Load())
 		if ctx.Err() != nil {
 			return errInterrupted
@@ -179,6 +186,24 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 		return errors.Join(fmt.Errorf("%s failed; the first: %w", plural(failed.Load(), "message"), firstErr), blockErr)
 	}
 	return blockErr
+}
+
+// publishOne publishes one message of a run. Without --confirm the last
+// one is confirmed all the same, within wait: its ack comes once the broker
+// read what was written before it on the connection, which it does not
+// while it blocks publishing (connection.blocked can reach warren after the
+// last write of a short run).
+func publishOne(ctx context.Context, t *supervisor.Tree, confirm, last bool, wait time.Duration, exchange, key string, body []byte, opts []publish.Option) error {
+	if confirm || !last {
+		return t.Publish(ctx, exchange, key, body, opts...)
+	}
+	lctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	err := t.Publish(lctx, exchange, key, body, append(slices.Clone(opts), publish.Confirm())...)
+	if err != nil && ctx.Err() == nil && lctx.Err() != nil {
+		return fmt.Errorf("the run's last message, confirmed to learn whether the broker read the run, had no confirm within --wait %v: %w", wait, err)
+	}
+	return err
 }
 
 // blockedConn returns a blocked publishing connection, if any.
@@ -221,9 +246,12 @@ func settleBlocked(ctx context.Context, reg *registry.Registry, wait time.Durati
 	if reason == "" {
 		reason = "a memory or disk alarm"
 	}
+	what := "what was written is lost"
+	if n > 0 {
+		what = fmt.Sprintf("the %s written are lost", plural(n, "message"))
+	}
 	return fmt.Errorf("the broker blocked publishing (connection.blocked: %s) and had not unblocked after %v: it reads nothing from "+
-		"a blocked connection, so it has not read the %s written, and they are lost when warren exits; "+
-		"publish with --confirm to know what arrived", reason, wait, plural(n, "message"))
+		"a blocked connection, so %s when warren exits; publish with --confirm to know what arrived", reason, wait, what)
 }
 
 // progress draws a progress line on stderr while a terminal watches, for
