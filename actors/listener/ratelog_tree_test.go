@@ -24,8 +24,9 @@ func TestListener_RejectionsLogAtABoundedRate(t *testing.T) {
 	}
 	waitRow(t, r.tree, pid.Id, "every payload rejected", func(l registry.Listener) bool { return l.Rejected == n })
 	lines := strings.Count(r.logs.String(), "non-JSON payload and no raw handler: rejected")
-	if lines == 0 || lines > 10 {
-		t.Fatalf("%d log lines for %d rejections, want 1 to 10 (a burst)", lines, n)
+	// A burst of 10 per 10 s window; a slow run may span two windows.
+	if lines == 0 || lines > 20 {
+		t.Fatalf("%d log lines for %d rejections, want 1 to 20 (a burst per window)", lines, n)
 	}
 	t.Logf("%d rejections, %d log lines", n, lines)
 }
