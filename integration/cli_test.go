@@ -85,8 +85,9 @@ func TestCLI_ListenPrintsDeliveriesAsJSON(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("warren listen: %v\n%s", err, stderr.String())
 	}
-	if len(lines) != 2 || lines[0]["routing_key"] != "a.json" || lines[0]["body"] != `{"Event-Category":"x","Event-Name":"y"}` ||
-		lines[1]["body"] != "plain text" || lines[1]["exchange"] != "cli-x" {
+	body, _ := lines[0]["body"].(map[string]any) // a JSON body is embedded as JSON
+	if len(lines) != 2 || lines[0]["routing_key"] != "a.json" || body["Event-Name"] != "y" || lines[0]["body_encoding"] != "json" ||
+		lines[1]["body"] != "plain text" || lines[1]["body_encoding"] != "text" || lines[1]["exchange"] != "cli-x" {
 		t.Fatalf("lines = %v", lines)
 	}
 	if strings.Contains(stderr.String(), "guest:guest") {
@@ -257,7 +258,7 @@ func TestCLI_PublishInterruptedExits130(t *testing.T) {
 	}
 	err := cmd.Wait()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(out.String(), "published ") || !strings.Contains(out.String(), "interrupted") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(out.String(), "written ") || !strings.Contains(out.String(), "interrupted") {
 		t.Fatalf("interrupted publish: %v\n%s\nwant exit 130 after the summary", err, out.String())
 	}
 }

@@ -55,6 +55,9 @@ type Listener struct {
 	DeadLettered uint64        `json:"dead_lettered"` // published to the dead-letter exchange or error queue, confirmed, then acked
 	Requeued     uint64        `json:"requeued"`      // given back to the queue: unstarted at a drain or a move, failed while the listener stopped, OnError Requeue (those two also in Nacked)
 	Duplicates   uint64        `json:"duplicates"`    // acked without running the handler: handled successfully already (dedup)
+	// RepliesReturned counts replies (Delivery.Reply, ReplyRaw) the broker
+	// returned: no queue took them (the requester's reply queue is gone).
+	RepliesReturned uint64 `json:"replies_returned"`
 }
 
 // PutListener inserts or replaces a listener row.

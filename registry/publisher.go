@@ -53,6 +53,10 @@ type Publisher struct {
 	Buffered     int64          `json:"buffered"`      // callers waiting for a usable channel now
 	Dropped      uint64         `json:"dropped"`       // refused: buffer full, or waited too long
 	InFlight     int64          `json:"in_flight"`     // confirmed publishes waiting for their confirm now
+	// PlainClosed counts the fire-and-forget channels the broker closed
+	// with an error (406 on a message over its max_message_size, say): the
+	// publishes written on one after the cause are lost, untold.
+	PlainClosed uint64 `json:"plain_closed"`
 	// ConfirmMeanMs is the mean time from write to the broker's ack of the
 	// acked publishes, in milliseconds (0 before the first).
 	ConfirmMeanMs float64 `json:"confirm_mean_ms"`

@@ -117,11 +117,12 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 	// Made once, shared by every instance (restarts): read only.
 	routes, log := newRoutes(spec.Handlers), env.Log.With("actor", "listener", "listener", spec.Name)
 	dd, failLog, rejectLog := newDedup(spec.Dedup), newRateLog("handler failures"), newRateLog("rejected payloads")
+	replyLog := newRateLog("returned replies")
 	return actor.PropsFromProducer(func() actor.Actor {
 		ctx, cancel := context.WithCancel(context.Background())
 		hctx, hcancel := context.WithCancel(ctx)
 		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, hctx: hctx, hcancel: hcancel, log: log,
-			dedup: dd, failLog: failLog, rejectLog: rejectLog, drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}
+			dedup: dd, failLog: failLog, rejectLog: rejectLog, replyLog: replyLog, drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}
 		return &listener{env: env, shared: s, log: s.log, cancel: cancel, cmds: initialCommands(spec), opMu: &sync.Mutex{}}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
 }
@@ -616,7 +617,7 @@ func (l *listener) writeRow() {
 		Rejected: s.counter.rejected.Load(), Unhandled: s.counter.unhandled.Load(), Errors: s.counter.errors.Load(),
 		Stale: s.counter.stale.Load(), InFlight: s.counter.inFlight.Load(),
 		Retried: s.counter.retried.Load(), DeadLettered: s.counter.deadLettered.Load(), Requeued: s.counter.requeued.Load(),
-		Duplicates: s.counter.duplicates.Load(),
+		Duplicates: s.counter.duplicates.Load(), RepliesReturned: s.counter.repliesReturned.Load(),
 	}
 	for _, b := range bindingsOf(l.cmds) {
 		row.Bindings = append(row.Bindings, b.String())

@@ -49,17 +49,20 @@ type listenerShared struct {
 	brokerZone atomic.Pointer[string]
 	pubMu      sync.Mutex      // serialises replies and dead letters published on ch
 	dl         deadLetterState // guarded by pubMu
+	reply      replyState      // guarded by pubMu
 	flush      actors.CounterFlush
 	counter    listenerCounters
 
 	dedup     *dedup   // nil unless Spec.Dedup has a window; shared by every instance
 	failLog   *rateLog // handler failures
 	rejectLog *rateLog // payloads no handler can read
+	replyLog  *rateLog // replies the broker returned
 }
 
 type listenerCounters struct {
 	received, acked, nacked, rejected, unhandled, errors, stale atomic.Uint64
 	retried, deadLettered, requeued, duplicates, handled        atomic.Uint64
+	repliesReturned                                             atomic.Uint64
 	inFlight                                                    atomic.Int64
 }
 
@@ -97,25 +100,6 @@ func (s *listenerShared) zone() string {
 // touch schedules a counters flush by the actor.
 func (s *listenerShared) touch() {
 	s.flush.Touch(s.env, s.self)
-}
-
-func (s *listenerShared) publish(ctx context.Context, exchange, key string, body []byte, corr, contentType string) error {
-	// The tree's publishers serve the local zone: a federator, or a
-	// listener consuming in another zone, replies on its own channel, so
-	// that the reply goes back through the broker the request came from.
-	if z := s.zone(); s.env.Replies != nil && !s.spec.replyOnChannel && (z == "" || z == s.env.LocalZone) {
-		return s.env.Replies.PublishReply(ctx, exchange, key, body, corr, contentType)
-	}
-	ch := s.ch.Load()
-	if ch == nil {
-		return &actors.BrokerError{Broker: s.brokerID(), Op: "reply", Err: actors.ErrNotConnected}
-	}
-	s.pubMu.Lock()
-	defer s.pubMu.Unlock()
-	return s.link.Load().Guard(ctx, func() error {
-		return ch.PublishWithContext(ctx, exchange, key, false, false,
-			amqp.Publishing{ContentType: contentType, CorrelationId: corr, Body: body})
-	})
 }
 
 // handle runs one delivery through its handler and settles it. It runs on a

@@ -167,6 +167,12 @@ func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written
 			if why == nil {
 				return errChannelClosed, nil // closed by Warren (moved, recycled): resent
 			}
+			if err, resend := p.sizeRefused(why, len(r.msg.Body)); err != nil {
+				l.unconfirmed.Add(1)
+				return nil, err // this publish was over the broker's max_message_size
+			} else if resend {
+				return fmt.Errorf("channel closed by another publish over the broker's max_message_size: %w", why), nil
+			}
 			if why.Recover {
 				// A channel error (406 PRECONDITION_FAILED, 404, 403): a
 				// publish on the channel was refused, maybe this one,
@@ -185,6 +191,7 @@ func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written
 		return nil, ErrNacked
 	}
 	st.c.nacks.Store(0)
+	p.confirmedSize(len(r.msg.Body))
 	if returned {
 		return nil, &ReturnedError{MessageID: r.msg.MessageId, Code: ret.ReplyCode, Text: ret.ReplyText}
 	}

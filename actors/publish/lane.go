@@ -56,6 +56,11 @@ type laneChannel struct {
 	// keeps it until then.
 	outstanding atomic.Int64
 	drained     atomic.Pointer[chan struct{}]
+
+	// plainWrites counts the fire-and-forget publishes written on ch: told
+	// when the broker closes it with an error, which discards those
+	// written after the cause.
+	plainWrites atomic.Uint64
 }
 
 // confirmEnded counts the end of a confirm wait of a publish written on c.
@@ -196,6 +201,7 @@ type publisherLane struct {
 
 	published, confirmed, nacked, returned, unconfirmed, dropped atomic.Uint64
 	resent                                                       atomic.Uint64 // confirmed publishes written again on this lane
+	plainClosed                                                  atomic.Uint64 // plain channels the broker closed with an error
 	buffered                                                     atomic.Int64
 	awaiting                                                     atomic.Int64  // confirm waits in progress
 	confirmNanos                                                 atomic.Uint64 // summed write-to-ack time of the acked ones
@@ -333,6 +339,7 @@ func (l *publisherLane) counters(row *registry.Publisher) {
 	row.Returned = l.returned.Load()
 	row.Unconfirmed = l.unconfirmed.Load()
 	row.Resent = l.resent.Load()
+	row.PlainClosed = l.plainClosed.Load()
 	row.Dropped = l.dropped.Load()
 	row.Buffered = l.buffered.Load()
 	row.InFlight = l.awaiting.Load()

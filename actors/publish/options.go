@@ -23,6 +23,7 @@ type publishRequest struct {
 	msg       amqp.Publishing
 	mandatory bool
 	confirm   bool
+	probe     bool   // a fire-and-forget publish written confirmed: its size is not known good yet
 	ordered   bool   // keep to the lane of orderKey
 	orderKey  uint32 // FNV-1a of the OrderKey
 	zone      string // the zone to publish to; "" the local zone

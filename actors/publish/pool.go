@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,6 +87,13 @@ type Pool struct {
 	idle        chan struct{}
 
 	exchanges actors.ExchangeCache // exchanges known to exist, per connection
+
+	// limit is the largest body a publish may carry (MaxMessageSize, or the
+	// broker's once a 406 named it: learned); good the largest the broker
+	// acked, at least probeFloor (see size.go).
+	limit   atomic.Int64
+	good    atomic.Int64
+	learned atomic.Bool
 }
 
 // NewPool returns the lanes of a publishers pool of spec; its actors
@@ -113,6 +121,8 @@ func NewPool(spec PoolSpec) (*Pool, error) {
 	var seed [6]byte
 	_, _ = rand.Read(seed[:])
 	p := &Pool{spec: spec, idPrefix: "warren-" + hex.EncodeToString(seed[:]) + "-"}
+	p.limit.Store(int64(spec.MaxMessageSize))
+	p.good.Store(int64(min(probeFloor, spec.MaxMessageSize)))
 	changed, clock := make(chan struct{}), make(chan struct{})
 	p.changed.Store(&changed)
 	p.clock.Store(&clock)
@@ -134,10 +144,25 @@ func (p *Pool) notify() {
 	p.changeMu.Unlock()
 }
 
-// PublishReply publishes a listener's reply, fire-and-forget: it implements
-// [actors.ReplyPublisher], so that replies wait out a reconnect in the buffer.
+// IsDirectReplyTo reports whether key, a reply-to, names a RabbitMQ direct
+// reply-to pseudo-queue (amq.rabbitmq.reply-to.…). RabbitMQ 3.10 returns a
+// mandatory publish to one even while its requester is there (and delivers
+// it), so replies to it go out without mandatory: a gone requester's reply
+// is dropped untold.
+func IsDirectReplyTo(key string) bool { return strings.HasPrefix(key, "amq.rabbitmq.reply-to.") }
+
+// PublishReply publishes a listener's reply, mandatory and confirmed: it
+// implements [actors.ReplyPublisher], so that replies wait out a reconnect
+// in the buffer, and a reply no queue takes (its requester's reply queue is
+// gone) fails with a [*ReturnedError] instead of vanishing. It costs the
+// replying handler one confirm round trip. A reply to a direct reply-to
+// ([IsDirectReplyTo]) is not mandatory: RabbitMQ 3.10 returns such a
+// mandatory publish even to a live requester (and delivers it).
 func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error {
-	return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType))
+	if exchange == "" && IsDirectReplyTo(routingKey) {
+		return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType), Confirm())
+	}
+	return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType), Confirm(), Mandatory())
 }
 
 // Publish publishes body to exchange with routingKey. Without [Confirm] it
@@ -150,6 +175,12 @@ func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, bo
 // publishes wait already. It fails with ErrStopped once stop is
 // closed (nil: never). Errors are *Error wrapping the sentinels of
 // this package. Only publishes sharing an [OrderKey] keep their order.
+//
+// A fire-and-forget publish whose body is larger than any the broker
+// acked so far (and than 16 KiB) is written confirmed and waits for the
+// broker's confirm: should it be over the broker's max_message_size, it
+// alone fails, with ErrTooLarge naming the broker's limit, which the pool
+// applies to later publishes from then on (see size.go).
 func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) error {
 	r := getRequest()
 	defer putRequest(r)
@@ -161,6 +192,9 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 	w, err := p.write(ctx, stop, exchange, routingKey, r)
 	if err == nil && r.confirm {
 		err = p.await(ctx, stop, w, r, exchange, routingKey, time.Time{})
+		if r.probe && err != nil && !errors.Is(err, ErrTooLarge) {
+			err = nil // written, as a fire-and-forget publish asks; only a size the broker refuses fails it
+		}
 	}
 	if err != nil {
 		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
@@ -253,9 +287,11 @@ func (p *Pool) request(r *publishRequest, exchange, routingKey string, body []by
 			return err
 		}
 	}
-	if len(body) > p.spec.MaxMessageSize {
-		return &Error{Exchange: exchange, RoutingKey: routingKey,
-			Err: fmt.Errorf("%w: %d bytes, the maximum is %d", ErrTooLarge, len(body), p.spec.MaxMessageSize)}
+	if len(body) > p.maxSize() {
+		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: p.tooLarge(len(body))}
+	}
+	if !r.confirm && p.probes(len(body)) {
+		r.confirm, r.probe = true, true // larger than any body acked so far: see size.go
 	}
 	if (r.mandatory || r.confirm) && r.msg.MessageId == "" {
 		r.msg.MessageId = p.newID()
@@ -359,6 +395,9 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 			if err == nil {
 				w.end(p)
 				l.published.Add(1)
+				if !r.confirm {
+					st.c.plainWrites.Add(1)
+				}
 				if !r.confirm && r.mandatory {
 					l.drain(st.c.returns)
 				}

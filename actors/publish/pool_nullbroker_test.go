@@ -407,8 +407,8 @@ func TestPublishDeferred_AWindowFromOneGoroutine(t *testing.T) {
 }
 
 // Mandatory and AllZones are refused before anything is written; a
-// deferred publish whose channel the broker closes fails its Wait naming
-// the broker's reason.
+// deferred publish whose channel the broker closes over its size fails its
+// Wait with ErrTooLarge naming the broker's limit.
 func TestPublishDeferred_RefusalsAndAChannelClosedBeforeTheAck(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{MaxMessageSize: 100})
 	tree := pubTree(t, nb, supervisor.PublishConfig{})
@@ -424,7 +424,7 @@ func TestPublishDeferred_RefusalsAndAChannelClosedBeforeTheAck(t *testing.T) {
 		t.Fatal(err) // written: only the broker knows its limit
 	}
 	err = pd.Wait(ctx)
-	if !errors.Is(err, publish.ErrNotConfirmed) || !strings.Contains(err.Error(), "406") {
+	if !errors.Is(err, publish.ErrTooLarge) || !strings.Contains(err.Error(), "the broker's max_message_size is 100") {
 		t.Fatalf("wait: %v", err)
 	}
 	select {

@@ -2,10 +2,12 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
@@ -208,9 +210,36 @@ func (p *publisher) onLost(slot int, m *actors.ChannelLost) {
 		return
 	}
 	if a := p.slots[slot].assigned; a != nil && a.ID == m.ID {
+		p.closedByBroker(slot, m)
 		p.detach(slot)
 		p.apply()
 	}
+}
+
+// closedByBroker learns the broker's max_message_size from a channel it
+// closed over a message too large (see size.go), and counts and logs the
+// close of a plain channel by a channel error: the fire-and-forget
+// publishes written on it after the cause are lost, untold.
+func (p *publisher) closedByBroker(slot int, m *actors.ChannelLost) {
+	var ae *amqp.Error
+	if m.Err == nil || !errors.As(m.Err, &ae) || ae == nil {
+		return
+	}
+	set := p.lane.set
+	if n, ok := brokerMaxSize(ae); ok {
+		set.learned.Store(true)
+		if set.learnMaxSize(n) {
+			p.log.Warn("the broker's max_message_size is below the pool's: later publishes over it fail at once (ErrTooLarge)",
+				"broker", m.Broker, "max_message_size", n)
+		}
+	}
+	c := p.slots[slot].c
+	if slot != slotPlain || !ae.Recover || c == nil {
+		return
+	}
+	p.lane.plainClosed.Add(1)
+	p.log.Error("the broker closed a fire-and-forget channel: the publishes written on it after the cause are lost",
+		"channel", m.ID, "broker", m.Broker, "written_on_it", c.plainWrites.Load(), "err", redact.Error(ae))
 }
 
 func (p *publisher) onConfirmed(m *publisherConfirmed) {

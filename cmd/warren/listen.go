@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,7 +21,9 @@ func newListenCmd(a *app) *cobra.Command {
 		Long: "listen runs its own supervision tree (brokers from --config or --url), binds a\n" +
 			"queue to --exchange with each --key through a Warren listener, and prints every\n" +
 			"delivery until interrupted (or until --count deliveries). With --json it prints\n" +
-			"one JSON object per line: exchange, routing_key, headers, body.",
+			"one JSON object per line: exchange, routing_key, headers, body (the JSON\n" +
+			"itself, a string, or base64 for a binary body: body_encoding says which),\n" +
+			"and notes on what JSON could not hold as it was (a timestamp past 9999).",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren listen --exchange callmgr --type topic --key 'authn.req.*'\n" +
 			"  warren listen --config /etc/kazoo/core/config.ini --exchange nodes --type fanout --json\n" +
 			"  warren listen --config /etc/kazoo/core/config.ini --exchange registrar --key 'registration.flush.*' --federate",
@@ -41,14 +42,6 @@ func newListenCmd(a *app) *cobra.Command {
 	cmd.Flags().Int("count", 0, "exit after `N` deliveries (0: run until interrupted)")
 	cmd.Flags().Bool("federate", false, "also consume from every broker of the other zones of --config (one federator each)")
 	return cmd
-}
-
-// delivery is one line of `warren listen --json`.
-type delivery struct {
-	Exchange   string         `json:"exchange"`
-	RoutingKey string         `json:"routing_key"`
-	Headers    map[string]any `json:"headers"`
-	Body       string         `json:"body"`
 }
 
 func (a *app) listen(cmd *cobra.Command) error {
@@ -94,15 +87,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 			return nil
 		}
 		if asJSON {
-			h := map[string]any(d.Headers)
-			if h == nil {
-				h = map[string]any{}
-			}
-			line, err := json.Marshal(delivery{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: h, Body: string(d.Body)})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, string(line))
+			fmt.Fprintln(a.stdout, string(deliveryLine(d)))
 		} else {
 			fmt.Fprintf(a.stdout, "%s %s %s\n", d.Exchange, d.RoutingKey, printable(d.Body))
 		}

@@ -1,19 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-memdb"
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/registry"
+	"github.com/warrenmq/warren/supervisor"
 )
 
 // publishWindow is how many confirmed publishes are in flight at once.
@@ -26,7 +31,11 @@ func newPublishCmd(a *app) *cobra.Command {
 		Long: "publish runs its own supervision tree (brokers from --config or --url) and\n" +
 			"publishes PAYLOAD (or the content of --file) to --exchange with --key, --count\n" +
 			"times. With --confirm every publish waits for the broker's confirm (pipelined,\n" +
-			"256 in flight). It shows progress on a terminal and the rate at the end.",
+			"256 in flight). It shows progress on a terminal and the rate at the end.\n" +
+			"Without --confirm it reports the messages written, which it cannot know arrived\n" +
+			"(only the last is confirmed, within --wait, to learn whether the broker reads);\n" +
+			"when the broker blocked publishing (a memory or disk alarm) it waits up to --wait\n" +
+			"for the block to end and fails if it does not: the broker read none of them.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren publish --exchange callevt --key call.event.abc '{\"Event-Category\":\"call_event\",\"Event-Name\":\"CHANNEL_ANSWER\"}'\n" +
 			"  warren publish --config /etc/kazoo/core/config.ini --exchange kapps --key bench --file event.json --count 100000 --confirm\n" +
 			"  warren publish --config /etc/kazoo/core/config.ini --zone east --exchange callevt --key call.event.x '{...}'   # east's brokers\n" +
@@ -121,6 +130,8 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	var done, failed atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
+	var gaveUp atomic.Bool // a publish waited out its maximum: the next would too
+	wait, _ := cmd.Flags().GetDuration("wait")
 	progress := a.progress(int64(count), &done)
 	start := time.Now()
 	workers := 1
@@ -131,10 +142,17 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for next.Add(1) <= int64(count) && ctx.Err() == nil {
-				if err := t.Publish(ctx, exchange, key, body, opts...); err != nil {
+			for !gaveUp.Load() && ctx.Err() == nil {
+				i := next.Add(1)
+				if i > int64(count) {
+					return
+				}
+				if err := publishOne(ctx, t, confirm, i == int64(count), wait, exchange, key, body, opts); err != nil {
 					failed.Add(1)
 					errOnce.Do(func() { firstErr = err })
+					if errors.Is(err, publish.ErrBlocked) || errors.Is(err, publish.ErrNoChannel) || errors.Is(err, publish.ErrStopped) {
+						gaveUp.Store(true)
+					}
 					continue
 				}
 				done.Add(1)
@@ -144,19 +162,96 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 	wg.Wait()
 	progress()
 	took := time.Since(start)
-	what := "published"
+	what, tail := "written", "; not confirmed: use --confirm to know they arrived"
 	if confirm {
-		what = "published and confirmed"
+		what, tail = "published and confirmed", ""
 	}
-	fmt.Fprintf(a.stdout, "%s %d of %s in %v (%.0f msg/s)\n", what, done.Load(), plural(int64(count), "message"),
-		elapsed(took), float64(done.Load())/max(took.Seconds(), 1e-9))
-	if firstErr != nil && ctx.Err() == nil {
-		return fmt.Errorf("%s failed; the first: %w", plural(failed.Load(), "message"), firstErr)
-	}
+	fmt.Fprintf(a.stdout, "%s %d of %s in %v (%.0f msg/s%s)\n", what, done.Load(), plural(int64(count), "message"),
+		elapsed(took), float64(done.Load())/max(took.Seconds(), 1e-9), tail)
 	if ctx.Err() != nil {
 		return errInterrupted
 	}
-	return nil
+	var blockErr error
+	if !confirm && done.Load()+failed.Load() > 0 {
+		blockErr = settleBlocked(ctx, t.Registry(), wait, done.Load())
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+	}
+	notSent := int64(count) - done.Load() - failed.Load()
+	switch {
+	case firstErr != nil && notSent > 0:
+		return errors.Join(fmt.Errorf("%s failed, %d not tried after it; the first: %w", plural(failed.Load(), "message"), notSent, firstErr), blockErr)
+	case firstErr != nil:
+		return errors.Join(fmt.Errorf("%s failed; the first: %w", plural(failed.Load(), "message"), firstErr), blockErr)
+	}
+	return blockErr
+}
+
+// publishOne publishes one message of a run. Without --confirm the last
+// one is confirmed all the same, within wait: its ack comes once the broker
+// read what was written before it on the connection, which it does not
+// while it blocks publishing (connection.blocked can reach warren after the
+// last write of a short run).
+func publishOne(ctx context.Context, t *supervisor.Tree, confirm, last bool, wait time.Duration, exchange, key string, body []byte, opts []publish.Option) error {
+	if confirm || !last {
+		return t.Publish(ctx, exchange, key, body, opts...)
+	}
+	lctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	err := t.Publish(lctx, exchange, key, body, append(slices.Clone(opts), publish.Confirm())...)
+	if err != nil && ctx.Err() == nil && lctx.Err() != nil {
+		return fmt.Errorf("the run's last message, confirmed to learn whether the broker read the run, had no confirm within --wait %v: %w", wait, err)
+	}
+	return err
+}
+
+// blockedConn returns a blocked publishing connection, if any.
+func blockedConn(txn *memdb.Txn, ws memdb.WatchSet) (registry.Connection, bool) {
+	it, err := txn.Get(registry.TableConnections, "id")
+	if err != nil {
+		return registry.Connection{}, false
+	}
+	if ws != nil {
+		ws.Add(it.WatchCh())
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if c := raw.(*registry.Connection); c.Role == registry.Publish && c.State == registry.Blocked {
+			return *c, true
+		}
+	}
+	return registry.Connection{}, false
+}
+
+// settleBlocked is called after a fire-and-forget run wrote n messages:
+// the broker reads nothing from a connection it blocked (connection.blocked:
+// a memory or disk alarm), so while a publishing connection is blocked it
+// waits up to wait for the broker to unblock it (it then reads what was
+// written) and fails naming connection.blocked when it does not.
+func settleBlocked(ctx context.Context, reg *registry.Registry, wait time.Duration, n int64) error {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var last registry.Connection
+	err := reg.WaitFor(wctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
+		c, ok := blockedConn(txn, ws)
+		if ok {
+			last = c
+		}
+		return !ok, nil
+	})
+	if err == nil {
+		return nil
+	}
+	reason := strings.TrimPrefix(last.LastError, "blocked: ")
+	if reason == "" {
+		reason = "a memory or disk alarm"
+	}
+	what := "what was written is lost"
+	if n > 0 {
+		what = fmt.Sprintf("the %s written are lost", plural(n, "message"))
+	}
+	return fmt.Errorf("the broker blocked publishing (connection.blocked: %s) and had not unblocked after %v: it reads nothing from "+
+		"a blocked connection, so %s when warren exits; publish with --confirm to know what arrived", reason, wait, what)
 }
 
 // progress draws a progress line on stderr while a terminal watches, for
