@@ -105,6 +105,7 @@ func TestConnection_DialFailingAfterTCPWaitsItsBackoff(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each waits 10 s on a port of its own
 			port := newCountingPort(t, tc.serve)
 			scheme := "amqp"
 			if tc.tls {
