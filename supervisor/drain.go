@@ -121,10 +121,12 @@ func isListenerOrFederator(row registry.Listener, name string) bool {
 // drain is the first step of Shutdown: every listener of the tree drained
 // (federators included), then the publishes in flight flushed: their
 // confirms come in (or they are resent) before the channels close, by the
-// same deadline as the handlers (at once, if it passed already).
+// same deadline as the handlers (at once, if it passed already); a publish
+// made from then on fails with publish.ErrStopped.
 func (t *Tree) drain(ctx context.Context) error {
 	deadline := t.handlerDeadline(ctx)
 	err := t.drainListeners(ctx, func(registry.Listener) bool { return true })
+	close(t.pubClosed) // like http.Server.Shutdown: no new publish, those in flight finish
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var pending []string

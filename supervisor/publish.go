@@ -164,6 +164,11 @@ func (t *Tree) publishAll(ctx context.Context, exchange, routingKey string, body
 
 // publishersOf returns the publishers of zone ("" the local one).
 func (t *Tree) publishersOf(zone string) (*publish.Pool, error) {
+	select {
+	case <-t.pubClosed: // Shutdown waits for the publishes in flight, takes no new one
+		return nil, publish.ErrStopped
+	default:
+	}
 	if zone == "" || zone == t.env.LocalZone {
 		return t.publishers()
 	}

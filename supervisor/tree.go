@@ -39,6 +39,9 @@ type Tree struct {
 	fed      *federation.Federators
 	metrics  *treeMetrics
 	drainFor time.Duration // Config.DrainTimeout
+	// pubClosed is closed by Shutdown once the listeners are drained: new
+	// publishes fail with publish.ErrStopped while those in flight finish.
+	pubClosed chan struct{}
 	doneOnce sync.Once
 	stopOnce sync.Once // Shutdown's work runs once
 	stopErr  error
@@ -63,7 +66,8 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), pub: pub, drainFor: cfg.DrainTimeout}
+	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), pub: pub, drainFor: cfg.DrainTimeout,
+		pubClosed: make(chan struct{})}
 	sys := o.system
 	if sys == nil {
 		t.ownSystem = true
@@ -342,7 +346,10 @@ func (t *Tree) Err() error {
 //     Config.DrainTimeout (or earlier, when ctx ends sooner), when the
 //     handlers still running have their ctx cancelled and a handler that
 //     then fails has its message requeued;
-//  2. it stops every actor, then closes every broker connection, and waits
+//  2. new publishes fail with publish.ErrStopped while those in flight
+//     finish (their confirms come in, or they are resent), by the same
+//     deadline;
+//  3. it stops every actor, then closes every broker connection, and waits
 //     for them.
 //
 // Publishes and calls keep working during step 1 (handlers may publish).
