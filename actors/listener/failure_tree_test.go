@@ -298,10 +298,10 @@ func TestFailure_FailuresAreLoggedAtABoundedRate(t *testing.T) {
 		publish(t, ch, "", "noisy-q", amqp.Publishing{Body: fmt.Appendf(nil, "m%d", i)})
 	}
 	waitRow(t, r.tree, pid.Id, "all failed", func(l registry.Listener) bool { return l.Errors == n && l.Nacked == n })
-	if took := time.Since(t0); took >= 10*time.Second {
-		t.Skipf("took %v: the log window moved on", took)
-	}
-	if lines := strings.Count(r.logs.String(), `msg="handler failed"`); lines != 10 {
-		t.Fatalf("%d failures logged %d lines, want 10", n, lines)
+	// 10 lines per 10 s window: on a machine slow enough for the 60 to
+	// span several windows, 10 per window begun.
+	windows := int(time.Since(t0)/(10*time.Second)) + 1
+	if lines := strings.Count(r.logs.String(), `msg="handler failed"`); windows == 1 && lines != 10 || lines > 10*windows {
+		t.Fatalf("%d failures in %d log windows logged %d lines, want 10 per window", n, windows, lines)
 	}
 }
