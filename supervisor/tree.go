@@ -42,11 +42,11 @@ type Tree struct {
 	// pubClosed is closed by Shutdown once the listeners are drained: new
 	// publishes fail with publish.ErrStopped while those in flight finish.
 	pubClosed chan struct{}
-	doneOnce sync.Once
-	stopOnce sync.Once // Shutdown's work runs once
-	stopErr  error
-	mu       sync.Mutex // guards err
-	err      error
+	doneOnce  sync.Once
+	stopOnce  sync.Once // Shutdown's work runs once
+	stopErr   error
+	mu        sync.Mutex // guards err
+	err       error
 }
 
 // Start validates cfg and starts the tree. It returns at once: use
