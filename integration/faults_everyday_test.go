@@ -422,18 +422,7 @@ func (p *rawConfirmer) load(l *ledger, exchange, key string, rate int, limit tim
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(queue)
-		tick := time.NewTicker(time.Second / time.Duration(rate))
-		defer tick.Stop()
-		end := time.NewTimer(limit)
-		defer end.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-end.C:
-				return
-			case <-tick.C:
-			}
+		paced(done, rate, limit, func() {
 			id, body := l.body()
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, false, false, amqp.Publishing{
@@ -444,10 +433,10 @@ func (p *rawConfirmer) load(l *ledger, exchange, key string, rate int, limit tim
 			l.mu.Unlock()
 			if err != nil {
 				l.rawSent(id, false)
-				continue
+				return
 			}
 			queue <- pending{id, dc}
-		}
+		})
 	})
 	wg.Go(func() {
 		for q := range queue {
@@ -470,22 +459,11 @@ func rateLoad(l *ledger, tree *supervisor.Tree, exchange string, rate int, d, li
 	slots := make(chan struct{}, 2*rate*int(d/time.Second+1))
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		tick := time.NewTicker(time.Second / time.Duration(rate))
-		defer tick.Stop()
-		end := time.NewTimer(limit)
-		defer end.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-end.C:
-				return
-			case <-tick.C:
-			}
+		paced(done, rate, limit, func() {
 			select {
 			case slots <- struct{}{}:
 			default: // every slot busy: this tick is skipped, and counts nowhere
-				continue
+				return
 			}
 			wg.Go(func() {
 				defer func() { <-slots }()
@@ -493,10 +471,29 @@ func rateLoad(l *ledger, tree *supervisor.Tree, exchange string, rate int, d, li
 					errs.add(err)
 				}
 			})
-		}
+		})
 	})
 	var once sync.Once
 	return func() { once.Do(func() { close(done); wg.Wait() }) }
+}
+
+// paced calls each rate times a second until done is closed or limit has
+// passed, on the caller's goroutine.
+func paced(done <-chan struct{}, rate int, limit time.Duration, each func()) {
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	end := time.NewTimer(limit)
+	defer end.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-end.C:
+			return
+		case <-tick.C:
+			each()
+		}
+	}
 }
 
 // errorGroups counts errors by their text with numbers (ports, counts,
