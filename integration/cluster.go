@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func StartCluster(t testing.TB, n int, opts ...BrokerOption) []*Broker {
 	if n < 2 {
 		t.Fatalf("integration: StartCluster(%d): a cluster needs 2 nodes or more", n)
 	}
-	cookie := "WARRENCLUSTER" + strings.ToUpper(randomHex(8))
+	cookie := "WARRENCLUSTER" + rand.Text()[:16] // base32: upper case and digits
 	opts = append(append([]BrokerOption(nil), opts...), WithCookie(cookie))
 	nodes := make([]*Broker, 0, n)
 	for range n {

@@ -1,23 +1,14 @@
 package integration
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os/exec"
-	"path/filepath"
-	"slices"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/warrenmq/warren/internal/rabbitnode"
 )
 
 // DefaultCtlTimeout bounds one rabbitmqctl call (about 1 s when the node is up).
-const DefaultCtlTimeout = time.Minute
-
-// systemNode is the system broker's node name; rabbitmqctl never targets it.
-const systemNode = "rabbit@localhost"
+const DefaultCtlTimeout = rabbitnode.DefaultCtlTimeout
 
 // Ctl runs rabbitmqctl -n <node> args... and returns its stdout; it fails the test on error.
 //
@@ -32,55 +23,18 @@ func (b *Broker) Ctl(t testing.TB, args ...string) string {
 }
 
 // CtlErr runs rabbitmqctl -n <node> args... within DefaultCtlTimeout and returns its stdout. The
-// error holds rabbitmqctl's stderr.
+// error holds rabbitmqctl's stderr. It never runs against the system broker (rabbit@localhost).
 func (b *Broker) CtlErr(args ...string) (string, error) {
-	return b.runTool(b.install.ctl, args...)
+	return b.node.Ctl(context.Background(), args...)
 }
 
 // Upgrade runs rabbitmq-upgrade -n <node> args... (drain, revive, await_online_quorum_plus_one,
 // …), as CtlErr runs rabbitmqctl, and fails t on error.
 func (b *Broker) Upgrade(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := b.runTool(filepath.Join(filepath.Dir(b.install.ctl), "rabbitmq-upgrade"), args...)
+	out, err := b.node.Upgrade(context.Background(), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// runTool runs one of RabbitMQ's CLI tools (tool is its path) against the node.
-func (b *Broker) runTool(tool string, args ...string) (string, error) {
-	shown := filepath.Base(tool) + " -n " + b.Name + " " + redactCtlArgs(args)
-	if b.Name == systemNode || b.Name == "" {
-		return "", fmt.Errorf("integration: refusing to run %s", shown)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultCtlTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, tool, append([]string{"-n", b.Name}, args...)...)
-	cmd.Env = b.baseEnv() // same HOME, so the same Erlang cookie as the node
-	cmd.Dir = b.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w after %v (timeout)", err, time.Since(start).Round(time.Millisecond))
-		}
-		return stdout.String(), fmt.Errorf("integration: %s: %v\n%s", shown, err,
-			strings.TrimSpace(stderr.String()+"\n"+stdout.String()))
-	}
-	return stdout.String(), nil
-}
-
-// redactCtlArgs renders args for messages with the password of add_user and change_password
-// masked.
-func redactCtlArgs(args []string) string {
-	shown := slices.Clone(args)
-	if len(shown) >= 3 && (shown[0] == "add_user" || shown[0] == "change_password") {
-		shown[2] = "xxxxx"
-	}
-	return strings.Join(shown, " ")
 }

@@ -1,9 +1,15 @@
-// Package integration starts throw-away RabbitMQ nodes for Warren's tests.
+// Package integration starts throw-away RabbitMQ nodes for Warren's tests, and holds the tests
+// against them.
 //
 // Every [StartBroker] boots a fresh node of the locally installed RabbitMQ as a child process of
 // the test binary: its own Erlang node name ("warren-it-<random>@localhost"), its own free ports
 // on 127.0.0.1 (AMQP, optional AMQPS, Erlang distribution), its own Erlang cookie and its own data,
 // log and config directory under t.TempDir(). The node is killed in t.Cleanup.
+//
+// The harness is a thin layer over internal/rabbitnode, which starts and stops the node and
+// imports no testing package (`warren bench` starts its node with it, so the shipped binary links
+// no test code): a [Broker] wraps a rabbitnode.Node, turns its errors into t.Fatal and registers
+// its cleanup. rabbitnode's doc describes the node in full.
 //
 //	func TestConnection_RedialsAfterBrokerKill(t *testing.T) {
 //		b := integration.StartBroker(t)

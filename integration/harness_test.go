@@ -127,13 +127,6 @@ func TestBroker(t *testing.T) {
 		}
 	})
 
-	t.Run("refuses rabbitmqctl against the system broker", func(t *testing.T) {
-		sys := &Broker{Name: systemNode, install: b.install, Dir: b.Dir}
-		if _, err := sys.CtlErr("status"); err == nil || !strings.Contains(err.Error(), "refusing") {
-			t.Fatalf("CtlErr on %s: err = %v, want a refusal", systemNode, err)
-		}
-	})
-
 	t.Run("freezing silences heartbeats and thawing brings it back", func(t *testing.T) {
 		conn := dial(t, b.URI(), "harness-heartbeat", time.Second)
 		closed := conn.NotifyClose(make(chan *amqp.Error, 1))
@@ -327,13 +320,6 @@ func TestStartBroker_RetriesOnNewPortsWhenAPortIsTaken(t *testing.T) {
 	dial(t, b.URI(), "harness-after-clash", 0)
 }
 
-func TestStartBroker_FailsWithTheFixWhenRabbitMQIsMissing(t *testing.T) {
-	_, err := locateRabbitMQ(t.TempDir())
-	if !errors.Is(err, ErrNoRabbitMQ) || !strings.Contains(err.Error(), ".ci/install-deps") {
-		t.Fatalf("err = %v, want ErrNoRabbitMQ naming .ci/install-deps", err)
-	}
-}
-
 func TestBrokerOptions_RejectBadValues(t *testing.T) {
 	tests := []struct {
 		name string
@@ -368,38 +354,5 @@ func TestFreePort_NeverRepeatsOrPicksReservedPorts(t *testing.T) {
 			t.Fatalf("freePort() = %d: repeated or reserved", p)
 		}
 		seen[p] = true
-	}
-}
-
-func TestLinkCoreApps_FollowsDependenciesOfRabbitOnly(t *testing.T) {
-	src, dst := t.TempDir(), filepath.Join(t.TempDir(), "plugins")
-	apps := map[string]string{
-		"rabbit-3.10.8":              "{application, rabbit, [{applications, [kernel, ra, rabbit_common]}]}.",
-		"rabbit_common-3.10.8":       "{application, rabbit_common, [{applications,[stdlib,jsx]}]}.",
-		"ra-2.2.0":                   "{application, ra, [{applications, []}, {included_applications, [aten]}]}.",
-		"aten-0.5.8":                 "{application, aten, []}.",
-		"jsx-3.1.0":                  "{application, jsx, []}.",
-		"rabbitmq_management-3.10.8": "{application, rabbitmq_management, [{applications, [rabbit]}]}.",
-	}
-	for dir, app := range apps {
-		name := dir[:strings.LastIndexByte(dir, '-')]
-		if err := os.MkdirAll(filepath.Join(src, dir, "ebin"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(src, dir, "ebin", name+".app"), []byte(app), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := linkCoreApps(src, dst); err != nil {
-		t.Fatal(err)
-	}
-	entries, _ := os.ReadDir(dst)
-	var got []string
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
-	want := "aten-0.5.8 jsx-3.1.0 ra-2.2.0 rabbit-3.10.8 rabbit_common-3.10.8"
-	if strings.Join(got, " ") != want {
-		t.Fatalf("linked %v, want %s", got, want)
 	}
 }

@@ -98,7 +98,7 @@ func (a *app) bench(cmd *cobra.Command) error {
 		o.URL = uri
 	case o.URL == "":
 		progress("starting a RabbitMQ node of its own")
-		node, stopNode, err := bench.Node()
+		node, stopNode, err := bench.Node(ctx)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/warrenmq/warren/integration"
+	"github.com/warrenmq/warren/internal/rabbitnode"
 )
 
 // Scenario is one line of the report.
@@ -56,16 +56,16 @@ type Report struct {
 
 // Options configure Run.
 type Options struct {
-	URL      string              // the broker's AMQP URI
-	Rounds   int                 // rounds per scenario; default 3
-	Duration time.Duration       // how long a throughput or latency round runs; default 2s
-	Messages int                 // messages a consume round drains; default 20,000
-	Idle     int                 // idle listeners for the memory scenario; default 200
-	Only     []string            // scenario names to run; all when empty
-	Node     *integration.Broker // the node Run may kill and restart (Node); nil with --url: those scenarios are skipped
-	Sink     bool                // URL is a null broker (SinkMain): publishes go to no queue
-	Restart  int                 // listeners of the restart scenario; default 1,000
-	Progress func(string)        // called with a line saying what runs; may be nil
+	URL      string           // the broker's AMQP URI
+	Rounds   int              // rounds per scenario; default 3
+	Duration time.Duration    // how long a throughput or latency round runs; default 2s
+	Messages int              // messages a consume round drains; default 20,000
+	Idle     int              // idle listeners for the memory scenario; default 200
+	Only     []string         // scenario names to run; all when empty
+	Node     *rabbitnode.Node // the node Run may kill and restart (Node); nil with --url: those scenarios are skipped
+	Sink     bool             // URL is a null broker (SinkMain): publishes go to no queue
+	Restart  int              // listeners of the restart scenario; default 1,000
+	Progress func(string)     // called with a line saying what runs; may be nil
 	// CPUProfile, when set, is a directory into which the first round of
 	// each side of each scenario writes a CPU profile,
 	// <scenario>.<raw|warren>.pprof (go tool pprof reads it).

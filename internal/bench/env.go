@@ -7,7 +7,6 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
-	"github.com/warrenmq/warren/integration"
 	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -19,8 +18,7 @@ type env struct {
 	brokerID string
 	tree     *supervisor.Tree
 	raw      *amqp.Connection
-	seq      int                    // names the scenarios' queues apart
-	tb       *integration.ProcessTB // for the node's Kill and Start
+	seq      int // names the scenarios' queues apart
 }
 
 func newEnv(ctx context.Context, opts Options) (*env, error) {
@@ -38,7 +36,7 @@ func newEnv(ctx context.Context, opts Options) (*env, error) {
 		raw.Close()
 		return nil, err
 	}
-	e := &env{opts: opts, brokerID: id, tree: tree, raw: raw, tb: integration.NewProcessTB("warren-bench", func(string, ...any) {})}
+	e := &env{opts: opts, brokerID: id, tree: tree, raw: raw}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := tree.WaitReady(wctx); err != nil {

@@ -527,7 +527,7 @@ func nodeScenarios() []scenario {
 // answers AMQP, and the moment its port first accepted TCP.
 func (e *env) restartNode(ctx context.Context) (time.Time, error) {
 	b := e.opts.Node
-	if err := recovered(func() { b.Kill(e.tb) }); err != nil {
+	if err := b.Kill(); err != nil {
 		return time.Time{}, err
 	}
 	opened := make(chan time.Time, 1)
@@ -548,7 +548,7 @@ func (e *env) restartNode(ctx context.Context) (time.Time, error) {
 			}
 		}
 	}()
-	if err := recovered(func() { b.Start(e.tb) }); err != nil {
+	if err := b.Start(ctx); err != nil {
 		return time.Time{}, err
 	}
 	select {
@@ -557,17 +557,6 @@ func (e *env) restartNode(ctx context.Context) (time.Time, error) {
 	case <-ctx.Done():
 		return time.Time{}, ctx.Err()
 	}
-}
-
-// recovered runs f, turning the harness's panic (ProcessTB) into an error.
-func recovered(f func()) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	f()
-	return nil
 }
 
 func warrenReconnect(ctx context.Context, e *env) ([]float64, error) {

@@ -1,4 +1,4 @@
-package integration
+package rabbitnode
 
 import (
 	"bytes"
@@ -7,43 +7,43 @@ import (
 	"strings"
 )
 
-// procStat is the part of /proc/<pid>/stat the harness needs.
-type procStat struct {
-	pid, ppid, pgrp int
-	comm            string
-	state           byte // R, S, D, T (stopped), t, Z (zombie), ...
+// Proc is the part of /proc/<pid>/stat the package needs to find and kill a node's processes.
+type Proc struct {
+	PID, PPID, PGrp int
+	Comm            string // the executable's name, e.g. "beam.smp"
+	State           byte   // R, S, D, T (stopped), t, Z (zombie), ...
 }
 
 // readProcStat reads /proc/<pid>/stat; ok is false if the process is gone.
-func readProcStat(pid int) (procStat, bool) {
+func readProcStat(pid int) (Proc, bool) {
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return procStat{}, false
+		return Proc{}, false
 	}
 	// "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
 	open, end := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
 	if open < 0 || end < open {
-		return procStat{}, false
+		return Proc{}, false
 	}
 	f := strings.Fields(string(raw[end+1:]))
 	if len(f) < 3 || len(f[0]) != 1 {
-		return procStat{}, false
+		return Proc{}, false
 	}
 	ppid, err1 := strconv.Atoi(f[1])
 	pgrp, err2 := strconv.Atoi(f[2])
 	if err1 != nil || err2 != nil {
-		return procStat{}, false
+		return Proc{}, false
 	}
-	return procStat{pid: pid, ppid: ppid, pgrp: pgrp, comm: string(raw[open+1 : end]), state: f[0][0]}, true
+	return Proc{PID: pid, PPID: ppid, PGrp: pgrp, Comm: string(raw[open+1 : end]), State: f[0][0]}, true
 }
 
-// listProcs returns every process visible in /proc.
-func listProcs() []procStat {
+// Procs returns every process visible in /proc (Linux; none elsewhere).
+func Procs() []Proc {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var out []procStat
+	var out []Proc
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -59,8 +59,8 @@ func listProcs() []procStat {
 // descendants returns the pids of all live descendants of root.
 func descendants(root int) []int {
 	children := map[int][]int{}
-	for _, s := range listProcs() {
-		children[s.ppid] = append(children[s.ppid], s.pid)
+	for _, s := range Procs() {
+		children[s.PPID] = append(children[s.PPID], s.PID)
 	}
 	var out []int
 	todo := []int{root}
@@ -75,8 +75,8 @@ func descendants(root int) []int {
 	return out
 }
 
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
+// Alive reports whether pid exists and is not a zombie.
+func Alive(pid int) bool {
 	s, ok := readProcStat(pid)
-	return ok && s.state != 'Z'
+	return ok && s.State != 'Z'
 }

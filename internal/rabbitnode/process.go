@@ -1,4 +1,4 @@
-package integration
+package rabbitnode
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 )
 
 // watchdogScript runs rabbitmq-server ($1) in the background and waits for it. A reader blocks on
-// the watchdog's stdin, a pipe whose only write end the test binary holds: when that closes
-// (the test binary exited without cleaning up, or closed it on purpose), the reader kills the
+// the watchdog's stdin, a pipe whose only write end this process holds: when that closes
+// (the process exited without cleaning up, or closed it on purpose), the reader kills the
 // whole process group, node included. When the node exits on its own, so does the watchdog.
 //
 // An asynchronous list's stdin is /dev/null unless redirected, hence fd 3.
@@ -100,7 +100,7 @@ func spawnNode(server string, env []string, dir, logPath, nodeLog string) (*node
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group to kill; no terminal ^C
 	if err := cmd.Start(); err != nil {
 		guard.Close()
-		return nil, fmt.Errorf("integration: start %s: %w", server, err)
+		return nil, fmt.Errorf("rabbitnode: start %s: %w", server, err)
 	}
 	p := &nodeProcess{cmd: cmd, pgid: cmd.Process.Pid, guard: guard, exited: make(chan struct{}), logs: marks}
 	go func() {
@@ -124,16 +124,16 @@ func (p *nodeProcess) hasExited() bool {
 // exitError describes how the watchdog ended; call only after exited is closed.
 func (p *nodeProcess) exitError() error {
 	if p.err == nil {
-		return errors.New("integration: node exited with status 0")
+		return errors.New("rabbitnode: node exited with status 0")
 	}
-	return fmt.Errorf("integration: node exited: %w", p.err)
+	return fmt.Errorf("rabbitnode: node exited: %w", p.err)
 }
 
 // beamPID returns the pid of the node's beam.smp, or 0 if it is not running (yet).
 func (p *nodeProcess) beamPID() int {
-	for _, s := range listProcs() {
-		if s.pgrp == p.pgid && s.comm == "beam.smp" && s.state != 'Z' {
-			return s.pid
+	for _, s := range Procs() {
+		if s.PGrp == p.pgid && s.Comm == "beam.smp" && s.State != 'Z' {
+			return s.PID
 		}
 	}
 	return 0

@@ -1,4 +1,4 @@
-package integration
+package rabbitnode
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"sync"
 )
 
-// EnvRabbitMQBin names the environment variable that points the harness at a directory holding
+// EnvRabbitMQBin names the environment variable that points the package at a directory holding
 // rabbitmq-server and rabbitmqctl. Defaults to /usr/lib/rabbitmq/bin, then the first
 // rabbitmq-server on PATH.
 const EnvRabbitMQBin = "WARREN_IT_RABBITMQ_BIN"
@@ -21,10 +21,10 @@ const debianBin = "/usr/lib/rabbitmq/bin"
 // installHint is the fix named by every "RabbitMQ not found" failure.
 const installHint = "run .ci/install-deps or apt-get install rabbitmq-server"
 
-// ErrNoRabbitMQ is returned (and fails the test) when no usable RabbitMQ installation is found.
-var ErrNoRabbitMQ = errors.New("integration: RabbitMQ not found: " + installHint)
+// ErrNoRabbitMQ is returned by New and Start when no usable RabbitMQ installation is found.
+var ErrNoRabbitMQ = errors.New("rabbitnode: RabbitMQ not found: " + installHint)
 
-// rabbitInstall is a RabbitMQ installation the harness runs directly, as the current user.
+// rabbitInstall is a RabbitMQ installation the package runs directly, as the current user.
 type rabbitInstall struct {
 	server  string // rabbitmq-server, runs the node in the foreground
 	ctl     string // rabbitmqctl
@@ -37,7 +37,7 @@ var (
 	installErr  error
 )
 
-// findRabbitMQ locates RabbitMQ once per test binary.
+// findRabbitMQ locates RabbitMQ once per process.
 func findRabbitMQ() (rabbitInstall, error) {
 	installOnce.Do(func() { installed, installErr = locateRabbitMQ(os.Getenv(EnvRabbitMQBin)) })
 	return installed, installErr

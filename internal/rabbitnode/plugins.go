@@ -1,4 +1,4 @@
-package integration
+package rabbitnode
 
 import (
 	"fmt"
@@ -34,7 +34,7 @@ func linkCoreApps(src, dst string) error {
 		dirOf[app] = e.Name()
 	}
 	if _, ok := dirOf["rabbit"]; !ok {
-		return fmt.Errorf("integration: no rabbit application in %s", src)
+		return fmt.Errorf("rabbitnode: no rabbit application in %s", src)
 	}
 	if err := os.MkdirAll(dst, 0o700); err != nil {
 		return err

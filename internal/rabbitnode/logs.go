@@ -1,4 +1,4 @@
-package integration
+package rabbitnode
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 
 // LogTail returns the last n lines of the node's log file and of its stdout and stderr, for
 // failure messages.
-func (b *Broker) LogTail(n int) string {
+func (b *Node) LogTail(n int) string {
 	var s strings.Builder
 	for _, f := range []struct{ name, path string }{
 		{"log", b.nodeLog()},
@@ -20,13 +20,14 @@ func (b *Broker) LogTail(n int) string {
 			fmt.Fprintf(&s, "(%v)\n", err)
 			continue
 		}
-		s.WriteString(tail(string(raw), n))
+		s.WriteString(Tail(string(raw), n))
 	}
 	return s.String()
 }
 
-// tail returns the last n lines of text, each ending in a newline.
-func tail(text string, n int) string {
+// Tail returns the last n lines of text, each ending in a newline: LogTail's cut, for callers
+// showing other logs in failure messages.
+func Tail(text string, n int) string {
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
@@ -38,4 +39,4 @@ func tail(text string, n int) string {
 }
 
 // nodeLog is the node's log file, appended to on each start.
-func (b *Broker) nodeLog() string { return b.path(logDir, b.Name+".log") }
+func (b *Node) nodeLog() string { return b.path(logDir, b.Name+".log") }

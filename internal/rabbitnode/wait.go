@@ -1,4 +1,4 @@
-package integration
+package rabbitnode
 
 import (
 	"context"
@@ -21,7 +21,7 @@ const pollInterval = 50 * time.Millisecond
 const readyDialTimeout = 2 * time.Second
 
 // WaitPortOpen waits until the node's AMQP port accepts TCP connections or ctx is done.
-func (b *Broker) WaitPortOpen(ctx context.Context) error {
+func (b *Node) WaitPortOpen(ctx context.Context) error {
 	var d net.Dialer
 	for {
 		dctx, cancel := context.WithTimeout(ctx, readyDialTimeout)
@@ -32,20 +32,20 @@ func (b *Broker) WaitPortOpen(ctx context.Context) error {
 			return nil
 		}
 		if err := pause(ctx, nil); err != nil {
-			return fmt.Errorf("integration: %s not open: %w", b.Addr(), err)
+			return fmt.Errorf("rabbitnode: %s not open: %w", b.Addr(), err)
 		}
 	}
 }
 
 // WaitPortClosed waits until the node's AMQP port refuses connections or ctx is done.
-func (b *Broker) WaitPortClosed(ctx context.Context) error { return waitPortClosed(ctx, b.Addr()) }
+func (b *Node) WaitPortClosed(ctx context.Context) error { return waitPortClosed(ctx, b.Addr()) }
 
 // WaitReady waits until an AMQP handshake as guest succeeds on the node's AMQP port (and its AMQPS
 // port, with WithTLS), until the node's process exits, or until ctx is done.
-func (b *Broker) WaitReady(ctx context.Context) error { return b.waitReady(ctx, b.current()) }
+func (b *Node) WaitReady(ctx context.Context) error { return b.waitReady(ctx, b.current()) }
 
 // waitReady is WaitReady for run p of the node (nil: any run).
-func (b *Broker) waitReady(ctx context.Context, p *nodeProcess) error {
+func (b *Node) waitReady(ctx context.Context, p *nodeProcess) error {
 	var exited <-chan struct{} // nil: never
 	if p != nil {
 		exited = p.exited
@@ -68,7 +68,7 @@ func (b *Broker) waitReady(ctx context.Context, p *nodeProcess) error {
 		default:
 		}
 		if p != nil && p.bootFailed() {
-			return fmt.Errorf("integration: node logged %q (last attempt: %v)", bootFailedMarker, err)
+			return fmt.Errorf("rabbitnode: node logged %q (last attempt: %v)", bootFailedMarker, err)
 		}
 		if perr := pause(ctx, exited); perr != nil {
 			if p != nil && p.hasExited() {
@@ -122,7 +122,7 @@ func waitPortClosed(ctx context.Context, addr string) error {
 // waitGone waits until none of pids is alive.
 func waitGone(ctx context.Context, pids []int) error {
 	for _, pid := range pids {
-		for alive(pid) {
+		for Alive(pid) {
 			if err := pause(ctx, nil); err != nil {
 				return fmt.Errorf("process %d still alive: %w", pid, err)
 			}
@@ -147,4 +147,4 @@ func pause(ctx context.Context, wake <-chan struct{}) error {
 }
 
 // distAddr is the node's Erlang distribution address.
-func (b *Broker) distAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.DistPort)) }
+func (b *Node) distAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.DistPort)) }

@@ -1,4 +1,4 @@
-package integration
+package rabbitnode
 
 import (
 	"fmt"
@@ -10,17 +10,17 @@ import (
 	"sync"
 )
 
-// handedOut remembers the ports given to nodes of this test binary, so that two nodes never get
+// handedOut remembers the ports given to nodes of this process, so that two nodes never get
 // the same port even after the first one stopped listening on it.
 var handedOut struct {
 	sync.Mutex
 	ports map[int]bool // guarded by the mutex
 }
 
-// reservedPort reports ports the harness never uses: the system broker (AMQP, AMQPS,
+// ReservedPort reports ports the package never hands out: the system broker (AMQP, AMQPS,
 // management, distribution), epmd, and 35672-35682 where rabbitmqctl listens for its own
 // Erlang distribution.
-func reservedPort(p int) bool {
+func ReservedPort(p int) bool {
 	switch p {
 	case 4369, 5671, 5672, 15672, 25672:
 		return true
@@ -28,10 +28,10 @@ func reservedPort(p int) bool {
 	return p >= 35672 && p <= 35682
 }
 
-// freePort returns a port that is free on 127.0.0.1 now and was never handed out before.
+// FreePort returns a port that is free on 127.0.0.1 now and was never handed out before.
 // It prefers ports below the kernel's ephemeral range, which outgoing connections never take, so
 // a node can be restarted on its port without racing the kernel.
-func freePort() (int, error) {
+func FreePort() (int, error) {
 	handedOut.Lock()
 	defer handedOut.Unlock()
 	if handedOut.ports == nil {
@@ -43,13 +43,13 @@ func freePort() (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if p == 0 || reservedPort(p) || handedOut.ports[p] || !bindable(p) {
+		if p == 0 || ReservedPort(p) || handedOut.ports[p] || !bindable(p) {
 			continue
 		}
 		handedOut.ports[p] = true
 		return p, nil
 	}
-	return 0, fmt.Errorf("integration: no free port on 127.0.0.1 after 200 tries")
+	return 0, fmt.Errorf("rabbitnode: no free port on 127.0.0.1 after 200 tries")
 }
 
 // candidatePort picks a random port in [10000, low) if that range exists, else asks the kernel.
@@ -59,7 +59,7 @@ func candidatePort(low int) (int, error) {
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("integration: pick a free port: %w", err)
+		return 0, fmt.Errorf("rabbitnode: pick a free port: %w", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil

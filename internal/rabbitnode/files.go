@@ -1,4 +1,4 @@
-package integration
+package rabbitnode
 
 import (
 	"crypto/rand"
@@ -47,7 +47,7 @@ func randomHex(n int) string {
 
 // layout creates the node's directories and the files that never change: cookie, empty env
 // file, enabled plugins and the plugins directory.
-func (b *Broker) layout() error {
+func (b *Node) layout() error {
 	for _, d := range []string{homeDir, confDDir, mnesiaDir, logDir} {
 		if err := os.MkdirAll(b.path(d), 0o700); err != nil {
 			return err
@@ -79,9 +79,9 @@ func (b *Broker) layout() error {
 }
 
 // writeConfig (re)writes rabbitmq.conf for the current ports.
-func (b *Broker) writeConfig() error {
+func (b *Node) writeConfig() error {
 	var c strings.Builder
-	fmt.Fprintf(&c, "# written by github.com/warrenmq/warren/integration for %s\n", b.Name)
+	fmt.Fprintf(&c, "# written by github.com/warrenmq/warren/internal/rabbitnode for %s\n", b.Name)
 	fmt.Fprintf(&c, "listeners.tcp.default = 127.0.0.1:%d\n", b.Port)
 	c.WriteString("loopback_users = none\n")
 	c.WriteString("log.console = false\n") // the file log is enough; stdout keeps early boot errors
@@ -101,7 +101,7 @@ func (b *Broker) writeConfig() error {
 
 // nodeEnv is the environment of rabbitmq-server: the caller's, minus anything that could point
 // the node at the system broker's files or name.
-func (b *Broker) nodeEnv() []string {
+func (b *Node) nodeEnv() []string {
 	env := append(b.baseEnv(),
 		"RABBITMQ_NODENAME="+b.Name,
 		"RABBITMQ_NODE_IP_ADDRESS=127.0.0.1",
@@ -125,7 +125,7 @@ func (b *Broker) nodeEnv() []string {
 
 // baseEnv is the environment shared by the node and rabbitmqctl: the same HOME (so the same
 // cookie) and the same, empty, env file.
-func (b *Broker) baseEnv() []string {
+func (b *Node) baseEnv() []string {
 	return append(cleanEnv(), "HOME="+b.path(homeDir), "RABBITMQ_CONF_ENV_FILE="+b.path(envConfFile))
 }
 
@@ -145,6 +145,6 @@ func cleanEnv() []string {
 	return env
 }
 
-func (b *Broker) path(elem ...string) string {
+func (b *Node) path(elem ...string) string {
 	return filepath.Join(append([]string{b.Dir}, elem...)...)
 }

@@ -1,0 +1,9 @@
+package rabbitnode
+
+import (
+	"testing"
+
+	"github.com/warrenmq/warren/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
