@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// testOnly says why a package the warren binary links would be test code; "" if it is not.
+func testOnly(pkg string) string {
+	switch {
+	case pkg == "testing" || strings.HasPrefix(pkg, "testing/"):
+		return "the standard library's test support"
+	case pkg == "github.com/warrenmq/warren/integration":
+		return "the integration tests' harness (start nodes with internal/rabbitnode)"
+	case pkg == "github.com/warrenmq/warren/internal/leakcheck" || strings.HasPrefix(pkg, "go.uber.org/goleak"):
+		return "the tests' goroutine leak check"
+	}
+	return ""
+}
+
+func TestTestOnly_NamesTestPackages(t *testing.T) {
+	tests := []struct {
+		given string
+		want  bool
+	}{
+		{"testing", true},
+		{"testing/iotest", true},
+		{"github.com/warrenmq/warren/integration", true},
+		{"go.uber.org/goleak", true},
+		{"github.com/warrenmq/warren/internal/leakcheck", true},
+		{"internal/testlog", false}, // os imports it: every Go binary has it
+		{"github.com/warrenmq/warren/internal/rabbitnode", false},
+		{"github.com/warrenmq/warren/internal/nullbroker", false},
+	}
+	for _, tt := range tests {
+		if got := testOnly(tt.given) != ""; got != tt.want {
+			t.Errorf("testOnly(%q) = %v, want %v", tt.given, got, tt.want)
+		}
+	}
+}
+
+// The shipped binary links no test code: `warren bench` starts its node with internal/rabbitnode,
+// never with the integration harness, and nothing outside tests imports testing.
+func TestBinary_LinksNoTestCode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("go list -deps . (needs the go command on PATH): %v\n%s", err, stderr)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps . listed %d packages, too few to be warren's:\n%s", len(deps), out)
+	}
+	for _, pkg := range deps {
+		if why := testOnly(pkg); why != "" {
+			t.Errorf("cmd/warren links %s, %s; see go list -deps ./cmd/warren", pkg, why)
+		}
+	}
+}
