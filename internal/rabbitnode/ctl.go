@@ -22,27 +22,27 @@ const SystemNode = "rabbit@localhost"
 // The error holds rabbitmqctl's stderr.
 //
 //	out, err := n.Ctl(ctx, "list_connections", "client_properties")
-func (b *Node) Ctl(ctx context.Context, args ...string) (string, error) {
-	return b.runTool(ctx, b.install.ctl, args...)
+func (n *Node) Ctl(ctx context.Context, args ...string) (string, error) {
+	return n.runTool(ctx, n.install.ctl, args...)
 }
 
 // Upgrade runs rabbitmq-upgrade -n <node> args... (drain, revive, await_online_quorum_plus_one,
 // …) as Ctl runs rabbitmqctl.
-func (b *Node) Upgrade(ctx context.Context, args ...string) (string, error) {
-	return b.runTool(ctx, filepath.Join(filepath.Dir(b.install.ctl), "rabbitmq-upgrade"), args...)
+func (n *Node) Upgrade(ctx context.Context, args ...string) (string, error) {
+	return n.runTool(ctx, filepath.Join(filepath.Dir(n.install.ctl), "rabbitmq-upgrade"), args...)
 }
 
 // runTool runs one of RabbitMQ's CLI tools (tool is its path) against the node.
-func (b *Node) runTool(ctx context.Context, tool string, args ...string) (string, error) {
-	shown := filepath.Base(tool) + " -n " + b.Name + " " + redactCtlArgs(args)
-	if b.Name == SystemNode || b.Name == "" {
+func (n *Node) runTool(ctx context.Context, tool string, args ...string) (string, error) {
+	shown := filepath.Base(tool) + " -n " + n.Name + " " + redactCtlArgs(args)
+	if n.Name == SystemNode || n.Name == "" {
 		return "", fmt.Errorf("rabbitnode: refusing to run %s", shown)
 	}
 	ctx, cancel := context.WithTimeout(ctx, DefaultCtlTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tool, append([]string{"-n", b.Name}, args...)...)
-	cmd.Env = b.baseEnv() // same HOME, so the same Erlang cookie as the node
-	cmd.Dir = b.Dir
+	cmd := exec.CommandContext(ctx, tool, append([]string{"-n", n.Name}, args...)...)
+	cmd.Env = n.baseEnv() // same HOME, so the same Erlang cookie as the node
+	cmd.Dir = n.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second

@@ -47,31 +47,31 @@ func randomHex(n int) string {
 
 // layout creates the node's directories and the files that never change: cookie, empty env
 // file, enabled plugins and the plugins directory.
-func (b *Node) layout() error {
+func (n *Node) layout() error {
 	for _, d := range []string{homeDir, confDDir, mnesiaDir, logDir} {
-		if err := os.MkdirAll(b.path(d), 0o700); err != nil {
+		if err := os.MkdirAll(n.path(d), 0o700); err != nil {
 			return err
 		}
 	}
 	// Erlang insists the cookie is readable by its owner only.
-	cookie := b.opts.cookie
+	cookie := n.opts.cookie
 	if cookie == "" {
 		cookie = strings.ToUpper(randomHex(10))
 	}
-	if err := os.WriteFile(b.path(homeDir, ".erlang.cookie"), []byte(cookie), 0o400); err != nil {
+	if err := os.WriteFile(n.path(homeDir, ".erlang.cookie"), []byte(cookie), 0o400); err != nil {
 		return err
 	}
-	if err := os.WriteFile(b.path(envConfFile), nil, 0o600); err != nil {
+	if err := os.WriteFile(n.path(envConfFile), nil, 0o600); err != nil {
 		return err
 	}
-	plugins := "[" + strings.Join(b.opts.plugins, ",") + "]."
-	if err := os.WriteFile(b.path(enabledPlugins), []byte(plugins+"\n"), 0o600); err != nil {
+	plugins := "[" + strings.Join(n.opts.plugins, ",") + "]."
+	if err := os.WriteFile(n.path(enabledPlugins), []byte(plugins+"\n"), 0o600); err != nil {
 		return err
 	}
-	b.pluginsDir = ""
-	if len(b.opts.plugins) == 0 && b.install.plugins != "" {
-		if err := linkCoreApps(b.install.plugins, b.path(pluginsDir)); err == nil {
-			b.pluginsDir = b.path(pluginsDir)
+	n.pluginsDir = ""
+	if len(n.opts.plugins) == 0 && n.install.plugins != "" {
+		if err := linkCoreApps(n.install.plugins, n.path(pluginsDir)); err == nil {
+			n.pluginsDir = n.path(pluginsDir)
 		}
 		// else: the node scans the release's full plugins directory, only slower.
 	}
@@ -79,54 +79,54 @@ func (b *Node) layout() error {
 }
 
 // writeConfig (re)writes rabbitmq.conf for the current ports.
-func (b *Node) writeConfig() error {
+func (n *Node) writeConfig() error {
 	var c strings.Builder
-	fmt.Fprintf(&c, "# written by github.com/warrenmq/warren/internal/rabbitnode for %s\n", b.Name)
-	fmt.Fprintf(&c, "listeners.tcp.default = 127.0.0.1:%d\n", b.Port)
+	fmt.Fprintf(&c, "# written by github.com/warrenmq/warren/internal/rabbitnode for %s\n", n.Name)
+	fmt.Fprintf(&c, "listeners.tcp.default = 127.0.0.1:%d\n", n.Port)
 	c.WriteString("loopback_users = none\n")
 	c.WriteString("log.console = false\n") // the file log is enough; stdout keeps early boot errors
-	if t := b.opts.tls; t != nil {
-		fmt.Fprintf(&c, "listeners.ssl.default = 127.0.0.1:%d\n", b.TLSPort)
+	if t := n.opts.tls; t != nil {
+		fmt.Fprintf(&c, "listeners.ssl.default = 127.0.0.1:%d\n", n.TLSPort)
 		fmt.Fprintf(&c, "ssl_options.cacertfile = %s\n", t.CACert)
 		fmt.Fprintf(&c, "ssl_options.certfile = %s\n", t.ServerCert)
 		fmt.Fprintf(&c, "ssl_options.keyfile = %s\n", t.ServerKey)
 		c.WriteString("ssl_options.verify = verify_peer\n")
 		c.WriteString("ssl_options.fail_if_no_peer_cert = false\n")
 	}
-	for _, l := range b.opts.config {
+	for _, l := range n.opts.config {
 		c.WriteString(l + "\n")
 	}
-	return os.WriteFile(b.path(configFile), []byte(c.String()), 0o600)
+	return os.WriteFile(n.path(configFile), []byte(c.String()), 0o600)
 }
 
 // nodeEnv is the environment of rabbitmq-server: the caller's, minus anything that could point
 // the node at the system broker's files or name.
-func (b *Node) nodeEnv() []string {
-	env := append(b.baseEnv(),
-		"RABBITMQ_NODENAME="+b.Name,
+func (n *Node) nodeEnv() []string {
+	env := append(n.baseEnv(),
+		"RABBITMQ_NODENAME="+n.Name,
 		"RABBITMQ_NODE_IP_ADDRESS=127.0.0.1",
-		fmt.Sprintf("RABBITMQ_NODE_PORT=%d", b.Port),
-		fmt.Sprintf("RABBITMQ_DIST_PORT=%d", b.DistPort),
-		"RABBITMQ_MNESIA_BASE="+b.path(mnesiaDir),
-		"RABBITMQ_LOG_BASE="+b.path(logDir),
-		"RABBITMQ_CONFIG_FILE="+b.path(configFile),
-		"RABBITMQ_CONFIG_FILES="+b.path(confDDir),
-		"RABBITMQ_ADVANCED_CONFIG_FILE="+b.path(advancedFile),
-		"RABBITMQ_ENABLED_PLUGINS_FILE="+b.path(enabledPlugins),
-		"RABBITMQ_PID_FILE="+b.path(pidFile),
+		fmt.Sprintf("RABBITMQ_NODE_PORT=%d", n.Port),
+		fmt.Sprintf("RABBITMQ_DIST_PORT=%d", n.DistPort),
+		"RABBITMQ_MNESIA_BASE="+n.path(mnesiaDir),
+		"RABBITMQ_LOG_BASE="+n.path(logDir),
+		"RABBITMQ_CONFIG_FILE="+n.path(configFile),
+		"RABBITMQ_CONFIG_FILES="+n.path(confDDir),
+		"RABBITMQ_ADVANCED_CONFIG_FILE="+n.path(advancedFile),
+		"RABBITMQ_ENABLED_PLUGINS_FILE="+n.path(enabledPlugins),
+		"RABBITMQ_PID_FILE="+n.path(pidFile),
 		// Distribution listens on 127.0.0.1 only, like the system broker's.
 		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}",
 	)
-	if b.pluginsDir != "" {
-		env = append(env, "RABBITMQ_PLUGINS_DIR="+b.pluginsDir)
+	if n.pluginsDir != "" {
+		env = append(env, "RABBITMQ_PLUGINS_DIR="+n.pluginsDir)
 	}
 	return env
 }
 
 // baseEnv is the environment shared by the node and rabbitmqctl: the same HOME (so the same
 // cookie) and the same, empty, env file.
-func (b *Node) baseEnv() []string {
-	return append(cleanEnv(), "HOME="+b.path(homeDir), "RABBITMQ_CONF_ENV_FILE="+b.path(envConfFile))
+func (n *Node) baseEnv() []string {
+	return append(cleanEnv(), "HOME="+n.path(homeDir), "RABBITMQ_CONF_ENV_FILE="+n.path(envConfFile))
 }
 
 // cleanEnv is os.Environ without RABBITMQ_*, Erlang flags, HOME and systemd's NOTIFY_SOCKET.
@@ -145,6 +145,6 @@ func cleanEnv() []string {
 	return env
 }
 
-func (b *Node) path(elem ...string) string {
-	return filepath.Join(append([]string{b.Dir}, elem...)...)
+func (n *Node) path(elem ...string) string {
+	return filepath.Join(append([]string{n.Dir}, elem...)...)
 }

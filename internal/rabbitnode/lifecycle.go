@@ -19,16 +19,16 @@ const signalTimeout = 10 * time.Second
 // Stop stops the node gracefully (SIGTERM to beam.smp, as rabbitmqctl stop would) and waits until
 // its processes exited and its ports are closed. A node not stopped within ctx and
 // DefaultStopTimeout is killed and Stop fails. Stopping a stopped node does nothing.
-func (b *Node) Stop(ctx context.Context) error {
-	b.lifecycle.Lock()
-	defer b.lifecycle.Unlock()
-	p := b.current()
+func (n *Node) Stop(ctx context.Context) error {
+	n.lifecycle.Lock()
+	defer n.lifecycle.Unlock()
+	p := n.current()
 	if p == nil {
 		return nil
 	}
 	beam := p.beamPID()
 	if beam == 0 {
-		return b.killLocked() // exited already, or not yet exec'd beam.smp: nothing to be graceful to
+		return n.killLocked() // exited already, or not yet exec'd beam.smp: nothing to be graceful to
 	}
 	_ = syscall.Kill(beam, syscall.SIGTERM)
 	_ = syscall.Kill(beam, syscall.SIGCONT) // a frozen node must run to stop
@@ -37,10 +37,10 @@ func (b *Node) Stop(ctx context.Context) error {
 	select {
 	case <-p.exited:
 	case <-ctx.Done():
-		_ = b.killLocked()
-		return fmt.Errorf("rabbitnode: stop %s: still running after SIGTERM (%w); killed it", b.Name, ctx.Err())
+		_ = n.killLocked()
+		return fmt.Errorf("rabbitnode: stop %s: still running after SIGTERM (%w); killed it", n.Name, ctx.Err())
 	}
-	return b.killLocked() // reaps helpers and waits for the ports to close
+	return n.killLocked() // reaps helpers and waits for the ports to close
 }
 
 // StopWithCtl stops the node the way an operator does, with rabbitmqctl -n <node> stop, and
@@ -49,29 +49,29 @@ func (b *Node) Stop(ctx context.Context) error {
 // CONNECTION_FORCED) and leaves the cluster's running set; Start brings it back on the same
 // ports and data directory, and it rejoins. A node not stopped within ctx and DefaultStopTimeout
 // is killed and StopWithCtl fails. Stopping a stopped node does nothing.
-func (b *Node) StopWithCtl(ctx context.Context) error {
-	b.lifecycle.Lock()
-	defer b.lifecycle.Unlock()
-	p := b.current()
+func (n *Node) StopWithCtl(ctx context.Context) error {
+	n.lifecycle.Lock()
+	defer n.lifecycle.Unlock()
+	p := n.current()
 	if p == nil {
 		return nil
 	}
 	if p.hasExited() {
-		return b.killLocked()
+		return n.killLocked()
 	}
 	ctx, cancel := context.WithTimeout(ctx, DefaultStopTimeout)
 	defer cancel()
-	if _, err := b.Ctl(ctx, "stop"); err != nil {
-		_ = b.killLocked()
-		return fmt.Errorf("rabbitnode: stop %s: %w; killed it", b.Name, err)
+	if _, err := n.Ctl(ctx, "stop"); err != nil {
+		_ = n.killLocked()
+		return fmt.Errorf("rabbitnode: stop %s: %w; killed it", n.Name, err)
 	}
 	select {
 	case <-p.exited:
 	case <-ctx.Done():
-		_ = b.killLocked()
-		return fmt.Errorf("rabbitnode: stop %s: still running after rabbitmqctl stop (%w); killed it", b.Name, ctx.Err())
+		_ = n.killLocked()
+		return fmt.Errorf("rabbitnode: stop %s: still running after rabbitmqctl stop (%w); killed it", n.Name, ctx.Err())
 	}
-	return b.killLocked() // reaps helpers and waits for the ports to close
+	return n.killLocked() // reaps helpers and waits for the ports to close
 }
 
 // Kill kills the node with SIGKILL (process group, beam.smp and its helper processes) and waits
@@ -80,39 +80,39 @@ func (b *Node) StopWithCtl(ctx context.Context) error {
 // Like a real crash, Kill loses what the node had not written yet: Mnesia buffers its log, so
 // a queue, exchange, binding or user declared up to about 2 s before Kill may be gone after
 // Start. Call SyncMetadata first to keep them (or Stop, which is graceful).
-func (b *Node) Kill() error {
-	b.lifecycle.Lock()
-	defer b.lifecycle.Unlock()
-	return b.killLocked()
+func (n *Node) Kill() error {
+	n.lifecycle.Lock()
+	defer n.lifecycle.Unlock()
+	return n.killLocked()
 }
 
 // killFailedBoot kills a run that did not boot. It waits for the processes to be gone but not
 // for the ports to close: another process may hold them, which may be why the boot failed.
-func (b *Node) killFailedBoot() {
-	b.lifecycle.Lock()
-	defer b.lifecycle.Unlock()
-	_ = b.killProcs()
+func (n *Node) killFailedBoot() {
+	n.lifecycle.Lock()
+	defer n.lifecycle.Unlock()
+	_ = n.killProcs()
 }
 
-// killLocked kills the current run and waits for its ports to close; b.lifecycle held on entry.
-func (b *Node) killLocked() error {
-	if err := b.killProcs(); err != nil {
+// killLocked kills the current run and waits for its ports to close; n.lifecycle held on entry.
+func (n *Node) killLocked() error {
+	if err := n.killProcs(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
-	for _, addr := range []string{b.Addr(), b.TLSAddr(), b.distAddr()} {
+	for _, addr := range []string{n.Addr(), n.TLSAddr(), n.distAddr()} {
 		if err := waitPortClosed(ctx, addr); err != nil {
-			return fmt.Errorf("rabbitnode: kill %s: %w", b.Name, err)
+			return fmt.Errorf("rabbitnode: kill %s: %w", n.Name, err)
 		}
 	}
 	return nil
 }
 
-// killProcs kills the current run and waits until its processes are gone; b.lifecycle held on
+// killProcs kills the current run and waits until its processes are gone; n.lifecycle held on
 // entry.
-func (b *Node) killProcs() error {
-	p := b.current()
+func (n *Node) killProcs() error {
+	p := n.current()
 	if p == nil {
 		return nil
 	}
@@ -122,19 +122,19 @@ func (b *Node) killProcs() error {
 	select {
 	case <-p.exited:
 	case <-ctx.Done():
-		return fmt.Errorf("rabbitnode: kill %s: watchdog %d still running after %v", b.Name, p.pgid, killTimeout)
+		return fmt.Errorf("rabbitnode: kill %s: watchdog %d still running after %v", n.Name, p.pgid, killTimeout)
 	}
 	if err := waitGone(ctx, pids); err != nil {
-		return fmt.Errorf("rabbitnode: kill %s: %w", b.Name, err)
+		return fmt.Errorf("rabbitnode: kill %s: %w", n.Name, err)
 	}
-	b.setProc(nil)
+	n.setProc(nil)
 	return nil
 }
 
 // SyncMetadata makes the node write its metadata log (Mnesia: queues, exchanges, bindings,
 // users, vhosts) to disk, so that a following Kill loses none of it.
-func (b *Node) SyncMetadata(ctx context.Context) error {
-	_, err := b.Ctl(ctx, "eval", "mnesia:sync_log().")
+func (n *Node) SyncMetadata(ctx context.Context) error {
+	_, err := n.Ctl(ctx, "eval", "mnesia:sync_log().")
 	return err
 }
 
@@ -144,45 +144,45 @@ func (b *Node) SyncMetadata(ctx context.Context) error {
 // amqp091-go clears its read deadline after connection.open-ok and arms it again only when the
 // next frame arrives, so a connection frozen right after its handshake never times out. Make one
 // round trip (open a channel) on a connection before freezing its broker.
-func (b *Node) Freeze() error { return b.signalBeam(syscall.SIGSTOP, true) }
+func (n *Node) Freeze() error { return n.signalBeam(syscall.SIGSTOP, true) }
 
 // Thaw resumes a frozen beam.smp with SIGCONT.
-func (b *Node) Thaw() error { return b.signalBeam(syscall.SIGCONT, false) }
+func (n *Node) Thaw() error { return n.signalBeam(syscall.SIGCONT, false) }
 
 // signalBeam sends sig to beam.smp and waits until it is stopped (or running, if !stopped).
-func (b *Node) signalBeam(sig syscall.Signal, stopped bool) error {
-	b.lifecycle.Lock()
-	defer b.lifecycle.Unlock()
-	p := b.current()
+func (n *Node) signalBeam(sig syscall.Signal, stopped bool) error {
+	n.lifecycle.Lock()
+	defer n.lifecycle.Unlock()
+	p := n.current()
 	if p == nil || p.hasExited() {
-		return fmt.Errorf("rabbitnode: %v %s: not running", sig, b.Name)
+		return fmt.Errorf("rabbitnode: %v %s: not running", sig, n.Name)
 	}
 	pid := p.beamPID()
 	if pid == 0 {
-		return fmt.Errorf("rabbitnode: %v %s: no beam.smp in process group %d", sig, b.Name, p.pgid)
+		return fmt.Errorf("rabbitnode: %v %s: no beam.smp in process group %d", sig, n.Name, p.pgid)
 	}
 	if err := syscall.Kill(pid, sig); err != nil {
-		return fmt.Errorf("rabbitnode: %v %s (beam.smp %d): %w", sig, b.Name, pid, err)
+		return fmt.Errorf("rabbitnode: %v %s (beam.smp %d): %w", sig, n.Name, pid, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), signalTimeout)
 	defer cancel()
 	for {
 		s, ok := readProcStat(pid)
 		if !ok {
-			return fmt.Errorf("rabbitnode: %v %s: beam.smp %d vanished", sig, b.Name, pid)
+			return fmt.Errorf("rabbitnode: %v %s: beam.smp %d vanished", sig, n.Name, pid)
 		}
 		if (s.State == 'T') == stopped {
 			return nil
 		}
 		if err := pause(ctx, nil); err != nil {
-			return fmt.Errorf("rabbitnode: %v %s: beam.smp %d in state %c: %w", sig, b.Name, pid, s.State, err)
+			return fmt.Errorf("rabbitnode: %v %s: beam.smp %d in state %c: %w", sig, n.Name, pid, s.State, err)
 		}
 	}
 }
 
 // BeamPID returns the pid of the node's beam.smp, 0 if the node is not running.
-func (b *Node) BeamPID() int {
-	p := b.current()
+func (n *Node) BeamPID() int {
+	p := n.current()
 	if p == nil {
 		return 0
 	}

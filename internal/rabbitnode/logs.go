@@ -6,21 +6,21 @@ import (
 	"strings"
 )
 
-// LogTail returns the last n lines of the node's log file and of its stdout and stderr, for
+// LogTail returns the last count lines of the node's log file and of its stdout and stderr, for
 // failure messages.
-func (b *Node) LogTail(n int) string {
+func (n *Node) LogTail(count int) string {
 	var s strings.Builder
 	for _, f := range []struct{ name, path string }{
-		{"log", b.nodeLog()},
-		{"stdout", b.path(stdoutFile)},
+		{"log", n.nodeLog()},
+		{"stdout", n.path(stdoutFile)},
 	} {
-		fmt.Fprintf(&s, "--- %s of %s (%s) ---\n", f.name, b.Name, f.path)
+		fmt.Fprintf(&s, "--- %s of %s (%s) ---\n", f.name, n.Name, f.path)
 		raw, err := os.ReadFile(f.path)
 		if err != nil {
 			fmt.Fprintf(&s, "(%v)\n", err)
 			continue
 		}
-		s.WriteString(Tail(string(raw), n))
+		s.WriteString(Tail(string(raw), count))
 	}
 	return s.String()
 }
@@ -39,4 +39,4 @@ func Tail(text string, n int) string {
 }
 
 // nodeLog is the node's log file, appended to on each start.
-func (b *Node) nodeLog() string { return b.path(logDir, b.Name+".log") }
+func (n *Node) nodeLog() string { return n.path(logDir, n.Name+".log") }

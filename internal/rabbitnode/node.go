@@ -53,14 +53,14 @@ func New(dir string, opts ...Option) (*Node, error) {
 			return nil, err
 		}
 	}
-	b := &Node{Name: newNodeName(), Dir: dir, opts: o, install: inst}
-	if err := b.layout(); err != nil {
-		return nil, fmt.Errorf("rabbitnode: prepare %s in %s: %w", b.Name, b.Dir, err)
+	n := &Node{Name: newNodeName(), Dir: dir, opts: o, install: inst}
+	if err := n.layout(); err != nil {
+		return nil, fmt.Errorf("rabbitnode: prepare %s in %s: %w", n.Name, n.Dir, err)
 	}
-	if err := b.pickPorts(); err != nil {
+	if err := n.pickPorts(); err != nil {
 		return nil, err
 	}
-	return b, nil
+	return n, nil
 }
 
 // Start prepares a node in dir as [New] does and starts it. If another process took one of its
@@ -68,160 +68,160 @@ func New(dir string, opts ...Option) (*Node, error) {
 // error of a node that did not boot holds the tail of its log. On error nothing of the node
 // runs; the caller still owns dir.
 func Start(ctx context.Context, dir string, opts ...Option) (*Node, error) {
-	b, err := New(dir, opts...)
+	n, err := New(dir, opts...)
 	if err != nil {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		took, err := b.boot(ctx)
+		took, err := n.boot(ctx)
 		if err == nil {
-			b.opts.logf("rabbitnode: %s ready on %s in %v", b.Name, b.Addr(), took.Round(time.Millisecond))
-			return b, nil
+			n.opts.logf("rabbitnode: %s ready on %s in %v", n.Name, n.Addr(), took.Round(time.Millisecond))
+			return n, nil
 		}
-		clash := b.portClash()
-		tail := b.LogTail(40)
-		b.killFailedBoot()
+		clash := n.portClash()
+		tail := n.LogTail(40)
+		n.killFailedBoot()
 		if !clash || attempt == bootAttempts || ctx.Err() != nil {
 			return nil, fmt.Errorf("%w\n%s", err, tail)
 		}
-		b.opts.logf("rabbitnode: %s: a port was taken before the node bound it; retrying on new ports", b.Name)
-		if err := b.pickPorts(); err != nil {
+		n.opts.logf("rabbitnode: %s: a port was taken before the node bound it; retrying on new ports", n.Name)
+		if err := n.pickPorts(); err != nil {
 			return nil, err
 		}
 	}
 }
 
 // pickPorts chooses the node's ports and writes its configuration for them.
-func (b *Node) pickPorts() error {
+func (n *Node) pickPorts() error {
 	var err error
-	if b.Port, err = b.opts.pickPort(); err != nil {
+	if n.Port, err = n.opts.pickPort(); err != nil {
 		return err
 	}
-	if b.DistPort, err = b.opts.pickPort(); err != nil {
+	if n.DistPort, err = n.opts.pickPort(); err != nil {
 		return err
 	}
-	b.TLSPort = 0
-	if b.opts.tls != nil {
-		if b.TLSPort, err = b.opts.pickPort(); err != nil {
+	n.TLSPort = 0
+	if n.opts.tls != nil {
+		if n.TLSPort, err = n.opts.pickPort(); err != nil {
 			return err
 		}
 	}
-	return b.writeConfig()
+	return n.writeConfig()
 }
 
 // URI is the AMQP URI of the node for guest on vhost "/".
-func (b *Node) URI() string { return b.URIWith("guest", "guest") }
+func (n *Node) URI() string { return n.URIWith("guest", "guest") }
 
 // URIWith is the AMQP URI of the node for user and pass on vhost "/".
-func (b *Node) URIWith(user, pass string) string {
-	return "amqp://" + url.UserPassword(user, pass).String() + "@" + b.Addr() + "/"
+func (n *Node) URIWith(user, pass string) string {
+	return "amqp://" + url.UserPassword(user, pass).String() + "@" + n.Addr() + "/"
 }
 
 // VHostURI is the AMQP URI of the node for guest on vhost.
-func (b *Node) VHostURI(vhost string) string {
-	return "amqp://guest:guest@" + b.Addr() + "/" + url.PathEscape(vhost)
+func (n *Node) VHostURI(vhost string) string {
+	return "amqp://guest:guest@" + n.Addr() + "/" + url.PathEscape(vhost)
 }
 
 // TLSURI is the AMQPS URI of the node for guest on vhost "/", with host localhost (the name in
 // the server certificate of GenerateTLS). It panics if the node was prepared without WithTLS.
-func (b *Node) TLSURI() string {
-	if b.TLSPort == 0 {
-		panic("rabbitnode: TLSURI of " + b.Name + ", prepared without WithTLS")
+func (n *Node) TLSURI() string {
+	if n.TLSPort == 0 {
+		panic("rabbitnode: TLSURI of " + n.Name + ", prepared without WithTLS")
 	}
-	return "amqps://guest:guest@localhost:" + strconv.Itoa(b.TLSPort) + "/"
+	return "amqps://guest:guest@localhost:" + strconv.Itoa(n.TLSPort) + "/"
 }
 
 // Addr is the node's AMQP address, "127.0.0.1:<Port>".
-func (b *Node) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.Port)) }
+func (n *Node) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(n.Port)) }
 
 // TLSAddr is the node's AMQPS address, "127.0.0.1:<TLSPort>"; "" without WithTLS.
-func (b *Node) TLSAddr() string {
-	if b.TLSPort == 0 {
+func (n *Node) TLSAddr() string {
+	if n.TLSPort == 0 {
 		return ""
 	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.TLSPort))
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(n.TLSPort))
 }
 
 // Running reports whether the node's process is alive (it may still be booting, or frozen).
-func (b *Node) Running() bool {
-	p := b.current()
+func (n *Node) Running() bool {
+	p := n.current()
 	return p != nil && !p.hasExited()
 }
 
 // current returns the current run of the node, nil if none.
-func (b *Node) current() *nodeProcess {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.proc
+func (n *Node) current() *nodeProcess {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.proc
 }
 
-func (b *Node) setProc(p *nodeProcess) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.proc = p
+func (n *Node) setProc(p *nodeProcess) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.proc = p
 }
 
 // Start (re)starts the node on the same ports and data directory and waits until it accepts AMQP
 // connections as guest/guest, within ctx and the boot timeout (so keep guest if you restart the
 // node). It fails if the node is running already or does not boot; then the error holds the
 // tail of the node's log and nothing of that run is left.
-func (b *Node) Start(ctx context.Context) error {
-	took, err := b.boot(ctx)
+func (n *Node) Start(ctx context.Context) error {
+	took, err := n.boot(ctx)
 	if err != nil {
-		tail := b.LogTail(40)
-		b.killFailedBoot()
+		tail := n.LogTail(40)
+		n.killFailedBoot()
 		return fmt.Errorf("%w\n%s", err, tail)
 	}
-	b.opts.logf("rabbitnode: %s ready on %s in %v", b.Name, b.Addr(), took.Round(time.Millisecond))
+	n.opts.logf("rabbitnode: %s ready on %s in %v", n.Name, n.Addr(), took.Round(time.Millisecond))
 	return nil
 }
 
 // boot spawns the node, waits until it is ready and, on its first boot, adds users and vhosts.
-func (b *Node) boot(ctx context.Context) (time.Duration, error) {
-	b.lifecycle.Lock()
-	defer b.lifecycle.Unlock()
-	if b.Running() {
-		return 0, fmt.Errorf("rabbitnode: start %s: already running", b.Name)
+func (n *Node) boot(ctx context.Context) (time.Duration, error) {
+	n.lifecycle.Lock()
+	defer n.lifecycle.Unlock()
+	if n.Running() {
+		return 0, fmt.Errorf("rabbitnode: start %s: already running", n.Name)
 	}
 	start := time.Now()
-	p, err := spawnNode(b.install.server, b.nodeEnv(), b.Dir, b.path(stdoutFile), b.nodeLog())
+	p, err := spawnNode(n.install.server, n.nodeEnv(), n.Dir, n.path(stdoutFile), n.nodeLog())
 	if err != nil {
 		return 0, err
 	}
-	b.setProc(p)
-	ctx, cancel := context.WithTimeout(ctx, b.opts.bootTimeout)
+	n.setProc(p)
+	ctx, cancel := context.WithTimeout(ctx, n.opts.bootTimeout)
 	defer cancel()
-	if err := b.waitReady(ctx, p); err != nil {
+	if err := n.waitReady(ctx, p); err != nil {
 		return 0, fmt.Errorf("rabbitnode: %s did not become ready on %s within %v: %w",
-			b.Name, b.Addr(), b.opts.bootTimeout, err)
+			n.Name, n.Addr(), n.opts.bootTimeout, err)
 	}
-	if !b.provisioned {
-		if err := b.provision(ctx); err != nil {
+	if !n.provisioned {
+		if err := n.provision(ctx); err != nil {
 			return 0, err
 		}
-		b.provisioned = true
+		n.provisioned = true
 	}
 	return time.Since(start), nil
 }
 
-// provision adds the vhosts and users of the options; b.lifecycle held on entry.
-func (b *Node) provision(ctx context.Context) error {
+// provision adds the vhosts and users of the options; n.lifecycle held on entry.
+func (n *Node) provision(ctx context.Context) error {
 	var cmds [][]string
-	for _, v := range b.opts.vhosts {
+	for _, v := range n.opts.vhosts {
 		cmds = append(cmds,
 			[]string{"add_vhost", v},
 			[]string{"set_permissions", "-p", v, "guest", ".*", ".*", ".*"})
 	}
-	for _, u := range b.opts.users {
+	for _, u := range n.opts.users {
 		cmds = append(cmds,
 			[]string{"add_user", u.user, u.pass},
 			[]string{"set_permissions", "-p", "/", u.user, ".*", ".*", ".*"})
-		for _, v := range b.opts.vhosts {
+		for _, v := range n.opts.vhosts {
 			cmds = append(cmds, []string{"set_permissions", "-p", v, u.user, ".*", ".*", ".*"})
 		}
 	}
 	for _, c := range cmds {
-		if _, err := b.Ctl(ctx, c...); err != nil {
+		if _, err := n.Ctl(ctx, c...); err != nil {
 			return err
 		}
 	}
@@ -229,6 +229,6 @@ func (b *Node) provision(ctx context.Context) error {
 }
 
 // portClash reports whether the node's logs say a port was in use.
-func (b *Node) portClash() bool {
-	return strings.Contains(b.LogTail(200), "eaddrinuse")
+func (n *Node) portClash() bool {
+	return strings.Contains(n.LogTail(200), "eaddrinuse")
 }

@@ -21,43 +21,43 @@ const pollInterval = 50 * time.Millisecond
 const readyDialTimeout = 2 * time.Second
 
 // WaitPortOpen waits until the node's AMQP port accepts TCP connections or ctx is done.
-func (b *Node) WaitPortOpen(ctx context.Context) error {
+func (n *Node) WaitPortOpen(ctx context.Context) error {
 	var d net.Dialer
 	for {
 		dctx, cancel := context.WithTimeout(ctx, readyDialTimeout)
-		c, err := d.DialContext(dctx, "tcp", b.Addr())
+		c, err := d.DialContext(dctx, "tcp", n.Addr())
 		cancel()
 		if err == nil {
 			c.Close()
 			return nil
 		}
 		if err := pause(ctx, nil); err != nil {
-			return fmt.Errorf("rabbitnode: %s not open: %w", b.Addr(), err)
+			return fmt.Errorf("rabbitnode: %s not open: %w", n.Addr(), err)
 		}
 	}
 }
 
 // WaitPortClosed waits until the node's AMQP port refuses connections or ctx is done.
-func (b *Node) WaitPortClosed(ctx context.Context) error { return waitPortClosed(ctx, b.Addr()) }
+func (n *Node) WaitPortClosed(ctx context.Context) error { return waitPortClosed(ctx, n.Addr()) }
 
 // WaitReady waits until an AMQP handshake as guest succeeds on the node's AMQP port (and its AMQPS
 // port, with WithTLS), until the node's process exits, or until ctx is done.
-func (b *Node) WaitReady(ctx context.Context) error { return b.waitReady(ctx, b.current()) }
+func (n *Node) WaitReady(ctx context.Context) error { return n.waitReady(ctx, n.current()) }
 
 // waitReady is WaitReady for run p of the node (nil: any run).
-func (b *Node) waitReady(ctx context.Context, p *nodeProcess) error {
+func (n *Node) waitReady(ctx context.Context, p *nodeProcess) error {
 	var exited <-chan struct{} // nil: never
 	if p != nil {
 		exited = p.exited
 	}
 	var tlsConfig *tls.Config
-	if b.opts.tls != nil {
-		tlsConfig = b.opts.tls.ClientTLSConfig()
+	if n.opts.tls != nil {
+		tlsConfig = n.opts.tls.ClientTLSConfig()
 	}
 	for {
-		err := handshake(ctx, b.URI(), nil)
+		err := handshake(ctx, n.URI(), nil)
 		if err == nil && tlsConfig != nil {
-			err = handshake(ctx, b.TLSURI(), tlsConfig)
+			err = handshake(ctx, n.TLSURI(), tlsConfig)
 		}
 		if err == nil {
 			return nil
@@ -147,4 +147,4 @@ func pause(ctx context.Context, wake <-chan struct{}) error {
 }
 
 // distAddr is the node's Erlang distribution address.
-func (b *Node) distAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.DistPort)) }
+func (n *Node) distAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(n.DistPort)) }
