@@ -7,10 +7,11 @@ import (
 	"testing"
 )
 
-// ProcessTB is the part of testing.TB the harness uses, for code that runs
-// outside a test: the examples' shared broker, `warren bench`'s node. A
-// failure panics (recover it to report it); Cleanup collects functions
-// that Close runs, last first, before removing the TempDir directories.
+// ProcessTB is the part of testing.TB the harness uses, for the examples'
+// shared broker, which no test owns (TestMain closes it). A failure panics
+// (recover it to report it); Cleanup collects functions that Close runs,
+// last first, before removing the TempDir directories. It lives in a test
+// file: code outside tests starts nodes with internal/rabbitnode instead.
 type ProcessTB struct {
 	testing.TB
 	name     string
