@@ -49,7 +49,12 @@ func TestLaneChannel_WriterTokenExcludesWakesAndGivesUp(t *testing.T) {
 	if err := c.lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("lock past its deadline = %v", err)
 	}
-	close(stop) // as Pool.Stop does
+	waiting := make(chan error, 1)
+	go func() { waiting <- c.lock(context.Background()) }() // no deadline: only the stop ends it
+	close(stop)                                             // as Pool.Stop does
+	if err := <-waiting; !errors.Is(err, ErrStopped) {
+		t.Fatalf("lock waiting when the pool stopped = %v", err)
+	}
 	if err := c.lock(context.Background()); !errors.Is(err, ErrStopped) {
 		t.Fatalf("lock after stop = %v", err)
 	}
