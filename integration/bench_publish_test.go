@@ -175,7 +175,7 @@ func (bb *publishBench) warrenUnconfirmed(b *testing.B, n int, d time.Duration) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	for range set.Spec().Size {
+	for range set.Config().Publishers {
 		if err := bb.tree.Publish(ctx, "", benchQueue, benchBody, publish.Confirm()); err != nil {
 			b.Fatal(err)
 		}

@@ -240,7 +240,7 @@ func TestFederation_PublishAndCallByZone(t *testing.T) {
 	if d := recv(t, queues[b2], 10*time.Second, "the east publish on the east broker"); string(d.Body) != `{"to":"east"}` {
 		t.Fatalf("east got %s", d.Body)
 	}
-	if err := tree.Publish(ctx, "callevt", "zone.all", []byte(`{"to":"all"}`), publish.Confirm(), publish.AllZones()); err != nil {
+	if err := tree.Publish(ctx, "callevt", "zone.all", []byte(`{"to":"all"}`), publish.Confirm(), publish.ToZone(publish.AllZones)); err != nil {
 		t.Fatal(err)
 	}
 	for _, b := range []*Broker{b1, b2} {

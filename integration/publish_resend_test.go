@@ -11,7 +11,6 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/registry"
-	"github.com/warrenmq/warren/supervisor"
 )
 
 // Confirmed, persistent publishes from several goroutines while the broker
@@ -29,7 +28,7 @@ func TestPublish_ConfirmedResentThroughAGracefulRestart(t *testing.T) {
 
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
-	cfg.Publish = supervisor.PublishConfig{Publishers: 2, MaxWait: 90 * time.Second, ConfirmTimeout: 90 * time.Second}
+	cfg.Publish = publish.Config{Publishers: 2, MaxWait: 90 * time.Second, ConfirmTimeout: 90 * time.Second}
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)

@@ -32,7 +32,7 @@ func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
 
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
-	cfg.Publish = supervisor.PublishConfig{Publishers: 2, Buffer: 10000, MaxWait: 45 * time.Second}
+	cfg.Publish = publish.Config{Publishers: 2, Buffer: 10000, MaxWait: 45 * time.Second}
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
@@ -191,7 +191,7 @@ func TestPublish_BufferedAcrossRestart(t *testing.T) {
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
 	const buffer = 20
-	cfg.Publish = supervisor.PublishConfig{Buffer: buffer, MaxWait: 45 * time.Second}
+	cfg.Publish = publish.Config{Buffer: buffer, MaxWait: 45 * time.Second}
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
@@ -254,7 +254,7 @@ func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
 	declareQueue(t, conn, "pub.blocked", false)
 	cfg := oneZone(b.URI())
 	const maxWait = 8 * time.Second
-	cfg.Publish = supervisor.PublishConfig{MaxWait: maxWait}
+	cfg.Publish = publish.Config{MaxWait: maxWait}
 	tree, _ := startTree(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/internal/redact"
 )
 
@@ -38,8 +40,13 @@ type Config struct {
 	// ctx; a handler that then fails has its message requeued. Defaults to
 	// DefaultDrainTimeout (10s); a shorter ctx deadline of the call wins.
 	DrainTimeout time.Duration
-	RPC          RPCConfig     // the RPC workers behind Tree.Call; zero fields take defaults
-	Publish      PublishConfig // the publishers pool behind Tree.Publish; zero fields take defaults
+	// RPC sizes the RPC workers behind Tree.Call and gives their requests'
+	// default headers; zero fields take the defaults (rpc.Config).
+	RPC rpc.Config
+	// Publish sizes the publishers pool behind Tree.Publish; zero fields
+	// take the defaults (publish.Config). The other zones get one
+	// publisher and one RPC worker each, sized alike.
+	Publish publish.Config
 	// Source names where the config came from, for error messages.
 	Source string
 }
@@ -128,6 +135,12 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 	}
 	if c.BootstrapTimeout < 0 {
 		return "", nil, &ConfigError{Source: src, Key: "bootstrap_timeout", Err: errors.New("must not be negative")}
+	}
+	if err := c.Publish.Validate(); err != nil { // each pool's package owns its rules
+		return "", nil, &ConfigError{Source: src, Section: "publish", Err: err}
+	}
+	if err := c.RPC.Validate(); err != nil {
+		return "", nil, &ConfigError{Source: src, Section: "rpc", Err: err}
 	}
 	return local, specs, nil
 }

@@ -14,10 +14,12 @@
 // [Start] builds the tree from a [Config] (usually read by [LoadINI] from
 // Kazoo's config.ini) and returns a [*Tree] handle: its registry for reads,
 // a snapshot of the tree, readiness, publishing, calls, listeners, and
-// Shutdown. Start builds the publishers pool first (a bad [PublishConfig]
-// fails Start), makes it the listeners' reply publisher in the actors' Env,
-// builds the RPC pool, then starts the root with its pools in that order. A
-// negative pool size runs no such pool.
+// Shutdown. Start validates each pool's config with its own package's
+// rules (publish.Config, rpc.Config: a bad one fails Start), builds the
+// publishers and RPC pools of every zone behind one zone router each, makes
+// the local publishers the listeners' reply publisher in the actors' Env,
+// then starts the root with its pools in that order. A negative pool size
+// runs no such pool.
 //
 // Restart intensity follows OTP, not protoactor: a supervisor whose child
 // fails more than its intensity allows fails itself, up to the root, whose

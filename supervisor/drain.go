@@ -151,13 +151,9 @@ type namedPool struct {
 // one per other zone.
 func (t *Tree) publishPools() []namedPool {
 	var out []namedPool
-	if t.pub != nil {
-		out = append(out, namedPool{actors.PublishersName, t.pub})
-	}
-	for _, z := range t.remote {
-		if p := t.remotePub[z]; p != nil {
-			out = append(out, namedPool{actors.ZonePoolName(actors.PublishersName, z), p})
-		}
+	names, pools := t.pubs.all()
+	for i, p := range pools {
+		out = append(out, namedPool{names[i], p})
 	}
 	return out
 }

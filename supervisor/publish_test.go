@@ -12,29 +12,7 @@ import (
 	"github.com/warrenmq/warren/registry"
 )
 
-func TestPublishConfig_Validate(t *testing.T) {
-	tests := []struct {
-		name    string
-		given   PublishConfig
-		wantErr string
-	}{
-		{name: "zero takes the defaults", given: PublishConfig{}},
-		{name: "sizes", given: PublishConfig{Publishers: 4, Buffer: 10, MaxWait: time.Second, ConfirmTimeout: time.Second}},
-		{name: "negative publishers: none", given: PublishConfig{Publishers: -1}},
-		{name: "negative buffer", given: PublishConfig{Buffer: -1}, wantErr: "warren: config: publish: buffer: must not be negative"},
-		{name: "negative max wait", given: PublishConfig{MaxWait: -time.Second}, wantErr: "warren: config: publish: max_wait: must not be negative"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.given.Validate()
-			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
-				t.Fatalf("Validate() = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
-}
-
-func startOfflineWith(t *testing.T, pub PublishConfig) *Tree {
+func startOfflineWith(t *testing.T, pub publish.Config) *Tree {
 	t.Helper()
 	tree, err := Start(Config{Zones: []Zone{{Name: "local", Brokers: []string{closedPort}}}, Publish: pub}, WithLogger(DiscardLogger()))
 	if err != nil {
@@ -56,7 +34,7 @@ func startOfflineWith(t *testing.T, pub PublishConfig) *Tree {
 }
 
 func TestTree_StartsPublishersThatWaitForAChannel(t *testing.T) {
-	tree := startOfflineWith(t, PublishConfig{Publishers: 3})
+	tree := startOfflineWith(t, publish.Config{Publishers: 3})
 	for _, name := range []string{"publishers-1", "publishers-2", "publishers-3"} {
 		path := "warren/publishers/" + name
 		waitActor(t, tree, path, "waiting", func(a registry.Actor, ok bool) bool { return ok && a.Detail == "waiting" })
@@ -70,7 +48,7 @@ func TestTree_StartsPublishersThatWaitForAChannel(t *testing.T) {
 }
 
 func TestTree_PublishWithoutBroker(t *testing.T) {
-	tree := startOfflineWith(t, PublishConfig{Buffer: 1, MaxWait: 2 * time.Second})
+	tree := startOfflineWith(t, publish.Config{Buffer: 1, MaxWait: 2 * time.Second})
 	t.Run("waits MaxWait and names why", func(t *testing.T) {
 		err := tree.Publish(context.Background(), "kapps", "x", []byte(`{}`), publish.Confirm())
 		if !errors.Is(err, publish.ErrNoChannel) {
@@ -135,18 +113,18 @@ func waitBuffered(t *testing.T, tree *Tree, n int64) {
 }
 
 func TestStart_BadPublishConfigFails(t *testing.T) {
-	tree, err := Start(Config{Zones: []Zone{{Name: "local", Brokers: []string{closedPort}}}, Publish: PublishConfig{Buffer: -5}}, WithLogger(DiscardLogger()))
+	tree, err := Start(Config{Zones: []Zone{{Name: "local", Brokers: []string{closedPort}}}, Publish: publish.Config{Buffer: -5}}, WithLogger(DiscardLogger()))
 	if tree != nil {
 		t.Fatal("Start returned a tree for a bad publish config")
 	}
 	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Key != "buffer" {
+	if !errors.As(err, &ce) || ce.Section != "publish" || err.Error() != "warren: config: publish: buffer: must not be negative" {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestTree_WithoutPublishers(t *testing.T) {
-	tree := startOfflineWith(t, PublishConfig{Publishers: -1})
+	tree := startOfflineWith(t, publish.Config{Publishers: -1})
 	if err := tree.Publish(context.Background(), "kapps", "x", nil); !errors.Is(err, publish.ErrStopped) {
 		t.Fatalf("err = %v", err)
 	}

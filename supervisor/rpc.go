@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
-	"sync"
 
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
@@ -15,25 +12,12 @@ import (
 	"github.com/warrenmq/warren/registry"
 )
 
-// RPCConfig sizes the RPC worker pool behind [Tree.Call].
-type RPCConfig struct {
-	// Workers is the number of worker actors ("warren/workers/workers-N"),
-	// each with a channel and a reply queue. Defaults to rpc.DefaultWorkers.
-	// A negative value runs no workers.
-	Workers int
-	// Node names the reply queues ("<node>-warren_worker-N-<hex>") and is
-	// the Node header of requests. Defaults to "warren@<host name>".
-	Node string
-	// Defaults are the envelope headers requests get when they lack them.
-	Defaults kazoo.Defaults
-}
-
 // rpcPool builds the RPC worker pool of cfg; nil when cfg runs none.
-func rpcPool(env *actors.Env, cfg RPCConfig) *rpc.Pool {
+func rpcPool(env *actors.Env, cfg rpc.Config) (*rpc.Pool, error) {
 	if cfg.Workers < 0 {
-		return nil
+		return nil, nil
 	}
-	return rpc.NewPool(env, cfg.Workers, cfg.Node)
+	return rpc.NewPool(env, cfg)
 }
 
 // Call publishes req and returns the first reply (Kazoo's
@@ -45,10 +29,10 @@ func rpcPool(env *actors.Env, cfg RPCConfig) *rpc.Pool {
 // req.Zone sends the request to another zone's brokers, through that
 // zone's worker; the reply comes back the same way.
 func (t *Tree) Call(ctx context.Context, req rpc.Request) (kazoo.Envelope, error) {
-	if req.Zone == rpc.AllZones {
+	if req.Zone == allZones {
 		return nil, errors.New("warren: Call goes to one zone; use CallCollect for rpc.AllZones")
 	}
-	w, err := t.workersOf(req.Zone)
+	w, err := t.calls.of(req.Zone)
 	if err != nil {
 		return nil, err
 	}
@@ -64,34 +48,24 @@ func (t *Tree) Call(ctx context.Context, req rpc.Request) (kazoo.Envelope, error
 // when every zone ran out of time, and other failures joined, each naming
 // its zone.
 func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until) ([]kazoo.Envelope, error) {
-	if req.Zone != rpc.AllZones {
-		w, err := t.workersOf(req.Zone)
+	if req.Zone != allZones {
+		w, err := t.calls.of(req.Zone)
 		if err != nil {
 			return nil, err
 		}
 		return w.CallCollect(ctx, req, until)
 	}
-	zones := append([]string{t.env.LocalZone}, t.remote...)
-	replies := make([][]kazoo.Envelope, len(zones))
-	errs := make([]error, len(zones))
-	var wg sync.WaitGroup
-	for i, z := range zones {
-		wg.Go(func() {
-			r := req
-			r.Zone = z
-			w, err := t.workersOf(z)
-			if err == nil {
-				replies[i], err = w.CallCollect(ctx, r, until)
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("zone %s: %w", z, err)
-			}
-		})
-	}
-	wg.Wait()
+	replies := make([][]kazoo.Envelope, len(t.calls.zones))
+	errs := t.calls.each(func(i int, zone string, w *rpc.Pool) error {
+		r := req
+		r.Zone = zone
+		var err error
+		replies[i], err = w.CallCollect(ctx, r, until)
+		return err
+	})
 	var all []kazoo.Envelope
 	timeouts, failed := 0, []error{}
-	for i := range zones {
+	for i := range errs {
 		all = append(all, replies[i]...)
 		switch {
 		case errs[i] == nil:
@@ -104,27 +78,10 @@ func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until
 	if len(failed) > 0 {
 		return all, errors.Join(failed...)
 	}
-	if timeouts == len(zones) {
+	if timeouts == len(errs) {
 		return all, fmt.Errorf("%w in every zone", rpc.ErrCallTimeout)
 	}
 	return all, nil
-}
-
-// workersOf returns the RPC workers of zone ("" the local one).
-func (t *Tree) workersOf(zone string) (*rpc.Pool, error) {
-	if zone == "" || zone == t.env.LocalZone {
-		if t.rpc == nil {
-			return nil, rpc.ErrStopped
-		}
-		return t.rpc, nil
-	}
-	if w, ok := t.remoteRPC[zone]; ok {
-		return w, nil
-	}
-	if !slices.Contains(t.remote, zone) {
-		return nil, fmt.Errorf("warren: no zone %q (zones: %s)", zone, strings.Join(append([]string{t.env.LocalZone}, t.remote...), ", "))
-	}
-	return nil, rpc.ErrStopped
 }
 
 // AdminWorkers is the body of GET /workers.
@@ -157,14 +114,15 @@ func (t *Tree) adminWorkers() AdminWorkers {
 }
 
 // Cast publishes req without waiting for a reply (kz_amqp_worker:cast): its
-// envelope gets a Msg-ID and req.Defaults, then goes out through the
-// publishers; pass publish.Confirm() to wait for the broker's confirm.
+// envelope gets a Msg-ID and req.Defaults (its empty fields Config.RPC's,
+// as a call's), then goes out through the publishers; pass
+// publish.Confirm() to wait for the broker's confirm.
 func (t *Tree) Cast(ctx context.Context, req rpc.Request, opts ...publish.Option) error {
 	env := req.Envelope.Clone()
 	if env == nil {
 		env = kazoo.Envelope{}
 	}
-	if err := env.Prepare(req.Defaults); err != nil {
+	if err := env.Prepare(t.rpcCfg.RequestDefaults(req.Defaults)); err != nil {
 		return &rpc.CallError{MsgID: env.MsgID(), Op: "prepare cast", Err: err}
 	}
 	body, err := env.Marshal()

@@ -24,13 +24,13 @@ import (
 // by multiple goroutines.
 type Tree struct {
 	env *actors.Env
-	pub *publish.Pool // nil when the tree runs no publishers
-	rpc *rpc.Pool     // nil when the tree runs no RPC workers
-	// The publishers and RPC workers of the other zones (one of each per
-	// zone), for publish.ToZone, publish.AllZones and rpc.Request.Zone.
-	remote    []string // the other zones, in config order
-	remotePub map[string]*publish.Pool
-	remoteRPC map[string]*rpc.Pool
+	// The publishers and the RPC workers of each zone: the local zone's
+	// pools (Config.Publish, Config.RPC) and one publisher and one worker
+	// for each other zone, routed to by publish.ToZone and
+	// rpc.Request.Zone. A pool the tree does not run is missing.
+	pubs      *zoneRouter[*publish.Pool]
+	calls     *zoneRouter[*rpc.Pool]
+	rpcCfg    rpc.Config // the request defaults of Call and Cast
 	root      *actor.PID
 	ownSystem bool
 
@@ -62,12 +62,8 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := publishPool(cfg.Publish)
-	if err != nil {
-		return nil, err
-	}
-	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), pub: pub, drainFor: cfg.DrainTimeout,
-		pubClosed: make(chan struct{})}
+	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), drainFor: cfg.DrainTimeout,
+		pubClosed: make(chan struct{}), rpcCfg: cfg.RPC}
 	sys := o.system
 	if sys == nil {
 		t.ownSystem = true
@@ -80,15 +76,14 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	t.env = &actors.Env{System: sys, Registry: registry.New(), Log: o.log.With("lib", "warren"), LocalZone: local,
 		// Publishers and RPC workers publish on a connection of their own,
 		// so that a broker blocking publishers never stops the consumers.
-		SplitPublishing: pub != nil || cfg.RPC.Workers >= 0, Stopping: t.stopping}
-	if pub != nil {
-		t.env.Replies = pub // listeners reply through the publishers
-	}
+		SplitPublishing: cfg.Publish.Publishers >= 0 || cfg.RPC.Workers >= 0, Stopping: t.stopping}
 	t.metrics = newTreeMetrics(t)
 	t.env.Observe = t.metrics.observer()
-	t.rpc = rpcPool(t.env, cfg.RPC)
-	if err := t.remotePools(cfg, specs); err != nil {
+	if err := t.zonePools(cfg, specs); err != nil {
 		return nil, err
+	}
+	if pub, ok := t.pubs.local(); ok {
+		t.env.Replies = pub // listeners reply through the publishers
 	}
 	t.fed = federation.New(t.env)
 	g := &guardian{onFail: func(reason any) {
@@ -113,7 +108,7 @@ func (t *Tree) fail(err error) {
 	}
 	t.mu.Unlock()
 	t.env.Log.Error("tree stopped", "err", err)
-	t.doneOnce.Do(func() { close(t.done) })
+	t.doneOnce.Do(t.closeDone)
 }
 
 // Registry returns the tree's tables for reading.
@@ -327,6 +322,13 @@ func (t *Tree) request(ctx context.Context, pid *actor.PID, msg any) (any, error
 	}
 }
 
+// closeDone closes done and stops the publishers pools: a publish still
+// waiting fails with publish.ErrStopped. Called once, through doneOnce.
+func (t *Tree) closeDone() {
+	close(t.done)
+	t.stopPublishers()
+}
+
 // Done is closed when the tree has stopped: after Shutdown, or when the
 // root supervisor failed (see [Tree.Err]).
 func (t *Tree) Done() <-chan struct{} { return t.done }
@@ -412,7 +414,7 @@ func (t *Tree) stop(ctx context.Context) error {
 	if t.ownSystem {
 		t.env.System.Shutdown()
 	}
-	t.doneOnce.Do(func() { close(t.done) })
+	t.doneOnce.Do(t.closeDone)
 	return nil
 }
 
@@ -441,50 +443,64 @@ func (f levelFilter) WithGroup(n string) slog.Handler {
 
 // pools lists, in the order the root starts them after Kazoo's children,
 // the worker pools of the tree: the publishers (listeners reply through
-// them), then the RPC workers (a Cast goes out through the publishers).
+// them), then the RPC workers (a Cast goes out through the publishers),
+// then those of each other zone.
 func (t *Tree) pools() []Pool {
 	var pools []Pool
-	if t.pub != nil {
-		pub, env := t.pub, t.env
-		pools = append(pools, Pool{Name: actors.PublishersName, Size: pub.Spec().Size,
-			Props: func(i int) *actor.Props { return pub.Props(env, i) }})
-	}
-	if t.rpc != nil {
-		pools = append(pools, Pool{Name: actors.WorkersName, Size: t.rpc.Size(), Props: t.rpc.Props})
-	}
-	for _, z := range t.remote {
-		if pub := t.remotePub[z]; pub != nil {
-			env := t.env
-			pools = append(pools, Pool{Name: actors.ZonePoolName(actors.PublishersName, z), Size: pub.Spec().Size,
+	env := t.env
+	for _, z := range t.pubs.zones {
+		if pub, ok := t.pubs.pools[z]; ok {
+			pools = append(pools, Pool{Name: t.pubs.name(z), Size: pub.Config().Publishers,
 				Props: func(i int) *actor.Props { return pub.Props(env, i) }})
 		}
-		if w := t.remoteRPC[z]; w != nil {
-			pools = append(pools, Pool{Name: actors.ZonePoolName(actors.WorkersName, z), Size: w.Size(), Props: w.Props})
+		if w, ok := t.calls.pools[z]; ok {
+			pools = append(pools, Pool{Name: t.calls.name(z), Size: w.Size(), Props: w.Props})
 		}
 	}
 	return pools
 }
 
-// remotePools makes one publisher and one RPC worker for each zone other
-// than the local one (when the tree runs publishers, workers).
-func (t *Tree) remotePools(cfg Config, specs []actors.BrokerSpec) error {
-	t.remotePub, t.remoteRPC = map[string]*publish.Pool{}, map[string]*rpc.Pool{}
+// zonePools makes the pools of the local zone (Config.Publish, Config.RPC)
+// and one publisher and one RPC worker for each other zone (when the tree
+// runs publishers, workers), and the routers to them.
+func (t *Tree) zonePools(cfg Config, specs []actors.BrokerSpec) error {
+	zones := []string{t.env.LocalZone}
 	for _, s := range specs {
-		if s.Zone == t.env.LocalZone || slices.Contains(t.remote, s.Zone) {
-			continue
+		if !slices.Contains(zones, s.Zone) {
+			zones = append(zones, s.Zone)
 		}
-		t.remote = append(t.remote, s.Zone)
-		if t.pub != nil {
-			pc := cfg.Publish
-			pc.Zone, pc.Publishers = s.Zone, 1
-			pub, err := publishPool(pc)
-			if err != nil {
-				return err
+	}
+	t.pubs = newZoneRouter[*publish.Pool](actors.PublishersName, zones, publish.ErrStopped)
+	t.calls = newZoneRouter[*rpc.Pool](actors.WorkersName, zones, rpc.ErrStopped)
+	for _, z := range zones {
+		pc, rc := cfg.Publish, cfg.RPC
+		if z != t.env.LocalZone { // one of each, if the tree runs them
+			pc.Zone = z
+			if pc.Publishers >= 0 {
+				pc.Publishers = 1
 			}
-			t.remotePub[s.Zone] = pub
+			if rc.Workers >= 0 {
+				rc.Workers = 1
+			}
 		}
-		if t.rpc != nil {
-			t.remoteRPC[s.Zone] = rpc.NewZonePool(t.env, 1, cfg.RPC.Node, s.Zone, actors.ZonePoolName(actors.WorkersName, s.Zone))
+		pub, err := publishPool(pc) // cfg is valid (resolve): no error but a bug's
+		if err != nil {
+			return err
+		}
+		if pub != nil {
+			t.pubs.set(z, pub)
+		}
+		var w *rpc.Pool
+		if z == t.env.LocalZone {
+			w, err = rpcPool(t.env, rc)
+		} else if rc.Workers >= 0 {
+			w, err = rpc.NewZonePool(t.env, rc, z, t.calls.name(z))
+		}
+		if err != nil {
+			return err
+		}
+		if w != nil {
+			t.calls.set(z, w)
 		}
 	}
 	return nil

@@ -24,7 +24,7 @@ import (
 // again (resend) and its confirm waited for, until one of those ends. It
 // counts the wait on the lane it waits on (in flight, and the time to an
 // ack) and reports it to the tree's observer.
-func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, exchange, key string, since time.Time) error {
+func (p *Pool) await(ctx context.Context, w written, r *publishRequest, exchange, key string, since time.Time) error {
 	var o *actors.Observer
 	if env := p.env.Load(); env != nil {
 		o = env.Observe
@@ -43,7 +43,7 @@ func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *pu
 	for resends := 0; ; {
 		w.l.awaiting.Add(1)
 		var lostNow error
-		lostNow, err = p.awaitConfirm(ctx, stop, w, r, start)
+		lostNow, err = p.awaitConfirm(ctx, w, r, start)
 		w.l.awaiting.Add(-1)
 		w.st.c.confirmEnded()
 		if lostNow == nil {
@@ -54,7 +54,7 @@ func (p *Pool) await(ctx context.Context, stop <-chan struct{}, w written, r *pu
 		}
 		lost, resends = lostNow, resends+1
 		last := w.l
-		if w, err = p.resend(ctx, stop, exchange, key, r, start, resends, lost); err != nil {
+		if w, err = p.resend(ctx, exchange, key, r, start, resends, lost); err != nil {
 			last.unconfirmed.Add(1)
 			break
 		}
@@ -90,10 +90,10 @@ const ResentHeader = "x-warren-resent"
 // through write (waiting for a usable channel as a first publish does),
 // within ctx and ConfirmTimeout from start. Its error is ErrNotConfirmed
 // naming lost and why no write went out.
-func (p *Pool) resend(ctx context.Context, stop <-chan struct{}, exchange, key string, r *publishRequest, start time.Time, n int, lost error) (written, error) {
-	limit := start.Add(p.spec.ConfirmTimeout)
+func (p *Pool) resend(ctx context.Context, exchange, key string, r *publishRequest, start time.Time, n int, lost error) (written, error) {
+	limit := start.Add(p.cfg.ConfirmTimeout)
 	if !time.Now().Before(limit) {
-		return written{}, fmt.Errorf("%w: %w; no confirm within %v", ErrNotConfirmed, lost, p.spec.ConfirmTimeout)
+		return written{}, fmt.Errorf("%w: %w; no confirm within %v", ErrNotConfirmed, lost, p.cfg.ConfirmTimeout)
 	}
 	wctx := ctx
 	if dl, ok := ctx.Deadline(); !ok || dl.After(limit) {
@@ -106,10 +106,10 @@ func (p *Pool) resend(ctx context.Context, stop <-chan struct{}, exchange, key s
 	maps.Copy(h, r.msg.Headers)
 	h[ResentHeader] = int32(n)
 	again.msg.Headers = h
-	w, err := p.write(wctx, stop, exchange, key, &again)
+	w, err := p.write(wctx, exchange, key, &again)
 	if err != nil {
 		if ctx.Err() == nil && wctx.Err() != nil {
-			err = fmt.Errorf("no confirm within %v: %w", p.spec.ConfirmTimeout, err)
+			err = fmt.Errorf("no confirm within %v: %w", p.cfg.ConfirmTimeout, err)
 		}
 		return written{}, fmt.Errorf("%w: %w; resend %d: %w", ErrNotConfirmed, lost, n, err)
 	}
@@ -120,7 +120,7 @@ func (p *Pool) resend(ctx context.Context, stop <-chan struct{}, exchange, key s
 // awaitConfirm waits for the confirm of one write of r. It returns lost,
 // naming why, when the write's channel closed before the broker's ack (the
 // caller resends), else the publish's outcome.
-func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written, r *publishRequest, since time.Time) (lost, err error) {
+func (p *Pool) awaitConfirm(ctx context.Context, w written, r *publishRequest, since time.Time) (lost, err error) {
 	l, st, dc := w.l, w.st, w.dc
 	done := false
 	select {
@@ -130,7 +130,7 @@ func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written
 	}
 	var started time.Time
 	if !done {
-		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.spec.ConfirmTimeout {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.cfg.ConfirmTimeout {
 			started = since
 		}
 	}
@@ -145,13 +145,13 @@ func (p *Pool) awaitConfirm(ctx context.Context, stop <-chan struct{}, w written
 		case <-ctx.Done():
 			p.unconfirmed(l, st, r)
 			return nil, fmt.Errorf("%w: %w", ErrNotConfirmed, ctx.Err())
-		case <-stop:
+		case <-p.stop:
 			p.unconfirmed(l, st, r)
 			return nil, fmt.Errorf("%w: %w", ErrNotConfirmed, ErrStopped)
 		case <-tick:
-			if time.Since(started) > p.spec.ConfirmTimeout {
+			if time.Since(started) > p.cfg.ConfirmTimeout {
 				p.unconfirmed(l, st, r)
-				return nil, fmt.Errorf("%w: no confirm within %v", ErrNotConfirmed, p.spec.ConfirmTimeout)
+				return nil, fmt.Errorf("%w: no confirm within %v", ErrNotConfirmed, p.cfg.ConfirmTimeout)
 			}
 		}
 	}

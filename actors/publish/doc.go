@@ -1,5 +1,5 @@
 // Package publish holds Warren's publishers pool, the publishing side of
-// Kazoo's kz_amqp_channel: [Pool], built by [NewPool] from a [PoolSpec],
+// Kazoo's kz_amqp_channel: [Pool], built by [NewPool] from a [Config],
 // whose publisher actors ([Pool.Props]) each hold a channel in confirm mode
 // and, through a child, one without confirms.
 //
@@ -19,7 +19,7 @@
 // connection closed, as when a node stops, or was lost; or Warren closed
 // the channel) is written again on another channel, with the same
 // MessageId and the header [ResentHeader], until it is acked or its ctx,
-// the pool's ConfirmTimeout or the pool's stop ends it: confirmed
+// the pool's ConfirmTimeout or [Pool.Stop] ends it: confirmed
 // publishing is at-least-once. A message the broker routed before its
 // channel died is routed again; a listener's dedup window, keyed by
 // MessageId, suppresses it. Every confirmed publish therefore has a

@@ -40,7 +40,7 @@ var (
 	// channel, so that the 404 never closes a channel other callers publish on.
 	ErrNoExchange = actors.ErrNoExchange
 	// ErrTooLarge is returned at once by a publish whose body is larger than
-	// PoolSpec.MaxMessageSize, or than the broker's max_message_size once
+	// Config.MaxMessageSize, or than the broker's max_message_size once
 	// the pool learned it: the broker would close the channel (406) under
 	// every caller publishing on it. The first publish over a broker's lower
 	// limit gets it from the broker's 406 (see [Pool.Publish]).

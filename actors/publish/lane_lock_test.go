@@ -11,16 +11,17 @@ import (
 // The writer token of a lane's channel: one holder at a time among many
 // goroutines waiting (the race detector sees the counter it guards), no
 // waiter left asleep once the token is free, and a waiter gives up when
-// its ctx ends or stop closes.
+// its ctx ends or its pool stops.
 func TestLaneChannel_WriterTokenExcludesWakesAndGivesUp(t *testing.T) {
-	c := &laneChannel{wake: make(chan struct{}, 1)}
+	stop := make(chan struct{})
+	c := &laneChannel{wake: make(chan struct{}, 1), stop: stop}
 	const goroutines, each = 16, 500
 	held := 0 // written only by the token's holder
 	var wg sync.WaitGroup
 	for range goroutines {
 		wg.Go(func() {
 			for range each {
-				if err := c.lock(context.Background(), nil); err != nil {
+				if err := c.lock(context.Background()); err != nil {
 					t.Error(err)
 					return
 				}
@@ -45,19 +46,23 @@ func TestLaneChannel_WriterTokenExcludesWakesAndGivesUp(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if err := c.lock(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+	if err := c.lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("lock past its deadline = %v", err)
 	}
-	stop := make(chan struct{})
-	close(stop)
-	if err := c.lock(context.Background(), stop); !errors.Is(err, ErrStopped) {
+	waiting := make(chan error, 1)
+	go func() { waiting <- c.lock(context.Background()) }() // no deadline: only the stop ends it
+	close(stop)                                             // as Pool.Stop does
+	if err := <-waiting; !errors.Is(err, ErrStopped) {
+		t.Fatalf("lock waiting when the pool stopped = %v", err)
+	}
+	if err := c.lock(context.Background()); !errors.Is(err, ErrStopped) {
 		t.Fatalf("lock after stop = %v", err)
 	}
 	if n := c.waiting.Load(); n != 0 {
 		t.Fatalf("%d waiters still counted after they gave up", n)
 	}
 	c.unlock() // a token left by the unlock for nobody costs the next waiter one more try
-	if err := c.lock(context.Background(), nil); err != nil {
+	if err := c.lock(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }

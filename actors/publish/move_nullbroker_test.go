@@ -46,7 +46,7 @@ func newMoveRig(t *testing.T) *moveRig {
 	t.Helper()
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return supervisor.DiscardLogger() }))
 	env := &actors.Env{System: sys, Registry: registry.New(), Log: supervisor.DiscardLogger(), LocalZone: "local"}
-	pool, err := publish.NewPool(publish.PoolSpec{Size: 1, ConfirmTimeout: 10 * time.Second})
+	pool, err := publish.NewPool(publish.Config{Publishers: 1, ConfirmTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,14 +178,14 @@ func TestPublisher_FollowsAMove(t *testing.T) {
 	nb1.Freeze() // the ack of the first publish waits
 	first := make(chan error, 1)
 	go func() {
-		first <- r.pool.Publish(within(t, 10*time.Second), nil, "", "mv-q", []byte(`1`), publish.Confirm())
+		first <- r.pool.Publish(within(t, 10*time.Second), "", "mv-q", []byte(`1`), publish.Confirm())
 	}()
 	r.inFlight(t, 1)
 
 	c2, p2 := channels(t, nb2)
 	r.give(t, "nb2", "two#", c2, p2, "one#")
 	r.released(t, r.plain, "one#p") // no confirm waits on it
-	if err := r.pool.Publish(within(t, 5*time.Second), nil, "", "mv-q", []byte(`2`), publish.Confirm()); err != nil {
+	if err := r.pool.Publish(within(t, 5*time.Second), "", "mv-q", []byte(`2`), publish.Confirm()); err != nil {
 		t.Fatalf("a publish after the move: %v", err)
 	}
 	if m := next(t, d2); string(m.Body) != "2" {
@@ -206,7 +206,7 @@ func TestPublisher_FollowsAMove(t *testing.T) {
 	nb2.Freeze()
 	third := make(chan error, 1)
 	go func() {
-		third <- r.pool.Publish(within(t, 10*time.Second), nil, "", "mv-q", []byte(`3`), publish.Confirm())
+		third <- r.pool.Publish(within(t, 10*time.Second), "", "mv-q", []byte(`3`), publish.Confirm())
 	}()
 	r.inFlight(t, 1)
 	c3, p3 := channels(t, nb1)

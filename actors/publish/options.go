@@ -26,13 +26,19 @@ type publishRequest struct {
 	probe     bool   // a fire-and-forget publish written confirmed: its size is not known good yet
 	ordered   bool   // keep to the lane of orderKey
 	orderKey  uint32 // FNV-1a of the OrderKey
-	zone      string // the zone to publish to; "" the local zone
-	allZones  bool
+	zone      string // the zone to publish to; "" the local zone, AllZones every zone
 }
 
+// AllZones, given to ToZone, publishes the message once to every zone of
+// the tree (Kazoo's federated publish): Tree.Publish returns once each
+// zone's publish returned, with the failures joined, each naming its zone.
+// It is rpc.AllZones too, the zone of a Tree.CallCollect asking every zone.
+const AllZones = "*"
+
 // ToZone publishes to the brokers of zone (through the tree's publishers
-// of that zone) instead of the local zone's. A zone the tree does not know
-// fails the publish. Read by Tree.Publish; a Pool publishes to its own zone.
+// of that zone) instead of the local zone's; [AllZones] to every zone's. A
+// zone the tree does not know fails the publish. Read by Tree.Publish; a
+// Pool publishes to its own zone.
 func ToZone(zone string) Option {
 	return func(r *publishRequest) error {
 		if zone == "" {
@@ -43,16 +49,9 @@ func ToZone(zone string) Option {
 	}
 }
 
-// AllZones publishes the message once to every zone of the tree (Kazoo's
-// federated publish): Tree.Publish returns once each zone's publish
-// returned, with the failures joined, each naming its zone.
-func AllZones() Option {
-	return func(r *publishRequest) error { r.allZones = true; return nil }
-}
-
-// Target reads the zone options of opts: the zone named by ToZone ("" for
-// none) and whether AllZones was given.
-func Target(opts ...Option) (zone string, all bool) {
+// Target returns the zone opts name with ToZone: "" for none (the local
+// zone), AllZones for every zone.
+func Target(opts ...Option) (zone string) {
 	r := getRequest()
 	defer putRequest(r)
 	for _, o := range opts {
@@ -60,7 +59,7 @@ func Target(opts ...Option) (zone string, all bool) {
 			_ = o(r) // errors (and nil options) surface when the publish applies opts
 		}
 	}
-	return r.zone, r.allZones
+	return r.zone
 }
 
 // requests recycles publishRequests: one is shaped by the options of

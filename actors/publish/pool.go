@@ -17,37 +17,6 @@ import (
 	"github.com/warrenmq/warren/internal/redact"
 )
 
-// Publisher pool defaults.
-const (
-	// DefaultPublishers is the number of publisher actors, each with a
-	// channel in confirm mode and a plain one.
-	DefaultPublishers = 2
-	// DefaultBuffer is how many publishes may wait for a usable
-	// channel at once.
-	DefaultBuffer = 1000
-	// DefaultMaxWait bounds how long a publish waits for a usable
-	// channel (a broker up, not blocked).
-	DefaultMaxWait = 5 * time.Second
-	// DefaultConfirmTimeout bounds how long a confirmed publish whose ctx has
-	// no earlier deadline waits for the broker's confirm (checked every
-	// 250ms).
-	DefaultConfirmTimeout = 30 * time.Second
-	// DefaultMaxMessageSize is RabbitMQ's default max_message_size (128 MiB).
-	DefaultMaxMessageSize = 128 << 20
-)
-
-// PoolSpec sizes a publishers pool; zero fields take the defaults.
-type PoolSpec struct {
-	Size           int           // publisher actors; DefaultPublishers
-	Buffer         int           // publishes waiting for a channel at most; DefaultBuffer
-	MaxWait        time.Duration // longest wait for a channel; DefaultMaxWait
-	ConfirmTimeout time.Duration // longest wait for a confirm; DefaultConfirmTimeout
-	Zone           string        // zone of the channels; the local zone
-	// MaxMessageSize is the largest body a publish may carry: set it to the
-	// broker's max_message_size. DefaultMaxMessageSize.
-	MaxMessageSize int
-}
-
 // Pool is the publishing side of a tree: a pool of publisher actors,
 // each holding a channel in confirm mode (for confirmed publishes) and a
 // plain one (for fire-and-forget publishes), and the lanes through which
@@ -64,7 +33,7 @@ type PoolSpec struct {
 // or the broker blocked publishing) a publish waits, bounded by the buffer,
 // MaxWait and its ctx, and goes out once a channel comes back.
 type Pool struct {
-	spec  PoolSpec
+	cfg   Config // defaults filled in
 	lanes []*publisherLane
 	next  atomic.Uint32
 	wait  atomic.Int64 // publishes waiting for a usable lane
@@ -94,46 +63,54 @@ type Pool struct {
 	limit   atomic.Int64
 	good    atomic.Int64
 	learned atomic.Bool
+
+	stop     chan struct{} // closed by Stop: every wait of a publish ends
+	stopOnce sync.Once
 }
 
-// NewPool returns the lanes of a publishers pool of spec; its actors
+// NewPool returns the lanes of a publishers pool of cfg; its actors
 // are started from [Pool.Props].
-func NewPool(spec PoolSpec) (*Pool, error) {
-	if spec.Size < 0 || spec.Buffer < 0 || spec.MaxWait < 0 || spec.ConfirmTimeout < 0 || spec.MaxMessageSize < 0 {
-		return nil, fmt.Errorf("warren: publishers: size %d, buffer %d, max wait %v, confirm timeout %v: none may be negative",
-			spec.Size, spec.Buffer, spec.MaxWait, spec.ConfirmTimeout)
+func NewPool(cfg Config) (*Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("warren: publishers: %w", err)
 	}
-	if spec.Size == 0 {
-		spec.Size = DefaultPublishers
+	if cfg.Publishers < 0 {
+		return nil, fmt.Errorf("warren: publishers: %d publishers: a pool needs one at least (a tree runs none)", cfg.Publishers)
 	}
-	if spec.Buffer == 0 {
-		spec.Buffer = DefaultBuffer
-	}
-	if spec.MaxWait == 0 {
-		spec.MaxWait = DefaultMaxWait
-	}
-	if spec.ConfirmTimeout == 0 {
-		spec.ConfirmTimeout = DefaultConfirmTimeout
-	}
-	if spec.MaxMessageSize == 0 {
-		spec.MaxMessageSize = DefaultMaxMessageSize
-	}
+	cfg = cfg.withDefaults()
 	var seed [6]byte
 	_, _ = rand.Read(seed[:])
-	p := &Pool{spec: spec, idPrefix: "warren-" + hex.EncodeToString(seed[:]) + "-"}
-	p.limit.Store(int64(spec.MaxMessageSize))
-	p.good.Store(int64(min(probeFloor, spec.MaxMessageSize)))
+	p := &Pool{cfg: cfg, idPrefix: "warren-" + hex.EncodeToString(seed[:]) + "-", stop: make(chan struct{})}
+	p.limit.Store(int64(cfg.MaxMessageSize))
+	p.good.Store(int64(min(probeFloor, cfg.MaxMessageSize)))
 	changed, clock := make(chan struct{}), make(chan struct{})
 	p.changed.Store(&changed)
 	p.clock.Store(&clock)
-	for range spec.Size {
+	for range cfg.Publishers {
 		p.lanes = append(p.lanes, newPublisherLane(p))
 	}
 	return p, nil
 }
 
-// Spec returns the pool's sizes, defaults filled in.
-func (p *Pool) Spec() PoolSpec { return p.spec }
+// Config returns the pool's config, defaults filled in.
+func (p *Pool) Config() Config { return p.cfg }
+
+// Stop ends the pool's service: every publish waiting (for a channel, for
+// a channel another publish writes on, for its confirm) fails with
+// ErrStopped (a confirmed one with ErrNotConfirmed wrapping it), and so
+// does every later one. The tree stops its pools once it has stopped.
+// Calling it again does nothing.
+func (p *Pool) Stop() { p.stopOnce.Do(func() { close(p.stop) }) }
+
+// stopped reports whether Stop was called.
+func (p *Pool) stopped() bool {
+	select {
+	case <-p.stop:
+		return true
+	default:
+		return false
+	}
+}
 
 // notify wakes every publish waiting for a lane to change.
 func (p *Pool) notify() {
@@ -160,20 +137,20 @@ func IsDirectReplyTo(key string) bool { return strings.HasPrefix(key, "amq.rabbi
 // mandatory publish even to a live requester (and delivers it).
 func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, body []byte, correlationID, contentType string) error {
 	if exchange == "" && IsDirectReplyTo(routingKey) {
-		return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType), Confirm())
+		return p.Publish(ctx, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType), Confirm())
 	}
-	return p.Publish(ctx, nil, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType), Confirm(), Mandatory())
+	return p.Publish(ctx, exchange, routingKey, body, CorrelationID(correlationID), ContentType(contentType), Confirm(), Mandatory())
 }
 
 // Publish publishes body to exchange with routingKey. Without [Confirm] it
 // returns once the message is written to a channel; with it, once the
 // broker acked it: a publish whose channel closes before the ack is written
 // again on another channel (see [Confirm]) until it is acked, its ctx ends,
-// the pool's ConfirmTimeout (from the first write) passes or stop is
-// closed. It waits for a usable channel at most the pool's MaxWait
+// the pool's ConfirmTimeout (from the first write) passes or the pool is
+// stopped. It waits for a usable channel at most the pool's MaxWait
 // (and within ctx), and fails at once with ErrBufferFull when too many
-// publishes wait already. It fails with ErrStopped once stop is
-// closed (nil: never). Errors are *Error wrapping the sentinels of
+// publishes wait already. It fails with ErrStopped once [Pool.Stop] was
+// called. Errors are *Error wrapping the sentinels of
 // this package. Only publishes sharing an [OrderKey] keep their order.
 //
 // A fire-and-forget publish whose body is larger than any the broker
@@ -181,7 +158,7 @@ func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, bo
 // broker's confirm: should it be over the broker's max_message_size, it
 // alone fails, with ErrTooLarge naming the broker's limit, which the pool
 // applies to later publishes from then on (see size.go).
-func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) error {
+func (p *Pool) Publish(ctx context.Context, exchange, routingKey string, body []byte, opts ...Option) error {
 	r := getRequest()
 	defer putRequest(r)
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
@@ -189,9 +166,9 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 	}
 	p.begin()
 	defer p.end()
-	w, err := p.write(ctx, stop, exchange, routingKey, r)
+	w, err := p.write(ctx, exchange, routingKey, r)
 	if err == nil && r.confirm {
-		err = p.await(ctx, stop, w, r, exchange, routingKey, time.Time{})
+		err = p.await(ctx, w, r, exchange, routingKey, time.Time{})
 		if r.probe && err != nil && !errors.Is(err, ErrTooLarge) {
 			err = nil // written, as a fire-and-forget publish asks; only a size the broker refuses fails it
 		}
@@ -214,7 +191,7 @@ func (p *Pool) Publish(ctx context.Context, stop <-chan struct{}, exchange, rout
 // The Pending keeps the message to write it again should its channel close
 // before the ack: body must not be modified until Wait returned. The
 // publish counts as in progress ([Pool.WaitIdle]) until then.
-func (p *Pool) PublishDeferred(ctx context.Context, stop <-chan struct{}, exchange, routingKey string, body []byte, opts ...Option) (*Pending, error) {
+func (p *Pool) PublishDeferred(ctx context.Context, exchange, routingKey string, body []byte, opts ...Option) (*Pending, error) {
 	r := getRequest()
 	defer putRequest(r)
 	r.confirm = true // before request: it gives the publish its MessageId
@@ -225,12 +202,12 @@ func (p *Pool) PublishDeferred(ctx context.Context, stop <-chan struct{}, exchan
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: errDeferredMandatory}
 	}
 	p.begin()
-	w, err := p.write(ctx, stop, exchange, routingKey, r)
+	w, err := p.write(ctx, exchange, routingKey, r)
 	if err != nil {
 		p.end()
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
 	}
-	return &Pending{pool: p, stop: stop, w: w, req: *r, exchange: exchange, routingKey: routingKey, written: time.Now()}, nil
+	return &Pending{pool: p, w: w, req: *r, exchange: exchange, routingKey: routingKey, written: time.Now()}, nil
 }
 
 var errDeferredMandatory = errors.New("warren: PublishDeferred takes no Mandatory option: a returned message is reported by Publish(…, Confirm(), Mandatory())")
@@ -241,7 +218,6 @@ var errDeferredMandatory = errors.New("warren: PublishDeferred takes no Mandator
 // write it again if its channel closes before the ack.
 type Pending struct {
 	pool                 *Pool
-	stop                 <-chan struct{}
 	w                    written
 	req                  publishRequest // the message, for a resend
 	exchange, routingKey string
@@ -257,7 +233,7 @@ func (pd *Pending) Done() <-chan struct{} { return pd.w.dc.Done() }
 
 // Wait waits for the broker's confirm: nil once it acked the message, an
 // *Error otherwise — nacked, or no confirm within ctx, the pool's
-// ConfirmTimeout (counted from the first write) or stop. A message whose
+// ConfirmTimeout (counted from the first write) or the pool's Stop. A message whose
 // channel closed before the ack is written again on another channel, as
 // Publish does, and Wait waits for that confirm. A Wait that gave up (its
 // ctx ended) leaves the publish unconfirmed: once Wait returned, it returns
@@ -266,7 +242,7 @@ func (pd *Pending) Wait(ctx context.Context) error {
 	if pd.done {
 		return pd.err
 	}
-	err := pd.pool.await(ctx, pd.stop, pd.w, &pd.req, pd.exchange, pd.routingKey, pd.written)
+	err := pd.pool.await(ctx, pd.w, &pd.req, pd.exchange, pd.routingKey, pd.written)
 	if err != nil {
 		err = &Error{Exchange: pd.exchange, RoutingKey: pd.routingKey, Err: err}
 	}
@@ -325,13 +301,13 @@ type written struct {
 // publish takes its own lane's confirm-mode channel or none. It returns nil
 // when no lane has a usable channel for r.
 //
-// Waiting for a busy channel ends with ctx or stop (the error is returned):
+// Waiting for a busy channel ends with ctx or the pool's Stop (the error is returned):
 // a writer stuck on a dead socket holds up nobody past their deadline.
-func (p *Pool) acquire(ctx context.Context, stop <-chan struct{}, r *publishRequest) (*publisherLane, *laneState, error) {
+func (p *Pool) acquire(ctx context.Context, r *publishRequest) (*publisherLane, *laneState, error) {
 	if r.ordered {
 		l := p.lanes[int(r.orderKey%uint32(len(p.lanes)))]
 		if st := l.slots[slotConfirm].Load(); st.usable() {
-			return l, st, st.c.lock(ctx, stop)
+			return l, st, st.c.lock(ctx)
 		}
 		return nil, nil, nil
 	}
@@ -344,19 +320,22 @@ func (p *Pool) acquire(ctx context.Context, stop <-chan struct{}, r *publishRequ
 	for i := range p.lanes {
 		l := p.lanes[(rr+i)%len(p.lanes)]
 		if st := l.pick(r.confirm); st != nil {
-			return l, st, st.c.lock(ctx, stop)
+			return l, st, st.c.lock(ctx)
 		}
 	}
 	return nil, nil, nil
 }
 
 // write writes r on a usable channel, waiting for one as Publish says.
-func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key string, r *publishRequest) (written, error) {
+func (p *Pool) write(ctx context.Context, exchange, key string, r *publishRequest) (written, error) {
+	if p.stopped() {
+		return written{}, ErrStopped
+	}
 	var w publishWait
 	defer w.end(p)
 	for {
 		wake := *p.changed.Load() // before acquire: a change after it closes wake
-		l, st, err := p.acquire(ctx, stop, r)
+		l, st, err := p.acquire(ctx, r)
 		if err != nil {
 			if w.lane != nil {
 				return written{}, w.fail(p, err)
@@ -429,7 +408,7 @@ func (p *Pool) write(ctx context.Context, stop <-chan struct{}, exchange, key st
 			return written{}, w.fail(p, ctx.Err())
 		case <-w.timer.C:
 			return written{}, w.fail(p, nil)
-		case <-stop:
+		case <-p.stop:
 			return written{}, ErrStopped
 		}
 	}
@@ -472,14 +451,14 @@ func (w *publishWait) begin(p *Pool) error {
 		return nil
 	}
 	lane := p.lanes[int(p.next.Add(1))%len(p.lanes)]
-	if p.wait.Add(1) > int64(p.spec.Buffer) {
+	if p.wait.Add(1) > int64(p.cfg.Buffer) {
 		p.wait.Add(-1)
 		lane.dropped.Add(1)
-		return fmt.Errorf("%w (%d publishes waiting for a channel)", ErrBufferFull, p.spec.Buffer)
+		return fmt.Errorf("%w (%d publishes waiting for a channel)", ErrBufferFull, p.cfg.Buffer)
 	}
 	lane.buffered.Add(1)
 	w.lane, w.started = lane, time.Now()
-	w.timer = time.NewTimer(p.spec.MaxWait)
+	w.timer = time.NewTimer(p.cfg.MaxWait)
 	return nil
 }
 
@@ -511,5 +490,5 @@ func (w *publishWait) fail(p *Pool, ctxErr error) error {
 	if ctxErr != nil {
 		return fmt.Errorf("%w: gave up after %v%s: %w", why, waited, last, ctxErr)
 	}
-	return fmt.Errorf("%w: waited the maximum of %v%s", why, p.spec.MaxWait, last)
+	return fmt.Errorf("%w: waited the maximum of %v%s", why, p.cfg.MaxWait, last)
 }

@@ -8,7 +8,6 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
-	"github.com/warrenmq/warren/supervisor"
 )
 
 // BenchmarkPublish measures the client's cost of one publish through the
@@ -17,7 +16,7 @@ import (
 // one goroutine keeping 64 in flight, confirmed from 64 goroutines.
 func BenchmarkPublish(b *testing.B) {
 	nb := startNull(b, nullbroker.Config{})
-	tree := pubTree(b, nb, supervisor.PublishConfig{})
+	tree := pubTree(b, nb, publish.Config{})
 	body := make([]byte, 256)
 	ctx, cancel := context.WithCancel(context.Background()) // as a service's: it can end
 	defer cancel()

@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
@@ -39,17 +40,17 @@ func startNull(t testing.TB, cfg nullbroker.Config) *nullbroker.Server {
 
 // pubTree starts a tree with publishers (no RPC workers) on nb and waits
 // until they are ready.
-func pubTree(t testing.TB, nb *nullbroker.Server, pc supervisor.PublishConfig) *supervisor.Tree {
+func pubTree(t testing.TB, nb *nullbroker.Server, pc publish.Config) *supervisor.Tree {
 	t.Helper()
 	return pubTreeShut(t, nb, pc, true)
 }
 
 // pubTreeShut is pubTree whose cleanup checks Shutdown's error only when
 // check is set (a test that shut the tree down itself checked it).
-func pubTreeShut(t testing.TB, nb *nullbroker.Server, pc supervisor.PublishConfig, check bool) *supervisor.Tree {
+func pubTreeShut(t testing.TB, nb *nullbroker.Server, pc publish.Config, check bool) *supervisor.Tree {
 	t.Helper()
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
-		RPC: supervisor.RPCConfig{Workers: -1}, Publish: pc}
+		RPC: rpc.Config{Workers: -1}, Publish: pc}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.Connection.Heartbeat = time.Second
 	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
@@ -144,7 +145,7 @@ func next(t *testing.T, d <-chan amqp.Delivery) amqp.Delivery {
 
 func TestPublish_EveryOptionArrives(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	d := consumer(t, nb, "opts-q", "kapps", "opts")
 	err := tree.Publish(within(t, 5*time.Second), "kapps", "opts", []byte("hello"), publish.Confirm(), publish.Persistent(),
 		publish.Headers(amqp.Table{"X-Kazoo": "yes"}), publish.ContentType("text/plain"), publish.ContentEncoding("identity"),
@@ -178,7 +179,7 @@ func TestPublish_EveryOptionArrives(t *testing.T) {
 
 func TestPublish_MandatoryReturnsReachTheirCaller(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	consumer(t, nb, "routed-q", "kapps", "routed")
 	var wg sync.WaitGroup
 	errs := make([]error, 20)
@@ -212,7 +213,7 @@ func TestPublish_MandatoryReturnsReachTheirCaller(t *testing.T) {
 
 func TestPublish_BadPublishesFailTheirCallerOnly(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{MaxMessageSize: 1000})
+	tree := pubTree(t, nb, publish.Config{MaxMessageSize: 1000})
 	d := consumer(t, nb, "good-q", "kapps", "good")
 	if err := tree.Publish(within(t, 5*time.Second), "missing", "k", []byte(`{}`), publish.Confirm()); !errors.Is(err, publish.ErrNoExchange) {
 		t.Fatalf("missing exchange: %v", err)
@@ -233,7 +234,7 @@ func TestPublish_BadPublishesFailTheirCallerOnly(t *testing.T) {
 
 func TestPublish_WaitsForABrokerAndBuffersBoundedly(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{Buffer: 2, MaxWait: 300 * time.Millisecond})
+	tree := pubTree(t, nb, publish.Config{Buffer: 2, MaxWait: 300 * time.Millisecond})
 	nb.Freeze() // stop answering: heartbeats (1s) end the connection
 	waitPublishers(t, tree, "waiting for a channel", func(rows []registry.Publisher) bool {
 		for _, r := range rows {
@@ -281,7 +282,7 @@ func TestPublish_WaitsForABrokerAndBuffersBoundedly(t *testing.T) {
 
 func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{MaxWait: 300 * time.Millisecond})
+	tree := pubTree(t, nb, publish.Config{MaxWait: 300 * time.Millisecond})
 	nb.Block("low on memory")
 	waitPublishers(t, tree, "blocked", func(rows []registry.Publisher) bool {
 		for _, r := range rows {
@@ -309,7 +310,7 @@ func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
 // deadline with ErrNotConfirmed; Shutdown releases one still waiting.
 func TestPublish_ConfirmWaitEndsWithTheDeadlineOrShutdown(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	nb.Freeze()
 	start := time.Now()
 	err := tree.Publish(within(t, 300*time.Millisecond), "kapps", "k", []byte(`{}`), publish.Confirm())
@@ -321,7 +322,7 @@ func TestPublish_ConfirmWaitEndsWithTheDeadlineOrShutdown(t *testing.T) {
 
 func TestPublish_ShutdownReleasesAConfirmWait(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	nb.Freeze() // the ack never comes
 	defer nb.Thaw()
 	done := make(chan error, 1)
@@ -351,7 +352,7 @@ func TestPublish_ShutdownReleasesAConfirmWait(t *testing.T) {
 
 func TestPublishReply_ThroughThePool(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	d := consumer(t, nb, "reply-q", "", "")
 	pool, err := tree.Publishers()
 	if err != nil {
@@ -363,8 +364,8 @@ func TestPublishReply_ThroughThePool(t *testing.T) {
 	if m := next(t, d); m.CorrelationId != "corr-1" {
 		t.Fatalf("reply %+v", m)
 	}
-	if pool.Spec().Size != publish.DefaultPublishers {
-		t.Fatalf("spec %+v", pool.Spec())
+	if pool.Config().Publishers != publish.DefaultPublishers {
+		t.Fatalf("spec %+v", pool.Config())
 	}
 }
 
@@ -372,7 +373,7 @@ func TestPublishReply_ThroughThePool(t *testing.T) {
 // is confirmed, counted and delivered.
 func TestPublishDeferred_AWindowFromOneGoroutine(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	d := consumer(t, nb, "pipe-q", "kapps", "pipe")
 	ctx := within(t, 10*time.Second)
 	const n, window = 1000, 64
@@ -411,12 +412,12 @@ func TestPublishDeferred_AWindowFromOneGoroutine(t *testing.T) {
 // Wait with ErrTooLarge naming the broker's limit.
 func TestPublishDeferred_RefusalsAndAChannelClosedBeforeTheAck(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{MaxMessageSize: 100})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	ctx := within(t, 10*time.Second)
 	if _, err := tree.PublishDeferred(ctx, "kapps", "k", []byte(`{}`), publish.Mandatory()); err == nil || !strings.Contains(err.Error(), "Mandatory") {
 		t.Fatalf("mandatory: %v", err)
 	}
-	if _, err := tree.PublishDeferred(ctx, "kapps", "k", []byte(`{}`), publish.AllZones()); err == nil || !strings.Contains(err.Error(), "AllZones") {
+	if _, err := tree.PublishDeferred(ctx, "kapps", "k", []byte(`{}`), publish.ToZone(publish.AllZones)); err == nil || !strings.Contains(err.Error(), "AllZones") {
 		t.Fatalf("all zones: %v", err)
 	}
 	pd, err := tree.PublishDeferred(ctx, "kapps", "k", make([]byte, 200))
@@ -448,7 +449,7 @@ func TestPublishDeferred_RefusalsAndAChannelClosedBeforeTheAck(t *testing.T) {
 // longer than the Publish took.
 func TestPublish_RowShowsAConfirmInFlightThenItsMeanTime(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	if err := tree.Publish(within(t, 5*time.Second), "", "k", []byte(`{}`)); err != nil { // the lanes are ready
 		t.Fatal(err)
 	}

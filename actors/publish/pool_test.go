@@ -39,12 +39,12 @@ func TestPublishOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := NewPool(PoolSpec{Size: 1, MaxWait: time.Millisecond})
+			p, err := NewPool(Config{Publishers: 1, MaxWait: time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Options are applied before anything waits: a bad one fails at once.
-			err = p.Publish(context.Background(), nil, "x", "k", nil, tt.given...)
+			err = p.Publish(context.Background(), "x", "k", nil, tt.given...)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
@@ -65,28 +65,28 @@ func TestPublishOptions(t *testing.T) {
 }
 
 func TestNewPool_DefaultsAndNegatives(t *testing.T) {
-	p, err := NewPool(PoolSpec{})
+	p, err := NewPool(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := p.Spec(); s.Size != DefaultPublishers || s.Buffer != DefaultBuffer || s.MaxWait != DefaultMaxWait || s.ConfirmTimeout != DefaultConfirmTimeout {
+	if s := p.Config(); s.Publishers != DefaultPublishers || s.Buffer != DefaultBuffer || s.MaxWait != DefaultMaxWait || s.ConfirmTimeout != DefaultConfirmTimeout {
 		t.Fatalf("spec = %+v", s)
 	}
-	if _, err := NewPool(PoolSpec{Buffer: -1}); err == nil {
+	if _, err := NewPool(Config{Buffer: -1}); err == nil {
 		t.Fatal("negative buffer accepted")
 	}
 }
 
 // With no channel, publishes wait in the buffer up to MaxWait; one past
-// the buffer fails at once; stop ends the wait.
+// the buffer fails at once; the pool's Stop ends the wait.
 func TestPool_BufferWithoutChannel(t *testing.T) {
-	p, err := NewPool(PoolSpec{Size: 2, Buffer: 2, MaxWait: 300 * time.Millisecond})
+	p, err := NewPool(Config{Publishers: 2, Buffer: 2, MaxWait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Run("a wait past MaxWait fails naming it", func(t *testing.T) {
 		start := time.Now()
-		err := p.Publish(context.Background(), nil, "x", "k", []byte("{}"))
+		err := p.Publish(context.Background(), "x", "k", []byte("{}"))
 		if !errors.Is(err, ErrNoChannel) || !strings.Contains(err.Error(), "maximum of 300ms") {
 			t.Fatalf("err = %v", err)
 		}
@@ -101,20 +101,19 @@ func TestPool_BufferWithoutChannel(t *testing.T) {
 	t.Run("a ctx ending first fails with both reasons", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		err := p.Publish(ctx, nil, "x", "k", nil)
+		err := p.Publish(ctx, "x", "k", nil)
 		if !errors.Is(err, ErrNoChannel) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("a full buffer fails at once", func(t *testing.T) {
-		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		errs := make(chan error, 2)
 		for range 2 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs <- p.Publish(context.Background(), stop, "x", "k", nil)
+				errs <- p.Publish(context.Background(), "x", "k", nil)
 			}()
 		}
 		deadline := time.Now().Add(2 * time.Second)
@@ -122,16 +121,19 @@ func TestPool_BufferWithoutChannel(t *testing.T) {
 			time.Sleep(time.Millisecond) // the two must be waiting before the third comes
 		}
 		start := time.Now()
-		err := p.Publish(context.Background(), nil, "x", "k", nil)
+		err := p.Publish(context.Background(), "x", "k", nil)
 		if !errors.Is(err, ErrBufferFull) || time.Since(start) > 50*time.Millisecond {
 			t.Fatalf("third publish = %v after %v", err, time.Since(start))
 		}
-		close(stop)
+		p.Stop()
 		wg.Wait()
 		for range 2 {
 			if err := <-errs; !errors.Is(err, ErrStopped) {
 				t.Fatalf("waiting publish after stop = %v", err)
 			}
+		}
+		if err := p.Publish(context.Background(), "x", "k", nil); !errors.Is(err, ErrStopped) {
+			t.Fatalf("publish after stop = %v", err)
 		}
 		var dropped uint64
 		var buffered int64
@@ -152,7 +154,7 @@ func TestPool_BufferWithoutChannel(t *testing.T) {
 // whether it still sits in the chan or was drained already; returns nobody
 // waits for are only counted.
 func TestPublisherLane_MatchesReturnsByMessageID(t *testing.T) {
-	p, _ := NewPool(PoolSpec{Size: 1})
+	p, _ := NewPool(Config{Publishers: 1})
 	l := p.lanes[0]
 	returns := make(chan amqp.Return, 8)
 	l.expect("a")
@@ -180,7 +182,7 @@ func TestPublisherLane_MatchesReturnsByMessageID(t *testing.T) {
 // A confirm that never comes fails after ConfirmTimeout, checked on the
 // ticks of the pool's clock; a ctx ending first fails naming it.
 func TestPool_ConfirmWaitIsBounded(t *testing.T) {
-	p, _ := NewPool(PoolSpec{Size: 1, ConfirmTimeout: 200 * time.Millisecond})
+	p, _ := NewPool(Config{Publishers: 1, ConfirmTimeout: 200 * time.Millisecond})
 	l := p.lanes[0]
 	st := &laneState{status: "ready", c: &laneChannel{}}
 	never := &amqp.DeferredConfirmation{} // its Done chan is nil: it never resolves
@@ -197,7 +199,7 @@ func TestPool_ConfirmWaitIsBounded(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	err := p.await(context.Background(), nil, written{l, st, never}, &publishRequest{confirm: true}, "x", "k", time.Time{})
+	err := p.await(context.Background(), written{l, st, never}, &publishRequest{confirm: true}, "x", "k", time.Time{})
 	if !errors.Is(err, ErrNotConfirmed) || !strings.Contains(err.Error(), "no confirm within 200ms") {
 		t.Fatalf("err = %v", err)
 	}
@@ -206,7 +208,7 @@ func TestPool_ConfirmWaitIsBounded(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := p.await(ctx, nil, written{l, st, never}, &publishRequest{confirm: true}, "x", "k", time.Time{}); !errors.Is(err, ErrNotConfirmed) || !errors.Is(err, context.DeadlineExceeded) {
+	if err := p.await(ctx, written{l, st, never}, &publishRequest{confirm: true}, "x", "k", time.Time{}); !errors.Is(err, ErrNotConfirmed) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
 	if l.unconfirmed.Load() != 2 {

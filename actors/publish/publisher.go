@@ -99,7 +99,7 @@ func (p *Pool) Props(env *actors.Env, i int) *actor.Props {
 	lane := p.lanes[i-1]
 	p.exchanges.SetEnv(env) // exchanges are checked through the tree's connection actors
 	p.env.CompareAndSwap(nil, env)
-	zone := p.spec.Zone
+	zone := p.cfg.Zone
 	if zone == "" {
 		zone = env.LocalZone
 	}
@@ -280,7 +280,7 @@ func (p *publisher) moveOff(slot int, m *actors.ChannelAssigned) {
 	wctx, cancel := context.WithCancel(context.Background())
 	p.draining[m.MovedFrom] = &drainingChannel{c: c, cancel: cancel}
 	drained := c.whenDrained()
-	env, self, id, wait := p.env, p.self, m.MovedFrom, p.lane.set.spec.ConfirmTimeout
+	env, self, id, wait := p.env, p.self, m.MovedFrom, p.lane.set.cfg.ConfirmTimeout
 	go func() {
 		t := time.NewTimer(wait)
 		defer t.Stop()

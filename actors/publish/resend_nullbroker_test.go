@@ -51,7 +51,7 @@ func resentPair(t *testing.T, d <-chan amqp.Delivery, id string) {
 // caller's headers table is not changed.
 func TestPublish_ResentWhenItsConnectionClosesBeforeTheAck(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	d := consumer(t, nb, "resend-q", "kapps", "resend")
 	headers := amqp.Table{"X-Kazoo": "yes"}
 	lost := nb.LoseConfirms(1)
@@ -75,7 +75,7 @@ func TestPublish_ResentWhenItsConnectionClosesBeforeTheAck(t *testing.T) {
 // caller.
 func TestPublish_MandatoryResent(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	d := consumer(t, nb, "resend-m", "kapps", "resend-m")
 	lost := nb.LoseConfirms(1)
 	err := tree.Publish(within(t, 10*time.Second), "kapps", "resend-m", []byte(`{}`), publish.Confirm(), publish.Mandatory(), publish.MessageID("m-1"))
@@ -96,7 +96,7 @@ func TestPublish_MandatoryResent(t *testing.T) {
 // PublishDeferred's Wait resends as Publish does.
 func TestPublishDeferred_WaitResends(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	d := consumer(t, nb, "resend-d", "kapps", "resend-d")
 	ctx := within(t, 10*time.Second)
 	if err := tree.Publish(ctx, "kapps", "resend-d", []byte(`{}`)); err != nil { // the exchange is checked
@@ -120,7 +120,7 @@ func TestPublishDeferred_WaitResends(t *testing.T) {
 // ctx, naming why the first write was lost and why no resend went out.
 func TestPublish_AResendWithNoChannelEndsWithTheCtx(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{MaxWait: time.Minute})
+	tree := pubTree(t, nb, publish.Config{MaxWait: time.Minute})
 	nb.Freeze() // no ack, and no new connection's handshake, until Thaw
 	defer nb.Thaw()
 	const wait = 1500 * time.Millisecond
@@ -151,7 +151,7 @@ func TestPublish_AResendWithNoChannelEndsWithTheCtx(t *testing.T) {
 // until its Wait returned; it fails with its ctx naming how many are left.
 func TestPool_WaitIdle(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	pool, err := tree.Publishers()
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +206,7 @@ func TestPool_WaitIdle(t *testing.T) {
 func TestShutdown_WaitsForTheConfirmsInFlight(t *testing.T) {
 	t.Run("the ack comes in during the drain", func(t *testing.T) {
 		nb := startNull(t, nullbroker.Config{})
-		tree := pubTree(t, nb, supervisor.PublishConfig{})
+		tree := pubTree(t, nb, publish.Config{})
 		nb.Freeze()
 		done := make(chan error, 1)
 		go func() { done <- tree.Publish(within(t, 10*time.Second), "", "k", []byte(`{}`), publish.Confirm()) }()
@@ -225,7 +225,7 @@ func TestShutdown_WaitsForTheConfirmsInFlight(t *testing.T) {
 	})
 	t.Run("the ack never comes", func(t *testing.T) {
 		nb := startNull(t, nullbroker.Config{})
-		tree := pubTreeShut(t, nb, supervisor.PublishConfig{}, false)
+		tree := pubTreeShut(t, nb, publish.Config{}, false)
 		nb.Freeze()
 		t.Cleanup(nb.Thaw)
 		done := make(chan error, 1)

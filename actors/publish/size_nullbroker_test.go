@@ -10,7 +10,6 @@ import (
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/registry"
-	"github.com/warrenmq/warren/supervisor"
 )
 
 // A fire-and-forget publish over the broker's max_message_size among small
@@ -19,7 +18,7 @@ import (
 // those written after it), and the limit applies to later publishes.
 func TestPublish_OversizedFireAndForgetFailsAlone(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{MaxMessageSize: 100000})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	d := consumer(t, nb, "size-q", "kapps", "k")
 	ctx := within(t, 10*time.Second)
 	small := []byte(`{"Event-Category":"x"}`)
@@ -53,7 +52,7 @@ func TestPublish_OversizedFireAndForgetFailsAlone(t *testing.T) {
 // publishes.
 func TestPublish_PlainChannelClosedOverSizeIsCounted(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{MaxMessageSize: 1000})
-	tree := pubTree(t, nb, supervisor.PublishConfig{})
+	tree := pubTree(t, nb, publish.Config{})
 	ctx := within(t, 10*time.Second)
 	if err := tree.Publish(ctx, "kapps", "k", make([]byte, 2000)); err != nil {
 		t.Fatalf("written: %v", err) // only the broker knows its limit

@@ -24,7 +24,7 @@ type Pool struct {
 	env   *actors.Env
 	lanes []*workerLane
 	next  atomic.Uint64
-	node  string
+	cfg   Config // defaults filled in
 	zone  string // the zone of the workers' channels; "" the local zone
 
 	mu      sync.Mutex    // guards changed
@@ -36,21 +36,21 @@ type Pool struct {
 	exchanges actors.ExchangeCache
 }
 
-// NewPool makes a pool of n workers; node names their reply queues
-// (Kazoo's node name; the host name when empty).
-func NewPool(env *actors.Env, n int, node string) *Pool {
-	return NewZonePool(env, n, node, "", actors.WorkersName)
+// NewPool makes the worker pool of cfg; Config.Validate's errors fail it.
+func NewPool(env *actors.Env, cfg Config) (*Pool, error) {
+	return NewZonePool(env, cfg, "", actors.WorkersName)
 }
 
 // NewZonePool is NewPool for the workers of zone ("" the local zone)
 // under the pool supervisor name ("warren/<name>/<name>-N").
-func NewZonePool(env *actors.Env, n int, node, zone, name string) *Pool {
-	if n <= 0 {
-		n = DefaultWorkers
+func NewZonePool(env *actors.Env, cfg Config, zone, name string) (*Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("warren: rpc: %w", err)
 	}
-	w := &Pool{env: env, node: node, zone: zone, changed: make(chan struct{})}
+	cfg = cfg.withDefaults()
+	w := &Pool{env: env, cfg: cfg, zone: zone, changed: make(chan struct{})}
 	w.exchanges.SetEnv(env)
-	for i := range n {
+	for i := range cfg.Workers {
 		l := newWorkerLane(name + "-" + strconv.Itoa(i+1))
 		l.onChange = w.notify
 		// The worker's counters reach its row within actors.FlushEvery of a change.
@@ -58,14 +58,19 @@ func NewZonePool(env *actors.Env, n int, node, zone, name string) *Pool {
 		l.touch = func() { l.flush.Touch(env, self) }
 		w.lanes = append(w.lanes, l)
 	}
-	return w
+	return w, nil
 }
+
+// Config returns the pool's config, defaults filled in.
+func (w *Pool) Config() Config { return w.cfg }
 
 // Size is the number of workers.
 func (w *Pool) Size() int { return len(w.lanes) }
 
 // Props returns the props of worker i (1-based), for the pool supervisor.
-func (w *Pool) Props(i int) *actor.Props { return newWorkerProps(w.env, w.lanes[i-1], w.node, w.zone) }
+func (w *Pool) Props(i int) *actor.Props {
+	return newWorkerProps(w.env, w.lanes[i-1], w.cfg.Node, w.zone)
+}
 
 // Call publishes req and returns the first reply carrying its Msg-ID, or
 // ErrCallTimeout when none came before ctx's deadline (DefaultCallTimeout
@@ -130,7 +135,7 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	}
 	defer st.calls.leave()
 	env.SetServerID(st.queue)
-	if err := env.Prepare(req.Defaults); err != nil {
+	if err := env.Prepare(w.cfg.RequestDefaults(req.Defaults)); err != nil {
 		return nil, &CallError{MsgID: key, Op: "prepare request", Err: err}
 	}
 	body, err := env.Marshal()

@@ -8,6 +8,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
@@ -79,7 +80,7 @@ func TestCall_WorkerFollowsAMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{a.URL(), b.URL()}}},
-		RPC: supervisor.RPCConfig{Workers: 1, Node: "test@host"}, Prechannels: -1}
+		RPC: rpc.Config{Workers: 1, Node: "test@host"}, Prechannels: -1}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.Publish.Publishers = -1
 	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))

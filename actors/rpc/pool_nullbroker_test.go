@@ -39,7 +39,7 @@ func rpcTree(t *testing.T, n int) (*supervisor.Tree, *nullbroker.Server) {
 	}
 	t.Cleanup(func() { _ = nb.Close() })
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
-		RPC: supervisor.RPCConfig{Workers: n, Node: "test@host"}}
+		RPC: rpc.Config{Workers: n, Node: "test@host"}}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
 	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
 	if err != nil {
@@ -321,7 +321,7 @@ func TestCall_WithoutWorkers(t *testing.T) {
 	}
 	defer nb.Close()
 	tree, err := supervisor.Start(supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
-		RPC: supervisor.RPCConfig{Workers: -1}}, supervisor.WithLogger(supervisor.DiscardLogger()))
+		RPC: rpc.Config{Workers: -1}}, supervisor.WithLogger(supervisor.DiscardLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type Request struct {
 	Exchange   string
 	RoutingKey string
 	Envelope   kazoo.Envelope
-	Defaults   kazoo.Defaults // App-Name, App-Version, Node filled in when missing
+	Defaults   kazoo.Defaults // App-Name, App-Version, Node filled in when missing; empty fields take the pool's (Config.Defaults)
 	// DirectReply asks Warren peers to answer through RabbitMQ's direct
 	// reply-to (amq.rabbitmq.reply-to) with the Msg-ID as correlation id;
 	// the request still carries a Server-ID, so others can answer too.
@@ -46,7 +46,9 @@ type Request struct {
 	Zone string
 }
 
-// AllZones as Request.Zone makes Tree.CallCollect ask every zone.
+// AllZones as Request.Zone makes Tree.CallCollect ask every zone. It is
+// publish.AllZones too: one spelling of "every zone" for calls and
+// publishes (publish.ToZone(publish.AllZones)).
 const AllZones = "*"
 
 // Until says when CallCollect has enough replies.

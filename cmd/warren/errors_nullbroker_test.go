@@ -9,6 +9,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -218,7 +219,7 @@ func TestErrors_RequeueSendsBackWhatItCanAndLeavesTheRest(t *testing.T) {
 // that says so: the wait is cut by aborting the connection's socket.
 func TestErrors_AFrozenBrokerEndsTheFetchAtTheTimeout(t *testing.T) {
 	nb, _ := errorQueueBroker(t, failed("m-1", "amq.direct", "orders"))
-	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}, RPC: supervisor.RPCConfig{Workers: -1}}
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}, RPC: rpc.Config{Workers: -1}}
 	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
 	if err != nil {
 		t.Fatal(err)

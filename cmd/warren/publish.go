@@ -118,7 +118,7 @@ func (a *app) publish(cmd *cobra.Command, args []string) error {
 		opts = append(opts, publish.Mandatory())
 	}
 	if allZones {
-		opts = append(opts, publish.AllZones())
+		opts = append(opts, publish.ToZone(publish.AllZones))
 	}
 
 	t, ctx, stop, err := a.clientTree(cmd, noRPC)
