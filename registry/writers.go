@@ -18,6 +18,10 @@ import (
 //
 // The last four travel in actors.Env because the actors that write them
 // are also spawned by embedding code, from the tree's Env.
+//
+// Each writer is a small value, safe for concurrent use by multiple
+// goroutines: go-memdb serialises the write transactions. The zero value
+// (not made by New) writes nothing and returns an error.
 type Writers struct {
 	Connections ConnectionsWriter
 	Assignments AssignmentsWriter
