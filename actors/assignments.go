@@ -24,6 +24,7 @@ import (
 // .         goroutines; a goroutine per channel forwards its close.
 type assignments struct {
 	env *Env
+	w   registry.AssignmentsWriter // the table's only writer
 	log *slog.Logger
 
 	brokers   map[string]*brokerInfo      // brokers that have been up, by id
@@ -80,11 +81,12 @@ type consumer struct {
 	reasonOf  string // the broker reason is about
 }
 
-// NewAssignmentsProps returns the props of the assignments actor.
-func NewAssignmentsProps(env *Env) *actor.Props {
+// NewAssignmentsProps returns the props of the assignments actor, which
+// writes the assignments table through w (the tree hands it the only one).
+func NewAssignmentsProps(env *Env, w registry.AssignmentsWriter) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &assignments{
-			env: env, log: env.Log.With("actor", AssignmentsName),
+			env: env, w: w, log: env.Log.With("actor", AssignmentsName),
 			brokers: map[string]*brokerInfo{}, pools: map[string][]*openedChannel{},
 			chans: map[string]*openedChannel{}, owner: map[string]*consumer{},
 			consumers: map[string]*consumer{}, watches: map[string]chan<- *openedChannel{}, draining: map[string]bool{},
@@ -141,7 +143,7 @@ func (a *assignments) flush() {
 	if len(a.puts) == 0 && len(a.dels) == 0 {
 		return
 	}
-	err := a.env.Registry.Write(func(w *registry.Writer) error {
+	err := a.w.Write(func(w *registry.AssignmentsTx) error {
 		for id := range a.dels {
 			if _, ok := a.puts[id]; ok {
 				continue

@@ -37,9 +37,12 @@ func ParseBrokerURI(uri string) (amqp.URI, error) {
 	if err != nil {
 		return amqp.URI{}, &URIError{URI: redact.Unparsable, Reason: err.Error()}
 	}
+	if reason := uriQueryReason(p.RawQuery); reason != "" {
+		return amqp.URI{}, &URIError{URI: p.Redacted(), Reason: reason}
+	}
 	u, err := amqp.ParseURI(strings.TrimSpace(uri))
-	if err != nil {
-		return amqp.URI{}, ErrBadURI(uri, err)
+	if err != nil { // checked above; amqp091-go's error would quote the password
+		return amqp.URI{}, &URIError{URI: p.Redacted(), Reason: "amqp091-go cannot read it"}
 	}
 	port := p.Port
 	if port == 0 {

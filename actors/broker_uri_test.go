@@ -54,7 +54,11 @@ func TestBrokerID(t *testing.T) {
 		{given: "amqp://guest:2024%2Fs3cret@host/", want: "host:5672"},
 		{given: " amqp://guest:s3cret@host/kazoo\n", want: "host:5672@kazoo"},
 		{given: `amqp://guest:s3cret"<>@host/`, wantErr: "percent-encoded"},
-		{given: "amqp://guest:s3cret@host/?heartbeat=x", wantErr: "heartbeat= and channel_max= take a whole number"},
+		{given: "amqp://guest:s3cret@host/?heartbeat=x", wantErr: "heartbeat= takes a whole number of seconds"},
+		{given: "amqp://guest:s3cret@host/?heartbeat=", wantErr: "heartbeat= takes a whole number of seconds"},
+		{given: "amqp://guest:s3cret@host/?channel_max=70000", wantErr: "channel_max= takes a whole number (0-65535)"},
+		{given: "amqp://guest:s3cret@host/?connection_timeout=1.5", wantErr: "connection_timeout= takes a whole number of milliseconds"},
+		{given: "amqp://guest:s3cret@host/?heartbeat=5&channel_max=2047&connection_timeout=3000", want: "host:5672"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.given, func(t *testing.T) {

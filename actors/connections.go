@@ -30,6 +30,7 @@ const (
 // Blocking: none; requests to connection_sup are awaited with ReenterAfter.
 type connections struct {
 	env      *Env
+	w        registry.ConnectionsWriter // the table's only writer
 	log      *slog.Logger
 	specs    map[string]BrokerSpec // broker id -> spec, for every added broker
 	byPath   map[string]string     // connection actor path -> broker id
@@ -39,14 +40,15 @@ type connections struct {
 
 type respawn struct{ id string }
 
-// NewConnectionsProps returns the props of the connections actor.
-func NewConnectionsProps(env *Env) *actor.Props {
+// NewConnectionsProps returns the props of the connections actor, which
+// writes the connections table through w (the tree hands it the only one).
+func NewConnectionsProps(env *Env, w registry.ConnectionsWriter) *actor.Props {
 	// The specs are configuration: they survive a restart of the actor, so
 	// that it can still start again the connections it was given.
 	// So is the draining mark: set by an operator, it stays until undrained.
 	specs, draining := map[string]BrokerSpec{}, map[string]bool{}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &connections{env: env, log: env.Log.With("actor", ConnectionsName),
+		return &connections{env: env, w: w, log: env.Log.With("actor", ConnectionsName),
 			specs: specs, byPath: map[string]string{}, removing: map[string]bool{}, draining: draining}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
@@ -70,7 +72,7 @@ func (c *connections) Receive(ctx actor.Context) {
 	case *connectionStatus:
 		if id, ok := c.byPath[m.row.Actor]; ok && id == m.row.ID {
 			m.row.Draining = c.draining[id]
-			c.write(func(w *registry.Writer) error { return w.PutConnection(m.row) })
+			c.write(func(w *registry.ConnectionsTx) error { return w.PutConnection(m.row) })
 		}
 	case *drainMark:
 		c.onDrainMark(m)
@@ -87,8 +89,8 @@ func (c *connections) Receive(ctx actor.Context) {
 	}
 }
 
-func (c *connections) write(fn func(w *registry.Writer) error) {
-	if err := c.env.Registry.Write(fn); err != nil {
+func (c *connections) write(fn func(w *registry.ConnectionsTx) error) {
+	if err := c.w.Write(fn); err != nil {
 		c.log.Error("writing connections", "err", err)
 	}
 }
@@ -156,7 +158,7 @@ func (c *connections) start(ctx actor.Context, spec BrokerSpec, done func(error)
 		if err != nil {
 			delete(c.specs, spec.ID)
 			delete(c.byPath, path)
-			c.write(func(w *registry.Writer) error { return w.DeleteConnection(spec.ID) })
+			c.write(func(w *registry.ConnectionsTx) error { return w.DeleteConnection(spec.ID) })
 			done(fmt.Errorf("warren: broker %s: start connection: %w", spec.ID, err))
 			return
 		}
@@ -178,7 +180,7 @@ func (c *connections) stop(ctx actor.Context, id string) {
 	delete(c.specs, id)
 	c.forgetDraining(id)
 	ctx.Send(c.env.PID(ConnSupName), &StopChild{Name: id})
-	c.write(func(w *registry.Writer) error { return w.DeleteConnection(id) })
+	c.write(func(w *registry.ConnectionsTx) error { return w.DeleteConnection(id) })
 }
 
 func (c *connections) onRemove(ctx actor.Context, m *RemoveBroker) {
@@ -196,7 +198,7 @@ func (c *connections) onRemove(ctx actor.Context, m *RemoveBroker) {
 		if err == nil {
 			delete(c.specs, m.ID)
 			c.forgetDraining(m.ID)
-			c.write(func(w *registry.Writer) error { return w.DeleteConnection(m.ID) })
+			c.write(func(w *registry.ConnectionsTx) error { return w.DeleteConnection(m.ID) })
 		}
 		delete(c.removing, m.ID)
 		ctx.Respond(&BrokerRemoved{Err: err})
@@ -209,7 +211,7 @@ func (c *connections) onTerminated(ctx actor.Context, path string) {
 		return
 	}
 	delete(c.byPath, path)
-	c.write(func(w *registry.Writer) error { return w.DeleteConnection(id) })
+	c.write(func(w *registry.ConnectionsTx) error { return w.DeleteConnection(id) })
 	if c.removing[id] {
 		if _, awaited := c.specs[id]; !awaited { // stopped by stop, not awaited by onRemove
 			delete(c.removing, id)
@@ -227,7 +229,7 @@ func (c *connections) onTerminated(ctx actor.Context, path string) {
 // connection actors, whose detail line shows it.
 func (c *connections) onDrainMark(m *drainMark) {
 	var paths []string
-	c.write(func(w *registry.Writer) error {
+	c.write(func(w *registry.ConnectionsTx) error {
 		for _, id := range m.ids {
 			if _, ok := c.specs[id]; !ok {
 				continue

@@ -26,9 +26,19 @@ const (
 // Env carries what every Warren actor shares. It is safe for concurrent use.
 type Env struct {
 	System    *actor.ActorSystem
-	Registry  *registry.Registry
+	Registry  *registry.Registry // reads and waits
 	Log       *slog.Logger
 	LocalZone string
+
+	// The writers of the tables whose rows each actor writes about itself,
+	// handed over by the tree (registry.Writers): Actors to the lifecycle
+	// middleware, the others to each listener, publisher and RPC worker.
+	// The connections and assignments writers are not here: only their
+	// one actor gets them (NewConnectionsProps, NewAssignmentsProps).
+	Actors     registry.ActorsWriter
+	Listeners  registry.ListenersWriter
+	Publishers registry.PublishersWriter
+	Workers    registry.WorkersWriter
 
 	// SplitPublishing gives each broker a second connection for publishing
 	// (the tree sets it when it runs publishers or RPC workers): channels

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"strconv"
 	"strings"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -48,26 +50,40 @@ type URIError struct {
 
 func (e *URIError) Error() string { return "warren: bad AMQP URI " + e.URI + ": " + e.Reason }
 
-// ErrBadURI builds a URIError without quoting the input: amqp.ParseURI and
-// url.Parse errors both contain the whole URI, password included.
-func ErrBadURI(uri string, err error) error {
-	reason := "cannot parse"
+// uriQueryReason checks the query parameters amqp091-go's ParseURI reads
+// as numbers, as it reads them (present, even empty: parsed; the first
+// value counts), and says which one is bad, or "". rawQuery comes from
+// redact.ParseURI, which already refused everything else ParseURI could:
+// checking here gives each error a reason of its own without reading
+// amqp091-go's untyped errors, which quote the URI and whose wording is
+// not an API.
+func uriQueryReason(rawQuery string) string {
+	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		msg := err.Error()
-		switch {
-		case strings.Contains(msg, "heartbeat"), strings.Contains(msg, "channel_max"):
-			reason = "heartbeat= and channel_max= take a whole number (0-65535)"
-		case strings.Contains(msg, "connection_timeout"):
-			reason = "connection_timeout= takes a whole number of milliseconds"
-		case strings.Contains(msg, "scheme"):
-			reason = "scheme must be amqp:// or amqps://"
-		case strings.Contains(msg, "port"):
-			reason = "invalid port"
-		case strings.Contains(msg, "host"):
-			reason = "invalid host"
+		return "bad query string"
+	}
+	checks := []struct {
+		name, reason string
+		ok           func(string) bool
+	}{
+		{"heartbeat", "heartbeat= takes a whole number of seconds (0-65535)", uint16OK},
+		{"channel_max", "channel_max= takes a whole number (0-65535)", uint16OK},
+		{"connection_timeout", "connection_timeout= takes a whole number of milliseconds", func(v string) bool {
+			_, err := strconv.Atoi(v)
+			return err == nil
+		}},
+	}
+	for _, c := range checks {
+		if q.Has(c.name) && !c.ok(q.Get(c.name)) {
+			return c.reason
 		}
 	}
-	return &URIError{URI: redact.URI(uri), Reason: reason}
+	return ""
+}
+
+func uint16OK(v string) bool {
+	_, err := strconv.ParseUint(v, 10, 16)
+	return err == nil
 }
 
 // Permanent reports whether a dial or setup error is one that retrying cannot

@@ -24,7 +24,7 @@ func (e *Env) Lifecycle(kind registry.ActorKind, strategy string) actor.Receiver
 				e.markActor(c, kind, strategy, registry.Stopping, false)
 			case *actor.Stopped:
 				path := c.Self().Id
-				_ = e.Registry.Write(func(w *registry.Writer) error { return w.DeleteActor(path) })
+				_ = e.Actors.DeleteActor(path)
 			}
 			next(c, env)
 		}
@@ -37,10 +37,9 @@ func (e *Env) markActor(c actor.ReceiverContext, kind registry.ActorKind, strate
 	if p := c.Parent(); p != nil {
 		parent = p.Id
 	}
-	_ = e.Registry.Write(func(w *registry.Writer) error {
-		row, ok := w.ActorRow(path)
+	_ = e.Actors.UpdateActor(path, func(row *registry.Actor, ok bool) bool {
 		if !ok {
-			row = registry.Actor{Path: path, Parent: parent, Name: path[strings.LastIndex(path, "/")+1:], Kind: kind, Strategy: strategy}
+			*row = registry.Actor{Path: path, Parent: parent, Name: path[strings.LastIndex(path, "/")+1:], Kind: kind, Strategy: strategy}
 		}
 		row.Status = st
 		if restarted {
@@ -49,18 +48,17 @@ func (e *Env) markActor(c actor.ReceiverContext, kind registry.ActorKind, strate
 		if st == registry.Running {
 			row.Started = time.Now()
 		}
-		return w.PutActor(row)
+		return true
 	})
 }
 
 // SetDetail sets the short state line an actor shows in the tree.
 func (e *Env) SetDetail(self *actor.PID, detail string) {
-	_ = e.Registry.Write(func(w *registry.Writer) error {
-		row, ok := w.ActorRow(self.Id)
+	_ = e.Actors.UpdateActor(self.Id, func(row *registry.Actor, ok bool) bool {
 		if !ok || row.Detail == detail {
-			return nil
+			return false
 		}
 		row.Detail = detail
-		return w.PutActor(row)
+		return true
 	})
 }

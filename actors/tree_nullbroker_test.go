@@ -11,7 +11,6 @@ import (
 	"github.com/warrenmq/warren/actors/rpc"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
@@ -80,14 +79,8 @@ func within(t *testing.T, d time.Duration) context.Context {
 // reads the connections, assignments and actors tables.
 func eventually(t *testing.T, tree *supervisor.Tree, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	err := tree.Registry().WaitFor(within(t, d), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		for _, table := range []string{registry.TableConnections, registry.TableAssignments, registry.TableActors} {
-			it, err := txn.Get(table, "id")
-			if err != nil {
-				return false, err
-			}
-			ws.Add(it.WatchCh())
-		}
+	err := tree.Registry().Wait(within(t, d), func(s *registry.Snapshot) (bool, error) {
+		s.WatchAll()
 		return cond(), nil
 	})
 	if err != nil {

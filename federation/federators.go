@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/hashicorp/go-memdb"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/registry"
@@ -146,22 +145,16 @@ func (f *Federators) poke() {
 	}
 }
 
-// remoteBrokers lists the consuming connections of the other zones, and
-// adds the connections table to ws.
-func (f *Federators) remoteBrokers(txn *memdb.Txn, ws memdb.WatchSet) (map[string]string, error) {
-	it, err := txn.Get(registry.TableConnections, "id")
-	if err != nil {
-		return nil, err
-	}
-	ws.Add(it.WatchCh())
+// remoteBrokers lists the consuming connections of the other zones, read
+// through s (a wait on s wakes when they change).
+func (f *Federators) remoteBrokers(s *registry.Snapshot) map[string]string {
 	out := map[string]string{} // broker id -> zone
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		c := raw.(*registry.Connection)
+	for _, c := range s.Connections() {
 		if c.Zone != f.env.LocalZone && c.Role != registry.Publish {
 			out[c.Broker] = c.Zone
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (f *Federators) reconcile() {
@@ -180,12 +173,9 @@ func (f *Federators) reconcile() {
 	for {
 		var brokers map[string]string
 		var gen uint64
-		err := f.env.Registry.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-			b, err := f.remoteBrokers(txn, ws)
-			if err != nil {
-				return false, err
-			}
-			ws.Add(f.wake)
+		err := f.env.Registry.Wait(ctx, func(s *registry.Snapshot) (bool, error) {
+			b := f.remoteBrokers(s)
+			s.Watch(f.wake)
 			brokers, gen = b, f.gen.Load()
 			return gen != seen || !maps.Equal(b, applied), nil
 		})

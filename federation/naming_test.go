@@ -26,8 +26,8 @@ func TestQueueName(t *testing.T) {
 }
 
 func TestBrokers_ListsOtherZonesOnly(t *testing.T) {
-	reg := registry.New()
-	if err := reg.Write(func(w *registry.Writer) error {
+	reg, w := registry.New()
+	if err := w.Connections.Write(func(w *registry.ConnectionsTx) error {
 		for _, c := range []registry.Connection{{ID: "l1", Zone: "local"}, {ID: "r2", Zone: "east"}, {ID: "r1", Zone: "west", Available: true}} {
 			if err := w.PutConnection(c); err != nil {
 				return err

@@ -197,14 +197,8 @@ func ctlCount(t testing.TB, b *Broker, substr string, args ...string) int {
 func eventually(t testing.TB, tree *supervisor.Tree, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	ctx := within(t, d)
-	err := tree.Registry().WaitFor(ctx, func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
-		for table := range registry.Schema().Tables {
-			it, err := txn.Get(table, "id")
-			if err != nil {
-				return false, err
-			}
-			ws.Add(it.WatchCh())
-		}
+	err := tree.Registry().Wait(ctx, func(s *registry.Snapshot) (bool, error) {
+		s.WatchAll()
 		return cond(), nil
 	})
 	if err != nil {

@@ -441,16 +441,8 @@ func pubConsumeAll(t *testing.T, uri, queue string) map[string]int {
 func waitPublishers(t testing.TB, tree *supervisor.Tree, d time.Duration, what string, cond func([]registry.Publisher) bool) []registry.Publisher {
 	t.Helper()
 	var rows []registry.Publisher
-	err := tree.Registry().WaitFor(within(t, d), func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
-		it, err := txn.Get(registry.TablePublishers, "id")
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
-		rows = rows[:0]
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			rows = append(rows, *raw.(*registry.Publisher))
-		}
+	err := tree.Registry().Wait(within(t, d), func(s *registry.Snapshot) (bool, error) {
+		rows = s.Publishers()
 		return cond(rows), nil
 	})
 	if err != nil {

@@ -1,6 +1,11 @@
 package registry
 
-import "time"
+import (
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+)
 
 // ActorKind tells supervisors from workers.
 type ActorKind string
@@ -33,31 +38,51 @@ type Actor struct {
 	Detail   string      `json:"detail"`   // short state line set by the actor (e.g. bootstrap's)
 }
 
+// ActorsWriter writes the actors table. The tree hands it to the lifecycle
+// middleware every Warren actor carries (actors.Env.Lifecycle), which
+// writes each actor's own row on that actor's goroutine.
+type ActorsWriter struct{ r *Registry }
+
 // PutActor inserts or replaces an actors row.
-func (w *Writer) PutActor(a Actor) error { return w.insert(TableActors, &a) }
+func (w ActorsWriter) PutActor(a Actor) error { return put(w.r, tableActors, &a) }
 
 // DeleteActor removes an actors row.
-func (w *Writer) DeleteActor(path string) error { return w.delete(TableActors, path) }
+func (w ActorsWriter) DeleteActor(path string) error { return del(w.r, tableActors, path) }
+
+// UpdateActor reads the row of path and, when change returns true, writes
+// the row it changed, in one transaction. change gets the zero Actor and
+// false when there is no such row.
+func (w ActorsWriter) UpdateActor(path string, change func(a *Actor, found bool) bool) error {
+	return w.r.write(func(txn *memdb.Txn) error {
+		row, ok := firstIn[Actor](txn, tableActors, path)
+		if !change(&row, ok) {
+			return nil
+		}
+		return insert(txn, tableActors, &row)
+	})
+}
 
 // Actors lists every actor, ordered by path.
-func (r *Registry) Actors() []Actor { return collect[Actor](r.read().Get(TableActors, "id")) }
+func (r *Registry) Actors() []Actor { return r.Snapshot().Actors() }
 
 // Actor returns the row of path.
-func (r *Registry) Actor(path string) (Actor, bool) {
-	return first[Actor](r.read().First(TableActors, "id", path))
-}
+func (r *Registry) Actor(path string) (Actor, bool) { return r.Snapshot().Actor(path) }
 
-// ActorRow reads a row inside a write transaction, for read-modify-write.
-func (w *Writer) ActorRow(path string) (Actor, bool) {
-	return first[Actor](w.txn.First(TableActors, "id", path))
-}
+// Actors lists every actor, ordered by path.
+func (s *Snapshot) Actors() []Actor { return list[Actor](s, tableActors, "id") }
 
-// ConnectionRow reads a row inside a write transaction.
-func (w *Writer) ConnectionRow(id string) (Connection, bool) {
-	return first[Connection](w.txn.First(TableConnections, "id", id))
-}
+// Actor returns the row of path.
+func (s *Snapshot) Actor(path string) (Actor, bool) { return one[Actor](s, tableActors, "id", path) }
 
-// AssignmentRow reads a row inside a write transaction.
-func (w *Writer) AssignmentRow(id string) (Assignment, bool) {
-	return first[Assignment](w.txn.First(TableAssignments, "id", id))
+// ActorsUnder lists the paths of path and of every actor below it (whose
+// path starts with path + "/"), ordered.
+func (s *Snapshot) ActorsUnder(path string) []string {
+	var out []string
+	each(s, tableActors, "id_prefix", func(a *Actor) bool {
+		if a.Path == path || strings.HasPrefix(a.Path, path+"/") {
+			out = append(out, a.Path)
+		}
+		return true
+	}, path)
+	return out
 }

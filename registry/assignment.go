@@ -61,80 +61,116 @@ type Assignment struct {
 	AMQP     *amqp.Channel `json:"-"`        // the channel itself; owned by the consumer once assigned
 }
 
+// AssignmentsWriter writes the assignments table. The tree hands the only
+// one to the assignments actor.
+type AssignmentsWriter struct{ r *Registry }
+
+// Write runs fn in one write transaction of the assignments table and
+// commits it when fn returns nil.
+func (w AssignmentsWriter) Write(fn func(tx *AssignmentsTx) error) error {
+	return w.r.write(func(txn *memdb.Txn) error { return fn(&AssignmentsTx{txn}) })
+}
+
+// AssignmentsTx is a write transaction of the assignments table, handed to
+// the function given to [AssignmentsWriter.Write]. It must not be kept
+// after that function returns.
+type AssignmentsTx struct{ txn *memdb.Txn }
+
 // PutAssignment inserts or replaces an assignments row.
-func (w *Writer) PutAssignment(a Assignment) error {
+func (tx *AssignmentsTx) PutAssignment(a Assignment) error {
 	a.Watchers = 0
-	return w.insert(TableAssignments, &a)
+	return insert(tx.txn, tableAssignments, &a)
 }
 
 // DeleteAssignment removes an assignments row.
-func (w *Writer) DeleteAssignment(id string) error { return w.delete(TableAssignments, id) }
+func (tx *AssignmentsTx) DeleteAssignment(id string) error {
+	return remove(tx.txn, tableAssignments, id)
+}
+
+// AssignmentRow reads a row inside the transaction, for read-modify-write.
+func (tx *AssignmentsTx) AssignmentRow(id string) (Assignment, bool) {
+	return firstIn[Assignment](tx.txn, tableAssignments, id)
+}
 
 // Assignments lists every row, ordered by row key, with Watchers filled in.
-func (r *Registry) Assignments() []Assignment {
-	rows := collect[Assignment](r.read().Get(TableAssignments, "id"))
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := range rows {
-		rows[i].Watchers = r.watchers[rows[i].Consumer]
-	}
-	return rows
-}
+func (r *Registry) Assignments() []Assignment { return r.Snapshot().Assignments() }
 
 // AssignmentOf returns the row of consumer: the one keyed by its path, not
 // the Moving rows of channels it moved off.
 func (r *Registry) AssignmentOf(consumer string) (Assignment, bool) {
-	return first[Assignment](r.read().First(TableAssignments, "id", consumer))
+	return r.Snapshot().AssignmentOf(consumer)
 }
 
 // HeldFloats lists the rows of float channels a consumer holds on the
 // connections ids: Assigned floats and Moving rows.
-func (r *Registry) HeldFloats(ids ...string) []Assignment {
-	rows, _ := heldFloats(r.read(), nil, ids)
-	return rows
-}
-
-// heldFloats reads HeldFloats' rows in txn, adding the watch channels of
-// the index ranges it read to ws (when not nil).
-func heldFloats(txn *memdb.Txn, ws memdb.WatchSet, ids []string) ([]Assignment, error) {
-	var out []Assignment
-	for _, id := range ids {
-		for _, st := range []AssignState{Assigned, Moving} {
-			it, err := txn.Get(TableAssignments, "broker_state", id, string(st))
-			if err != nil {
-				return nil, err
-			}
-			if ws != nil {
-				ws.Add(it.WatchCh())
-			}
-			for raw := it.Next(); raw != nil; raw = it.Next() {
-				if a := raw.(*Assignment); a.Type != Sticky {
-					out = append(out, *a)
-				}
-			}
-		}
-	}
-	return out, nil
-}
+func (r *Registry) HeldFloats(ids ...string) []Assignment { return r.Snapshot().HeldFloats(ids...) }
 
 // Prechannels lists the unassigned channels of broker.
-func (r *Registry) Prechannels(broker string) []Assignment {
-	return collect[Assignment](r.read().Get(TableAssignments, "broker_state", broker, string(Prechannel)))
-}
+func (r *Registry) Prechannels(broker string) []Assignment { return r.Snapshot().Prechannels(broker) }
 
 // AssignmentsOn lists the rows of broker in state.
 func (r *Registry) AssignmentsOn(broker string, state AssignState) []Assignment {
-	return collect[Assignment](r.read().Get(TableAssignments, "broker_state", broker, string(state)))
+	return r.Snapshot().AssignmentsOn(broker, state)
 }
 
 // AssignmentsIn lists the rows in state, ordered by row key. It scans the
 // table: no hot path asks, and an index would cost every row memory.
 func (r *Registry) AssignmentsIn(state AssignState) []Assignment {
+	return r.Snapshot().AssignmentsIn(state)
+}
+
+// Assignments lists every row, ordered by row key, with Watchers filled in
+// (a wait wakes on a change of those counts too).
+func (s *Snapshot) Assignments() []Assignment {
+	rows := list[Assignment](s, tableAssignments, "id")
+	watchers, ch := s.r.watchersOf()
+	s.ws.Add(ch)
+	for i := range rows {
+		rows[i].Watchers = watchers[rows[i].Consumer]
+	}
+	return rows
+}
+
+// AssignmentOf returns the row of consumer (see [Registry.AssignmentOf]).
+func (s *Snapshot) AssignmentOf(consumer string) (Assignment, bool) {
+	return one[Assignment](s, tableAssignments, "id", consumer)
+}
+
+// HeldFloats lists the rows of float channels a consumer holds on the
+// connections ids (see [Registry.HeldFloats]).
+func (s *Snapshot) HeldFloats(ids ...string) []Assignment {
 	var out []Assignment
-	for _, a := range collect[Assignment](r.read().Get(TableAssignments, "id")) {
-		if a.State == state {
-			out = append(out, a)
+	for _, id := range ids {
+		for _, st := range []AssignState{Assigned, Moving} {
+			each(s, tableAssignments, "broker_state", func(a *Assignment) bool {
+				if a.Type != Sticky {
+					out = append(out, *a)
+				}
+				return true
+			}, id, string(st))
 		}
 	}
+	return out
+}
+
+// Prechannels lists the unassigned channels of broker.
+func (s *Snapshot) Prechannels(broker string) []Assignment {
+	return s.AssignmentsOn(broker, Prechannel)
+}
+
+// AssignmentsOn lists the rows of broker in state.
+func (s *Snapshot) AssignmentsOn(broker string, state AssignState) []Assignment {
+	return list[Assignment](s, tableAssignments, "broker_state", broker, string(state))
+}
+
+// AssignmentsIn lists the rows in state, ordered by row key (a scan).
+func (s *Snapshot) AssignmentsIn(state AssignState) []Assignment {
+	var out []Assignment
+	each(s, tableAssignments, "id", func(a *Assignment) bool {
+		if a.State == state {
+			out = append(out, *a)
+		}
+		return true
+	})
 	return out
 }

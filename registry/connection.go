@@ -75,69 +75,96 @@ type Connection struct {
 	Draining bool `json:"draining"`
 }
 
+// ConnectionsWriter writes the connections table. The tree hands the only
+// one to the connections actor.
+type ConnectionsWriter struct{ r *Registry }
+
+// Write runs fn in one write transaction of the connections table and
+// commits it when fn returns nil.
+func (w ConnectionsWriter) Write(fn func(tx *ConnectionsTx) error) error {
+	return w.r.write(func(txn *memdb.Txn) error { return fn(&ConnectionsTx{txn}) })
+}
+
+// ConnectionsTx is a write transaction of the connections table, handed to
+// the function given to [ConnectionsWriter.Write]. It must not be kept
+// after that function returns.
+type ConnectionsTx struct{ txn *memdb.Txn }
+
 // PutConnection inserts or replaces a connection row.
 // A row without a role is the broker's consuming connection.
-func (w *Writer) PutConnection(c Connection) error {
+func (tx *ConnectionsTx) PutConnection(c Connection) error {
 	if c.Role == "" {
 		c.Role = Consume
 	}
 	if c.Broker == "" {
 		c.Broker = c.ID
 	}
-	return w.insert(TableConnections, &c)
+	return insert(tx.txn, tableConnections, &c)
 }
 
 // DeleteConnection removes a connection row.
-func (w *Writer) DeleteConnection(id string) error { return w.delete(TableConnections, id) }
+func (tx *ConnectionsTx) DeleteConnection(id string) error {
+	return remove(tx.txn, tableConnections, id)
+}
+
+// ConnectionRow reads a row inside the transaction, for read-modify-write.
+func (tx *ConnectionsTx) ConnectionRow(id string) (Connection, bool) {
+	return firstIn[Connection](tx.txn, tableConnections, id)
+}
 
 // Connections lists every connection, ordered by ID, with Channels filled in.
-func (r *Registry) Connections() []Connection {
-	txn := r.read()
-	rows := collect[Connection](txn.Get(TableConnections, "id"))
+func (r *Registry) Connections() []Connection { return r.Snapshot().Connections() }
+
+// Connection returns the row of broker id, with Channels filled in.
+func (r *Registry) Connection(id string) (Connection, bool) { return r.Snapshot().Connection(id) }
+
+// Available lists the available brokers of zone (their consuming
+// connections), primary first.
+func (r *Registry) Available(zone string) []Connection { return r.Snapshot().Available(zone) }
+
+// Primary returns the primary broker of zone: the available broker with the
+// smallest ID, as Kazoo's kz_amqp_connections:primary_broker/0 picks the
+// smallest URI.
+func (r *Registry) Primary(zone string) (Connection, bool) { return r.Snapshot().Primary(zone) }
+
+// Connections lists every connection, ordered by ID, with Channels filled in.
+func (s *Snapshot) Connections() []Connection {
+	rows := list[Connection](s, tableConnections, "id")
 	for i := range rows {
-		rows[i].Channels = channelsOf(txn, rows[i])
+		rows[i].Channels = s.channelsOf(rows[i])
 	}
 	return rows
 }
 
 // Connection returns the row of broker id, with Channels filled in.
-func (r *Registry) Connection(id string) (Connection, bool) {
-	txn := r.read()
-	c, ok := first[Connection](txn.First(TableConnections, "id", id))
+func (s *Snapshot) Connection(id string) (Connection, bool) {
+	c, ok := one[Connection](s, tableConnections, "id", id)
 	if ok {
-		c.Channels = channelsOf(txn, c)
+		c.Channels = s.channelsOf(c)
 	}
 	return c, ok
 }
 
 // channelsOf counts the channels open on c: its prechannels and assigned
 // channels, and its control channel while it is available.
-func channelsOf(txn *memdb.Txn, c Connection) int {
+func (s *Snapshot) channelsOf(c Connection) int {
 	n := 0
 	if c.Available {
 		n++
 	}
 	for _, st := range []AssignState{Prechannel, Assigned, Moving} {
-		it, err := txn.Get(TableAssignments, "broker_state", c.ID, string(st))
-		if err != nil {
-			continue
-		}
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			n++
-		}
+		each(s, tableAssignments, "broker_state", func(*Assignment) bool { n++; return true }, c.ID, string(st))
 	}
 	return n
 }
 
 // Available lists the available brokers of zone (their consuming
 // connections), primary first.
-func (r *Registry) Available(zone string) []Connection {
-	return collect[Connection](r.read().Get(TableConnections, "zone_available", zone, string(Consume), true))
+func (s *Snapshot) Available(zone string) []Connection {
+	return list[Connection](s, tableConnections, "zone_available", zone, string(Consume), true)
 }
 
-// Primary returns the primary broker of zone: the available broker with the
-// smallest ID, as Kazoo's kz_amqp_connections:primary_broker/0 picks the
-// smallest URI.
-func (r *Registry) Primary(zone string) (Connection, bool) {
-	return first[Connection](r.read().First(TableConnections, "zone_available", zone, string(Consume), true))
+// Primary returns the primary broker of zone (see [Registry.Primary]).
+func (s *Snapshot) Primary(zone string) (Connection, bool) {
+	return one[Connection](s, tableConnections, "zone_available", zone, string(Consume), true)
 }

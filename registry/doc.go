@@ -3,8 +3,11 @@
 //
 // # Tables and owners
 //
-// Each table has exactly one writer actor; everybody else (other actors, the
-// admin API, the CLI through it, tests) reads in lock-free read transactions:
+// Each table has exactly one writer; everybody else (other actors, the
+// admin API, the CLI through it, tests) reads lock-free snapshots. The
+// types hold this: [New] returns the registry (reads and waits only) and
+// one [Writers] value, a typed writer per table, which the tree (package
+// supervisor) hands to each table's owner when it builds itself:
 //
 //	connections   the "connections" actor (Kazoo's kz_amqp_connections); each
 //	              connection actor reports its state to it as a message
@@ -15,14 +18,23 @@
 //	publishers    each publisher actor its own row
 //	workers       each RPC worker its own row
 //
+// The connections and assignments writers go to their one actor only
+// (actors.NewConnectionsProps, actors.NewAssignmentsProps); the other four
+// travel in actors.Env, because embedding code spawns listeners from the
+// tree's Env too. No go-memdb type is part of the API.
+//
 // Every table is listed in one map, tables in schema.go; each table's
-// schema, row type and accessors live in a file named after it.
+// schema, row type, writer and reads live in a file named after it.
 //
 // Rows are immutable values: a writer inserts a fresh copy, never mutates a
 // stored row (go-memdb computes old index keys from the stored object).
 //
 // # Waiting
 //
-// Callers wait on memdb watch sets bounded by a context ([Registry.WaitAvailable],
-// [Registry.WaitAssigned], [Registry.WaitFor]); nothing polls.
+// Callers wait on go-memdb watch channels bounded by a context; nothing
+// polls. [Registry.Wait] runs a condition on a [Snapshot] and runs it again
+// each time something it read there changed; [Registry.WaitAvailable],
+// [Registry.WaitAssigned] and the other Wait methods are built on it.
+// [Registry.Changed] is one channel for "any table changed" (the observer
+// waits on it).
 package registry

@@ -6,11 +6,11 @@ import (
 	"github.com/hashicorp/go-memdb"
 )
 
-// TableListeners holds one row per listener actor.
-const TableListeners = "listeners"
+// tableListeners holds one row per listener actor.
+const tableListeners = "listeners"
 
 func listenersTable() *memdb.TableSchema {
-	return &memdb.TableSchema{Name: TableListeners, Indexes: map[string]*memdb.IndexSchema{
+	return &memdb.TableSchema{Name: tableListeners, Indexes: map[string]*memdb.IndexSchema{
 		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
 	}}
 }
@@ -60,18 +60,39 @@ type Listener struct {
 	RepliesReturned uint64 `json:"replies_returned"`
 }
 
+// ListenersWriter writes the listeners table: each listener its own row.
+// The tree hands it over in actors.Env.
+type ListenersWriter struct{ r *Registry }
+
 // PutListener inserts or replaces a listener row.
-func (w *Writer) PutListener(l Listener) error { return w.insert(TableListeners, &l) }
+func (w ListenersWriter) PutListener(l Listener) error { return put(w.r, tableListeners, &l) }
 
 // DeleteListener removes a listener row.
-func (w *Writer) DeleteListener(path string) error { return w.delete(TableListeners, path) }
+func (w ListenersWriter) DeleteListener(path string) error { return del(w.r, tableListeners, path) }
 
 // Listeners lists every listener, ordered by path.
-func (r *Registry) Listeners() []Listener {
-	return collect[Listener](r.read().Get(TableListeners, "id"))
-}
+func (r *Registry) Listeners() []Listener { return r.Snapshot().Listeners() }
 
 // Listener returns the row of the listener at path.
-func (r *Registry) Listener(path string) (Listener, bool) {
-	return first[Listener](r.read().First(TableListeners, "id", path))
+func (r *Registry) Listener(path string) (Listener, bool) { return r.Snapshot().Listener(path) }
+
+// Listeners lists every listener, ordered by path.
+func (s *Snapshot) Listeners() []Listener { return list[Listener](s, tableListeners, "id") }
+
+// Listener returns the row of the listener at path.
+func (s *Snapshot) Listener(path string) (Listener, bool) {
+	return one[Listener](s, tableListeners, "id", path)
+}
+
+// CountListeners counts the listeners in state, reading the rows in place
+// (a thousand listeners cost no copy).
+func (s *Snapshot) CountListeners(state ListenerState) int {
+	n := 0
+	each(s, tableListeners, "id", func(l *Listener) bool {
+		if l.State == state {
+			n++
+		}
+		return true
+	})
+	return n
 }

@@ -6,13 +6,13 @@ import (
 	"github.com/hashicorp/go-memdb"
 )
 
-// TablePublishers holds one row per publisher actor of the publishers pool.
+// tablePublishers holds one row per publisher actor of the publishers pool.
 // Each row is written by the publisher actor it describes, nobody else:
 // on every state change and, when its counters moved, at most every 250ms.
-const TablePublishers = "publishers"
+const tablePublishers = "publishers"
 
 func publishersTable() *memdb.TableSchema {
-	return &memdb.TableSchema{Name: TablePublishers, Indexes: map[string]*memdb.IndexSchema{
+	return &memdb.TableSchema{Name: tablePublishers, Indexes: map[string]*memdb.IndexSchema{
 		"id":    {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		"state": {Name: "state", Indexer: &memdb.StringFieldIndex{Field: "State"}},
 	}}
@@ -62,16 +62,26 @@ type Publisher struct {
 	ConfirmMeanMs float64 `json:"confirm_mean_ms"`
 }
 
+// PublishersWriter writes the publishers table: each publisher actor its
+// own row. The tree hands it over in actors.Env.
+type PublishersWriter struct{ r *Registry }
+
 // PutPublisher inserts or replaces a publishers row.
-func (w *Writer) PutPublisher(p Publisher) error { return w.insert(TablePublishers, &p) }
+func (w PublishersWriter) PutPublisher(p Publisher) error { return put(w.r, tablePublishers, &p) }
 
 // DeletePublisher removes a publishers row.
-func (w *Writer) DeletePublisher(id string) error { return w.delete(TablePublishers, id) }
+func (w PublishersWriter) DeletePublisher(id string) error { return del(w.r, tablePublishers, id) }
 
 // Publishers lists every publisher, ordered by actor path.
-func (r *Registry) Publishers() []Publisher { return All[Publisher](r, TablePublishers) }
+func (r *Registry) Publishers() []Publisher { return r.Snapshot().Publishers() }
 
 // Publisher returns the row of the publisher actor at path.
-func (r *Registry) Publisher(path string) (Publisher, bool) {
-	return One[Publisher](r, TablePublishers, path)
+func (r *Registry) Publisher(path string) (Publisher, bool) { return r.Snapshot().Publisher(path) }
+
+// Publishers lists every publisher, ordered by actor path.
+func (s *Snapshot) Publishers() []Publisher { return list[Publisher](s, tablePublishers, "id") }
+
+// Publisher returns the row of the publisher actor at path.
+func (s *Snapshot) Publisher(path string) (Publisher, bool) {
+	return one[Publisher](s, tablePublishers, "id", path)
 }

@@ -3,21 +3,15 @@ package registry
 import "testing"
 
 func TestPublishers_RowsAreReplacedAndDeleted(t *testing.T) {
-	r := New()
-	put(t, r, func(w *Writer) error {
-		if err := w.PutPublisher(Publisher{ID: "warren/publishers/publishers-2", State: PublisherWaiting}); err != nil {
-			return err
-		}
-		return w.PutPublisher(Publisher{ID: "warren/publishers/publishers-1", State: PublisherWaiting})
-	})
-	put(t, r, func(w *Writer) error {
-		return w.PutPublisher(Publisher{ID: "warren/publishers/publishers-1", State: PublisherReady, Published: 7})
-	})
+	r, w := New()
+	must(t, w.Publishers.PutPublisher(Publisher{ID: "warren/publishers/publishers-2", State: PublisherWaiting}))
+	must(t, w.Publishers.PutPublisher(Publisher{ID: "warren/publishers/publishers-1", State: PublisherWaiting}))
+	must(t, w.Publishers.PutPublisher(Publisher{ID: "warren/publishers/publishers-1", State: PublisherReady, Published: 7}))
 	rows := r.Publishers()
 	if len(rows) != 2 || rows[0].ID != "warren/publishers/publishers-1" || rows[0].Published != 7 || rows[0].State != PublisherReady {
 		t.Fatalf("rows = %+v", rows)
 	}
-	put(t, r, func(w *Writer) error { return w.DeletePublisher("warren/publishers/publishers-1") })
+	must(t, w.Publishers.DeletePublisher("warren/publishers/publishers-1"))
 	if _, ok := r.Publisher("warren/publishers/publishers-1"); ok {
 		t.Fatal("deleted row still there")
 	}

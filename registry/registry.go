@@ -7,68 +7,78 @@ import (
 	"github.com/hashicorp/go-memdb"
 )
 
-// Registry is Warren's in-memory database. It is safe for concurrent use by
-// multiple goroutines: reads are lock-free snapshots, writes are serialised
-// by go-memdb's writer lock (and, by convention, each table has one writer).
+// Registry is Warren's in-memory database, read side: typed reads of every
+// table ([Registry.Connections], [Registry.Snapshot]…) and waits on their
+// changes ([Registry.Wait]). Writing takes one of the [Writers] that [New]
+// returned beside it. It is safe for concurrent use by multiple goroutines:
+// reads are lock-free snapshots, writes are serialised by go-memdb's
+// writer lock.
 type Registry struct {
 	db *memdb.MemDB
 
-	mu       sync.Mutex     // guards watchers
+	mu       sync.Mutex     // guards watchers and watched
 	watchers map[string]int // consumer -> callers blocked in WaitAssigned
+	watched  chan struct{}  // closed (and replaced) when watchers changes
 }
 
-// New returns an empty registry.
-func New() *Registry {
-	db, err := memdb.NewMemDB(Schema())
+// New returns an empty registry and the writers of its tables, one per
+// table. Whoever builds the tree keeps the writers and hands each to the
+// table's owner (see the package doc); nothing else can write.
+func New() (*Registry, *Writers) {
+	db, err := memdb.NewMemDB(schema())
 	if err != nil {
 		// The schema is a compile-time constant; a failure is a programming error.
 		panic(fmt.Sprintf("warren: registry schema: %v", err))
 	}
-	return &Registry{db: db, watchers: map[string]int{}}
-}
-
-// DB exposes the underlying go-memdb database for custom read queries.
-// Never write through it: use [Registry.Write].
-func (r *Registry) DB() *memdb.MemDB { return r.db }
-
-// Write runs fn in one write transaction and commits it when fn returns nil.
-// Writers batch related changes in one call: a write transaction costs about
-// 25µs however many rows it touches.
-func (r *Registry) Write(fn func(w *Writer) error) error {
-	txn := r.db.Txn(true)
-	defer txn.Abort()
-	if err := fn(&Writer{txn: txn}); err != nil {
-		return err
+	r := &Registry{db: db, watchers: map[string]int{}, watched: make(chan struct{})}
+	return r, &Writers{
+		Connections: ConnectionsWriter{r},
+		Assignments: AssignmentsWriter{r},
+		Actors:      ActorsWriter{r},
+		Listeners:   ListenersWriter{r},
+		Publishers:  PublishersWriter{r},
+		Workers:     WorkersWriter{r},
 	}
-	txn.Commit()
-	return nil
 }
 
-// Writer is a write transaction handed to the function given to [Registry.Write].
-// It must not be kept after that function returns.
-type Writer struct{ txn *memdb.Txn }
+// Snapshot returns a consistent read of every table at this instant: what
+// a caller reads through it never mixes two commits.
+func (r *Registry) Snapshot() *Snapshot { return &Snapshot{r: r, txn: r.db.Txn(false)} }
 
-// Insert and Delete give feature files typed writers of their own tables.
-func (w *Writer) Insert(table string, row any) error { return w.insert(table, row) }
+// watching returns a snapshot that adds the watch channel of everything
+// read through it to a fresh watch set.
+func (r *Registry) watching() *Snapshot {
+	s := r.Snapshot()
+	s.ws = memdb.NewWatchSet()
+	return s
+}
 
-// Delete removes the row with id from table.
-func (w *Writer) Delete(table, id string) error { return w.delete(table, id) }
-
-func (w *Writer) insert(table string, row any) error {
-	if err := w.txn.Insert(table, row); err != nil {
-		return fmt.Errorf("warren: registry: insert into %s: %w", table, err)
+// countWatcher adds d to the callers waiting for consumer's channel and
+// wakes the waits that read the assignments table.
+func (r *Registry) countWatcher(consumer string, d int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.watchers[consumer] += d; r.watchers[consumer] <= 0 {
+		delete(r.watchers, consumer)
 	}
-	return nil
+	close(r.watched)
+	r.watched = make(chan struct{})
 }
 
-func (w *Writer) delete(table, id string) error {
-	if _, err := w.txn.DeleteAll(table, "id", id); err != nil {
-		return fmt.Errorf("warren: registry: delete %q from %s: %w", id, table, err)
+// watchersOf returns the current counts (a copy) and the channel closed at
+// their next change.
+func (r *Registry) watchersOf() (map[string]int, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.watchers) == 0 {
+		return nil, r.watched
 	}
-	return nil
+	out := make(map[string]int, len(r.watchers))
+	for k, v := range r.watchers {
+		out[k] = v
+	}
+	return out, r.watched
 }
-
-func (r *Registry) read() *memdb.Txn { return r.db.Txn(false) }
 
 // collect drains an iterator into typed rows.
 func collect[T any](it memdb.ResultIterator, err error) []T {
@@ -80,20 +90,4 @@ func collect[T any](it memdb.ResultIterator, err error) []T {
 		out = append(out, *raw.(*T))
 	}
 	return out
-}
-
-func first[T any](raw any, err error) (T, bool) {
-	var zero T
-	if err != nil || raw == nil {
-		return zero, false
-	}
-	return *raw.(*T), true
-}
-
-// All lists every row of table, ordered by id.
-func All[T any](r *Registry, table string) []T { return collect[T](r.read().Get(table, "id")) }
-
-// One returns the row of table with id.
-func One[T any](r *Registry, table, id string) (T, bool) {
-	return first[T](r.read().First(table, "id", id))
 }

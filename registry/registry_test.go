@@ -8,33 +8,52 @@ import (
 )
 
 func TestSchema_Validates(t *testing.T) {
-	if err := Schema().Validate(); err != nil {
+	if err := schema().Validate(); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func put(t *testing.T, r *Registry, fn func(w *Writer) error) {
+// must fails the test on a write's error.
+func must(t testing.TB, err error) {
 	t.Helper()
-	if err := r.Write(fn); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestRegistry_PrimaryIsSmallestAvailableBrokerOfZone(t *testing.T) {
-	r := New()
-	put(t, r, func(w *Writer) error {
-		for _, c := range []Connection{
-			{ID: "b:5672", Zone: "z1", Available: true},
-			{ID: "a:5672", Zone: "z1", Available: false},
-			{ID: "c:5672", Zone: "z1", Available: true},
-			{ID: "0:5672", Zone: "z2", Available: true},
-		} {
-			if err := w.PutConnection(c); err != nil {
+// putConns writes rows in one transaction of the connections table.
+func putConns(t testing.TB, w *Writers, rows ...Connection) {
+	t.Helper()
+	must(t, w.Connections.Write(func(tx *ConnectionsTx) error {
+		for _, c := range rows {
+			if err := tx.PutConnection(c); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}))
+}
+
+// putAssignments writes rows in one transaction of the assignments table.
+func putAssignments(t testing.TB, w *Writers, rows ...Assignment) {
+	t.Helper()
+	must(t, w.Assignments.Write(func(tx *AssignmentsTx) error {
+		for _, a := range rows {
+			if err := tx.PutAssignment(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+func TestRegistry_PrimaryIsSmallestAvailableBrokerOfZone(t *testing.T) {
+	r, w := New()
+	putConns(t, w,
+		Connection{ID: "b:5672", Zone: "z1", Available: true},
+		Connection{ID: "a:5672", Zone: "z1", Available: false},
+		Connection{ID: "c:5672", Zone: "z1", Available: true},
+		Connection{ID: "0:5672", Zone: "z2", Available: true})
 	p, ok := r.Primary("z1")
 	if !ok || p.ID != "b:5672" {
 		t.Fatalf("primary of z1 = %q, %v; want b:5672", p.ID, ok)
@@ -48,11 +67,11 @@ func TestRegistry_PrimaryIsSmallestAvailableBrokerOfZone(t *testing.T) {
 }
 
 func TestRegistry_WaitAvailableWakesOnCommit(t *testing.T) {
-	r := New()
-	put(t, r, func(w *Writer) error { return w.PutConnection(Connection{ID: "a", Zone: "local"}) })
+	r, w := New()
+	putConns(t, w, Connection{ID: "a", Zone: "local"})
 	go func() {
-		put(t, r, func(w *Writer) error { return w.PutConnection(Connection{ID: "x", Zone: "other", Available: true}) })
-		put(t, r, func(w *Writer) error { return w.PutConnection(Connection{ID: "a", Zone: "local", Available: true}) })
+		putConns(t, w, Connection{ID: "x", Zone: "other", Available: true})
+		putConns(t, w, Connection{ID: "a", Zone: "local", Available: true})
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -63,7 +82,7 @@ func TestRegistry_WaitAvailableWakesOnCommit(t *testing.T) {
 }
 
 func TestRegistry_WaitAvailableEndsWithContext(t *testing.T) {
-	r := New()
+	r, _ := New()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := r.WaitAvailable(ctx, "local")
@@ -73,10 +92,8 @@ func TestRegistry_WaitAvailableEndsWithContext(t *testing.T) {
 }
 
 func TestRegistry_WaitAssignedCountsWatchers(t *testing.T) {
-	r := New()
-	put(t, r, func(w *Writer) error {
-		return w.PutAssignment(Assignment{ID: "c1", Consumer: "c1", State: Waiting, Type: Float})
-	})
+	r, w := New()
+	putAssignments(t, w, Assignment{ID: "c1", Consumer: "c1", State: Waiting, Type: Float})
 	done := make(chan Assignment)
 	go func() {
 		a, err := r.WaitAssigned(context.Background(), "c1")
@@ -85,22 +102,18 @@ func TestRegistry_WaitAssignedCountsWatchers(t *testing.T) {
 		}
 		done <- a
 	}()
-	// The watcher shows up in the table view while it waits.
+	// The watcher shows up in the table view while it waits: a wait on the
+	// table wakes when the count changes.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for {
-		if rows := r.Assignments(); len(rows) == 1 && rows[0].Watchers == 1 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("watcher never counted")
-		case <-time.After(time.Millisecond):
-		}
-	}
-	put(t, r, func(w *Writer) error {
-		return w.PutAssignment(Assignment{ID: "c1", Consumer: "c1", State: Assigned, Broker: "b", Channel: "b#1"})
+	err := r.Wait(ctx, func(s *Snapshot) (bool, error) {
+		rows := s.Assignments()
+		return len(rows) == 1 && rows[0].Watchers == 1, nil
 	})
+	if err != nil {
+		t.Fatalf("watcher never counted: %v", err)
+	}
+	putAssignments(t, w, Assignment{ID: "c1", Consumer: "c1", State: Assigned, Broker: "b", Channel: "b#1"})
 	if a := <-done; a.Channel != "b#1" {
 		t.Fatalf("assigned row = %+v", a)
 	}
@@ -110,20 +123,15 @@ func TestRegistry_WaitAssignedCountsWatchers(t *testing.T) {
 }
 
 func TestRegistry_TreeNestsChildrenByParent(t *testing.T) {
-	r := New()
-	put(t, r, func(w *Writer) error {
-		for _, a := range []Actor{
-			{Path: "warren", Name: "warren", Kind: Supervisor, Status: Running},
-			{Path: "warren/connection_sup", Parent: "warren", Name: "connection_sup", Kind: Supervisor},
-			{Path: "warren/connection_sup/a", Parent: "warren/connection_sup", Name: "a", Restarts: 2},
-			{Path: "warren/assignments", Parent: "warren", Name: "assignments"},
-		} {
-			if err := w.PutActor(a); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	r, w := New()
+	for _, a := range []Actor{
+		{Path: "warren", Name: "warren", Kind: Supervisor, Status: Running},
+		{Path: "warren/connection_sup", Parent: "warren", Name: "connection_sup", Kind: Supervisor},
+		{Path: "warren/connection_sup/a", Parent: "warren/connection_sup", Name: "a", Restarts: 2},
+		{Path: "warren/assignments", Parent: "warren", Name: "assignments"},
+	} {
+		must(t, w.Actors.PutActor(a))
+	}
 	tree := r.Tree("warren")
 	if tree == nil || len(tree.Children) != 2 || tree.Children[0].Name != "assignments" {
 		t.Fatalf("tree = %+v", tree)
@@ -134,23 +142,13 @@ func TestRegistry_TreeNestsChildrenByParent(t *testing.T) {
 }
 
 func TestRegistry_ConnectionsCountTheirChannels(t *testing.T) {
-	r := New()
-	put(t, r, func(w *Writer) error {
-		if err := w.PutConnection(Connection{ID: "b", Zone: "z", Available: true}); err != nil {
-			return err
-		}
-		for _, a := range []Assignment{
-			{ID: "b#1", Channel: "b#1", Broker: "b", State: Prechannel},
-			{ID: "c1", Consumer: "c1", Channel: "b#2", Broker: "b", State: Assigned},
-			{ID: "c2", Consumer: "c2", Broker: "b", State: Reconnecting},
-			{ID: "x#1", Channel: "x#1", Broker: "x", State: Prechannel},
-		} {
-			if err := w.PutAssignment(a); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	r, w := New()
+	putConns(t, w, Connection{ID: "b", Zone: "z", Available: true})
+	putAssignments(t, w,
+		Assignment{ID: "b#1", Channel: "b#1", Broker: "b", State: Prechannel},
+		Assignment{ID: "c1", Consumer: "c1", Channel: "b#2", Broker: "b", State: Assigned},
+		Assignment{ID: "c2", Consumer: "c2", Broker: "b", State: Reconnecting},
+		Assignment{ID: "x#1", Channel: "x#1", Broker: "x", State: Prechannel})
 	if c, _ := r.Connection("b"); c.Channels != 3 {
 		t.Fatalf("channels = %d, want control + prechannel + assigned", c.Channels)
 	}

@@ -4,24 +4,24 @@ import "github.com/hashicorp/go-memdb"
 
 // Table names.
 const (
-	TableConnections = "connections"
-	TableAssignments = "assignments"
-	TableActors      = "actors"
+	tableConnections = "connections"
+	tableAssignments = "assignments"
+	tableActors      = "actors"
 )
 
 // tables maps each table name to its schema: every table of Warren, in one
 // place (each table's rows and accessors live in a file named after it).
 var tables = map[string]func() *memdb.TableSchema{
-	TableConnections: connectionsTable,
-	TableAssignments: assignmentsTable,
-	TableActors:      actorsTable,
-	TableListeners:   listenersTable,
-	TablePublishers:  publishersTable,
-	TableWorkers:     workersTable,
+	tableConnections: connectionsTable,
+	tableAssignments: assignmentsTable,
+	tableActors:      actorsTable,
+	tableListeners:   listenersTable,
+	tablePublishers:  publishersTable,
+	tableWorkers:     workersTable,
 }
 
-// Schema returns the go-memdb schema of every Warren table.
-func Schema() *memdb.DBSchema {
+// schema returns the go-memdb schema of every Warren table.
+func schema() *memdb.DBSchema {
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for name, table := range tables {
 		s.Tables[name] = table()
@@ -30,7 +30,7 @@ func Schema() *memdb.DBSchema {
 }
 
 func connectionsTable() *memdb.TableSchema {
-	return &memdb.TableSchema{Name: TableConnections, Indexes: map[string]*memdb.IndexSchema{
+	return &memdb.TableSchema{Name: tableConnections, Indexes: map[string]*memdb.IndexSchema{
 		"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		"zone": {Name: "zone", Indexer: &memdb.StringFieldIndex{Field: "Zone"}},
 		// zone_available orders the available connections of a zone and
@@ -44,7 +44,7 @@ func connectionsTable() *memdb.TableSchema {
 }
 
 func assignmentsTable() *memdb.TableSchema {
-	return &memdb.TableSchema{Name: TableAssignments, Indexes: map[string]*memdb.IndexSchema{
+	return &memdb.TableSchema{Name: tableAssignments, Indexes: map[string]*memdb.IndexSchema{
 		"id":       {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		"consumer": {Name: "consumer", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Consumer"}},
 		"broker_state": {Name: "broker_state", AllowMissing: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
@@ -55,7 +55,7 @@ func assignmentsTable() *memdb.TableSchema {
 }
 
 func actorsTable() *memdb.TableSchema {
-	return &memdb.TableSchema{Name: TableActors, Indexes: map[string]*memdb.IndexSchema{
+	return &memdb.TableSchema{Name: tableActors, Indexes: map[string]*memdb.IndexSchema{
 		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
 	}}
 }

@@ -4,52 +4,49 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/hashicorp/go-memdb"
 )
 
-// WaitFor blocks until match returns true for a snapshot of the registry, or
-// ctx ends. The query must read through txn so that its watch channels are
-// added to ws; WaitFor re-runs it after every wakeup.
-func (r *Registry) WaitFor(ctx context.Context, query func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error)) error {
+// Wait blocks until cond returns true, returns an error, or ctx ends (then
+// it returns ctx's error). cond reads the registry through the snapshot it
+// is given; Wait runs it again on a fresh snapshot each time something it
+// read there changed, and at no other time. A cond that reads nothing
+// through s (only outside state) is never run again: use [Snapshot.WatchAll]
+// or [Snapshot.Watch] then.
+func (r *Registry) Wait(ctx context.Context, cond func(s *Snapshot) (bool, error)) error {
 	for {
-		ws := memdb.NewWatchSet()
-		ok, err := query(r.db.Txn(false), ws)
+		s := r.watching()
+		ok, err := cond(s)
 		if err != nil {
 			return err
 		}
 		if ok {
 			return nil
 		}
-		if err := ws.WatchCtx(ctx); err != nil {
+		if err := s.ws.WatchCtx(ctx); err != nil {
 			return err
 		}
 	}
 }
 
-// waitRow waits until the first row of table matching index and args
-// exists and satisfies cond, and returns it (or the last row seen).
-func waitRow[T any](ctx context.Context, r *Registry, table, index string, cond func(T) bool, args ...any) (T, error) {
-	var got T
-	err := r.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(table, index, args...)
-		if err != nil {
-			return false, err
-		}
-		ws.Add(ch)
-		if raw == nil {
-			return false, nil
-		}
-		got = *raw.(*T)
-		return cond(got), nil
-	})
-	return got, err
+// Changed returns a channel that receives nil once any table (or an
+// assignments row's Watchers count) changes after the call, or ctx's error
+// when ctx ends first. It runs one goroutine until then: cancel ctx once
+// the channel is no longer read.
+func (r *Registry) Changed(ctx context.Context) <-chan error {
+	s := r.watching()
+	s.WatchAll()
+	return s.ws.WatchCh(ctx)
 }
 
 // WaitAvailable waits until zone has an available broker and returns the
 // zone's primary broker then.
 func (r *Registry) WaitAvailable(ctx context.Context, zone string) (Connection, error) {
-	got, err := waitRow(ctx, r, TableConnections, "zone_available", func(Connection) bool { return true }, zone, string(Consume), true)
+	var got Connection
+	err := r.Wait(ctx, func(s *Snapshot) (bool, error) {
+		var ok bool
+		got, ok = s.Primary(zone)
+		return ok, nil
+	})
 	if err != nil {
 		return Connection{}, fmt.Errorf("warren: waiting for a broker of zone %q: %w", zone, err)
 	}
@@ -58,7 +55,12 @@ func (r *Registry) WaitAvailable(ctx context.Context, zone string) (Connection, 
 
 // WaitConnection waits until broker's row satisfies cond.
 func (r *Registry) WaitConnection(ctx context.Context, broker string, cond func(Connection) bool) (Connection, error) {
-	got, err := waitRow(ctx, r, TableConnections, "id", cond, broker)
+	var got Connection
+	err := r.Wait(ctx, func(s *Snapshot) (bool, error) {
+		row, ok := s.Connection(broker)
+		got = row
+		return ok && cond(row), nil
+	})
 	if err != nil {
 		return got, fmt.Errorf("warren: waiting on broker %s (last state %s, %q): %w", broker, got.State, got.LastError, err)
 	}
@@ -68,17 +70,14 @@ func (r *Registry) WaitConnection(ctx context.Context, broker string, cond func(
 // WaitAssigned waits until consumer holds an assigned channel and returns
 // its row. While it waits, the row's Watchers count includes the caller.
 func (r *Registry) WaitAssigned(ctx context.Context, consumer string) (Assignment, error) {
-	r.mu.Lock()
-	r.watchers[consumer]++
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		if r.watchers[consumer]--; r.watchers[consumer] <= 0 {
-			delete(r.watchers, consumer)
-		}
-		r.mu.Unlock()
-	}()
-	got, err := waitRow(ctx, r, TableAssignments, "id", func(a Assignment) bool { return a.State == Assigned }, consumer)
+	r.countWatcher(consumer, +1)
+	defer r.countWatcher(consumer, -1)
+	var got Assignment
+	err := r.Wait(ctx, func(s *Snapshot) (bool, error) {
+		row, ok := s.AssignmentOf(consumer)
+		got = row
+		return ok && row.State == Assigned, nil
+	})
 	if err != nil {
 		return got, fmt.Errorf("warren: waiting for a channel for %s: %w", consumer, err)
 	}
@@ -89,10 +88,9 @@ func (r *Registry) WaitAssigned(ctx context.Context, consumer string) (Assignmen
 // connections ids (see HeldFloats). Its error names the holders left.
 func (r *Registry) WaitReleased(ctx context.Context, ids ...string) error {
 	var held []Assignment
-	err := r.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		var err error
-		held, err = heldFloats(txn, ws, ids)
-		return len(held) == 0, err
+	err := r.Wait(ctx, func(s *Snapshot) (bool, error) {
+		held = s.HeldFloats(ids...)
+		return len(held) == 0, nil
 	})
 	if err == nil {
 		return nil

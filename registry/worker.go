@@ -6,11 +6,11 @@ import (
 	"github.com/hashicorp/go-memdb"
 )
 
-// TableWorkers holds one row per RPC worker actor.
-const TableWorkers = "workers"
+// tableWorkers holds one row per RPC worker actor.
+const tableWorkers = "workers"
 
 func workersTable() *memdb.TableSchema {
-	return &memdb.TableSchema{Name: TableWorkers, Indexes: map[string]*memdb.IndexSchema{
+	return &memdb.TableSchema{Name: tableWorkers, Indexes: map[string]*memdb.IndexSchema{
 		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
 	}}
 }
@@ -42,11 +42,18 @@ type RPCWorker struct {
 	MeanMs   float64     `json:"mean_ms"`  // mean time of the calls that got all they waited for, in ms (0 before the first)
 }
 
+// WorkersWriter writes the workers table: each RPC worker its own row. The
+// tree hands it over in actors.Env.
+type WorkersWriter struct{ r *Registry }
+
 // PutWorker inserts or replaces a worker row.
-func (w *Writer) PutWorker(r RPCWorker) error { return w.insert(TableWorkers, &r) }
+func (w WorkersWriter) PutWorker(row RPCWorker) error { return put(w.r, tableWorkers, &row) }
 
 // DeleteWorker removes a worker row.
-func (w *Writer) DeleteWorker(path string) error { return w.delete(TableWorkers, path) }
+func (w WorkersWriter) DeleteWorker(path string) error { return del(w.r, tableWorkers, path) }
 
 // Workers lists every RPC worker, ordered by path.
-func (r *Registry) Workers() []RPCWorker { return collect[RPCWorker](r.read().Get(TableWorkers, "id")) }
+func (r *Registry) Workers() []RPCWorker { return r.Snapshot().Workers() }
+
+// Workers lists every RPC worker, ordered by path.
+func (s *Snapshot) Workers() []RPCWorker { return list[RPCWorker](s, tableWorkers, "id") }

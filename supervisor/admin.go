@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -237,5 +236,5 @@ func (t *Tree) adminLog() *slog.Logger {
 	if t.env != nil && t.env.Log != nil {
 		return t.env.Log.With("actor", "admin")
 	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+	return slog.New(slog.DiscardHandler)
 }

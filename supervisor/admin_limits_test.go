@@ -214,7 +214,7 @@ func TestUI_StreamsShareOneSnapshotPerChange(t *testing.T) {
 	if got := ui.hub.snapshots.Load(); got != 1 {
 		t.Fatalf("%d streams opened on a quiet tree read %d snapshots, want 1", n, got)
 	}
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		row, _ := w.ConnectionRow("a:5672")
 		row.State, row.Available = registry.Disconnected, false
 		return w.PutConnection(row)

@@ -13,7 +13,7 @@ import (
 // deliveries metric's outcomes.
 func TestAdmin_ListenersShowTheFailureCounters(t *testing.T) {
 	tr := adminTestTree(t)
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		return w.PutListener(registry.Listener{Path: "warren/listeners/orders", Name: "orders", Zone: "local", State: registry.ListenerConsuming,
 			Received: 9, Retried: 4, DeadLettered: 3, Requeued: 2, Duplicates: 1})
 	})

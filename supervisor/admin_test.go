@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,12 +22,51 @@ import (
 // registry by hand, as the actors would.
 func adminTestTree(t *testing.T) *Tree {
 	t.Helper()
-	return &Tree{env: &actors.Env{Registry: registry.New(), LocalZone: "local", Log: DiscardLogger()}, done: make(chan struct{})}
+	reg, w := registry.New()
+	tr := &Tree{env: &actors.Env{Registry: reg, LocalZone: "local", Log: DiscardLogger(),
+		Actors: w.Actors, Listeners: w.Listeners, Publishers: w.Publishers, Workers: w.Workers}, done: make(chan struct{})}
+	adminWriters.Store(tr, w)
+	t.Cleanup(func() { adminWriters.Delete(tr) })
+	return tr
 }
 
-func adminWrite(t *testing.T, tr *Tree, fn func(w *registry.Writer) error) {
+// adminWriters holds the writers of each adminTestTree's registry: the
+// tests write every table by hand, as the tables' owners would.
+var adminWriters sync.Map // *Tree -> *registry.Writers
+
+// adminTx writes the tables of an adminTestTree, each row in its own
+// commit, through the tables' writers.
+type adminTx struct {
+	w *registry.Writers
+	r *registry.Registry
+}
+
+func (tx adminTx) PutActor(a registry.Actor) error         { return tx.w.Actors.PutActor(a) }
+func (tx adminTx) PutListener(l registry.Listener) error   { return tx.w.Listeners.PutListener(l) }
+func (tx adminTx) PutPublisher(p registry.Publisher) error { return tx.w.Publishers.PutPublisher(p) }
+func (tx adminTx) PutWorker(row registry.RPCWorker) error  { return tx.w.Workers.PutWorker(row) }
+
+func (tx adminTx) ConnectionRow(id string) (registry.Connection, bool) { return tx.r.Connection(id) }
+
+func (tx adminTx) PutConnection(c registry.Connection) error {
+	return tx.w.Connections.Write(func(w *registry.ConnectionsTx) error { return w.PutConnection(c) })
+}
+
+func (tx adminTx) PutAssignment(a registry.Assignment) error {
+	return tx.w.Assignments.Write(func(w *registry.AssignmentsTx) error { return w.PutAssignment(a) })
+}
+
+func (tx adminTx) DeleteAssignment(id string) error {
+	return tx.w.Assignments.Write(func(w *registry.AssignmentsTx) error { return w.DeleteAssignment(id) })
+}
+
+func adminWrite(t *testing.T, tr *Tree, fn func(w adminTx) error) {
 	t.Helper()
-	if err := tr.Registry().Write(fn); err != nil {
+	w, ok := adminWriters.Load(tr)
+	if !ok {
+		t.Fatal("adminWrite: not a tree of adminTestTree")
+	}
+	if err := fn(adminTx{w: w.(*registry.Writers), r: tr.Registry()}); err != nil {
 		t.Fatalf("registry write: %v", err)
 	}
 }
@@ -51,7 +91,7 @@ func adminGet(t *testing.T, h http.Handler, method, path string, v any) (int, st
 // fillAdminRows writes the rows of a tree connected to one of two brokers.
 func fillAdminRows(t *testing.T, tr *Tree) {
 	t.Helper()
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		for _, a := range []registry.Actor{
 			{Path: "warren", Name: "warren", Kind: registry.Supervisor, Strategy: "one_for_one 5/10s", Status: registry.Running},
 			{Path: "warren/bootstrap", Parent: "warren", Name: "bootstrap", Kind: registry.Worker, Status: registry.Running, Detail: actors.BootstrapReady},
@@ -187,7 +227,7 @@ func TestAdmin_ChannelsListEveryAssignmentRow(t *testing.T) {
 
 func TestAdmin_ChannelsAreInChannelNumberOrder(t *testing.T) {
 	tr := adminTestTree(t)
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		for _, id := range []string{"a:5672#10", "a:5672#2", "a:5672#1"} {
 			if err := w.PutAssignment(registry.Assignment{ID: id, Channel: id, Broker: "a:5672", State: registry.Prechannel}); err != nil {
 				return err
@@ -218,7 +258,7 @@ func TestAdmin_EmptyTablesAreEmptyArrays(t *testing.T) {
 func TestAdmin_Readyz(t *testing.T) {
 	t.Run("answers 503 saying why while no local broker is up", func(t *testing.T) {
 		tr := adminTestTree(t)
-		adminWrite(t, tr, func(w *registry.Writer) error {
+		adminWrite(t, tr, func(w adminTx) error {
 			if err := w.PutActor(registry.Actor{Path: "warren/bootstrap", Parent: "warren", Name: "bootstrap",
 				Detail: `waiting for a broker of zone "local"`}); err != nil {
 				return err
@@ -243,7 +283,7 @@ func TestAdmin_Readyz(t *testing.T) {
 	})
 	t.Run("answers 503 naming bootstrap while it has not declared", func(t *testing.T) {
 		tr := adminTestTree(t)
-		adminWrite(t, tr, func(w *registry.Writer) error {
+		adminWrite(t, tr, func(w adminTx) error {
 			if err := w.PutActor(registry.Actor{Path: "warren/bootstrap", Name: "bootstrap", Detail: "error: declare targeted: boom"}); err != nil {
 				return err
 			}
@@ -449,7 +489,7 @@ func TestAdminStatus_OfflineTree(t *testing.T) {
 func TestAdmin_StatusAndConnectionsShowADrainingBroker(t *testing.T) {
 	tr := adminTestTree(t)
 	fillAdminRows(t, tr)
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		row, _ := w.ConnectionRow("a:5672")
 		row.Draining = true
 		return w.PutConnection(row)

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"path"
 	"time"
-
-	"github.com/warrenmq/warren/registry"
 )
 
 // The observer: a web page of the live tree at /ui, fed by a server-sent
@@ -90,24 +88,4 @@ func (u *uiServer) file(name string) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		_, _ = w.Write(body) // the client went away
 	})
-}
-
-// uiTables are the tables the observer shows; the hub selects on one watch
-// channel of each.
-var uiTables = [6]string{registry.TableConnections, registry.TableAssignments, registry.TableActors,
-	registry.TableListeners, registry.TablePublishers, registry.TableWorkers}
-
-// tableWatch returns a channel per table that closes when it changes.
-func (u *uiServer) tableWatch() [6]<-chan struct{} {
-	txn := u.t.Registry().DB().Txn(false)
-	var out [6]<-chan struct{}
-	for i, table := range uiTables {
-		it, err := txn.Get(table, "id")
-		if err != nil { // the schema has every table; never happens
-			out[i] = nil
-			continue
-		}
-		out[i] = it.WatchCh()
-	}
-	return out
 }

@@ -160,7 +160,11 @@ func (h *uiHub) run(ctx context.Context) {
 		ticked bool
 	)
 	for {
-		watch := h.u.tableWatch()
+		// One watch on every table the observer shows, taken before the
+		// snapshot is read so that a change made meanwhile wakes the next
+		// round; unwatch ends its goroutine.
+		wctx, unwatch := context.WithCancel(ctx)
+		watch := h.u.t.Registry().Changed(wctx)
 		start := time.Now()
 		h.mu.Lock()
 		streams := h.streams
@@ -169,6 +173,7 @@ func (h *uiHub) run(ctx context.Context) {
 			if !h.permanent {
 				h.running, handedOver = false, true // in the lock: the next join starts a runner
 				h.mu.Unlock()
+				unwatch()
 				return
 			}
 		}
@@ -189,6 +194,7 @@ func (h *uiHub) run(ctx context.Context) {
 			h.publish(&sent, rates, start)
 		}
 		why := h.wait(ctx, watch, ticker.C)
+		unwatch()
 		switch why {
 		case uiDone:
 			return
@@ -220,19 +226,17 @@ const (
 	uiDone           // ctx ended or the tree stopped
 )
 
-// wait returns when a table of watch changes, ticks ticks, the streams
-// need the runner (a first frame, or a stop), ctx ends or the tree stops.
-// A stream that comes while frames are made needs nothing: it starts from
-// the latest.
-func (h *uiHub) wait(ctx context.Context, watch [6]<-chan struct{}, ticks <-chan time.Time) int {
+// wait returns when watch (the registry's Changed) fires, ticks ticks, the
+// streams need the runner (a first frame, or a stop), ctx ends or the tree
+// stops. A stream that comes while frames are made needs nothing: it
+// starts from the latest.
+func (h *uiHub) wait(ctx context.Context, watch <-chan error, ticks <-chan time.Time) int {
 	for {
 		select {
-		case <-watch[0]:
-		case <-watch[1]:
-		case <-watch[2]:
-		case <-watch[3]:
-		case <-watch[4]:
-		case <-watch[5]:
+		case err := <-watch:
+			if err != nil { // ctx ended
+				return uiDone
+			}
 		case <-ticks:
 			return uiTicked
 		case <-h.wake:

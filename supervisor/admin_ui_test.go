@@ -176,7 +176,7 @@ func TestUI_EventsSendASnapshotThenWhatChanged(t *testing.T) {
 		t.Fatalf("snapshot has %d channels, want 4", got)
 	}
 
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		row, _ := w.ConnectionRow("a:5672")
 		row.State, row.Available, row.LastError = registry.Disconnected, false, "dial amqp://kazoo:s3cret@a:5672/: connection refused"
 		return w.PutConnection(row)
@@ -203,7 +203,7 @@ func TestUI_EventsSendASnapshotThenWhatChanged(t *testing.T) {
 		t.Fatalf("timeline %+v: want a:5672 connected → disconnected with its error", up.Timeline)
 	}
 
-	adminWrite(t, tr, func(w *registry.Writer) error { return w.DeleteAssignment("warren/l2") })
+	adminWrite(t, tr, func(w adminTx) error { return w.DeleteAssignment("warren/l2") })
 	_, up = events.next()
 	if d := up.Tables["channels"]; d == nil || len(d.Del) != 1 || d.Del[0] != "warren/l2" {
 		t.Fatalf("update after a delete = %+v, want channels del [warren/l2]", up.Tables)
@@ -213,7 +213,7 @@ func TestUI_EventsSendASnapshotThenWhatChanged(t *testing.T) {
 // With 1,000 listeners, an update carries the one row that changed.
 func TestUI_EventsSendOnlyTheRowsThatChanged(t *testing.T) {
 	tr := adminTestTree(t)
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		for i := range 1000 {
 			name := fmt.Sprintf("l%04d", i)
 			if err := w.PutListener(registry.Listener{Path: "warren/listeners/" + name, Name: name, Queue: name,
@@ -227,7 +227,7 @@ func TestUI_EventsSendOnlyTheRowsThatChanged(t *testing.T) {
 	if _, up := events.next(); len(up.Tables["listeners"].Set) != 1000 {
 		t.Fatalf("the snapshot has %d listeners, want 1000", len(up.Tables["listeners"].Set))
 	}
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		return w.PutListener(registry.Listener{Path: "warren/listeners/l0500", Name: "l0500", Queue: "l0500",
 			State: registry.ListenerConsuming, Bindings: []string{"callmgr/authn.req.*"}, Received: 7})
 	})
@@ -405,7 +405,7 @@ func TestUI_ConnectionsShowADrainingBroker(t *testing.T) {
 	if _, up := events.next(); rowsOf[UIConnection](t, up.Tables["connections"])["a:5672"].Draining {
 		t.Fatal("a:5672 draining before it was drained")
 	}
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		row, _ := w.ConnectionRow("a:5672")
 		row.Draining = true
 		return w.PutConnection(row)

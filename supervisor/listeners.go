@@ -7,7 +7,6 @@ import (
 	"path"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/hashicorp/go-memdb"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/registry"
@@ -95,16 +94,11 @@ func (t *Tree) Federators(name string) []registry.Listener {
 func (t *Tree) WaitConsuming(ctx context.Context, pid *actor.PID) error {
 	var row registry.Listener
 	var failed error
-	err := t.env.Registry.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(registry.TableListeners, "id", pid.Id)
-		if err != nil {
-			return false, err
-		}
-		ws.Add(ch)
-		if raw == nil {
+	err := t.env.Registry.Wait(ctx, func(s *registry.Snapshot) (bool, error) {
+		var ok bool
+		if row, ok = s.Listener(pid.Id); !ok {
 			return false, nil
 		}
-		row = *raw.(*registry.Listener)
 		if row.State == registry.ListenerFailed {
 			failed = fmt.Errorf("warren: listener %s failed: %s", row.Name, row.LastError)
 			return false, failed

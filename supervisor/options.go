@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -42,4 +41,4 @@ func WithActorSystem(sys *actor.ActorSystem) Option {
 }
 
 // DiscardLogger is a logger that drops everything (tests, examples).
-func DiscardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func DiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

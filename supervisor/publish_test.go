@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-memdb"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/registry"
 )
@@ -95,15 +94,10 @@ func waitBuffered(t *testing.T, tree *Tree, n int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := tree.Registry().WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		it, err := txn.Get(registry.TablePublishers, "id")
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
+	err := tree.Registry().Wait(ctx, func(s *registry.Snapshot) (bool, error) {
 		var got int64
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			got += raw.(*registry.Publisher).Buffered
+		for _, p := range s.Publishers() {
+			got += p.Buffered
 		}
 		return got == n, nil
 	})
@@ -142,7 +136,7 @@ func TestAdmin_PublishersSumsTheRows(t *testing.T) {
 	if code, body := adminGet(t, tr.AdminHandler(), "GET", "/publishers", &empty); code != 200 || empty.Publishers == nil || !strings.Contains(body, `"publishers": []`) {
 		t.Fatalf("empty: %d %s", code, body)
 	}
-	adminWrite(t, tr, func(w *registry.Writer) error {
+	adminWrite(t, tr, func(w adminTx) error {
 		for _, p := range []registry.Publisher{
 			{ID: "warren/publishers/publishers-1", State: registry.PublisherReady, Published: 10, Confirmed: 4, Buffered: 1},
 			{ID: "warren/publishers/publishers-2", State: registry.PublisherBlocked, Published: 5, Returned: 2, Dropped: 3},

@@ -18,14 +18,17 @@ import (
 // Blocking: none.
 type root struct {
 	env      *actors.Env
+	writers  *registry.Writers // hands the connections and assignments writers to their actors
 	brokers  []actors.BrokerSpec
 	bootWait time.Duration
 	pools    []Pool // worker pools started after Kazoo's children (publishers, RPC workers)
 }
 
-func rootProps(env *actors.Env, brokers []actors.BrokerSpec, bootWait time.Duration, pools []Pool, g *guardian) *actor.Props {
+func rootProps(env *actors.Env, writers *registry.Writers, brokers []actors.BrokerSpec, bootWait time.Duration, pools []Pool, g *guardian) *actor.Props {
 	strategy := oneForOne{name: actors.RootName, max: DefaultIntensity, period: DefaultPeriod}
-	return actor.PropsFromProducer(func() actor.Actor { return &root{env: env, brokers: brokers, bootWait: bootWait, pools: pools} },
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &root{env: env, writers: writers, brokers: brokers, bootWait: bootWait, pools: pools}
+	},
 		actor.WithSupervisor(strategy),
 		actor.WithGuardian(g),
 		actor.WithReceiverMiddleware(env.Lifecycle(registry.Supervisor, strategy.String())))
@@ -48,10 +51,10 @@ func (r *root) Receive(ctx actor.Context) {
 		name  string
 		props *actor.Props
 	}{
-		{actors.ConnectionsName, actors.NewConnectionsProps(r.env)},
+		{actors.ConnectionsName, actors.NewConnectionsProps(r.env, r.writers.Connections)},
 		{actors.ConnSupName, simpleSupProps(r.env, actors.ConnSupName)},
 		{actors.FederatedName, simpleSupProps(r.env, actors.FederatedName)},
-		{actors.AssignmentsName, actors.NewAssignmentsProps(r.env)},
+		{actors.AssignmentsName, actors.NewAssignmentsProps(r.env, r.writers.Assignments)},
 		{actors.BootstrapName, actors.NewBootstrapProps(r.env, r.brokers, r.bootWait)},
 		{actors.ListenersName, simpleSupProps(r.env, actors.ListenersName)},
 	}

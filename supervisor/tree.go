@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/hashicorp/go-memdb"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
@@ -73,7 +72,12 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 			actor.WithDeadLetterThrottleCount(3))
 		shrinkProcessRegistry(sys)
 	}
-	t.env = &actors.Env{System: sys, Registry: registry.New(), Log: o.log.With("lib", "warren"), LocalZone: local,
+	// The registry's writers are made here, once, and handed to each
+	// table's owner: the self-describing tables' in the Env, the
+	// connections and assignments ones to their actor only (rootProps).
+	reg, writers := registry.New()
+	t.env = &actors.Env{System: sys, Registry: reg, Log: o.log.With("lib", "warren"), LocalZone: local,
+		Actors: writers.Actors, Listeners: writers.Listeners, Publishers: writers.Publishers, Workers: writers.Workers,
 		// Publishers and RPC workers publish on a connection of their own,
 		// so that a broker blocking publishers never stops the consumers.
 		SplitPublishing: cfg.Publish.Publishers >= 0 || cfg.RPC.Workers >= 0, Stopping: t.stopping}
@@ -89,7 +93,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	g := &guardian{onFail: func(reason any) {
 		t.fail(fmt.Errorf("warren: supervision tree failed: %v", reason))
 	}}
-	root, err := sys.Root.SpawnNamed(rootProps(t.env, specs, cfg.BootstrapTimeout, t.pools(), g), actors.RootName)
+	root, err := sys.Root.SpawnNamed(rootProps(t.env, writers, specs, cfg.BootstrapTimeout, t.pools(), g), actors.RootName)
 	if err != nil {
 		return nil, fmt.Errorf("warren: start tree: %w", err)
 	}
@@ -133,7 +137,7 @@ func (t *Tree) Snapshot() *registry.TreeNode { return t.env.Registry.Tree(actors
 // Ready reports whether a broker of the local zone is available and
 // bootstrap has declared the targeted exchange.
 func (t *Tree) Ready() bool {
-	ok, _ := t.readyQuery(t.env.Registry.DB().Txn(false), memdb.NewWatchSet())
+	ok, _ := t.readyQuery(t.env.Registry.Snapshot())
 	return ok
 }
 
@@ -148,7 +152,7 @@ func (t *Tree) WaitReady(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
-	err := t.env.Registry.WaitFor(ctx, t.readyQuery)
+	err := t.env.Registry.Wait(ctx, t.readyQuery)
 	if err != nil {
 		if e := t.Err(); e != nil {
 			return e
@@ -192,18 +196,10 @@ func (t *Tree) notReadyCause() string {
 	return "bootstrap: " + redact.Text(detail)
 }
 
-func (t *Tree) readyQuery(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-	ch, raw, err := txn.FirstWatch(registry.TableConnections, "zone_available", t.env.LocalZone, string(registry.Consume), true)
-	if err != nil {
-		return false, err
-	}
-	ws.Add(ch)
-	ch, boot, err := txn.FirstWatch(registry.TableActors, "id", actors.RootName+"/"+actors.BootstrapName)
-	if err != nil {
-		return false, err
-	}
-	ws.Add(ch)
-	return raw != nil && boot != nil && boot.(*registry.Actor).Detail == actors.BootstrapReady, nil
+func (t *Tree) readyQuery(s *registry.Snapshot) (bool, error) {
+	_, up := s.Primary(t.env.LocalZone)
+	boot, ok := s.Actor(actors.RootName + "/" + actors.BootstrapName)
+	return up && ok && boot.Detail == actors.BootstrapReady, nil
 }
 
 // AddBroker adds a connection to uri in zone ("" for the local zone) and
@@ -387,18 +383,8 @@ func (t *Tree) stop(ctx context.Context) error {
 	// was still starting.
 	t.env.System.Root.Stop(t.root)
 	var left []string
-	err := t.env.Registry.WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		it, err := txn.Get(registry.TableActors, "id_prefix", actors.RootName)
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
-		left = left[:0]
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			if p := raw.(*registry.Actor).Path; p == actors.RootName || strings.HasPrefix(p, actors.RootName+"/") {
-				left = append(left, p)
-			}
-		}
+	err := t.env.Registry.Wait(ctx, func(s *registry.Snapshot) (bool, error) {
+		left = s.ActorsUnder(actors.RootName)
 		return len(left) == 0, nil
 	})
 	if err != nil {

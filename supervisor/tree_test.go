@@ -37,25 +37,14 @@ func waitActor(t *testing.T, tree *Tree, path string, what string, cond func(reg
 	defer cancel()
 	var row registry.Actor
 	var ok bool
-	for {
-		ws := tree.Registry().DB().Txn(false)
-		ch, raw, err := ws.FirstWatch(registry.TableActors, "id", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		row, ok = registry.Actor{}, raw != nil
-		if ok {
-			row = *raw.(*registry.Actor)
-		}
-		if cond(row, ok) {
-			return row
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			t.Fatalf("%s: %s not reached (row %+v, present %v)", path, what, row, ok)
-		}
+	err := tree.Registry().Wait(ctx, func(s *registry.Snapshot) (bool, error) {
+		row, ok = s.Actor(path)
+		return cond(row, ok), nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %s not reached (row %+v, present %v)", path, what, row, ok)
 	}
+	return row
 }
 
 type boom struct{}

@@ -149,7 +149,7 @@ func (l *listener) Receive(ctx actor.Context) {
 		ctx.Send(l.env.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: ctx.Self()})
 	case *actor.Stopped:
 		path := ctx.Self().Id
-		_ = l.env.Registry.Write(func(w *registry.Writer) error { return w.DeleteListener(path) })
+		_ = l.env.Listeners.DeleteListener(path)
 	case *actors.ChannelAssigned:
 		if m.MovedFrom != "" {
 			l.startMove(m)
@@ -622,7 +622,7 @@ func (l *listener) writeRow() {
 	for _, b := range bindingsOf(l.cmds) {
 		row.Bindings = append(row.Bindings, b.String())
 	}
-	if err := l.env.Registry.Write(func(w *registry.Writer) error { return w.PutListener(row) }); err != nil {
+	if err := l.env.Listeners.PutListener(row); err != nil {
 		l.log.Error("writing listeners row", "err", err)
 	}
 }

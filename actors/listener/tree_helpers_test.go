@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
@@ -116,14 +115,8 @@ func within(t testing.TB, d time.Duration) context.Context {
 // may read the listeners, assignments, actors and connections tables.
 func eventually(t testing.TB, tree *supervisor.Tree, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	err := tree.Registry().WaitFor(within(t, d), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		for _, table := range []string{registry.TableListeners, registry.TableAssignments, registry.TableActors, registry.TableConnections} {
-			it, err := txn.Get(table, "id")
-			if err != nil {
-				return false, err
-			}
-			ws.Add(it.WatchCh())
-		}
+	err := tree.Registry().Wait(within(t, d), func(s *registry.Snapshot) (bool, error) {
+		s.WatchAll()
 		return cond(), nil
 	})
 	if err != nil {
@@ -136,17 +129,12 @@ func waitRow(t testing.TB, tree *supervisor.Tree, path, what string, cond func(r
 	t.Helper()
 	var row registry.Listener
 	var found bool
-	err := tree.Registry().WaitFor(within(t, 15*time.Second), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(registry.TableListeners, "id", path)
-		if err != nil {
-			return false, err
-		}
-		ws.Add(ch)
-		if raw == nil {
-			found = false
+	err := tree.Registry().Wait(within(t, 15*time.Second), func(s *registry.Snapshot) (bool, error) {
+		var got registry.Listener
+		if got, found = s.Listener(path); !found {
 			return false, nil
 		}
-		row, found = *raw.(*registry.Listener), true
+		row = got
 		return cond(row), nil
 	})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
@@ -45,7 +44,9 @@ type moveRig struct {
 func newMoveRig(t *testing.T) *moveRig {
 	t.Helper()
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return supervisor.DiscardLogger() }))
-	env := &actors.Env{System: sys, Registry: registry.New(), Log: supervisor.DiscardLogger(), LocalZone: "local"}
+	reg, w := registry.New()
+	env := &actors.Env{System: sys, Registry: reg, Log: supervisor.DiscardLogger(), LocalZone: "local",
+		Actors: w.Actors, Publishers: w.Publishers}
 	pool, err := publish.NewPool(publish.Config{Publishers: 1, ConfirmTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -112,14 +113,9 @@ func (r *moveRig) give(t *testing.T, broker, id string, confirm, plain *amqp.Cha
 	}
 	r.env.Send(r.pub, m("c", confirm))
 	r.env.Send(r.plain, m("p", plain))
-	err := r.env.Registry.WaitFor(within(t, 5*time.Second), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(registry.TablePublishers, "id", r.pub.Id)
-		if err != nil {
-			return false, err
-		}
-		ws.Add(ch)
-		row, _ := raw.(*registry.Publisher)
-		return row != nil && row.State == registry.PublisherReady && row.Channel == id+"c", nil
+	err := r.env.Registry.Wait(within(t, 5*time.Second), func(s *registry.Snapshot) (bool, error) {
+		row, ok := s.Publisher(r.pub.Id)
+		return ok && row.State == registry.PublisherReady && row.Channel == id+"c", nil
 	})
 	if err != nil {
 		t.Fatalf("the publisher did not take %s: %v", id, err)
@@ -128,14 +124,9 @@ func (r *moveRig) give(t *testing.T, broker, id string, confirm, plain *amqp.Cha
 
 func (r *moveRig) inFlight(t *testing.T, n int64) {
 	t.Helper()
-	err := r.env.Registry.WaitFor(within(t, 5*time.Second), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(registry.TablePublishers, "id", r.pub.Id)
-		if err != nil {
-			return false, err
-		}
-		ws.Add(ch)
-		row, _ := raw.(*registry.Publisher)
-		return row != nil && row.InFlight == n, nil
+	err := r.env.Registry.Wait(within(t, 5*time.Second), func(s *registry.Snapshot) (bool, error) {
+		row, ok := s.Publisher(r.pub.Id)
+		return ok && row.InFlight == n, nil
 	})
 	if err != nil {
 		t.Fatalf("not %d confirms in flight: %v", n, err)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
@@ -81,16 +80,8 @@ func pubTreeShut(t testing.TB, nb *nullbroker.Server, pc publish.Config, check b
 func waitPublishers(t testing.TB, tree *supervisor.Tree, what string, cond func([]registry.Publisher) bool) []registry.Publisher {
 	t.Helper()
 	var rows []registry.Publisher
-	err := tree.Registry().WaitFor(within(t, 10*time.Second), func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		it, err := txn.Get(registry.TablePublishers, "id")
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
-		rows = rows[:0]
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			rows = append(rows, *raw.(*registry.Publisher))
-		}
+	err := tree.Registry().Wait(within(t, 10*time.Second), func(s *registry.Snapshot) (bool, error) {
+		rows = s.Publishers()
 		return cond(rows), nil
 	})
 	if err != nil {

@@ -415,7 +415,7 @@ func (p *publisher) flush(force bool) {
 	if row == p.row && !force {
 		return
 	}
-	if err := p.env.Registry.Write(func(w *registry.Writer) error { return w.PutPublisher(row) }); err != nil {
+	if err := p.env.Publishers.PutPublisher(row); err != nil {
 		p.log.Error("writing publishers row", "err", err)
 		return
 	}
@@ -451,7 +451,7 @@ func (p *publisher) shutdown() {
 		p.tick.Stop()
 	}
 	id := p.self.Id
-	_ = p.env.Registry.Write(func(w *registry.Writer) error { return w.DeletePublisher(id) })
+	_ = p.env.Publishers.DeletePublisher(id)
 }
 
 // publisherPlain holds a publisher's channel for fire-and-forget publishes

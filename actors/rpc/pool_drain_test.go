@@ -142,13 +142,8 @@ func TestCall_WorkerFollowsAMove(t *testing.T) {
 	default:
 	}
 	var held []registry.Assignment
-	err = tree.Registry().WaitFor(within(t, 5*time.Second), func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
-		it, err := txn.Get(registry.TableAssignments, "id")
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
-		held = tree.Registry().HeldFloats(ida, pubA)
+	err = tree.Registry().Wait(within(t, 5*time.Second), func(s *registry.Snapshot) (bool, error) {
+		held = s.HeldFloats(ida, pubA)
 		return len(held) == 1 && held[0].State == registry.Moving, nil
 	})
 	if err != nil {

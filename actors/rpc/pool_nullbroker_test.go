@@ -69,16 +69,8 @@ func rpcTree(t *testing.T, n int) (*supervisor.Tree, *nullbroker.Server) {
 func waitWorkers(t *testing.T, tree *supervisor.Tree, what string, cond func([]registry.RPCWorker) bool) []registry.RPCWorker {
 	t.Helper()
 	var rows []registry.RPCWorker
-	err := tree.Registry().WaitFor(within(t, 10*time.Second), func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
-		it, err := txn.Get(registry.TableWorkers, "id")
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
-		rows = rows[:0]
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			rows = append(rows, *raw.(*registry.RPCWorker))
-		}
+	err := tree.Registry().Wait(within(t, 10*time.Second), func(s *registry.Snapshot) (bool, error) {
+		rows = s.Workers()
 		return cond(rows), nil
 	})
 	if err != nil {

@@ -94,7 +94,7 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.lane.set(&workerState{status: registry.WorkerWaiting, stopped: true})
 	case *actor.Stopped:
 		path := ctx.Self().Id
-		_ = w.env.Registry.Write(func(wr *registry.Writer) error { return wr.DeleteWorker(path) })
+		_ = w.env.Workers.DeleteWorker(path)
 	case *actors.ChannelAssigned:
 		w.gen = actors.NextGeneration()
 		w.chID = m.ID
@@ -195,7 +195,7 @@ func (w *worker) write(st registry.WorkerState) {
 	row := registry.RPCWorker{Path: w.self.Id, Name: w.lane.name, Queue: w.queue, Broker: s.broker, Channel: w.chID, State: st,
 		Since: w.since, Busy: w.lane.busy.Load(), Calls: w.lane.calls.Load(), Replies: w.lane.replies.Load(),
 		Timeouts: w.lane.timeouts.Load(), Late: w.lane.late.Load(), Errors: w.lane.errors.Load(), MeanMs: w.lane.meanMs()}
-	if err := w.env.Registry.Write(func(wr *registry.Writer) error { return wr.PutWorker(row) }); err != nil {
+	if err := w.env.Workers.PutWorker(row); err != nil {
 		w.log.Error("writing workers row", "err", err)
 	}
 }

@@ -91,10 +91,9 @@ func (a *app) demo(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if err := t.Registry().WaitFor(ctx, func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(registry.TableListeners, "id", "warren/listeners/demo-authn")
-		ws.Add(ch)
-		return err == nil && raw != nil && raw.(*registry.Listener).State == registry.ListenerConsuming, err
+	if err := t.Registry().Wait(ctx, func(s *registry.Snapshot) (bool, error) {
+		row, ok := s.Listener("warren/listeners/demo-authn")
+		return ok && row.State == registry.ListenerConsuming, nil
 	}); err != nil {
 		return fmt.Errorf("demo listener not consuming: %w", err)
 	}
@@ -107,20 +106,13 @@ func (a *app) demo(cmd *cobra.Command) error {
 	}
 	fmt.Fprintln(a.stdout)
 	// Counters reach the tables within a flush period: wait for them.
-	if err := t.Registry().WaitFor(ctx, func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
-		ch, raw, err := txn.FirstWatch(registry.TableListeners, "id", "warren/listeners/demo-authn")
-		ws.Add(ch)
-		if err != nil || raw == nil || raw.(*registry.Listener).Acked < uint64(calls) {
-			return false, err
+	if err := t.Registry().Wait(ctx, func(s *registry.Snapshot) (bool, error) {
+		if row, ok := s.Listener("warren/listeners/demo-authn"); !ok || row.Acked < uint64(calls) {
+			return false, nil
 		}
-		it, err := txn.Get(registry.TableWorkers, "id")
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
 		var made uint64
-		for r := it.Next(); r != nil; r = it.Next() {
-			made += r.(*registry.RPCWorker).Calls
+		for _, w := range s.Workers() {
+			made += w.Calls
 		}
 		return made >= uint64(calls), nil
 	}); err != nil {

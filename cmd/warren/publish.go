@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-memdb"
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/registry"
@@ -207,17 +206,10 @@ func publishOne(ctx context.Context, t *supervisor.Tree, confirm, last bool, wai
 }
 
 // blockedConn returns a blocked publishing connection, if any.
-func blockedConn(txn *memdb.Txn, ws memdb.WatchSet) (registry.Connection, bool) {
-	it, err := txn.Get(registry.TableConnections, "id")
-	if err != nil {
-		return registry.Connection{}, false
-	}
-	if ws != nil {
-		ws.Add(it.WatchCh())
-	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if c := raw.(*registry.Connection); c.Role == registry.Publish && c.State == registry.Blocked {
-			return *c, true
+func blockedConn(s *registry.Snapshot) (registry.Connection, bool) {
+	for _, c := range s.Connections() {
+		if c.Role == registry.Publish && c.State == registry.Blocked {
+			return c, true
 		}
 	}
 	return registry.Connection{}, false
@@ -232,8 +224,8 @@ func settleBlocked(ctx context.Context, reg *registry.Registry, wait time.Durati
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	var last registry.Connection
-	err := reg.WaitFor(wctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		c, ok := blockedConn(txn, ws)
+	err := reg.Wait(wctx, func(s *registry.Snapshot) (bool, error) {
+		c, ok := blockedConn(s)
 		if ok {
 			last = c
 		}

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-memdb"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/listener"
@@ -621,19 +620,8 @@ func warrenRestart(ctx context.Context, e *env) ([]float64, error) {
 // change of the listeners table (the rows read in place: the bench shares
 // the cores with the tree it measures).
 func (e *env) waitConsuming(ctx context.Context, n int) error {
-	return e.tree.Registry().WaitFor(ctx, func(txn *memdb.Txn, ws memdb.WatchSet) (bool, error) {
-		it, err := txn.Get(registry.TableListeners, "id")
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
-		c := 0
-		for row := it.Next(); row != nil; row = it.Next() {
-			if row.(*registry.Listener).State == registry.ListenerConsuming {
-				c++
-			}
-		}
-		return c >= n, nil
+	return e.tree.Registry().Wait(ctx, func(s *registry.Snapshot) (bool, error) {
+		return s.CountListeners(registry.ListenerConsuming) >= n, nil
 	})
 }
 
