@@ -123,6 +123,7 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 		hctx, hcancel := context.WithCancel(ctx)
 		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, hctx: hctx, hcancel: hcancel, log: log,
 			dedup: dd, failLog: failLog, rejectLog: rejectLog, replyLog: replyLog, drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}
+		s.cur.Store(noChannel)
 		return &listener{env: env, shared: s, log: s.log, cancel: cancel, cmds: initialCommands(spec), opMu: &sync.Mutex{}}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
 }
@@ -182,20 +183,20 @@ func (l *listener) Receive(ctx actor.Context) {
 	case *pendingBound:
 		l.onPendingBound(m)
 	case *brokerCancelled:
-		if l.drain == nil && m.gen == l.shared.gen.Load() && m.setup == l.setupGen && l.state == registry.ListenerConsuming && l.ch != nil && !l.ch.IsClosed() {
+		if l.drain == nil && m.gen == l.shared.current().gen && m.setup == l.setupGen && l.state == registry.ListenerConsuming && l.ch != nil && !l.ch.IsClosed() {
 			// Declare again at once; prefetched deliveries are still handled.
 			l.log.Warn("consumer cancelled by the broker; declaring the queue again", "queue", l.shared.queueName())
 			l.stopTimer()
 			l.setup(m.gen)
 		}
 	case *consumeEnded:
-		if l.drain == nil && m.gen == l.shared.gen.Load() && m.setup == l.setupGen && l.ch != nil && !l.ch.IsClosed() {
+		if l.drain == nil && m.gen == l.shared.current().gen && m.setup == l.setupGen && l.ch != nil && !l.ch.IsClosed() {
 			l.log.Warn("consumer cancelled by the broker; declaring the queue again", "queue", l.shared.queueName())
 			l.retry(m.gen, "consumer cancelled by the broker")
 		}
 	case *resetup:
 		l.timer = nil
-		if l.drain == nil && m.gen == l.shared.gen.Load() && l.ch != nil {
+		if l.drain == nil && m.gen == l.shared.current().gen && l.ch != nil {
 			l.setup(m.gen)
 		}
 	case *AddBinding:
@@ -222,13 +223,8 @@ func (l *listener) Receive(ctx actor.Context) {
 func (l *listener) adopt(m *actors.ChannelAssigned) {
 	{
 		gen := actors.NextGeneration()
-		l.shared.gen.Store(gen)
 		l.ch, l.chID, l.retries = m.Channel, m.ID, 0
-		l.shared.ch.Store(m.Channel)
-		l.shared.link.Store(m.Link)
-		broker, zone := m.Broker, m.Zone
-		l.shared.broker.Store(&broker)
-		l.shared.brokerZone.Store(&zone)
+		l.shared.cur.Store(l.shared.current().withChannel(gen, m))
 		// Drained by the forwarders of this channel's consumers, which
 		// also watch for it while they wait for a worker: an undrained
 		// Notify chan would stall the whole connection.
@@ -243,9 +239,8 @@ func (l *listener) adopt(m *actors.ChannelAssigned) {
 // lost handles the loss of the listener's channel.
 func (l *listener) lost(m *actors.ChannelLost) {
 	{
-		old := l.shared.gen.Load()
-		l.shared.gen.Store(actors.NextGeneration()) // acks of the old channel's deliveries are dropped from now on
-		l.shared.ch.Store(nil)
+		old := l.shared.current().gen
+		l.shared.cur.Store(l.shared.current().lost(actors.NextGeneration())) // acks of the old channel's deliveries are dropped from now on
 		l.ch, l.chID, l.cancels = nil, "", nil
 		l.stopTimer()
 		l.shared.setupPending.Store(false) // a replay on the lost channel reports stale
@@ -288,13 +283,13 @@ func (l *listener) setup(gen uint64) {
 }
 
 func (l *listener) onTopology(m *topologyDone) {
-	if m.gen == l.shared.gen.Load() && m.setup == l.setupGen {
+	if m.gen == l.shared.current().gen && m.setup == l.setupGen {
 		defer func() { // after forward counted its goroutine: the drain never sees neither
 			l.shared.setupPending.Store(false)
 			l.shared.wakeDrain()
 		}()
 	}
-	if m.gen != l.shared.gen.Load() || m.setup != l.setupGen {
+	if m.gen != l.shared.current().gen || m.setup != l.setupGen {
 		// A replay on a channel we no longer hold. Its refusal of a binding
 		// added while the listener was down still counts: the channel's
 		// close (the refusal's) may have been acted on first.
@@ -336,7 +331,7 @@ func (l *listener) onTopology(m *topologyDone) {
 		return
 	}
 	q := m.queue
-	l.shared.queue.Store(&q)
+	l.shared.cur.Store(l.shared.current().withQueue(q))
 	l.cmds = applied(l.cmds, m.replayed)
 	l.bindPending(m.gen)
 	l.retries, l.refusals = 0, 0

@@ -47,7 +47,7 @@ func (l *listener) startMove(to *actors.ChannelAssigned) {
 		}
 		return
 	}
-	gen := s.gen.Load()
+	gen := s.current().gen
 	l.move = &move{to: to, gen: gen}
 	l.log.Info("moving to another broker: retiring the channel", "queue", s.queueName(), "from", s.brokerID(), "to", to.Broker)
 	l.cancelConsumer()
