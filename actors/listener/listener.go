@@ -517,7 +517,7 @@ func (f *forwarder) drain() {
 
 func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 	if b.Exchange == "" {
-		ctx.Respond(&BindingChanged{Err: errors.New("warren: listener " + l.shared.spec.Name + ": binding needs an exchange")})
+		ctx.Respond(&BindingChanged{Err: fmt.Errorf("warren: listener %s: %w", l.shared.spec.Name, ErrNoExchange)})
 		return
 	}
 	consuming := l.state == registry.ListenerConsuming && l.ch != nil
@@ -532,7 +532,7 @@ func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 		// Not consuming: the next replay unbinds, if the queue outlives
 		// its channel (an exclusive or auto-delete queue goes with it).
 		if l.cmds, found = removeBinding(l.cmds, b, !consuming && l.shared.spec.Queue.outlivesChannel()); !found {
-			ctx.Respond(&BindingChanged{Err: errors.New("warren: listener " + l.shared.spec.Name + ": no binding " + b.String())})
+			ctx.Respond(&BindingChanged{Err: fmt.Errorf("warren: listener %s: %w %s", l.shared.spec.Name, ErrNoBinding, b)})
 			return
 		}
 	}
@@ -580,13 +580,13 @@ func (l *listener) onBindingChange(ctx actor.Context, b Binding, add bool) {
 			if !existed {
 				l.cmds, _ = removeBinding(l.cmds, b, false)
 			}
-			r.Err = errors.New("warren: listener " + l.shared.spec.Name + ": bind " + b.String() + ": " + redact.Error(r.Err))
+			r.Err = &BindingError{Listener: l.shared.spec.Name, Op: "bind", Binding: b, Err: r.Err}
 			l.writeRow()
 		case r.Err != nil && !notFound(r.Err) && l.shared.spec.Queue.outlivesChannel():
 			// Not applied, and the binding may still be on the broker: the
 			// next replay unbinds (a 404 means there is nothing to unbind).
 			l.cmds = insertBeforeConsume(l.cmds, command{kind: cmdUnbind, binding: b})
-			r.Err = errors.New("warren: listener " + l.shared.spec.Name + ": unbind " + b.String() + " (retried on the next channel): " + redact.Error(r.Err))
+			r.Err = &BindingError{Listener: l.shared.spec.Name, Op: "unbind", Binding: b, Retried: true, Err: r.Err}
 		}
 		ctx.Respond(res)
 	})
