@@ -21,15 +21,15 @@ import (
 // the network, a timer, a goroutine or an actor, so every (state, event)
 // pair is table-tested (listener_fsm_test.go).
 //
-//	waiting --assigned--> declaring --topology ok--> consuming
-//	              ^           |  ^                      |  |
-//	              |   refused |  | resetup, cancelled   |  | assigned (moved):
-//	              |           v  |                      |  v  retire the old channel
-//	reconnecting <--lost-- failed / declaring (retry)   |  moving --moveDone--> declaring
-//	     ^                                              |
-//	     +-------------------------lost-----------------+
-//
-//	any --drain--> draining --drainDone--> drained (the channel is kept; nothing consumes)
+//	waiting, reconnecting, failed --assigned--> declaring (replay on the new channel)
+//	declaring --replay ok--> consuming
+//	declaring --replay refused (channel exception)--> declaring; failed after 5 in a row
+//	declaring --replay failed, channel open--> declaring (again after 100 ms ... 5 s)
+//	consuming --broker cancel, consume ended--> declaring (again on the same channel)
+//	consuming --assigned (moved)--> consuming, the old channel retired
+//	          --move done--> declaring on the new channel, the old one given back
+//	any but a drain --lost--> reconnecting (failed when the loss was the 5th refusal in a row)
+//	any --Drain--> draining --drain done--> drained (the channel is held; nothing consumes)
 //
 // The state the registry row shows (State) is one dimension; a channel held
 // (HasCh), a move (MoveTo) and a drain (Drain) are the others. Results of
