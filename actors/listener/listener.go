@@ -47,7 +47,7 @@ type listener struct {
 	lastErr string
 	since   time.Time
 	timer   *time.Timer
-	drain   drainWatch    // the drain's waiters and counts
+	drain   drainWatch    // who waits for the drain's end
 	retire  chan struct{} // closed by a move: the current forwarder's deliveries start no handler
 }
 
@@ -64,6 +64,8 @@ type RemoveBinding struct{ Binding Binding }
 // change is recorded and, if the listener was consuming, applied.
 type BindingChanged struct{ Err error }
 
+// topologyDone reports the end of a replay on the channel of gen (replay
+// setup): the queue declared and its deliveries, or the command that failed.
 type topologyDone struct {
 	gen, setup uint64
 	queue      string
@@ -91,7 +93,11 @@ type brokerCancelled struct{ gen, setup uint64 }
 // the listener says failed. It keeps retrying, at resetupMax at the most.
 const maxReplayFailures = 5
 
+// consumeEnded reports that the consumer of replay setup on the channel of
+// gen ended (its deliveries closed).
 type consumeEnded struct{ gen, setup uint64 }
+
+// resetup is a retry's delay passed: replay again on the channel of gen.
 type resetup struct{ gen uint64 }
 
 // Props returns the props of a listener; spawn it anywhere (under
