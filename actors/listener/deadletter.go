@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/internal/redact"
 )
 
@@ -69,25 +68,25 @@ func errText(err error) string {
 // lost. A delivery of an older channel is left alone (the broker requeued
 // it when that channel closed).
 func (s *listenerShared) deadLetter(hctx context.Context, d amqp.Delivery, gen uint64, why error, runs int) {
-	ch, link, ok := s.channelOf(gen)
+	st, ok := s.channelOf(gen)
 	if !ok {
 		s.counter.stale.Add(1)
 		return
 	}
 	ctx, cancel := context.WithTimeout(hctx, deadLetterTimeout)
 	defer cancel()
-	exchange, key, err := s.publishDeadLetter(ctx, ch, link, gen, d, why, runs)
+	exchange, key, err := s.publishDeadLetter(ctx, st, d, why, runs)
 	if err != nil {
-		if gen != s.gen.Load() {
+		if gen != s.current().gen {
 			s.counter.stale.Add(1) // the channel went: the broker requeues d
 			return
 		}
-		s.failLog.Error(s.log, "dead letter not confirmed; message requeued", "queue", s.queueName(), "exchange", exchange,
+		s.failLog.Error(s.log, "dead letter not confirmed; message requeued", "queue", st.queue, "exchange", exchange,
 			"routing_key", key, "err", redact.Error(err))
 		s.nack(d, gen, true)
 		return
 	}
-	if err := link.Watch(func() error { return d.Ack(false) }); err != nil {
+	if err := st.link.Watch(func() error { return d.Ack(false) }); err != nil {
 		s.counter.stale.Add(1) // published, but the ack is lost: the broker redelivers it (dedup tells)
 		return
 	}
@@ -95,26 +94,23 @@ func (s *listenerShared) deadLetter(hctx context.Context, d amqp.Delivery, gen u
 	s.touch()
 }
 
-// channelOf returns the current channel and link if they are still those
-// of generation gen.
-func (s *listenerShared) channelOf(gen uint64) (*amqp.Channel, *actors.Link, bool) {
-	if s.gen.Load() != gen {
-		return nil, nil, false
+// channelOf returns the current channel state if it is still that of
+// generation gen and holds a channel: one load, so its channel, link,
+// queue and broker belong together.
+func (s *listenerShared) channelOf(gen uint64) (*channelState, bool) {
+	st := s.current()
+	if st.gen != gen || st.ch == nil {
+		return nil, false
 	}
-	ch, link := s.ch.Load(), s.link.Load()
-	// Both are stored after gen when a channel is assigned, and gen moves
-	// on before they are replaced: same gen after the loads, same channel.
-	if ch == nil || s.gen.Load() != gen {
-		return nil, nil, false
-	}
-	return ch, link, true
+	return st, true
 }
 
 // publishDeadLetter writes the dead letter of d and waits for its confirm.
-func (s *listenerShared) publishDeadLetter(ctx context.Context, ch *amqp.Channel, link *actors.Link, gen uint64, d amqp.Delivery,
+func (s *listenerShared) publishDeadLetter(ctx context.Context, st *channelState, d amqp.Delivery,
 	why error, runs int) (exchange, key string, err error) {
-	exchange, key, viaDLX := s.deadLetterRoute(d)
-	msg := deadLetterMessage(d, why, runs, s.listenerName(), s.queueName(), s.brokerID())
+	ch, link, gen := st.ch, st.link, st.gen
+	exchange, key, viaDLX := s.deadLetterRoute(d, st.queue)
+	msg := deadLetterMessage(d, why, runs, s.listenerName(), st.queue, st.broker)
 	s.pubMu.Lock()
 	var dc *amqp.DeferredConfirmation
 	err = func() error {
@@ -156,9 +152,9 @@ func (s *listenerShared) publishDeadLetter(ctx context.Context, ch *amqp.Channel
 	return exchange, key, nil
 }
 
-// deadLetterRoute is where d's dead letter goes: the queue's dead-letter
+// deadLetterRoute is where d's dead letter, consumed from queue, goes: the queue's dead-letter
 // exchange when its args name one, else the error queue.
-func (s *listenerShared) deadLetterRoute(d amqp.Delivery) (exchange, key string, viaDLX bool) {
+func (s *listenerShared) deadLetterRoute(d amqp.Delivery, queue string) (exchange, key string, viaDLX bool) {
 	if x, ok := s.spec.Queue.Args[dlxArg].(string); ok {
 		key = d.RoutingKey
 		if k, ok := s.spec.Queue.Args[dlxKeyArg].(string); ok && k != "" {
@@ -166,7 +162,7 @@ func (s *listenerShared) deadLetterRoute(d amqp.Delivery) (exchange, key string,
 		}
 		return x, key, true
 	}
-	return "", ErrorQueue(s.listenerName(), s.spec.Queue, s.queueName()), false
+	return "", ErrorQueue(s.listenerName(), s.spec.Queue, queue), false
 }
 
 // deadLetterMessage is d as published again: its body, properties and

@@ -2,11 +2,9 @@ package listener
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
-	"github.com/warrenmq/warren/internal/redact"
-	"github.com/warrenmq/warren/registry"
+	"github.com/asynkron/protoactor-go/actor"
 )
 
 // Drain asks a listener to stop taking deliveries without losing or
@@ -44,10 +42,10 @@ var ErrDrainCut = errors.New("warren: drain cut short")
 // the broker to confirm the consumer's cancel.
 const cancelGrace = time.Second
 
-// drainState is a listener's drain in progress, owned by the actor.
-type drainState struct {
-	waiters []func(*Drained) // who asked, answered once drained
-	result  *Drained         // set once drained
+// drainWatch is what the actor keeps of a drain (the FSM knows whether one
+// runs): who asked, answered once drained.
+type drainWatch struct {
+	waiters []*actor.PID
 }
 
 // drainDone reports, from the drain's watcher, that the consumer ended and
@@ -73,26 +71,19 @@ func (s *listenerShared) wakeDrain() {
 	}
 }
 
-// startDrain begins the drain: from now on no delivery starts a handler,
-// the consumer of the current channel is cancelled, and a watcher waits for
-// the forwarders and handlers to end (cutting the handlers at deadline).
-func (l *listener) startDrain(deadline time.Time, answer func(*Drained)) {
-	if l.drain != nil {
-		if l.drain.result != nil {
-			answer(&Drained{Listener: l.shared.listenerName()}) // drained before: nothing more was done
-			return
-		}
-		l.drain.waiters = append(l.drain.waiters, answer)
-		return
-	}
-	l.drain = &drainState{waiters: []func(*Drained){answer}}
+// beginDrain begins the drain: from now on no delivery starts a handler,
+// the consumer of the current channel is cancelled (when cancel: one may
+// run), and a watcher waits for the forwarders and handlers to end (cutting
+// the handlers at deadline).
+func (l *listener) beginDrain(deadline time.Time, cancel bool) {
 	s := l.shared
 	requeued0, handled0 := s.counter.requeued.Load(), s.counter.handled.Load()
-	l.cancelConsumer() // first: a delivery requeued from now on waits for its cancel-ok
+	if cancel {
+		l.startCancelConsumer() // first: a delivery requeued from now on waits for its cancel-ok
+	}
 	close(s.drainStarted)
 	l.stopTimer()
 	l.log.Info("draining", "queue", s.queueName(), "deadline", deadline.Format(time.RFC3339Nano))
-	l.setState(registry.ListenerDraining, "")
 	env, self := l.env, s.self
 	env.Go(func() {
 		var cutTimer <-chan time.Time
@@ -139,27 +130,6 @@ func (l *listener) startDrain(deadline time.Time, answer func(*Drained)) {
 	})
 }
 
-// cancelConsumer cancels the consumer of the current channel, if it
-// consumes, in a goroutine: the forwarder hands what is still buffered back
-// to the broker, and ends when amqp091 closes the deliveries.
-func (l *listener) cancelConsumer() {
-	if l.ch == nil || l.state != registry.ListenerConsuming && l.state != registry.ListenerDraining && l.state != registry.ListenerDeclaring {
-		return
-	}
-	ch, tag, opMu, log, queue := l.ch, l.shared.spec.Consume.Tag, l.opMu, l.log, l.shared.queueName()
-	cancelled := make(chan struct{})
-	l.shared.cancelled.Store(&cancelled)
-	l.env.Go(func() {
-		opMu.Lock()
-		defer opMu.Unlock()
-		defer close(cancelled)
-		if err := ch.Cancel(tag, false); err != nil {
-			// The channel closed: the broker requeued what was unacked.
-			log.Debug("drain: cancel consumer", "queue", queue, "err", redact.Error(err))
-		}
-	})
-}
-
 // awaitCancelled waits, before a delivery is given back during a drain,
 // until the broker confirmed the consumer's cancel: a delivery requeued
 // earlier would come straight back to the same consumer.
@@ -174,21 +144,11 @@ func (s *listenerShared) awaitCancelled() {
 	}
 }
 
-// onDrainDone answers every waiter of the drain.
-func (l *listener) onDrainDone(m *drainDone) {
-	if l.drain == nil || l.drain.result != nil {
-		return
-	}
-	r := m.result
-	l.drain.result = &r
-	l.log.Info("drained", "queue", l.shared.queueName(), "requeued", r.Requeued, "finished", r.Finished, "cut", r.Cut)
-	why := ""
-	if r.Cut > 0 {
-		why = fmt.Sprintf("drain deadline passed: %d handlers cancelled, their deliveries requeued", r.Cut)
-	}
-	l.setState(registry.ListenerDrained, why)
-	for _, answer := range l.drain.waiters {
-		answer(&r)
+// doDrained answers every waiter of the drain.
+func (l *listener) doDrained(_ actor.Context, e effect) {
+	for _, to := range l.drain.waiters {
+		r := e.result
+		l.answer(to, &r)
 	}
 	l.drain.waiters = nil
 }

@@ -150,7 +150,7 @@ func (s *listenerShared) run(hctx context.Context, h Handler, del *Delivery, gen
 	for {
 		runs++
 		err, panicked = s.call(hctx, h, del, runs)
-		if err == nil || panicked || !retry || runs >= s.spec.Retry.Attempts || s.stopping(hctx) || gen != s.gen.Load() {
+		if err == nil || panicked || !retry || runs >= s.spec.Retry.Attempts || s.stopping(hctx) || gen != s.current().gen {
 			return err, panicked, runs
 		}
 		s.logFailure(del, err, runs, "retry")

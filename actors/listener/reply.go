@@ -73,11 +73,11 @@ func (s *listenerShared) returned(exchange, key string, code uint16, text string
 // confirm mode (as dead letters do) with its returns registered, and waits
 // for the confirm.
 func (s *listenerShared) publishOnChannel(ctx context.Context, exchange, key string, body []byte, corr, contentType string) error {
-	gen := s.gen.Load()
-	ch, link, ok := s.channelOf(gen)
-	if !ok {
-		return &actors.BrokerError{Broker: s.brokerID(), Op: "reply", Err: actors.ErrNotConnected}
+	st := s.current() // once: this reply's channel, link and broker belong together
+	if st.ch == nil {
+		return &actors.BrokerError{Broker: st.broker, Op: "reply", Err: actors.ErrNotConnected}
 	}
+	ch, link, gen := st.ch, st.link, st.gen
 	s.pubMu.Lock()
 	var dc *amqp.DeferredConfirmation
 	var id string
@@ -117,9 +117,9 @@ func (s *listenerShared) publishOnChannel(ctx context.Context, exchange, key str
 	case wasReturned:
 		return s.returned(exchange, key, ret.ReplyCode, ret.ReplyText)
 	case err != nil:
-		return &actors.BrokerError{Broker: s.brokerID(), Op: "reply", Err: err}
+		return &actors.BrokerError{Broker: st.broker, Op: "reply", Err: err}
 	case !acked:
-		return &actors.BrokerError{Broker: s.brokerID(), Op: "reply", Err: errors.New("nacked by the broker")}
+		return &actors.BrokerError{Broker: st.broker, Op: "reply", Err: errors.New("nacked by the broker")}
 	}
 	return nil
 }

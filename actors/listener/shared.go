@@ -40,18 +40,15 @@ type listenerShared struct {
 	// the consumer (nil: no cancel sent).
 	cancelled atomic.Pointer[chan struct{}]
 
-	gen    atomic.Uint64                // current channel generation; deliveries of older ones are stale
-	ch     atomic.Pointer[amqp.Channel] // current channel, for replies without the tree's publisher
-	link   atomic.Pointer[actors.Link]  // its connection's socket: acks and replies are watched for stalls
-	queue  atomic.Pointer[string]
-	broker atomic.Pointer[string]
-	// brokerZone is the zone of broker.
-	brokerZone atomic.Pointer[string]
-	pubMu      sync.Mutex      // serialises replies and dead letters published on ch
-	dl         deadLetterState // guarded by pubMu
-	reply      replyState      // guarded by pubMu
-	flush      actors.CounterFlush
-	counter    listenerCounters
+	// cur is the current channel's state, replaced whole by the actor
+	// (never nil): one load gives a generation, channel, link, queue,
+	// broker and zone that belong together.
+	cur     atomic.Pointer[channelState]
+	pubMu   sync.Mutex      // serialises replies and dead letters published on the channel
+	dl      deadLetterState // guarded by pubMu
+	reply   replyState      // guarded by pubMu
+	flush   actors.CounterFlush
+	counter listenerCounters
 
 	dedup     *dedup   // nil unless Spec.Dedup has a window; shared by every instance
 	failLog   *rateLog // handler failures
@@ -66,19 +63,11 @@ type listenerCounters struct {
 	inFlight                                                    atomic.Int64
 }
 
-func (s *listenerShared) queueName() string {
-	if q := s.queue.Load(); q != nil {
-		return *q
-	}
-	return ""
-}
+// queueName is the queue's name, once a replay declared it.
+func (s *listenerShared) queueName() string { return s.current().queue }
 
-func (s *listenerShared) brokerID() string {
-	if b := s.broker.Load(); b != nil {
-		return *b
-	}
-	return ""
-}
+// brokerID is the broker of the current (or last) channel.
+func (s *listenerShared) brokerID() string { return s.current().broker }
 
 // listenerName is the name handlers see: a federator's deliveries are its
 // parent's.
@@ -90,12 +79,7 @@ func (s *listenerShared) listenerName() string {
 }
 
 // zone is the zone of the broker the listener's channel is on.
-func (s *listenerShared) zone() string {
-	if z := s.brokerZone.Load(); z != nil {
-		return *z
-	}
-	return ""
-}
+func (s *listenerShared) zone() string { return s.current().zone }
 
 // touch schedules a counters flush by the actor.
 func (s *listenerShared) touch() {
@@ -123,9 +107,10 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	if s.spec.Ack == AckOnReceive {
 		s.ack(d, gen) // once, here: settle leaves it alone
 	}
+	st := s.current() // once: queue, broker and zone of one channel
 	del := &Delivery{Body: d.Body, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: d.Headers,
 		ContentType: d.ContentType, ReplyTo: d.ReplyTo, CorrelationID: d.CorrelationId, MessageID: d.MessageId,
-		Redelivered: d.Redelivered, Listener: s.listenerName(), Queue: s.queueName(), Broker: s.brokerID(), Zone: s.zone(), shared: s}
+		Redelivered: d.Redelivered, Listener: s.listenerName(), Queue: st.queue, Broker: st.broker, Zone: st.zone, shared: s}
 	hctx := s.handlerCtx()
 	h, ok := s.route(hctx, d, del, gen, done)
 	if !ok {
@@ -319,11 +304,12 @@ func (s *listenerShared) nack(d amqp.Delivery, gen uint64, requeue bool) {
 // write runs an ack, nack or reject of a delivery of generation gen under
 // the link's watch; false (counted stale) when the channel is gone.
 func (s *listenerShared) write(gen uint64, settle func() error) bool {
-	if gen != s.gen.Load() {
+	st := s.current()
+	if gen != st.gen {
 		s.counter.stale.Add(1)
 		return false
 	}
-	if err := s.link.Load().Watch(settle); err != nil { // the channel closed under us
+	if err := st.link.Watch(settle); err != nil { // the channel closed under us
 		s.counter.stale.Add(1)
 		return false
 	}
@@ -339,7 +325,7 @@ func (s *listenerShared) reject(d amqp.Delivery, gen uint64) {
 
 // ackOnArrival acks d for an AckAuto listener, before it is dispatched.
 func (s *listenerShared) ackOnArrival(d amqp.Delivery) {
-	if err := s.link.Load().Watch(func() error { return d.Ack(false) }); err != nil {
+	if err := s.current().link.Watch(func() error { return d.Ack(false) }); err != nil {
 		s.counter.stale.Add(1)
 		return
 	}

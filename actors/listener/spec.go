@@ -3,7 +3,6 @@ package listener
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -216,7 +215,7 @@ func (s Spec) normalize() (Spec, error) {
 	}
 	for _, r := range s.Handlers {
 		if r.Handler == nil {
-			return s, errors.New("warren: listener " + s.Name + ": route " + r.String() + " has no handler")
+			return s, fmt.Errorf("warren: listener %s: route %s has no handler", s.Name, r)
 		}
 	}
 	if len(s.Handlers) == 0 && s.Raw == nil {

@@ -140,13 +140,7 @@ func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries 
 		case cmdQos:
 			err = ch.Qos(s.Prefetch, 0, false)
 		case cmdBind:
-			b := c.binding
-			if b.Declare {
-				err = ch.ExchangeDeclare(b.Exchange, b.Kind, b.Durable, b.AutoDelete, b.Internal, false, nil)
-			}
-			if err == nil {
-				err = ch.QueueBind(queue, b.RoutingKey, b.Exchange, false, b.Args)
-			}
+			err = bind(ch, queue, c.binding)
 		case cmdUnbind:
 			if err = ch.QueueUnbind(queue, c.binding.RoutingKey, c.binding.Exchange, c.binding.Args); err == nil {
 				unbound = append(unbound, c.binding)
@@ -169,6 +163,16 @@ func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries 
 		}
 	}
 	return queue, deliveries, unbound, nil
+}
+
+// bind binds queue with b on ch, declaring b's exchange first when b asks.
+func bind(ch *amqp.Channel, queue string, b Binding) error {
+	if b.Declare {
+		if err := ch.ExchangeDeclare(b.Exchange, b.Kind, b.Durable, b.AutoDelete, b.Internal, false, nil); err != nil {
+			return err
+		}
+	}
+	return ch.QueueBind(queue, b.RoutingKey, b.Exchange, false, b.Args)
 }
 
 type replayError struct {
