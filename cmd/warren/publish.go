@@ -63,128 +63,172 @@ func newPublishCmd(a *app) *cobra.Command {
 }
 
 func (a *app) publish(cmd *cobra.Command, args []string) error {
-	exchange, _ := cmd.Flags().GetString("exchange")
-	key, _ := cmd.Flags().GetString("key")
-	file, _ := cmd.Flags().GetString("file")
-	count, _ := cmd.Flags().GetInt("count")
-	confirm, _ := cmd.Flags().GetBool("confirm")
-	persistent, _ := cmd.Flags().GetBool("persistent")
-	mandatory, _ := cmd.Flags().GetBool("mandatory")
-	contentType, _ := cmd.Flags().GetString("content-type")
-	raw, _ := cmd.Flags().GetBool("raw")
-	allZones, _ := cmd.Flags().GetBool("all-zones")
-	if mandatory && !confirm {
-		return &usageError{errors.New("--mandatory needs --confirm: an unroutable message is reported on its confirm, which a fire-and-forget publish never waits for")}
+	r, err := readPublishRun(cmd, args)
+	if err != nil {
+		return err
 	}
-	if !cmd.Flags().Changed("exchange") {
-		return &usageError{errors.New("--exchange is required (give --exchange \"\" for the default exchange)")}
-	}
-	if count < 1 {
-		return &usageError{fmt.Errorf("--count %d: must be at least 1", count)}
-	}
-	var body []byte
-	switch {
-	case file != "" && len(args) == 1:
-		return &usageError{errors.New("give the payload as an argument or with --file, not both")}
-	case file == "-":
-		b, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			return fmt.Errorf("read stdin: %w", err)
-		}
-		body = b
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return fmt.Errorf("--file: %w", err)
-		}
-		body = b
-	case len(args) == 1:
-		body = []byte(args[0])
-	default:
-		return &usageError{errors.New("no payload: give it as an argument or with --file")}
-	}
-	if !raw && isJSONType(contentType) && !json.Valid(body) {
-		return &usageError{fmt.Errorf("the payload is not valid JSON but --content-type is %s: fix it, or give --raw to send it as it is", contentType)}
-	}
-	opts := []publish.Option{publish.ContentType(contentType)}
-	if confirm {
-		opts = append(opts, publish.Confirm())
-	}
-	if persistent {
-		opts = append(opts, publish.Persistent())
-	}
-	if mandatory {
-		opts = append(opts, publish.Mandatory())
-	}
-	if allZones {
-		opts = append(opts, publish.ToZone(publish.AllZones))
-	}
-
 	t, ctx, stop, err := a.clientTree(cmd, noRPC)
 	if err != nil {
 		return err
 	}
 	defer stop()
 
-	var done, failed atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	var gaveUp atomic.Bool // a publish waited out its maximum: the next would too
-	wait, _ := cmd.Flags().GetDuration("wait")
-	progress := a.progress(int64(count), &done)
+	progress := a.progress(int64(r.count), &r.done)
 	start := time.Now()
-	workers := 1
-	if confirm {
-		workers = min(count, publishWindow)
-	}
-	next := atomic.Int64{}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for !gaveUp.Load() && ctx.Err() == nil {
-				i := next.Add(1)
-				if i > int64(count) {
-					return
-				}
-				if err := publishOne(ctx, t, confirm, i == int64(count), wait, exchange, key, body, opts); err != nil {
-					failed.Add(1)
-					errOnce.Do(func() { firstErr = err })
-					if errors.Is(err, publish.ErrBlocked) || errors.Is(err, publish.ErrNoChannel) || errors.Is(err, publish.ErrStopped) {
-						gaveUp.Store(true)
-					}
-					continue
-				}
-				done.Add(1)
-			}
-		})
-	}
-	wg.Wait()
+	r.run(ctx, t)
 	progress()
 	took := time.Since(start)
 	what, tail := "written", "; not confirmed: use --confirm to know they arrived"
-	if confirm {
+	if r.confirm {
 		what, tail = "published and confirmed", ""
 	}
-	fmt.Fprintf(a.stdout, "%s %d of %s in %v (%.0f msg/s%s)\n", what, done.Load(), plural(int64(count), "message"),
-		elapsed(took), float64(done.Load())/max(took.Seconds(), 1e-9), tail)
+	fmt.Fprintf(a.stdout, "%s %d of %s in %v (%.0f msg/s%s)\n", what, r.done.Load(), plural(int64(r.count), "message"),
+		elapsed(took), float64(r.done.Load())/max(took.Seconds(), 1e-9), tail)
 	if ctx.Err() != nil {
 		return errInterrupted
 	}
 	var blockErr error
-	if !confirm && done.Load()+failed.Load() > 0 {
-		blockErr = settleBlocked(ctx, t.Registry(), wait, done.Load())
+	if !r.confirm && r.done.Load()+r.failed.Load() > 0 {
+		blockErr = settleBlocked(ctx, t.Registry(), r.wait, r.done.Load())
 		if ctx.Err() != nil {
 			return errInterrupted
 		}
 	}
-	notSent := int64(count) - done.Load() - failed.Load()
-	switch {
-	case firstErr != nil && notSent > 0:
-		return errors.Join(fmt.Errorf("%s failed, %d not tried after it; the first: %w", plural(failed.Load(), "message"), notSent, firstErr), blockErr)
-	case firstErr != nil:
-		return errors.Join(fmt.Errorf("%s failed; the first: %w", plural(failed.Load(), "message"), firstErr), blockErr)
+	return errors.Join(r.err(), blockErr)
+}
+
+// publishRun is one `warren publish`: what its flags and payload ask for,
+// and, once run, what came of it.
+type publishRun struct {
+	exchange, key string
+	body          []byte
+	count         int
+	confirm       bool
+	wait          time.Duration
+	opts          []publish.Option
+
+	done, failed atomic.Int64
+	errOnce      sync.Once
+	firstErr     error
+	gaveUp       atomic.Bool // a publish waited out its maximum: the next would too
+}
+
+// readPublishRun reads and checks the flags and the payload of cmd; every
+// refusal is a usage error naming the flag.
+func readPublishRun(cmd *cobra.Command, args []string) (*publishRun, error) {
+	f := cmd.Flags()
+	r := &publishRun{}
+	r.exchange, _ = f.GetString("exchange")
+	r.key, _ = f.GetString("key")
+	r.count, _ = f.GetInt("count")
+	r.confirm, _ = f.GetBool("confirm")
+	r.wait, _ = f.GetDuration("wait")
+	mandatory, _ := f.GetBool("mandatory")
+	if mandatory && !r.confirm {
+		return nil, &usageError{errors.New("--mandatory needs --confirm: an unroutable message is reported on its confirm, which a fire-and-forget publish never waits for")}
 	}
-	return blockErr
+	if !f.Changed("exchange") {
+		return nil, &usageError{errors.New("--exchange is required (give --exchange \"\" for the default exchange)")}
+	}
+	if r.count < 1 {
+		return nil, &usageError{fmt.Errorf("--count %d: must be at least 1", r.count)}
+	}
+	file, _ := f.GetString("file")
+	body, err := readPayload(file, args)
+	if err != nil {
+		return nil, err
+	}
+	contentType, _ := f.GetString("content-type")
+	if raw, _ := f.GetBool("raw"); !raw && isJSONType(contentType) && !json.Valid(body) {
+		return nil, &usageError{fmt.Errorf("the payload is not valid JSON but --content-type is %s: fix it, or give --raw to send it as it is", contentType)}
+	}
+	r.body = body
+	r.opts = []publish.Option{publish.ContentType(contentType)}
+	persistent, _ := f.GetBool("persistent")
+	allZones, _ := f.GetBool("all-zones")
+	for _, o := range []struct {
+		on  bool
+		opt publish.Option
+	}{
+		{r.confirm, publish.Confirm()},
+		{persistent, publish.Persistent()},
+		{mandatory, publish.Mandatory()},
+		{allZones, publish.ToZone(publish.AllZones)},
+	} {
+		if o.on {
+			r.opts = append(r.opts, o.opt)
+		}
+	}
+	return r, nil
+}
+
+// readPayload is the payload of a publish: the argument, or --file's
+// content ("-": stdin), never both.
+func readPayload(file string, args []string) ([]byte, error) {
+	switch {
+	case file != "" && len(args) == 1:
+		return nil, &usageError{errors.New("give the payload as an argument or with --file, not both")}
+	case file == "-":
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return nil, fmt.Errorf("read stdin: %w", err)
+		}
+		return b, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--file: %w", err)
+		}
+		return b, nil
+	case len(args) == 1:
+		return []byte(args[0]), nil
+	}
+	return nil, &usageError{errors.New("no payload: give it as an argument or with --file")}
+}
+
+// run publishes the run's count messages through t: one at a time, or
+// publishWindow confirmed ones in flight. A publish that gives up on the
+// tree (blocked, no channel, stopped) ends the run: the next would too.
+func (r *publishRun) run(ctx context.Context, t *supervisor.Tree) {
+	workers := 1
+	if r.confirm {
+		workers = min(r.count, publishWindow)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for !r.gaveUp.Load() && ctx.Err() == nil {
+				i := next.Add(1)
+				if i > int64(r.count) {
+					return
+				}
+				err := publishOne(ctx, t, r.confirm, i == int64(r.count), r.wait, r.exchange, r.key, r.body, r.opts)
+				if err == nil {
+					r.done.Add(1)
+					continue
+				}
+				r.failed.Add(1)
+				r.errOnce.Do(func() { r.firstErr = err })
+				if errors.Is(err, publish.ErrBlocked) || errors.Is(err, publish.ErrNoChannel) || errors.Is(err, publish.ErrStopped) {
+					r.gaveUp.Store(true)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// err sums up the run's failures: how many, how many were not tried after
+// them, and the first; nil when every message went out.
+func (r *publishRun) err() error {
+	if r.firstErr == nil {
+		return nil
+	}
+	if notSent := int64(r.count) - r.done.Load() - r.failed.Load(); notSent > 0 {
+		return fmt.Errorf("%s failed, %d not tried after it; the first: %w", plural(r.failed.Load(), "message"), notSent, r.firstErr)
+	}
+	return fmt.Errorf("%s failed; the first: %w", plural(r.failed.Load(), "message"), r.firstErr)
 }
 
 // publishOne publishes one message of a run. Without --confirm the last
