@@ -358,46 +358,14 @@ func (p *Pool) write(ctx context.Context, exchange, key string, r *publishReques
 			// to change, as after a failed write.
 			w.lastErr = err
 		} else if l != nil {
-			expect := r.confirm && r.mandatory
-			if expect {
-				l.expect(r.msg.MessageId)
-			}
-			if r.confirm {
-				st.c.outstanding.Add(1) // before the write: a drain of the channel waits for it
-			}
-			var dc *amqp.DeferredConfirmation
-			err := st.c.guard.Guard(ctx, func() (err error) {
-				dc, err = st.c.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, r.mandatory, false, r.msg)
-				return err
-			})
-			st.c.unlock()
-			if err == nil {
-				w.end(p)
-				l.published.Add(1)
-				if !r.confirm {
-					st.c.plainWrites.Add(1)
+			wr, retry, err := p.writeOn(ctx, l, st, exchange, key, r)
+			if retry == nil {
+				if err == nil {
+					w.end(p)
 				}
-				if !r.confirm && r.mandatory {
-					l.drain(st.c.returns)
-				}
-				return written{l: l, st: st, dc: dc}, nil
+				return wr, err
 			}
-			if expect {
-				l.settle(st.c.returns, r.msg.MessageId)
-			}
-			if r.confirm {
-				st.c.confirmEnded()
-			}
-			if ctx.Err() != nil {
-				return written{}, err // the write outlived ctx: Guard names the cause
-			}
-			if ae := (*amqp.Error)(nil); errors.As(err, &ae) && ae != amqp.ErrClosed {
-				return written{}, err // the message itself is bad (a header of an unknown type)
-			}
-			// The channel or its connection closed under us, or the write
-			// failed (the broker discards a partial frame): the message was
-			// not routed. Wait for the lane to change.
-			w.lastErr = err
+			w.lastErr = retry
 		}
 		if err := w.begin(p); err != nil {
 			return written{}, err
@@ -412,6 +380,50 @@ func (p *Pool) write(ctx context.Context, exchange, key string, r *publishReques
 			return written{}, ErrStopped
 		}
 	}
+}
+
+// writeOn writes r on st's channel of lane l, which acquire locked for
+// it; writeOn unlocks it. A nil retry is the publish's outcome: written,
+// or err. A non-nil retry is why the write did not happen on a channel
+// that closed under it (or a write the broker discards): the message was
+// not routed, and the caller waits for the lane to change.
+func (p *Pool) writeOn(ctx context.Context, l *publisherLane, st *laneState, exchange, key string, r *publishRequest) (w written, retry, err error) {
+	expect := r.confirm && r.mandatory
+	if expect {
+		l.expect(r.msg.MessageId)
+	}
+	if r.confirm {
+		st.c.outstanding.Add(1) // before the write: a drain of the channel waits for it
+	}
+	var dc *amqp.DeferredConfirmation
+	err = st.c.guard.Guard(ctx, func() (err error) {
+		dc, err = st.c.ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, r.mandatory, false, r.msg)
+		return err
+	})
+	st.c.unlock()
+	if err == nil {
+		l.published.Add(1)
+		if !r.confirm {
+			st.c.plainWrites.Add(1)
+			if r.mandatory {
+				l.drain(st.c.returns)
+			}
+		}
+		return written{l: l, st: st, dc: dc}, nil, nil
+	}
+	if expect {
+		l.settle(st.c.returns, r.msg.MessageId)
+	}
+	if r.confirm {
+		st.c.confirmEnded()
+	}
+	if ctx.Err() != nil {
+		return written{}, nil, err // the write outlived ctx: Guard names the cause
+	}
+	if ae := (*amqp.Error)(nil); errors.As(err, &ae) && ae != amqp.ErrClosed {
+		return written{}, nil, err // the message itself is bad (a header of an unknown type)
+	}
+	return written{}, err, nil
 }
 
 // tick advances the pool's clock: the publisher actors call it every
