@@ -58,56 +58,8 @@ func LoadINI(path string) (Config, error) {
 		return Config{}, &ConfigError{Source: path, Err: iniError(err, data)}
 	}
 	cfg := Config{Source: path}
-	for i, sec := range f.Sections() {
-		if sec.Name() != "zone" {
-			continue
-		}
-		_ = i
-		name := strings.TrimSpace(unquote(sec.Key("name").String()))
-		if name == "" {
-			name = strings.TrimSpace(unquote(sec.Key("zone").String()))
-		}
-		label := fmt.Sprintf("[zone] #%d", len(cfg.Zones)+1)
-		shown := echo(name)
-		if name == "" {
-			return Config{}, &ConfigError{Source: path, Section: label, Key: "name", Err: errors.New("missing: every [zone] needs a name")}
-		}
-		z := Zone{Name: name}
-		for _, key := range []string{"amqp_uri", "uri"} {
-			if sec.HasKey(key) {
-				for _, v := range sec.Key(key).ValueWithShadows() {
-					if v = unquote(v); v != "" {
-						z.Brokers = append(z.Brokers, v)
-						if err := checkURI(v); err != nil {
-							return Config{}, &ConfigError{Source: path, Section: label + " (" + shown + ")", Key: fmt.Sprintf("%s #%d", key, len(z.Brokers)), Err: err}
-						}
-					}
-				}
-			}
-		}
-		if len(z.Brokers) == 0 {
-			return Config{}, &ConfigError{Source: path, Section: label + " (" + shown + ")", Key: "amqp_uri", Err: errors.New("missing: the zone lists no broker")}
-		}
-		cfg.Zones = append(cfg.Zones, z)
-	}
-	if len(cfg.Zones) == 0 && f.HasSection("amqp") {
-		sec := f.Section("amqp")
-		z := Zone{Name: DefaultZone}
-		for _, key := range []string{"uri", "amqp_uri"} {
-			if sec.HasKey(key) {
-				for _, v := range sec.Key(key).ValueWithShadows() {
-					if v = unquote(v); v != "" {
-						z.Brokers = append(z.Brokers, v)
-						if err := checkURI(v); err != nil {
-							return Config{}, &ConfigError{Source: path, Section: "[amqp]", Key: fmt.Sprintf("%s #%d", key, len(z.Brokers)), Err: err}
-						}
-					}
-				}
-			}
-		}
-		if len(z.Brokers) > 0 {
-			cfg.Zones = append(cfg.Zones, z)
-		}
+	if cfg.Zones, err = zonesOf(f, path); err != nil {
+		return Config{}, err
 	}
 	if f.HasSection("kazoo_apps") {
 		cfg.LocalZone = unquote(f.Section("kazoo_apps").Key("zone").String())
@@ -117,22 +69,86 @@ func LoadINI(path string) (Config, error) {
 			return Config{}, err
 		}
 	}
-	if z := firstEnv(EnvZone, envKazooZone); z != "" {
-		cfg.LocalZone = z
-	}
-	if uri := os.Getenv(EnvURI); uri != "" {
-		zone := cfg.LocalZone
-		if zone == "" {
-			zone = DefaultZone
-		}
-		cfg.LocalZone = zone
-		cfg.Zones = []Zone{{Name: zone, Brokers: []string{uri}}}
-		cfg.Source = path + " (brokers from $" + EnvURI + ")"
-	}
+	applyEnv(&cfg, path)
 	if len(cfg.Zones) == 0 {
 		return Config{}, &ConfigError{Source: path, Section: "[zone]", Key: "amqp_uri", Err: fmt.Errorf("%w: add a [zone] section with name and amqp_uri, or set $%s", ErrNoBrokers, EnvURI)}
 	}
 	return cfg, nil
+}
+
+// zonesOf reads the zones of f: every [zone] section (Kazoo's multi-zone
+// form), else [amqp]'s brokers as the one DefaultZone.
+func zonesOf(f *ini.File, path string) ([]Zone, error) {
+	var zones []Zone
+	for _, sec := range f.Sections() {
+		if sec.Name() != "zone" {
+			continue
+		}
+		name := strings.TrimSpace(unquote(sec.Key("name").String()))
+		if name == "" {
+			name = strings.TrimSpace(unquote(sec.Key("zone").String()))
+		}
+		label := fmt.Sprintf("[zone] #%d", len(zones)+1)
+		if name == "" {
+			return nil, &ConfigError{Source: path, Section: label, Key: "name", Err: errors.New("missing: every [zone] needs a name")}
+		}
+		label += " (" + echo(name) + ")"
+		brokers, err := sectionURIs(sec, path, label, "amqp_uri", "uri")
+		if err != nil {
+			return nil, err
+		}
+		if len(brokers) == 0 {
+			return nil, &ConfigError{Source: path, Section: label, Key: "amqp_uri", Err: errors.New("missing: the zone lists no broker")}
+		}
+		zones = append(zones, Zone{Name: name, Brokers: brokers})
+	}
+	if len(zones) > 0 || !f.HasSection("amqp") {
+		return zones, nil
+	}
+	brokers, err := sectionURIs(f.Section("amqp"), path, "[amqp]", "uri", "amqp_uri")
+	if err != nil || len(brokers) == 0 {
+		return nil, err
+	}
+	return []Zone{{Name: DefaultZone, Brokers: brokers}}, nil
+}
+
+// sectionURIs is every broker URI sec gives under keys, in order (a key
+// may repeat); the first bad one is an error naming its key and number.
+func sectionURIs(sec *ini.Section, path, label string, keys ...string) ([]string, error) {
+	var uris []string
+	for _, key := range keys {
+		if !sec.HasKey(key) {
+			continue
+		}
+		for _, v := range sec.Key(key).ValueWithShadows() {
+			if v = unquote(v); v == "" {
+				continue
+			}
+			uris = append(uris, v)
+			if err := checkURI(v); err != nil {
+				return nil, &ConfigError{Source: path, Section: label, Key: fmt.Sprintf("%s #%d", key, len(uris)), Err: err}
+			}
+		}
+	}
+	return uris, nil
+}
+
+// applyEnv lets the environment override the file: the local zone
+// (WARREN_ZONE, KAZOO_ZONE), then the brokers (WARREN_AMQP_URI, as the
+// local zone's only broker).
+func applyEnv(cfg *Config, path string) {
+	if z := firstEnv(EnvZone, envKazooZone); z != "" {
+		cfg.LocalZone = z
+	}
+	uri := os.Getenv(EnvURI)
+	if uri == "" {
+		return
+	}
+	if cfg.LocalZone == "" {
+		cfg.LocalZone = DefaultZone
+	}
+	cfg.Zones = []Zone{{Name: cfg.LocalZone, Brokers: []string{uri}}}
+	cfg.Source = path + " (brokers from $" + EnvURI + ")"
 }
 
 // warrenKeys are the keys of Warren's own [warren] section: any other is
