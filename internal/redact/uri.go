@@ -57,21 +57,12 @@ func ParseURI(uri string) (URIParts, error) {
 			return p, errors.New("whitespace, a control character or a non-ASCII byte inside the URI (percent-encode it)")
 		}
 	}
-	colon := strings.IndexByte(s, ':')
-	if lower := strings.ToLower(s); strings.HasPrefix(lower, "amqp//") || strings.HasPrefix(lower, "amqps//") {
-		return p, errors.New(`the scheme must end with "://": amqp://host or amqps://host`)
+	scheme, err := parseScheme(s)
+	if err != nil {
+		return URIParts{}, err
 	}
-	if colon < 0 {
-		return p, errors.New("no scheme: the URI must start with amqp:// or amqps://")
-	}
-	p.Scheme = strings.ToLower(s[:colon])
-	if p.Scheme != "amqp" && p.Scheme != "amqps" {
-		return URIParts{}, errors.New("scheme must be amqp:// or amqps://")
-	}
-	if !strings.HasPrefix(s[colon+1:], "//") {
-		return URIParts{}, errors.New(`the scheme must be followed by "//": amqp://host or amqps://host`)
-	}
-	start := colon + 3
+	p.Scheme = scheme
+	start := len(scheme) + 3
 	end := start + strings.IndexAny(s[start:], "/?#")
 	if end < start {
 		end = len(s)
@@ -85,28 +76,9 @@ func ParseURI(uri string) (URIParts, error) {
 	}
 	hostport := authority
 	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-		p.HasUser = true
-		userinfo := authority[:at]
 		hostport = authority[at+1:]
-		if !validUserinfo(userinfo) {
-			return URIParts{}, errors.New("the user name or password holds a character that must be percent-encoded")
-		}
-		rawUser, rawPass := userinfo, ""
-		if c := strings.IndexByte(userinfo, ':'); c >= 0 {
-			p.HasPassword = true
-			rawUser, rawPass = userinfo[:c], userinfo[c+1:]
-			p.pass = [2]int{start + c + 1, start + at}
-		}
-		p.user = [2]int{start, start + len(rawUser)}
-		if rawUser == "" {
-			return URIParts{}, errors.New("empty user name before '@'")
-		}
-		var err error
-		if p.User, err = url.PathUnescape(rawUser); err != nil {
-			return URIParts{}, errors.New("bad percent-encoding in the user name")
-		}
-		if p.Password, err = url.PathUnescape(rawPass); err != nil {
-			return URIParts{}, errors.New("bad percent-encoding in the password")
+		if err := p.parseUserinfo(authority[:at], start); err != nil {
+			return URIParts{}, err
 		}
 	}
 	host, port, err := splitHostPort(hostport)
@@ -121,26 +93,81 @@ func ParseURI(uri string) (URIParts, error) {
 			return URIParts{}, errors.New("bad query string")
 		}
 	}
-	// net/url (which amqp091-go uses) must read the same parts.
+	if err := p.agreeWithNetURL(s); err != nil {
+		return URIParts{}, err
+	}
+	p.raw = s
+	return p, nil
+}
+
+// parseScheme is s's scheme, lower case: amqp or amqps, followed by "//".
+func parseScheme(s string) (string, error) {
+	colon := strings.IndexByte(s, ':')
+	if lower := strings.ToLower(s); strings.HasPrefix(lower, "amqp//") || strings.HasPrefix(lower, "amqps//") {
+		return "", errors.New(`the scheme must end with "://": amqp://host or amqps://host`)
+	}
+	if colon < 0 {
+		return "", errors.New("no scheme: the URI must start with amqp:// or amqps://")
+	}
+	scheme := strings.ToLower(s[:colon])
+	if scheme != "amqp" && scheme != "amqps" {
+		return "", errors.New("scheme must be amqp:// or amqps://")
+	}
+	if !strings.HasPrefix(s[colon+1:], "//") {
+		return "", errors.New(`the scheme must be followed by "//": amqp://host or amqps://host`)
+	}
+	return scheme, nil
+}
+
+// parseUserinfo reads userinfo (user[:password], before the '@'), which
+// starts at byte start of the URI: the parts, unescaped, and where the user
+// name and password stand (for masking).
+func (p *URIParts) parseUserinfo(userinfo string, start int) error {
+	p.HasUser = true
+	if !validUserinfo(userinfo) {
+		return errors.New("the user name or password holds a character that must be percent-encoded")
+	}
+	rawUser, rawPass := userinfo, ""
+	if c := strings.IndexByte(userinfo, ':'); c >= 0 {
+		p.HasPassword = true
+		rawUser, rawPass = userinfo[:c], userinfo[c+1:]
+		p.pass = [2]int{start + c + 1, start + len(userinfo)}
+	}
+	p.user = [2]int{start, start + len(rawUser)}
+	if rawUser == "" {
+		return errors.New("empty user name before '@'")
+	}
+	var err error
+	if p.User, err = url.PathUnescape(rawUser); err != nil {
+		return errors.New("bad percent-encoding in the user name")
+	}
+	if p.Password, err = url.PathUnescape(rawPass); err != nil {
+		return errors.New("bad percent-encoding in the password")
+	}
+	return nil
+}
+
+// agreeWithNetURL checks that net/url (which amqp091-go uses) reads s as
+// the same host, port and userinfo, and takes the vhost from its path.
+func (p *URIParts) agreeWithNetURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return URIParts{}, errors.New("not a valid URI (net/url refuses it)")
+		return errors.New("not a valid URI (net/url refuses it)")
 	}
 	if u.Hostname() != p.Host || portOf(u.Port()) != p.Port || (u.User != nil) != p.HasUser {
-		return URIParts{}, errors.New("ambiguous URI: its parts read differently")
+		return errors.New("ambiguous URI: its parts read differently")
 	}
 	if u.User != nil {
 		pw, ok := u.User.Password()
 		if u.User.Username() != p.User || ok != p.HasPassword || pw != p.Password {
-			return URIParts{}, errors.New("ambiguous URI: its userinfo reads differently")
+			return errors.New("ambiguous URI: its userinfo reads differently")
 		}
 	}
 	p.Vhost = "/"
 	if len(u.Path) > 1 {
 		p.Vhost = u.Path[1:]
 	}
-	p.raw = s
-	return p, nil
+	return nil
 }
 
 func portOf(s string) int {
