@@ -5,11 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"github.com/warrenmq/warren/internal/testkit"
 	"strings"
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 func TestPublishConsumeRoundTrip(t *testing.T) {

@@ -3,7 +3,6 @@ package nullbroker
 import (
 	"context"
 	"errors"
-	"github.com/warrenmq/warren/internal/testkit"
 	"io"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/internal/nullbroker/codec"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 func TestHandshake(t *testing.T) {

@@ -2,11 +2,11 @@ package nullbroker
 
 import (
 	"context"
-	"github.com/warrenmq/warren/internal/testkit"
 	"strings"
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 func TestBuiltinExchanges(t *testing.T) {

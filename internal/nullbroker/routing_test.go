@@ -2,12 +2,12 @@ package nullbroker
 
 import (
 	"fmt"
-	"github.com/warrenmq/warren/internal/testkit"
 	"slices"
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/internal/nullbroker/codec"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 func TestTopicMatch(t *testing.T) {

@@ -41,9 +41,17 @@ func SpawnProbe(t testing.TB, tree *supervisor.Tree, name string, req actors.Req
 	return p
 }
 
-// Assigned waits for the next ChannelAssigned and returns it with the
-// ChannelLost notices that came before it.
-func (p *Probe) Assigned(t testing.TB, d time.Duration) (a *actors.ChannelAssigned, lost []*actors.ChannelLost) {
+// Assigned waits for the next ChannelAssigned, skipping ChannelLost
+// notices.
+func (p *Probe) Assigned(t testing.TB, d time.Duration) *actors.ChannelAssigned {
+	t.Helper()
+	a, _ := p.AssignedWithLosses(t, d)
+	return a
+}
+
+// AssignedWithLosses waits for the next ChannelAssigned and returns it with
+// the ChannelLost notices that came before it.
+func (p *Probe) AssignedWithLosses(t testing.TB, d time.Duration) (a *actors.ChannelAssigned, lost []*actors.ChannelLost) {
 	t.Helper()
 	ctx := testkit.Within(t, d)
 	for {
