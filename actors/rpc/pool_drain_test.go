@@ -9,6 +9,8 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -82,18 +84,8 @@ func TestCall_WorkerFollowsAMove(t *testing.T) {
 		RPC: supervisor.RPCConfig{Workers: 1, Node: "test@host"}, Prechannels: -1}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.Publish.Publishers = -1
-	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tree.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	tree, _ := treetest.Start(t, cfg)
 	start := waitWorkers(t, tree, "the worker ready", func(rows []registry.RPCWorker) bool {
 		return len(rows) == 1 && rows[0].State == registry.WorkerReady
 	})[0]
@@ -120,11 +112,7 @@ func TestCall_WorkerFollowsAMove(t *testing.T) {
 		}
 		inFlight <- err
 	}()
-	select {
-	case <-seenA:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the first call did not reach the primary")
-	}
+	testkit.Recv(t, seenA, 5*time.Second, "the first call at the primary")
 	drained := make(chan error, 1)
 	ctx := within(t, 10*time.Second)
 	go func() { drained <- tree.DrainBroker(ctx, ida) }()
@@ -141,14 +129,9 @@ func TestCall_WorkerFollowsAMove(t *testing.T) {
 	default:
 	}
 	var held []registry.Assignment
-	err = tree.Registry().WaitFor(within(t, 5*time.Second), func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
-		it, err := txn.Get(registry.TableAssignments, "id")
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
+	err = treetest.Await(within(t, 5*time.Second), tree, func() bool {
 		held = tree.Registry().HeldFloats(ida, pubA)
-		return len(held) == 1 && held[0].State == registry.Moving, nil
+		return len(held) == 1 && held[0].State == registry.Moving
 	})
 	if err != nil {
 		t.Fatalf("rows held on the drained broker %+v: want the worker's old channel, moving: %v", held, err)
