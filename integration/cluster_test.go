@@ -13,6 +13,8 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -25,7 +27,7 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 	cfg := oneZone(ClusterURIs(nodes)...)
 	cfg.Connection.Heartbeat = 2 * time.Second
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 30*time.Second)
 	waitPublishersReady(t, tree, 20*time.Second)
 
@@ -89,7 +91,7 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 		confirmed.Range(func(any, any) bool { c++; return true })
 		return c
 	}
-	pollUntil(t, 20*time.Second, "confirmed publishes flowing", func() bool { return count() > 100 })
+	testkit.Poll(t, 20*time.Second, "confirmed publishes flowing", func() bool { return count() > 100 })
 
 	row, _ := tree.Registry().Listener(pid.Id)
 	var victim *Broker
@@ -119,11 +121,11 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 			}
 		}
 	})
-	pollUntil(t, 20*time.Second, "confirmed publishes after the kill", func() bool { return count() > before+100 })
+	testkit.Poll(t, 20*time.Second, "confirmed publishes after the kill", func() bool { return count() > before+100 })
 	t.Logf("100 more publishes confirmed %v after the kill", time.Since(killed).Round(time.Millisecond))
 	stopLoad()
 
-	pollUntil(t, 60*time.Second, "every confirmed publish consumed", func() bool {
+	testkit.Poll(t, 60*time.Second, "every confirmed publish consumed", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		missing := 0

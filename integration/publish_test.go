@@ -13,6 +13,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -33,7 +35,7 @@ func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
 	cfg.Publish = supervisor.PublishConfig{Publishers: 2, Buffer: 10000, MaxWait: 45 * time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)
@@ -77,7 +79,7 @@ func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
 			}
 		}()
 	}
-	pollUntil(t, 30*time.Second, "1000 confirmed publishes before the kill", func() bool { return okCount.Load() >= 1000 })
+	testkit.Poll(t, 30*time.Second, "1000 confirmed publishes before the kill", func() bool { return okCount.Load() >= 1000 })
 	killed.Store(time.Now().UnixNano())
 	b.Kill(t)
 	waitConn(t, tree, id, 10*time.Second, "down", func(c registry.Connection) bool { return !c.Available })
@@ -137,7 +139,7 @@ func TestPublish_MandatoryReturnReachesTheRightCaller(t *testing.T) {
 	b := StartBroker(t)
 	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
 	declareQueue(t, conn, "pub.routable", false)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 
@@ -192,7 +194,7 @@ func TestPublish_BufferedAcrossRestart(t *testing.T) {
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
 	const buffer = 20
 	cfg.Publish = supervisor.PublishConfig{Buffer: buffer, MaxWait: 45 * time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)
@@ -255,7 +257,7 @@ func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
 	cfg := oneZone(b.URI())
 	const maxWait = 8 * time.Second
 	cfg.Publish = supervisor.PublishConfig{MaxWait: maxWait}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)
@@ -312,7 +314,7 @@ func TestPublish_ReachesAQueueAndCounts(t *testing.T) {
 	b := StartBroker(t)
 	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
 	declareQueue(t, conn, "pub.plain", false)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)
@@ -330,7 +332,7 @@ func TestPublish_ReachesAQueueAndCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ds []amqp.Delivery
-	pollUntil(t, 5*time.Second, "two messages in the queue", func() bool {
+	testkit.Poll(t, 5*time.Second, "two messages in the queue", func() bool {
 		d, ok, err := ch.Get("pub.plain", true)
 		if err != nil {
 			t.Fatal(err)
@@ -441,19 +443,7 @@ func pubConsumeAll(t *testing.T, uri, queue string) map[string]int {
 func waitPublishers(t testing.TB, tree *supervisor.Tree, d time.Duration, what string, cond func([]registry.Publisher) bool) []registry.Publisher {
 	t.Helper()
 	var rows []registry.Publisher
-	err := tree.Registry().WaitFor(within(t, d), func(txn *memdbTxn, ws memdbWatchSet) (bool, error) {
-		it, err := txn.Get(registry.TablePublishers, "id")
-		if err != nil {
-			return false, err
-		}
-		ws.Add(it.WatchCh())
-		rows = rows[:0]
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			rows = append(rows, *raw.(*registry.Publisher))
-		}
-		return cond(rows), nil
-	})
-	if err != nil {
+	if err := treetest.Await(within(t, d), tree, func() bool { rows = tree.Registry().Publishers(); return cond(rows) }); err != nil {
 		t.Fatalf("publishers: %s not reached within %v; rows %+v", what, d, rows)
 	}
 	return rows
@@ -511,7 +501,7 @@ func TestPublish_OrderKeyAndChannelErrors(t *testing.T) {
 	if _, err := ch.QueueDeclare("pub.noise", false, false, false, false, amqp.Table{"x-max-length": int32(1000)}); err != nil {
 		t.Fatal(err)
 	}
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 
@@ -547,7 +537,7 @@ func TestPublish_OrderKeyAndChannelErrors(t *testing.T) {
 		close(stop)
 		noise.Wait()
 		next := 0
-		pollUntil(t, 10*time.Second, "all keyed messages read", func() bool {
+		testkit.Poll(t, 10*time.Second, "all keyed messages read", func() bool {
 			for {
 				d, ok, err := ch.Get("pub.ordered", true)
 				if err != nil {
@@ -584,7 +574,7 @@ func TestPublish_NacksInARowRecycleTheChannel(t *testing.T) {
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	cfg.Publish.Publishers = 1
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	ch := rawChannel(t, b)

@@ -1,8 +1,0 @@
-package integration
-
-import "github.com/hashicorp/go-memdb"
-
-type (
-	memdbTxn      = memdb.Txn
-	memdbWatchSet = memdb.WatchSet
-)
