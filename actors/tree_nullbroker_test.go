@@ -440,17 +440,17 @@ func TestConnection_StopAbortsADialInProgress(t *testing.T) {
 	id := idOf(t, nb)
 	waitConn(t, tree, id, "connecting", func(c registry.Connection) bool { return c.State == registry.Connecting })
 	testkit.Await(t, 5*time.Second, "the TCP connection accepted", nb.Changed, func() bool { return nb.Stats().ConnectionsTotal == 1 })
-	start := time.Now()
 	if err := tree.RemoveBroker(within(t, 5*time.Second), id); err != nil {
 		t.Fatal(err)
 	}
+	// The dial was aborted: its TCP connection is closed while the broker
+	// is still frozen, and Shutdown, whose ctx (5 s) is shorter than the
+	// dial's ConnectionTimeout (30 s), returns without error.
+	testkit.Await(t, 5*time.Second, "the dial's TCP connection closed", nb.Changed, func() bool { return nb.Stats().Connections == 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := tree.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown with a dial in its handshake: %v", err)
-	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Fatalf("stopping took %v: the dial was not aborted", took)
 	}
 }
 
@@ -507,11 +507,11 @@ func TestExchangeCheck_MissingExchangeFailsAtOnce(t *testing.T) {
 	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	// At once: the broker's refusal, not the call's deadline, ends it.
 	_, err := tree.Call(within(t, 5*time.Second), rpc.Request{Exchange: "nowhere", RoutingKey: "k",
 		Envelope: kazoo.Envelope{"Event-Category": "c", "Event-Name": "n"}, Defaults: kazoo.Defaults{AppName: "t", AppVersion: "1"}})
-	if !errors.Is(err, actors.ErrNoExchange) || !strings.Contains(err.Error(), "NOT_FOUND") || time.Since(start) > 2*time.Second {
-		t.Fatalf("call to a missing exchange = %v after %v; want ErrNoExchange at once", err, time.Since(start))
+	if !errors.Is(err, actors.ErrNoExchange) || !strings.Contains(err.Error(), "NOT_FOUND") || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+		t.Fatalf("call to a missing exchange = %v; want ErrNoExchange from the broker, before the deadline", err)
 	}
 	err = tree.Publish(within(t, 5*time.Second), "nowhere", "k", []byte(`{}`))
 	if !errors.Is(err, publish.ErrNoExchange) {
