@@ -228,7 +228,7 @@ func TestFederation_PublishAndCallByZone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testkit.Poll(t, 20*time.Second, "publishers of both zones ready", func() bool {
+	treetest.Eventually(t, tree, 20*time.Second, "publishers of both zones ready", func() bool {
 		zones := map[string]bool{}
 		for _, r := range tree.Registry().Publishers() {
 			zones[r.Zone] = zones[r.Zone] || r.State == registry.PublisherReady
