@@ -572,15 +572,7 @@ func TestBootstrap_RefusedTargetedWaitsAndEndsWithTheTree(t *testing.T) {
 // from a plain amqp091 connection.
 func declareExchange(t *testing.T, nb *nullbroker.Server, exchange, kind string) {
 	t.Helper()
-	raw, err := amqp.Dial(nb.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	ch, err := raw.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := testkit.AMQPChannel(t, nb.URL())
 	if err := ch.ExchangeDeclare(exchange, kind, false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}

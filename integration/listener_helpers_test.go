@@ -42,16 +42,7 @@ func waitListener(t testing.TB, tree *supervisor.Tree, path string, d time.Durat
 // publishing and checks, closed at cleanup.
 func rawChannel(t testing.TB, b *Broker) *amqp.Channel {
 	t.Helper()
-	conn, err := amqp.Dial(b.URI())
-	if err != nil {
-		t.Fatalf("raw dial: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ch
+	return testkit.AMQPChannel(t, b.URI())
 }
 
 func publishJSON(t testing.TB, ch *amqp.Channel, exchange, key, body string) {

@@ -108,16 +108,7 @@ var pollUntil = testkit.Poll
 // broker, for the test's own publishing and checks; closed at cleanup.
 func rawChannel(t testing.TB, nb *nullbroker.Server) *amqp.Channel {
 	t.Helper()
-	conn, err := amqp.Dial(nb.URL())
-	if err != nil {
-		t.Fatalf("raw dial: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ch
+	return testkit.AMQPChannel(t, nb.URL())
 }
 
 func publish(t testing.TB, ch *amqp.Channel, exchange, key string, msg amqp.Publishing) {

@@ -21,15 +21,7 @@ import (
 // (nil: answered at once).
 func rawResponder(t *testing.T, nb *nullbroker.Server, name, key string, got chan<- string, gate <-chan struct{}) {
 	t.Helper()
-	conn, err := amqp.Dial(nb.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := testkit.AMQPChannel(t, nb.URL())
 	if err := ch.ExchangeDeclare(kazoo.ExchangeCallmgr, kazoo.KindTopic, false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -27,15 +28,7 @@ func errorQueueBroker(t *testing.T, msgs ...amqp.Publishing) (*nullbroker.Server
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = nb.Close() })
-	conn, err := amqp.Dial(nb.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := testkit.AMQPChannel(t, nb.URL())
 	for _, q := range []string{"orders", "orders_error"} {
 		if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
 			t.Fatal(err)

@@ -18,6 +18,9 @@
 //	Poll     re-checks every [PollEvery]; only for state outside the process
 //	         that nothing can signal (rabbitmqctl output, a socket's owner)
 //
+// AMQPChannel opens a plain amqp091-go channel for a test's own
+// publishing and checks.
+//
 // Registry rows are waited on through the registry's memdb watches
 // (treetest.Eventually, registry.WaitConnection and its kin).
 //
