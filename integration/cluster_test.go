@@ -33,6 +33,7 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 
 	var mu sync.Mutex
 	got := map[string]int{}
+	var progress testkit.Signal // notified on every confirm and every delivery
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "quorum",
 		Queue:    listener.QueueSpec{Name: "quorum-q", Durable: true, Args: amqp.Table{"x-queue-type": "quorum"}},
 		Bindings: []listener.Binding{{Exchange: "kapps", RoutingKey: "quorum.#"}},
@@ -40,6 +41,7 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 			mu.Lock()
 			got[d.Envelope.MsgID()]++
 			mu.Unlock()
+			progress.Notify()
 			return nil
 		}}}})
 	if err := tree.WaitConsuming(within(t, 30*time.Second), pid); err != nil {
@@ -72,6 +74,7 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 			cancel()
 			if err == nil {
 				confirmed.Store(id, true)
+				progress.Notify()
 			} else {
 				lastErr.Store(err.Error())
 			}
@@ -91,7 +94,7 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 		confirmed.Range(func(any, any) bool { c++; return true })
 		return c
 	}
-	testkit.Poll(t, 20*time.Second, "confirmed publishes flowing", func() bool { return count() > 100 })
+	testkit.Await(t, 20*time.Second, "confirmed publishes flowing", progress.Changed, func() bool { return count() > 100 })
 
 	row, _ := tree.Registry().Listener(pid.Id)
 	var victim *Broker
@@ -121,11 +124,11 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 			}
 		}
 	})
-	testkit.Poll(t, 20*time.Second, "confirmed publishes after the kill", func() bool { return count() > before+100 })
+	testkit.Await(t, 20*time.Second, "confirmed publishes after the kill", progress.Changed, func() bool { return count() > before+100 })
 	t.Logf("100 more publishes confirmed %v after the kill", time.Since(killed).Round(time.Millisecond))
 	stopLoad()
 
-	testkit.Poll(t, 60*time.Second, "every confirmed publish consumed", func() bool {
+	testkit.Await(t, 60*time.Second, "every confirmed publish consumed", progress.Changed, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		missing := 0

@@ -86,14 +86,13 @@ type ledger struct {
 	healedAt  time.Time
 	recovery  time.Duration
 	seq       atomic.Int64
-	changed   chan struct{} // closed and replaced on every publish's outcome and every delivery
+	progress  testkit.Signal // notified on every publish's outcome and every delivery (changes)
 }
 
 // newLedger starts the ledger of a scenario; its row is recorded when the
 // test ends (failed or not).
 func newLedger(t testing.TB, scenario string) *ledger {
-	l := &ledger{t: t, scenario: scenario, confirmed: map[string]bool{}, received: map[string]int{}, recovery: -1,
-		changed: make(chan struct{})}
+	l := &ledger{t: t, scenario: scenario, confirmed: map[string]bool{}, received: map[string]int{}, recovery: -1}
 	t.Cleanup(l.record)
 	return l
 }
@@ -131,7 +130,7 @@ func (l *ledger) publish(tree *supervisor.Tree, exchange, key string, confirm bo
 	err := l.timed(d, func(ctx context.Context) error { return tree.Publish(ctx, exchange, key, body, opts...) })
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	defer l.changedLocked()
+	defer l.progress.Notify()
 	l.sent++
 	if err != nil {
 		l.failed++
@@ -205,22 +204,12 @@ func (l *ledger) got(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.received[id]++
-	l.changedLocked()
-}
-
-// changedLocked wakes the waiters of changes. l.mu held on entry.
-func (l *ledger) changedLocked() {
-	close(l.changed)
-	l.changed = make(chan struct{})
+	l.progress.Notify()
 }
 
 // changes returns a channel closed at the next publish's outcome or
 // delivery, for testkit.Await on the ledger's counts.
-func (l *ledger) changes() <-chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.changed
-}
+func (l *ledger) changes() <-chan struct{} { return l.progress.Changed() }
 
 // handler is a listener route recording each delivery's Msg-ID.
 func (l *ledger) handler() listener.Route {
@@ -294,8 +283,9 @@ func (l *ledger) confirmedCount() int {
 }
 
 // lost lists confirmed messages not received, and a channel closed at the
-// next change (changes).
+// next change (taken before the list is made).
 func (l *ledger) lost() ([]string, <-chan struct{}) {
+	changed := l.changes()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
@@ -304,7 +294,7 @@ func (l *ledger) lost() ([]string, <-chan struct{}) {
 			out = append(out, id)
 		}
 	}
-	return out, l.changed
+	return out, changed
 }
 
 // settle waits until every confirmed message has been received, then

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +38,7 @@ func TestPublish_ConfirmedResentThroughAGracefulRestart(t *testing.T) {
 
 	const workers = 8
 	var (
-		okCount   atomic.Int64
+		okCount   testkit.Counter // confirmed publishes; Await on its Changed
 		mu        sync.Mutex
 		succeeded = map[string]bool{}
 		failures  = map[string]int{}
@@ -69,13 +68,13 @@ func TestPublish_ConfirmedResentThroughAGracefulRestart(t *testing.T) {
 			}
 		})
 	}
-	testkit.Poll(t, 30*time.Second, "1000 confirmed publishes before the stop", func() bool { return okCount.Load() >= 1000 })
+	testkit.Await(t, 30*time.Second, "1000 confirmed publishes before the stop", okCount.Changed, func() bool { return okCount.Load() >= 1000 })
 	b.Stop(t)
 	waitConn(t, tree, id, 10*time.Second, "down", func(c registry.Connection) bool { return !c.Available })
 	before := okCount.Load()
 	b.Start(t)
 	waitConn(t, tree, id, 30*time.Second, "connected again", func(c registry.Connection) bool { return c.State == registry.Connected })
-	testkit.Poll(t, 30*time.Second, "1000 more confirmed after the restart", func() bool { return okCount.Load() >= before+1000 })
+	testkit.Await(t, 30*time.Second, "1000 more confirmed after the restart", okCount.Changed, func() bool { return okCount.Load() >= before+1000 })
 	close(stop)
 	wg.Wait()
 

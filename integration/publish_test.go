@@ -42,10 +42,10 @@ func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
 
 	const workers, each = 6, 500
 	var (
-		killed    atomic.Int64 // UnixNano when the kill began
-		restarted atomic.Int64 // UnixNano when the restart began
-		up        atomic.Int64 // UnixNano when the restarted broker accepted AMQP
-		okCount   atomic.Int64
+		killed    atomic.Int64    // UnixNano when the kill began
+		restarted atomic.Int64    // UnixNano when the restart began
+		up        atomic.Int64    // UnixNano when the restarted broker accepted AMQP
+		okCount   testkit.Counter // confirmed publishes; Await on its Changed
 		mu        sync.Mutex
 		succeeded = map[string]bool{}
 		failures  = map[string]int{} // error text -> count
@@ -79,7 +79,7 @@ func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
 			}
 		}()
 	}
-	testkit.Poll(t, 30*time.Second, "1000 confirmed publishes before the kill", func() bool { return okCount.Load() >= 1000 })
+	testkit.Await(t, 30*time.Second, "1000 confirmed publishes before the kill", okCount.Changed, func() bool { return okCount.Load() >= 1000 })
 	killed.Store(time.Now().UnixNano())
 	b.Kill(t)
 	waitConn(t, tree, id, 10*time.Second, "down", func(c registry.Connection) bool { return !c.Available })

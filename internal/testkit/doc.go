@@ -10,8 +10,9 @@
 // Tests wait on events, not on the clock:
 //
 //	Await    re-checks a condition each time a change signal fires: the
-//	         null broker's [nullbroker.Server.Changed], a [LogBuffer]'s
-//	         Changed, any func() <-chan struct{} that is closed on a change
+//	         null broker's [nullbroker.Server.Changed], a [LogBuffer]'s or a
+//	         [Counter]'s Changed, a [Signal] the test's goroutines notify,
+//	         any func() <-chan struct{} that is closed on a change
 //	Recv     takes the next value from a channel
 //	Quiet    asserts that nothing is waiting on a channel now: called once a
 //	         later event proved that the unwanted one would have come first

@@ -11,20 +11,18 @@ import (
 // LogBuffer collects logs that a test reads while they are written, and
 // signals each write. It is safe for concurrent use by multiple goroutines.
 type LogBuffer struct {
-	mu      sync.Mutex // guards buf and changed
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
+	Signal            // notified on every write, for Await
+	mu     sync.Mutex // guards buf
+	buf    bytes.Buffer
 }
 
 // Write appends p and wakes the waiters of Changed.
 func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.changed != nil {
-		close(b.changed)
-		b.changed = nil
-	}
-	return b.buf.Write(p)
+	n, err := b.buf.Write(p)
+	b.mu.Unlock()
+	b.Notify()
+	return n, err
 }
 
 // String returns everything written so far.
@@ -32,16 +30,6 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// Changed returns a channel closed at the next Write, for Await.
-func (b *LogBuffer) Changed() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.changed == nil {
-		b.changed = make(chan struct{})
-	}
-	return b.changed
 }
 
 // Tail returns the last n lines written.
