@@ -15,7 +15,6 @@ import (
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
-	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -101,7 +100,8 @@ func TestMetrics_CountersMoveWithTraffic(t *testing.T) {
 	}
 	var families map[string]*dto.MetricFamily
 	var text string
-	testkit.Poll(t, 10*time.Second, "the counters in /metrics", func() bool {
+	// /metrics is built from the registry's rows: re-read at each commit.
+	treetest.Eventually(t, tree, 10*time.Second, "the counters in /metrics", func() bool {
 		families, text = scrape(t, tree)
 		return value(families, "warren_publishes_total", map[string]string{"outcome": "confirmed"}) >= n &&
 			value(families, "warren_listener_deliveries_total", map[string]string{"listener": "metered", "outcome": "acked"}) >= n+1 &&
