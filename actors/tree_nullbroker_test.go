@@ -29,11 +29,7 @@ import (
 
 func startNull(t *testing.T, cfg nullbroker.Config) *nullbroker.Server {
 	t.Helper()
-	nb, err := nullbroker.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nb
+	return treetest.NullBroker(t, cfg)
 }
 
 // fast reconnects quickly; pools that hold channels of their own are off so
@@ -49,9 +45,6 @@ func fast(cfg supervisor.Config) supervisor.Config {
 // cleanups in the order that leaves nothing: the tree first, then brokers.
 func startNullTree(t *testing.T, cfg supervisor.Config, brokers ...*nullbroker.Server) *supervisor.Tree {
 	t.Helper()
-	for _, nb := range brokers {
-		t.Cleanup(func() { _ = nb.Close() })
-	}
 	if len(cfg.Zones) == 0 {
 		var uris []string
 		for _, nb := range brokers {

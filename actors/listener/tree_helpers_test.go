@@ -51,11 +51,7 @@ func (r *rig) broker(t *testing.T) string {
 // then close the broker.
 func start(t *testing.T, mod func(*supervisor.Config)) *rig {
 	t.Helper()
-	nb, err := nullbroker.Start(nullbroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nb.Close() })
+	nb := treetest.NullBroker(t, nullbroker.Config{})
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}, Prechannels: 2}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.RPC.Workers = -1

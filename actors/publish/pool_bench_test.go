@@ -8,8 +8,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
-	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/supervisor"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 // BenchmarkPublish measures the client's cost of one publish through the

@@ -27,12 +27,7 @@ var within = testkit.Within
 
 func startNull(t testing.TB, cfg nullbroker.Config) *nullbroker.Server {
 	t.Helper()
-	nb, err := nullbroker.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nb.Close() })
-	return nb
+	return treetest.NullBroker(t, cfg)
 }
 
 // pubTree starts a tree with publishers (no RPC workers) on nb and waits

@@ -10,9 +10,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
-	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 // received waits for what the broker's LoseConfirms reports.

@@ -64,19 +64,11 @@ func rawResponder(t *testing.T, nb *nullbroker.Server, name, key string, got cha
 }
 
 func TestCall_WorkerFollowsAMove(t *testing.T) {
-	a, err := nullbroker.Start(nullbroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := nullbroker.Start(nullbroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := treetest.NullBroker(t, nullbroker.Config{}), treetest.NullBroker(t, nullbroker.Config{})
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{a.URL(), b.URL()}}},
 		RPC: supervisor.RPCConfig{Workers: 1, Node: "test@host"}, Prechannels: -1}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.Publish.Publishers = -1
-	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
 	tree, _ := treetest.Start(t, cfg)
 	start := waitWorkers(t, tree, "the worker ready", func(rows []registry.RPCWorker) bool {
 		return len(rows) == 1 && rows[0].State == registry.WorkerReady

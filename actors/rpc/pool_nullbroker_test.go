@@ -32,11 +32,7 @@ var within = testkit.Within
 // waits until every worker is ready.
 func rpcTree(t *testing.T, n int) (*supervisor.Tree, *nullbroker.Server) {
 	t.Helper()
-	nb, err := nullbroker.Start(nullbroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nb.Close() })
+	nb := treetest.NullBroker(t, nullbroker.Config{})
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
 		RPC: supervisor.RPCConfig{Workers: n, Node: "test@host"}}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/warrenmq/warren/internal/leakcheck"
-	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/supervisor"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }

@@ -23,11 +23,7 @@ import (
 // published in order with a raw amqp091 channel, which it returns.
 func errorQueueBroker(t *testing.T, msgs ...amqp.Publishing) (*nullbroker.Server, *amqp.Channel) {
 	t.Helper()
-	nb, err := nullbroker.Start(nullbroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nb.Close() })
+	nb := treetest.NullBroker(t, nullbroker.Config{})
 	ch := testkit.AMQPChannel(t, nb.URL())
 	for _, q := range []string{"orders", "orders_error"} {
 		if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {

@@ -4,6 +4,7 @@
 // package that supervisor imports use them from an external test package
 // (package actors_test, listener_test...).
 //
+//	nb := treetest.NullBroker(t, nullbroker.Config{}) // closed at cleanup, after the tree
 //	tree, logs := treetest.Start(t, cfg)          // shut down at cleanup; logs shown on failure
 //	treetest.WaitReady(t, tree, 10*time.Second)
 //	treetest.Eventually(t, tree, 5*time.Second, "two prechannels", func() bool { ... })
