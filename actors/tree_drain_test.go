@@ -11,6 +11,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -49,37 +50,28 @@ func waitClosed(t *testing.T, ch *amqp.Channel, what string) {
 	}
 }
 
-func (p *probe) release(tree *supervisor.Tree, id string) {
-	tree.System().Root.Send(tree.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: p.pid, ID: id})
-}
-
-// quiet fails if p got an event.
-func (p *probe) quiet(t *testing.T) {
-	t.Helper()
-	select {
-	case ev := <-p.events:
-		t.Fatalf("probe %s got %T %+v", p.pid.Id, ev, ev)
-	default:
-	}
+// release sends the assignments actor p's ReleaseChannel for channel id.
+func release(tree *supervisor.Tree, p *treetest.Probe, id string) {
+	tree.System().Root.Send(tree.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: p.PID, ID: id})
 }
 
 func TestDrain_CanMoveFloatGetsMovedFromAndHoldsBothUntilItReleases(t *testing.T) {
 	tree, primary, other := drainPair(t, supervisor.Config{Prechannels: -1})
-	p := spawnProbe(t, tree, "mover", actors.RequestChannel{App: "test", CanMove: true})
-	first := p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "mover", actors.RequestChannel{App: "test", CanMove: true})
+	first := p.Assigned(t, 5*time.Second)
 	if first.Broker != idOf(t, primary) {
 		t.Fatalf("float on %s, want the primary %s", first.Broker, idOf(t, primary))
 	}
 	done := drainAsync(t, tree, idOf(t, primary), 10*time.Second)
-	moved := p.assigned(t, 5*time.Second)
+	moved := p.Assigned(t, 5*time.Second)
 	if moved.MovedFrom != first.ID || !moved.Reconnect || moved.Broker != idOf(t, other) || moved.ID == first.ID {
 		t.Fatalf("move %+v: want MovedFrom %s, Reconnect, on %s", moved, first.ID, idOf(t, other))
 	}
-	eventually(t, tree, 5*time.Second, "both channels the consumer's in the table", func() bool {
-		row, ok := tree.Registry().AssignmentOf(p.pid.Id)
+	treetest.Eventually(t, tree, 5*time.Second, "both channels the consumer's in the table", func() bool {
+		row, ok := tree.Registry().AssignmentOf(p.PID.Id)
 		held := tree.Registry().HeldFloats(idOf(t, primary))
 		return ok && row.Channel == moved.ID && row.State == registry.Assigned &&
-			len(held) == 1 && held[0].Channel == first.ID && held[0].Consumer == p.pid.Id && held[0].State == registry.Moving
+			len(held) == 1 && held[0].Channel == first.ID && held[0].Consumer == p.PID.Id && held[0].State == registry.Moving
 	})
 	if first.Channel.IsClosed() {
 		t.Fatal("the old channel closed before the consumer released it")
@@ -89,28 +81,28 @@ func TestDrain_CanMoveFloatGetsMovedFromAndHoldsBothUntilItReleases(t *testing.T
 		t.Fatalf("DrainBroker returned %v while the old channel was held", err)
 	default:
 	}
-	p.release(tree, "no-such-channel") // ignored
-	p.release(tree, first.ID)
+	release(tree, p, "no-such-channel") // ignored
+	release(tree, p, first.ID)
 	if err := <-done; err != nil {
 		t.Fatalf("DrainBroker: %v", err)
 	}
 	waitClosed(t, first.Channel, "the released old channel")
-	if row, ok := tree.Registry().AssignmentOf(p.pid.Id); !ok || row.Channel != moved.ID || moved.Channel.IsClosed() {
+	if row, ok := tree.Registry().AssignmentOf(p.PID.Id); !ok || row.Channel != moved.ID || moved.Channel.IsClosed() {
 		t.Fatalf("after the releases: row %+v (ok %v), new channel closed %v", row, ok, moved.Channel.IsClosed())
 	}
 	if row, _ := tree.Registry().Connection(idOf(t, primary)); !row.Draining {
 		t.Fatalf("row %+v: want Draining", row)
 	}
-	p.quiet(t)
+	p.Quiet(t)
 }
 
 func TestDrain_ConsumerStoppingReleasesBothChannels(t *testing.T) {
 	tree, primary, _ := drainPair(t, supervisor.Config{Prechannels: -1})
-	p := spawnProbe(t, tree, "stopper", actors.RequestChannel{App: "test", CanMove: true})
-	first := p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "stopper", actors.RequestChannel{App: "test", CanMove: true})
+	first := p.Assigned(t, 5*time.Second)
 	done := drainAsync(t, tree, idOf(t, primary), 10*time.Second)
-	moved := p.assigned(t, 5*time.Second)
-	if err := tree.System().Root.StopFuture(p.pid).Wait(); err != nil {
+	moved := p.Assigned(t, 5*time.Second)
+	if err := tree.System().Root.StopFuture(p.PID).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
@@ -118,22 +110,22 @@ func TestDrain_ConsumerStoppingReleasesBothChannels(t *testing.T) {
 	}
 	waitClosed(t, first.Channel, "the old channel")
 	waitClosed(t, moved.Channel, "the new channel")
-	eventually(t, tree, 5*time.Second, "no row left", func() bool {
-		_, ok := tree.Registry().AssignmentOf(p.pid.Id)
+	treetest.Eventually(t, tree, 5*time.Second, "no row left", func() bool {
+		_, ok := tree.Registry().AssignmentOf(p.PID.Id)
 		return !ok && len(tree.Registry().HeldFloats(idOf(t, primary))) == 0
 	})
 }
 
 func TestDrain_FloatWithoutCanMoveLosesItsChannelThenGetsTheOtherBroker(t *testing.T) {
 	tree, primary, other := drainPair(t, supervisor.Config{Prechannels: -1})
-	p := spawnProbe(t, tree, "plain", actors.RequestChannel{App: "test"})
-	first := p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "plain", actors.RequestChannel{App: "test"})
+	first := p.Assigned(t, 5*time.Second)
 	done := drainAsync(t, tree, idOf(t, primary), 10*time.Second)
-	lost := p.lost(t, 5*time.Second)
+	lost := p.Lost(t, 5*time.Second)
 	if lost.ID != first.ID || !errors.Is(lost.Err, actors.ErrDraining) {
 		t.Fatalf("lost %+v: want %s with ErrDraining", lost, first.ID)
 	}
-	again := p.assigned(t, 5*time.Second)
+	again := p.Assigned(t, 5*time.Second)
 	if again.MovedFrom != "" || !again.Reconnect || again.Broker != idOf(t, other) {
 		t.Fatalf("reassignment %+v: want Reconnect on %s, no MovedFrom", again, idOf(t, other))
 	}
@@ -145,54 +137,54 @@ func TestDrain_FloatWithoutCanMoveLosesItsChannelThenGetsTheOtherBroker(t *testi
 
 func TestDrain_FailsByItsCtxNamingTheHolder(t *testing.T) {
 	tree, primary, _ := drainPair(t, supervisor.Config{Prechannels: -1})
-	p := spawnProbe(t, tree, "holder", actors.RequestChannel{App: "test", CanMove: true})
-	first := p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "holder", actors.RequestChannel{App: "test", CanMove: true})
+	first := p.Assigned(t, 5*time.Second)
 	done := drainAsync(t, tree, idOf(t, primary), 300*time.Millisecond)
-	if moved := p.assigned(t, 5*time.Second); moved.MovedFrom != first.ID {
+	if moved := p.Assigned(t, 5*time.Second); moved.MovedFrom != first.ID {
 		t.Fatalf("move %+v", moved)
 	}
 	err := <-done // never released
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), p.pid.Id) || !strings.Contains(err.Error(), first.ID) {
-		t.Fatalf("DrainBroker = %v: want the deadline, naming %s and %s", err, p.pid.Id, first.ID)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), p.PID.Id) || !strings.Contains(err.Error(), first.ID) {
+		t.Fatalf("DrainBroker = %v: want the deadline, naming %s and %s", err, p.PID.Id, first.ID)
 	}
 }
 
 func TestDrain_NewFloatsAvoidTheDrainingBrokerAndStickiesStay(t *testing.T) {
 	tree, primary, other := drainPair(t, supervisor.Config{Prechannels: 2})
 	pid := idOf(t, primary)
-	sticky := spawnProbe(t, tree, "sticky", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: pid, CanMove: true})
-	held := sticky.assigned(t, 5*time.Second)
+	sticky := treetest.SpawnProbe(t, tree, "sticky", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: pid, CanMove: true})
+	held := sticky.Assigned(t, 5*time.Second)
 	if err := tree.DrainBroker(within(t, 5*time.Second), pid); err != nil {
 		t.Fatalf("DrainBroker with only a sticky on it: %v", err)
 	}
-	eventually(t, tree, 5*time.Second, "the draining broker's pool closed, the other's full", func() bool {
+	treetest.Eventually(t, tree, 5*time.Second, "the draining broker's pool closed, the other's full", func() bool {
 		return len(tree.Registry().Prechannels(pid)) == 0 && len(tree.Registry().Prechannels(idOf(t, other))) == 2
 	})
-	eventually(t, tree, 5*time.Second, "the connection actor's line says draining", func() bool {
+	treetest.Eventually(t, tree, 5*time.Second, "the connection actor's line says draining", func() bool {
 		row, _ := tree.Registry().Connection(pid)
 		a, _ := tree.Registry().Actor(row.Actor)
 		return row.Draining && a.Detail == "draining"
 	})
-	float := spawnProbe(t, tree, "new-float", actors.RequestChannel{App: "test"})
-	if got := float.assigned(t, 5*time.Second); got.Broker != idOf(t, other) {
+	float := treetest.SpawnProbe(t, tree, "new-float", actors.RequestChannel{App: "test"})
+	if got := float.Assigned(t, 5*time.Second); got.Broker != idOf(t, other) {
 		t.Fatalf("new float on %s, want %s", got.Broker, idOf(t, other))
 	}
-	late := spawnProbe(t, tree, "late-sticky", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: pid})
-	if got := late.assigned(t, 5*time.Second); got.Broker != pid {
+	late := treetest.SpawnProbe(t, tree, "late-sticky", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: pid})
+	if got := late.Assigned(t, 5*time.Second); got.Broker != pid {
 		t.Fatalf("new sticky on %s, want its broker %s", got.Broker, pid)
 	}
 	if held.Channel.IsClosed() {
 		t.Fatal("the sticky's channel closed")
 	}
-	sticky.quiet(t)
+	sticky.Quiet(t)
 }
 
 func TestDrain_RefusedForTheZoneLastBroker(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{})
 	tree := startNullTree(t, fast(supervisor.Config{Prechannels: -1}), nb)
 	waitConn(t, tree, idOf(t, nb), "connected", func(c registry.Connection) bool { return c.Available })
-	p := spawnProbe(t, tree, "only", actors.RequestChannel{App: "test", CanMove: true})
-	p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "only", actors.RequestChannel{App: "test", CanMove: true})
+	p.Assigned(t, 5*time.Second)
 	err := tree.DrainBroker(within(t, 5*time.Second), idOf(t, nb))
 	if !errors.Is(err, actors.ErrLastBroker) || !strings.Contains(err.Error(), `zone "local"`) {
 		t.Fatalf("DrainBroker of the zone's last broker = %v: want ErrLastBroker naming the zone", err)
@@ -203,7 +195,7 @@ func TestDrain_RefusedForTheZoneLastBroker(t *testing.T) {
 	if err := tree.DrainBroker(within(t, 5*time.Second), "nowhere:5672"); !errors.Is(err, registry.ErrNotFound) {
 		t.Fatalf("DrainBroker of an unknown broker = %v: want ErrNotFound", err)
 	}
-	p.quiet(t)
+	p.Quiet(t)
 }
 
 func TestDrain_MarkSurvivesTheBrokerRestartUntilUndrain(t *testing.T) {
@@ -212,53 +204,53 @@ func TestDrain_MarkSurvivesTheBrokerRestartUntilUndrain(t *testing.T) {
 	if err := tree.DrainBroker(within(t, 5*time.Second), pid); err != nil {
 		t.Fatal(err)
 	}
-	moved := spawnProbe(t, tree, "before-restart", actors.RequestChannel{App: "test", CanMove: true})
-	if got := moved.assigned(t, 5*time.Second); got.Broker != idOf(t, other) {
+	moved := treetest.SpawnProbe(t, tree, "before-restart", actors.RequestChannel{App: "test", CanMove: true})
+	if got := moved.Assigned(t, 5*time.Second); got.Broker != idOf(t, other) {
 		t.Fatalf("float on %s, want %s", got.Broker, idOf(t, other))
 	}
 	primary.Kill() // the operator stops it, upgrades it, starts it
 	waitConn(t, tree, pid, "reconnected, still draining", func(c registry.Connection) bool {
 		return c.Available && c.Connects == 2 && c.Draining
 	})
-	after := spawnProbe(t, tree, "after-restart", actors.RequestChannel{App: "test"})
-	if got := after.assigned(t, 5*time.Second); got.Broker != idOf(t, other) {
+	after := treetest.SpawnProbe(t, tree, "after-restart", actors.RequestChannel{App: "test"})
+	if got := after.Assigned(t, 5*time.Second); got.Broker != idOf(t, other) {
 		t.Fatalf("float after the restart on %s, want %s", got.Broker, idOf(t, other))
 	}
 	if err := tree.UndrainBroker(within(t, 5*time.Second), pid); err != nil {
 		t.Fatal(err)
 	}
 	waitConn(t, tree, pid, "undrained", func(c registry.Connection) bool { return !c.Draining })
-	undrained := spawnProbe(t, tree, "after-undrain", actors.RequestChannel{App: "test"})
-	if got := undrained.assigned(t, 5*time.Second); got.Broker != pid {
+	undrained := treetest.SpawnProbe(t, tree, "after-undrain", actors.RequestChannel{App: "test"})
+	if got := undrained.Assigned(t, 5*time.Second); got.Broker != pid {
 		t.Fatalf("float after undrain on %s, want the primary %s again", got.Broker, pid)
 	}
-	moved.quiet(t) // floats do not move back
-	after.quiet(t)
+	moved.Quiet(t) // floats do not move back
+	after.Quiet(t)
 }
 
 func TestDrain_MarkAndMovesSurviveAnAssignmentsRestart(t *testing.T) {
 	tree, primary, other := drainPair(t, supervisor.Config{Prechannels: -1})
 	pid := idOf(t, primary)
-	p := spawnProbe(t, tree, "mover", actors.RequestChannel{App: "test", CanMove: true})
-	first := p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "mover", actors.RequestChannel{App: "test", CanMove: true})
+	first := p.Assigned(t, 5*time.Second)
 	done := drainAsync(t, tree, pid, 10*time.Second)
-	moved := p.assigned(t, 5*time.Second)
+	moved := p.Assigned(t, 5*time.Second)
 	if moved.MovedFrom != first.ID {
 		t.Fatalf("move %+v", moved)
 	}
-	eventually(t, tree, 5*time.Second, "the old channel's row", func() bool { return len(tree.Registry().HeldFloats(pid)) == 1 })
+	treetest.Eventually(t, tree, 5*time.Second, "the old channel's row", func() bool { return len(tree.Registry().HeldFloats(pid)) == 1 })
 	restartActor(t, tree, tree.PID(actors.AssignmentsName))
-	eventually(t, tree, 5*time.Second, "the assignments actor restarted", func() bool {
+	treetest.Eventually(t, tree, 5*time.Second, "the assignments actor restarted", func() bool {
 		a, ok := tree.Registry().Actor(tree.PID(actors.AssignmentsName).Id)
 		return ok && a.Restarts == 1 && a.Status == registry.Running
 	})
-	p.release(tree, first.ID) // the new instance knows it still holds the old one
+	release(tree, p, first.ID) // the new instance knows it still holds the old one
 	if err := <-done; err != nil {
 		t.Fatalf("DrainBroker: %v", err)
 	}
 	waitClosed(t, first.Channel, "the released old channel")
-	float := spawnProbe(t, tree, "after-restart", actors.RequestChannel{App: "test"})
-	if got := float.assigned(t, 5*time.Second); got.Broker != idOf(t, other) {
+	float := treetest.SpawnProbe(t, tree, "after-restart", actors.RequestChannel{App: "test"})
+	if got := float.Assigned(t, 5*time.Second); got.Broker != idOf(t, other) {
 		t.Fatalf("float after the restart on %s, want %s: the mark was lost", got.Broker, idOf(t, other))
 	}
 }
@@ -280,22 +272,22 @@ func restartActor(t *testing.T, tree *supervisor.Tree, pid *actor.PID) {
 func TestDrain_NewBrokerDownMeanwhileTheUsualRulesApply(t *testing.T) {
 	tree, primary, other := drainPair(t, supervisor.Config{Prechannels: -1})
 	pid := idOf(t, primary)
-	p := spawnProbe(t, tree, "mover", actors.RequestChannel{App: "test", CanMove: true})
-	first := p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "mover", actors.RequestChannel{App: "test", CanMove: true})
+	first := p.Assigned(t, 5*time.Second)
 	done := drainAsync(t, tree, pid, time.Second)
-	moved := p.assigned(t, 5*time.Second)
+	moved := p.Assigned(t, 5*time.Second)
 	if moved.MovedFrom != first.ID || moved.Broker != idOf(t, other) {
 		t.Fatalf("move %+v", moved)
 	}
 	_ = other.Close() // down for good
-	if lost := p.lost(t, 5*time.Second); lost.ID != moved.ID {
+	if lost := p.Lost(t, 5*time.Second); lost.ID != moved.ID {
 		t.Fatalf("lost %+v, want the new channel %s", lost, moved.ID)
 	}
-	again := p.assigned(t, 5*time.Second)
+	again := p.Assigned(t, 5*time.Second)
 	if again.Broker != pid || again.MovedFrom != first.ID || !again.Reconnect {
 		t.Fatalf("after the new broker went down: %+v; want a channel on the draining %s, MovedFrom %s", again, pid, first.ID)
 	}
-	p.release(tree, first.ID)
+	release(tree, p, first.ID)
 	if err := <-done; !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), again.ID) {
 		t.Fatalf("DrainBroker = %v: want the deadline, naming %s", err, again.ID)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -27,11 +29,7 @@ import (
 
 func startNull(t *testing.T, cfg nullbroker.Config) *nullbroker.Server {
 	t.Helper()
-	nb, err := nullbroker.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nb
+	return treetest.NullBroker(t, cfg)
 }
 
 // fast reconnects quickly; pools that hold channels of their own are off so
@@ -47,9 +45,6 @@ func fast(cfg supervisor.Config) supervisor.Config {
 // cleanups in the order that leaves nothing: the tree first, then brokers.
 func startNullTree(t *testing.T, cfg supervisor.Config, brokers ...*nullbroker.Server) *supervisor.Tree {
 	t.Helper()
-	for _, nb := range brokers {
-		t.Cleanup(func() { _ = nb.Close() })
-	}
 	if len(cfg.Zones) == 0 {
 		var uris []string
 		for _, nb := range brokers {
@@ -69,96 +64,8 @@ func idOf(t *testing.T, nb *nullbroker.Server) string {
 	return id
 }
 
-func within(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// eventually waits, on the registry's watch sets, until cond holds; cond
-// reads the connections, assignments and actors tables.
-func eventually(t *testing.T, tree *supervisor.Tree, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	err := tree.Registry().Wait(within(t, d), func(s *registry.Snapshot) (bool, error) {
-		s.WatchAll()
-		return cond(), nil
-	})
-	if err != nil {
-		t.Fatalf("%s: not true within %v: %v", what, d, err)
-	}
-}
-
-// pollUntil re-checks cond, which reads something outside the registry (the
-// null broker's counters), every few milliseconds until it holds.
-func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %v", what, d)
-		}
-		<-tick.C
-	}
-}
-
-// probe is a consumer of the assignments protocol.
-type probe struct {
-	pid    *actor.PID
-	events chan any
-}
-
-func spawnProbe(t *testing.T, tree *supervisor.Tree, name string, req actors.RequestChannel) *probe {
-	t.Helper()
-	p := &probe{events: make(chan any, 64)}
-	props := actor.PropsFromFunc(func(c actor.Context) {
-		switch m := c.Message().(type) {
-		case *actor.Started:
-			req.Consumer = c.Self()
-			c.Send(tree.PID(actors.AssignmentsName), &req)
-		case *actors.ChannelAssigned, *actors.ChannelLost:
-			p.events <- m
-		}
-	})
-	pid, err := tree.System().Root.SpawnNamed(props, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.pid = pid
-	t.Cleanup(func() { _ = tree.System().Root.StopFuture(pid).Wait() })
-	return p
-}
-
-func (p *probe) assigned(t *testing.T, d time.Duration) *actors.ChannelAssigned {
-	t.Helper()
-	ctx := within(t, d)
-	for {
-		select {
-		case ev := <-p.events:
-			if m, ok := ev.(*actors.ChannelAssigned); ok {
-				return m
-			}
-		case <-ctx.Done():
-			t.Fatalf("probe %s: no channel assigned within %v", p.pid.Id, d)
-		}
-	}
-}
-
-func (p *probe) lost(t *testing.T, d time.Duration) *actors.ChannelLost {
-	t.Helper()
-	ctx := within(t, d)
-	for {
-		select {
-		case ev := <-p.events:
-			if m, ok := ev.(*actors.ChannelLost); ok {
-				return m
-			}
-		case <-ctx.Done():
-			t.Fatalf("probe %s: no ChannelLost within %v", p.pid.Id, d)
-		}
-	}
-}
+// within is testkit.Within: a context that ends after d or with the test.
+var within = testkit.Within
 
 func TestConnection_ConnectsAndReportsTheNegotiatedLimits(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{ChannelMax: 64, Heartbeat: 3, Product: "nullbroker", Version: "9.9"})
@@ -171,7 +78,7 @@ func TestConnection_ConnectsAndReportsTheNegotiatedLimits(t *testing.T) {
 	if row.ChannelMax != 64 || row.Heartbeat != 3*time.Second || row.Product != "nullbroker" || row.Version != "9.9" || !row.Local {
 		t.Fatalf("row %+v: want channel_max 64, heartbeat 3s, nullbroker 9.9, local", row)
 	}
-	eventually(t, tree, 5*time.Second, "a pool of 4 prechannels", func() bool { return len(tree.Registry().Prechannels(id)) == 4 })
+	treetest.Eventually(t, tree, 5*time.Second, "a pool of 4 prechannels", func() bool { return len(tree.Registry().Prechannels(id)) == 4 })
 	if s := nb.Stats(); s.Connections != 1 {
 		t.Fatalf("%d connections on the broker, want 1", s.Connections)
 	}
@@ -183,25 +90,25 @@ func TestAssignments_FloatReconnectsAfterKill(t *testing.T) {
 	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	p := spawnProbe(t, tree, "float-kill", actors.RequestChannel{App: "test"})
-	first := p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "float-kill", actors.RequestChannel{App: "test"})
+	first := p.Assigned(t, 5*time.Second)
 	if first.Reconnect || first.Link == nil || first.Zone != "local" {
 		t.Fatalf("first assignment %+v", first)
 	}
-	eventually(t, tree, 5*time.Second, "the assignments row", func() bool {
-		row, ok := tree.Registry().AssignmentOf(p.pid.Id)
+	treetest.Eventually(t, tree, 5*time.Second, "the assignments row", func() bool {
+		row, ok := tree.Registry().AssignmentOf(p.PID.Id)
 		return ok && row.State == registry.Assigned && row.Channel == first.ID
 	})
 	nb.Kill()
-	lost := p.lost(t, 5*time.Second)
+	lost := p.Lost(t, 5*time.Second)
 	if lost.ID != first.ID {
 		t.Fatalf("lost %s, held %s", lost.ID, first.ID)
 	}
-	again := p.assigned(t, 10*time.Second)
+	again := p.Assigned(t, 10*time.Second)
 	if !again.Reconnect || again.ID == first.ID {
 		t.Fatalf("reassignment %+v: want a new channel with Reconnect", again)
 	}
-	eventually(t, tree, 5*time.Second, "the pool refilled to 2", func() bool { return len(tree.Registry().Prechannels(idOf(t, nb))) == 2 })
+	treetest.Eventually(t, tree, 5*time.Second, "the pool refilled to 2", func() bool { return len(tree.Registry().Prechannels(idOf(t, nb))) == 2 })
 }
 
 func TestAssignments_FloatMovesToTheOtherBrokerOfItsZone(t *testing.T) {
@@ -214,20 +121,20 @@ func TestAssignments_FloatMovesToTheOtherBrokerOfItsZone(t *testing.T) {
 	if idOf(t, b) < idOf(t, a) {
 		primary, other = b, a
 	}
-	float := spawnProbe(t, tree, "float-move", actors.RequestChannel{App: "test"})
-	sticky := spawnProbe(t, tree, "sticky-stay", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: idOf(t, primary)})
-	if got := float.assigned(t, 5*time.Second); got.Broker != idOf(t, primary) {
+	float := treetest.SpawnProbe(t, tree, "float-move", actors.RequestChannel{App: "test"})
+	sticky := treetest.SpawnProbe(t, tree, "sticky-stay", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: idOf(t, primary)})
+	if got := float.Assigned(t, 5*time.Second); got.Broker != idOf(t, primary) {
 		t.Fatalf("float on %s, want the primary %s", got.Broker, idOf(t, primary))
 	}
-	sticky.assigned(t, 5*time.Second)
+	sticky.Assigned(t, 5*time.Second)
 	_ = primary.Close() // down for good
-	float.lost(t, 5*time.Second)
-	if got := float.assigned(t, 10*time.Second); got.Broker != idOf(t, other) {
+	float.Lost(t, 5*time.Second)
+	if got := float.Assigned(t, 10*time.Second); got.Broker != idOf(t, other) {
 		t.Fatalf("float moved to %s, want %s", got.Broker, idOf(t, other))
 	}
-	sticky.lost(t, 5*time.Second)
-	eventually(t, tree, 5*time.Second, "the sticky reconnecting, waiting for its broker", func() bool {
-		row, _ := tree.Registry().AssignmentOf(sticky.pid.Id)
+	sticky.Lost(t, 5*time.Second)
+	treetest.Eventually(t, tree, 5*time.Second, "the sticky reconnecting, waiting for its broker", func() bool {
+		row, _ := tree.Registry().AssignmentOf(sticky.PID.Id)
 		return row.State == registry.Reconnecting && row.Broker == idOf(t, primary)
 	})
 }
@@ -238,21 +145,21 @@ func TestAssignments_ChannelExceptionReplacesThatChannel(t *testing.T) {
 	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	victim := spawnProbe(t, tree, "victim", actors.RequestChannel{App: "test"})
-	bystander := spawnProbe(t, tree, "bystander", actors.RequestChannel{App: "test"})
-	got := victim.assigned(t, 5*time.Second)
-	keep := bystander.assigned(t, 5*time.Second)
+	victim := treetest.SpawnProbe(t, tree, "victim", actors.RequestChannel{App: "test"})
+	bystander := treetest.SpawnProbe(t, tree, "bystander", actors.RequestChannel{App: "test"})
+	got := victim.Assigned(t, 5*time.Second)
+	keep := bystander.Assigned(t, 5*time.Second)
 	for i := range 3 { // again and again: the replacement comes after a growing delay
 		_, err := got.Channel.QueueDeclarePassive("no-such-queue", false, false, false, false, nil)
 		var ae *amqp.Error
 		if !errors.As(err, &ae) || ae.Code != amqp.NotFound {
 			t.Fatalf("passive declare of a missing queue: %v", err)
 		}
-		lost := victim.lost(t, 5*time.Second)
+		lost := victim.Lost(t, 5*time.Second)
 		if lost.ID != got.ID || lost.Err == nil {
 			t.Fatalf("round %d: lost %+v", i, lost)
 		}
-		next := victim.assigned(t, 5*time.Second)
+		next := victim.Assigned(t, 5*time.Second)
 		if next.ID == got.ID || !next.Reconnect {
 			t.Fatalf("round %d: replacement %+v", i, next)
 		}
@@ -261,11 +168,7 @@ func TestAssignments_ChannelExceptionReplacesThatChannel(t *testing.T) {
 	if keep.Channel.IsClosed() {
 		t.Fatal("the bystander's channel closed")
 	}
-	select {
-	case ev := <-bystander.events:
-		t.Fatalf("the bystander got %T", ev)
-	default:
-	}
+	bystander.Quiet(t)
 }
 
 func TestAssignments_ReleaseClosesTheChannel(t *testing.T) {
@@ -274,16 +177,16 @@ func TestAssignments_ReleaseClosesTheChannel(t *testing.T) {
 	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	p := spawnProbe(t, tree, "releaser", actors.RequestChannel{App: "test"})
-	got := p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "releaser", actors.RequestChannel{App: "test"})
+	got := p.Assigned(t, 5*time.Second)
 	// Asking again while assigned repeats the assignment.
-	tree.System().Root.Send(tree.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: p.pid, App: "test"})
-	if again := p.assigned(t, 5*time.Second); again.ID != got.ID {
+	tree.System().Root.Send(tree.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: p.PID, App: "test"})
+	if again := p.Assigned(t, 5*time.Second); again.ID != got.ID {
 		t.Fatalf("asked again: %s, want %s", again.ID, got.ID)
 	}
-	tree.System().Root.Send(tree.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: p.pid})
-	eventually(t, tree, 5*time.Second, "the row deleted", func() bool {
-		_, ok := tree.Registry().AssignmentOf(p.pid.Id)
+	tree.System().Root.Send(tree.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: p.PID})
+	treetest.Eventually(t, tree, 5*time.Second, "the row deleted", func() bool {
+		_, ok := tree.Registry().AssignmentOf(p.PID.Id)
 		return !ok
 	})
 	closed := got.Channel.NotifyClose(make(chan *amqp.Error, 1))
@@ -347,9 +250,9 @@ func TestConnection_ChannelMaxBelowThePrechannels(t *testing.T) {
 	}
 	// The control channel takes one: three prechannels at most, and the
 	// connection stays up.
-	eventually(t, tree, 5*time.Second, "three prechannels", func() bool { return len(tree.Registry().Prechannels(id)) == 3 })
-	p := spawnProbe(t, tree, "one-too-many", actors.RequestChannel{App: "test"})
-	p.assigned(t, 5*time.Second) // from the pool
+	treetest.Eventually(t, tree, 5*time.Second, "three prechannels", func() bool { return len(tree.Registry().Prechannels(id)) == 3 })
+	p := treetest.SpawnProbe(t, tree, "one-too-many", actors.RequestChannel{App: "test"})
+	p.Assigned(t, 5*time.Second) // from the pool
 	row = waitConn(t, tree, id, "the refill refused", func(c registry.Connection) bool {
 		return strings.Contains(c.LastError, actors.ErrNoChannelLeft.Error())
 	})
@@ -370,10 +273,10 @@ func TestAssignments_ChannelMaxReachedSaysWhyAndFreedChannelsGoToWaiters(t *test
 		t.Fatal(err)
 	}
 	// The control channel takes one of the four: three consumers get one.
-	var holders []*probe
+	var holders []*treetest.Probe
 	for i := range 3 {
-		p := spawnProbe(t, tree, "cm-holder-"+string(rune('a'+i)), actors.RequestChannel{App: "test"})
-		p.assigned(t, 5*time.Second)
+		p := treetest.SpawnProbe(t, tree, "cm-holder-"+string(rune('a'+i)), actors.RequestChannel{App: "test"})
+		p.Assigned(t, 5*time.Second)
 		holders = append(holders, p)
 	}
 	waiting := make([]chan *actors.ChannelWaiting, 2)
@@ -405,7 +308,7 @@ func TestAssignments_ChannelMaxReachedSaysWhyAndFreedChannelsGoToWaiters(t *test
 			t.Fatalf("waiter %d was never told why it waits", i)
 		}
 	}
-	eventually(t, tree, 5*time.Second, "the waiting rows say why", func() bool {
+	treetest.Eventually(t, tree, 5*time.Second, "the waiting rows say why", func() bool {
 		rows := tree.Registry().AssignmentsIn(registry.Waiting)
 		return len(rows) == 2 && rows[0].Reason == reason && rows[1].Reason == reason
 	})
@@ -417,11 +320,11 @@ func TestAssignments_ChannelMaxReachedSaysWhyAndFreedChannelsGoToWaiters(t *test
 	}
 	// Two holders go: the two waiters get their channels, the reason goes.
 	for _, p := range holders[:2] {
-		if err := tree.System().Root.StopFuture(p.pid).Wait(); err != nil {
+		if err := tree.System().Root.StopFuture(p.PID).Wait(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, tree, 5*time.Second, "the waiters assigned", func() bool {
+	treetest.Eventually(t, tree, 5*time.Second, "the waiters assigned", func() bool {
 		return len(tree.Registry().AssignmentsIn(registry.Waiting)) == 0 && len(tree.Registry().AssignmentsIn(registry.Assigned)) == 3
 	})
 	if d := tree.Degraded(); d != "" {
@@ -463,13 +366,13 @@ func TestConnections_RemovingABrokerReleasesItsConsumers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sticky := spawnProbe(t, tree, "on-b", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: id})
-	sticky.assigned(t, 5*time.Second)
+	sticky := treetest.SpawnProbe(t, tree, "on-b", actors.RequestChannel{App: "test", Type: registry.Sticky, Broker: id})
+	sticky.Assigned(t, 5*time.Second)
 	if err := tree.RemoveBroker(within(t, 5*time.Second), id); err != nil {
 		t.Fatal(err)
 	}
-	sticky.lost(t, 5*time.Second)
-	pollUntil(t, 5*time.Second, "b's connection closed", func() bool { return b.Stats().Connections == 0 })
+	sticky.Lost(t, 5*time.Second)
+	testkit.Await(t, 5*time.Second, "b's connection closed", b.Changed, func() bool { return b.Stats().Connections == 0 })
 	if _, ok := tree.Registry().Connection(id); ok {
 		t.Fatal("the removed broker's row is still there")
 	}
@@ -494,7 +397,7 @@ func TestConnections_PublishingHasItsOwnConnection(t *testing.T) {
 	if p, ok := tree.Registry().Primary("local"); !ok || p.ID != id {
 		t.Fatalf("primary %+v: want the consuming connection", p)
 	}
-	eventually(t, tree, 5*time.Second, "the publisher's channels on the publishing connection", func() bool {
+	treetest.Eventually(t, tree, 5*time.Second, "the publisher's channels on the publishing connection", func() bool {
 		n := 0
 		for _, a := range tree.Registry().Assignments() {
 			if a.App == "publisher" && a.State == registry.Assigned {
@@ -509,12 +412,12 @@ func TestConnections_PublishingHasItsOwnConnection(t *testing.T) {
 	if err := tree.Publish(within(t, 5*time.Second), "targeted", "x", []byte(`{}`), publish.Confirm()); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 5*time.Second, "two connections on the broker", func() bool { return nb.Stats().Connections == 2 })
+	testkit.Await(t, 5*time.Second, "two connections on the broker", nb.Changed, func() bool { return nb.Stats().Connections == 2 })
 	// Removing the broker removes both connections.
 	if err := tree.RemoveBroker(within(t, 5*time.Second), id); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, tree, 5*time.Second, "both rows gone", func() bool { return len(tree.Registry().Connections()) == 0 })
+	treetest.Eventually(t, tree, 5*time.Second, "both rows gone", func() bool { return len(tree.Registry().Connections()) == 0 })
 }
 
 // A connection actor that stops while its dial is still in the handshake
@@ -529,18 +432,18 @@ func TestConnection_StopAbortsADialInProgress(t *testing.T) {
 	tree := startNullTree(t, cfg, nb)
 	id := idOf(t, nb)
 	waitConn(t, tree, id, "connecting", func(c registry.Connection) bool { return c.State == registry.Connecting })
-	pollUntil(t, 5*time.Second, "the TCP connection accepted", func() bool { return nb.Stats().ConnectionsTotal == 1 })
-	start := time.Now()
+	testkit.Await(t, 5*time.Second, "the TCP connection accepted", nb.Changed, func() bool { return nb.Stats().ConnectionsTotal == 1 })
 	if err := tree.RemoveBroker(within(t, 5*time.Second), id); err != nil {
 		t.Fatal(err)
 	}
+	// The dial was aborted: its TCP connection is closed while the broker
+	// is still frozen, and Shutdown, whose ctx (5 s) is shorter than the
+	// dial's ConnectionTimeout (30 s), returns without error.
+	testkit.Await(t, 5*time.Second, "the dial's TCP connection closed", nb.Changed, func() bool { return nb.Stats().Connections == 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := tree.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown with a dial in its handshake: %v", err)
-	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Fatalf("stopping took %v: the dial was not aborted", took)
 	}
 }
 
@@ -597,11 +500,11 @@ func TestExchangeCheck_MissingExchangeFailsAtOnce(t *testing.T) {
 	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	// At once: the broker's refusal, not the call's deadline, ends it.
 	_, err := tree.Call(within(t, 5*time.Second), rpc.Request{Exchange: "nowhere", RoutingKey: "k",
 		Envelope: kazoo.Envelope{"Event-Category": "c", "Event-Name": "n"}, Defaults: kazoo.Defaults{AppName: "t", AppVersion: "1"}})
-	if !errors.Is(err, actors.ErrNoExchange) || !strings.Contains(err.Error(), "NOT_FOUND") || time.Since(start) > 2*time.Second {
-		t.Fatalf("call to a missing exchange = %v after %v; want ErrNoExchange at once", err, time.Since(start))
+	if !errors.Is(err, actors.ErrNoExchange) || !strings.Contains(err.Error(), "NOT_FOUND") || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+		t.Fatalf("call to a missing exchange = %v; want ErrNoExchange from the broker, before the deadline", err)
 	}
 	err = tree.Publish(within(t, 5*time.Second), "nowhere", "k", []byte(`{}`))
 	if !errors.Is(err, publish.ErrNoExchange) {
@@ -618,7 +521,9 @@ func TestExchangeCheck_MissingExchangeFailsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = raw.Close()
-	pollUntil(t, 5*time.Second, "a publish to the new exchange", func() bool {
+	// The publisher forgets a missing exchange after a while, on its clock:
+	// nothing signals it, so the publish is retried.
+	testkit.Poll(t, 5*time.Second, "a publish to the new exchange", func() bool {
 		return tree.Publish(within(t, 5*time.Second), "nowhere", "k", []byte(`{}`), publish.Confirm()) == nil
 	})
 }
@@ -633,16 +538,16 @@ func TestBootstrap_RefusedTargetedWaitsAndEndsWithTheTree(t *testing.T) {
 	tree := startNullTree(t, fast(supervisor.Config{}), nb)
 	path := actors.RootName + "/" + actors.BootstrapName
 	detail := func() string { row, _ := tree.Registry().Actor(path); return row.Detail }
-	eventually(t, tree, 10*time.Second, "bootstrap reports the refused declare", func() bool {
+	treetest.Eventually(t, tree, 10*time.Second, "bootstrap reports the refused declare", func() bool {
 		return strings.Contains(detail(), "declare targeted") && strings.Contains(detail(), "406")
 	})
 	// The broker goes and comes back: bootstrap declares again, is refused again.
 	nb.CloseConnections(320, "CONNECTION_FORCED - test")
-	eventually(t, tree, 10*time.Second, "the connection back", func() bool {
+	treetest.Eventually(t, tree, 10*time.Second, "the connection back", func() bool {
 		c, _ := tree.Registry().Connection(idOf(t, nb))
 		return c.Available && c.Connects >= 2
 	})
-	eventually(t, tree, 10*time.Second, "bootstrap refused again", func() bool {
+	treetest.Eventually(t, tree, 10*time.Second, "bootstrap refused again", func() bool {
 		return strings.Contains(detail(), "declare targeted")
 	})
 	// Stop while a refusal may be on its way back: the wait it starts ends at once.
@@ -660,15 +565,7 @@ func TestBootstrap_RefusedTargetedWaitsAndEndsWithTheTree(t *testing.T) {
 // from a plain amqp091 connection.
 func declareExchange(t *testing.T, nb *nullbroker.Server, exchange, kind string) {
 	t.Helper()
-	raw, err := amqp.Dial(nb.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	ch, err := raw.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := testkit.AMQPChannel(t, nb.URL())
 	if err := ch.ExchangeDeclare(exchange, kind, false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -17,36 +18,20 @@ import (
 const closedPort = "amqp://guest:guest@127.0.0.1:1/"
 
 // startTree starts a tree of cfg (one local zone of uris when cfg has no
-// zones) and shuts it down when the test ends, failing it if shutdown does.
+// zones) with treetest.Start: shut down when the test ends.
 func startTree(t *testing.T, cfg supervisor.Config, uris ...string) *supervisor.Tree {
 	t.Helper()
 	if len(cfg.Zones) == 0 {
 		cfg.Zones = []supervisor.Zone{{Name: "local", Brokers: uris}}
 	}
-	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tree.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	tree, _ := treetest.Start(t, cfg)
 	return tree
 }
 
+// waitConn waits up to 10 s for the connections row of id to satisfy cond.
 func waitConn(t *testing.T, tree *supervisor.Tree, id, what string, cond func(registry.Connection) bool) registry.Connection {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	row, err := tree.Registry().WaitConnection(ctx, id, cond)
-	if err != nil {
-		last, _ := tree.Registry().Connection(id)
-		t.Fatalf("broker %s: %s: %v (row %+v)", id, what, err, last)
-	}
-	return row
+	return treetest.WaitConnection(t, tree, id, 10*time.Second, what, cond)
 }
 
 func TestConnection_RefusedDialsRetryWithBackoff(t *testing.T) {

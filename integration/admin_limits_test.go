@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/supervisor"
 )
 
@@ -32,7 +34,7 @@ const (
 // costs (goroutines, heap, CPU).
 func TestAdmin_LimitsHoldUnderIdleConnectionsAndStreams(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	for i := range 20 { // rows for the streams to hold
 		spawnListener(t, tree, listener.Spec{Name: fmt.Sprintf("limits-%d", i),
@@ -94,7 +96,7 @@ func TestAdmin_LimitsHoldUnderIdleConnectionsAndStreams(t *testing.T) {
 		_ = c.Close()
 	}
 	conns = conns[:0]
-	pollUntil(t, 10*time.Second, "the server closing the idle connections", func() bool { return openFDs(t) <= fds0+8 })
+	testkit.Poll(t, 10*time.Second, "the server closing the idle connections", func() bool { return openFDs(t) <= fds0+8 })
 
 	// Event streams: hold the cap's worth, idle.
 	ctx, cancel := context.WithCancel(within(t, 2*time.Minute))

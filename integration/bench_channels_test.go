@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -23,11 +24,11 @@ func BenchmarkChannelAcquire(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			cfg := bare(oneZone(broker.URI())) // no pools taking prechannels
 			cfg.Prechannels = bc.prechannels
-			tree, _ := startTree(b, cfg)
+			tree, _ := treetest.Start(b, cfg)
 			waitReady(b, tree, 20*time.Second)
 			if bc.prechannels > 0 {
 				id := brokerID(b, broker)
-				eventually(b, tree, 10*time.Second, "pool full", func() bool { return len(tree.Registry().Prechannels(id)) == bc.prechannels })
+				treetest.Eventually(b, tree, 10*time.Second, "pool full", func() bool { return len(tree.Registry().Prechannels(id)) == bc.prechannels })
 			}
 			got := make(chan *actors.ChannelAssigned, 1)
 			pid := tree.System().Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
@@ -43,7 +44,7 @@ func BenchmarkChannelAcquire(b *testing.B) {
 				b.StopTimer()
 				tree.System().Root.Send(assignments, &actors.ReleaseChannel{Consumer: pid})
 				if bc.prechannels > 0 { // measure latency from a full pool, not the refill rate
-					eventually(b, tree, 10*time.Second, "pool refilled", func() bool {
+					treetest.Eventually(b, tree, 10*time.Second, "pool refilled", func() bool {
 						return len(tree.Registry().Prechannels(id)) == bc.prechannels
 					})
 				}
@@ -104,7 +105,7 @@ func BenchmarkChannelAcquire(b *testing.B) {
 // connection being connected, with the default backoff (500ms first, 5s cap).
 func BenchmarkRecovery_PortReopenToConnected(b *testing.B) {
 	broker := StartBroker(b)
-	tree, _ := startTree(b, oneZone(broker.URI()))
+	tree, _ := treetest.Start(b, oneZone(broker.URI()))
 	waitReady(b, tree, 20*time.Second)
 	id := brokerID(b, broker)
 	var total time.Duration

@@ -11,6 +11,7 @@ import (
 	"github.com/warrenmq/warren/actors/listener"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -57,7 +58,7 @@ func fillQueue(b *testing.B, broker *Broker, queue string, n int) {
 // the same run. Report: msg/s each.
 func BenchmarkConsume(b *testing.B) {
 	broker := StartBroker(b)
-	tree, _ := startTree(b, oneZone(broker.URI()))
+	tree, _ := treetest.Start(b, oneZone(broker.URI()))
 	waitReady(b, tree, 20*time.Second)
 	run := 0
 

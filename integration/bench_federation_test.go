@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 )
 
 // BenchmarkFederation_DeliveryLatency measures, in one run, the time from a
@@ -16,7 +17,7 @@ import (
 // one message at a time.
 func BenchmarkFederation_DeliveryLatency(b *testing.B) {
 	b1, b2 := StartBroker(b), StartBroker(b)
-	tree, _ := startTree(b, twoZones(b1, b2))
+	tree, _ := treetest.Start(b, twoZones(b1, b2))
 	waitReady(b, tree, 20*time.Second)
 	arrived := make(chan time.Time, 1)
 	pid, err := tree.SpawnListener(within(b, 10*time.Second), listener.Spec{Name: "bench-fed", Federate: true,

@@ -10,6 +10,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -24,7 +25,7 @@ func BenchmarkListeners_ThousandRecover(b *testing.B) {
 	broker := StartBroker(b)
 	cfg := oneZone(broker.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 250 * time.Millisecond}
-	tree, _ := startTree(b, cfg)
+	tree, _ := treetest.Start(b, cfg)
 	waitReady(b, tree, 20*time.Second)
 	id := brokerID(b, broker)
 
@@ -49,13 +50,13 @@ func BenchmarkListeners_ThousandRecover(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		broker.Kill(b)
-		eventually(b, tree, 10*time.Second, "listeners notice", func() bool { return consuming(tree) == 0 })
+		treetest.Eventually(b, tree, 10*time.Second, "listeners notice", func() bool { return consuming(tree) == 0 })
 		b.StartTimer()
 		broker.Start(b)
 		up := time.Now()
 		waitConn(b, tree, id, 20*time.Second, "connected", func(c registry.Connection) bool { return c.State == registry.Connected })
 		toConn += time.Since(up)
-		eventually(b, tree, 60*time.Second, "all assigned", func() bool {
+		treetest.Eventually(b, tree, 60*time.Second, "all assigned", func() bool {
 			k := 0
 			for _, a := range tree.Registry().AssignmentsIn(registry.Assigned) {
 				if strings.HasPrefix(a.Consumer, "warren/listeners/") {

@@ -12,6 +12,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/supervisor"
 )
 
@@ -106,7 +107,7 @@ func newPublishBench(b *testing.B) *publishBench {
 		b.Fatal(err)
 	}
 	_ = ch.Close()
-	tree, _ := startTree(b, oneZone(broker.URI()))
+	tree, _ := treetest.Start(b, oneZone(broker.URI()))
 	waitReady(b, tree, 20*time.Second)
 	waitPublishersReady(b, tree, 10*time.Second)
 	return &publishBench{conn: conn, tree: tree}

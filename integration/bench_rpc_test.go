@@ -10,6 +10,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 )
 
 // rawResponder answers every request on queue: to its reply-to with its
@@ -85,7 +86,7 @@ func BenchmarkRPC(b *testing.B) {
 		percentiles(b, lat)
 	})
 
-	tree, _ := startTree(b, oneZone(broker.URI()))
+	tree, _ := treetest.Start(b, oneZone(broker.URI()))
 	waitReady(b, tree, 20*time.Second)
 	for _, bc := range []struct {
 		name   string

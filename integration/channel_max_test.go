@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -51,7 +52,7 @@ func listenerStates(tree *supervisor.Tree) (map[registry.ListenerState]int, []re
 func TestChannelMax_WaitingListenersSayWhyAndTheNodeIsDegraded(t *testing.T) {
 	const channelMax, spawned, stopped = 20, 30, 15
 	b := StartBroker(t, WithConfig(fmt.Sprintf("channel_max = %d", channelMax)))
-	tree, logs := startTree(t, bare(oneZone(b.URI())))
+	tree, logs := treetest.Start(t, bare(oneZone(b.URI())))
 	defer func() { // the assignments actor's side of a failure
 		if t.Failed() {
 			for _, l := range strings.Split(logs.String(), "\n") {
@@ -84,7 +85,7 @@ func TestChannelMax_WaitingListenersSayWhyAndTheNodeIsDegraded(t *testing.T) {
 		states, waiting = listenerStates(tree)
 		return states[registry.ListenerConsuming] == consumers && len(waiting) == waiters
 	}
-	eventually(t, tree, 30*time.Second, fmt.Sprintf("%d consuming, %d waiting", consumers, waiters), settled)
+	treetest.Eventually(t, tree, 30*time.Second, fmt.Sprintf("%d consuming, %d waiting", consumers, waiters), settled)
 	var off []string // the waiting listeners that do not say why, for the failure message
 	defer func() {
 		if t.Failed() {
@@ -104,7 +105,7 @@ func TestChannelMax_WaitingListenersSayWhyAndTheNodeIsDegraded(t *testing.T) {
 		}
 		return len(off) == 0 && tree.Degraded() != ""
 	}
-	eventually(t, tree, 10*time.Second, "every waiting listener says why", said)
+	treetest.Eventually(t, tree, 10*time.Second, "every waiting listener says why", said)
 	if n := ctlCount(t, b, "cm-", "list_consumers", "queue_name"); n != consumers {
 		t.Errorf("the broker lists %d consumers, want %d", n, consumers)
 	}
@@ -141,7 +142,7 @@ func TestChannelMax_WaitingListenersSayWhyAndTheNodeIsDegraded(t *testing.T) {
 			t.Fatalf("stop %s: %v", name, err)
 		}
 	}
-	eventually(t, tree, 20*time.Second, "every listener left consuming, the node no longer degraded", func() bool {
+	treetest.Eventually(t, tree, 20*time.Second, "every listener left consuming, the node no longer degraded", func() bool {
 		states, waiting = listenerStates(tree)
 		return states[registry.ListenerConsuming] == spawned-stopped && len(waiting) == 0 && tree.Degraded() == ""
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -115,7 +116,7 @@ func TestCLI_WaitEndsWithTheBrokersOwnError(t *testing.T) {
 // shows the local zone's primary broker.
 func TestCLI_ListingsSeeAnEmbeddingServicesListeners(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	addr, err := tree.ServeAdmin(within(t, time.Minute), "127.0.0.1:0")
 	if err != nil {

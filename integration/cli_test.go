@@ -13,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 )
 
 var (
@@ -63,7 +66,7 @@ func TestCLI_ListenPrintsDeliveriesAsJSON(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 30*time.Second, "cli-q consumed", func() bool { return ctlCount(t, b, "cli-q", "list_consumers", "queue_name") == 1 })
+	testkit.Poll(t, 30*time.Second, "cli-q consumed", func() bool { return ctlCount(t, b, "cli-q", "list_consumers", "queue_name") == 1 })
 	for _, args := range [][]string{
 		{"-r", "a.json", "-C", "application/json", "-b", `{"Event-Category":"x","Event-Name":"y"}`},
 		{"-r", "a.text", "-b", "plain text"},
@@ -165,13 +168,13 @@ func TestCLI_CommandsLeaveNoQueueBehind(t *testing.T) {
 	run(true, "publish", "--exchange", "kapps", "--key", "k", "--confirm", "--count", "10", `{"a":1}`)
 	run(false, "call", "--exchange", "callmgr", "--key", "nobody.home", "--timeout", "500ms",
 		`{"Event-Category":"directory","Event-Name":"authn_req"}`) // no responder: a timeout, exit 1
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	if err := tree.Shutdown(within(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 10*time.Second, "no queue left on the broker", func() bool { return queues() == "" })
+	testkit.Poll(t, 10*time.Second, "no queue left on the broker", func() bool { return queues() == "" })
 }
 
 // warren listen attaches to a durable exchange it must not declare
@@ -249,7 +252,7 @@ func TestCLI_PublishInterruptedExits130(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 30*time.Second, "messages arriving", func() bool {
+	testkit.Poll(t, 30*time.Second, "messages arriving", func() bool {
 		q, err := ch.QueueDeclarePassive("cli-int", false, false, false, false, nil)
 		return err == nil && q.Messages > 0
 	})
@@ -331,7 +334,7 @@ func TestCLI_DemoSnapshotThenLive(t *testing.T) {
 			t.Fatalf("live view lacks the call %q:\n%s", want, out)
 		}
 	}
-	pollUntil(t, 10*time.Second, "no demo queue left", func() bool {
+	testkit.Poll(t, 10*time.Second, "no demo queue left", func() bool {
 		return ctlCount(t, b, "warren", "list_queues", "name") == 0
 	})
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -25,12 +27,13 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 	cfg := oneZone(ClusterURIs(nodes)...)
 	cfg.Connection.Heartbeat = 2 * time.Second
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 30*time.Second)
 	waitPublishersReady(t, tree, 20*time.Second)
 
 	var mu sync.Mutex
 	got := map[string]int{}
+	var progress testkit.Signal // notified on every confirm and every delivery
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "quorum",
 		Queue:    listener.QueueSpec{Name: "quorum-q", Durable: true, Args: amqp.Table{"x-queue-type": "quorum"}},
 		Bindings: []listener.Binding{{Exchange: "kapps", RoutingKey: "quorum.#"}},
@@ -38,6 +41,7 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 			mu.Lock()
 			got[d.Envelope.MsgID()]++
 			mu.Unlock()
+			progress.Notify()
 			return nil
 		}}}})
 	if err := tree.WaitConsuming(within(t, 30*time.Second), pid); err != nil {
@@ -70,6 +74,7 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 			cancel()
 			if err == nil {
 				confirmed.Store(id, true)
+				progress.Notify()
 			} else {
 				lastErr.Store(err.Error())
 			}
@@ -89,7 +94,7 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 		confirmed.Range(func(any, any) bool { c++; return true })
 		return c
 	}
-	pollUntil(t, 20*time.Second, "confirmed publishes flowing", func() bool { return count() > 100 })
+	testkit.Await(t, 20*time.Second, "confirmed publishes flowing", progress.Changed, func() bool { return count() > 100 })
 
 	row, _ := tree.Registry().Listener(pid.Id)
 	var victim *Broker
@@ -119,11 +124,11 @@ func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
 			}
 		}
 	})
-	pollUntil(t, 20*time.Second, "confirmed publishes after the kill", func() bool { return count() > before+100 })
+	testkit.Await(t, 20*time.Second, "confirmed publishes after the kill", progress.Changed, func() bool { return count() > before+100 })
 	t.Logf("100 more publishes confirmed %v after the kill", time.Since(killed).Round(time.Millisecond))
 	stopLoad()
 
-	pollUntil(t, 60*time.Second, "every confirmed publish consumed", func() bool {
+	testkit.Await(t, 60*time.Second, "every confirmed publish consumed", progress.Changed, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		missing := 0

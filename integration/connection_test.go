@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -16,7 +17,7 @@ func TestConnection_ConnectsOnceBrokerAppears(t *testing.T) {
 	b := StartBroker(t, WithStartDeferred())
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	id := brokerID(t, b)
 	row := waitConn(t, tree, id, 10*time.Second, "two failed dials", func(c registry.Connection) bool { return c.Attempts >= 2 })
 	if row.Available || row.LastError == "" {
@@ -37,7 +38,7 @@ func TestConnection_RedialsWithBackoffAfterKill(t *testing.T) {
 	cfg := oneZone(b.URI())
 	first := 200 * time.Millisecond
 	cfg.Connection.Backoff = actors.Backoff{First: first, Max: 800 * time.Millisecond}
-	tree, logs := startTree(t, cfg)
+	tree, logs := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	id := brokerID(t, b)
 
@@ -67,7 +68,7 @@ func TestConnection_FrozenBrokerDetectedByHeartbeat(t *testing.T) {
 	cfg.Connection.Heartbeat = time.Second
 	cfg.Connection.ConnectionTimeout = time.Second
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	id := brokerID(t, b)
 	if row, _ := tree.Registry().Connection(id); row.Heartbeat != time.Second {
@@ -95,7 +96,7 @@ func TestConnection_WrongPasswordFailsWithoutLeakingIt(t *testing.T) {
 	const secret = "Wr0ngPassw0rd"
 	cfg := oneZone(b.URIWith("guest", secret))
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 2 * time.Second}
-	tree, logs := startTree(t, cfg)
+	tree, logs := treetest.Start(t, cfg)
 	id := brokerID(t, b)
 	row := waitConn(t, tree, id, 15*time.Second, "failed", func(c registry.Connection) bool { return c.State == registry.Failed })
 	if !strings.Contains(row.LastError, "ACCESS_REFUSED") && !strings.Contains(row.LastError, "username or password") {
@@ -128,7 +129,7 @@ func TestConnection_TLS(t *testing.T) {
 	cfg.Connection.CACertFile = certs.CACert
 	cfg.Connection.CertFile = certs.ClientCert
 	cfg.Connection.KeyFile = certs.ClientKey
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	// Two: the consuming connection and the publishers' one.
 	if n := ctlCount(t, b, "true", "list_connections", "ssl"); n != 2 {
@@ -144,7 +145,7 @@ func TestConnection_TLSUntrustedServerFails(t *testing.T) {
 	b := StartBroker(t, WithTLS(certs))
 	cfg := oneZone(b.TLSURI())
 	cfg.Connection.CACertFile = other.CACert
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	id, _ := actors.BrokerID(b.TLSURI())
 	row := waitConn(t, tree, id, 15*time.Second, "failed", func(c registry.Connection) bool { return c.State == registry.Failed })
 	if !strings.Contains(row.LastError, "certificate") {
@@ -156,11 +157,11 @@ func TestConnection_TLSUntrustedServerFails(t *testing.T) {
 // back to connected when the alarm clears.
 func TestConnection_BlockedAndUnblocked(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	id := brokerID(t, b)
-	p := spawnProbe(t, tree, "blocked-probe", actors.RequestChannel{App: "test"})
-	a, _ := p.assigned(t, 5*time.Second)
+	p := treetest.SpawnProbe(t, tree, "blocked-probe", actors.RequestChannel{App: "test"})
+	a := p.Assigned(t, 5*time.Second)
 	b.Ctl(t, "set_vm_memory_high_watermark", "0")
 	t.Cleanup(func() { _, _ = b.CtlErr("set_vm_memory_high_watermark", "0.4") })
 	// RabbitMQ blocks a connection when it publishes during the alarm.
@@ -182,7 +183,7 @@ func TestConnection_BackWithinASecondOfThePortReopening(t *testing.T) {
 	b := StartBroker(t)
 	cfg := bare(oneZone(b.URI()))
 	cfg.Connection.Backoff = actors.Backoff{First: 5 * time.Second, Max: 5 * time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	id := brokerID(t, b)
 	b.Kill(t)

@@ -10,6 +10,8 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -31,7 +33,7 @@ func queueCountsOf(t testing.TB, b *Broker, q string) string {
 // left empty.
 func TestListener_PoisonMessageEndsInTheErrorQueue(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	good := make(chan string, 16)
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "orders", Queue: listener.QueueSpec{Name: "orders", Durable: true},
@@ -65,7 +67,7 @@ func TestListener_PoisonMessageEndsInTheErrorQueue(t *testing.T) {
 	if row.Retried != 2 || row.Errors != 1 || row.Nacked != 0 {
 		t.Fatalf("row %+v", row)
 	}
-	pollUntil(t, 10*time.Second, "orders empty, orders_error holds the poison", func() bool {
+	testkit.Poll(t, 10*time.Second, "orders empty, orders_error holds the poison", func() bool {
 		return queueCountsOf(t, b, "orders") == "0 0" && queueCountsOf(t, b, "orders_error") == "1 0"
 	})
 	d, ok, err := ch.Get("orders_error", false)

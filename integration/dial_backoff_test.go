@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -120,7 +121,7 @@ func TestConnection_DialFailingAfterTCPWaitsItsBackoff(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			tree, _ := startTree(t, cfg)
+			tree, _ := treetest.Start(t, cfg)
 
 			// Every next_dial the row announces, in order.
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

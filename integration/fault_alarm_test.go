@@ -10,6 +10,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -37,11 +39,11 @@ func TestFault_MemoryAlarmBlocksPublishersOnly(t *testing.T) {
 			}
 		}
 	}
-	pollUntil(t, 20*time.Second, "both queues filled", func() bool {
+	testkit.Poll(t, 20*time.Second, "both queues filled", func() bool {
 		return ctlCount(t, b, fmt.Sprintf("\t%d", n), "list_queues", "name", "messages") == 2
 	})
 
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)

@@ -11,6 +11,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -38,7 +40,7 @@ func TestFault_ConflictingConfiguredExchangeKeepsTheConnectionUp(t *testing.T) {
 		{Name: "warren.fine", Kind: "topic"},
 		{Name: "targeted", Kind: "direct"},
 	}
-	tree, logs := startTree(t, cfg)
+	tree, logs := treetest.Start(t, cfg)
 	waitReady(t, tree, 30*time.Second)
 	row := waitConn(t, tree, brokerID(t, b), 10*time.Second, "connected", func(c registry.Connection) bool { return c.State == registry.Connected })
 	if len(row.ExchangeErrors) != 1 || !strings.Contains(row.ExchangeErrors[0], "warren.conflict") ||
@@ -65,7 +67,7 @@ func TestFault_BadPublishCostsOnlyItsCaller(t *testing.T) {
 	b := StartBroker(t, WithConfig("max_message_size = 4096"))
 	cfg := oneZone(b.URI())
 	cfg.Publish.MaxMessageSize = 4096
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	ch := rawChannel(t, b)
 	if _, err := ch.QueueDeclare("good-q", false, false, false, false, nil); err != nil {
@@ -113,7 +115,7 @@ func TestFault_BadPublishCostsOnlyItsCaller(t *testing.T) {
 			t.Fatalf("another caller's confirmed publish failed: %v", err)
 		}
 	}
-	pollUntil(t, 10*time.Second, "every good publish in good-q", func() bool {
+	testkit.Poll(t, 10*time.Second, "every good publish in good-q", func() bool {
 		return ctlCount(t, b, "good-q\t300", "list_queues", "name", "messages") == 1
 	})
 	// No publisher channel was closed and replaced (the exchange checks run

@@ -11,6 +11,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -18,7 +20,7 @@ import (
 // dispatched, not rejected as non-JSON.
 func TestFault_JSONWithCharsetIsDecoded(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	got := make(chan string, 1)
 	spawnListener(t, tree, listener.Spec{Name: "charset", Queue: listener.QueueSpec{Name: "charset-q", AutoDelete: true},
@@ -43,7 +45,7 @@ func TestFault_RemoveBindingWhileDisconnectedIsAppliedOnReconnect(t *testing.T) 
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 500 * time.Millisecond}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	bind := listener.Binding{Exchange: "callevt", RoutingKey: "gone.*"}
 	keep := listener.Binding{Exchange: "callevt", RoutingKey: "kept.*"}
@@ -72,7 +74,7 @@ func TestFault_RemoveBindingWhileDisconnectedIsAppliedOnReconnect(t *testing.T) 
 // even while the handler is busy with prefetched deliveries.
 func TestFault_BrokerCancelRedeclaresAtOnceWithASlowHandler(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	release := make(chan struct{})
 	var handled atomic.Int32
@@ -97,7 +99,7 @@ func TestFault_BrokerCancelRedeclaresAtOnceWithASlowHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	pollUntil(t, 5*time.Second, "slow-q declared again while the handler is still busy", func() bool {
+	testkit.Poll(t, 5*time.Second, "slow-q declared again while the handler is still busy", func() bool {
 		return ctlCount(t, b, "slow-q", "list_queues", "name") == 1
 	})
 	if handled.Load() != 0 {
@@ -110,7 +112,7 @@ func TestFault_BrokerCancelRedeclaresAtOnceWithASlowHandler(t *testing.T) {
 // other arguments) ends in the failed state with the broker's reason.
 func TestFault_PermanentReplayErrorSaysFailed(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	ch := rawChannel(t, b)
 	if _, err := ch.QueueDeclare("clash-q", true, false, false, false, amqp.Table{"x-message-ttl": int32(1000)}); err != nil {
@@ -133,7 +135,7 @@ func TestFault_PermanentReplayErrorSaysFailed(t *testing.T) {
 func TestFault_AutoAckListenerBuffersNoMoreThanItsPrefetch(t *testing.T) {
 	const n, prefetch = 1000, 10
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	release := make(chan struct{})
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "auto", Queue: listener.QueueSpec{Name: "auto-q"}, Ack: listener.AckAuto,
@@ -156,7 +158,7 @@ func TestFault_AutoAckListenerBuffersNoMoreThanItsPrefetch(t *testing.T) {
 	// forwarder, the prefetch unacked in the client's buffer, the rest ready
 	// on the broker. With the broker's no_ack nothing would be unacked and
 	// nothing ready.
-	pollUntil(t, 10*time.Second, "the rest of the queue still on the broker", func() bool {
+	testkit.Poll(t, 10*time.Second, "the rest of the queue still on the broker", func() bool {
 		out := b.Ctl(t, "list_queues", "name", "messages_ready", "messages_unacknowledged", "--quiet", "--no-table-headers")
 		for _, line := range strings.Split(out, "\n") {
 			var name string

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -43,8 +45,7 @@ func TestFault_FrozenBroker(t *testing.T) {
 	r.b.Freeze(t)
 	r.waitDown(t, registry.Publish, 15*time.Second)
 	r.waitDown(t, registry.Consume, 15*time.Second)
-	pollUntil(t, 10*time.Second, "a dial against the frozen node has failed", func() bool {
-		c, _ := r.tree.Registry().Connection(r.connID(t, registry.Publish))
+	waitConn(t, r.tree, r.connID(t, registry.Publish), 10*time.Second, "a dial against the frozen node has failed", func(c registry.Connection) bool {
 		return c.Attempts >= 1 && !c.Available
 	})
 	r.b.Thaw(t)
@@ -73,7 +74,7 @@ func TestFault_FlappingBrokerForAMinute(t *testing.T) {
 		r.waitUp(t, registry.Publish, 30*time.Second)
 		r.waitUp(t, registry.Consume, 30*time.Second)
 		// One connection per role on the broker, whatever the dials did.
-		pollUntil(t, 10*time.Second, "two warren connections on the broker", func() bool {
+		testkit.Poll(t, 10*time.Second, "two warren connections on the broker", func() bool {
 			return warrenConns(t, r.b) == 2
 		})
 		r.confirmedMore(t, 20, 30*time.Second, fmt.Sprintf("confirmed publishes after flap %d", flaps+1))
@@ -149,7 +150,7 @@ func TestFault_ShutdownUnderEachFault(t *testing.T) {
 			f.inject(t, r)
 			// Calls in flight against the fault: a second of them.
 			sent := r.l.sentCount()
-			pollUntil(t, 10*time.Second, "calls made under the fault", func() bool { return r.l.sentCount() > sent+2 })
+			testkit.Await(t, 10*time.Second, "calls made under the fault", r.l.changes, func() bool { return r.l.sentCount() > sent+2 })
 			shutdownUnderLoad(t, r, stop)
 			f.heal(t, r)
 			// Confirmed before the shutdown means received or in the queue.
@@ -178,7 +179,7 @@ func TestFault_ThousandListenersThroughARestart(t *testing.T) {
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 250 * time.Millisecond}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	const n = 1000
 	start := time.Now()
@@ -190,15 +191,15 @@ func TestFault_ThousandListenersThroughARestart(t *testing.T) {
 	waitAllConsuming(t, tree, n, 60*time.Second)
 	started := time.Since(start)
 	t.Logf("%d listeners consuming %v after the first spawn", n, started.Round(time.Millisecond))
-	pollUntil(t, 20*time.Second, "broker lists every consumer", func() bool { return ctlCount(t, b, "thousand-", "list_consumers", "queue_name") == n })
+	testkit.Poll(t, 20*time.Second, "broker lists every consumer", func() bool { return ctlCount(t, b, "thousand-", "list_consumers", "queue_name") == n })
 
 	b.Kill(t)
-	eventually(t, tree, 10*time.Second, "listeners notice", func() bool { return consuming(tree) == 0 })
+	treetest.Eventually(t, tree, 10*time.Second, "listeners notice", func() bool { return consuming(tree) == 0 })
 	b.Start(t)
 	up := time.Now()
 	waitAllConsuming(t, tree, n, 60*time.Second)
 	l.setRecovery(time.Since(up))
 	l.notef("%d listeners consuming %v after the first spawn", n, started.Round(time.Millisecond))
 	t.Logf("%d listeners consuming again %v after the broker accepted connections", n, time.Since(up).Round(time.Millisecond))
-	pollUntil(t, 20*time.Second, "broker lists every consumer again", func() bool { return ctlCount(t, b, "thousand-", "list_consumers", "queue_name") == n })
+	testkit.Poll(t, 20*time.Second, "broker lists every consumer again", func() bool { return ctlCount(t, b, "thousand-", "list_consumers", "queue_name") == n })
 }

@@ -16,6 +16,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -84,7 +86,7 @@ func rollingDeploy(t *testing.T, honour bool) {
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: time.Second}
 	deploy := func() *supervisor.Tree {
 		t.Helper()
-		tree, _ := startTree(t, cfg)
+		tree, _ := treetest.Start(t, cfg)
 		waitReady(t, tree, 30*time.Second)
 		pid, err := tree.SpawnListener(within(t, 10*time.Second), spec)
 		if err != nil {
@@ -112,7 +114,7 @@ func rollingDeploy(t *testing.T, honour bool) {
 	}
 	confirmedMore(t, l, deployPhase, 20*time.Second, "confirmed publishes after the deploys")
 	stop()
-	pollUntil(t, 60*time.Second, deployQueue+" drained (0 messages, 0 unacked)", func() bool {
+	testkit.Poll(t, 60*time.Second, deployQueue+" drained (0 messages, 0 unacked)", func() bool {
 		ready, unacked := queueDepth(t, b, deployQueue)
 		return ready == 0 && unacked == 0
 	})
@@ -213,7 +215,7 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 	cfg.Connection.Heartbeat = time.Second
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: time.Second}
 	cfg.RPC.Workers = -1
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 30*time.Second)
 	waitPublishersReady(t, tree, 20*time.Second)
 	hooks := hooksFor(tree)
@@ -290,7 +292,7 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 // the rolling queue.
 func waitQuorumOnline(t testing.TB, via *Broker, nodes []*Broker, d time.Duration) {
 	t.Helper()
-	pollUntil(t, d, rollingQueue+": every quorum member online (seen by "+via.Name+")", func() bool {
+	testkit.Poll(t, d, rollingQueue+": every quorum member online (seen by "+via.Name+")", func() bool {
 		out, err := via.CtlErr("list_queues", "name", "online", "--quiet", "--no-table-headers")
 		if err != nil {
 			return false
@@ -330,7 +332,7 @@ func quorumLeader(b *Broker) string {
 func confirmedMore(t testing.TB, l *ledger, n int, d time.Duration, what string) {
 	t.Helper()
 	from := l.confirmedCount()
-	pollUntil(t, d, what, func() bool { return l.confirmedCount() >= from+n })
+	testkit.Await(t, d, what, l.changes, func() bool { return l.confirmedCount() >= from+n })
 }
 
 // queueDepth is the queue's ready and unacknowledged message counts as

@@ -14,6 +14,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -138,7 +139,7 @@ func TestFault_BadInput(t *testing.T) {
 	waitListener(t, r.tree, r.listener.Id, 10*time.Second, "malformed JSON rejected", func(l registry.Listener) bool { return l.Rejected == 1 })
 
 	raw("application/json; charset=utf-8", `{"Event-Category":"fault","Event-Name":"probe","Msg-ID":"charset-1"}`)
-	pollUntil(t, 10*time.Second, "charset-labelled JSON dispatched", func() bool {
+	testkit.Await(t, 10*time.Second, "charset-labelled JSON dispatched", r.l.changes, func() bool {
 		r.l.mu.Lock()
 		defer r.l.mu.Unlock()
 		return r.l.received["charset-1"] == 1

@@ -15,6 +15,7 @@ import (
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/leakcheck"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/supervisor"
 	"go.uber.org/goleak"
 )
@@ -85,14 +86,13 @@ type ledger struct {
 	healedAt  time.Time
 	recovery  time.Duration
 	seq       atomic.Int64
-	arrived   chan struct{} // closed and replaced on every delivery
+	progress  testkit.Signal // notified on every publish's outcome and every delivery (changes)
 }
 
 // newLedger starts the ledger of a scenario; its row is recorded when the
 // test ends (failed or not).
 func newLedger(t testing.TB, scenario string) *ledger {
-	l := &ledger{t: t, scenario: scenario, confirmed: map[string]bool{}, received: map[string]int{}, recovery: -1,
-		arrived: make(chan struct{})}
+	l := &ledger{t: t, scenario: scenario, confirmed: map[string]bool{}, received: map[string]int{}, recovery: -1}
 	t.Cleanup(l.record)
 	return l
 }
@@ -130,6 +130,7 @@ func (l *ledger) publish(tree *supervisor.Tree, exchange, key string, confirm bo
 	err := l.timed(d, func(ctx context.Context) error { return tree.Publish(ctx, exchange, key, body, opts...) })
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer l.progress.Notify()
 	l.sent++
 	if err != nil {
 		l.failed++
@@ -203,9 +204,12 @@ func (l *ledger) got(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.received[id]++
-	close(l.arrived)
-	l.arrived = make(chan struct{})
+	l.progress.Notify()
 }
+
+// changes returns a channel closed at the next publish's outcome or
+// delivery, for testkit.Await on the ledger's counts.
+func (l *ledger) changes() <-chan struct{} { return l.progress.Changed() }
 
 // handler is a listener route recording each delivery's Msg-ID.
 func (l *ledger) handler() listener.Route {
@@ -248,7 +252,7 @@ func (l *ledger) sentCount() int64 {
 // asserts that every confirmed message was received or drained.
 func (l *ledger) drain(t testing.TB, b *Broker, queue string) {
 	t.Helper()
-	pollUntil(t, 20*time.Second, "no unacked message left on "+queue, func() bool {
+	testkit.Poll(t, 20*time.Second, "no unacked message left on "+queue, func() bool {
 		return ctlCount(t, b, queue+"\t0", "list_queues", "name", "messages_unacknowledged") == 1
 	})
 	ch := rawChannel(t, b)
@@ -278,9 +282,10 @@ func (l *ledger) confirmedCount() int {
 	return len(l.confirmed)
 }
 
-// lost lists confirmed messages not received, and a channel closed on the
-// next delivery.
+// lost lists confirmed messages not received, and a channel closed at the
+// next change (taken before the list is made).
 func (l *ledger) lost() ([]string, <-chan struct{}) {
+	changed := l.changes()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
@@ -289,7 +294,7 @@ func (l *ledger) lost() ([]string, <-chan struct{}) {
 			out = append(out, id)
 		}
 	}
-	return out, l.arrived
+	return out, changed
 }
 
 // settle waits until every confirmed message has been received, then

@@ -11,6 +11,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -107,7 +108,7 @@ func TestFault_PoisonMessageEndsInTheErrorQueueAndGoesBack(t *testing.T) {
 			t.Fatalf("the requeued message still carries %s", k)
 		}
 	}
-	pollUntil(t, 10*time.Second, errQueue+" empty", func() bool { return queueCountsOf(t, r.b, errQueue) == "0 0" })
+	testkit.Poll(t, 10*time.Second, errQueue+" empty", func() bool { return queueCountsOf(t, r.b, errQueue) == "0 0" })
 	// Handled, not failed again: one delivery failed (its 3 runs), one
 	// dead letter, and nothing else in the error queue.
 	if row, _ := r.tree.Registry().Listener(r.listener.Id); row.DeadLettered != 1 || row.Errors != 1 {

@@ -8,6 +8,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 	"go.uber.org/goleak"
@@ -26,7 +28,7 @@ type faultRig struct {
 	b        *Broker
 	px       *faultProxy // nil: Warren dials the broker directly
 	tree     *supervisor.Tree
-	logs     *logBuffer
+	logs     *testkit.LogBuffer
 	l        *ledger
 	base     goleak.Option
 	listener *actor.PID
@@ -73,7 +75,7 @@ func newFaultRig(t *testing.T, scenario string, opts ...rigOption) *faultRig {
 	if o.tune != nil {
 		o.tune(&cfg)
 	}
-	r.tree, r.logs = startTree(t, cfg)
+	r.tree, r.logs = treetest.Start(t, cfg)
 	waitReady(t, r.tree, 30*time.Second)
 	waitPublishersReady(t, r.tree, 10*time.Second)
 	spec := listener.Spec{Name: "faults", Queue: listener.QueueSpec{Name: r.queue, Durable: true}, Prefetch: 50,
@@ -116,7 +118,7 @@ func (r *faultRig) load(confirmed, loose int, d time.Duration) (stop func()) {
 func (r *faultRig) confirmedMore(t testing.TB, n int, d time.Duration, what string) {
 	t.Helper()
 	from := r.l.confirmedCount()
-	pollUntil(t, d, what, func() bool { return r.l.confirmedCount() >= from+n })
+	testkit.Await(t, d, what, r.l.changes, func() bool { return r.l.confirmedCount() >= from+n })
 }
 
 // waitDown waits until the broker's connection of role is unavailable.
@@ -140,7 +142,7 @@ func (r *faultRig) consumingAgain(t testing.TB, d time.Duration) {
 	waitListener(t, r.tree, r.listener.Id, d, "consuming again", func(l registry.Listener) bool {
 		return l.State == registry.ListenerConsuming
 	})
-	pollUntil(t, d, "the broker lists the listener's consumer", func() bool {
+	testkit.Poll(t, d, "the broker lists the listener's consumer", func() bool {
 		return ctlCount(t, r.b, r.queue, "list_consumers", "queue_name") == 1
 	})
 }

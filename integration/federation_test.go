@@ -19,6 +19,8 @@ import (
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -95,7 +97,7 @@ func spawnFederated(t *testing.T, tree *supervisor.Tree, name string) *fedSeen {
 // consuming.
 func waitFederatorConsuming(t testing.TB, tree *supervisor.Tree, name string) {
 	t.Helper()
-	eventually(t, tree, 20*time.Second, "the federator of "+name+" consuming", func() bool {
+	treetest.Eventually(t, tree, 20*time.Second, "the federator of "+name+" consuming", func() bool {
 		f := tree.Federators(name)
 		return len(f) == 1 && f[0].State == registry.ListenerConsuming
 	})
@@ -113,7 +115,7 @@ func fedEvent(id string) string {
 // the broker returns.
 func TestFederation_ListenerConsumesFromTheOtherZone(t *testing.T) {
 	b1, b2 := StartBroker(t), StartBroker(t)
-	tree, _ := startTree(t, twoZones(b1, b2))
+	tree, _ := treetest.Start(t, twoZones(b1, b2))
 	waitReady(t, tree, 20*time.Second)
 	s := newFedSeen()
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "fed", Federate: true,
@@ -167,7 +169,7 @@ func TestFederation_ListenerConsumesFromTheOtherZone(t *testing.T) {
 	if err := tree.AddBinding(within(t, 10*time.Second), pid, listener.Binding{Exchange: "callevt", RoutingKey: "late.*"}); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 10*time.Second, "late.* bound on the east broker", func() bool {
+	testkit.Poll(t, 10*time.Second, "late.* bound on the east broker", func() bool {
 		return ctlCount(t, b2, "late.*", "list_bindings", "destination_name", "routing_key") == 1
 	})
 	publishJSON(t, ch2, "callevt", "late.1", fedEvent("late-east"))
@@ -200,7 +202,7 @@ func TestFederation_ListenerConsumesFromTheOtherZone(t *testing.T) {
 	if err := tree.StopListener(within(t, 10*time.Second), "fed"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, tree, 10*time.Second, "no federator left", func() bool { return len(tree.Federators("fed")) == 0 })
+	treetest.Eventually(t, tree, 10*time.Second, "no federator left", func() bool { return len(tree.Federators("fed")) == 0 })
 }
 
 // Publishes go to the local zone unless told: publish.ToZone reaches the
@@ -210,7 +212,7 @@ func TestFederation_ListenerConsumesFromTheOtherZone(t *testing.T) {
 // each zone's responder.
 func TestFederation_PublishAndCallByZone(t *testing.T) {
 	b1, b2 := StartBroker(t), StartBroker(t)
-	tree, _ := startTree(t, twoZones(b1, b2))
+	tree, _ := treetest.Start(t, twoZones(b1, b2))
 	waitReady(t, tree, 20*time.Second)
 	queues := map[*Broker]<-chan amqp.Delivery{}
 	for _, b := range []*Broker{b1, b2} {
@@ -226,7 +228,7 @@ func TestFederation_PublishAndCallByZone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pollUntil(t, 20*time.Second, "publishers of both zones ready", func() bool {
+	treetest.Eventually(t, tree, 20*time.Second, "publishers of both zones ready", func() bool {
 		zones := map[string]bool{}
 		for _, r := range tree.Registry().Publishers() {
 			zones[r.Zone] = zones[r.Zone] || r.State == registry.PublisherReady
@@ -296,7 +298,7 @@ func TestFederation_PublishAndCallByZone(t *testing.T) {
 // listen --federate prints a message published in the other zone.
 func TestCLI_ZonesPublishAllZonesListenFederate(t *testing.T) {
 	b1, b2 := StartBroker(t), StartBroker(t)
-	tree, _ := startTree(t, twoZones(b1, b2))
+	tree, _ := treetest.Start(t, twoZones(b1, b2))
 	waitReady(t, tree, 20*time.Second)
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "zfed", Federate: true, Queue: listener.QueueSpec{Name: "zfed-q", AutoDelete: true},
 		Bindings: []listener.Binding{{Exchange: "callevt", RoutingKey: "zfed.*"}},
@@ -339,7 +341,7 @@ func TestCLI_ZonesPublishAllZonesListenFederate(t *testing.T) {
 	}
 	out, code, _ = runCLI(t, "publish", "--config", ini, "--all-zones", "--confirm", "--exchange", "callevt", "--key", "zall", `{"a":1}`)
 	wantCLI(t, out, code, 0, "published and confirmed 1 of 1 message")
-	pollUntil(t, 10*time.Second, "the message in both zones", func() bool { return counts[0]() == 1 && counts[1]() == 1 })
+	testkit.Poll(t, 10*time.Second, "the message in both zones", func() bool { return counts[0]() == 1 && counts[1]() == 1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -350,7 +352,7 @@ func TestCLI_ZonesPublishAllZonesListenFederate(t *testing.T) {
 	if err := listen.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 30*time.Second, "warren listen's federator consuming on the east broker", func() bool {
+	testkit.Poll(t, 30*time.Second, "warren listen's federator consuming on the east broker", func() bool {
 		return ctlCount(t, b2, "warren-listen@", "list_consumers", "queue_name") == 1 // its queue, named once for the federator
 	})
 	publishJSON(t, rawChannel(t, b2), "callevt", "zlisten.1", `{"Event-Category":"z","Event-Name":"from-east"}`)
@@ -367,7 +369,7 @@ func TestFederation_LocalZoneDownNeverSpills(t *testing.T) {
 	b1, b2 := StartBroker(t), StartBroker(t)
 	cfg := twoZones(b1, b2)
 	cfg.Publish.MaxWait = time.Second
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	s := spawnFederated(t, tree, "nospill")
 	waitFederatorConsuming(t, tree, "nospill")
@@ -392,7 +394,7 @@ func TestFederation_FederatorsFollowBrokersAddedAndRemoved(t *testing.T) {
 	b1, b2 := StartBroker(t), StartBroker(t)
 	cfg := oneZone(b1.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 500 * time.Millisecond}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	s := spawnFederated(t, tree, "follow")
 	if f := tree.Federators("follow"); len(f) != 0 {
@@ -402,7 +404,7 @@ func TestFederation_FederatorsFollowBrokersAddedAndRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, tree, 20*time.Second, "a federator consuming on the added broker", func() bool {
+	treetest.Eventually(t, tree, 20*time.Second, "a federator consuming on the added broker", func() bool {
 		f := tree.Federators("follow")
 		return len(f) == 1 && f[0].Broker == id2 && f[0].Zone == "west" && f[0].State == registry.ListenerConsuming
 	})
@@ -413,5 +415,5 @@ func TestFederation_FederatorsFollowBrokersAddedAndRemoved(t *testing.T) {
 	if err := tree.RemoveBroker(within(t, 10*time.Second), id2); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, tree, 20*time.Second, "the federator gone with its broker", func() bool { return len(tree.Federators("follow")) == 0 })
+	treetest.Eventually(t, tree, 20*time.Second, "the federator gone with its broker", func() bool { return len(tree.Federators("follow")) == 0 })
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -28,7 +30,7 @@ func spawnListener(t testing.TB, tree *supervisor.Tree, spec listener.Spec) (*ac
 func waitListener(t testing.TB, tree *supervisor.Tree, path string, d time.Duration, what string, cond func(registry.Listener) bool) registry.Listener {
 	t.Helper()
 	var row registry.Listener
-	eventually(t, tree, d, "listener "+path+" "+what, func() bool {
+	treetest.Eventually(t, tree, d, "listener "+path+" "+what, func() bool {
 		var ok bool
 		row, ok = tree.Registry().Listener(path)
 		return ok && cond(row)
@@ -40,16 +42,7 @@ func waitListener(t testing.TB, tree *supervisor.Tree, path string, d time.Durat
 // publishing and checks, closed at cleanup.
 func rawChannel(t testing.TB, b *Broker) *amqp.Channel {
 	t.Helper()
-	conn, err := amqp.Dial(b.URI())
-	if err != nil {
-		t.Fatalf("raw dial: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ch
+	return testkit.AMQPChannel(t, b.URI())
 }
 
 func publishJSON(t testing.TB, ch *amqp.Channel, exchange, key, body string) {
@@ -61,26 +54,15 @@ func publishJSON(t testing.TB, ch *amqp.Channel, exchange, key, body string) {
 	}
 }
 
-// recv waits for the next value on c.
+// recv waits for the next value on c (testkit.Recv).
 func recv[T any](t testing.TB, c <-chan T, d time.Duration, what string) T {
 	t.Helper()
-	select {
-	case v := <-c:
-		return v
-	case <-time.After(d):
-		t.Fatalf("no %s within %v", what, d)
-	}
-	var zero T
-	return zero
+	return testkit.Recv(t, c, d, what)
 }
 
 // nothing asserts that c stays empty while the listener has settled
 // everything it received (its in-flight count back to 0 after count messages).
 func nothing[T any](t testing.TB, c <-chan T, what string) {
 	t.Helper()
-	select {
-	case v := <-c:
-		t.Fatalf("unexpected %s: %v", what, v)
-	default:
-	}
+	testkit.Quiet(t, c, what)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -76,7 +77,7 @@ func TestListener_ReplaysAfterBrokerRestart(t *testing.T) {
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 500 * time.Millisecond}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	s := newSeen()
 	gate := make(chan struct{})
@@ -104,7 +105,7 @@ func TestListener_ReplaysAfterBrokerRestart(t *testing.T) {
 	}
 	after := msgs("after", 5)
 	publishIDs(t, b, "callmgr", "durable.y", after)
-	eventually(t, tree, 20*time.Second, "every message received", func() bool { return s.has(append(before, after...)...) })
+	treetest.Eventually(t, tree, 20*time.Second, "every message received", func() bool { return s.has(append(before, after...)...) })
 	waitListener(t, tree, pid.Id, 5*time.Second, "stale acks counted", func(l registry.Listener) bool { return l.Stale >= 1 })
 }
 
@@ -118,12 +119,12 @@ func TestListener_FailsOverToOtherBrokerOfZone(t *testing.T) {
 		primary, other = a2, a1
 	}
 	cfg := oneZone(a1.URI(), a2.URI())
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	for _, b := range []*Broker{a1, a2} {
 		id := brokerID(t, b)
 		waitConn(t, tree, id, 20*time.Second, "connected", func(c registry.Connection) bool { return c.Available })
-		eventually(t, tree, 10*time.Second, "prechannels", func() bool { return len(tree.Registry().Prechannels(id)) > 0 })
+		treetest.Eventually(t, tree, 10*time.Second, "prechannels", func() bool { return len(tree.Registry().Prechannels(id)) > 0 })
 	}
 	s := newSeen()
 	pid, row := spawnListener(t, tree, listener.Spec{Name: "mover", Queue: listener.QueueSpec{Name: "mover-q"},
@@ -138,7 +139,7 @@ func TestListener_FailsOverToOtherBrokerOfZone(t *testing.T) {
 	})
 	ids := msgs("failover", 10)
 	publishIDs(t, other, "mover-x", "m.1", ids)
-	eventually(t, tree, 10*time.Second, "messages received on the other broker", func() bool { return s.has(ids...) })
+	treetest.Eventually(t, tree, 10*time.Second, "messages received on the other broker", func() bool { return s.has(ids...) })
 	if n := ctlCount(t, other, "mover-q", "list_consumers", "queue_name"); n != 1 {
 		t.Fatalf("other broker lists %d consumers on mover-q", n)
 	}
@@ -148,7 +149,7 @@ func TestListener_FailsOverToOtherBrokerOfZone(t *testing.T) {
 // it again and consumes.
 func TestListener_RecoversFromBrokerSideCancel(t *testing.T) {
 	b := StartBroker(t)
-	tree, logs := startTree(t, oneZone(b.URI()))
+	tree, logs := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	s := newSeen()
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "cancelled", Queue: listener.QueueSpec{Name: "cancel-q"},
@@ -161,7 +162,7 @@ func TestListener_RecoversFromBrokerSideCancel(t *testing.T) {
 	})
 	ids := msgs("cancel", 3)
 	publishIDs(t, b, "callmgr", "cancel.x", ids)
-	eventually(t, tree, 10*time.Second, "received after re-declare", func() bool { return s.has(ids...) })
+	treetest.Eventually(t, tree, 10*time.Second, "received after re-declare", func() bool { return s.has(ids...) })
 	if !strings.Contains(logs.String(), "consumer cancelled by the broker") {
 		t.Error("cancel not logged")
 	}
@@ -172,7 +173,7 @@ func TestListener_RecoversFromBrokerSideCancel(t *testing.T) {
 // binding is not kept.
 func TestListener_ChannelExceptionIsolated(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	sa, sb := newSeen(), newSeen()
 	pa, ra := spawnListener(t, tree, listener.Spec{Name: "victim", Queue: listener.QueueSpec{Name: "victim-q"}, Handlers: []listener.Route{{Handler: sa.handler}}})
@@ -193,7 +194,7 @@ func TestListener_ChannelExceptionIsolated(t *testing.T) {
 	ids := msgs("iso", 2)
 	publishIDs(t, b, "", "victim-q", ids[:1])
 	publishIDs(t, b, "", "bystander-q", ids[1:])
-	eventually(t, tree, 10*time.Second, "both receive", func() bool { return sa.has(ids[0]) && sb.has(ids[1]) })
+	treetest.Eventually(t, tree, 10*time.Second, "both receive", func() bool { return sa.has(ids[0]) && sb.has(ids[1]) })
 }
 
 // Bindings added at run time are applied, recorded, and replayed on a new
@@ -203,7 +204,7 @@ func TestListener_RuntimeBindingsReplayedOnTheQueueNamedOnce(t *testing.T) {
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 500 * time.Millisecond}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	s := newSeen()
 	pid, row := spawnListener(t, tree, listener.Spec{Name: "anon", Queue: listener.QueueSpec{Exclusive: true, AutoDelete: true},
@@ -216,7 +217,7 @@ func TestListener_RuntimeBindingsReplayedOnTheQueueNamedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	publishIDs(t, b, "callevt", "call.event.1", []string{"rt-1"})
-	eventually(t, tree, 5*time.Second, "received through the new binding", func() bool { return s.has("rt-1") })
+	treetest.Eventually(t, tree, 5*time.Second, "received through the new binding", func() bool { return s.has("rt-1") })
 
 	b.Kill(t)
 	b.Start(t)
@@ -230,7 +231,7 @@ func TestListener_RuntimeBindingsReplayedOnTheQueueNamedOnce(t *testing.T) {
 		t.Fatalf("bindings after replay: %+v", after.Bindings)
 	}
 	publishIDs(t, b, "callevt", "call.event.2", []string{"rt-2"})
-	eventually(t, tree, 10*time.Second, "received on the new queue", func() bool { return s.has("rt-2") })
+	treetest.Eventually(t, tree, 10*time.Second, "received on the new queue", func() bool { return s.has("rt-2") })
 
 	if err := tree.RemoveBinding(within(t, 10*time.Second), pid, bind); err != nil {
 		t.Fatal(err)
@@ -249,7 +250,7 @@ func TestListener_ConsumesFromAmqpTools(t *testing.T) {
 		t.Fatal("amqp-publish missing: run .ci/install-deps (apt-get install amqp-tools)")
 	}
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	s := newSeen()
 	spawnListener(t, tree, listener.Spec{Name: "interop", Queue: listener.QueueSpec{Name: "interop-q", AutoDelete: true},
@@ -261,7 +262,7 @@ func TestListener_ConsumesFromAmqpTools(t *testing.T) {
 	if err != nil {
 		t.Fatalf("amqp-publish: %v: %s", err, out)
 	}
-	eventually(t, tree, 10*time.Second, "rabbitmq-c message dispatched", func() bool { return s.has("from-c") })
+	treetest.Eventually(t, tree, 10*time.Second, "rabbitmq-c message dispatched", func() bool { return s.has("from-c") })
 }
 
 func thousandSpec(i int) listener.Spec {
@@ -282,5 +283,5 @@ func consuming(tree *supervisor.Tree) int {
 
 func waitAllConsuming(t testing.TB, tree *supervisor.Tree, n int, d time.Duration) {
 	t.Helper()
-	eventually(t, tree, d, fmt.Sprintf("%d listeners consuming", n), func() bool { return consuming(tree) == n })
+	treetest.Eventually(t, tree, d, fmt.Sprintf("%d listeners consuming", n), func() bool { return consuming(tree) == n })
 }

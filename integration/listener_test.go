@@ -13,6 +13,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -24,7 +26,7 @@ func event(cat, name, extra string) string {
 // plain payloads go to the raw handler, with the delivery's metadata.
 func TestListener_DispatchMostSpecificFirst(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	got := make(chan string, 16)
 	route := func(tag string) listener.Handler {
@@ -70,7 +72,7 @@ func TestListener_DispatchMostSpecificFirst(t *testing.T) {
 // Every ack policy, checked on the broker's own counts.
 func TestListener_AckPolicies(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	ch := rawChannel(t, b)
 	queueCounts := func(q string) string { // "ready unacked"
@@ -90,7 +92,7 @@ func TestListener_AckPolicies(t *testing.T) {
 		publishJSON(t, ch, "", "ack-ok", event("a", "b", ""))
 		recv(t, done, 5*time.Second, "handler call")
 		waitListener(t, tree, pid.Id, 5*time.Second, "acked", func(l registry.Listener) bool { return l.Acked == 1 })
-		pollUntil(t, 5*time.Second, "queue empty", func() bool { return queueCounts("ack-ok") == "0 0" })
+		testkit.Poll(t, 5*time.Second, "queue empty", func() bool { return queueCounts("ack-ok") == "0 0" })
 	})
 	t.Run("after handler: a failed message goes to the queue's dead-letter exchange", func(t *testing.T) {
 		if _, err := ch.QueueDeclare("ack-dlq", false, false, false, false, nil); err != nil {
@@ -103,7 +105,7 @@ func TestListener_AckPolicies(t *testing.T) {
 		waitListener(t, tree, pid.Id, 5*time.Second, "dead-lettered", func(l registry.Listener) bool {
 			return l.DeadLettered == 1 && l.Errors == 1 && l.Retried == 2
 		})
-		pollUntil(t, 5*time.Second, "message dead-lettered", func() bool { return queueCounts("ack-dlq") == "1 0" })
+		testkit.Poll(t, 5*time.Second, "message dead-lettered", func() bool { return queueCounts("ack-dlq") == "1 0" })
 	})
 	t.Run("after handler: OnError Requeue requeues, redelivered", func(t *testing.T) {
 		var calls atomic.Int32
@@ -121,7 +123,7 @@ func TestListener_AckPolicies(t *testing.T) {
 		if recv(t, redelivered, 5*time.Second, "first delivery") || !recv(t, redelivered, 5*time.Second, "redelivery") {
 			t.Fatal("second delivery is not marked redelivered")
 		}
-		pollUntil(t, 5*time.Second, "queue empty", func() bool { return queueCounts("ack-requeue") == "0 0" })
+		testkit.Poll(t, 5*time.Second, "queue empty", func() bool { return queueCounts("ack-requeue") == "0 0" })
 	})
 	t.Run("auto ack: the broker forgets on send", func(t *testing.T) {
 		gate := make(chan struct{})
@@ -131,7 +133,7 @@ func TestListener_AckPolicies(t *testing.T) {
 		publishJSON(t, ch, "", "ack-auto", event("a", "b", ""))
 		recv(t, started, 5*time.Second, "handler call")
 		// While the handler still runs, the broker holds nothing.
-		pollUntil(t, 5*time.Second, "nothing unacked", func() bool { return queueCounts("ack-auto") == "0 0" })
+		testkit.Poll(t, 5*time.Second, "nothing unacked", func() bool { return queueCounts("ack-auto") == "0 0" })
 		close(gate)
 	})
 	t.Run("on receive: acked before the handler finishes", func(t *testing.T) {
@@ -145,7 +147,7 @@ func TestListener_AckPolicies(t *testing.T) {
 			}}}})
 		publishJSON(t, ch, "", "ack-recv", event("a", "b", ""))
 		recv(t, started, 5*time.Second, "handler call")
-		pollUntil(t, 5*time.Second, "acked while running", func() bool { return queueCounts("ack-recv") == "0 0" })
+		testkit.Poll(t, 5*time.Second, "acked while running", func() bool { return queueCounts("ack-recv") == "0 0" })
 		close(gate)
 		waitListener(t, tree, pid.Id, 5*time.Second, "error counted, no nack", func(l registry.Listener) bool { return l.Errors == 1 && l.Nacked == 0 && l.Acked == 1 })
 	})
@@ -156,7 +158,7 @@ func TestListener_AckPolicies(t *testing.T) {
 // its event, and the listener keeps consuming.
 func TestListener_HandlerPanicContained(t *testing.T) {
 	b := StartBroker(t)
-	tree, logs := startTree(t, oneZone(b.URI()))
+	tree, logs := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	ok := make(chan string, 1)
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "panicky", Queue: listener.QueueSpec{Name: "panicky"},
@@ -190,7 +192,7 @@ func TestListener_HandlerPanicContained(t *testing.T) {
 // the listener.
 func TestListener_MalformedJSONDeadLettered(t *testing.T) {
 	b := StartBroker(t)
-	tree, logs := startTree(t, oneZone(b.URI()))
+	tree, logs := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	ch := rawChannel(t, b)
 	if _, err := ch.QueueDeclare("malformed-dlq", false, false, false, false, nil); err != nil {
@@ -217,7 +219,7 @@ func TestListener_MalformedJSONDeadLettered(t *testing.T) {
 // props are public; it shows in the listeners table and consumes.
 func TestListener_SpawnedUnderAnApplicationActor(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	got := make(chan string, 1)
 	props, err := listener.Props(tree.Env(), listener.Spec{Name: "app-owned", Queue: listener.QueueSpec{Name: "app-owned-q", AutoDelete: true},

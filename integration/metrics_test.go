@@ -15,6 +15,7 @@ import (
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/supervisor"
 )
 
@@ -72,7 +73,7 @@ func value(families map[string]*dto.MetricFamily, family string, want map[string
 // the broker's password.
 func TestMetrics_CountersMoveWithTraffic(t *testing.T) {
 	b := StartBroker(t, WithUser("metrics-user", "s3cret-pw"))
-	tree, _ := startTree(t, oneZone(b.URIWith("metrics-user", "s3cret-pw")))
+	tree, _ := treetest.Start(t, oneZone(b.URIWith("metrics-user", "s3cret-pw")))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "metered", Queue: listener.QueueSpec{Name: "metered-q", AutoDelete: true},
@@ -99,7 +100,8 @@ func TestMetrics_CountersMoveWithTraffic(t *testing.T) {
 	}
 	var families map[string]*dto.MetricFamily
 	var text string
-	pollUntil(t, 10*time.Second, "the counters in /metrics", func() bool {
+	// /metrics is built from the registry's rows: re-read at each commit.
+	treetest.Eventually(t, tree, 10*time.Second, "the counters in /metrics", func() bool {
 		families, text = scrape(t, tree)
 		return value(families, "warren_publishes_total", map[string]string{"outcome": "confirmed"}) >= n &&
 			value(families, "warren_listener_deliveries_total", map[string]string{"listener": "metered", "outcome": "acked"}) >= n+1 &&

@@ -10,6 +10,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -50,7 +52,7 @@ func TestPoison_HeadersNestedTooDeepCostTheMessageOnly_TLS(t *testing.T) {
 }
 
 func checkPoisonHeaders(t *testing.T, b *Broker, cfg supervisor.Config) {
-	tree, logs := startTree(t, cfg)
+	tree, logs := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	id, err := actors.BrokerID(cfg.Zones[0].Brokers[0])
 	if err != nil {
@@ -104,7 +106,7 @@ func checkPoisonHeaders(t *testing.T, b *Broker, cfg supervisor.Config) {
 	if seen["poison"] {
 		t.Fatal("a handler ran on the poison message")
 	}
-	pollUntil(t, 10*time.Second, "deep empty, deep_error holds the poison", func() bool {
+	testkit.Poll(t, 10*time.Second, "deep empty, deep_error holds the poison", func() bool {
 		return queueCountsOf(t, b, "deep") == "0 0" && queueCountsOf(t, b, "deep_error") == "1 0"
 	})
 	d, ok, err := ch.Get("deep_error", true)

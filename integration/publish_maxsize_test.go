@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 )
 
 // One fire-and-forget publish over the broker's max_message_size among 300
@@ -26,7 +28,7 @@ func TestPublish_OversizedFireAndForgetCostsItselfOnly(t *testing.T) {
 	if _, err := ch.QueueDeclare("size-q", false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	tree, logs := startTree(t, oneZone(b.URI()))
+	tree, logs := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 
@@ -51,7 +53,7 @@ func TestPublish_OversizedFireAndForgetCostsItselfOnly(t *testing.T) {
 		t.Fatalf("failed publishes: %v; want one, the oversized, with ErrTooLarge naming %d", failed, limit)
 	}
 	t.Logf("the oversized publish: %v", failed[0])
-	pollUntil(t, 20*time.Second, fmt.Sprintf("size-q holds the %d small messages", before+after), func() bool {
+	testkit.Poll(t, 20*time.Second, fmt.Sprintf("size-q holds the %d small messages", before+after), func() bool {
 		return ctlCount(t, b, fmt.Sprintf("size-q\t%d", before+after), "list_queues", "name", "messages") == 1
 	})
 

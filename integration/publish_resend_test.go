@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -29,14 +30,14 @@ func TestPublish_ConfirmedResentThroughAGracefulRestart(t *testing.T) {
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
 	cfg.Publish = publish.Config{Publishers: 2, MaxWait: 90 * time.Second, ConfirmTimeout: 90 * time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)
 
 	const workers = 8
 	var (
-		okCount   atomic.Int64
+		okCount   testkit.Counter // confirmed publishes; Await on its Changed
 		mu        sync.Mutex
 		succeeded = map[string]bool{}
 		failures  = map[string]int{}
@@ -66,13 +67,13 @@ func TestPublish_ConfirmedResentThroughAGracefulRestart(t *testing.T) {
 			}
 		})
 	}
-	pollUntil(t, 30*time.Second, "1000 confirmed publishes before the stop", func() bool { return okCount.Load() >= 1000 })
+	testkit.Await(t, 30*time.Second, "1000 confirmed publishes before the stop", okCount.Changed, func() bool { return okCount.Load() >= 1000 })
 	b.Stop(t)
 	waitConn(t, tree, id, 10*time.Second, "down", func(c registry.Connection) bool { return !c.Available })
 	before := okCount.Load()
 	b.Start(t)
 	waitConn(t, tree, id, 30*time.Second, "connected again", func(c registry.Connection) bool { return c.State == registry.Connected })
-	pollUntil(t, 30*time.Second, "1000 more confirmed after the restart", func() bool { return okCount.Load() >= before+1000 })
+	testkit.Await(t, 30*time.Second, "1000 more confirmed after the restart", okCount.Changed, func() bool { return okCount.Load() >= before+1000 })
 	close(stop)
 	wg.Wait()
 

@@ -13,6 +13,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -33,17 +35,17 @@ func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
 	cfg.Publish = publish.Config{Publishers: 2, Buffer: 10000, MaxWait: 45 * time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)
 
 	const workers, each = 6, 500
 	var (
-		killed    atomic.Int64 // UnixNano when the kill began
-		restarted atomic.Int64 // UnixNano when the restart began
-		up        atomic.Int64 // UnixNano when the restarted broker accepted AMQP
-		okCount   atomic.Int64
+		killed    atomic.Int64    // UnixNano when the kill began
+		restarted atomic.Int64    // UnixNano when the restart began
+		up        atomic.Int64    // UnixNano when the restarted broker accepted AMQP
+		okCount   testkit.Counter // confirmed publishes; Await on its Changed
 		mu        sync.Mutex
 		succeeded = map[string]bool{}
 		failures  = map[string]int{} // error text -> count
@@ -77,7 +79,7 @@ func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
 			}
 		}()
 	}
-	pollUntil(t, 30*time.Second, "1000 confirmed publishes before the kill", func() bool { return okCount.Load() >= 1000 })
+	testkit.Await(t, 30*time.Second, "1000 confirmed publishes before the kill", okCount.Changed, func() bool { return okCount.Load() >= 1000 })
 	killed.Store(time.Now().UnixNano())
 	b.Kill(t)
 	waitConn(t, tree, id, 10*time.Second, "down", func(c registry.Connection) bool { return !c.Available })
@@ -137,7 +139,7 @@ func TestPublish_MandatoryReturnReachesTheRightCaller(t *testing.T) {
 	b := StartBroker(t)
 	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
 	declareQueue(t, conn, "pub.routable", false)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 
@@ -192,7 +194,7 @@ func TestPublish_BufferedAcrossRestart(t *testing.T) {
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
 	const buffer = 20
 	cfg.Publish = publish.Config{Buffer: buffer, MaxWait: 45 * time.Second}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)
@@ -255,7 +257,7 @@ func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
 	cfg := oneZone(b.URI())
 	const maxWait = 8 * time.Second
 	cfg.Publish = publish.Config{MaxWait: maxWait}
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)
@@ -312,7 +314,7 @@ func TestPublish_ReachesAQueueAndCounts(t *testing.T) {
 	b := StartBroker(t)
 	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
 	declareQueue(t, conn, "pub.plain", false)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	id := brokerID(t, b)
@@ -330,7 +332,7 @@ func TestPublish_ReachesAQueueAndCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ds []amqp.Delivery
-	pollUntil(t, 5*time.Second, "two messages in the queue", func() bool {
+	testkit.Poll(t, 5*time.Second, "two messages in the queue", func() bool {
 		d, ok, err := ch.Get("pub.plain", true)
 		if err != nil {
 			t.Fatal(err)
@@ -503,7 +505,7 @@ func TestPublish_OrderKeyAndChannelErrors(t *testing.T) {
 	if _, err := ch.QueueDeclare("pub.noise", false, false, false, false, amqp.Table{"x-max-length": int32(1000)}); err != nil {
 		t.Fatal(err)
 	}
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 
@@ -539,7 +541,7 @@ func TestPublish_OrderKeyAndChannelErrors(t *testing.T) {
 		close(stop)
 		noise.Wait()
 		next := 0
-		pollUntil(t, 10*time.Second, "all keyed messages read", func() bool {
+		testkit.Poll(t, 10*time.Second, "all keyed messages read", func() bool {
 			for {
 				d, ok, err := ch.Get("pub.ordered", true)
 				if err != nil {
@@ -576,7 +578,7 @@ func TestPublish_NacksInARowRecycleTheChannel(t *testing.T) {
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	cfg.Publish.Publishers = 1
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)
 	ch := rawChannel(t, b)

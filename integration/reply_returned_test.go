@@ -9,6 +9,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -25,7 +26,7 @@ type replyResult struct {
 // the handler's ctx (its outcome logged: RabbitMQ's behaviour, not ours).
 func TestReply_MandatoryAndConfirmedOnRabbitMQ(t *testing.T) {
 	b := StartBroker(t)
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	results := make(chan replyResult, 4)
 	gate := make(chan struct{}, 4)

@@ -16,6 +16,8 @@ import (
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -45,9 +47,9 @@ func responder(t testing.TB, tree *supervisor.Tree, name, tag string, delay time
 
 func rpcTree(t testing.TB, b *Broker) *supervisor.Tree {
 	t.Helper()
-	tree, _ := startTree(t, oneZone(b.URI()))
+	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
-	eventually(t, tree, 10*time.Second, "RPC workers ready", func() bool {
+	treetest.Eventually(t, tree, 10*time.Second, "RPC workers ready", func() bool {
 		ws := tree.Registry().Workers()
 		for _, w := range ws {
 			if w.State != registry.WorkerReady {
@@ -97,7 +99,7 @@ func TestRPC_CallTimesOut(t *testing.T) {
 	if took := time.Since(start); took < 250*time.Millisecond || took > 3*time.Second {
 		t.Fatalf("timed out after %v", took)
 	}
-	eventually(t, tree, 5*time.Second, "timeout counted", func() bool {
+	treetest.Eventually(t, tree, 5*time.Second, "timeout counted", func() bool {
 		var n uint64
 		for _, w := range tree.Registry().Workers() {
 			n += w.Timeouts
@@ -128,7 +130,7 @@ func TestRPC_CallCollectFromThreeResponders(t *testing.T) {
 	if !seen["p0"] || !seen["p1"] || !seen["p2"] {
 		t.Fatalf("replies from %v", seen)
 	}
-	eventually(t, tree, 5*time.Second, "the slow reply counted late", func() bool {
+	treetest.Eventually(t, tree, 5*time.Second, "the slow reply counted late", func() bool {
 		var late uint64
 		for _, w := range tree.Registry().Workers() {
 			late += w.Late
@@ -197,7 +199,7 @@ func TestRPC_AnswersAmqpToolsRequest(t *testing.T) {
 	if err := consume.Start(); err != nil {
 		t.Fatalf("amqp-consume: %v (run .ci/install-deps)", err)
 	}
-	pollUntil(t, 30*time.Second, "amqp-consume bound", func() bool {
+	testkit.Poll(t, 30*time.Second, "amqp-consume bound", func() bool {
 		return strings.Contains(b.Ctl(t, "list_bindings", "source_name", "routing_key"), "kamailio@test-<1>-targeted-0")
 	})
 	body := `{"Event-Category":"directory","Event-Name":"authn_req","Msg-ID":"kamailio-1","Server-ID":"kamailio@test-<1>-targeted-0",` +

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -16,7 +18,7 @@ func TestTree_ShapeMirrorsKazooSupervisor(t *testing.T) {
 	b := StartBroker(t)
 	cfg := bare(oneZone(b.URI()))
 	cfg.Prechannels = 4
-	tree, _ := startTree(t, cfg)
+	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 
 	root := tree.Snapshot()
@@ -57,7 +59,7 @@ func TestTree_ShapeMirrorsKazooSupervisor(t *testing.T) {
 	if n := ctlCount(t, b, "warren", "list_connections", "client_properties"); n != 1 {
 		t.Errorf("broker lists %d warren connections, want 1", n)
 	}
-	pollUntil(t, 10*time.Second, "5 channels on the broker", func() bool {
+	testkit.Poll(t, 10*time.Second, "5 channels on the broker", func() bool {
 		return ctlCount(t, b, "", "list_channels", "number") == 5
 	})
 	if !strings.Contains(b.Ctl(t, "list_exchanges", "name", "type"), "targeted\tdirect") {

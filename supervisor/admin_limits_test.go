@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -178,7 +179,9 @@ func TestUI_EventStreamsPastTheCapAre503(t *testing.T) {
 		t.Fatalf("a third stream: %d, Retry-After %q, %+v; want 503, 10 and an error", res.StatusCode, res.Header.Get("Retry-After"), e)
 	}
 	first.Body.Close()
-	waitFor(t, 5*time.Second, "the first stream's place freed", func() bool {
+	// The hub's count and the listener's connection states have no change
+	// signal: they are polled (testkit.Poll).
+	testkit.Poll(t, 5*time.Second, "the first stream's place freed", func() bool {
 		ui.hub.mu.Lock()
 		defer ui.hub.mu.Unlock()
 		return ui.hub.streams == 1
@@ -269,7 +272,7 @@ func TestServeAdmin_ConnectionCapClosesTheIdlest(t *testing.T) {
 		}
 		idle = append(idle, r)
 	}
-	waitFor(t, 5*time.Second, "three idle connections", func() bool { return s.ln.count(http.StateIdle) == 3 })
+	testkit.Poll(t, 5*time.Second, "three idle connections", func() bool { return s.ln.count(http.StateIdle) == 3 })
 	if _, err := ask(dial()); err != nil {
 		t.Fatalf("a fourth connection at the cap of 3 with three idle: %v", err)
 	}
@@ -350,17 +353,4 @@ func TestCapListener_ClosesANewcomerWhenAllAreBusy(t *testing.T) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// waitFor checks cond every few milliseconds until it holds or d passes:
-// for state that has nothing to wait on (a connection's server goroutine).
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(5 * time.Millisecond) // polls a condition, bounded by the deadline
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -409,21 +410,18 @@ func TestServeAdmin_StopsWithTheTree(t *testing.T) {
 	waitAdminStopped(t, addr.String(), 5*time.Second)
 }
 
-// waitAdminStopped waits until nothing listens on addr any more.
+// waitAdminStopped waits until nothing listens on addr any more: a closed
+// listener has no event to wait on, so connecting is retried (testkit.Poll).
 func waitAdminStopped(t *testing.T, addr string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	testkit.Poll(t, within, "the admin API no longer listening on "+addr, func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
-			return
+			return true
 		}
 		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("the admin API still listens on %s %v after it should have stopped", addr, within)
-		}
-		time.Sleep(10 * time.Millisecond) // a closed listener has no event to wait on
-	}
+		return false
+	})
 }
 
 // A page the operator's browser loads from another origin cannot read the

@@ -282,13 +282,11 @@ func TestUI_StreamEnds(t *testing.T) {
 		res, events := openEvents(t, rctx, "http://"+addr.String())
 		defer res.Body.Close()
 		events.next()
-		start := time.Now()
 		cancel()
+		// A clean end (no error, before the request's own 10 s) is the
+		// server ending the stream: ServeAdmin's context did.
 		if _, err := io.ReadAll(res.Body); err != nil {
 			t.Fatalf("the stream broke instead of ending: %v", err)
-		}
-		if took := time.Since(start); took > 2*time.Second {
-			t.Fatalf("the stream ended %v after ServeAdmin's context, want at once", took)
 		}
 		waitAdminStopped(t, addr.String(), 5*time.Second)
 	})

@@ -152,12 +152,9 @@ func TestTree_RequestHonoursACancelledContext(t *testing.T) {
 	// A ctx cancelled while the request waits ends the wait: the root's
 	// listeners supervisor never answers a message it does not know.
 	ctx, cancel = context.WithCancel(context.Background())
+	// Nothing else can end it: returning context.Canceled is the proof.
 	time.AfterFunc(50*time.Millisecond, cancel)
-	start := time.Now()
 	if _, err := tree.request(ctx, tree.PID(actors.FederatedName), &struct{}{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("request = %v, want canceled", err)
-	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Fatalf("request returned %v after its ctx was cancelled", took)
 	}
 }

@@ -1,13 +1,10 @@
 package listener_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +13,8 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -25,23 +24,9 @@ import (
 // package so that they can import supervisor; the TestMain of package
 // listener (main_test.go, leakcheck) runs them too.
 
-// logBuf collects a tree's logs; they are printed when a test fails.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logBuf collects a tree's logs (testkit.LogBuffer); they are printed when
+// a test fails.
+type logBuf = testkit.LogBuffer
 
 // rig is a null broker and a tree on it.
 type rig struct {
@@ -66,35 +51,14 @@ func (r *rig) broker(t *testing.T) string {
 // then close the broker.
 func start(t *testing.T, mod func(*supervisor.Config)) *rig {
 	t.Helper()
-	nb, err := nullbroker.Start(nullbroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nb.Close() })
-	logs := &logBuf{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("tree logs:\n%s", logs.String())
-		}
-	})
+	nb := treetest.NullBroker(t, nullbroker.Config{})
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}, Prechannels: 2}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.RPC.Workers = -1
 	if mod != nil {
 		mod(&cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	tree, err := supervisor.Start(cfg, supervisor.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tree.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	tree, logs := treetest.Start(t, cfg)
 	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -105,42 +69,17 @@ func start(t *testing.T, mod func(*supervisor.Config)) *rig {
 // on their own channel.
 func noPublishers(cfg *supervisor.Config) { cfg.Publish.Publishers = -1 }
 
-func within(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
+// within is testkit.Within: a context that ends after d or with the test.
+var within = testkit.Within
 
-// eventually waits, on the registry's watch sets, until cond holds; cond
-// may read the listeners, assignments, actors and connections tables.
-func eventually(t testing.TB, tree *supervisor.Tree, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	err := tree.Registry().Wait(within(t, d), func(s *registry.Snapshot) (bool, error) {
-		s.WatchAll()
-		return cond(), nil
-	})
-	if err != nil {
-		t.Fatalf("%s: not true within %v: %v", what, d, err)
-	}
-}
+// eventually is treetest.Eventually: it waits on the registry's watches
+// until cond, which may read any table, holds.
+var eventually = treetest.Eventually
 
 // waitRow waits until the listener's row at path satisfies cond.
 func waitRow(t testing.TB, tree *supervisor.Tree, path, what string, cond func(registry.Listener) bool) registry.Listener {
 	t.Helper()
-	var row registry.Listener
-	var found bool
-	err := tree.Registry().Wait(within(t, 15*time.Second), func(s *registry.Snapshot) (bool, error) {
-		var got registry.Listener
-		if got, found = s.Listener(path); !found {
-			return false, nil
-		}
-		row = got
-		return cond(row), nil
-	})
-	if err != nil {
-		t.Fatalf("listener %s: %s: %v (last row %+v, found %v)", path, what, err, row, found)
-	}
-	return row
+	return treetest.WaitListener(t, tree, path, 15*time.Second, what, cond)
 }
 
 func consuming(l registry.Listener) bool { return l.State == registry.ListenerConsuming }
@@ -155,35 +94,17 @@ func spawn(t testing.TB, tree *supervisor.Tree, spec listener.Spec) (*actor.PID,
 	return pid, waitRow(t, tree, pid.Id, "consuming", consuming)
 }
 
-// pollUntil re-checks cond, which reads the null broker's state (Warren
-// cannot watch it), every few milliseconds until it holds.
-func pollUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %v", what, d)
-		}
-		<-tick.C
-	}
-}
+// pollUntil is testkit.Poll, for what nothing signals (the goroutines
+// left running). State of the null broker is waited on with
+// testkit.Await(t, d, what, r.nb.Changed, cond), and the tree's logs with
+// r.logs.Changed.
+var pollUntil = testkit.Poll
 
 // rawChannel opens a plain amqp091 connection and channel on the null
 // broker, for the test's own publishing and checks; closed at cleanup.
 func rawChannel(t testing.TB, nb *nullbroker.Server) *amqp.Channel {
 	t.Helper()
-	conn, err := amqp.Dial(nb.URL())
-	if err != nil {
-		t.Fatalf("raw dial: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ch
+	return testkit.AMQPChannel(t, nb.URL())
 }
 
 func publish(t testing.TB, ch *amqp.Channel, exchange, key string, msg amqp.Publishing) {
@@ -207,37 +128,24 @@ func event(cat, name, msgID string, extra ...string) string {
 	return s + "}"
 }
 
-// recv waits for the next value on c.
+// recv waits for the next value on c (testkit.Recv).
 func recv[T any](t testing.TB, c <-chan T, d time.Duration, what string) T {
 	t.Helper()
-	select {
-	case v := <-c:
-		return v
-	case <-time.After(d):
-		t.Fatalf("no %s within %v", what, d)
-	}
-	var zero T
-	return zero
+	return testkit.Recv(t, c, d, what)
 }
 
 // queueIs waits until the null broker's queue has ready messages and
-// unacked deliveries as given.
+// unacked deliveries as given, re-reading it at each change of the broker.
 func queueIs(t testing.TB, nb *nullbroker.Server, name string, ready, unacked int) {
 	t.Helper()
 	var last nullbroker.QueueInfo
 	var ok bool
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	err := testkit.AwaitCtx(within(t, 5*time.Second), nb.Changed, func() bool {
 		last, ok = nb.Queue(name)
-		if ok && last.Messages == ready && last.Unacked == unacked {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue %s: %+v (exists %v), want %d ready, %d unacked", name, last, ok, ready, unacked)
-		}
-		<-tick.C
+		return ok && last.Messages == ready && last.Unacked == unacked
+	})
+	if err != nil {
+		t.Fatalf("queue %s: %+v (exists %v), want %d ready, %d unacked", name, last, ok, ready, unacked)
 	}
 }
 

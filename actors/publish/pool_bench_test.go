@@ -8,6 +8,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 // BenchmarkPublish measures the client's cost of one publish through the
@@ -107,14 +108,5 @@ func BenchmarkPublish(b *testing.B) {
 // rawBenchChannel is a channel of a plain amqp091 connection to nb, closed
 // with the benchmark.
 func rawBenchChannel(b *testing.B, nb *nullbroker.Server) *amqp.Channel {
-	conn, err := amqp.Dial(nb.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ch
+	return testkit.AMQPChannel(b, nb.URL())
 }

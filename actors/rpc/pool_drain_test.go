@@ -10,6 +10,8 @@ import (
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -20,15 +22,7 @@ import (
 // (nil: answered at once).
 func rawResponder(t *testing.T, nb *nullbroker.Server, name, key string, got chan<- string, gate <-chan struct{}) {
 	t.Helper()
-	conn, err := amqp.Dial(nb.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := testkit.AMQPChannel(t, nb.URL())
 	if err := ch.ExchangeDeclare(kazoo.ExchangeCallmgr, kazoo.KindTopic, false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -71,30 +65,12 @@ func rawResponder(t *testing.T, nb *nullbroker.Server, name, key string, got cha
 }
 
 func TestCall_WorkerFollowsAMove(t *testing.T) {
-	a, err := nullbroker.Start(nullbroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := nullbroker.Start(nullbroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := treetest.NullBroker(t, nullbroker.Config{}), treetest.NullBroker(t, nullbroker.Config{})
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{a.URL(), b.URL()}}},
 		RPC: rpc.Config{Workers: 1, Node: "test@host"}, Prechannels: -1}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.Publish.Publishers = -1
-	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tree.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	tree, _ := treetest.Start(t, cfg)
 	start := waitWorkers(t, tree, "the worker ready", func(rows []registry.RPCWorker) bool {
 		return len(rows) == 1 && rows[0].State == registry.WorkerReady
 	})[0]
@@ -121,11 +97,7 @@ func TestCall_WorkerFollowsAMove(t *testing.T) {
 		}
 		inFlight <- err
 	}()
-	select {
-	case <-seenA:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the first call did not reach the primary")
-	}
+	testkit.Recv(t, seenA, 5*time.Second, "the first call at the primary")
 	drained := make(chan error, 1)
 	ctx := within(t, 10*time.Second)
 	go func() { drained <- tree.DrainBroker(ctx, ida) }()

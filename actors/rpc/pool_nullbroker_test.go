@@ -14,6 +14,8 @@ import (
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -23,38 +25,19 @@ import (
 
 var app = kazoo.Defaults{AppName: "rpc-test", AppVersion: "1.0"}
 
-func within(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
+// within is testkit.Within: a context that ends after d or with the test.
+var within = testkit.Within
 
 // rpcTree starts a null broker and a tree with n RPC workers on it, and
 // waits until every worker is ready.
 func rpcTree(t *testing.T, n int) (*supervisor.Tree, *nullbroker.Server) {
 	t.Helper()
-	nb, err := nullbroker.Start(nullbroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nb.Close() })
+	nb := treetest.NullBroker(t, nullbroker.Config{})
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
 		RPC: rpc.Config{Workers: n, Node: "test@host"}}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
-	tree, err := supervisor.Start(cfg, supervisor.WithLogger(supervisor.DiscardLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tree.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	tree, _ := treetest.Start(t, cfg)
+	treetest.WaitReady(t, tree, 10*time.Second)
 	waitWorkers(t, tree, "all ready", func(rows []registry.RPCWorker) bool {
 		for _, r := range rows {
 			if r.State != registry.WorkerReady {
@@ -66,6 +49,8 @@ func rpcTree(t *testing.T, n int) (*supervisor.Tree, *nullbroker.Server) {
 	return tree, nb
 }
 
+// waitWorkers waits, on the registry's watches, until the workers' rows
+// satisfy cond, and returns them.
 func waitWorkers(t *testing.T, tree *supervisor.Tree, what string, cond func([]registry.RPCWorker) bool) []registry.RPCWorker {
 	t.Helper()
 	var rows []registry.RPCWorker
@@ -200,14 +185,11 @@ func TestCallCollect_GathersEveryResponder(t *testing.T) {
 	if err != nil || len(replies) != 3 {
 		t.Fatalf("CallCollect = %d replies, %v", len(replies), err)
 	}
-	// Asking for more than there are: the deadline, with what came.
-	start := time.Now()
+	// Asking for more than there are: the deadline, with what came; the
+	// error names the ctx's deadline as what ended the call.
 	replies, err = tree.CallCollect(within(t, 500*time.Millisecond), request("ping.all"), rpc.UntilCount(4))
-	if !errors.Is(err, rpc.ErrCallTimeout) || len(replies) != 3 {
-		t.Fatalf("CallCollect past its deadline = %d replies, %v", len(replies), err)
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("returned %v after a 500ms deadline", took)
+	if !errors.Is(err, rpc.ErrCallTimeout) || !strings.Contains(err.Error(), context.DeadlineExceeded.Error()) || len(replies) != 3 {
+		t.Fatalf("CallCollect past its deadline = %d replies, %v; want the 3 with ErrCallTimeout naming the deadline", len(replies), err)
 	}
 }
 
@@ -215,20 +197,19 @@ func TestCall_TimesOutByItsDeadlineAndCountsLateReplies(t *testing.T) {
 	tree, _ := rpcTree(t, 1)
 	release := make(chan struct{})
 	responder(t, tree, "slow", "callmgr", "ping.slow", release)
-	start := time.Now()
 	_, err := tree.Call(within(t, 300*time.Millisecond), request("ping.slow"))
-	if !errors.Is(err, rpc.ErrCallTimeout) || time.Since(start) > time.Second {
-		t.Fatalf("Call = %v after %v; want ErrCallTimeout by its deadline", err, time.Since(start))
+	if !errors.Is(err, rpc.ErrCallTimeout) || !strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+		t.Fatalf("Call = %v; want ErrCallTimeout ended by its deadline", err)
 	}
 	close(release) // the reply arrives after its caller gave up
 	waitWorkers(t, tree, "one timeout and one late reply", func(rows []registry.RPCWorker) bool {
 		return len(rows) == 1 && rows[0].Timeouts == 1 && rows[0].Late == 1
 	})
 	// Without a deadline a call waits rpc.DefaultCallTimeout.
-	start = time.Now()
+	start := time.Now()
 	_, err = tree.Call(context.Background(), request("nobody.home"))
-	if took := time.Since(start); !errors.Is(err, rpc.ErrCallTimeout) || took < rpc.DefaultCallTimeout || took > rpc.DefaultCallTimeout+time.Second {
-		t.Fatalf("Call without a deadline = %v after %v", err, took)
+	if took := time.Since(start); !errors.Is(err, rpc.ErrCallTimeout) || !strings.Contains(err.Error(), context.DeadlineExceeded.Error()) || took < rpc.DefaultCallTimeout {
+		t.Fatalf("Call without a deadline = %v after %v; want ErrCallTimeout at the default deadline", err, took)
 	}
 }
 
@@ -284,23 +265,22 @@ func TestCast_PublishesWithoutWaiting(t *testing.T) {
 func TestCall_WhileTheBrokerIsDownAndAfter(t *testing.T) {
 	tree, nb := rpcTree(t, 1)
 	responder(t, tree, "back", "callmgr", "ping.back", nil)
+	before := tree.Registry().Listeners()[0].Channel
 	nb.Kill() // keeps listening: Warren reconnects
-	start := time.Now()
-	_, err := tree.Call(within(t, 300*time.Millisecond), request("ping.back"))
-	if err == nil && time.Since(start) > time.Second {
-		t.Fatalf("a call during the outage took %v", time.Since(start))
+	// A call during the outage returns: with the broker's error, at its
+	// deadline, or answered if the reconnect was quicker.
+	if reply, err := tree.Call(within(t, 300*time.Millisecond), request("ping.back")); err == nil && reply.Name() != "back" {
+		t.Fatalf("a call during the outage answered %v", reply)
 	}
 	waitWorkers(t, tree, "ready again", func(rows []registry.RPCWorker) bool {
 		return len(rows) == 1 && rows[0].State == registry.WorkerReady
 	})
-	var reply kazoo.Envelope
-	deadline := time.Now().Add(10 * time.Second)
-	for { // the responder's listener comes back on its own schedule
-		reply, err = tree.Call(within(t, 2*time.Second), request("ping.back"))
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
+	// The responder's listener comes back on its own schedule.
+	treetest.Eventually(t, tree, 10*time.Second, "the responder consuming on a new channel", func() bool {
+		ls := tree.Registry().Listeners()
+		return len(ls) == 1 && ls[0].State == registry.ListenerConsuming && ls[0].Channel != before
+	})
+	reply, err := tree.Call(within(t, 5*time.Second), request("ping.back"))
 	if err != nil || reply.Name() != "back" {
 		t.Fatalf("Call after the reconnect = %v, %v", reply, err)
 	}

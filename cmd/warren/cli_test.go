@@ -1,38 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/warrenmq/warren/internal/leakcheck"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/supervisor"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
-
-// syncBuffer is a bytes.Buffer that the tree's loggers may write while the
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // cli is one in-process warren invocation.
 type cli struct {
@@ -44,7 +24,7 @@ type cli struct {
 // run executes args and returns the exit code, stdout and stderr.
 func (c cli) run(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.LogBuffer // written by the tree's loggers while the command runs
 	a := &app{
 		stdout:  &stdout,
 		stderr:  &stderr,

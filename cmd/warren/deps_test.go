@@ -15,6 +15,8 @@ func testOnly(pkg string) string {
 		return "the integration tests' harness (start nodes with internal/rabbitnode)"
 	case pkg == "github.com/warrenmq/warren/internal/leakcheck" || strings.HasPrefix(pkg, "go.uber.org/goleak"):
 		return "the tests' goroutine leak check"
+	case pkg == "github.com/warrenmq/warren/internal/testkit" || strings.HasPrefix(pkg, "github.com/warrenmq/warren/internal/testkit/"):
+		return "the shared test helpers"
 	}
 	return ""
 }
@@ -29,6 +31,8 @@ func TestTestOnly_NamesTestPackages(t *testing.T) {
 		{"github.com/warrenmq/warren/integration", true},
 		{"go.uber.org/goleak", true},
 		{"github.com/warrenmq/warren/internal/leakcheck", true},
+		{"github.com/warrenmq/warren/internal/testkit", true},
+		{"github.com/warrenmq/warren/internal/testkit/treetest", true},
 		{"internal/testlog", false}, // os imports it: every Go binary has it
 		{"github.com/warrenmq/warren/internal/rabbitnode", false},
 		{"github.com/warrenmq/warren/internal/nullbroker", false},

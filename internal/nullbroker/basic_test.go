@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 func TestPublishConsumeRoundTrip(t *testing.T) {
@@ -29,7 +30,7 @@ func TestPublishConsumeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := recv(t, ds, "delivery")
+	d := testkit.Recv(t, ds, wait, "delivery")
 	if string(d.Body) != "hello" || d.ContentType != "text/plain" || d.DeliveryMode != amqp.Persistent ||
 		d.CorrelationId != "corr-1" || d.MessageId != "m-1" || d.RoutingKey != "q" || d.Exchange != "" || d.Redelivered {
 		t.Errorf("delivery %+v", d)
@@ -70,7 +71,7 @@ func TestConfirmsPipelined(t *testing.T) {
 		publish(t, ch, "", "q", fmt.Sprint(i))
 	}
 	for i := range n {
-		cf := recv(t, confirms, "confirm")
+		cf := testkit.Recv(t, confirms, wait, "confirm")
 		if !cf.Ack || cf.DeliveryTag != uint64(i+1) {
 			t.Fatalf("confirm %d: %+v", i, cf)
 		}
@@ -95,7 +96,7 @@ func TestMandatoryReturnBeforeAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf := recv(t, confirms, "confirm")
+	cf := testkit.Recv(t, confirms, wait, "confirm")
 	if !cf.Ack || cf.DeliveryTag != 1 {
 		t.Errorf("confirm %+v", cf)
 	}
@@ -132,26 +133,33 @@ func TestPrefetch(t *testing.T) {
 		publish(t, pub, "", "q", fmt.Sprint(i))
 	}
 	for range 10 {
-		recv(t, confirms, "confirm")
+		testkit.Recv(t, confirms, wait, "confirm")
 	}
 	var got []amqp.Delivery
 	for range 3 {
-		got = append(got, recv(t, ds, "delivery"))
+		got = append(got, testkit.Recv(t, ds, wait, "delivery"))
 	}
-	none(t, ds, "delivery beyond prefetch")
-	if info := queueInfo(t, s, "q"); info.Unacked != 3 || info.Messages != 7 {
-		t.Fatalf("queue %+v", info)
+	// Every publish was confirmed, and the broker confirms after routing
+	// and delivering: a delivery beyond the prefetch would be counted now.
+	if info, st := queueInfo(t, s, "q"), s.Stats(); info.Unacked != 3 || info.Messages != 7 || st.Delivered != 3 {
+		t.Fatalf("queue %+v, %d delivered; want 3 delivered and unacked, 7 ready", info, st.Delivered)
 	}
+	testkit.Quiet(t, ds, "delivery beyond prefetch")
 	// Acking two (multiple) makes room for two more, in order.
 	if err := got[1].Ack(true); err != nil {
 		t.Fatal(err)
 	}
 	for want := 3; want < 5; want++ {
-		if d := recv(t, ds, "delivery"); string(d.Body) != fmt.Sprint(want) {
+		if d := testkit.Recv(t, ds, wait, "delivery"); string(d.Body) != fmt.Sprint(want) {
 			t.Fatalf("got %q, want %d", d.Body, want)
 		}
 	}
-	none(t, ds, "delivery beyond prefetch")
+	// The broker sent those two while handling the ack, under the lock
+	// this read waits for: a fifth delivery would be counted by now.
+	if info, st := queueInfo(t, s, "q"), s.Stats(); info.Unacked != 3 || info.Messages != 5 || st.Delivered != 5 {
+		t.Fatalf("queue %+v, %d delivered; want 5 delivered, 3 unacked, 5 ready", info, st.Delivered)
+	}
+	testkit.Quiet(t, ds, "delivery beyond prefetch")
 }
 
 func TestGlobalPrefetch(t *testing.T) {
@@ -192,7 +200,7 @@ func TestNackRequeueRedelivers(t *testing.T) {
 	publish(t, ch, "", "q", "first")
 	publish(t, ch, "", "q", "second")
 	ds := consume(t, ch, "q", false)
-	d1, d2 := recv(t, ds, "delivery 1"), recv(t, ds, "delivery 2")
+	d1, d2 := testkit.Recv(t, ds, wait, "delivery 1"), testkit.Recv(t, ds, wait, "delivery 2")
 	if d1.Redelivered || d2.Redelivered {
 		t.Fatal("fresh delivery marked redelivered")
 	}
@@ -200,7 +208,7 @@ func TestNackRequeueRedelivers(t *testing.T) {
 	if err := d2.Nack(true, true); err != nil {
 		t.Fatal(err)
 	}
-	r1, r2 := recv(t, ds, "redelivery 1"), recv(t, ds, "redelivery 2")
+	r1, r2 := testkit.Recv(t, ds, wait, "redelivery 1"), testkit.Recv(t, ds, wait, "redelivery 2")
 	if string(r1.Body) != "first" || string(r2.Body) != "second" || !r1.Redelivered || !r2.Redelivered {
 		t.Fatalf("redelivered %q(%v) %q(%v)", r1.Body, r1.Redelivered, r2.Body, r2.Redelivered)
 	}
@@ -211,7 +219,7 @@ func TestNackRequeueRedelivers(t *testing.T) {
 	if err := r2.Reject(true); err != nil {
 		t.Fatal(err)
 	}
-	if d := recv(t, ds, "redelivery after reject"); string(d.Body) != "second" || !d.Redelivered {
+	if d := testkit.Recv(t, ds, wait, "redelivery after reject"); string(d.Body) != "second" || !d.Redelivered {
 		t.Fatalf("got %q", d.Body)
 	} else if err := d.Ack(false); err != nil {
 		t.Fatal(err)
@@ -234,7 +242,7 @@ func TestUnknownDeliveryTag(t *testing.T) {
 	if err := ch.Ack(42, false); err != nil {
 		t.Fatal(err)
 	}
-	err := recv(t, closed, "channel close")
+	err := testkit.Recv(t, closed, wait, "channel close")
 	if err == nil || err.Code != PreconditionFailed || err.Reason != "PRECONDITION_FAILED - unknown delivery tag 42" {
 		t.Fatalf("got %#v", err)
 	}
@@ -247,7 +255,7 @@ func TestChannelCloseRequeues(t *testing.T) {
 	declare(t, ch, "q")
 	publish(t, ch, "", "q", "m")
 	ds := consume(t, ch, "q", false)
-	recv(t, ds, "delivery")
+	testkit.Recv(t, ds, wait, "delivery")
 	if err := ch.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -258,11 +266,11 @@ func TestChannelCloseRequeues(t *testing.T) {
 	// Same for a connection that goes away without a word.
 	c2 := dial(t, s)
 	ds = consume(t, open(t, c2), "q", false)
-	if d := recv(t, ds, "redelivery"); !d.Redelivered {
+	if d := testkit.Recv(t, ds, wait, "redelivery"); !d.Redelivered {
 		t.Error("not marked redelivered")
 	}
 	s.Kill()
-	eventually(t, "requeue after Kill", func() bool {
+	testkit.Await(t, wait, "requeue after Kill", s.Changed, func() bool {
 		info, _ := s.Queue("q")
 		return info.Messages == 1 && info.Unacked == 0
 	})
@@ -299,8 +307,8 @@ func TestRoundRobin(t *testing.T) {
 	for i := range 4 {
 		publish(t, ch1, "", "q", fmt.Sprint(i))
 	}
-	a1, a2 := recv(t, d1, "1st"), recv(t, d1, "3rd")
-	b1, b2 := recv(t, d2, "2nd"), recv(t, d2, "4th")
+	a1, a2 := testkit.Recv(t, d1, wait, "1st"), testkit.Recv(t, d1, wait, "3rd")
+	b1, b2 := testkit.Recv(t, d2, wait, "2nd"), testkit.Recv(t, d2, wait, "4th")
 	if string(a1.Body)+string(a2.Body) != "02" || string(b1.Body)+string(b2.Body) != "13" {
 		t.Errorf("consumer 1 got %s%s, consumer 2 got %s%s", a1.Body, a2.Body, b1.Body, b2.Body)
 	}
@@ -321,7 +329,7 @@ func TestDirectReplyTo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := recv(t, requests, "request")
+	req := testkit.Recv(t, requests, wait, "request")
 	if !strings.HasPrefix(req.ReplyTo, "amq.rabbitmq.reply-to.") || req.CorrelationId != "c1" || string(req.Body) != "ping" {
 		t.Fatalf("request %+v", req)
 	}
@@ -331,7 +339,7 @@ func TestDirectReplyTo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep := recv(t, replies, "reply"); string(rep.Body) != "pong" || rep.CorrelationId != "c1" {
+	if rep := testkit.Recv(t, replies, wait, "reply"); string(rep.Body) != "pong" || rep.CorrelationId != "c1" {
 		t.Fatalf("reply %+v", rep)
 	}
 
@@ -343,7 +351,7 @@ func TestDirectReplyTo(t *testing.T) {
 	other = open(t, dial(t, s))
 	closed := other.NotifyClose(make(chan *amqp.Error, 1))
 	_ = other.PublishWithContext(context.Background(), "", "rpc", false, false, amqp.Publishing{ReplyTo: "amq.rabbitmq.reply-to"})
-	if err := recv(t, closed, "channel close"); err == nil || err.Code != PreconditionFailed {
+	if err := testkit.Recv(t, closed, wait, "channel close"); err == nil || err.Code != PreconditionFailed {
 		t.Errorf("publish without reply consumer: %v", err)
 	}
 }
@@ -364,10 +372,10 @@ func TestLargeBodySplitAcrossFrames(t *testing.T) {
 	}
 	// An empty body has no body frame at all.
 	publish(t, ch, "", "q", "")
-	if d := recv(t, ds, "large delivery"); !bytes.Equal(d.Body, body) {
+	if d := testkit.Recv(t, ds, wait, "large delivery"); !bytes.Equal(d.Body, body) {
 		t.Fatalf("body of %d bytes differs", len(d.Body))
 	}
-	if d := recv(t, ds, "empty delivery"); len(d.Body) != 0 {
+	if d := testkit.Recv(t, ds, wait, "empty delivery"); len(d.Body) != 0 {
 		t.Fatalf("body %q", d.Body)
 	}
 }
@@ -380,7 +388,7 @@ func TestMaxMessageSize(t *testing.T) {
 	publish(t, ch, "", "q", strings.Repeat("x", 1000)) // at the limit: fine
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	publish(t, ch, "", "q", strings.Repeat("x", 1001))
-	err := recv(t, closed, "channel close")
+	err := testkit.Recv(t, closed, wait, "channel close")
 	if err == nil || err.Code != PreconditionFailed || !strings.Contains(err.Reason, "larger than configured max size 1000") {
 		t.Fatalf("got %#v", err)
 	}
@@ -399,7 +407,7 @@ func TestUserIDMustMatch(t *testing.T) {
 	ch := open(t, dial(t, s))
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	_ = ch.PublishWithContext(context.Background(), "", "q", false, false, amqp.Publishing{UserId: "mallory"})
-	if err := recv(t, closed, "channel close"); err == nil || err.Code != PreconditionFailed {
+	if err := testkit.Recv(t, closed, wait, "channel close"); err == nil || err.Code != PreconditionFailed {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -413,11 +421,19 @@ func TestChannelFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish(t, ch, "", "q", "held")
-	none(t, ds, "delivery while flow is off")
+	// A synchronous method on the same channel is handled after the
+	// publish: by its answer, the broker has routed and not delivered it.
+	if q, err := ch.QueueDeclarePassive("q", false, false, false, false, nil); err != nil || q.Messages != 1 {
+		t.Fatalf("queue.declare passive: %+v, %v; want the held message ready", q, err)
+	}
+	if st := s.Stats(); st.Delivered != 0 {
+		t.Fatalf("%d delivered while flow is off", st.Delivered)
+	}
+	testkit.Quiet(t, ds, "delivery while flow is off")
 	if err := ch.Flow(true); err != nil {
 		t.Fatal(err)
 	}
-	if d := recv(t, ds, "delivery after flow on"); string(d.Body) != "held" {
+	if d := testkit.Recv(t, ds, wait, "delivery after flow on"); string(d.Body) != "held" {
 		t.Fatalf("got %q", d.Body)
 	}
 }

@@ -107,7 +107,7 @@ func (c *conn) writeLoop() {
 	defer func() {
 		c.srv.mu.Lock()
 		delete(c.srv.conns, c)
-		c.srv.mu.Unlock()
+		c.srv.unlock()
 	}()
 	var spare []byte
 	for {
@@ -200,8 +200,14 @@ func (c *conn) readLoop() {
 		}
 		// While the server is blocked, a publishing connection is not read
 		// until Unblock, the way RabbitMQ applies its resource alarms.
-		if pause && !c.srv.unblocked.wait(c.done) {
-			return
+		if pause {
+			open := c.srv.unblocked.wait(c.done)
+			c.srv.mu.Lock()
+			c.srv.stats.Paused--
+			c.srv.unlock()
+			if !open {
+				return
+			}
 		}
 	}
 }
@@ -214,7 +220,7 @@ func (c *conn) readFailed(err error) {
 	if errors.As(err, &tooLarge) || errors.As(err, &badEnd) {
 		c.srv.mu.Lock()
 		c.closeWith(newError(FrameError, "%v", err))
-		c.srv.mu.Unlock()
+		c.srv.unlock()
 	}
 }
 
@@ -223,7 +229,7 @@ func (c *conn) readFailed(err error) {
 func (c *conn) teardown() {
 	c.srv.mu.Lock()
 	c.release()
-	c.srv.mu.Unlock()
+	c.srv.unlock()
 	c.finish()
 }
 
@@ -345,7 +351,7 @@ func (c *conn) handshake() bool {
 	_ = c.nc.SetReadDeadline(time.Time{})
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	c.opened = true
 	c.sendMethod(0, connectionOpenOk, func(e *codec.Encoder) { e.ShortStr("") })
 	if s.blocked {
@@ -387,7 +393,7 @@ func (c *conn) expect(want methodID) (*codec.Decoder, bool) {
 func (c *conn) refuse(e *amqpError) bool {
 	c.srv.mu.Lock()
 	c.closeWith(e)
-	c.srv.mu.Unlock()
+	c.srv.unlock()
 	for {
 		f, err := c.fr.read()
 		if err != nil {
@@ -417,7 +423,7 @@ func parsePlain(resp string) (user, pass string, ok bool) {
 func (c *conn) handle(f frame) (keep, pause bool) {
 	s := c.srv
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 
 	if c.closing {
 		// After connection.close only close-ok (or a crossing close) matters.
@@ -483,7 +489,11 @@ func (c *conn) handle(f frame) (keep, pause bool) {
 			ch.fail(err)
 		}
 	}
-	return true, published && s.blocked
+	if published && s.blocked {
+		s.stats.Paused++ // the reader waits for Unblock before its next read
+		return true, true
+	}
+	return true, false
 }
 
 // handleMethod0 handles a method on channel 0 after the handshake.

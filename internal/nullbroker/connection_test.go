@@ -10,6 +10,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/internal/nullbroker/codec"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 func TestHandshake(t *testing.T) {
@@ -98,10 +99,10 @@ func TestKillClosesClientConnections(t *testing.T) {
 	c := dial(t, s)
 	closed := c.NotifyClose(make(chan *amqp.Error, 1))
 	s.Kill()
-	if err := recv(t, closed, "NotifyClose"); err == nil {
+	if err := testkit.Recv(t, closed, wait, "NotifyClose"); err == nil {
 		t.Error("NotifyClose gave nil, want an error for an abrupt close")
 	}
-	eventually(t, "connection released", func() bool { return s.Stats().Connections == 0 })
+	testkit.Await(t, wait, "connection released", s.Changed, func() bool { return s.Stats().Connections == 0 })
 	// The server still listens.
 	c2 := dial(t, s)
 	open(t, c2)
@@ -112,11 +113,11 @@ func TestCloseConnectionsForced(t *testing.T) {
 	c := dial(t, s)
 	closed := c.NotifyClose(make(chan *amqp.Error, 1))
 	s.CloseConnections(ConnectionForced, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'")
-	err := recv(t, closed, "NotifyClose")
+	err := testkit.Recv(t, closed, wait, "NotifyClose")
 	if err == nil || err.Code != ConnectionForced || !err.Server || !strings.Contains(err.Reason, "shutdown") {
 		t.Fatalf("got %#v, want a server 320", err)
 	}
-	eventually(t, "connection released", func() bool { return s.Stats().Connections == 0 })
+	testkit.Await(t, wait, "connection released", s.Changed, func() bool { return s.Stats().Connections == 0 })
 }
 
 func TestBlockUnblock(t *testing.T) {
@@ -130,7 +131,7 @@ func TestBlockUnblock(t *testing.T) {
 	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 4))
 
 	s.Block("low on memory")
-	if b := recv(t, blocks, "blocked"); !b.Active || b.Reason != "low on memory" {
+	if b := testkit.Recv(t, blocks, wait, "blocked"); !b.Active || b.Reason != "low on memory" {
 		t.Fatalf("got %+v", b)
 	}
 	// A connection opened while blocked is told right after open-ok.
@@ -140,15 +141,21 @@ func TestBlockUnblock(t *testing.T) {
 	}
 	// Like RabbitMQ, a publisher stops being read after a publish.
 	publish(t, ch, "", "nowhere", "one")
-	recv(t, confirms, "confirm of the publish that triggered the block")
+	testkit.Recv(t, confirms, wait, "confirm of the publish that triggered the block")
+	// Once the broker counts the connection paused it reads nothing from
+	// it until Unblock: the second publish stays unread and unconfirmed.
+	testkit.Await(t, wait, "the publishing connection paused", s.Changed, func() bool { return s.Stats().Paused == 1 })
 	publish(t, ch, "", "nowhere", "two")
-	none(t, confirms, "confirm while blocked")
+	if st := s.Stats(); st.Published != 1 || st.Confirms != 1 {
+		t.Fatalf("while blocked: %d published, %d confirmed; want the paused connection's second publish unread", st.Published, st.Confirms)
+	}
+	testkit.Quiet(t, confirms, "confirm while blocked")
 
 	s.Unblock()
-	if b := recv(t, blocks, "unblocked"); b.Active {
+	if b := testkit.Recv(t, blocks, wait, "unblocked"); b.Active {
 		t.Fatalf("got %+v", b)
 	}
-	if cf := recv(t, confirms, "confirm after unblock"); cf.DeliveryTag != 2 || !cf.Ack {
+	if cf := testkit.Recv(t, confirms, wait, "confirm after unblock"); cf.DeliveryTag != 2 || !cf.Ack {
 		t.Fatalf("got %+v", cf)
 	}
 }
@@ -300,11 +307,11 @@ func TestLoseConfirmsRoutesThenClosesTheConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv(t, lost, "the confirm lost")
-	if err := recv(t, closed, "NotifyClose"); err == nil || err.Code != ConnectionForced {
+	testkit.Recv(t, lost, wait, "the confirm lost")
+	if err := testkit.Recv(t, closed, wait, "NotifyClose"); err == nil || err.Code != ConnectionForced {
 		t.Fatalf("connection closed with %v, want 320", err)
 	}
-	recv(t, dc.Done(), "the publish's confirmation")
+	testkit.Recv(t, dc.Done(), wait, "the publish's confirmation")
 	if dc.Acked() {
 		t.Fatal("acked; want the confirm lost")
 	}
@@ -323,7 +330,7 @@ func TestLoseConfirmsRoutesThenClosesTheConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv(t, dc.Done(), "the next confirmation")
+	testkit.Recv(t, dc.Done(), wait, "the next confirmation")
 	if !dc.Acked() {
 		t.Fatal("not acked")
 	}

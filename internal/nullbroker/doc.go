@@ -72,7 +72,13 @@
 // resource alarm, Freeze and Thaw make the broker hang with its sockets
 // open, LoseConfirms closes a publisher's connection between routing a
 // message and confirming it, CancelConsumers and DeleteQueue act as an operator would. Stats,
-// Queues, Queue, Exchanges and Bindings show the state.
+// Queues, Queue, Exchanges and Bindings show the state, and Changed
+// signals each change of it, so that a test waits for a state instead of
+// polling for it:
+//
+//	for ch := srv.Changed(); srv.Stats().Connections != 0; ch = srv.Changed() {
+//		<-ch // with a deadline in a real test: testkit.Await
+//	}
 //
 // The broker releases a connection's or channel's state (consumers,
 // unacked messages, exclusive queues) before it answers the client's close

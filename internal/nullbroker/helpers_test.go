@@ -63,43 +63,6 @@ func code(err error) int {
 	return 0
 }
 
-// recv receives from ch or fails the test after wait.
-func recv[T any](t testing.TB, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(wait):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
-}
-
-// none asserts that nothing arrives on ch for a short while: for the things
-// that must not happen (a delivery beyond the prefetch limit).
-func none[T any](t testing.TB, ch <-chan T, what string) {
-	t.Helper()
-	select {
-	case v := <-ch:
-		t.Fatalf("unexpected %s: %v", what, v)
-	case <-time.After(100 * time.Millisecond):
-	}
-}
-
-// eventually waits, up to wait, for cond about broker state to hold. It is
-// for state the broker changes after the client was told (cleanup after a
-// dropped socket), where no notification exists to wait on.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // publish publishes body to exchange with key and fails the test on error.
 func publish(t testing.TB, ch *amqp.Channel, exchange, key string, body string) {
 	t.Helper()

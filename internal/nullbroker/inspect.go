@@ -17,6 +17,11 @@ type Stats struct {
 	Nacked           int64 // messages nacked or rejected by clients
 	Returned         int64 // messages returned with basic.return
 	Confirms         int64 // basic.ack confirms sent to publishers
+	// Paused counts the connections not read since they published while
+	// the server was blocked, until Unblock (RabbitMQ lists them as
+	// "blocked"); once it counts one, that connection reads nothing more
+	// while blocked.
+	Paused int64
 }
 
 // QueueInfo describes a queue.
@@ -124,7 +129,7 @@ func (s *Server) Bindings() []BindingInfo {
 // number of consumers cancelled.
 func (s *Server) CancelConsumers(queue string) int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	q := s.queues[queue]
 	if q == nil {
 		return 0
@@ -141,7 +146,7 @@ func (s *Server) CancelConsumers(queue string) int {
 // existed.
 func (s *Server) DeleteQueue(name string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	q := s.queues[name]
 	if q == nil {
 		return false

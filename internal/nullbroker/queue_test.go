@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 func TestBuiltinExchanges(t *testing.T) {
@@ -80,7 +81,7 @@ func TestExchangeErrors(t *testing.T) {
 			if err := tc.do(ch); code(err) != tc.want {
 				t.Fatalf("err = %v, want %d", err, tc.want)
 			}
-			if err := recv(t, closed, "channel close"); err == nil || err.Code != tc.want {
+			if err := testkit.Recv(t, closed, wait, "channel close"); err == nil || err.Code != tc.want {
 				t.Fatalf("channel closed with %v", err)
 			}
 		})
@@ -100,7 +101,7 @@ func TestPublishToMissingExchangeClosesChannel(t *testing.T) {
 	ch := open(t, dial(t, s))
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	publish(t, ch, "nope", "k", "x")
-	err := recv(t, closed, "channel close")
+	err := testkit.Recv(t, closed, wait, "channel close")
 	if err == nil || err.Code != NotFound || err.Reason != "NOT_FOUND - no exchange 'nope' in vhost '/'" {
 		t.Fatalf("got %#v", err)
 	}
@@ -187,7 +188,7 @@ func TestQueueDeclare(t *testing.T) {
 			if err := tc.do(ch); code(err) != tc.want {
 				t.Fatalf("err = %v, want %d", err, tc.want)
 			}
-			recv(t, closed, "channel close")
+			testkit.Recv(t, closed, wait, "channel close")
 		})
 	}
 
@@ -288,7 +289,7 @@ func TestCancelConsumersNotifiesClient(t *testing.T) {
 	if n := s.CancelConsumers("q"); n != 1 {
 		t.Fatalf("cancelled %d", n)
 	}
-	if tag := recv(t, cancels, "basic.cancel"); tag != "my-tag" {
+	if tag := testkit.Recv(t, cancels, wait, "basic.cancel"); tag != "my-tag" {
 		t.Errorf("tag %q", tag)
 	}
 	for range ds { // the delivery channel closes

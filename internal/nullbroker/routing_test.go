@@ -7,6 +7,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/internal/nullbroker/codec"
+	"github.com/warrenmq/warren/internal/testkit"
 )
 
 func TestTopicMatch(t *testing.T) {
@@ -100,7 +101,7 @@ func TestTopicRoundTrip(t *testing.T) {
 		publish(t, ch, "events", k, k)
 	}
 	for range keys {
-		recv(t, confirms, "confirm")
+		testkit.Recv(t, confirms, wait, "confirm")
 	}
 	want := map[string][]string{
 		"orders":  {"order.eu.created", "order.cancelled", "order.eu.fr.cancelled"},
@@ -131,7 +132,7 @@ func TestTopicRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish(t, ch, "events", "order.x.created", "late")
-	recv(t, confirms, "confirm")
+	testkit.Recv(t, confirms, wait, "confirm")
 	if info := queueInfo(t, s, "all"); info.Messages != 0 {
 		t.Errorf("unbound queue got a message")
 	}
@@ -167,7 +168,7 @@ func TestFanoutHeadersAndExchangeBindings(t *testing.T) {
 		must(err)
 	}
 	for range 4 {
-		recv(t, confirms, "confirm")
+		testkit.Recv(t, confirms, wait, "confirm")
 	}
 	counts := map[string]int{}
 	for _, q := range s.Queues() {

@@ -111,6 +111,9 @@ type Server struct {
 	// loseConfirms and confirmsLost implement LoseConfirms.
 	loseConfirms int
 	confirmsLost chan struct{}
+	// changed is made by Changed and closed (then set to nil) by unlock,
+	// at the end of every change of broker state.
+	changed chan struct{}
 }
 
 // Start starts a broker listening on an ephemeral port of 127.0.0.1.
@@ -162,7 +165,7 @@ func (s *Server) acceptLoop() {
 		}
 		s.mu.Lock()
 		if s.closed {
-			s.mu.Unlock()
+			s.unlock()
 			nc.Close()
 			return
 		}
@@ -171,10 +174,35 @@ func (s *Server) acceptLoop() {
 		s.stats.Connections++
 		s.stats.ConnectionsTotal++
 		s.wg.Add(2)
-		s.mu.Unlock()
+		s.unlock()
 		go c.readLoop()
 		go c.writeLoop()
 	}
+}
+
+// Changed returns a channel that is closed at the next change of the
+// broker's state: a frame handled (a declaration, a publish routed, a
+// delivery, an ack, a channel or connection opened or closed), a
+// connection accepted or released, or a test control. A test waits on it
+// and re-reads Stats, Queues or Bindings instead of polling them. Take the
+// channel before reading the state, so a change in between is not missed.
+func (s *Server) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+// unlock releases s.mu after a change of broker state and wakes the
+// waiters of Changed. Readers that changed nothing use s.mu.Unlock.
+func (s *Server) unlock() {
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+	s.mu.Unlock()
 }
 
 // connList returns the current connections. Callers hold s.mu.
@@ -193,7 +221,7 @@ func (s *Server) Close() error {
 	already := s.closed
 	s.closed = true
 	conns := s.connList()
-	s.mu.Unlock()
+	s.unlock()
 	var err error
 	if !already {
 		err = s.ln.Close()
@@ -210,7 +238,7 @@ func (s *Server) Close() error {
 func (s *Server) Kill() {
 	s.mu.Lock()
 	conns := s.connList()
-	s.mu.Unlock()
+	s.unlock()
 	for _, c := range conns {
 		c.abort()
 	}
@@ -225,7 +253,7 @@ func (s *Server) Kill() {
 // their handshake are dropped at once.
 func (s *Server) CloseConnections(code int, reason string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	for _, c := range s.connList() {
 		if !c.opened {
 			c.abort()
@@ -242,7 +270,7 @@ func (s *Server) CloseConnections(code int, reason string) {
 // Unblock.
 func (s *Server) Block(reason string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.blocked {
 		return
 	}
@@ -257,7 +285,7 @@ func (s *Server) Block(reason string) {
 // blocked and lets blocked publishers continue.
 func (s *Server) Unblock() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if !s.blocked {
 		return
 	}
@@ -277,7 +305,7 @@ func (s *Server) Unblock() {
 // chan of the earlier one is then closed at once).
 func (s *Server) LoseConfirms(n int) <-chan struct{} {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.confirmsLost != nil {
 		close(s.confirmsLost)
 	}

@@ -1,0 +1,66 @@
+package treetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// ShutdownTimeout bounds the Shutdown that Start registers as a cleanup.
+const ShutdownTimeout = 15 * time.Second
+
+// Option changes what Start does.
+type Option func(*options)
+
+type options struct {
+	sup             []supervisor.Option
+	shutdownMayFail bool
+}
+
+// With passes supervisor options to supervisor.Start, after the logger
+// Start sets (so a WithLogger here replaces it).
+func With(opts ...supervisor.Option) Option {
+	return func(o *options) { o.sup = append(o.sup, opts...) }
+}
+
+// ShutdownMayFail keeps the cleanup's Shutdown error from failing the
+// test: for a test that shuts the tree down itself and checks the error
+// (Shutdown returns the same error to every caller).
+func ShutdownMayFail() Option { return func(o *options) { o.shutdownMayFail = true } }
+
+// Start starts a tree of cfg that logs at debug level into the returned
+// buffer, whose last lines are printed if the test fails, and shuts it
+// down when the test ends, failing the test if Shutdown does. Cleanups
+// registered before Start (closing a null broker) run after the shutdown.
+func Start(t testing.TB, cfg supervisor.Config, opts ...Option) (*supervisor.Tree, *testkit.LogBuffer) {
+	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	logger, logs := testkit.Logger(t)
+	tree, err := supervisor.Start(cfg, append([]supervisor.Option{supervisor.WithLogger(logger)}, o.sup...)...)
+	if err != nil {
+		t.Fatalf("start tree: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+		defer cancel()
+		if err := tree.Shutdown(ctx); err != nil && !o.shutdownMayFail {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return tree, logs
+}
+
+// WaitReady waits until the tree has a broker of its local zone (see
+// supervisor.Tree.WaitReady).
+func WaitReady(t testing.TB, tree *supervisor.Tree, d time.Duration) {
+	t.Helper()
+	if err := tree.WaitReady(testkit.Within(t, d)); err != nil {
+		t.Fatalf("tree not ready within %v: %v", d, err)
+	}
+}
