@@ -14,6 +14,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -156,7 +157,7 @@ func TestListener_RejectsNonJSONWithoutRawHandlerAndMalformedJSON(t *testing.T) 
 		t.Fatalf("row %+v (was on %s)", after, row.Channel)
 	}
 	queueIs(t, r.nb, "strict-q", 0, 0) // rejected without requeue: dropped
-	pollUntil(t, 5*time.Second, "3 rejects on the broker", func() bool { return r.nb.Stats().Nacked == 3 })
+	testkit.Await(t, 5*time.Second, "3 rejects on the broker", r.nb.Changed, func() bool { return r.nb.Stats().Nacked == 3 })
 	if l := r.logs.String(); !containsAll(l, "malformed JSON payload rejected", "queue=strict-q", "non-JSON payload and no raw handler") {
 		t.Fatalf("rejections not logged with the queue name:\n%s", l)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -244,7 +245,7 @@ func TestListener_BrokerCancelDeclaresAgain(t *testing.T) {
 		if after.Channel != row.Channel {
 			t.Fatalf("%s: channel replaced (%s, was %s)", act.name, after.Channel, row.Channel)
 		}
-		pollUntil(t, 5*time.Second, act.name+": queue consumed and bound again", func() bool {
+		testkit.Await(t, 5*time.Second, act.name+": queue consumed and bound again", r.nb.Changed, func() bool {
 			q, ok := r.nb.Queue("cancel-q")
 			return ok && q.Consumers == 1 && hasBinding(r.nb, "cancel-q", "callevt/cancel.*")
 		})
@@ -312,7 +313,7 @@ func TestListener_RefusedQueueDeclareNamesTheQueue(t *testing.T) {
 	// The refusal reaches the listener as the replay's result or as the
 	// channel's loss, whichever comes first; the listener retries, and on
 	// some replay its result comes first and is logged.
-	pollUntil(t, 10*time.Second, "a replay's result logged", func() bool { return strings.Contains(r.logs.String(), "topology replay failed") })
+	testkit.Await(t, 10*time.Second, "a replay's result logged", r.logs.Changed, func() bool { return strings.Contains(r.logs.String(), "topology replay failed") })
 	for _, line := range strings.Split(r.logs.String(), "\n") {
 		if strings.Contains(line, "topology replay failed") && !containsAll(line, "queue=named-q", "declare queue named-q: ") {
 			t.Errorf("the replay's error does not name the queue:\n%s", line)
@@ -474,7 +475,7 @@ func TestListener_PropsUnderAnApplicationActor(t *testing.T) {
 		_, hasChannel := r.tree.Registry().AssignmentOf("myapp/app-owned")
 		return !hasRow && !hasChannel
 	})
-	pollUntil(t, 5*time.Second, "the auto-delete queue gone with its consumer", func() bool {
+	testkit.Await(t, 5*time.Second, "the auto-delete queue gone with its consumer", r.nb.Changed, func() bool {
 		_, ok := r.nb.Queue("app-owned-q")
 		return !ok
 	})
