@@ -110,7 +110,7 @@ func Example_readme() {
 
 // exampleConfig writes a Kazoo config.ini naming the examples' broker.
 func exampleConfig() string {
-	path := filepath.Join(exampleTB.TempDir(), "config.ini")
+	path := filepath.Join(exampleDir(), "config.ini")
 	ini := "[zone]\nname = local\namqp_uri = \"" + exampleBroker().URI() + "\"\n"
 	if err := os.WriteFile(path, []byte(ini), 0o600); err != nil {
 		panic(err)

@@ -1,20 +1,25 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/warrenmq/warren/internal/leakcheck"
+	"github.com/warrenmq/warren/internal/rabbitnode"
 )
 
-// Examples have no *testing.T: they share one broker that TestMain stops.
+// Examples have no *testing.T: they share one node, started by the first
+// example that asks for it and killed by TestMain after the tests, in a
+// directory TestMain removes.
 var (
-	exampleOnce   sync.Once
-	exampleB      *Broker
-	exampleTB     = NewProcessTB("warren-example", nil)
-	exampleFailed error
+	exampleOnce sync.Once
+	exampleNode *rabbitnode.Node
+	exampleRoot string // holds the node's directory and the examples' files
+	exampleErr  error
 )
 
 // TestMain stops the examples' broker after the tests, then checks that no
@@ -25,7 +30,7 @@ func TestMain(m *testing.M) {
 	// toxiproxy v2.5.0 can leave a link's reader blocked after its proxy
 	// stopped, when a toxic was removed with a chunk in flight; it is the
 	// proxy's goroutine, not Warren's (faults_proxy_test.go).
-	leakcheck.MainIgnoring(m, proxyGoroutines(), exampleTB.Close, func() {
+	leakcheck.MainIgnoring(m, proxyGoroutines(), stopExampleBroker, func() {
 		if path := os.Getenv("WARREN_FAULT_TABLE"); path != "" {
 			if f, err := os.Create(path); err == nil {
 				printFaultTable(f)
@@ -37,18 +42,43 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// exampleBroker starts (once) the broker the examples use.
-func exampleBroker() *Broker {
+// exampleBroker starts (once) the node the examples use; an example has no
+// test to fail, so a node that cannot start panics with the reason.
+func exampleBroker() *rabbitnode.Node {
 	exampleOnce.Do(func() {
-		defer func() {
-			if r := recover(); r != nil {
-				exampleFailed = fmt.Errorf("%v", r)
-			}
-		}()
-		exampleB = StartBroker(exampleTB)
+		if exampleRoot, exampleErr = os.MkdirTemp("", "warren-example-"); exampleErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		exampleNode, exampleErr = rabbitnode.Start(ctx, exampleRoot+"/node")
 	})
-	if exampleFailed != nil {
-		panic(exampleFailed)
+	if exampleErr != nil {
+		panic(fmt.Sprintf("the examples' RabbitMQ node: %v", exampleErr))
 	}
-	return exampleB
+	return exampleNode
+}
+
+// exampleDir is a directory for an example's files, removed with the
+// examples' node.
+func exampleDir() string {
+	exampleBroker()
+	d, err := os.MkdirTemp(exampleRoot, "files-")
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// stopExampleBroker kills the examples' node, if one started, and removes
+// its directory.
+func stopExampleBroker() {
+	if exampleNode != nil {
+		if err := exampleNode.Kill(); err != nil {
+			fmt.Fprintf(os.Stderr, "integration: the examples' node: %v\n", err)
+		}
+	}
+	if exampleRoot != "" {
+		_ = os.RemoveAll(exampleRoot)
+	}
 }
