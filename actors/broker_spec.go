@@ -32,6 +32,16 @@ type BrokerSpec struct {
 	Options     ConnectionOptions // URL and every connection setting
 	Exchanges   []Exchange        // declared on every connect; nil means Kazoo's standard set
 	Prechannels int               // channels opened ahead of demand; 0 means DefaultPrechannels, negative none
+	// Connections is how many consuming connections the tree keeps to the
+	// broker (Kazoo's add_connection); 0 means 1. More are opened when
+	// the ones there run out of channels (channel_max).
+	Connections int
+	// Tags are the broker's tags (Kazoo's broker_tag): a listener or pool
+	// may ask for a broker by tag.
+	Tags []string
+	// Hidden brokers serve sticky channels only (a consumer that names
+	// the broker or one of its tags), never floats.
+	Hidden bool
 
 	role registry.ConnRole // set by publishing; "" is consume
 }

@@ -205,13 +205,7 @@ func (t *Tree) readyQuery(s *registry.Snapshot) (bool, error) {
 // AddBroker adds a connection to uri in zone ("" for the local zone) and
 // returns its broker id.
 func (t *Tree) AddBroker(ctx context.Context, uri, zone string) (string, error) {
-	spec := actors.BrokerSpec{Zone: zone, Options: actors.ConnectionOptions{URL: uri}}
-	res, err := t.request(ctx, t.PID(actors.ConnectionsName), &actors.AddBroker{Spec: spec})
-	if err != nil {
-		return "", err
-	}
-	r := res.(*actors.BrokerAdded)
-	return r.ID, r.Err
+	return t.AddBrokerWith(ctx, uri, BrokerOptions{Zone: zone})
 }
 
 // RemoveBroker stops the connection of broker id.
@@ -525,4 +519,26 @@ func (t *Tree) Degraded() string {
 		parts = append(parts, fmt.Sprintf("%d %s waiting for a channel on %s (channel_max %d reached)", waiting[b], who, b, channelMax))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// BrokerOptions are what a broker added at run time may set beyond its
+// URI: its zone ("" for the local zone), its consuming connections, its
+// tags and whether it is hidden (see [actors.BrokerSpec]).
+type BrokerOptions struct {
+	Zone        string
+	Connections int
+	Tags        []string
+	Hidden      bool
+}
+
+// AddBrokerWith is [Tree.AddBroker] with the broker's options.
+func (t *Tree) AddBrokerWith(ctx context.Context, uri string, o BrokerOptions) (string, error) {
+	spec := actors.BrokerSpec{Zone: o.Zone, Connections: o.Connections, Tags: o.Tags, Hidden: o.Hidden,
+		Options: actors.ConnectionOptions{URL: uri}}
+	res, err := t.request(ctx, t.PID(actors.ConnectionsName), &actors.AddBroker{Spec: spec})
+	if err != nil {
+		return "", err
+	}
+	r := res.(*actors.BrokerAdded)
+	return r.ID, r.Err
 }
