@@ -18,6 +18,10 @@ type RequestChannel struct {
 	Type     registry.ChannelType // Float (default) or Sticky
 	Broker   string               // broker id, for Sticky
 	Zone     string               // zone for Float; defaults to the local zone
+	// Tag asks for a broker with that tag (BrokerSpec.Tags, Kazoo's
+	// broker_tag): a Sticky with a Tag and no Broker takes a channel on a
+	// broker of the zone with the tag, which may be a hidden one.
+	Tag string
 	// Role picks the broker's connection: registry.Consume (the default)
 	// or registry.Publish, for consumers that publish (publishers, RPC
 	// workers), when the tree splits publishing (Env.SplitPublishing).
