@@ -11,16 +11,20 @@ import (
 
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
 
-// seen collects Msg-IDs from handlers.
+// seen collects Msg-IDs from handlers; a test waits for them on its
+// signal (wait), not on the registry: a delivery the test's handler saw
+// need not change any table.
 type seen struct {
 	mu  sync.Mutex
 	ids map[string]int
 	c   chan string
+	sig testkit.Signal // notified after every delivery
 }
 
 func newSeen() *seen { return &seen{ids: map[string]int{}, c: make(chan string, 4096)} }
@@ -29,8 +33,30 @@ func (s *seen) handler(_ context.Context, d *listener.Delivery) error {
 	s.mu.Lock()
 	s.ids[d.Envelope.MsgID()]++
 	s.mu.Unlock()
+	s.sig.Notify()
 	s.c <- d.Envelope.MsgID()
 	return nil
+}
+
+// wait waits until every id was seen, failing the test with those still
+// missing after d.
+func (s *seen) wait(t testing.TB, d time.Duration, what string, ids ...string) {
+	t.Helper()
+	if err := testkit.AwaitCtx(testkit.Within(t, d), s.sig.Changed, func() bool { return s.has(ids...) }); err != nil {
+		t.Fatalf("%s: not within %v; missing %v", what, d, s.missing(ids...))
+	}
+}
+
+func (s *seen) missing(ids ...string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if s.ids[id] == 0 {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (s *seen) has(ids ...string) bool {
@@ -105,7 +131,7 @@ func TestListener_ReplaysAfterBrokerRestart(t *testing.T) {
 	}
 	after := msgs("after", 5)
 	publishIDs(t, b, "callmgr", "durable.y", after)
-	treetest.Eventually(t, tree, 20*time.Second, "every message received", func() bool { return s.has(append(before, after...)...) })
+	s.wait(t, 20*time.Second, "every message received", append(before, after...)...)
 	waitListener(t, tree, pid.Id, 5*time.Second, "stale acks counted", func(l registry.Listener) bool { return l.Stale >= 1 })
 }
 
@@ -139,7 +165,7 @@ func TestListener_FailsOverToOtherBrokerOfZone(t *testing.T) {
 	})
 	ids := msgs("failover", 10)
 	publishIDs(t, other, "mover-x", "m.1", ids)
-	treetest.Eventually(t, tree, 10*time.Second, "messages received on the other broker", func() bool { return s.has(ids...) })
+	s.wait(t, 10*time.Second, "messages received on the other broker", ids...)
 	if n := ctlCount(t, other, "mover-q", "list_consumers", "queue_name"); n != 1 {
 		t.Fatalf("other broker lists %d consumers on mover-q", n)
 	}
@@ -162,7 +188,7 @@ func TestListener_RecoversFromBrokerSideCancel(t *testing.T) {
 	})
 	ids := msgs("cancel", 3)
 	publishIDs(t, b, "callmgr", "cancel.x", ids)
-	treetest.Eventually(t, tree, 10*time.Second, "received after re-declare", func() bool { return s.has(ids...) })
+	s.wait(t, 10*time.Second, "received after re-declare", ids...)
 	if !strings.Contains(logs.String(), "consumer cancelled by the broker") {
 		t.Error("cancel not logged")
 	}
@@ -194,7 +220,8 @@ func TestListener_ChannelExceptionIsolated(t *testing.T) {
 	ids := msgs("iso", 2)
 	publishIDs(t, b, "", "victim-q", ids[:1])
 	publishIDs(t, b, "", "bystander-q", ids[1:])
-	treetest.Eventually(t, tree, 10*time.Second, "both receive", func() bool { return sa.has(ids[0]) && sb.has(ids[1]) })
+	sa.wait(t, 10*time.Second, "the first receives", ids[0])
+	sb.wait(t, 10*time.Second, "the second receives", ids[1])
 }
 
 // Bindings added at run time are applied, recorded, and replayed on a new
@@ -217,7 +244,7 @@ func TestListener_RuntimeBindingsReplayedOnTheQueueNamedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	publishIDs(t, b, "callevt", "call.event.1", []string{"rt-1"})
-	treetest.Eventually(t, tree, 5*time.Second, "received through the new binding", func() bool { return s.has("rt-1") })
+	s.wait(t, 5*time.Second, "received through the new binding", "rt-1")
 
 	b.Kill(t)
 	b.Start(t)
@@ -231,7 +258,7 @@ func TestListener_RuntimeBindingsReplayedOnTheQueueNamedOnce(t *testing.T) {
 		t.Fatalf("bindings after replay: %+v", after.Bindings)
 	}
 	publishIDs(t, b, "callevt", "call.event.2", []string{"rt-2"})
-	treetest.Eventually(t, tree, 10*time.Second, "received on the new queue", func() bool { return s.has("rt-2") })
+	s.wait(t, 10*time.Second, "received on the new queue", "rt-2")
 
 	if err := tree.RemoveBinding(within(t, 10*time.Second), pid, bind); err != nil {
 		t.Fatal(err)
@@ -262,7 +289,7 @@ func TestListener_ConsumesFromAmqpTools(t *testing.T) {
 	if err != nil {
 		t.Fatalf("amqp-publish: %v: %s", err, out)
 	}
-	treetest.Eventually(t, tree, 10*time.Second, "rabbitmq-c message dispatched", func() bool { return s.has("from-c") })
+	s.wait(t, 10*time.Second, "rabbitmq-c message dispatched", "from-c")
 }
 
 func thousandSpec(i int) listener.Spec {
