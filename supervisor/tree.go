@@ -27,9 +27,12 @@ type Tree struct {
 	// pools (Config.Publish, Config.RPC) and one publisher and one worker
 	// for each other zone, routed to by publish.ToZone and
 	// rpc.Request.Zone. A pool the tree does not run is missing.
-	pubs      *zoneRouter[*publish.Pool]
-	calls     *zoneRouter[*rpc.Pool]
-	rpcCfg    rpc.Config // the request defaults of Call and Cast
+	pubs   *zoneRouter[*publish.Pool]
+	calls  *zoneRouter[*rpc.Pool]
+	rpcCfg rpc.Config     // the request defaults of Call and Cast
+	pubCfg publish.Config // the publishers config of the pools added at run time
+	// named are the pools added at run time (AddPool), by name.
+	named     *runtimePools
 	root      *actor.PID
 	ownSystem bool
 
@@ -62,7 +65,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 		return nil, err
 	}
 	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), drainFor: cfg.DrainTimeout,
-		pubClosed: make(chan struct{}), rpcCfg: cfg.RPC}
+		pubClosed: make(chan struct{}), rpcCfg: cfg.RPC, pubCfg: cfg.Publish, named: newRuntimePools()}
 	sys := o.system
 	if sys == nil {
 		t.ownSystem = true
