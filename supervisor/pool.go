@@ -29,6 +29,10 @@ type poolSup struct {
 	pool Pool
 }
 
+// poolRemoving tells the supervisor of a pool that Tree.RemovePool drains
+// it: it shows detail in the tree until it stops.
+type poolRemoving struct{ detail string }
+
 func poolSupProps(env *actors.Env, pool Pool) *actor.Props {
 	strategy := oneForOne{name: pool.Name, max: DefaultIntensity, period: DefaultPeriod}
 	return actor.PropsFromProducer(func() actor.Actor { return &poolSup{env: env, pool: pool} },
@@ -37,7 +41,12 @@ func poolSupProps(env *actors.Env, pool Pool) *actor.Props {
 }
 
 func (p *poolSup) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*actor.Started); !ok {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+	case *poolRemoving:
+		p.env.SetDetail(ctx.Self(), m.detail)
+		return
+	default:
 		return
 	}
 	if p.pool.Detail != "" {

@@ -165,6 +165,7 @@ func (t *Tree) RemovePool(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	t.env.Send(t.env.System.NewLocalPID(actors.RootName+"/"+name), &poolRemoving{detail: "removing: draining " + rp.info.detail()})
 	var cut error
 	if err := rp.gate.close(ctx); err != nil {
 		cut = fmt.Errorf("%w: pool %s: %w", ErrDrainCut, name, err)
