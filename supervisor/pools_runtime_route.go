@@ -28,6 +28,9 @@ func (t *Tree) publishersNamed(name, zone string) (*publish.Pool, func(), error)
 	if i := slices.Index(names, name); i >= 0 {
 		return pools[i], func() {}, nil
 	}
+	if wnames, _ := t.calls.all(); slices.Contains(wnames, name) {
+		return nil, nil, fmt.Errorf("warren: pool %q runs %s, not %s", name, Workers, Publishers)
+	}
 	rp, err := t.named.enter(name, Publishers)
 	if err != nil {
 		return nil, nil, err
@@ -43,6 +46,9 @@ func (t *Tree) workersNamed(name, zone string) (*rpc.Pool, func(), error) {
 	names, pools := t.calls.all()
 	if i := slices.Index(names, name); i >= 0 {
 		return pools[i], func() {}, nil
+	}
+	if pnames, _ := t.pubs.all(); slices.Contains(pnames, name) {
+		return nil, nil, fmt.Errorf("warren: pool %q runs %s, not %s", name, Publishers, Workers)
 	}
 	rp, err := t.named.enter(name, Workers)
 	if err != nil {

@@ -402,6 +402,19 @@ func TestAddPool_Refuses(t *testing.T) {
 			t.Fatalf("publish through a workers pool = %v", err)
 		}
 	})
+	t.Run("a zone's own pool is one by its supervisor's name", func(t *testing.T) {
+		err := r.tree.Publish(context.Background(), "x", "k", nil, publish.ViaPool("workers"))
+		if err == nil || !strings.Contains(err.Error(), `pool "workers" runs workers, not publishers`) {
+			t.Fatalf("publish through the zone's workers = %v", err)
+		}
+		// The tree's own worker answers nobody here: the call times out
+		// (it was made, through that pool), it is not refused.
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		if _, err := r.tree.Call(ctx, callReq("nobody.listens", "workers")); !errors.Is(err, rpc.ErrCallTimeout) {
+			t.Fatalf("call through the zone's workers = %v, want a timeout", err)
+		}
+	})
 	t.Run("a pool and a zone together are refused", func(t *testing.T) {
 		req := callReq("k", "billing")
 		req.Zone = "local"
