@@ -26,9 +26,11 @@ func TestPools_AddedAtRunTimeServesCalls(t *testing.T) {
 	}
 	before := ctlCount(t, b, "", "list_channels", "number")
 
+	added := time.Now()
 	if err := tree.AddPool(within(t, 10*time.Second), supervisor.PoolSpec{Name: "rtpool", Kind: supervisor.Workers, Broker: broker, Size: size}); err != nil {
 		t.Fatal(err)
 	}
+	spawned := time.Since(added)
 	treetest.Eventually(t, tree, 15*time.Second, "rtpool's workers ready", func() bool {
 		n := 0
 		for _, w := range tree.Registry().Workers() {
@@ -38,6 +40,7 @@ func TestPools_AddedAtRunTimeServesCalls(t *testing.T) {
 		}
 		return n == size
 	})
+	t.Logf("AddPool returned in %v, its %d workers ready (reply queues consumed) in %v", spawned, size, time.Since(added))
 	testkit.Poll(t, 20*time.Second, "the node lists a consumer on each of rtpool's reply queues", func() bool {
 		return ctlCount(t, b, consumers, "list_consumers", "queue_name") == size
 	})
@@ -65,9 +68,11 @@ func TestPools_AddedAtRunTimeServesCalls(t *testing.T) {
 		return calls == 5
 	})
 
+	removing := time.Now()
 	if err := tree.RemovePool(within(t, 10*time.Second), "rtpool"); err != nil {
 		t.Fatalf("RemovePool: %v", err)
 	}
+	t.Logf("RemovePool (idle pool) returned in %v", time.Since(removing))
 	testkit.Poll(t, 20*time.Second, "the node lists no consumer of rtpool's reply queues", func() bool {
 		return ctlCount(t, b, consumers, "list_consumers", "queue_name") == 0
 	})
