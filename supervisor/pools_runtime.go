@@ -51,37 +51,20 @@ func (t *Tree) AddPool(ctx context.Context, spec PoolSpec) error {
 	if err := spec.Validate(); err != nil {
 		return err
 	}
-	info, err := t.resolvePool(spec)
+	if _, ok := t.env.Registry.Actor(actors.RootName + "/" + spec.Name); ok {
+		return fmt.Errorf("%w: %q is a child of the root already", ErrPoolExists, spec.Name)
+	}
+	info, err := t.resolvePool(spec, t.knownBrokers())
 	if err != nil {
 		return err
 	}
-	rp := &runtimePool{info: info}
-	switch spec.Kind {
-	case Publishers:
-		cfg := t.pubCfg
-		cfg.Publishers, cfg.Zone, cfg.Broker, cfg.Tag = info.Size, info.Zone, info.Broker, info.Tag
-		rp.pub, err = publish.NewPool(cfg)
-	case Workers:
-		cfg := t.rpcCfg
-		cfg.Workers = info.Size
-		rp.rpc, err = rpc.NewPinnedPool(t.env, cfg, rpc.Pin{Zone: info.Zone, Broker: info.Broker, Tag: info.Tag}, info.Name)
-	}
+	rp, pool, err := t.newRuntimePool(info)
 	if err != nil {
-		return fmt.Errorf("warren: add pool %q: %w", spec.Name, err)
-	}
-	if err := t.named.reserve(spec.Name, rp); err != nil {
 		return err
 	}
 	if err := t.acceptPublish(); err != nil { // Shutdown began: it would not drain this one
 		t.named.drop(spec.Name)
 		return fmt.Errorf("warren: add pool %q: the tree is shutting down: %w", spec.Name, err)
-	}
-	pool := Pool{Name: info.Name, Size: info.Size, Detail: info.detail()}
-	if rp.pub != nil {
-		env, pub := t.env, rp.pub
-		pool.Props = func(i int) *actor.Props { return pub.Props(env, i) }
-	} else {
-		pool.Props = rp.rpc.Props
 	}
 	res, err := t.request(ctx, t.root, &spawnPool{pool: pool})
 	if err == nil {
@@ -99,35 +82,75 @@ func (t *Tree) AddPool(ctx context.Context, spec PoolSpec) error {
 	return nil
 }
 
-// resolvePool checks spec against the tree and fills in its zone and size.
-func (t *Tree) resolvePool(spec PoolSpec) (PoolInfo, error) {
+// newRuntimePool builds the pool info describes, reserves its name and
+// returns what its supervisor starts.
+func (t *Tree) newRuntimePool(info PoolInfo) (*runtimePool, Pool, error) {
+	rp := &runtimePool{info: info}
+	var err error
+	switch info.Kind {
+	case Publishers:
+		cfg := t.pubCfg
+		cfg.Publishers, cfg.Zone, cfg.Broker, cfg.Tag = info.Size, info.Zone, info.Broker, info.Tag
+		rp.pub, err = publish.NewPool(cfg)
+	case Workers:
+		cfg := t.rpcCfg
+		cfg.Workers = info.Size
+		rp.rpc, err = rpc.NewPinnedPool(t.env, cfg, rpc.Pin{Zone: info.Zone, Broker: info.Broker, Tag: info.Tag}, info.Name)
+	}
+	if err != nil {
+		return nil, Pool{}, fmt.Errorf("warren: add pool %q: %w", info.Name, err)
+	}
+	if err := t.named.reserve(info.Name, rp); err != nil {
+		return nil, Pool{}, err
+	}
+	pool := Pool{Name: info.Name, Size: info.Size, Detail: info.detail()}
+	if rp.pub != nil {
+		env, pub := t.env, rp.pub
+		pool.Props = func(i int) *actor.Props { return pub.Props(env, i) }
+	} else {
+		pool.Props = rp.rpc.Props
+	}
+	return rp, pool, nil
+}
+
+// knownBroker is a broker a pool may be pinned to: its id and zone.
+type knownBroker struct{ id, zone string }
+
+// knownBrokers are the brokers the connections table lists.
+func (t *Tree) knownBrokers() []knownBroker {
+	var out []knownBroker
+	for _, c := range t.env.Registry.Connections() {
+		if c.Role != registry.Publish && !slices.ContainsFunc(out, func(b knownBroker) bool { return b.id == c.Broker }) {
+			out = append(out, knownBroker{c.Broker, c.Zone})
+		}
+	}
+	return out
+}
+
+// resolvePool checks spec against the tree (its zones and brokers) and
+// fills in its zone and size.
+func (t *Tree) resolvePool(spec PoolSpec, brokers []knownBroker) (PoolInfo, error) {
 	info := PoolInfo{Name: spec.Name, Kind: spec.Kind, Zone: spec.Zone, Broker: spec.Broker, Tag: spec.Tag, Size: spec.Size, Added: true}
 	if info.Size == 0 {
 		info.Size = DefaultPoolSize
 	}
-	if _, ok := t.env.Registry.Actor(actors.RootName + "/" + spec.Name); ok {
-		return info, fmt.Errorf("%w: %q is a child of the root already", ErrPoolExists, spec.Name)
-	}
-	conns := t.env.Registry.Connections()
 	zones := slices.Clone(t.pubs.zones)
-	var brokers []string
-	for _, c := range conns {
-		if !slices.Contains(zones, c.Zone) {
-			zones = append(zones, c.Zone)
+	ids := make([]string, 0, len(brokers))
+	for _, b := range brokers {
+		if !slices.Contains(zones, b.zone) {
+			zones = append(zones, b.zone)
 		}
-		if c.Role != registry.Publish && !slices.Contains(brokers, c.Broker) {
-			brokers = append(brokers, c.Broker)
-		}
+		ids = append(ids, b.id)
 	}
 	if spec.Broker != "" {
-		i := slices.IndexFunc(conns, func(c registry.Connection) bool { return c.Broker == spec.Broker })
+		i := slices.IndexFunc(brokers, func(b knownBroker) bool { return b.id == spec.Broker })
 		if i < 0 {
-			return info, fmt.Errorf("warren: add pool %q: no broker %q (brokers: %s)", spec.Name, spec.Broker, strings.Join(brokers, ", "))
+			return info, fmt.Errorf("warren: add pool %q: no broker %q (brokers: %s)", spec.Name, spec.Broker, strings.Join(ids, ", "))
 		}
-		if spec.Zone != "" && spec.Zone != conns[i].Zone {
-			return info, fmt.Errorf("warren: add pool %q: broker %q is in zone %q, not %q", spec.Name, spec.Broker, conns[i].Zone, spec.Zone)
+		if spec.Zone != "" && spec.Zone != brokers[i].zone {
+			return info, fmt.Errorf("warren: add pool %q: broker %q is in zone %q, not %q", spec.Name, spec.Broker, brokers[i].zone, spec.Zone)
 		}
-		info.Zone = conns[i].Zone
+		info.Zone = brokers[i].zone
 		return info, nil
 	}
 	if info.Zone == "" {

@@ -99,7 +99,7 @@ type PoolInfo struct {
 	Broker string   `json:"broker,omitempty"` // the broker it is pinned to, if any
 	Tag    string   `json:"tag,omitempty"`    // the broker tag it asks for, if any
 	Size   int      `json:"size"`             // publishers or workers
-	Added  bool     `json:"added"`            // added at run time (Tree.AddPool)
+	Added  bool     `json:"added"`            // named: added with Tree.AddPool or by Config.Pools; RemovePool removes it
 	// Removing is set while Tree.RemovePool drains it.
 	Removing bool `json:"removing,omitempty"`
 }

@@ -425,3 +425,28 @@ func TestAddPool_Refuses(t *testing.T) {
 		}
 	})
 }
+
+func TestStart_RunsTheConfigsPools(t *testing.T) {
+	a, b := treetest.NullBroker(t, nullbroker.Config{}), treetest.NullBroker(t, nullbroker.Config{})
+	idb, _ := actors.BrokerID(b.URL())
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{a.URL(), b.URL()}}},
+		Pools: []supervisor.PoolSpec{{Name: "billing", Kind: supervisor.Workers, Broker: idb, Size: 2}}}
+	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
+	tree, _ := treetest.Start(t, cfg)
+	onB := actors.ConnID(idb, registry.Publish)
+	treetest.Eventually(t, tree, 10*time.Second, "billing's workers ready on b", func() bool {
+		n := 0
+		for _, w := range tree.Registry().Workers() {
+			if w.Pool == "billing" && w.State == registry.WorkerReady && w.Broker == onB {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if err := tree.RemovePool(testkit.Within(t, 5*time.Second), "billing"); err != nil {
+		t.Fatalf("RemovePool of a config pool: %v", err)
+	}
+	if _, ok := tree.Registry().Actor("warren/billing"); ok {
+		t.Fatal("warren/billing still in the tree")
+	}
+}

@@ -92,11 +92,15 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if pub, ok := t.pubs.local(); ok {
 		t.env.Replies = pub // listeners reply through the publishers
 	}
+	named, err := t.configPools(cfg, specs)
+	if err != nil {
+		return nil, err
+	}
 	t.fed = federation.New(t.env)
 	g := &guardian{onFail: func(reason any) {
 		t.fail(fmt.Errorf("warren: supervision tree failed: %v", reason))
 	}}
-	root, err := sys.Root.SpawnNamed(rootProps(t.env, writers, specs, cfg.BootstrapTimeout, t.pools(), g), actors.RootName)
+	root, err := sys.Root.SpawnNamed(rootProps(t.env, writers, specs, cfg.BootstrapTimeout, append(t.pools(), named...), g), actors.RootName)
 	if err != nil {
 		return nil, fmt.Errorf("warren: start tree: %w", err)
 	}
