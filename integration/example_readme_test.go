@@ -114,8 +114,8 @@ func Example_readme() {
 		log.Fatal(err)
 	}
 	fmt.Println(reply.Name(), "through billing") // authn_resp through billing
-	if err := tree.RemovePool(ctx, "billing"); err != nil { // its calls in flight finish first
-		log.Fatal(err)
+	if err := tree.RemovePool(ctx, "billing"); err != nil {
+		log.Fatal(err) // its calls in flight did not finish by ctx's deadline (ErrDrainCut)
 	}
 	// README:end
 
