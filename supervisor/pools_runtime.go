@@ -205,7 +205,12 @@ func (t *Tree) RemovePool(ctx context.Context, name string) error {
 	if rp.pub != nil {
 		defer rp.pub.Stop() // once its actors stopped: a publish waiting fails now
 	}
-	if _, err := t.request(sctx, t.root, &stopPool{name: name}); err != nil {
+	res, err := t.request(sctx, t.root, &stopPool{name: name})
+	if err == nil {
+		err = res.(*poolDone).err
+	}
+	if err != nil { // forgotten all the same: a pool that cannot stop serves no one
+		t.named.drop(name)
 		return errors.Join(cut, fmt.Errorf("warren: remove pool %q: %w", name, err))
 	}
 	prefix := actors.RootName + "/" + name
