@@ -102,10 +102,28 @@ func Example_readme() {
 	fmt.Println("1000 confirmed")
 	// README:end
 
+	// README: pools
+	err = tree.AddPool(ctx, supervisor.PoolSpec{Name: "billing", Kind: supervisor.Workers,
+		Broker: primary.Broker, Size: 4}) // pinned to one broker: `warren connections` lists them
+	if err != nil {
+		log.Fatal(err) // a name in use, a broker or a zone the tree does not know
+	}
+	reply, err = tree.Call(ctx, rpc.Request{Exchange: "callmgr", Pool: "billing",
+		RoutingKey: kazoo.AuthnReqRoutingKey("example.com"), Envelope: request, Defaults: app})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(reply.Name(), "through billing") // authn_resp through billing
+	if err := tree.RemovePool(ctx, "billing"); err != nil {
+		log.Fatal(err) // its calls in flight did not finish by ctx's deadline (ErrDrainCut)
+	}
+	// README:end
+
 	// Output:
 	// local connected
 	// authn_resp
 	// 1000 confirmed
+	// authn_resp through billing
 }
 
 // exampleConfig writes a Kazoo config.ini naming the examples' broker.

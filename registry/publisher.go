@@ -38,6 +38,7 @@ func (s PublisherState) String() string { return string(s) }
 // confirm mode, one plain for fire-and-forget publishes).
 type Publisher struct {
 	ID           string         `json:"id"`            // actor path, e.g. "warren/publishers/publishers-1"
+	Pool         string         `json:"pool"`          // its pool's name: "publishers", "publishers@<zone>", or one added at run time
 	Zone         string         `json:"zone"`          // zone its channels come from
 	Broker       string         `json:"broker"`        // broker id of its channel; empty while waiting
 	Channel      string         `json:"channel"`       // confirm-mode channel id "<broker>#<n>"; empty while waiting

@@ -28,6 +28,7 @@ const (
 type RPCWorker struct {
 	Path     string      `json:"path"`
 	Name     string      `json:"name"`
+	Pool     string      `json:"pool"`  // its pool's name: "workers", "workers@<zone>", or one added at run time
 	Queue    string      `json:"queue"` // its reply queue, bound to "targeted" with its own name (the Server-ID it sends)
 	Broker   string      `json:"broker"`
 	Channel  string      `json:"channel"`

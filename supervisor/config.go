@@ -47,6 +47,10 @@ type Config struct {
 	// take the defaults (publish.Config). The other zones get one
 	// publisher and one RPC worker each, sized alike.
 	Publish publish.Config
+	// Pools are named pools started with the tree, as Tree.AddPool would
+	// add them (config.ini's [pool NAME] sections); Tree.RemovePool
+	// removes them. A pool's broker must be one of Zones' brokers, by id.
+	Pools []PoolSpec
 	// Source names where the config came from, for error messages.
 	Source string
 }

@@ -69,6 +69,9 @@ func LoadINI(path string) (Config, error) {
 			return Config{}, err
 		}
 	}
+	if cfg.Pools, err = poolsOf(f, path); err != nil {
+		return Config{}, err
+	}
 	applyEnv(&cfg, path)
 	if len(cfg.Zones) == 0 {
 		return Config{}, &ConfigError{Source: path, Section: "[zone]", Key: "amqp_uri", Err: fmt.Errorf("%w: add a [zone] section with name and amqp_uri, or set $%s", ErrNoBrokers, EnvURI)}

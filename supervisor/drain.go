@@ -148,12 +148,15 @@ type namedPool struct {
 }
 
 // publishPools lists the tree's publishers pools: the local zone's, then
-// one per other zone.
+// one per other zone, then those added at run time.
 func (t *Tree) publishPools() []namedPool {
 	var out []namedPool
 	names, pools := t.pubs.all()
 	for i, p := range pools {
 		out = append(out, namedPool{names[i], p})
+	}
+	if t.named != nil { // and those added at run time
+		out = append(out, t.named.publishPools()...)
 	}
 	return out
 }

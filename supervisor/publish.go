@@ -47,10 +47,18 @@ import (
 // publish.ToZone(name) sends it to another zone's brokers, through that
 // zone's publisher; publish.ToZone(publish.AllZones) sends it once to
 // every zone and returns the failures joined, each naming its zone.
+//
+// Pools: publish.ViaPool(name) publishes through the publishers pool name
+// (one added with [Tree.AddPool], or a zone's own by its supervisor's
+// name), on its channels: pinned to its broker or zone. An unknown pool
+// fails at once with ErrNoPool, one being removed with ErrPoolRemoved.
 func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []byte, opts ...publish.Option) error {
-	var zone string
+	var zone, pool string
 	if len(opts) > 0 { // reading them costs an allocation: none for a bare publish
-		zone = publish.Target(opts...)
+		zone, pool = publish.Route(opts...)
+	}
+	if pool != "" {
+		return t.publishVia(ctx, pool, zone, exchange, routingKey, body, opts)
 	}
 	if zone == allZones {
 		if err := t.acceptPublish(); err != nil {
@@ -76,9 +84,12 @@ func (t *Tree) Publish(ctx context.Context, exchange, routingKey string, body []
 // Pending keeps body, to write it again should its channel close before
 // the ack: it must not be modified until Wait returned.
 func (t *Tree) PublishDeferred(ctx context.Context, exchange, routingKey string, body []byte, opts ...publish.Option) (*publish.Pending, error) {
-	var zone string
+	var zone, pool string
 	if len(opts) > 0 {
-		if zone = publish.Target(opts...); zone == allZones {
+		if zone, pool = publish.Route(opts...); pool != "" {
+			return t.publishDeferredVia(ctx, pool, zone, exchange, routingKey, body, opts)
+		}
+		if zone == allZones {
 			return nil, &publish.Error{Exchange: exchange, RoutingKey: routingKey,
 				Err: errors.New("warren: PublishDeferred publishes to one zone: AllZones needs Publish")}
 		}
@@ -130,5 +141,10 @@ func (t *Tree) stopPublishers() {
 	_, pools := t.pubs.all()
 	for _, p := range pools {
 		p.Stop()
+	}
+	if t.named != nil {
+		for _, p := range t.named.publishPools() {
+			p.pool.Stop()
+		}
 	}
 }

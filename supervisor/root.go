@@ -39,9 +39,15 @@ func rootProps(env *actors.Env, writers *registry.Writers, brokers []actors.Brok
 type started struct{}
 
 func (r *root) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+	switch m := ctx.Message().(type) {
 	case *started:
 		ctx.Respond(&started{})
+		return
+	case *spawnPool:
+		ctx.Respond(r.spawnPool(ctx, m))
+		return
+	case *stopPool:
+		ctx.Respond(r.stopPool(ctx, m))
 		return
 	case *actor.Started:
 	default:

@@ -27,8 +27,18 @@ func rpcPool(env *actors.Env, cfg rpc.Config) (*rpc.Pool, error) {
 // deadline on ctx it waits rpc.DefaultCallTimeout (2s).
 //
 // req.Zone sends the request to another zone's brokers, through that
-// zone's worker; the reply comes back the same way.
+// zone's worker; the reply comes back the same way. req.Pool sends it
+// through the workers pool of that name (one added with [Tree.AddPool], or
+// a zone's own by its supervisor's name): ErrNoPool at once for an
+// unknown one.
 func (t *Tree) Call(ctx context.Context, req rpc.Request) (kazoo.Envelope, error) {
+	if req.Pool != "" {
+		replies, err := t.collectVia(ctx, req, nil)
+		if err != nil {
+			return nil, err
+		}
+		return replies[0], nil
+	}
 	if req.Zone == allZones {
 		return nil, errors.New("warren: Call goes to one zone; use CallCollect for rpc.AllZones")
 	}
@@ -48,6 +58,12 @@ func (t *Tree) Call(ctx context.Context, req rpc.Request) (kazoo.Envelope, error
 // when every zone ran out of time, and other failures joined, each naming
 // its zone.
 func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until) ([]kazoo.Envelope, error) {
+	if req.Pool != "" {
+		if until == nil {
+			until = rpc.UntilCount(1)
+		}
+		return t.collectVia(ctx, req, until)
+	}
 	if req.Zone != allZones {
 		w, err := t.calls.of(req.Zone)
 		if err != nil {
@@ -116,7 +132,8 @@ func (t *Tree) adminWorkers() AdminWorkers {
 // Cast publishes req without waiting for a reply (kz_amqp_worker:cast): its
 // envelope gets a Msg-ID and req.Defaults (its empty fields Config.RPC's,
 // as a call's), then goes out through the publishers; pass
-// publish.Confirm() to wait for the broker's confirm.
+// publish.Confirm() to wait for the broker's confirm. req.Pool names a
+// publishers pool to cast through (publish.ViaPool).
 func (t *Tree) Cast(ctx context.Context, req rpc.Request, opts ...publish.Option) error {
 	env := req.Envelope.Clone()
 	if env == nil {
@@ -129,5 +146,9 @@ func (t *Tree) Cast(ctx context.Context, req rpc.Request, opts ...publish.Option
 	if err != nil {
 		return &rpc.CallError{MsgID: env.MsgID(), Op: "encode cast", Err: err}
 	}
-	return t.Publish(ctx, req.Exchange, req.RoutingKey, body, append([]publish.Option{publish.ContentType(kazoo.ContentType)}, opts...)...)
+	opts = append([]publish.Option{publish.ContentType(kazoo.ContentType)}, opts...)
+	if req.Pool != "" { // a publishers pool: a cast is a publish
+		opts = append(opts, publish.ViaPool(req.Pool))
+	}
+	return t.Publish(ctx, req.Exchange, req.RoutingKey, body, opts...)
 }

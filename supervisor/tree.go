@@ -27,9 +27,12 @@ type Tree struct {
 	// pools (Config.Publish, Config.RPC) and one publisher and one worker
 	// for each other zone, routed to by publish.ToZone and
 	// rpc.Request.Zone. A pool the tree does not run is missing.
-	pubs      *zoneRouter[*publish.Pool]
-	calls     *zoneRouter[*rpc.Pool]
-	rpcCfg    rpc.Config // the request defaults of Call and Cast
+	pubs   *zoneRouter[*publish.Pool]
+	calls  *zoneRouter[*rpc.Pool]
+	rpcCfg rpc.Config     // the request defaults of Call and Cast
+	pubCfg publish.Config // the publishers config of the pools added at run time
+	// named are the pools added at run time (AddPool), by name.
+	named     *runtimePools
 	root      *actor.PID
 	ownSystem bool
 
@@ -62,7 +65,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 		return nil, err
 	}
 	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), drainFor: cfg.DrainTimeout,
-		pubClosed: make(chan struct{}), rpcCfg: cfg.RPC}
+		pubClosed: make(chan struct{}), rpcCfg: cfg.RPC, pubCfg: cfg.Publish, named: newRuntimePools()}
 	sys := o.system
 	if sys == nil {
 		t.ownSystem = true
@@ -89,11 +92,15 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if pub, ok := t.pubs.local(); ok {
 		t.env.Replies = pub // listeners reply through the publishers
 	}
+	named, err := t.configPools(cfg, specs)
+	if err != nil {
+		return nil, err
+	}
 	t.fed = federation.New(t.env)
 	g := &guardian{onFail: func(reason any) {
 		t.fail(fmt.Errorf("warren: supervision tree failed: %v", reason))
 	}}
-	root, err := sys.Root.SpawnNamed(rootProps(t.env, writers, specs, cfg.BootstrapTimeout, t.pools(), g), actors.RootName)
+	root, err := sys.Root.SpawnNamed(rootProps(t.env, writers, specs, cfg.BootstrapTimeout, append(t.pools(), named...), g), actors.RootName)
 	if err != nil {
 		return nil, fmt.Errorf("warren: start tree: %w", err)
 	}

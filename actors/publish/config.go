@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/registry"
 )
 
 // Publisher pool defaults.
@@ -57,6 +61,26 @@ type Config struct {
 	// Zone is the zone whose brokers the publishers' channels come from.
 	// Defaults to the local zone.
 	Zone string
+	// Broker pins the publishers to one broker (a broker id, as in the
+	// connections table's Broker column): their channels are Sticky
+	// there (Kazoo's add_amqp_pool pinned to a broker) and wait while it
+	// is down instead of moving to another broker of the zone. Zone must
+	// then be the broker's. Defaults to none: floats of the zone.
+	Broker string
+	// Tag asks for the channels on a broker of the zone with that tag
+	// (actors.RequestChannel.Tag, Kazoo's broker_tag), as Stickies.
+	// Defaults to none.
+	Tag string
+}
+
+// channelRequest is what a publisher of the pool asks the assignments
+// actor for: floats of zone, or stickies on the pinned broker or tag.
+func (c Config) channelRequest(consumer *actor.PID, zone string) *actors.RequestChannel {
+	req := &actors.RequestChannel{Consumer: consumer, App: "publisher", Zone: zone, Role: registry.Publish, CanMove: true}
+	if c.Broker != "" || c.Tag != "" {
+		req.Type, req.Broker, req.Tag, req.CanMove = registry.Sticky, c.Broker, c.Tag, false
+	}
+	return req
 }
 
 // Validate reports a negative buffer, duration or size, naming its

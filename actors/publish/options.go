@@ -27,6 +27,7 @@ type publishRequest struct {
 	ordered   bool   // keep to the lane of orderKey
 	orderKey  uint32 // FNV-1a of the OrderKey
 	zone      string // the zone to publish to; "" the local zone, AllZones every zone
+	pool      string // the named pool to publish through (ViaPool); "" the zone's
 }
 
 // AllZones, given to ToZone, publishes the message once to every zone of
@@ -49,9 +50,30 @@ func ToZone(zone string) Option {
 	}
 }
 
+// ViaPool publishes through the publishers pool name that the tree runs
+// (one added with Tree.AddPool, or "publishers@<zone>"): on its channels,
+// pinned to its broker or zone. An unknown pool fails the publish at once.
+// Read by Tree.Publish; a Pool publishes through itself.
+func ViaPool(name string) Option {
+	return func(r *publishRequest) error {
+		if name == "" {
+			return errors.New("warren: publish.ViaPool: empty pool name")
+		}
+		r.pool = name
+		return nil
+	}
+}
+
 // Target returns the zone opts name with ToZone: "" for none (the local
 // zone), AllZones for every zone.
 func Target(opts ...Option) (zone string) {
+	zone, _ = Route(opts...)
+	return zone
+}
+
+// Route returns the zone opts name with ToZone ("" for none, AllZones for
+// every zone) and the pool they name with ViaPool ("" for none).
+func Route(opts ...Option) (zone, pool string) {
 	r := getRequest()
 	defer putRequest(r)
 	for _, o := range opts {
@@ -59,7 +81,7 @@ func Target(opts ...Option) (zone string) {
 			_ = o(r) // errors (and nil options) surface when the publish applies opts
 		}
 	}
-	return r.zone
+	return r.zone, r.pool
 }
 
 // requests recycles publishRequests: one is shaped by the options of

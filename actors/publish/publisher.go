@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -115,10 +116,13 @@ func (p *publisher) Receive(ctx actor.Context) {
 	case *actor.Started:
 		p.self = ctx.Self()
 		p.row = registry.Publisher{ID: p.self.Id, Zone: p.zone}
+		if parent := ctx.Parent(); parent != nil {
+			p.row.Pool = parent.Id[strings.LastIndex(parent.Id, "/")+1:]
+		}
 		p.draining = map[string]*drainingChannel{}
-		ctx.Send(p.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: p.self, App: "publisher", Zone: p.zone,
-			Role: registry.Publish, CanMove: true})
-		plain, err := ctx.SpawnNamed(publisherPlainProps(p.env, p.zone), publisherPlainName)
+		cfg := p.lane.set.cfg
+		ctx.Send(p.env.PID(actors.AssignmentsName), cfg.channelRequest(p.self, p.zone))
+		plain, err := ctx.SpawnNamed(publisherPlainProps(p.env, cfg, p.zone), publisherPlainName)
 		if err != nil {
 			panic(err) // a name clash among our own children is a bug
 		}
@@ -462,19 +466,19 @@ func (p *publisher) shutdown() {
 // Blocking: none.
 type publisherPlain struct {
 	env  *actors.Env
+	cfg  Config // the pool's: its pinning
 	zone string
 }
 
-func publisherPlainProps(env *actors.Env, zone string) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &publisherPlain{env: env, zone: zone} },
+func publisherPlainProps(env *actors.Env, cfg Config, zone string) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &publisherPlain{env: env, cfg: cfg, zone: zone} },
 		actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
 
 func (c *publisherPlain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.Send(c.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "publisher", Zone: c.zone,
-			Role: registry.Publish, CanMove: true})
+		ctx.Send(c.env.PID(actors.AssignmentsName), c.cfg.channelRequest(ctx.Self(), c.zone))
 	case *actors.ChannelAssigned, *actors.ChannelLost:
 		ctx.Send(ctx.Parent(), &publisherPlainEvent{msg: m})
 	}

@@ -26,6 +26,8 @@ type Pool struct {
 	next  atomic.Uint64
 	cfg   Config // defaults filled in
 	zone  string // the zone of the workers' channels; "" the local zone
+	pin   Pin    // where the workers take their channels
+	name  string // the pool supervisor's name
 
 	mu      sync.Mutex    // guards changed
 	changed chan struct{} // closed and replaced when any worker's state changes
@@ -44,11 +46,41 @@ func NewPool(env *actors.Env, cfg Config) (*Pool, error) {
 // NewZonePool is NewPool for the workers of zone ("" the local zone)
 // under the pool supervisor name ("warren/<name>/<name>-N").
 func NewZonePool(env *actors.Env, cfg Config, zone, name string) (*Pool, error) {
+	return NewPinnedPool(env, cfg, Pin{Zone: zone}, name)
+}
+
+// Pin says where a pool's workers take their channels: floats of Zone
+// ("" the local zone), or, with Broker or Tag, stickies on that broker (a
+// broker id, as in the connections table's Broker column; Kazoo's
+// add_amqp_pool pinned to a broker) or on a broker of the zone with that
+// tag (actors.RequestChannel.Tag). A pinned worker waits while its broker
+// is down instead of moving to another.
+type Pin struct {
+	Zone   string
+	Broker string
+	Tag    string
+}
+
+// channelRequest is what a worker pinned by p asks the assignments actor
+// for.
+func (p Pin) channelRequest(consumer *actor.PID) *actors.RequestChannel {
+	req := &actors.RequestChannel{Consumer: consumer, App: "warren-rpc", Role: registry.Publish, Zone: p.Zone, CanMove: true}
+	if p.Broker != "" || p.Tag != "" {
+		req.Type, req.Broker, req.Tag, req.CanMove = registry.Sticky, p.Broker, p.Tag, false
+	}
+	return req
+}
+
+// NewPinnedPool is NewPool for workers pinned by pin, under the pool
+// supervisor name ("warren/<name>/<name>-N"): the pools added at run time
+// (supervisor.Tree.AddPool).
+func NewPinnedPool(env *actors.Env, cfg Config, pin Pin, name string) (*Pool, error) {
+	zone := pin.Zone
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("warren: rpc: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	w := &Pool{env: env, cfg: cfg, zone: zone, changed: make(chan struct{})}
+	w := &Pool{env: env, cfg: cfg, zone: zone, pin: pin, name: name, changed: make(chan struct{})}
 	w.exchanges.SetEnv(env)
 	for i := range cfg.Workers {
 		l := newWorkerLane(name + "-" + strconv.Itoa(i+1))
@@ -69,7 +101,7 @@ func (w *Pool) Size() int { return len(w.lanes) }
 
 // Props returns the props of worker i (1-based), for the pool supervisor.
 func (w *Pool) Props(i int) *actor.Props {
-	return newWorkerProps(w.env, w.lanes[i-1], w.cfg.Node, w.zone)
+	return newWorkerProps(w.env, w.lanes[i-1], w.cfg.Node, w.pin, w.name)
 }
 
 // Call publishes req and returns the first reply carrying its Msg-ID, or

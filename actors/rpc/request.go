@@ -44,6 +44,12 @@ type Request struct {
 	// tree's worker of that zone); "" is the local zone. AllZones, for
 	// Tree.CallCollect only, asks every zone at once.
 	Zone string
+	// Pool sends the request through the named workers pool the tree runs
+	// (one added with Tree.AddPool, or "workers@<zone>"), on its channels,
+	// pinned to its broker or zone; "" the zone's pool. An unknown pool
+	// fails the call at once. Zone must then be empty: the pool's zone is
+	// its own.
+	Pool string
 }
 
 // AllZones as Request.Zone makes Tree.CallCollect ask every zone. It is

@@ -35,7 +35,8 @@ import (
 type worker struct {
 	env   *actors.Env
 	lane  *workerLane
-	zone  string
+	pin   Pin    // where its channel comes from
+	pool  string // its pool's name
 	log   *slog.Logger
 	node  string
 	queue string
@@ -71,9 +72,9 @@ func workerQueueName(node, name string) string {
 	return node + "-warren_worker-" + name + "-" + hex.EncodeToString(b)
 }
 
-func newWorkerProps(env *actors.Env, lane *workerLane, node, zone string) *actor.Props {
+func newWorkerProps(env *actors.Env, lane *workerLane, node string, pin Pin, pool string) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &worker{env: env, lane: lane, zone: zone, log: env.Log.With("actor", "worker", "worker", lane.name),
+		return &worker{env: env, lane: lane, pin: pin, pool: pool, log: env.Log.With("actor", "worker", "worker", lane.name),
 			node: node, queue: workerQueueName(node, lane.name)}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
@@ -86,7 +87,7 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.self = ctx.Self()
 		w.lane.set(&workerState{status: registry.WorkerWaiting})
 		w.write(registry.WorkerWaiting)
-		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: "warren-rpc", Role: registry.Publish, Zone: w.zone, CanMove: true})
+		ctx.Send(w.env.PID(actors.AssignmentsName), w.pin.channelRequest(ctx.Self()))
 	case *actor.Restarting:
 		ctx.Send(w.env.PID(actors.AssignmentsName), &actors.ReleaseChannel{Consumer: ctx.Self()})
 		w.lane.set(&workerState{status: registry.WorkerWaiting})
@@ -192,7 +193,7 @@ func (w *worker) write(st registry.WorkerState) {
 		w.since, w.last = time.Now(), st
 	}
 	s := w.lane.state.Load()
-	row := registry.RPCWorker{Path: w.self.Id, Name: w.lane.name, Queue: w.queue, Broker: s.broker, Channel: w.chID, State: st,
+	row := registry.RPCWorker{Path: w.self.Id, Name: w.lane.name, Pool: w.pool, Queue: w.queue, Broker: s.broker, Channel: w.chID, State: st,
 		Since: w.since, Busy: w.lane.busy.Load(), Calls: w.lane.calls.Load(), Replies: w.lane.replies.Load(),
 		Timeouts: w.lane.timeouts.Load(), Late: w.lane.late.Load(), Errors: w.lane.errors.Load(), MeanMs: w.lane.meanMs()}
 	if err := w.env.Workers.PutWorker(row); err != nil {

@@ -29,13 +29,13 @@ func renderWorkers(w io.Writer, s supervisor.AdminWorkers, p palette) error {
 	fmt.Fprintf(w, "pool size %d, busy %d, calls %d, replies %d, timeouts %d, late replies %d, errors %d\n",
 		s.Size, s.Busy, s.Calls, s.Replies, s.Timeouts, s.Late, s.Errors)
 	tw := newTable(w)
-	fmt.Fprintf(tw, "NAME\t%s\tBROKER\tBUSY\tCALLS\tMEAN\tTIMEOUTS\tLATE\tQUEUE\n", p.paint("STATE", noColor))
+	fmt.Fprintf(tw, "NAME\tPOOL\t%s\tBROKER\tBUSY\tCALLS\tMEAN\tTIMEOUTS\tLATE\tQUEUE\n", p.paint("STATE", noColor))
 	for _, r := range s.Workers {
 		c := yellow
 		if r.State == "ready" {
 			c = green
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%d\t%s\n", cell(r.Name), p.paint(cell(string(r.State)), c), cell(r.Broker),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%d\t%d\t%s\n", cell(r.Name), cell(r.Pool), p.paint(cell(string(r.State)), c), cell(r.Broker),
 			r.Busy, r.Calls, meanMs(r.MeanMs), r.Timeouts, r.Late, cell(r.Queue))
 	}
 	return tw.Flush()

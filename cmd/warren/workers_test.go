@@ -16,17 +16,17 @@ import (
 
 func TestRenderWorkers_SummaryAndTable(t *testing.T) {
 	s := supervisor.AdminWorkers{Size: 2, Busy: 1, Calls: 9, Replies: 8, Timeouts: 1, Late: 2, Workers: []registry.RPCWorker{
-		{Name: "workers-1", State: "ready", Broker: "10.0.0.1:5672", Busy: 1, Calls: 5, Timeouts: 1, Late: 2, MeanMs: 1.25, Queue: "warren@h-warren_worker-workers-1-ab12"},
-		{Name: "workers-2", State: "waiting", Calls: 4},
+		{Name: "workers-1", Pool: "workers", State: "ready", Broker: "10.0.0.1:5672", Busy: 1, Calls: 5, Timeouts: 1, Late: 2, MeanMs: 1.25, Queue: "warren@h-warren_worker-workers-1-ab12"},
+		{Name: "billing-1", Pool: "billing", State: "waiting", Calls: 4},
 	}}
 	var b strings.Builder
 	if err := renderWorkers(&b, s, palette{}); err != nil {
 		t.Fatal(err)
 	}
 	want := "pool size 2, busy 1, calls 9, replies 8, timeouts 1, late replies 2, errors 0\n" +
-		"NAME       STATE    BROKER         BUSY  CALLS  MEAN  TIMEOUTS  LATE  QUEUE\n" +
-		"workers-1  ready    10.0.0.1:5672  1     5      1ms   1         2     warren@h-warren_worker-workers-1-ab12\n" +
-		"workers-2  waiting  -              0     4      -     0         0     -\n"
+		"NAME       POOL     STATE    BROKER         BUSY  CALLS  MEAN  TIMEOUTS  LATE  QUEUE\n" +
+		"workers-1  workers  ready    10.0.0.1:5672  1     5      1ms   1         2     warren@h-warren_worker-workers-1-ab12\n" +
+		"billing-1  billing  waiting  -              0     4      -     0         0     -\n"
 	if b.String() != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
@@ -131,12 +131,12 @@ func TestPublish_RefusesWhatWouldBeLostSilently(t *testing.T) {
 
 func TestPublishers_PrintsATable(t *testing.T) {
 	addr := fakeAdmin(t, map[string]string{"/publishers": `{"size": 1, "published": 7, "confirmed": 5, "dropped": 1, "resent": 3,
-		"publishers": [{"id": "warren/publishers/publishers-1", "broker": "a:5672~publish", "state": "ready", "published": 7, "confirmed": 5, "dropped": 1,
+		"publishers": [{"id": "warren/publishers/publishers-1", "pool": "publishers", "broker": "a:5672~publish", "state": "ready", "published": 7, "confirmed": 5, "dropped": 1,
 		"in_flight": 2, "confirm_mean_ms": 0.42, "resent": 3}]}`})
 	code, stdout, stderr := warren(t, "publishers", "--admin", addr)
 	want := "pool size 1, published 7, confirmed 5, nacked 0, returned 0, unconfirmed 0, resent 3, waiting 0, dropped 1\n" +
-		"NAME          STATE  BROKER          PUBLISHED  CONFIRMED  IN FLIGHT  CONFIRM MEAN  NACKED  RETURNED  UNCONFIRMED  RESENT  WAITING  DROPPED\n" +
-		"publishers-1  ready  a:5672~publish  7          5          2          420µs         0       0         0            3       0        1\n"
+		"NAME          POOL        STATE  BROKER          PUBLISHED  CONFIRMED  IN FLIGHT  CONFIRM MEAN  NACKED  RETURNED  UNCONFIRMED  RESENT  WAITING  DROPPED\n" +
+		"publishers-1  publishers  ready  a:5672~publish  7          5          2          420µs         0       0         0            3       0        1\n"
 	if code != exitOK || stdout != want {
 		t.Fatalf("warren publishers = %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
 	}
