@@ -159,7 +159,7 @@ func TestServeAdmin_ChecksTheHostOnAWildcardBind(t *testing.T) {
 func TestUI_EventStreamsPastTheCapAre503(t *testing.T) {
 	tr := adminTestTree(t)
 	ui := newUIServer(tr, 2)
-	srv := httptest.NewServer(tr.adminHandler(ui))
+	srv := httptest.NewServer(tr.adminHandler(ui, ""))
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -200,7 +200,7 @@ func TestUI_StreamsShareOneSnapshotPerChange(t *testing.T) {
 	fillAdminRows(t, tr)
 	ui := newUIServer(tr, DefaultAdminMaxStreams)
 	ui.hub.tick = time.Hour // no rates: only changes make snapshots
-	srv := httptest.NewServer(tr.adminHandler(ui))
+	srv := httptest.NewServer(tr.adminHandler(ui, ""))
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
