@@ -107,8 +107,8 @@ func (t *Tree) adminHandler(ui *uiServer, token string) http.Handler {
 	sort.Strings(names)
 	known := strings.Join(names, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if h := writes.match(req); h != nil {
-			h.ServeHTTP(w, req)
+		if writes.match(req) {
+			writes.mux.ServeHTTP(w, req)
 			return
 		}
 		route, ok := routes[req.URL.Path]

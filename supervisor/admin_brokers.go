@@ -62,12 +62,20 @@ type labels struct {
 	by map[string]BrokerOptions
 }
 
+// labels returns the tree's labels; an entry lives as long as the process
+// (a few bytes per tree that had a broker added through the API).
 func (t *Tree) labels() *labels {
-	l, loaded := brokerLabels.LoadOrStore(t, &labels{by: map[string]BrokerOptions{}})
-	if !loaded {
-		go func() { <-t.done; brokerLabels.Delete(t) }()
-	}
+	l, _ := brokerLabels.LoadOrStore(t, &labels{by: map[string]BrokerOptions{}})
 	return l.(*labels)
+}
+
+// brokerOptions returns the tags and hidden mark broker id was added with.
+func (t *Tree) brokerOptions(id string) BrokerOptions {
+	l, ok := brokerLabels.Load(t)
+	if !ok {
+		return BrokerOptions{}
+	}
+	return l.(*labels).get(id)
 }
 
 func (l *labels) get(id string) BrokerOptions {
@@ -96,7 +104,7 @@ func (t *Tree) adminBrokers() []AdminBrokerSummary {
 	for _, c := range s.Connections() {
 		b := byID[c.Broker]
 		if b == nil {
-			o := t.labels().get(c.Broker)
+			o := t.brokerOptions(c.Broker)
 			tags := o.Tags
 			if tags == nil {
 				tags = []string{}

@@ -74,13 +74,11 @@ func newWriteRouter(t *Tree, token string, reads map[string]func() (int, any)) *
 	return r
 }
 
-// match returns the handler of a write path, nil for other paths.
-func (r *writeRouter) match(req *http.Request) http.Handler {
-	h, pattern := r.mux.Handler(req)
-	if pattern == "" || req.URL.Path != strings.TrimSuffix(req.URL.Path, "/") {
-		return nil
-	}
-	return h
+// match tells whether req's path is a write path: then r.mux serves it
+// (ServeHTTP, which also sets the path's values).
+func (r *writeRouter) match(req *http.Request) bool {
+	_, pattern := r.mux.Handler(req)
+	return pattern != "" && !strings.HasSuffix(req.URL.Path, "/")
 }
 
 func (r *writeRouter) serve(w http.ResponseWriter, req *http.Request, methods map[string]adminWriteRoute,
