@@ -56,4 +56,3 @@ func newUndrainCmd(a *app) *cobra.Command {
 	addWriteFlags(cmd)
 	return cmd
 }
-

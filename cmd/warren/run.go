@@ -31,8 +31,8 @@ func newRunCmd(a *app) *cobra.Command {
 			"(http://ADDR/ui). It exits non-zero when the tree fails.\n\n" +
 			"Reads of the admin API are open; its writes (warren brokers add/remove, drain,\n" +
 			"undrain, listeners stop) need its token, which run generates at start unless\n" +
-			"given (--admin-token-file F, or $"+envAdminToken+") and writes, readable by this\n" +
-			"user only, to $"+supervisor.EnvAdminTokenDir+", else $XDG_RUNTIME_DIR/warren, else\n" +
+			"given (--admin-token-file F, or $" + envAdminToken + ") and writes, readable by this\n" +
+			"user only, to $" + supervisor.EnvAdminTokenDir + ", else $XDG_RUNTIME_DIR/warren, else\n" +
 			"/tmp/warren-UID, as admin-HOST_PORT.token; the client commands read it there.\n" +
 			"The file is removed when run stops.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren run\n" +
