@@ -121,6 +121,7 @@ func warrenCmd(t *testing.T, env []string, args ...string) (int, string, string)
 func TestAdminWrites_WarrenRunRefusesWithoutTheTokenAndFromAForeignHost(t *testing.T) {
 	b := StartBroker(t)
 	dir := filepath.Join(t.TempDir(), "tokens")
+	t.Setenv(supervisor.EnvAdminTokenDir, dir) // for AdminTokenFile here, and the binaries
 	addr, stop := runWarrenNode(t, b.URI(), dir)
 	file := supervisor.AdminTokenFile(addr)
 	if filepath.Dir(file) != dir {
