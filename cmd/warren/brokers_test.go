@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/supervisor"
@@ -171,5 +172,31 @@ func TestBrokersAddCLI_TakesTheURIOutOfPs(t *testing.T) {
 	code, _, errOut := warren(t, "brokers", "add", "--zone", "z1", "--admin", closedPort(t))
 	if code != exitUsage || !strings.Contains(errOut, "no broker URI") {
 		t.Errorf("brokers add without a URI = %d\n%s", code, errOut)
+	}
+}
+
+func TestListenersStopCLI_DrainsAndStopsAListener(t *testing.T) {
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	r := startRun(t, nil, "--url", nb.URL())
+	treetest.WaitReady(t, r.tree, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pid, err := r.tree.SpawnListener(ctx, listener.Spec{Name: "authn", Queue: listener.QueueSpec{Name: "authn-q", AutoDelete: true},
+		Raw: func(context.Context, *listener.Delivery) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.tree.WaitConsuming(ctx, pid); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := warren(t, "listeners", "stop", "authn", "--admin", r.addr)
+	if code != exitOK || !strings.Contains(out, "listener authn drained and stopped") {
+		t.Fatalf("warren listeners stop authn = %d\n%s%s", code, out, errOut)
+	}
+	if _, ok := r.tree.Registry().Listener(pid.Id); ok {
+		t.Errorf("listener authn still in the listeners table after its stop")
+	}
+	if code, _, errOut := warren(t, "listeners", "stop", "authn", "--admin", r.addr); code != exitError || !strings.Contains(errOut, `no listener "authn"`) {
+		t.Errorf("a second stop = %d\n%s: want exit 1, no such listener", code, errOut)
 	}
 }
