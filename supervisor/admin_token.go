@@ -89,8 +89,12 @@ func checkAdminToken(token string) error {
 	return nil
 }
 
-// newAdminToken returns a fresh token: adminTokenBytes from crypto/rand, hex.
-func newAdminToken() (string, error) {
+// NewAdminToken returns a fresh admin token: 32 bytes from crypto/rand,
+// hex-encoded, what [Tree.ServeAdmin] generates when given none. A process
+// that must remove the token file itself before it exits (the server
+// removes it once stopped, which may be after) makes the token with it,
+// serves with [WithAdminToken] and calls [RemoveAdminToken] at the end.
+func NewAdminToken() (string, error) {
 	b := make([]byte, adminTokenBytes)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("warren: admin API token: %w", err)
@@ -172,8 +176,14 @@ func ReadAdminToken(file string) (string, error) {
 	return token, nil
 }
 
-// removeAdminToken removes file if it still holds token (a newer server
-// on the same address may have replaced it).
+// RemoveAdminToken removes the token file of the admin API served on addr
+// if it still holds token (a newer server on the same address may have
+// replaced it).
+func RemoveAdminToken(addr, token string) {
+	removeAdminToken(AdminTokenFile(addr), token)
+}
+
+// removeAdminToken removes file if it still holds token.
 func removeAdminToken(file, token string) {
 	got, err := ReadAdminToken(file)
 	if err == nil && got == token {
@@ -199,7 +209,7 @@ func bearerOK(req *http.Request, token string) bool {
 func adminTokenFor(given, addr string) (token, file string, err error) {
 	token = given
 	if token == "" {
-		if token, err = newAdminToken(); err != nil {
+		if token, err = NewAdminToken(); err != nil {
 			return "", "", err
 		}
 	}

@@ -121,6 +121,7 @@ func TestBrokersCLI_AWrongOrMissingTokenSaysWhereTheTokenComesFrom(t *testing.T)
 	a := treetest.NullBroker(t, nullbroker.Config{})
 	const given = "given-token-for-the-test-0123456789"
 	r := startRun(t, map[string]string{envAdminToken: given}, "--url", a.URL())
+	treetest.WaitReady(t, r.tree, 10*time.Second) // its broker's row is there to undrain
 	if got, err := supervisor.ReadAdminToken(supervisor.AdminTokenFile(r.addr)); err != nil || got != given {
 		t.Fatalf("token file with $%s: %v, want the given token", envAdminToken, err)
 	}

@@ -60,6 +60,14 @@ func addAdminAllowHostFlag(cmd *cobra.Command) {
 // adminOptions returns the ServeAdmin options of cmd's flags and of
 // $WARREN_ADMIN_TOKEN.
 func (a *app) adminOptions(cmd *cobra.Command) ([]supervisor.AdminOption, error) {
+	opts, _, err := a.adminServeOptions(cmd)
+	return opts, err
+}
+
+// adminServeOptions is adminOptions that always sets the token (one made
+// here when none is given) and returns it, so that run removes its file
+// before it exits.
+func (a *app) adminServeOptions(cmd *cobra.Command) ([]supervisor.AdminOption, string, error) {
 	var opts []supervisor.AdminOption
 	if hosts, _ := cmd.Flags().GetStringArray("admin-allow-host"); len(hosts) > 0 {
 		opts = append(opts, supervisor.WithAdminAllowHosts(hosts...))
@@ -67,13 +75,18 @@ func (a *app) adminOptions(cmd *cobra.Command) ([]supervisor.AdminOption, error)
 	if f := cmd.Flags().Lookup("admin-token-file"); f != nil && f.Changed {
 		token, err := supervisor.ReadAdminToken(f.Value.String())
 		if err != nil {
-			return nil, &usageError{fmt.Errorf("--admin-token-file: %w", err)}
+			return nil, "", &usageError{fmt.Errorf("--admin-token-file: %w", err)}
 		}
-		opts = append(opts, supervisor.WithAdminToken(token))
-	} else if v := strings.TrimSpace(a.getenv(envAdminToken)); v != "" {
-		opts = append(opts, supervisor.WithAdminToken(v))
+		return append(opts, supervisor.WithAdminToken(token)), token, nil
 	}
-	return opts, nil
+	if v := strings.TrimSpace(a.getenv(envAdminToken)); v != "" {
+		return append(opts, supervisor.WithAdminToken(v)), v, nil
+	}
+	token, err := supervisor.NewAdminToken()
+	if err != nil {
+		return nil, "", err
+	}
+	return append(opts, supervisor.WithAdminToken(token)), token, nil
 }
 
 func (a *app) run(cmd *cobra.Command) error {
@@ -87,7 +100,7 @@ func (a *app) run(cmd *cobra.Command) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.Source, "zone", t.LocalZone(), "brokers", brokerList(cfg))
-	opts, err := a.adminOptions(cmd)
+	opts, token, err := a.adminServeOptions(cmd)
 	if err != nil {
 		_ = shutdown(t, log)
 		return err
@@ -97,6 +110,9 @@ func (a *app) run(cmd *cobra.Command) error {
 		_ = shutdown(t, log)
 		return err
 	}
+	// The server removes its token file once stopped, which may be after
+	// this process exits: run removes it itself.
+	defer supervisor.RemoveAdminToken(addr.String(), token)
 	log.Info("admin API listening", "addr", addr.String(), "token_file", supervisor.AdminTokenFile(addr.String()))
 	fmt.Fprintf(cmd.OutOrStdout(), "observer: %s\n", observerURL(addr))
 	if a.started != nil {
