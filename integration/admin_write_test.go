@@ -288,4 +288,3 @@ func TestAdminCLI_BrokerAddedDrainedRemovedWhileListenersAndPublishersRun(t *tes
 	})
 	shutdownClean(t, l, tree, base, 15*time.Second)
 }
-
