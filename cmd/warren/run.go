@@ -57,16 +57,9 @@ func addAdminAllowHostFlag(cmd *cobra.Command) {
 		"localhost and IPs (a DNS name, a proxy's); repeat for several (default none: others get 421)")
 }
 
-// adminOptions returns the ServeAdmin options of cmd's flags and of
-// $WARREN_ADMIN_TOKEN.
-func (a *app) adminOptions(cmd *cobra.Command) ([]supervisor.AdminOption, error) {
-	opts, _, err := a.adminServeOptions(cmd)
-	return opts, err
-}
-
-// adminServeOptions is adminOptions that always sets the token (one made
-// here when none is given) and returns it, so that run removes its file
-// before it exits.
+// adminServeOptions returns the ServeAdmin options of cmd's flags and of
+// $WARREN_ADMIN_TOKEN, and the token it serves with (one made here when
+// none is given), so that the command removes its file before it exits.
 func (a *app) adminServeOptions(cmd *cobra.Command) ([]supervisor.AdminOption, string, error) {
 	var opts []supervisor.AdminOption
 	if hosts, _ := cmd.Flags().GetStringArray("admin-allow-host"); len(hosts) > 0 {
