@@ -20,10 +20,12 @@ const DefaultAdminAddr = "127.0.0.1:7117"
 // once it stops.
 const adminShutdownGrace = 5 * time.Second
 
-// AdminHandler returns the tree's read-only admin API, which the CLI's
-// listings (`warren tree`, `connections`, `channels`, `listeners`, `workers`)
-// read. Every answer is JSON:
+// AdminHandler returns the tree's admin API, which the CLI's listings
+// (`warren tree`, `connections`, `channels`, `listeners`, `workers`) read
+// and its commands (`warren brokers add`, `drain`…) write. Every answer is
+// JSON:
 //
+//	GET /brokers      one [AdminBrokerSummary] per broker (Kazoo's broker_summary)
 //	GET /tree         the supervision tree, root "warren" ([registry.TreeNode])
 //	GET /connections  one [AdminConnection] per broker
 //	GET /channels     one [AdminChannel] per assignments row
@@ -39,8 +41,20 @@ const adminShutdownGrace = 5 * time.Second
 //	GET /ui/events    the observer's server-sent events: a snapshot, then changes ([UIUpdate])
 //
 // HEAD is answered for each of them, with the headers of a GET and no
-// body. Other paths answer 404 (quoting at most the path's first
-// adminEchoMax bytes) and other methods 405, with an [AdminError]. URIs and
+// body. The writes take and answer JSON ([AdminChange] on success):
+//
+//	POST   /brokers                 add a broker ([AdminAddBroker]): 201
+//	DELETE /brokers/{id}            remove one
+//	POST   /brokers/{id}/drain      drain one ([AdminDrain]), answered once drained
+//	POST   /brokers/{id}/undrain    undrain one
+//	POST   /listeners/{name}/stop   drain and stop a listener
+//
+// A write needs "Authorization: Bearer TOKEN", the token [Tree.ServeAdmin]
+// serves with (else 401 with WWW-Authenticate: Bearer); the handler
+// AdminHandler returns has none, so it refuses every write. A write's body
+// is capped at [AdminMaxBody] and may hold no unknown field. Other paths
+// answer 404 (quoting at most the path's first adminEchoMax bytes) and
+// other methods 405 with an Allow header, with an [AdminError]. URIs and
 // error texts never carry a password. The handler is safe for concurrent
 // use; it reads the registry in lock-free snapshots. The observer's streams
 // share one snapshot per change of the tables and are capped at
@@ -48,7 +62,7 @@ const adminShutdownGrace = 5 * time.Second
 // its streams saw, and [Tree.ServeAdmin] also records them while no page is
 // open.
 func (t *Tree) AdminHandler() http.Handler {
-	return t.adminHandler(newUIServer(t, DefaultAdminMaxStreams))
+	return t.adminHandler(newUIServer(t, DefaultAdminMaxStreams), "")
 }
 
 // adminEchoMax is how much of a request's path, method or Host an error
@@ -56,9 +70,11 @@ func (t *Tree) AdminHandler() http.Handler {
 const adminEchoMax = 64
 
 // adminHandler is AdminHandler with the observer ui, whose timeline
-// ServeAdmin also feeds while no page is open.
-func (t *Tree) adminHandler(ui *uiServer) http.Handler {
+// ServeAdmin also feeds while no page is open, and the writes' token ("":
+// writes refused).
+func (t *Tree) adminHandler(ui *uiServer, token string) http.Handler {
 	routes := map[string]func() (int, any){
+		"/brokers":     func() (int, any) { return http.StatusOK, t.adminBrokers() },
 		"/tree":        func() (int, any) { return http.StatusOK, t.adminTree() },
 		"/connections": func() (int, any) { return http.StatusOK, adminConnections(t.Registry()) },
 		"/channels":    func() (int, any) { return http.StatusOK, adminChannels(t.Registry()) },
@@ -78,13 +94,23 @@ func (t *Tree) adminHandler(ui *uiServer) http.Handler {
 	}
 	pages := ui.routes() // answers of their own: HTML, files, a stream, Prometheus's text
 	pages["/metrics"] = t.metricsHandler()
+	writes := newWriteRouter(t, token, routes)
 	names := []string{"/metrics", "/ui", "/ui/events"}
 	for path := range routes {
 		names = append(names, path)
 	}
+	for _, p := range writes.patterns {
+		if routes[p] == nil {
+			names = append(names, p)
+		}
+	}
 	sort.Strings(names)
 	known := strings.Join(names, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if writes.match(req) {
+			writes.mux.ServeHTTP(w, req)
+			return
+		}
 		route, ok := routes[req.URL.Path]
 		page, isPage := pages[req.URL.Path]
 		switch {
@@ -94,7 +120,7 @@ func (t *Tree) adminHandler(ui *uiServer) http.Handler {
 		case req.Method != http.MethodGet && req.Method != http.MethodHead:
 			w.Header().Set("Allow", "GET, HEAD")
 			writeJSON(w, http.StatusMethodNotAllowed, AdminError{Error: fmt.Sprintf(
-				"method %q not allowed: the admin API is read-only, use GET", adminClip(req.Method, adminEchoMax))})
+				"method %q not allowed on %s: use GET or HEAD", adminClip(req.Method, adminEchoMax), adminClip(req.URL.Path, adminEchoMax))})
 		case isPage:
 			page.ServeHTTP(w, req)
 		default:
@@ -124,9 +150,15 @@ func writeJSON(w http.ResponseWriter, code int, body any) {
 // stops, and returns the address it bound (so "127.0.0.1:0" works).
 //
 // An empty addr means [DefaultAdminAddr]; an address without a host
-// (":7117") means the loopback interface, never every interface. The API has
-// no authentication: only an address that names a non-loopback host binds
-// one, and that is logged as a warning.
+// (":7117") means the loopback interface, never every interface. Only an
+// address that names a non-loopback host binds one, and that is logged as
+// a warning: the reads have no authentication.
+//
+// Writes need the bearer token given by [WithAdminToken], else one
+// generated here (32 bytes of crypto/rand, hex). Either is written to
+// [AdminTokenFile] of the bound address, mode 0600 in a 0700 directory
+// ([AdminTokenDir]), where the CLI finds it; the file is removed when the
+// server stops. The token is never logged.
 //
 // Whatever the address, a request must name in its Host header the bound
 // host, localhost, an IP literal or a name added by [WithAdminAllowHosts];
@@ -145,9 +177,12 @@ func (t *Tree) ServeAdmin(ctx context.Context, addr string, opts ...AdminOption)
 
 // adminServer is what ServeAdmin started, for its tests.
 type adminServer struct {
-	addr net.Addr
-	ln   *capListener
-	ui   *uiServer
+	addr      net.Addr
+	ln        *capListener
+	ui        *uiServer
+	token     string
+	tokenFile string
+	stopped   chan struct{} // closed once stopped and its token file removed
 }
 
 // serveAdmin is ServeAdmin.
@@ -172,12 +207,17 @@ func (t *Tree) serveAdmin(ctx context.Context, addr string, opts ...AdminOption)
 	}
 	log := t.adminLog()
 	if public {
-		log.Warn("admin API listening on a non-loopback address; it has no authentication", "addr", raw.Addr().String())
+		log.Warn("admin API listening on a non-loopback address; its reads have no authentication", "addr", raw.Addr().String())
+	}
+	token, tokenFile, err := adminTokenFor(o.token, raw.Addr().String())
+	if err != nil {
+		_ = raw.Close()
+		return nil, err
 	}
 	ln := newCapListener(raw, o.maxConns, log)
 	ui := newUIServer(t, o.maxStreams)
 	bound, _, _ := net.SplitHostPort(addr)
-	handler := hostGuard(raw.Addr(), bound, o.allowHosts, t.adminHandler(ui))
+	handler := hostGuard(raw.Addr(), bound, o.allowHosts, t.adminHandler(ui, token))
 	// Requests live within serving: the observer's streams end when it stops.
 	serving, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	srv := &http.Server{
@@ -192,6 +232,7 @@ func (t *Tree) serveAdmin(ctx context.Context, addr string, opts ...AdminOption)
 		BaseContext:       func(net.Listener) context.Context { return serving },
 	}
 	ui.hub.start(serving)
+	stopped := make(chan struct{})
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin API stopped", "addr", raw.Addr().String(), "err", err)
@@ -208,8 +249,10 @@ func (t *Tree) serveAdmin(ctx context.Context, addr string, opts ...AdminOption)
 		if err := srv.Shutdown(sctx); err != nil {
 			_ = srv.Close()
 		}
+		removeAdminToken(tokenFile, token)
+		close(stopped)
 	}()
-	return &adminServer{addr: raw.Addr(), ln: ln, ui: ui}, nil
+	return &adminServer{addr: raw.Addr(), ln: ln, ui: ui, token: token, tokenFile: tokenFile, stopped: stopped}, nil
 }
 
 // adminListenAddr resolves the address ServeAdmin binds and tells whether it

@@ -1,6 +1,11 @@
 package supervisor
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
 	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
@@ -49,4 +54,29 @@ func adminListener(l registry.Listener) AdminListener {
 		State: l.State, ConsumerTag: l.ConsumerTag, Received: l.Received, Acked: l.Acked, Nacked: l.Nacked,
 		Rejected: l.Rejected, Unhandled: l.Unhandled, Errors: l.Errors, Stale: l.Stale, InFlight: l.InFlight,
 		Retried: l.Retried, DeadLettered: l.DeadLettered, Requeued: l.Requeued, Duplicates: l.Duplicates, LastError: redact.Text(l.LastError)}
+}
+
+// adminStopListenerTimeout bounds POST /listeners/{name}/stop: the drain
+// of the listener and its stop.
+const adminStopListenerTimeout = AdminWriteTimeout - 5*time.Second
+
+// adminStopListener serves POST /listeners/{name}/stop: the listener is
+// drained (its handlers finish) and stopped, its federators with it.
+func (t *Tree) adminStopListener(req *http.Request) (int, any) {
+	name := req.PathValue("name")
+	found := false
+	for _, l := range t.Registry().Listeners() {
+		found = found || (l.Name == name && l.Parent == "")
+	}
+	if !found {
+		return http.StatusNotFound, AdminError{Error: fmt.Sprintf("no listener %q (GET /listeners lists them)", adminClip(name, adminEchoMax))}
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), adminStopListenerTimeout)
+	defer cancel()
+	if err := t.StopListener(ctx, name); err != nil {
+		return adminFail(http.StatusBadGateway, err)
+	}
+	t.adminLog().Info("listener stopped through the admin API", "listener", name)
+	return http.StatusOK, AdminChange{Action: "stopped", Kind: "listener", ID: name,
+		Message: "listener " + name + " drained and stopped"}
 }

@@ -21,8 +21,8 @@ const (
 	// AdminReadHeaderTimeout bounds the read of a request's headers.
 	AdminReadHeaderTimeout = 5 * time.Second
 
-	// AdminReadTimeout bounds the read of a whole request (the API takes
-	// no body).
+	// AdminReadTimeout bounds the read of a whole request (a write's body
+	// is at most AdminMaxBody).
 	AdminReadTimeout = 10 * time.Second
 
 	// AdminWriteTimeout bounds the write of an answer. An event stream
@@ -47,6 +47,7 @@ type adminOptions struct {
 	allowHosts []string // lower case, without a port
 	maxConns   int
 	maxStreams int
+	token      string // "" until given: ServeAdmin generates one
 }
 
 func defaultAdminOptions() adminOptions {

@@ -64,7 +64,7 @@ func TestUI_IsReadOnlyAndListed(t *testing.T) {
 		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
 			var e AdminError
 			code, body := adminGet(t, tr.AdminHandler(), method, path, &e)
-			if code != http.StatusMethodNotAllowed || !strings.Contains(e.Error, "read-only") {
+			if code != http.StatusMethodNotAllowed || !strings.Contains(e.Error, "use GET") {
 				t.Errorf("%s %s = %d %s, want 405", method, path, code, body)
 			}
 		}

@@ -35,6 +35,10 @@ type AdminConnection struct {
 	// Draining: the broker is being drained (Tree.DrainBroker): floats
 	// take none of its channels while another broker of its zone is up.
 	Draining bool `json:"draining"`
+	// Floats and Stickies count the float and sticky channels consumers
+	// hold on this connection (Kazoo's broker_summary).
+	Floats   int `json:"floats"`
+	Stickies int `json:"stickies"`
 }
 
 // AdminChannel is one element of GET /channels: a prechannel, or a consumer
@@ -91,10 +95,24 @@ const adminTime = "2006-01-02T15:04:05.000Z07:00"
 // adminConnections builds GET /connections; the registry counts each
 // connection's channels (prechannels, assigned, control) in the same read.
 func adminConnections(reg *registry.Registry) []AdminConnection {
-	rows := reg.Connections()
+	s := reg.Snapshot()
+	rows := s.Connections()
 	out := make([]AdminConnection, 0, len(rows))
-	for _, c := range rows {
+	at := make(map[string]int, len(rows))
+	for i, c := range rows {
 		out = append(out, adminConnection(c))
+		at[c.ID] = i
+	}
+	for _, a := range s.Assignments() {
+		i, ok := at[a.Broker]
+		if !ok || a.Consumer == "" || a.Channel == "" {
+			continue // a prechannel, or waiting
+		}
+		if a.Type == registry.Sticky {
+			out[i].Stickies++
+		} else {
+			out[i].Floats++
+		}
 	}
 	return out
 }

@@ -82,14 +82,14 @@ func TestShowCommands_JSONPrintsTheAPIAnswerAsIs(t *testing.T) {
 
 func TestConnections_PrintsATable(t *testing.T) {
 	addr := fakeAdmin(t, map[string]string{"/connections": `[{"id": "a:5672", "role": "consume", "zone": "local", "uri": "amqp://kazoo:xxxxx@a:5672/",
-		"state": "connected", "available": true, "attempts": 0, "last_error": "", "channels": 11},
+		"state": "connected", "available": true, "attempts": 0, "last_error": "", "channels": 11, "floats": 7, "stickies": 2},
 		{"id": "b:5672", "role": "consume", "zone": "local", "uri": "amqp://kazoo:xxxxx@b:5672/",
 		"state": "connected", "available": true, "attempts": 0, "last_error": "", "channels": 1, "draining": true}]`})
 	code, stdout, stderr := warren(t, "connections", "--admin", addr)
 	want := "" +
-		"ID      ROLE     ZONE   STATE                 AVAILABLE  ATTEMPTS  CHANNELS  URI                         LAST_ERROR\n" +
-		"a:5672  consume  local  connected             yes        0         11        amqp://kazoo:xxxxx@a:5672/  -\n" +
-		"b:5672  consume  local  connected (draining)  yes        0         1         amqp://kazoo:xxxxx@b:5672/  -\n"
+		"ID      ROLE     ZONE   STATE                 AVAILABLE  ATTEMPTS  CHANNELS  FLOATS  STICKIES  URI                         LAST_ERROR\n" +
+		"a:5672  consume  local  connected             yes        0         11        7       2         amqp://kazoo:xxxxx@a:5672/  -\n" +
+		"b:5672  consume  local  connected (draining)  yes        0         1         0       0         amqp://kazoo:xxxxx@b:5672/  -\n"
 	if code != exitOK || stdout != want {
 		t.Fatalf("warren connections = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

@@ -153,10 +153,15 @@ func (a *app) demoLive(cmd *cobra.Command, t *supervisor.Tree, made int, interva
 	// The observer: the same tree as a live web page. A busy port (a
 	// `warren run` on it) costs the demo nothing but the page.
 	observer := ""
-	if addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd), adminOptions(cmd)...); err != nil {
+	opts, token, err := a.adminServeOptions(cmd)
+	if err != nil {
+		return err
+	}
+	if addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd), opts...); err != nil {
 		observer = fmt.Sprintf("observer: not served (%v); try --admin 127.0.0.1:0\n", err)
 	} else {
 		observer = "observer: " + observerURL(addr) + " (this tree, live, in a browser)\n"
+		defer supervisor.RemoveAdminToken(addr.String(), token) // before the process exits, as run does
 	}
 	fmt.Fprint(a.stdout, observer)
 	tick := time.NewTicker(interval)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,29 @@ func newListenersCmd(a *app) *cobra.Command {
 		},
 	}
 	addShowFlags(cmd)
+	cmd.AddCommand(newListenersStopCmd(a))
+	return cmd
+}
+
+func newListenersStopCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "stop NAME",
+		Short: "Drain and stop a listener of a running warren",
+		Long: "stop drains listener NAME (its consumer is cancelled, the messages its handlers\n" +
+			"hold are finished and acked, the others go back to the queue) and stops it, its\n" +
+			"federators with it (POST /listeners/NAME/stop).",
+		Example: "  warren listeners stop authn",
+		Args:    exactlyOne("listener NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ch, err := a.write(cmd, "POST", "/listeners/"+url.PathEscape(args[0])+"/stop", nil, supervisor.AdminWriteTimeout)
+			if err != nil {
+				return err
+			}
+			a.printChange(ch)
+			return nil
+		},
+	}
+	addWriteFlags(cmd)
 	return cmd
 }
 

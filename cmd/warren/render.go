@@ -57,10 +57,10 @@ func statusColor(s registry.ActorStatus) sgr {
 // renderConnections prints GET /connections as a table.
 func renderConnections(w io.Writer, rows []supervisor.AdminConnection, p palette) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "ID\tROLE\tZONE\t%s\tAVAILABLE\tATTEMPTS\tCHANNELS\tURI\tLAST_ERROR\n", p.paint("STATE", noColor))
+	fmt.Fprintf(tw, "ID\tROLE\tZONE\t%s\tAVAILABLE\tATTEMPTS\tCHANNELS\tFLOATS\tSTICKIES\tURI\tLAST_ERROR\n", p.paint("STATE", noColor))
 	for _, c := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", cell(c.ID), cell(string(c.Role)), cell(c.Zone),
-			p.paint(connState(c), connColor(c.State)), yesNo(c.Available), c.Attempts, c.Channels,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", cell(c.ID), cell(string(c.Role)), cell(c.Zone),
+			p.paint(connState(c), connColor(c.State)), yesNo(c.Available), c.Attempts, c.Channels, c.Floats, c.Stickies,
 			cell(c.URI), cell(c.LastError))
 	}
 	return tw.Flush()

@@ -99,7 +99,7 @@ func stripANSI(s string) string {
 }
 
 var connectionRows = []supervisor.AdminConnection{
-	{ID: "10.0.0.1:5672", Role: "consume", Zone: "local", State: "connected", Available: true, Channels: 11, URI: "amqp://kazoo:xxxxx@10.0.0.1:5672/"},
+	{ID: "10.0.0.1:5672", Role: "consume", Zone: "local", State: "connected", Available: true, Channels: 11, Floats: 8, Stickies: 1, URI: "amqp://kazoo:xxxxx@10.0.0.1:5672/"},
 	{ID: "10.0.0.2:5672@kazoo~publish", Role: "publish", Zone: "zone2", State: "disconnected", Attempts: 4,
 		URI: "amqp://kazoo:xxxxx@10.0.0.2:5672/kazoo", LastError: "warren: broker 10.0.0.2:5672@kazoo: dial: connection refused"},
 }
@@ -110,9 +110,9 @@ func TestRenderConnections_AlignsATable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "" +
-		"ID                           ROLE     ZONE   STATE         AVAILABLE  ATTEMPTS  CHANNELS  URI                                     LAST_ERROR\n" +
-		"10.0.0.1:5672                consume  local  connected     yes        0         11        amqp://kazoo:xxxxx@10.0.0.1:5672/       -\n" +
-		"10.0.0.2:5672@kazoo~publish  publish  zone2  disconnected  no         4         0         amqp://kazoo:xxxxx@10.0.0.2:5672/kazoo  warren: broker 10.0.0.2:5672@kazoo: dial: connection refused\n"
+		"ID                           ROLE     ZONE   STATE         AVAILABLE  ATTEMPTS  CHANNELS  FLOATS  STICKIES  URI                                     LAST_ERROR\n" +
+		"10.0.0.1:5672                consume  local  connected     yes        0         11        8       1         amqp://kazoo:xxxxx@10.0.0.1:5672/       -\n" +
+		"10.0.0.2:5672@kazoo~publish  publish  zone2  disconnected  no         4         0         0       0         amqp://kazoo:xxxxx@10.0.0.2:5672/kazoo  warren: broker 10.0.0.2:5672@kazoo: dial: connection refused\n"
 	if b.String() != want {
 		t.Fatalf("table differs.\ngot:\n%s\nwant:\n%s", b.String(), want)
 	}

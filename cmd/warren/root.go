@@ -30,6 +30,7 @@ var errInterrupted = errors.New("interrupted")
 // tests run commands in-process.
 type app struct {
 	stdout, stderr io.Writer
+	stdin          io.Reader // `brokers add --uri-file -`; nil: none
 	getenv         func(string) string
 	isTTY          func(io.Writer) bool
 	// started, when set, is told of the tree `run` started and where it
@@ -38,15 +39,16 @@ type app struct {
 }
 
 func newApp() *app {
-	return &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTTY: isTerminal}
+	return &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTTY: isTerminal}
 }
 
 // commands lists the constructors of warren's subcommands, all in one
 // place: the node (run, demo), the listings, then the client commands.
 var commands = []func(*app) *cobra.Command{
 	newRunCmd, newDemoCmd, newBenchCmd, newBenchSinkCmd,
-	newStatusCmd, newTreeCmd, newZonesCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd,
+	newStatusCmd, newTreeCmd, newZonesCmd, newBrokersCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd,
 	newListenCmd, newPublishCmd, newCallCmd, newErrorsCmd,
+	newDrainCmd, newUndrainCmd,
 	newVersionCmd,
 }
 

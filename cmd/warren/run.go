@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -25,9 +26,15 @@ func newRunCmd(a *app) *cobra.Command {
 		Use:   "run",
 		Short: "Run the supervision tree and serve the admin API",
 		Long: "run starts Warren's supervision tree from --config (Kazoo's config.ini) or\n" +
-			"--url, serves the read-only admin API on --admin, and runs until SIGINT or\n" +
-			"SIGTERM. It prints the address of the observer, a live web page of the tree\n" +
-			"(http://ADDR/ui). It exits non-zero when the tree fails.",
+			"--url, serves the admin API on --admin, and runs until SIGINT or SIGTERM. It\n" +
+			"prints the address of the observer, a live web page of the tree\n" +
+			"(http://ADDR/ui). It exits non-zero when the tree fails.\n\n" +
+			"Reads of the admin API are open; its writes (warren brokers add/remove, drain,\n" +
+			"undrain, listeners stop) need its token, which run generates at start unless\n" +
+			"given (--admin-token-file F, or $" + envAdminToken + ") and writes, readable by this\n" +
+			"user only, to $" + supervisor.EnvAdminTokenDir + ", else $XDG_RUNTIME_DIR/warren, else\n" +
+			"/tmp/warren-UID, as admin-HOST_PORT.token; the client commands read it there.\n" +
+			"The file is removed when run stops.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren run\n" +
 			"  warren run --config /etc/kazoo/core/config.ini --zone zone1 --admin 127.0.0.1:7117\n" +
 			"  warren run --admin 0.0.0.0:7117 --admin-allow-host warren1.example.com   # reached by that name",
@@ -37,6 +44,8 @@ func newRunCmd(a *app) *cobra.Command {
 	addTreeFlags(cmd)
 	addAdminFlag(cmd, "`ADDR` to serve the admin API on; \":PORT\" means loopback")
 	addAdminAllowHostFlag(cmd)
+	cmd.Flags().String("admin-token-file", "", "serve the admin API with the write token in `FILE` (its first line) "+
+		"instead of generating one ($"+envAdminToken+" also gives one)")
 	addLogFlags(cmd)
 	return cmd
 }
@@ -48,13 +57,29 @@ func addAdminAllowHostFlag(cmd *cobra.Command) {
 		"localhost and IPs (a DNS name, a proxy's); repeat for several (default none: others get 421)")
 }
 
-// adminOptions returns the ServeAdmin options of cmd's flags.
-func adminOptions(cmd *cobra.Command) []supervisor.AdminOption {
-	hosts, _ := cmd.Flags().GetStringArray("admin-allow-host")
-	if len(hosts) == 0 {
-		return nil
+// adminServeOptions returns the ServeAdmin options of cmd's flags and of
+// $WARREN_ADMIN_TOKEN, and the token it serves with (one made here when
+// none is given), so that the command removes its file before it exits.
+func (a *app) adminServeOptions(cmd *cobra.Command) ([]supervisor.AdminOption, string, error) {
+	var opts []supervisor.AdminOption
+	if hosts, _ := cmd.Flags().GetStringArray("admin-allow-host"); len(hosts) > 0 {
+		opts = append(opts, supervisor.WithAdminAllowHosts(hosts...))
 	}
-	return []supervisor.AdminOption{supervisor.WithAdminAllowHosts(hosts...)}
+	if f := cmd.Flags().Lookup("admin-token-file"); f != nil && f.Changed {
+		token, err := supervisor.ReadAdminToken(f.Value.String())
+		if err != nil {
+			return nil, "", &usageError{fmt.Errorf("--admin-token-file: %w", err)}
+		}
+		return append(opts, supervisor.WithAdminToken(token)), token, nil
+	}
+	if v := strings.TrimSpace(a.getenv(envAdminToken)); v != "" {
+		return append(opts, supervisor.WithAdminToken(v)), v, nil
+	}
+	token, err := supervisor.NewAdminToken()
+	if err != nil {
+		return nil, "", err
+	}
+	return append(opts, supervisor.WithAdminToken(token)), token, nil
 }
 
 func (a *app) run(cmd *cobra.Command) error {
@@ -68,12 +93,20 @@ func (a *app) run(cmd *cobra.Command) error {
 		return err
 	}
 	log.Info("starting", "config", cfg.Source, "zone", t.LocalZone(), "brokers", brokerList(cfg))
-	addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd), adminOptions(cmd)...)
+	opts, token, err := a.adminServeOptions(cmd)
 	if err != nil {
 		_ = shutdown(t, log)
 		return err
 	}
-	log.Info("admin API listening", "addr", addr.String())
+	addr, err := t.ServeAdmin(ctx, a.adminAddr(cmd), opts...)
+	if err != nil {
+		_ = shutdown(t, log)
+		return err
+	}
+	// The server removes its token file once stopped, which may be after
+	// this process exits: run removes it itself.
+	defer supervisor.RemoveAdminToken(addr.String(), token)
+	log.Info("admin API listening", "addr", addr.String(), "token_file", supervisor.AdminTokenFile(addr.String()))
 	fmt.Fprintf(cmd.OutOrStdout(), "observer: %s\n", observerURL(addr))
 	if a.started != nil {
 		a.started(t, addr)
