@@ -75,6 +75,7 @@ const adminEchoMax = 64
 func (t *Tree) adminHandler(ui *uiServer, token string) http.Handler {
 	routes := map[string]func() (int, any){
 		"/brokers":     func() (int, any) { return http.StatusOK, t.adminBrokers() },
+		"/pools":       func() (int, any) { return http.StatusOK, t.adminPools() },
 		"/tree":        func() (int, any) { return http.StatusOK, t.adminTree() },
 		"/connections": func() (int, any) { return http.StatusOK, adminConnections(t.Registry()) },
 		"/channels":    func() (int, any) { return http.StatusOK, adminChannels(t.Registry()) },

@@ -136,3 +136,65 @@ func brokerDraining(tr *Tree, id string) bool {
 	}
 	return false
 }
+
+// A pool added and removed through the admin API of a running tree: GET
+// /pools lists it while it runs, a duplicate name is 409, an unknown pool
+// 404, a write without the token 401.
+func TestAdminPools_AddListRemove(t *testing.T) {
+	tokenDir(t)
+	a := nullBroker(t, "pw-a-0123")
+	tr, err := Start(Config{Zones: []Zone{{Name: "local", Brokers: []string{a.URL()}}}}, WithLogger(DiscardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tr.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := serveAdminTest(t, tr, "127.0.0.1:0")
+	addr, auth := s.addr.String(), "Bearer "+s.token
+	body := `{"name":"billing","kind":"workers","broker":"` + a.Addr() + `","size":1}`
+
+	if res, _ := adminDo(t, addr, http.MethodPost, "/pools", "", "", body, nil); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("POST /pools without the token = %d, want 401", res.StatusCode)
+	}
+	var added AdminChange
+	res, got := adminDo(t, addr, http.MethodPost, "/pools", "", auth, body, &added)
+	if res.StatusCode != http.StatusCreated || added.ID != "billing" || added.Kind != "pool" {
+		t.Fatalf("POST /pools = %d %s, want 201 for pool billing", res.StatusCode, got)
+	}
+	if res, got := adminDo(t, addr, http.MethodPost, "/pools", "", auth, body, nil); res.StatusCode != http.StatusConflict {
+		t.Fatalf("POST /pools again = %d %s, want 409", res.StatusCode, got)
+	}
+	var pools []PoolInfo
+	if res, got := adminDo(t, addr, http.MethodGet, "/pools", "", "", "", &pools); res.StatusCode != http.StatusOK || !hasPool(pools, "billing", a.Addr()) {
+		t.Fatalf("GET /pools = %d %s, want billing pinned to %s", res.StatusCode, got, a.Addr())
+	}
+	var removed AdminChange
+	if res, got := adminDo(t, addr, http.MethodDelete, "/pools/billing", "", auth, "", &removed); res.StatusCode != http.StatusOK || removed.Action != "removed" {
+		t.Fatalf("DELETE /pools/billing = %d %s, want 200 removed", res.StatusCode, got)
+	}
+	if res, got := adminDo(t, addr, http.MethodDelete, "/pools/billing", "", auth, "", nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("DELETE /pools/billing again = %d %s, want 404", res.StatusCode, got)
+	}
+	if hasPool(tr.Pools(), "billing", a.Addr()) {
+		t.Fatalf("pool billing still runs after DELETE: %+v", tr.Pools())
+	}
+}
+
+func hasPool(pools []PoolInfo, name, broker string) bool {
+	for _, p := range pools {
+		if p.Name == name && p.Broker == broker && p.Kind == Workers {
+			return true
+		}
+	}
+	return false
+}

@@ -33,12 +33,14 @@ var adminWrites = []adminWriteRoute{
 	{http.MethodPost, "/brokers/{id}/drain", (*Tree).adminDrainBroker},
 	{http.MethodPost, "/brokers/{id}/undrain", (*Tree).adminUndrainBroker},
 	{http.MethodPost, "/listeners/{name}/stop", (*Tree).adminStopListener},
+	{http.MethodPost, "/pools", (*Tree).adminAddPool},
+	{http.MethodDelete, "/pools/{name}", (*Tree).adminRemovePool},
 }
 
 // AdminChange is the body of a write's success: what changed.
 type AdminChange struct {
 	Action  string `json:"action"`  // "added", "removed", "drained", "undrained", "stopped"
-	Kind    string `json:"kind"`    // "broker", "listener"
+	Kind    string `json:"kind"`    // "broker", "listener", "pool"
 	ID      string `json:"id"`      // the broker id or listener name
 	Message string `json:"message"` // one line for a human, never a password
 }

@@ -48,7 +48,7 @@ var commands = []func(*app) *cobra.Command{
 	newRunCmd, newDemoCmd, newBenchCmd, newBenchSinkCmd,
 	newStatusCmd, newTreeCmd, newZonesCmd, newBrokersCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd,
 	newListenCmd, newPublishCmd, newCallCmd, newErrorsCmd,
-	newDrainCmd, newUndrainCmd,
+	newDrainCmd, newUndrainCmd, newPoolsCmd,
 	newVersionCmd,
 }
 
