@@ -20,8 +20,10 @@ const PublishSuffix = "~publish"
 
 // ConnSeparator separates a broker id from the number of one of its
 // consuming connections past the first: the first is the broker id itself
-// (host:port[@vhost]), the next ones host:port[@vhost]#2, #3 and so on.
-const ConnSeparator = "#"
+// (host:port[@vhost]), the next ones host:port[@vhost]~2, ~3 and so on,
+// as the publishing connection is host:port[@vhost]~publish. ("#" is
+// taken: a channel id is its connection's id, "#" and a number.)
+const ConnSeparator = "~"
 
 // DefaultMaxConnections bounds the consuming connections the tree keeps to
 // one broker, those asked for (BrokerSpec.Connections, Tree.AddConnection)
@@ -31,7 +33,7 @@ const ConnSeparator = "#"
 const DefaultMaxConnections = 32
 
 // NthConnID names the n-th (1-based) consuming connection of broker: the
-// broker id for the first, broker#n for the next ones.
+// broker id for the first, broker~n for the next ones.
 func NthConnID(broker string, n int) string {
 	if n <= 1 {
 		return broker
@@ -40,7 +42,7 @@ func NthConnID(broker string, n int) string {
 }
 
 // BrokerOf returns the broker id of connection id: without PublishSuffix
-// or the #n of an extra consuming connection.
+// or the ~n of an extra consuming connection.
 func BrokerOf(id string) string {
 	id = strings.TrimSuffix(id, PublishSuffix)
 	if i := strings.LastIndex(id, ConnSeparator); i > 0 {
@@ -71,6 +73,10 @@ type BrokerSpec struct {
 	// broker (Kazoo's add_connection); 0 means 1. More are opened when
 	// the ones there run out of channels (channel_max).
 	Connections int
+	// MaxConnections bounds the consuming connections to the broker,
+	// those asked for and those opened when channels run out; 0 means
+	// DefaultMaxConnections.
+	MaxConnections int
 	// Tags are the broker's tags (Kazoo's broker_tag): a listener or pool
 	// may ask for a broker by tag.
 	Tags []string
@@ -98,9 +104,12 @@ func (s BrokerSpec) Normalize(localZone string) (BrokerSpec, error) {
 	} else if BrokerOf(s.ID) != s.ID {
 		return s, fmt.Errorf("warren: broker id %s: must not end in %s or %sN (connection ids)", s.ID, PublishSuffix, ConnSeparator)
 	}
+	if s.MaxConnections <= 0 {
+		s.MaxConnections = DefaultMaxConnections
+	}
 	switch {
-	case s.Connections < 0 || s.Connections > DefaultMaxConnections:
-		return s, fmt.Errorf("warren: broker %s: connections %d: need 0..%d", s.ID, s.Connections, DefaultMaxConnections)
+	case s.Connections < 0 || s.Connections > s.MaxConnections:
+		return s, fmt.Errorf("warren: broker %s: connections %d: need 0..%d (max connections)", s.ID, s.Connections, s.MaxConnections)
 	case s.Connections == 0:
 		s.Connections = 1
 	}

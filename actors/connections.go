@@ -278,9 +278,10 @@ func (c *connections) forgetDraining(id string) {
 }
 
 // onAddConnection starts one more consuming connection to a broker: the
-// next free number (NthConnID), up to DefaultMaxConnections.
+// next free number (NthConnID), up to its spec's MaxConnections.
 func (c *connections) onAddConnection(ctx actor.Context, m *AddConnection) {
 	reply := func(r *ConnectionAdded) {
+		r.Broker = m.Broker
 		if ctx.Sender() != nil {
 			ctx.Respond(r)
 		}
@@ -300,9 +301,9 @@ func (c *connections) onAddConnection(ctx actor.Context, m *AddConnection) {
 			used[id] = true
 		}
 	}
-	n := nextConnNumber(m.Broker, used)
+	n := nextConnNumber(m.Broker, used, first.MaxConnections)
 	if n == 0 {
-		reply(&ConnectionAdded{Err: fmt.Errorf("warren: add connection to broker %s: %w (%d)", m.Broker, ErrMaxConnections, DefaultMaxConnections)})
+		reply(&ConnectionAdded{Err: fmt.Errorf("warren: add connection to broker %s: %w (%d)", m.Broker, ErrMaxConnections, first.MaxConnections)})
 		return
 	}
 	spec := first.nth(n)
@@ -317,10 +318,10 @@ func (c *connections) onAddConnection(ctx actor.Context, m *AddConnection) {
 }
 
 // nextConnNumber returns the smallest n >= 2 whose NthConnID is not in
-// used, the consuming connections of broker, or 0 when broker has
-// DefaultMaxConnections of them already.
-func nextConnNumber(broker string, used map[string]bool) int {
-	if len(used) >= DefaultMaxConnections {
+// used, the consuming connections of broker, or 0 when broker has max of
+// them already.
+func nextConnNumber(broker string, used map[string]bool, max int) int {
+	if len(used) >= max {
 		return 0
 	}
 	for n := 2; ; n++ {

@@ -117,15 +117,16 @@ type BrokerAdded struct {
 }
 
 // AddConnection asks the connections actor for one more consuming
-// connection to broker Broker (Kazoo's add_connection), up to
-// DefaultMaxConnections. The reply is *ConnectionAdded.
+// connection to broker Broker (Kazoo's add_connection), up to its
+// BrokerSpec.MaxConnections. The reply is *ConnectionAdded.
 type AddConnection struct{ Broker string }
 
 // ConnectionAdded answers AddConnection: ID is the new connection's id
-// (NthConnID).
+// (NthConnID), Broker the broker asked about.
 type ConnectionAdded struct {
-	ID  string
-	Err error
+	Broker string
+	ID     string
+	Err    error
 }
 
 // RemoveBroker stops the connections of broker ID. The reply is *BrokerRemoved.
@@ -178,6 +179,7 @@ type brokerUp struct {
 	base         string // the broker id (BrokerOf(broker))
 	tags         []string
 	hidden       bool
+	maxConns     int // BrokerSpec.MaxConnections
 	role         registry.ConnRole
 	conn         *actor.PID
 	channels     []*openedChannel

@@ -40,7 +40,7 @@ const (
 // Connection is a row of the connections table: one broker connection.
 type Connection struct {
 	// ID names the connection: the broker id (host:port[@vhost]) for the
-	// broker's first consuming connection, host:port[@vhost]#N for its
+	// broker's first consuming connection, host:port[@vhost]~N for its
 	// N-th (N >= 2), with "~publish" appended for the publishing one.
 	// Unique, never a password.
 	ID         string        `json:"id"`

@@ -36,6 +36,9 @@ type Config struct {
 	// a broker's run out of channels, up to actors.DefaultMaxConnections.
 	// Defaults to 1.
 	Connections int
+	// MaxConnections bounds the consuming connections to each broker.
+	// Defaults to actors.DefaultMaxConnections (32).
+	MaxConnections int
 	// BootstrapTimeout is how long bootstrap waits for a local broker before
 	// reporting an error. Defaults to actors.DefaultBootstrapTimeout.
 	BootstrapTimeout time.Duration
@@ -117,7 +120,7 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 			var hidden bool
 			opts.URL, tags, hidden = brokerQuery(uri)
 			spec, err := actors.BrokerSpec{Zone: z.Name, Options: opts, Exchanges: c.Exchanges, Prechannels: c.Prechannels,
-				Connections: c.Connections, Tags: tags, Hidden: hidden}.Normalize(local)
+				Connections: c.Connections, MaxConnections: c.MaxConnections, Tags: tags, Hidden: hidden}.Normalize(local)
 			if err != nil {
 				return "", nil, &ConfigError{Source: src, Section: section, Key: key, Err: err}
 			}

@@ -544,7 +544,7 @@ func (t *Tree) AddBrokerWith(ctx context.Context, uri string, o BrokerOptions) (
 }
 
 // AddConnection opens one more consuming connection to broker id (Kazoo's
-// add_connection) and returns its id (id#N, see [actors.NthConnID]) once
+// add_connection) and returns its id (id~N, see [actors.NthConnID]) once
 // its actor runs; it connects in the background like any other. A broker
 // keeps at most [actors.DefaultMaxConnections] consuming connections.
 func (t *Tree) AddConnection(ctx context.Context, id string) (string, error) {
