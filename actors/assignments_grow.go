@@ -38,6 +38,12 @@ func (a *assignments) untrack(id string) {
 // connection (grow).
 func (a *assignments) spill(b *brokerInfo) {
 	brokers := a.brokerSlots()
+	if siblingsFull(brokers, a.slotOf(b)) { // nowhere to spill to (placement takes the primary's connections): grow
+		if b.role == registry.Consume && a.waitingFor(b.id) > 0 {
+			a.grow(b.base)
+		}
+		return
+	}
 	asked := map[string]*brokerInfo{}
 	for _, c := range a.consumers {
 		if c.ch != nil || c.want != b.id || c.timer != nil {
