@@ -7,7 +7,7 @@ FUZZTIME  ?= 20s
 FUZZ_TARGETS := ./internal/redact:FuzzParseURI ./internal/redact:FuzzText ./actors:FuzzBrokerID \
 	./supervisor:FuzzLoadINI ./actors/kazoo:FuzzEnvelope ./actors/kazoo:FuzzRoutingKey ./actors/kazoo:FuzzJSONPath
 
-.PHONY: help demo test unit integration faults bench bench-go vet deps build screenshots fuzz
+.PHONY: help demo test unit integration faults scale bench bench-go vet deps build screenshots fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,8 +35,8 @@ fuzz: ## each fuzz target for FUZZTIME (20s) past its seeds: URIs and redaction,
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
 	done
 
-integration: deps ## integration tests against real RabbitMQ nodes the tests start themselves (the fault suite apart)
-	$(GO) test -race -count=1 -timeout 13m -skip '^TestFault_' ./integration/...
+integration: deps ## integration tests against real RabbitMQ nodes the tests start themselves (the fault and scale suites apart)
+	$(GO) test -race -count=1 -timeout 13m -skip '^TestFault_|^TestScale_' ./integration/...
 
 screenshots: deps ## redraw docs/ui-*.png: the observer (/ui) in headless Chromium against a real tree
 	WARREN_UI_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestUI_' ./integration/
@@ -45,6 +45,9 @@ faults: deps ## the fault suite: toxiproxy and broker faults under load, then it
 	@table=$$(mktemp); \
 	WARREN_FAULT_TABLE=$$table $(GO) test -race -count=1 -timeout 25m -run '^TestFault_' ./integration/; rc=$$?; \
 	cat $$table; rm -f $$table; exit $$rc
+
+scale: deps ## the scale suite, without -race: 20,000 listeners consuming on one broker, time and memory per listener
+	$(GO) test -count=1 -timeout 15m -v -run '^TestScale_' ./integration/
 
 bench: deps ## warren bench: Warren next to raw amqp091-go on a node of its own; redraws docs/benchmarks.svg
 	$(GO) run ./cmd/warren bench --svg docs/benchmarks.svg

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -38,6 +37,9 @@ type assignments struct {
 	dels map[string]bool                // rows to delete
 
 	draining map[string]bool // connections being drained (DrainBroker), up or not
+	count    map[string]int  // live channels by connection (in chans): placement's Channels
+	growing  map[string]bool // brokers asked for one more connection (AddConnection), until one comes up
+	self     *actor.PID
 
 	watches map[string]chan<- *openedChannel // per connection: its channels' close watch (close_watch.go)
 	waitBuf []consumerSlot                   // waitingSlots' buffer
@@ -45,6 +47,10 @@ type assignments struct {
 
 type brokerInfo struct {
 	id, zone string // id is the connection id (see ConnID)
+	base     string // the broker id (BrokerOf(id))
+	tags     []string
+	hidden   bool
+	maxConns int // connections its broker may have (BrokerSpec.MaxConnections)
 	role     registry.ConnRole
 	conn     *actor.PID
 	up       bool
@@ -63,7 +69,8 @@ type consumer struct {
 	typ       registry.ChannelType
 	role      registry.ConnRole
 	zone      string
-	sticky    string           // broker of a sticky consumer
+	sticky    string           // broker of a sticky consumer (ConnID of its first connection)
+	tag       string           // RequestChannel.Tag
 	want      string           // broker whose next channel is meant for it ("" for a float waiting on its zone)
 	ch        *openedChannel   // nil while waiting
 	canMove   bool             // RequestChannel.CanMove
@@ -90,6 +97,7 @@ func NewAssignmentsProps(env *Env, w registry.AssignmentsWriter) *actor.Props {
 			brokers: map[string]*brokerInfo{}, pools: map[string][]*openedChannel{},
 			chans: map[string]*openedChannel{}, owner: map[string]*consumer{},
 			consumers: map[string]*consumer{}, watches: map[string]chan<- *openedChannel{}, draining: map[string]bool{},
+			count: map[string]int{}, growing: map[string]bool{},
 		}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
@@ -98,7 +106,10 @@ var _ actor.Actor = (*assignments)(nil)
 
 func (a *assignments) Receive(ctx actor.Context) {
 	a.puts, a.dels = map[string]registry.Assignment{}, map[string]bool{}
+	a.self = ctx.Self()
 	switch m := ctx.Message().(type) {
+	case *ConnectionAdded:
+		a.onConnectionAdded(m)
 	case *actor.Started:
 		a.recover(ctx)
 	case *RequestChannel:
@@ -174,15 +185,15 @@ func (a *assignments) onRequest(ctx actor.Context, m *RequestChannel) {
 		}
 		return
 	}
-	c := &consumer{pid: m.Consumer, app: m.App, typ: m.Type, role: m.Role, zone: m.Zone, canMove: m.CanMove, created: time.Now()}
+	c := &consumer{pid: m.Consumer, app: m.App, typ: m.Type, role: m.Role, zone: m.Zone, canMove: m.CanMove, tag: m.Tag, created: time.Now()}
 	if c.typ == "" {
 		c.typ = registry.Float
 	}
 	if c.role != registry.Publish || !a.env.SplitPublishing {
 		c.role = registry.Consume // one connection per broker: it carries both
 	}
-	if c.typ == registry.Sticky {
-		c.sticky = ConnID(strings.TrimSuffix(m.Broker, PublishSuffix), c.role)
+	if c.typ == registry.Sticky && m.Broker != "" {
+		c.sticky = ConnID(BrokerOf(m.Broker), c.role)
 		if b := a.brokers[c.sticky]; b != nil && c.zone == "" {
 			c.zone = b.zone
 		}
@@ -200,7 +211,7 @@ func (a *assignments) onRequest(ctx actor.Context, m *RequestChannel) {
 // slot is what the placement rules know of c.
 func (c *consumer) slot() consumerSlot {
 	sl := consumerSlot{Key: c.pid.Id, Type: c.typ, Role: c.role, Zone: c.zone, Sticky: c.sticky, Want: c.want, Paused: c.timer != nil, Seq: c.seq,
-		CanMove: c.canMove, Moving: c.moving}
+		CanMove: c.canMove, Moving: c.moving, Tag: c.tag}
 	if c.ch != nil {
 		sl.Held = c.ch.broker
 	}
@@ -233,7 +244,8 @@ func (a *assignments) waitingSlots() []consumerSlot {
 }
 
 func (a *assignments) slotOf(b *brokerInfo) brokerSlot {
-	return brokerSlot{ID: b.id, Zone: b.zone, Role: b.role, Up: b.up, Draining: a.draining[b.id]}
+	return brokerSlot{ID: b.id, Zone: b.zone, Role: b.role, Up: b.up, Draining: a.draining[b.id],
+		Broker: b.base, Channels: a.count[b.id] + b.opening, Full: b.full, Hidden: b.hidden, Tags: b.tags}
 }
 
 func (a *assignments) brokerSlots() []brokerSlot {
@@ -342,7 +354,7 @@ func (a *assignments) putOld(c *consumer, ch *openedChannel) {
 func (a *assignments) dropOld(c *consumer, i int, close bool) {
 	ch := c.olds[i]
 	c.olds = append(c.olds[:i:i], c.olds[i+1:]...)
-	delete(a.chans, ch.id)
+	a.untrack(ch.id)
 	delete(a.owner, ch.id)
 	a.dels[ch.id] = true
 	if close {
@@ -375,7 +387,7 @@ func (a *assignments) releaseOne(key, id string) bool {
 // give hands a fresh channel of b to the oldest consumer waiting for it, or
 // puts it in b's pool.
 func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
-	a.chans[ch.id] = ch
+	a.track(ch)
 	a.watchChannel(ch)
 	slots := a.waitingSlots()
 	if i := nextWaiter(slots, a.slotOf(b)); i >= 0 {
@@ -383,7 +395,7 @@ func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
 		return
 	}
 	if surplus(len(a.pools[b.id]), a.poolTarget(b)) { // asked for a waiter that found another channel
-		delete(a.chans, ch.id)
+		a.untrack(ch.id)
 		a.closeChannel(ch)
 		return
 	}
@@ -410,6 +422,11 @@ func (a *assignments) onBrokerUp(m *brokerUp) {
 		a.brokers[m.broker] = b
 	}
 	b.zone, b.role, b.conn, b.up, b.opening, b.target = m.zone, m.role, m.conn, true, 0, m.target
+	b.base, b.tags, b.hidden, b.maxConns = m.base, m.tags, m.hidden, m.maxConns
+	if b.base == "" {
+		b.base = BrokerOf(b.id)
+	}
+	delete(a.growing, b.base)
 	b.full, b.refill, b.channelMax = false, false, m.channelMax
 	for _, ch := range m.channels {
 		a.give(b, ch)
@@ -417,7 +434,11 @@ func (a *assignments) onBrokerUp(m *brokerUp) {
 	// Floats of this zone with nowhere to go, and stickies for this broker,
 	// now want this broker.
 	for _, key := range wantOnUp(a.waitingSlots(), a.slotOf(b), a.brokerSlots()) {
-		a.consumers[key].want = b.id
+		c := a.consumers[key]
+		c.want = b.id
+		if c.reason != "" { // it waited on a full connection of this broker
+			a.explain(c, c.reasonOf, "")
+		}
 	}
 	a.demand(b)
 }
@@ -429,7 +450,7 @@ func (a *assignments) onBrokerDown(id string, why error) {
 	}
 	b.up, b.opening, b.full, b.refill = false, 0, false, false
 	for _, ch := range a.pools[id] {
-		delete(a.chans, ch.id)
+		a.untrack(ch.id)
 		a.dels[ch.id] = true
 	}
 	delete(a.pools, id)
@@ -461,7 +482,7 @@ func (a *assignments) onBrokerDown(id string, why error) {
 // lose detaches c from its channel and tells it so.
 func (a *assignments) lose(c *consumer, why error) {
 	ch := c.ch
-	delete(a.chans, ch.id)
+	a.untrack(ch.id)
 	delete(a.owner, ch.id)
 	c.ch, c.reconnect, c.moving = nil, true, false
 	a.env.Send(c.pid, &ChannelLost{ID: ch.id, Broker: ch.broker, Err: why})
@@ -487,9 +508,10 @@ func (a *assignments) onChannelsOpened(m *channelsOpened) {
 	case errors.Is(m.err, ErrNoChannelLeft):
 		if !b.full {
 			b.full = true
-			a.log.Warn("channel_max reached: consumers asking this broker for a channel wait until one is freed",
+			a.log.Warn("channel_max reached: consumers asking this connection for a channel go to another connection of its broker or wait until one is freed",
 				"broker", b.id, "channel_max", b.channelMax, "waiting", a.waitingFor(b.id))
 		}
+		a.spill(b)
 		a.explainWaits(b)
 	case m.err != nil:
 		a.log.Warn("broker could not open channels", "broker", m.broker, "err", redact.Error(m.err))
@@ -565,6 +587,9 @@ func (a *assignments) explainWaits(b *brokerInfo) {
 	why := ""
 	if b.up && b.full {
 		why = noChannelLeft(b.id, b.channelMax)
+		if a.growing[b.base] {
+			why += "; another connection is being opened"
+		}
 	}
 	for _, c := range a.consumers {
 		switch {
@@ -606,7 +631,7 @@ func (a *assignments) onChannelClosed(m *channelClosed) {
 	if verdict == closeIgnored {
 		return // released, or its broker already went down
 	}
-	delete(a.chans, m.id)
+	a.untrack(m.id)
 	if verdict == closePrechannel {
 		pool := a.pools[ch.broker]
 		for i, p := range pool {
@@ -658,7 +683,7 @@ func (a *assignments) release(id string) {
 	}
 	a.dels[id] = true
 	if ch := c.ch; ch != nil {
-		delete(a.chans, ch.id)
+		a.untrack(ch.id)
 		delete(a.owner, ch.id)
 		a.closeChannel(ch)
 	}
@@ -672,11 +697,12 @@ func (a *assignments) release(id string) {
 
 func (a *assignments) putConsumer(c *consumer) {
 	row := registry.Assignment{ID: c.pid.Id, Consumer: c.pid.Id, App: c.app, Type: c.typ, Role: c.role, Zone: c.zone,
-		State: c.state, Created: c.created, AssignedAt: c.assigned, Reconnect: c.reconnect, CanMove: c.canMove}
+		State: c.state, Created: c.created, AssignedAt: c.assigned, Reconnect: c.reconnect, CanMove: c.canMove,
+		Tag: c.tag}
 	switch {
 	case c.ch != nil:
 		row.Channel, row.Broker, row.AMQP = c.ch.id, c.ch.broker, c.ch.ch
-	case c.typ == registry.Sticky:
+	case c.sticky != "":
 		row.Broker, row.Reason = c.sticky, c.reason
 	default:
 		row.Broker, row.Reason = c.want, c.reason
@@ -696,6 +722,7 @@ func (a *assignments) recover(ctx actor.Context) {
 		}
 		if row.Available {
 			a.brokers[row.ID] = &brokerInfo{id: row.ID, zone: row.Zone, role: row.Role, up: true, target: row.Prechannels,
+				base: row.Broker, tags: row.Tags, hidden: row.Hidden, maxConns: DefaultMaxConnections,
 				channelMax: row.ChannelMax, conn: a.env.System.NewLocalPID(row.Actor)}
 		}
 	}
@@ -706,7 +733,7 @@ func (a *assignments) recover(ctx actor.Context) {
 		var ch *openedChannel
 		if row.AMQP != nil && a.brokers[row.Broker] != nil && !row.AMQP.IsClosed() {
 			ch = &openedChannel{id: row.Channel, broker: row.Broker, zone: row.Zone, ch: row.AMQP}
-			a.chans[ch.id] = ch
+			a.track(ch)
 		}
 		if row.State == registry.Moving { // after its consumer's row
 			olds = append(olds, row)
@@ -726,9 +753,9 @@ func (a *assignments) recover(ctx actor.Context) {
 			role = registry.Consume
 		}
 		c := &consumer{pid: a.env.System.NewLocalPID(row.Consumer), app: row.App, typ: row.Type, role: role, zone: row.Zone,
-			created: row.Created, assigned: row.AssignedAt, seq: a.seq, reconnect: row.Reconnect, canMove: row.CanMove}
-		if c.typ == registry.Sticky {
-			c.sticky = row.Broker
+			created: row.Created, assigned: row.AssignedAt, seq: a.seq, reconnect: row.Reconnect, canMove: row.CanMove, tag: row.Tag}
+		if c.typ == registry.Sticky && row.Broker != "" && row.Tag == "" { // one that asked by tag roams again
+			c.sticky = ConnID(BrokerOf(row.Broker), role)
 		}
 		a.consumers[row.Consumer] = c
 		ctx.Watch(c.pid)
@@ -748,7 +775,7 @@ func (a *assignments) recover(ctx actor.Context) {
 		c, ch := a.consumers[row.Consumer], a.chans[row.Channel]
 		if c == nil || ch == nil {
 			if ch != nil {
-				delete(a.chans, ch.id)
+				a.untrack(ch.id)
 				a.env.Go(func() { _ = ch.ch.Close() })
 			}
 			a.dels[row.ID] = true
@@ -822,7 +849,7 @@ func (a *assignments) drain(broker string, ids []string, on bool) error {
 // waiting for one look elsewhere.
 func (a *assignments) moveOff(id string) {
 	for _, ch := range a.pools[id] {
-		delete(a.chans, ch.id)
+		a.untrack(ch.id)
 		a.dels[ch.id] = true
 		a.closeChannel(ch)
 	}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -23,7 +24,30 @@ type brokerSlot struct {
 	// Draining: the broker is being drained (DrainBroker): floats take
 	// none of its channels while another broker of their zone is up.
 	Draining bool
+	// Broker is the broker id of the connection (BrokerOf(ID) when empty):
+	// a broker may have several consuming connections.
+	Broker string
+	// Channels counts the channels of the connection: held, pooled and
+	// being opened. Floats and stickies take the connection of their
+	// broker with the fewest.
+	Channels int
+	// Full: its channel_max is used up (its last ask failed for it).
+	Full bool
+	// Hidden brokers serve consumers that name them (by broker or tag) only.
+	Hidden bool
+	Tags   []string // the broker's tags
 }
+
+// broker returns the broker id of b's connection.
+func (b brokerSlot) broker() string {
+	if b.Broker != "" {
+		return b.Broker
+	}
+	return BrokerOf(b.ID)
+}
+
+// hasTag reports whether b's broker carries tag.
+func (b brokerSlot) hasTag(tag string) bool { return slices.Contains(b.Tags, tag) }
 
 // consumerSlot is what placement knows of a consumer.
 type consumerSlot struct {
@@ -41,51 +65,125 @@ type consumerSlot struct {
 	// Moving: it holds a channel (Held) of a draining broker and waits for
 	// one on another broker of its zone, which it gets as a move.
 	Moving bool
+	// Tag: it asked for a broker of its zone with that tag
+	// (RequestChannel.Tag), hidden or not.
+	Tag string
+}
+
+// roams reports whether c may take a channel on any fitting broker of its
+// zone (a float, or a sticky that named a tag and no broker), rather than
+// on the one broker it named.
+func (c consumerSlot) roams() bool {
+	return c.Type != registry.Sticky || (c.Sticky == "" && c.Tag != "")
+}
+
+// fits reports whether connection b may carry c's channel, up or not: a
+// connection of the broker c named, or for a roaming consumer one of its
+// zone and role carrying its tag (when it asked for one) and not hidden
+// (unless it asked for a tag).
+func fits(c consumerSlot, b brokerSlot) bool {
+	if !c.roams() { // c.Sticky is a connection id: it holds the role
+		return b.ID == c.Sticky || (b.Role == registry.Consume && b.Role == c.Role && b.broker() == c.Sticky)
+	}
+	if b.Role != c.Role {
+		return false
+	}
+	if b.Zone != c.Zone {
+		return false
+	}
+	if c.Tag != "" {
+		return b.hasTag(c.Tag)
+	}
+	return !b.Hidden
+}
+
+// better reports whether connection a is a better pick than b among the
+// connections of one broker: one with channels left first, then the one
+// with the fewest channels, then the smallest id.
+func better(a, b brokerSlot) bool {
+	if a.Full != b.Full {
+		return !a.Full
+	}
+	if a.Channels != b.Channels {
+		return a.Channels < b.Channels
+	}
+	return a.ID < b.ID
 }
 
 // waiting reports whether c waits for a channel: it holds none, or it is
 // moving off a draining broker; a paused consumer does not wait yet.
 func (c consumerSlot) waiting() bool { return (c.Held == "" || c.Moving) && !c.Paused }
 
-// pickBroker chooses the connection of c's next channel: its own for a
-// sticky consumer (when up, drained or not: it has no other); for a float
-// the primary of its zone and role — the up connection with the smallest
-// id — other than avoid (the one that just went down or is being drained),
-// skipping draining connections while another one is up. It returns ""
-// when none fits: the consumer waits.
+// pickBroker chooses the connection of c's next channel. For a consumer
+// that named its broker (a sticky), one of that broker's connections that
+// is up, drained or not (it has no other). For a roaming one, the primary
+// broker of its zone and role — the up broker with the smallest id —
+// fitting it (fits) other than connection avoid (the one that just went
+// down or is being drained), skipping draining brokers while another one
+// is up. Among the connections of the broker it takes one with channels
+// left, the fewest first, so that floats spread over a broker's
+// connections and a consumer past one connection's channel_max gets a
+// channel on another. It returns "" when none fits: the consumer waits.
 func pickBroker(c consumerSlot, brokers []brokerSlot, avoid string) string {
-	if c.Type == registry.Sticky {
-		for _, b := range brokers {
-			if b.ID == c.Sticky && b.Up {
-				return b.ID
+	if !c.roams() {
+		best := -1
+		for i, b := range brokers {
+			if b.Up && fits(c, b) && (best < 0 || better(b, brokers[best])) {
+				best = i
 			}
 		}
-		return ""
+		if best < 0 {
+			return ""
+		}
+		return brokers[best].ID
 	}
-	best, drained := "", ""
+	primary, drained := "", ""
 	for _, b := range brokers {
-		if !b.Up || b.Zone != c.Zone || b.Role != c.Role || b.ID == avoid {
+		if !b.Up || !fits(c, b) || b.ID == avoid {
 			continue
 		}
 		if b.Draining {
-			if drained == "" || b.ID < drained {
-				drained = b.ID
+			if drained == "" || b.broker() < drained {
+				drained = b.broker()
 			}
-		} else if best == "" || b.ID < best {
-			best = b.ID
+		} else if primary == "" || b.broker() < primary {
+			primary = b.broker()
 		}
 	}
-	if best == "" {
-		return drained
+	fallback := primary == ""
+	if fallback {
+		primary = drained
 	}
-	return best
+	best := -1
+	for i, b := range brokers {
+		if b.Up && fits(c, b) && b.ID != avoid && b.broker() == primary && b.Draining == fallback &&
+			(best < 0 || better(b, brokers[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return brokers[best].ID
 }
 
-// otherUp reports whether a broker of b's zone and role other than b is up
-// and not draining.
+// siblingsFull reports whether every up connection of b's broker and role
+// (b among them) has its channel_max used up: the broker needs another
+// connection for the consumers waiting on it.
+func siblingsFull(brokers []brokerSlot, b brokerSlot) bool {
+	for _, o := range brokers {
+		if o.Up && !o.Full && o.Role == b.Role && o.broker() == b.broker() {
+			return false
+		}
+	}
+	return true
+}
+
+// otherUp reports whether a broker of b's zone and role other than b's is
+// up, not hidden and not draining: floats have somewhere else to go.
 func otherUp(brokers []brokerSlot, b brokerSlot) bool {
 	for _, o := range brokers {
-		if o.ID != b.ID && o.Up && !o.Draining && o.Zone == b.Zone && o.Role == b.Role {
+		if o.broker() != b.broker() && o.Up && !o.Draining && !o.Hidden && o.Zone == b.Zone && o.Role == b.Role {
 			return true
 		}
 	}
@@ -111,7 +209,7 @@ func drainRefusal(brokers []brokerSlot, conns []string) string {
 // of broker b: it waits for b, or it is a float of b's zone waiting for any
 // broker of it and b is not draining.
 func wantsChannelOf(c consumerSlot, b brokerSlot) bool {
-	return c.waiting() && (c.Want == b.ID || (c.Type != registry.Sticky && c.Want == "" && c.Zone == b.Zone && c.Role == b.Role && !b.Draining))
+	return c.waiting() && (c.Want == b.ID || (c.roams() && c.Want == "" && fits(c, b) && !b.Draining))
 }
 
 // nextWaiter returns the index of the oldest consumer that takes a fresh
@@ -143,17 +241,27 @@ func channelsToAsk(consumers []consumerSlot, broker string, opening, pooled, tar
 // for its broker's pool of pooled channels (of target).
 func surplus(pooled, target int) bool { return pooled >= target }
 
-// wantOnUp returns the keys of the floats that wait on b's zone with no
-// broker in mind: b is now theirs. A draining b is theirs only while no
-// other broker of the zone (in brokers) is up, and never a moving
-// consumer's: it is moving off a draining broker.
+// wantOnUp returns the keys of the consumers that wait and that b, just
+// up, is now for: the roaming ones of b's zone fitting it (fits) with no
+// broker in mind, and those waiting for another connection of b's broker
+// that is down or has no channel left (b has room, being new). A draining
+// b is for the roaming ones only while no other broker of the zone (in
+// brokers) is up, and never a moving consumer's: it is moving off a
+// draining broker.
 func wantOnUp(consumers []consumerSlot, b brokerSlot, brokers []brokerSlot) []string {
-	if b.Draining && otherUp(brokers, b) {
-		return nil
+	stuck := map[string]bool{} // other connections of b's broker with no channel to give
+	for _, o := range brokers {
+		if o.ID != b.ID && o.broker() == b.broker() && o.Role == b.Role && (!o.Up || o.Full) {
+			stuck[o.ID] = true
+		}
 	}
+	floats := !(b.Draining && otherUp(brokers, b))
 	var keys []string
 	for _, c := range consumers {
-		if c.waiting() && c.Want == "" && c.Type != registry.Sticky && c.Zone == b.Zone && c.Role == b.Role && !(b.Draining && c.Moving) {
+		if !c.waiting() || !fits(c, b) {
+			continue
+		}
+		if stuck[c.Want] || (floats && c.Want == "" && c.roams() && !(b.Draining && c.Moving)) {
 			keys = append(keys, c.Key)
 		}
 	}
@@ -182,7 +290,7 @@ type drainStep struct {
 func movesOnDrain(consumers []consumerSlot, broker string) []drainStep {
 	var hit []consumerSlot
 	for _, c := range consumers {
-		if c.Type == registry.Sticky {
+		if !c.roams() {
 			continue
 		}
 		if (c.Held == broker && !c.Moving) || (c.waiting() && c.Want == broker) {

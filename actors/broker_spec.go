@@ -3,6 +3,8 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/warrenmq/warren/actors/kazoo"
@@ -15,6 +17,41 @@ type Exchange = kazoo.Exchange
 
 // PublishSuffix ends the id of a broker's publishing connection.
 const PublishSuffix = "~publish"
+
+// ConnSeparator separates a broker id from the number of one of its
+// consuming connections past the first: the first is the broker id itself
+// (host:port[@vhost]), the next ones host:port[@vhost]~2, ~3 and so on,
+// as the publishing connection is host:port[@vhost]~publish. ("#" is
+// taken: a channel id is its connection's id, "#" and a number.)
+const ConnSeparator = "~"
+
+// DefaultMaxConnections bounds the consuming connections the tree keeps to
+// one broker, those asked for (BrokerSpec.Connections, Tree.AddConnection)
+// and those opened when the broker's connections run out of channels:
+// 32 connections of RabbitMQ's default channel_max (2,047) carry 65,000
+// channels.
+const DefaultMaxConnections = 32
+
+// NthConnID names the n-th (1-based) consuming connection of broker: the
+// broker id for the first, broker~n for the next ones.
+func NthConnID(broker string, n int) string {
+	if n <= 1 {
+		return broker
+	}
+	return broker + ConnSeparator + strconv.Itoa(n)
+}
+
+// BrokerOf returns the broker id of connection id: without PublishSuffix
+// or the ~n of an extra consuming connection.
+func BrokerOf(id string) string {
+	id = strings.TrimSuffix(id, PublishSuffix)
+	if i := strings.LastIndex(id, ConnSeparator); i > 0 {
+		if _, err := strconv.Atoi(id[i+1:]); err == nil {
+			return id[:i]
+		}
+	}
+	return id
+}
 
 // ConnID names the connection of broker with role: the broker id itself
 // for consuming, with PublishSuffix for publishing.
@@ -36,6 +73,10 @@ type BrokerSpec struct {
 	// broker (Kazoo's add_connection); 0 means 1. More are opened when
 	// the ones there run out of channels (channel_max).
 	Connections int
+	// MaxConnections bounds the consuming connections to the broker,
+	// those asked for and those opened when channels run out; 0 means
+	// DefaultMaxConnections.
+	MaxConnections int
 	// Tags are the broker's tags (Kazoo's broker_tag): a listener or pool
 	// may ask for a broker by tag.
 	Tags []string
@@ -60,6 +101,22 @@ func (s BrokerSpec) Normalize(localZone string) (BrokerSpec, error) {
 	} else if redact.Text(s.ID) != s.ID || strings.Contains(s.ID, "://") {
 		// An id is shown everywhere (actor names, logs, /metrics labels).
 		return s, errors.New("warren: broker id: must not be a URI; leave it empty to derive host:port[@vhost]")
+	} else if BrokerOf(s.ID) != s.ID {
+		return s, fmt.Errorf("warren: broker id %s: must not end in %s or %sN (connection ids)", s.ID, PublishSuffix, ConnSeparator)
+	}
+	if s.MaxConnections <= 0 {
+		s.MaxConnections = DefaultMaxConnections
+	}
+	switch {
+	case s.Connections < 0 || s.Connections > s.MaxConnections:
+		return s, fmt.Errorf("warren: broker %s: connections %d: need 0..%d (max connections)", s.ID, s.Connections, s.MaxConnections)
+	case s.Connections == 0:
+		s.Connections = 1
+	}
+	for _, t := range s.Tags {
+		if t == "" || strings.ContainsAny(t, ", \t") {
+			return s, fmt.Errorf("warren: broker %s: tag %q: must be a non-empty word", s.ID, t)
+		}
 	}
 	if s.Zone == "" {
 		s.Zone = localZone
@@ -77,6 +134,9 @@ func (s BrokerSpec) Normalize(localZone string) (BrokerSpec, error) {
 		s.Prechannels = DefaultPrechannels
 	case s.Prechannels < 0:
 		s.Prechannels = -1 // none; kept negative so that Normalize is idempotent
+	}
+	if s.Hidden { // its channels are asked for by name only: none ahead of demand
+		s.Prechannels = -1
 	}
 	return s, nil
 }
@@ -96,6 +156,23 @@ func (s BrokerSpec) publishing() BrokerSpec {
 	return p
 }
 
+// nth returns the spec of the broker's n-th consuming connection (n >= 2):
+// its own id (NthConnID) and no exchanges to declare (the first one
+// declares them). s is normalized.
+func (s BrokerSpec) nth(n int) BrokerSpec {
+	p := s
+	p.ID, p.Exchanges = NthConnID(s.ID, n), []Exchange{}
+	name := p.Options.ConnectionName
+	if name == "" {
+		name = "warren"
+	}
+	p.Options.ConnectionName = fmt.Sprintf("%s (%d)", name, n)
+	return p
+}
+
+// HasTag reports whether the broker of s carries tag.
+func (s BrokerSpec) HasTag(tag string) bool { return slices.Contains(s.Tags, tag) }
+
 // Role says what the connection of s carries.
 func (s BrokerSpec) Role() registry.ConnRole {
 	if s.role == "" {
@@ -104,8 +181,8 @@ func (s BrokerSpec) Role() registry.ConnRole {
 	return s.role
 }
 
-// Broker returns the id of the broker of s (without PublishSuffix).
-func (s BrokerSpec) Broker() string { return strings.TrimSuffix(s.ID, PublishSuffix) }
+// Broker returns the id of the broker of s (see BrokerOf).
+func (s BrokerSpec) Broker() string { return BrokerOf(s.ID) }
 
 // URI returns the spec's URI with its password masked.
 func (s BrokerSpec) URI() BrokerURI {

@@ -72,6 +72,7 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.row = registry.Connection{
 			ID: c.spec.ID, Broker: c.spec.Broker(), Role: c.spec.Role(), Zone: c.spec.Zone, Local: c.spec.Zone == c.env.LocalZone,
 			URI: c.spec.URI().String(), Actor: c.self.Id, Prechannels: max(0, c.spec.Prechannels),
+			Tags: c.spec.Tags, Hidden: c.spec.Hidden,
 		}
 		if row, ok := c.env.Registry.Connection(c.spec.ID); ok && row.Draining { // restarted by its supervisor
 			c.drained = true
@@ -229,7 +230,7 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	c.watch(s)
 	// Assignments first: a reader that sees the row available can ask for a
 	// channel at once.
-	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, zone: c.spec.Zone, role: c.spec.Role(), conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels), channelMax: c.row.ChannelMax})
+	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, base: c.spec.Broker(), tags: c.spec.Tags, hidden: c.spec.Hidden, maxConns: c.spec.MaxConnections, zone: c.spec.Zone, role: c.spec.Role(), conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels), channelMax: c.row.ChannelMax})
 	s.prechannels = nil
 	c.log.Info("connected", "took", took, "channel_max", c.row.ChannelMax, "heartbeat", c.row.Heartbeat)
 }

@@ -69,6 +69,8 @@ func (c *connections) Receive(ctx actor.Context) {
 		c.onAdd(ctx, m)
 	case *RemoveBroker:
 		c.onRemove(ctx, m)
+	case *AddConnection:
+		c.onAddConnection(ctx, m)
 	case *connectionStatus:
 		if id, ok := c.byPath[m.row.Actor]; ok && id == m.row.ID {
 			m.row.Draining = c.draining[id]
@@ -111,6 +113,9 @@ func (c *connections) onAdd(ctx actor.Context, m *AddBroker) {
 		return
 	}
 	specs := []BrokerSpec{spec}
+	for n := 2; n <= spec.Connections; n++ {
+		specs = append(specs, spec.nth(n))
+	}
 	if c.env.SplitPublishing {
 		specs = append(specs, spec.publishing())
 	}
@@ -188,7 +193,11 @@ func (c *connections) onRemove(ctx actor.Context, m *RemoveBroker) {
 		ctx.Respond(&BrokerRemoved{Err: fmt.Errorf("warren: broker %s: %w", m.ID, registry.ErrNotFound)})
 		return
 	}
-	c.stop(ctx, ConnID(m.ID, registry.Publish)) // its publishing connection, if any
+	for id, s := range c.specs { // its publishing connection and extra consuming ones, if any
+		if id != m.ID && s.Broker() == m.ID {
+			c.stop(ctx, id)
+		}
+	}
 	c.removing[m.ID] = true
 	f := ctx.RequestFuture(c.env.PID(ConnSupName), &StopChild{Name: m.ID}, spawnTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
@@ -265,5 +274,59 @@ func (c *connections) forgetDraining(id string) {
 	if c.draining[id] {
 		delete(c.draining, id)
 		c.env.Send(c.env.PID(AssignmentsName), &drainMark{ids: []string{id}})
+	}
+}
+
+// onAddConnection starts one more consuming connection to a broker: the
+// next free number (NthConnID), up to its spec's MaxConnections.
+func (c *connections) onAddConnection(ctx actor.Context, m *AddConnection) {
+	reply := func(r *ConnectionAdded) {
+		r.Broker = m.Broker
+		if ctx.Sender() != nil {
+			ctx.Respond(r)
+		}
+	}
+	first, ok := c.specs[m.Broker]
+	if !ok || first.Role() != registry.Consume {
+		reply(&ConnectionAdded{Err: fmt.Errorf("warren: add connection to broker %s: %w", m.Broker, registry.ErrNotFound)})
+		return
+	}
+	if c.removing[m.Broker] {
+		reply(&ConnectionAdded{Err: fmt.Errorf("warren: add connection to broker %s: being removed", m.Broker)})
+		return
+	}
+	used := map[string]bool{}
+	for id, s := range c.specs {
+		if s.Broker() == m.Broker && s.Role() == registry.Consume {
+			used[id] = true
+		}
+	}
+	n := nextConnNumber(m.Broker, used, first.MaxConnections)
+	if n == 0 {
+		reply(&ConnectionAdded{Err: fmt.Errorf("warren: add connection to broker %s: %w (%d)", m.Broker, ErrMaxConnections, first.MaxConnections)})
+		return
+	}
+	spec := first.nth(n)
+	c.start(ctx, spec, func(err error) {
+		if err != nil {
+			reply(&ConnectionAdded{Err: err})
+			return
+		}
+		c.log.Info("connection added", "broker", m.Broker, "connection", spec.ID, "connections", len(used)+1)
+		reply(&ConnectionAdded{ID: spec.ID})
+	})
+}
+
+// nextConnNumber returns the smallest n >= 2 whose NthConnID is not in
+// used, the consuming connections of broker, or 0 when broker has max of
+// them already.
+func nextConnNumber(broker string, used map[string]bool, max int) int {
+	if len(used) >= max {
+		return 0
+	}
+	for n := 2; ; n++ {
+		if !used[NthConnID(broker, n)] {
+			return n
+		}
 	}
 }

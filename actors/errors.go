@@ -26,6 +26,9 @@ var (
 	// ErrLastBroker is returned by a drain that would leave a zone with no
 	// broker up to take its floats.
 	ErrLastBroker = errors.New("warren: no other broker of the zone is up")
+	// ErrMaxConnections is returned by AddConnection when the broker has
+	// DefaultMaxConnections consuming connections already.
+	ErrMaxConnections = errors.New("warren: the broker has as many connections as it may")
 )
 
 // BrokerError reports a failed operation against one broker.

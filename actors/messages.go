@@ -116,7 +116,20 @@ type BrokerAdded struct {
 	Err error
 }
 
-// RemoveBroker stops the connection of broker ID. The reply is *BrokerRemoved.
+// AddConnection asks the connections actor for one more consuming
+// connection to broker Broker (Kazoo's add_connection), up to its
+// BrokerSpec.MaxConnections. The reply is *ConnectionAdded.
+type AddConnection struct{ Broker string }
+
+// ConnectionAdded answers AddConnection: ID is the new connection's id
+// (NthConnID), Broker the broker asked about.
+type ConnectionAdded struct {
+	Broker string
+	ID     string
+	Err    error
+}
+
+// RemoveBroker stops the connections of broker ID. The reply is *BrokerRemoved.
 type RemoveBroker struct{ ID string }
 
 // BrokerRemoved answers RemoveBroker.
@@ -163,6 +176,10 @@ type connectionStatus struct{ row registry.Connection }
 
 type brokerUp struct {
 	broker, zone string // broker is the connection id
+	base         string // the broker id (BrokerOf(broker))
+	tags         []string
+	hidden       bool
+	maxConns     int // BrokerSpec.MaxConnections
 	role         registry.ConnRole
 	conn         *actor.PID
 	channels     []*openedChannel

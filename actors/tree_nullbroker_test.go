@@ -261,13 +261,14 @@ func TestConnection_ChannelMaxBelowThePrechannels(t *testing.T) {
 	}
 }
 
-// Consumers past a connection's channel_max wait with the reason on their
-// rows (and a ChannelWaiting telling them), the tree says it is degraded,
-// and once channels are released the waiting consumers get them and the
-// reason goes.
+// Consumers past a connection's channel_max, with no other connection
+// allowed (MaxConnections 1), wait with the reason on their rows (and a
+// ChannelWaiting telling them), the tree says it is degraded, and once
+// channels are released the waiting consumers get them and the reason
+// goes.
 func TestAssignments_ChannelMaxReachedSaysWhyAndFreedChannelsGoToWaiters(t *testing.T) {
 	nb := startNull(t, nullbroker.Config{ChannelMax: 4})
-	tree := startNullTree(t, fast(supervisor.Config{Prechannels: 1}), nb)
+	tree := startNullTree(t, fast(supervisor.Config{Prechannels: 1, MaxConnections: 1}), nb)
 	id := idOf(t, nb)
 	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
 		t.Fatal(err)

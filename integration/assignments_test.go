@@ -164,6 +164,7 @@ func TestAssignments_ChannelMaxGivesClearError(t *testing.T) {
 	cfg := bare(oneZone(b.URI()))
 	cfg.Connection.ChannelMax = 3 // control channel + 2
 	cfg.Prechannels = -1
+	cfg.MaxConnections = 1 // no other connection is opened for the third
 	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	id := brokerID(t, b)

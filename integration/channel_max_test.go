@@ -43,8 +43,10 @@ func listenerStates(tree *supervisor.Tree) (map[registry.ListenerState]int, []re
 }
 
 // Listeners past one connection's channel_max never wait in silence: on a
-// node whose rabbitmq.conf sets channel_max = 20, 30 listeners get 19
-// channels (the connection's control channel is the 20th) and the other 11
+// node whose rabbitmq.conf sets channel_max = 20, with one connection
+// allowed to the broker (MaxConnections 1: no other is opened for them),
+// 30 listeners get 19 channels (the connection's control channel is the
+// 20th) and the other 11
 // wait with "no channel left on broker X: channel_max 20 reached" on their
 // listener and assignments rows; the node stays ready but says it is
 // degraded (GET /readyz 200 "degraded", Tree.Degraded). Once 15 listeners
@@ -52,7 +54,9 @@ func listenerStates(tree *supervisor.Tree) (map[registry.ListenerState]int, []re
 func TestChannelMax_WaitingListenersSayWhyAndTheNodeIsDegraded(t *testing.T) {
 	const channelMax, spawned, stopped = 20, 30, 15
 	b := StartBroker(t, WithConfig(fmt.Sprintf("channel_max = %d", channelMax)))
-	tree, logs := treetest.Start(t, bare(oneZone(b.URI())))
+	cfg := bare(oneZone(b.URI()))
+	cfg.MaxConnections = 1
+	tree, logs := treetest.Start(t, cfg)
 	defer func() { // the assignments actor's side of a failure
 		if t.Failed() {
 			for _, l := range strings.Split(logs.String(), "\n") {

@@ -56,7 +56,9 @@ type Assignment struct {
 	// Reason says why a waiting consumer has no channel yet when Warren
 	// knows ("no channel left on broker X: channel_max N reached"); empty
 	// otherwise.
-	Reason   string        `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Tag is the broker tag the consumer asked for (RequestChannel.Tag).
+	Tag      string        `json:"tag,omitempty"`
 	Watchers int           `json:"watchers"` // callers blocked in WaitAssigned (filled on read)
 	AMQP     *amqp.Channel `json:"-"`        // the channel itself; owned by the consumer once assigned
 }

@@ -40,10 +40,11 @@ const (
 // Connection is a row of the connections table: one broker connection.
 type Connection struct {
 	// ID names the connection: the broker id (host:port[@vhost]) for the
-	// consuming connection, with "~publish" appended for the publishing
-	// one. Unique, never a password.
+	// broker's first consuming connection, host:port[@vhost]~N for its
+	// N-th (N >= 2), with "~publish" appended for the publishing one.
+	// Unique, never a password.
 	ID         string        `json:"id"`
-	Broker     string        `json:"broker"`      // the broker id, the same for both connections of a broker
+	Broker     string        `json:"broker"`      // the broker id, the same for all connections of a broker
 	Role       ConnRole      `json:"role"`        // consume or publish
 	Zone       string        `json:"zone"`        // zone name as configured
 	Local      bool          `json:"local"`       // Zone is this node's own zone
@@ -73,6 +74,12 @@ type Connection struct {
 	// take none of its channels while another broker of its zone is up.
 	// The mark stays across reconnects until Tree.UndrainBroker.
 	Draining bool `json:"draining"`
+	// Tags are the broker's tags (Kazoo's broker_tag): a consumer may ask
+	// for a broker by tag.
+	Tags []string `json:"tags,omitempty"`
+	// Hidden: the broker serves sticky channels only (a consumer naming it
+	// or one of its tags), never floats; it keeps no prechannels.
+	Hidden bool `json:"hidden"`
 }
 
 // ConnectionsWriter writes the connections table. The tree hands the only

@@ -31,6 +31,14 @@ type Config struct {
 	// Prechannels is the number of channels each connection opens ahead of
 	// demand. Defaults to actors.DefaultPrechannels (10, as Kazoo).
 	Prechannels int
+	// Connections is how many consuming connections the tree keeps to each
+	// broker from the start (Kazoo's add_connection); more are opened when
+	// a broker's run out of channels, up to actors.DefaultMaxConnections.
+	// Defaults to 1.
+	Connections int
+	// MaxConnections bounds the consuming connections to each broker.
+	// Defaults to actors.DefaultMaxConnections (32).
+	MaxConnections int
 	// BootstrapTimeout is how long bootstrap waits for a local broker before
 	// reporting an error. Defaults to actors.DefaultBootstrapTimeout.
 	BootstrapTimeout time.Duration
@@ -112,8 +120,11 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 		for j, uri := range z.Brokers {
 			key := fmt.Sprintf("amqp_uri #%d", j+1)
 			opts := c.Connection
-			opts.URL = uri
-			spec, err := actors.BrokerSpec{Zone: z.Name, Options: opts, Exchanges: c.Exchanges, Prechannels: c.Prechannels}.Normalize(local)
+			var tags []string
+			var hidden bool
+			opts.URL, tags, hidden = brokerQuery(uri)
+			spec, err := actors.BrokerSpec{Zone: z.Name, Options: opts, Exchanges: c.Exchanges, Prechannels: c.Prechannels,
+				Connections: c.Connections, MaxConnections: c.MaxConnections, Tags: tags, Hidden: hidden}.Normalize(local)
 			if err != nil {
 				return "", nil, &ConfigError{Source: src, Section: section, Key: key, Err: err}
 			}

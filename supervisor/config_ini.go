@@ -157,7 +157,7 @@ func applyEnv(cfg *Config, path string) {
 // warrenKeys are the keys of Warren's own [warren] section: any other is
 // a typo, reported rather than ignored.
 var warrenKeys = []string{"zone", "node", "heartbeat", "connection_timeout", "backoff_first", "backoff_max",
-	"bootstrap_timeout", "channel_max", "frame_max", "max_attempts", "prechannels", "publishers",
+	"bootstrap_timeout", "channel_max", "connections", "max_connections", "frame_max", "max_attempts", "prechannels", "publishers",
 	"publish_buffer", "publish_max_wait", "publish_max_message_size", "rpc_workers"}
 
 func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
@@ -206,6 +206,7 @@ func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 		dur("bootstrap_timeout", &cfg.BootstrapTimeout),
 		num("channel_max", &c.ChannelMax), num("frame_max", &c.FrameMax),
 		num("max_attempts", &c.Backoff.MaxAttempts), num("prechannels", &cfg.Prechannels),
+		num("connections", &cfg.Connections), num("max_connections", &cfg.MaxConnections),
 		num("publishers", &cfg.Publish.Publishers), num("publish_buffer", &cfg.Publish.Buffer),
 		dur("publish_max_wait", &cfg.Publish.MaxWait), num("publish_max_message_size", &cfg.Publish.MaxMessageSize), num("rpc_workers", &cfg.RPC.Workers),
 	} {

@@ -549,3 +549,16 @@ func (t *Tree) AddBrokerWith(ctx context.Context, uri string, o BrokerOptions) (
 	r := res.(*actors.BrokerAdded)
 	return r.ID, r.Err
 }
+
+// AddConnection opens one more consuming connection to broker id (Kazoo's
+// add_connection) and returns its id (id~N, see [actors.NthConnID]) once
+// its actor runs; it connects in the background like any other. A broker
+// keeps at most [actors.DefaultMaxConnections] consuming connections.
+func (t *Tree) AddConnection(ctx context.Context, id string) (string, error) {
+	res, err := t.request(ctx, t.PID(actors.ConnectionsName), &actors.AddConnection{Broker: id})
+	if err != nil {
+		return "", err
+	}
+	r := res.(*actors.ConnectionAdded)
+	return r.ID, r.Err
+}

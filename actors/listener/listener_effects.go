@@ -59,7 +59,7 @@ func (l *listener) doInit(ctx actor.Context, _ effect) {
 
 func (l *listener) doRequestChannel(ctx actor.Context, _ effect) {
 	s := l.shared.spec
-	ctx.Send(l.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: s.App, Type: s.Channel, Broker: s.Broker, Zone: s.Zone, CanMove: true})
+	ctx.Send(l.env.PID(actors.AssignmentsName), &actors.RequestChannel{Consumer: ctx.Self(), App: s.App, Type: s.Channel, Broker: s.Broker, Zone: s.Zone, Tag: s.Tag, CanMove: true})
 }
 
 func (l *listener) doRelease(ctx actor.Context, _ effect) {

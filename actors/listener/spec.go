@@ -62,6 +62,10 @@ type Spec struct {
 	Channel registry.ChannelType // Float (default) or Sticky
 	Broker  string               // broker id for a Sticky channel
 	Zone    string               // zone of a Float channel; defaults to the local zone
+	// Tag asks for a broker of the zone carrying that tag (Kazoo's
+	// broker_tag), hidden ones included (actors.RequestChannel.Tag); a
+	// Sticky channel may name a Tag instead of a Broker.
+	Tag string
 
 	Ack          AckPolicy
 	Workers      int  // handlers running at once; 0 means DefaultWorkers
@@ -199,8 +203,8 @@ func (s Spec) normalize() (Spec, error) {
 	if s.Channel == "" {
 		s.Channel = registry.Float
 	}
-	if s.Channel == registry.Sticky && s.Broker == "" {
-		return s, fmt.Errorf("warren: listener %s: a sticky channel needs a broker", s.Name)
+	if s.Channel == registry.Sticky && s.Broker == "" && s.Tag == "" {
+		return s, fmt.Errorf("warren: listener %s: a sticky channel needs a broker or a tag", s.Name)
 	}
 	if s.Consume.Tag == "" {
 		s.Consume.Tag = "warren." + s.Name
