@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/warrenmq/warren/actors"
@@ -35,7 +34,7 @@ type AdminBrokerSummary struct {
 	Floats      int                `json:"floats"`      // float channels held on it by consumers
 	Stickies    int                `json:"stickies"`    // sticky channels held on it
 	Draining    bool               `json:"draining"`    //
-	Tags        []string           `json:"tags"`        // as added (POST /brokers)
+	Tags        []string           `json:"tags"`        // the broker's tags (config or POST /brokers)
 	Hidden      bool               `json:"hidden"`      // serves stickies only
 }
 
@@ -53,47 +52,6 @@ type AdminDrain struct {
 	Timeout string `json:"timeout"` // a Go duration; "" means DefaultAdminDrainTimeout
 }
 
-// brokerLabels keeps the tags and hidden mark of the brokers added through
-// POST /brokers, per tree, until the connections table carries them.
-var brokerLabels sync.Map // *Tree -> *labels
-
-type labels struct {
-	mu sync.Mutex
-	by map[string]BrokerOptions
-}
-
-// labels returns the tree's labels; an entry lives as long as the process
-// (a few bytes per tree that had a broker added through the API).
-func (t *Tree) labels() *labels {
-	l, _ := brokerLabels.LoadOrStore(t, &labels{by: map[string]BrokerOptions{}})
-	return l.(*labels)
-}
-
-// brokerOptions returns the tags and hidden mark broker id was added with.
-func (t *Tree) brokerOptions(id string) BrokerOptions {
-	l, ok := brokerLabels.Load(t)
-	if !ok {
-		return BrokerOptions{}
-	}
-	return l.(*labels).get(id)
-}
-
-func (l *labels) get(id string) BrokerOptions {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.by[id]
-}
-
-func (l *labels) set(id string, o BrokerOptions, keep bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if keep {
-		l.by[id] = o
-	} else {
-		delete(l.by, id)
-	}
-}
-
 // adminBrokers builds GET /brokers from one snapshot of the connections and
 // the assignments.
 func (t *Tree) adminBrokers() []AdminBrokerSummary {
@@ -104,18 +62,17 @@ func (t *Tree) adminBrokers() []AdminBrokerSummary {
 	for _, c := range s.Connections() {
 		b := byID[c.Broker]
 		if b == nil {
-			o := t.brokerOptions(c.Broker)
-			tags := o.Tags
-			if tags == nil {
-				tags = []string{}
-			}
-			b = &AdminBrokerSummary{ID: c.Broker, Zone: c.Zone, Tags: tags, Hidden: o.Hidden, Connections: []string{}}
+			b = &AdminBrokerSummary{ID: c.Broker, Zone: c.Zone, Tags: []string{}, Connections: []string{}}
 			byID[c.Broker] = b
 			out = append(out, b)
 		}
 		if c.Role != registry.Publish || b.State == "" {
 			b.State, b.URI = c.State, redact.URI(c.URI)
 		}
+		if len(b.Tags) == 0 && len(c.Tags) > 0 {
+			b.Tags = c.Tags
+		}
+		b.Hidden = b.Hidden || c.Hidden
 		b.Connections = append(b.Connections, c.ID)
 		b.Draining = b.Draining || c.Draining
 		byConn[c.ID] = b
@@ -181,7 +138,6 @@ func (t *Tree) adminAddBroker(req *http.Request) (int, any) {
 	default:
 		return adminFail(http.StatusBadGateway, err)
 	}
-	t.labels().set(id, o, true)
 	zone := body.Zone
 	if zone == "" {
 		zone = t.LocalZone()
@@ -205,7 +161,6 @@ func (t *Tree) adminRemoveBroker(req *http.Request) (int, any) {
 		}
 		return adminFail(http.StatusBadGateway, err)
 	}
-	t.labels().set(id, BrokerOptions{}, false)
 	t.adminLog().Info("broker removed through the admin API", "broker", id)
 	return http.StatusOK, AdminChange{Action: "removed", Kind: "broker", ID: id, Message: "broker " + id + " removed: its connections are closed"}
 }
