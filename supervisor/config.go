@@ -47,6 +47,10 @@ type Config struct {
 	// take the defaults (publish.Config). The other zones get one
 	// publisher and one RPC worker each, sized alike.
 	Publish publish.Config
+	// Nodes declares this node's advertisement on Kazoo's "nodes"
+	// exchange and the list of nodes it keeps (NodesConfig): on by
+	// default, as in Kazoo.
+	Nodes NodesConfig
 	// Source names where the config came from, for error messages.
 	Source string
 }
@@ -141,6 +145,9 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 	}
 	if err := c.RPC.Validate(); err != nil {
 		return "", nil, &ConfigError{Source: src, Section: "rpc", Err: err}
+	}
+	if err := c.Nodes.validate(); err != nil {
+		return "", nil, &ConfigError{Source: src, Section: "nodes", Err: err}
 	}
 	return local, specs, nil
 }
