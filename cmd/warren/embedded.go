@@ -30,6 +30,9 @@ func addTreeFlags(cmd *cobra.Command) {
 // publishes or listens declares no reply queues.
 func noRPC(cfg *supervisor.Config) { cfg.RPC.Workers = -1 }
 
+// silent keeps a client command's tree off the nodes exchange.
+func silent(cfg *supervisor.Config) { cfg.Nodes.Silent = true }
+
 // defaultWait is how long a client command waits for a broker by default.
 const defaultWait = 10 * time.Second
 
@@ -39,6 +42,9 @@ func (a *app) startTree(cmd *cobra.Command, log *slog.Logger, adjust ...func(*su
 	cfg, err := a.treeConfig(cmd)
 	if err != nil {
 		return nil, cfg, err
+	}
+	if cfg.Nodes.Version == "" {
+		cfg.Nodes.Version = versionLine() // the Version this node advertises on the nodes exchange
 	}
 	for _, f := range adjust {
 		f(&cfg)
@@ -118,7 +124,9 @@ func (a *app) clientTree(cmd *cobra.Command, adjust ...func(*supervisor.Config))
 	if ready <= 0 {
 		return nil, nil, nil, &usageError{fmt.Errorf("--wait %v: need a positive duration, e.g. 5s", ready)}
 	}
-	t, _, err = a.startTree(cmd, log, adjust...)
+	// A client command is not a node of the installation: it lists none
+	// and stays off the nodes exchange (`warren run` advertises).
+	t, _, err = a.startTree(cmd, log, append([]func(*supervisor.Config){silent}, adjust...)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

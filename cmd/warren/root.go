@@ -45,7 +45,7 @@ func newApp() *app {
 // place: the node (run, demo), the listings, then the client commands.
 var commands = []func(*app) *cobra.Command{
 	newRunCmd, newDemoCmd, newBenchCmd, newBenchSinkCmd,
-	newStatusCmd, newTreeCmd, newZonesCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd,
+	newStatusCmd, newTreeCmd, newZonesCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd, newNodesCmd,
 	newListenCmd, newPublishCmd, newCallCmd, newErrorsCmd,
 	newVersionCmd,
 }
