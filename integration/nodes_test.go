@@ -49,6 +49,26 @@ func runNode(t *testing.T, bin, uri, name string) (string, *exec.Cmd) {
 	return testkit.Recv(t, addr, 30*time.Second, name+"'s admin address"), cmd
 }
 
+// nodesListenerConsumes reports whether the nodes listener of the node at
+// admin consumes (`warren listeners --json`).
+func nodesListenerConsumes(t *testing.T, bin, admin string) bool {
+	t.Helper()
+	out, err := exec.Command(bin, "listeners", "--admin", admin, "--json").Output()
+	if err != nil {
+		t.Fatalf("warren listeners --admin %s: %v\n%s", admin, err, out)
+	}
+	var rows []struct{ Path, State string }
+	if err := json.Unmarshal(out, &rows); err != nil {
+		t.Fatalf("warren listeners --json: %v\n%s", err, out)
+	}
+	for _, r := range rows {
+		if r.Path == "warren/nodes/nodes_listener" && r.State == string(registry.ListenerConsuming) {
+			return true
+		}
+	}
+	return false
+}
+
 // nodesOf runs `warren nodes --json` against admin.
 func nodesOf(t *testing.T, bin, admin string) map[string]registry.Node {
 	t.Helper()
@@ -77,16 +97,18 @@ func TestNodes_TwoWarrenProcessesSeeEachOtherAndForgetAStoppedOne(t *testing.T) 
 	adminA, _ := runNode(t, bin, b.URI(), "warren_a@test")
 	testkit.Poll(t, 30*time.Second, "a lists itself", func() bool { _, ok := nodesOf(t, bin, adminA)["warren_a@test"]; return ok })
 	adminB, procB := runNode(t, bin, b.URI(), "warren_b@test")
-	testkit.Poll(t, 30*time.Second, "b lists itself", func() bool { _, ok := nodesOf(t, bin, adminB)["warren_b@test"]; return ok })
-	// From here on B advertises (its first one went out as it listed
-	// itself) and consumes: each must list the other within one period.
+	testkit.Poll(t, 30*time.Second, "b's nodes listener consumes", func() bool { return nodesListenerConsumes(t, bin, adminB) })
+	// From here on B consumes the advertisements and has sent its first
+	// (kz_nodes starts its heartbeats once its queue exists): each must
+	// list the other within one period, plus the time the polling of two
+	// CLI processes takes.
 	start := time.Now()
-	testkit.Poll(t, period, "a and b list each other", func() bool {
+	testkit.Poll(t, period+time.Second, "a and b list each other", func() bool {
 		_, aSeesB := nodesOf(t, bin, adminA)["warren_b@test"]
 		_, bSeesA := nodesOf(t, bin, adminB)["warren_a@test"]
 		return aSeesB && bSeesA
 	})
-	t.Logf("a and b saw each other %v after b came up (period %v)", time.Since(start).Round(time.Millisecond), period)
+	t.Logf("a and b saw each other %v after b's nodes listener consumed (period %v)", time.Since(start).Round(time.Millisecond), period)
 	seen := nodesOf(t, bin, adminA)["warren_b@test"]
 	if seen.Kind != registry.NodeWarren || seen.Zone != "local" || seen.Self || len(seen.Apps) == 0 {
 		t.Fatalf("a's row of b: %+v", seen)
@@ -101,6 +123,7 @@ func TestNodes_TwoWarrenProcessesSeeEachOtherAndForgetAStoppedOne(t *testing.T) 
 		}
 	}
 
+	lastExpiry := nodesOf(t, bin, adminA)["warren_b@test"].Expires // an advertisement heard later only pushes it back
 	if err := procB.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +131,9 @@ func TestNodes_TwoWarrenProcessesSeeEachOtherAndForgetAStoppedOne(t *testing.T) 
 	expiry := time.Duration(float64(period) * 1.25)
 	testkit.Poll(t, expiry+period, "a forgets b", func() bool { _, ok := nodesOf(t, bin, adminA)["warren_b@test"]; return !ok })
 	t.Logf("a forgot b %v after b was stopped (expiry %v)", time.Since(stopped).Round(time.Millisecond), expiry)
+	if now := time.Now(); now.Before(lastExpiry) {
+		t.Fatalf("a forgot b at %v, before its expiry %v", now, lastExpiry)
+	}
 	if _, ok := nodesOf(t, bin, adminA)["warren_a@test"]; !ok {
 		t.Fatal("a forgot itself")
 	}

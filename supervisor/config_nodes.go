@@ -10,7 +10,14 @@ import (
 // NodesConfig declares the tree's "nodes" actor (Kazoo's kz_nodes): this
 // node's advertisement on Kazoo's "nodes" exchange and the list of the
 // installation's nodes it keeps from the others' (`warren nodes`).
+//
+// A tree that runs no publishers (Publish.Publishers < 0) cannot advertise
+// and runs no nodes actor, as does one with Disabled set.
 type NodesConfig struct {
+	// Disabled runs no nodes actor at all: the node neither advertises nor
+	// lists the others (the CLI's client commands, which are not nodes of
+	// the installation).
+	Disabled bool
 	// Silent turns this node's advertisement off (config.ini's [warren]
 	// advertise = false): Kazoo nodes always advertise, and so does Warren
 	// unless told. The tree still lists the others.

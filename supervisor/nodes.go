@@ -11,8 +11,12 @@ import (
 
 // nodesProps returns the props of the tree's "nodes" actor (Kazoo's
 // kz_nodes): it advertises through the tree's publishers, fire and forget
-// as kz_nodes does, and is the one writer of the nodes table.
+// as kz_nodes does, and is the one writer of the nodes table. Nil when the
+// tree runs none (NodesConfig.Disabled, or no publishers).
 func (t *Tree) nodesProps(cfg Config, w registry.NodesWriter) (*actor.Props, error) {
+	if _, ok := t.pubs.local(); cfg.Nodes.Disabled || !ok {
+		return nil, nil
+	}
 	nc := nodes.Config{
 		Node:    cfg.Nodes.node(cfg.RPC.Node),
 		Zone:    t.env.LocalZone,

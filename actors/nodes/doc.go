@@ -7,7 +7,8 @@
 // # What goes on the wire
 //
 // Every period (Kazoo's 5 s plus up to 10 s at random, or [Config.Period])
-// the actor publishes, through the tree's publishers, to exchange "nodes"
+// the actor publishes, while the local zone has a primary broker (as
+// kz_nodes does), through the tree's publishers, to exchange "nodes"
 // (fanout) with an empty routing key, a JSON envelope with Event-Category
 // "nodes", Event-Name "advertise", App-Name "warren", App-Version, Node,
 // Msg-ID, and kz_nodes' fields: Expires (the period in ms), Zone, Version,

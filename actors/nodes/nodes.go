@@ -48,9 +48,10 @@ type nodesActor struct {
 	adTimer     *time.Timer
 	expTimer    *time.Timer
 	expGen      uint64
-	expAt       time.Time // when expTimer fires
-	publishing  bool      // an advertisement's publish is running
-	lastPubFail bool      // the last publish failed: logged once per outage
+	expAt       time.Time          // when expTimer fires
+	publishing  bool               // an advertisement's publish is running
+	lastPubFail bool               // the last publish failed: logged once per outage
+	cancel      context.CancelFunc // ends the wait for the listener to consume
 }
 
 // NewProps returns the props of the nodes actor, which the tree spawns
@@ -100,7 +101,28 @@ func (n *nodesActor) start(ctx actor.Context) {
 	n.armExpiry()
 	if !n.cfg.Silent {
 		n.advertise(ctx)
+		n.advertiseWhenConsuming(ctx.Self())
 	}
+}
+
+// advertiseWhenConsuming advertises again as soon as the listener
+// consumes (kz_nodes starts its heartbeats when its queue is created): the
+// first advertisement goes out once the broker is there, not a period
+// later.
+func (n *nodesActor) advertiseWhenConsuming(self *actor.PID) {
+	wctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	path, reg, env := self.Id+"/"+ListenerName, n.env.Registry, n.env
+	go func() {
+		defer cancel()
+		err := reg.Wait(wctx, func(s *registry.Snapshot) (bool, error) {
+			l, ok := s.Listener(path)
+			return ok && l.State == registry.ListenerConsuming, nil
+		})
+		if err == nil {
+			env.Send(self, &advertiseNow{})
+		}
+	}()
 }
 
 // listenerSpec is kz_nodes' gen_listener: an anonymous queue bound to
@@ -132,6 +154,9 @@ func (n *nodesActor) listenerSpec(self *actor.PID) listener.Spec {
 func (n *nodesActor) advertise(ctx actor.Context) {
 	period := n.cfg.period()
 	self := ctx.Self()
+	if n.adTimer != nil {
+		n.adTimer.Stop() // one chain of advertisements, whoever asked for this one
+	}
 	n.adTimer = time.AfterFunc(period, func() { n.env.Send(self, &advertiseNow{}) })
 	now := time.Now()
 	e := advertisement(n.cfg, appsOf(n.env.Registry.Snapshot()), n.started, period)
@@ -147,6 +172,12 @@ func (n *nodesActor) advertise(ctx actor.Context) {
 	}
 	if n.publishing {
 		return // the last one is still waiting for a publisher: skip this one, as kz_nodes' maybe_publish
+	}
+	if _, up := n.env.Registry.Primary(n.cfg.Zone); !up {
+		// kz_nodes publishes only while its primary broker is connected:
+		// an advertisement must not take a publish buffer's place while
+		// the zone is down.
+		return
 	}
 	body, err := e.Marshal()
 	if err != nil {
@@ -242,6 +273,9 @@ func (n *nodesActor) setExpiryTimer(at time.Time) {
 }
 
 func (n *nodesActor) stopTimers() {
+	if n.cancel != nil {
+		n.cancel()
+	}
 	for _, t := range []*time.Timer{n.adTimer, n.expTimer} {
 		if t != nil {
 			t.Stop()

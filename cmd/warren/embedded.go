@@ -30,8 +30,9 @@ func addTreeFlags(cmd *cobra.Command) {
 // publishes or listens declares no reply queues.
 func noRPC(cfg *supervisor.Config) { cfg.RPC.Workers = -1 }
 
-// silent keeps a client command's tree off the nodes exchange.
-func silent(cfg *supervisor.Config) { cfg.Nodes.Silent = true }
+// noNodes runs a client command's tree without the nodes actor: off the
+// nodes exchange, no queue of its own there.
+func noNodes(cfg *supervisor.Config) { cfg.Nodes.Disabled = true }
 
 // defaultWait is how long a client command waits for a broker by default.
 const defaultWait = 10 * time.Second
@@ -126,7 +127,7 @@ func (a *app) clientTree(cmd *cobra.Command, adjust ...func(*supervisor.Config))
 	}
 	// A client command is not a node of the installation: it lists none
 	// and stays off the nodes exchange (`warren run` advertises).
-	t, _, err = a.startTree(cmd, log, append([]func(*supervisor.Config){silent}, adjust...)...)
+	t, _, err = a.startTree(cmd, log, append([]func(*supervisor.Config){noNodes}, adjust...)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
