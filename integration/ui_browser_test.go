@@ -31,7 +31,6 @@ func TestUI_BrowserSeesBrokerKilledAndBack(t *testing.T) {
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 200 * time.Millisecond, Max: time.Second}
-	cfg.Nodes.Disabled = true // its listeners tab counts 3 listeners + 1,000: no nodes_listener
 	tree, _ := treetest.Start(t, cfg)
 	waitReady(t, tree, 20*time.Second)
 	id := brokerID(t, b)

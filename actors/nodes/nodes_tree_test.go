@@ -25,7 +25,7 @@ func startNodesTree(t *testing.T, node string, period time.Duration) (*superviso
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}}
 	cfg.RPC.Workers = -1
 	cfg.Nodes = supervisor.NodesConfig{Node: node, Period: period, Version: "v0.0.1"}
-	tree, _ := treetest.Start(t, cfg)
+	tree, _ := treetest.Start(t, cfg, treetest.Nodes())
 	treetest.WaitReady(t, tree, 10*time.Second)
 	treetest.WaitListener(t, tree, "warren/nodes/"+nodes.ListenerName, 10*time.Second, "consuming",
 		func(l registry.Listener) bool { return l.State == registry.ListenerConsuming })
@@ -127,7 +127,7 @@ func TestNodes_SilentTreeListensButDoesNotListItself(t *testing.T) {
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}}
 	cfg.RPC.Workers = -1
 	cfg.Nodes = supervisor.NodesConfig{Node: "warren-c@test", Period: 50 * time.Millisecond, Silent: true}
-	tree, _ := treetest.Start(t, cfg)
+	tree, _ := treetest.Start(t, cfg, treetest.Nodes())
 	treetest.WaitReady(t, tree, 10*time.Second)
 	treetest.WaitListener(t, tree, "warren/nodes/"+nodes.ListenerName, 10*time.Second, "consuming",
 		func(l registry.Listener) bool { return l.State == registry.ListenerConsuming })

@@ -50,7 +50,6 @@ func pubTreeShut(t testing.TB, nb *nullbroker.Server, pc publish.Config, check b
 	if !check {
 		opts = append(opts, treetest.ShutdownMayFail())
 	}
-	cfg.Nodes.Disabled = true // the publishers' counters are the tests' publishes alone: no advertisements
 	tree, _ := treetest.Start(t, cfg, opts...)
 	treetest.WaitReady(t, tree, 10*time.Second) // Kazoo's exchanges declared
 	waitPublishers(t, tree, "all ready", func(rows []registry.Publisher) bool {

@@ -36,7 +36,6 @@ func rpcTree(t *testing.T, n int) (*supervisor.Tree, *nullbroker.Server) {
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
 		RPC: rpc.Config{Workers: n, Node: "test@host"}}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
-	cfg.Nodes.Disabled = true // the tests read the listeners table as the responders' alone
 	tree, _ := treetest.Start(t, cfg)
 	treetest.WaitReady(t, tree, 10*time.Second)
 	waitWorkers(t, tree, "all ready", func(rows []registry.RPCWorker) bool {
