@@ -17,6 +17,8 @@
 //	listeners     each listener its own row
 //	publishers    each publisher actor its own row
 //	workers       each RPC worker its own row
+//	nodes         the "nodes" actor (Kazoo's kz_nodes): every node heard on
+//	              the nodes exchange, this one's own advertisement included
 //
 // The connections and assignments writers go to their one actor only
 // (actors.NewConnectionsProps, actors.NewAssignmentsProps); the other four

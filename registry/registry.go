@@ -38,6 +38,7 @@ func New() (*Registry, *Writers) {
 		Listeners:   ListenersWriter{r},
 		Publishers:  PublishersWriter{r},
 		Workers:     WorkersWriter{r},
+		Nodes:       NodesWriter{r},
 	}
 }
 

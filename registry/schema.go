@@ -18,6 +18,7 @@ var tables = map[string]func() *memdb.TableSchema{
 	tableListeners:   listenersTable,
 	tablePublishers:  publishersTable,
 	tableWorkers:     workersTable,
+	tableNodes:       nodesTable,
 }
 
 // schema returns the go-memdb schema of every Warren table.

@@ -15,6 +15,7 @@ import (
 //	Listeners    each listener, its own row (actors.Env)
 //	Publishers   each publisher, its own row (actors.Env)
 //	Workers      each RPC worker, its own row (actors.Env)
+//	Nodes        the nodes actor (Kazoo's kz_nodes)
 //
 // The last four travel in actors.Env because the actors that write them
 // are also spawned by embedding code, from the tree's Env.
@@ -29,6 +30,7 @@ type Writers struct {
 	Listeners   ListenersWriter
 	Publishers  PublishersWriter
 	Workers     WorkersWriter
+	Nodes       NodesWriter
 }
 
 // write runs fn in one write transaction and commits it when fn returns

@@ -34,6 +34,7 @@ const adminShutdownGrace = 5 * time.Second
 //	GET /workers      the RPC workers and their counters ([AdminWorkers])
 //	GET /status       readiness, each zone's primary broker, pool states ([AdminStatus])
 //	GET /zones        one [AdminZoneRow] per zone: brokers up, primary, federators
+//	GET /nodes        every node heard on Kazoo's "nodes" exchange ([registry.Node])
 //	GET /metrics      Prometheus metrics, text format ([Tree.Collector], Go runtime, process)
 //	GET /healthz      200 while the tree runs, 503 once it stopped ([AdminHealth])
 //	GET /readyz       200 when [Tree.Ready], else 503 saying why ([AdminReadiness])
@@ -84,6 +85,7 @@ func (t *Tree) adminHandler(ui *uiServer, token string) http.Handler {
 		"/workers":     func() (int, any) { return http.StatusOK, t.adminWorkers() },
 		"/status":      func() (int, any) { return http.StatusOK, t.adminStatus() },
 		"/zones":       func() (int, any) { return http.StatusOK, t.adminZones() },
+		"/nodes":       func() (int, any) { return http.StatusOK, adminNodes(t.Registry()) },
 		"/healthz": func() (int, any) {
 			h, alive := t.adminHealth()
 			return statusIf(alive), h

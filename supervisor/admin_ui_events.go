@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/warrenmq/warren/registry"
 )
 
 // GET /ui/events is a server-sent event stream. Its first event, "reset",
@@ -26,7 +28,7 @@ type UIUpdate struct {
 	Tree     json.RawMessage         `json:"tree,omitempty"`     // registry.TreeNode
 	Confirms json.RawMessage         `json:"confirms,omitempty"` // UILatency of the publishers' confirms
 	Calls    json.RawMessage         `json:"calls,omitempty"`    // UILatency of the RPC calls
-	Tables   map[string]*UITableDiff `json:"tables,omitempty"`   // connections, channels, listeners, publishers, workers
+	Tables   map[string]*UITableDiff `json:"tables,omitempty"`   // connections, channels, listeners, publishers, workers, nodes
 	Timeline []UIEvent               `json:"timeline,omitempty"` // new events, oldest first
 }
 
@@ -182,6 +184,8 @@ func (s *uiSent) next(st *uiState, tl *uiTimeline, at time.Time, reset bool) (*U
 		func(i int) any { return st.publishers[i] })
 	table("workers", keysOf(st.workers, func(w UIWorker) string { return w.Path }),
 		func(i int) any { return st.workers[i] })
+	table("nodes", keysOf(st.nodes, func(n registry.Node) string { return n.Name }),
+		func(i int) any { return st.nodes[i] })
 	seq := s.seq
 	if reset {
 		seq = 0

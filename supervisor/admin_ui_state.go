@@ -51,8 +51,9 @@ type uiState struct {
 	listeners   []UIListener
 	publishers  []UIPublisher
 	workers     []UIWorker
-	confirms    UILatency // publishers: confirms in flight and their latency
-	calls       UILatency // workers: calls in flight and their latency
+	nodes       []registry.Node // the installation's nodes (kz_nodes)
+	confirms    UILatency       // publishers: confirms in flight and their latency
+	calls       UILatency       // workers: calls in flight and their latency
 }
 
 // uiState reads the tables once; rates come from r (nil: none).
@@ -82,6 +83,7 @@ func (t *Tree) uiState(r *uiRates) *uiState {
 		s.workers = append(s.workers, UIWorker{RPCWorker: w, Rate: r.rate("w:"+w.Path, w.Calls)})
 		s.calls.InFlight += w.Busy
 	}
+	s.nodes = reg.Nodes()
 	if t.metrics != nil {
 		s.confirms, s.calls = t.metrics.uiLatency(s.calls.InFlight)
 	}

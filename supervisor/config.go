@@ -59,6 +59,10 @@ type Config struct {
 	// add them (config.ini's [pool NAME] sections); Tree.RemovePool
 	// removes them. A pool's broker must be one of Zones' brokers, by id.
 	Pools []PoolSpec
+	// Nodes declares this node's advertisement on Kazoo's "nodes"
+	// exchange and the list of nodes it keeps (NodesConfig): on by
+	// default, as in Kazoo.
+	Nodes NodesConfig
 	// Source names where the config came from, for error messages.
 	Source string
 }
@@ -156,6 +160,9 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 	}
 	if err := c.RPC.Validate(); err != nil {
 		return "", nil, &ConfigError{Source: src, Section: "rpc", Err: err}
+	}
+	if err := c.Nodes.validate(); err != nil {
+		return "", nil, &ConfigError{Source: src, Section: "nodes", Err: err}
 	}
 	return local, specs, nil
 }

@@ -37,7 +37,8 @@ const (
 //	[warren]                     ; Warren's own settings (all optional):
 //	zone, heartbeat, connection_timeout, channel_max, frame_max, backoff_first,
 //	backoff_max, max_attempts, prechannels, bootstrap_timeout, publishers,
-//	publish_buffer, publish_max_wait, publish_max_message_size, rpc_workers, node
+//	publish_buffer, publish_max_wait, publish_max_message_size, rpc_workers, node,
+//	advertise (true; false keeps this node off the nodes exchange), advertise_period
 //
 // Kazoo's [amqp] pool_size is not read: a Warren RPC worker carries many
 // calls at once, where a Kazoo worker carries one.
@@ -158,7 +159,7 @@ func applyEnv(cfg *Config, path string) {
 // a typo, reported rather than ignored.
 var warrenKeys = []string{"zone", "node", "heartbeat", "connection_timeout", "backoff_first", "backoff_max",
 	"bootstrap_timeout", "channel_max", "connections", "max_connections", "frame_max", "max_attempts", "prechannels", "publishers",
-	"publish_buffer", "publish_max_wait", "publish_max_message_size", "rpc_workers"}
+	"publish_buffer", "publish_max_wait", "publish_max_message_size", "rpc_workers", "advertise", "advertise_period"}
 
 func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 	bad := func(key string, err error) error {
@@ -199,8 +200,17 @@ func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 	if sec.HasKey("node") {
 		cfg.RPC.Node = unquote(sec.Key("node").String())
 	}
+	if sec.HasKey("advertise") {
+		v := unquote(sec.Key("advertise").String())
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return bad("advertise", fmt.Errorf("%q is not true or false", echo(v)))
+		}
+		cfg.Nodes.Silent = !on
+	}
 	c := &cfg.Connection
 	for _, err := range []error{
+		dur("advertise_period", &cfg.Nodes.Period),
 		dur("heartbeat", &c.Heartbeat), dur("connection_timeout", &c.ConnectionTimeout),
 		dur("backoff_first", &c.Backoff.First), dur("backoff_max", &c.Backoff.Max),
 		dur("bootstrap_timeout", &cfg.BootstrapTimeout),

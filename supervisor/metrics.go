@@ -36,6 +36,7 @@ type treeMetrics struct {
 	deliveries, listenerInFlight, listenerState         *prometheus.Desc
 	rpcCalls, rpcBusy                                   *prometheus.Desc
 	restarts                                            *prometheus.Desc
+	nodes                                               *prometheus.Desc
 }
 
 func newTreeMetrics(t *Tree) *treeMetrics {
@@ -65,6 +66,7 @@ func newTreeMetrics(t *Tree) *treeMetrics {
 		rpcCalls:         d("rpc_worker_calls_total", "Calls of an RPC worker, by outcome (calls, replies, timeouts, late, errors).", "worker", "outcome"),
 		rpcBusy:          d("rpc_worker_busy", "Calls in progress on an RPC worker.", "worker"),
 		restarts:         d("actor_restarts_total", "Restarts of an actor by its supervisor.", "actor", "kind"),
+		nodes:            d("nodes", "Nodes of the installation heard on the nodes exchange (this one included while it advertises), by zone.", "zone"),
 	}
 	m.confirmsBusy = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "warren_publish_confirms_in_flight",
 		Help: "Confirmed publishes waiting for the broker's confirm."}, func() float64 { return float64(m.busy.Load()) })
@@ -156,6 +158,13 @@ func (m *treeMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, a := range reg.Actors() {
 		c(m.restarts, float64(a.Restarts), a.Path, string(a.Kind))
+	}
+	byZone := map[string]int{}
+	for _, n := range reg.Nodes() {
+		byZone[n.Zone]++
+	}
+	for z, n := range byZone {
+		g(m.nodes, float64(n), z)
 	}
 }
 

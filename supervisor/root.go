@@ -5,12 +5,14 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/nodes"
 	"github.com/warrenmq/warren/registry"
 )
 
 // root is the "warren" supervisor: it starts Kazoo's five children in
 // Kazoo's order, then the listeners supervisor and the worker pools
-// ([Tree.pools]: publishers, RPC workers), and restarts each on failure
+// ([Tree.pools]: publishers, RPC workers), then "nodes" (Kazoo's
+// kz_nodes, package actors/nodes), and restarts each on failure
 // (one_for_one, 5/10s).
 //
 // Owner:    its mailbox.
@@ -21,13 +23,14 @@ type root struct {
 	writers  *registry.Writers // hands the connections and assignments writers to their actors
 	brokers  []actors.BrokerSpec
 	bootWait time.Duration
-	pools    []Pool // worker pools started after Kazoo's children (publishers, RPC workers)
+	pools    []Pool       // worker pools started after Kazoo's children (publishers, RPC workers)
+	nodes    *actor.Props // kz_nodes (package actors/nodes), started last: it publishes through the pools
 }
 
-func rootProps(env *actors.Env, writers *registry.Writers, brokers []actors.BrokerSpec, bootWait time.Duration, pools []Pool, g *guardian) *actor.Props {
+func rootProps(env *actors.Env, writers *registry.Writers, brokers []actors.BrokerSpec, bootWait time.Duration, pools []Pool, nodes *actor.Props, g *guardian) *actor.Props {
 	strategy := oneForOne{name: actors.RootName, max: DefaultIntensity, period: DefaultPeriod}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &root{env: env, writers: writers, brokers: brokers, bootWait: bootWait, pools: pools}
+		return &root{env: env, writers: writers, brokers: brokers, bootWait: bootWait, pools: pools, nodes: nodes}
 	},
 		actor.WithSupervisor(strategy),
 		actor.WithGuardian(g),
@@ -69,6 +72,12 @@ func (r *root) Receive(ctx actor.Context) {
 			name  string
 			props *actor.Props
 		}{p.Name, poolSupProps(r.env, p)})
+	}
+	if r.nodes != nil {
+		children = append(children, struct {
+			name  string
+			props *actor.Props
+		}{nodes.Name, r.nodes})
 	}
 	for _, c := range children {
 		if _, err := ctx.SpawnNamed(c.props, c.name); err != nil {

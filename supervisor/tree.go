@@ -100,7 +100,11 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	g := &guardian{onFail: func(reason any) {
 		t.fail(fmt.Errorf("warren: supervision tree failed: %v", reason))
 	}}
-	root, err := sys.Root.SpawnNamed(rootProps(t.env, writers, specs, cfg.BootstrapTimeout, append(t.pools(), named...), g), actors.RootName)
+	nodesProps, err := t.nodesProps(cfg, writers.Nodes)
+	if err != nil {
+		return nil, err
+	}
+	root, err := sys.Root.SpawnNamed(rootProps(t.env, writers, specs, cfg.BootstrapTimeout, append(t.pools(), named...), nodesProps, g), actors.RootName)
 	if err != nil {
 		return nil, fmt.Errorf("warren: start tree: %w", err)
 	}

@@ -30,6 +30,10 @@ func addTreeFlags(cmd *cobra.Command) {
 // publishes or listens declares no reply queues.
 func noRPC(cfg *supervisor.Config) { cfg.RPC.Workers = -1 }
 
+// noNodes runs a client command's tree without the nodes actor: off the
+// nodes exchange, no queue of its own there.
+func noNodes(cfg *supervisor.Config) { cfg.Nodes.Disabled = true }
+
 // defaultWait is how long a client command waits for a broker by default.
 const defaultWait = 10 * time.Second
 
@@ -39,6 +43,9 @@ func (a *app) startTree(cmd *cobra.Command, log *slog.Logger, adjust ...func(*su
 	cfg, err := a.treeConfig(cmd)
 	if err != nil {
 		return nil, cfg, err
+	}
+	if cfg.Nodes.Version == "" {
+		cfg.Nodes.Version = versionLine() // the Version this node advertises on the nodes exchange
 	}
 	for _, f := range adjust {
 		f(&cfg)
@@ -118,7 +125,9 @@ func (a *app) clientTree(cmd *cobra.Command, adjust ...func(*supervisor.Config))
 	if ready <= 0 {
 		return nil, nil, nil, &usageError{fmt.Errorf("--wait %v: need a positive duration, e.g. 5s", ready)}
 	}
-	t, _, err = a.startTree(cmd, log, adjust...)
+	// A client command is not a node of the installation: it lists none
+	// and stays off the nodes exchange (`warren run` advertises).
+	t, _, err = a.startTree(cmd, log, append([]func(*supervisor.Config){noNodes}, adjust...)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

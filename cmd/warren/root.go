@@ -46,7 +46,7 @@ func newApp() *app {
 // place: the node (run, demo), the listings, then the client commands.
 var commands = []func(*app) *cobra.Command{
 	newRunCmd, newDemoCmd, newBenchCmd, newBenchSinkCmd,
-	newStatusCmd, newTreeCmd, newZonesCmd, newBrokersCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd,
+	newStatusCmd, newTreeCmd, newZonesCmd, newBrokersCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd, newNodesCmd,
 	newListenCmd, newPublishCmd, newCallCmd, newErrorsCmd,
 	newDrainCmd, newUndrainCmd, newPoolsCmd,
 	newVersionCmd,

@@ -5,7 +5,7 @@
 
 const state = {
   status: null, tree: null, confirms: null, calls: null, updated: '',
-  tables: { connections: new Map(), channels: new Map(), listeners: new Map(), publishers: new Map(), workers: new Map() },
+  tables: { connections: new Map(), channels: new Map(), listeners: new Map(), publishers: new Map(), workers: new Map(), nodes: new Map() },
   timeline: [], // newest first
 };
 const TIMELINE_KEEP = 500;
@@ -213,6 +213,18 @@ function setup() {
     counter('timeouts'),
     counter('late'),
     counter('errors'),
+  ], { sort: { key: 'name' } });
+  tables.nodes = new Table($('nodes'), 'nodes', [
+    { key: 'name', label: 'node', fmt: (v, r) => (r.self ? v + ' (this node)' : v) },
+    { key: 'zone', label: 'zone' },
+    { key: 'kind', label: 'kind' },
+    { key: 'version', label: 'version' },
+    { key: 'last_heard', label: 'heard', fmt: clock },
+    { key: 'expires', label: 'expires', fmt: clock },
+    { key: 'used_memory', label: 'memory', num: true, fmt: (v) => num(Math.round((v || 0) / 1048576)) + ' MiB' },
+    { key: 'processes', label: 'processes', num: true, fmt: num },
+    { key: 'apps', label: 'apps', get: (r) => (r.apps || []).join(' '),
+      fmt: (v, r) => ((r.apps || []).length > 4 ? r.apps.slice(0, 4).join(' ') + ` +${r.apps.length - 4}` : v) },
   ], { sort: { key: 'name' } });
   tables.timeline = new Table($('timeline'), 'timeline', timelineColumns, { pageSize: 100 });
   tables.overviewTimeline = new Table($('overview-timeline'), 'timeline', timelineColumns, { filter: false, pageSize: 10 });

@@ -18,6 +18,7 @@ type Option func(*options)
 type options struct {
 	sup             []supervisor.Option
 	shutdownMayFail bool
+	nodes           bool
 }
 
 // With passes supervisor options to supervisor.Start, after the logger
@@ -31,6 +32,12 @@ func With(opts ...supervisor.Option) Option {
 // (Shutdown returns the same error to every caller).
 func ShutdownMayFail() Option { return func(o *options) { o.shutdownMayFail = true } }
 
+// Nodes keeps the tree's nodes actor (Kazoo's kz_nodes), which Start
+// otherwise turns off (supervisor.NodesConfig.Disabled): its listener,
+// queue and advertisements would show in the listeners, publishers and
+// channels that other tests count.
+func Nodes() Option { return func(o *options) { o.nodes = true } }
+
 // Start starts a tree of cfg that logs at debug level into the returned
 // buffer, whose last lines are printed if the test fails, and shuts it
 // down when the test ends, failing the test if Shutdown does. Cleanups
@@ -40,6 +47,9 @@ func Start(t testing.TB, cfg supervisor.Config, opts ...Option) (*supervisor.Tre
 	var o options
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if !o.nodes {
+		cfg.Nodes.Disabled = true
 	}
 	logger, logs := testkit.Logger(t)
 	tree, err := supervisor.Start(cfg, append([]supervisor.Option{supervisor.WithLogger(logger)}, o.sup...)...)
