@@ -39,10 +39,18 @@ var poolApp = kazoo.Defaults{AppName: "pools-test", AppVersion: "1.0"}
 // their own channel, on the broker they consume from) and one RPC worker
 // (publishing is split: pools take their channels on the brokers'
 // publishing connections), and waits for both brokers' connections.
-func poolsTree(t *testing.T) *poolsRig {
+func poolsTree(t *testing.T) *poolsRig { return poolsTreeTagging(t, "") }
+
+// poolsTreeTagging is poolsTree with broker b tagged bTags (config.ini's
+// "?tags=" on its amqp_uri); "" for none.
+func poolsTreeTagging(t *testing.T, bTags string) *poolsRig {
 	t.Helper()
 	a, b := treetest.NullBroker(t, nullbroker.Config{}), treetest.NullBroker(t, nullbroker.Config{})
-	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{a.URL(), b.URL()}}},
+	bURI := b.URL()
+	if bTags != "" {
+		bURI += "?tags=" + bTags
+	}
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{a.URL(), bURI}}},
 		RPC: rpc.Config{Workers: 1, Node: "test@host"}}
 	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.Publish.Publishers = -1
@@ -215,6 +223,29 @@ func TestAddPool_PublishersPinnedToABroker(t *testing.T) {
 	for _, a := range r.tree.Registry().Assignments() { // the publishers' channels and their plain children's
 		if strings.HasPrefix(a.Consumer, "warren/audit/") && (a.Type != registry.Sticky || a.Broker != onB) {
 			t.Fatalf("assignment of an audit publisher = %+v: want sticky on %s", a, onB)
+		}
+	}
+}
+
+// A pool pinned by tag (Kazoo's broker_tag) takes its channels on the
+// zone's broker with that tag only: b is tagged "media", a is not.
+func TestAddPool_PublishersPinnedByTagDeliverOnTheTaggedBroker(t *testing.T) {
+	r := poolsTreeTagging(t, "media")
+	r.sink(t)
+	r.add(t, supervisor.PoolSpec{Name: "media", Kind: supervisor.Publishers, Tag: "media", Size: 1})
+	for i := range 10 {
+		err := r.tree.Publish(testkit.Within(t, 5*time.Second), "pool-x", "k", []byte(fmt.Sprint(i)),
+			publish.ViaPool("media"), publish.Confirm())
+		if err != nil {
+			t.Fatalf("publish %d through the media pool: %v", i, err)
+		}
+	}
+	if a, b := queued(r.a), queued(r.b); a != 0 || b != 10 {
+		t.Fatalf("queues: a holds %d, b (tagged media) %d; want 0 and the 10 confirmed", a, b)
+	}
+	for _, as := range r.tree.Registry().Assignments() {
+		if strings.HasPrefix(as.Consumer, "warren/media/") && as.Channel != "" && (as.Tag != "media" || as.Broker != actors.ConnID(r.idb, registry.Publish)) {
+			t.Fatalf("assignment of a media publisher = %+v: want it asked by tag media, on b's publishing connection", as)
 		}
 	}
 }
