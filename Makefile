@@ -52,5 +52,10 @@ scale: deps ## the scale suite, without -race: 20,000 listeners consuming on one
 bench: deps ## warren bench: Warren next to raw amqp091-go on a node of its own; redraws docs/benchmarks.svg
 	$(GO) run ./cmd/warren bench --svg docs/benchmarks.svg
 
+bench-sink: ## warren bench --sink: the publish scenarios against the null broker (cmd/nullbroker) in a child process: the client's own CPU per message
+	$(GO) build -o bin/nullbroker ./cmd/nullbroker
+	$(GO) build -o bin/warren ./cmd/warren
+	bin/warren bench --sink --sink-cmd bin/nullbroker --rounds 5
+
 bench-go: deps ## the go test benchmarks of integration/ (recovery, 1,000 listeners, cross-zone latency)
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 20m ./integration/...

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -37,7 +39,8 @@ func newBenchCmd(a *app) *cobra.Command {
 	cmd.Flags().Int("restart", 1000, "listeners of the restart scenario (only on a node of its own)")
 	cmd.Flags().StringSlice("only", nil, "run only these scenarios (comma-separated)")
 	cmd.Flags().Bool("json", false, `print {"scenarios":[{"name","unit","raw","warren","ratio","goal",...}]}`)
-	cmd.Flags().Bool("sink", false, "run the publish scenarios against a null broker in a child process (it acks every publish at once): the client's own cost per message, which a broker sharing the cores hides")
+	cmd.Flags().Bool("sink", false, "run the publish scenarios against a null broker in a child process (it acks every publish at once): the client's own cost per message, which a broker sharing the cores hides; needs the nullbroker command (make bench-sink builds it)")
+	cmd.Flags().String("sink-cmd", "", "the null broker `COMMAND` for --sink (default: nullbroker next to warren, else on $PATH; go build -o bin/nullbroker ./cmd/nullbroker)")
 	cmd.Flags().String("cpuprofile", "", "write a CPU profile of each side's first round into `DIR` (<scenario>.<raw|warren>.pprof, for go tool pprof)")
 	cmd.Flags().String("svg", "", "also draw the ratios as an SVG bar chart into `FILE` (docs/benchmarks.svg)")
 	return cmd
@@ -86,11 +89,12 @@ func (a *app) bench(cmd *cobra.Command) error {
 		if len(o.Only) == 0 {
 			o.Only = []string{"publish", "confirmed", "confirmed64"}
 		}
-		self, err := os.Executable()
+		sinkCmd, _ := cmd.Flags().GetString("sink-cmd")
+		sinkCmd, err := findNullBroker(sinkCmd)
 		if err != nil {
 			return err
 		}
-		uri, stopSink, err := bench.Sink(self, "bench-sink")
+		uri, stopSink, err := bench.Sink(sinkCmd)
 		if err != nil {
 			return err
 		}
@@ -175,13 +179,21 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
-// newBenchSinkCmd is the null broker `warren bench --sink` runs in a child
-// process (hidden: not for users).
-func newBenchSinkCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:    "bench-sink",
-		Hidden: true,
-		Args:   noArgs,
-		RunE:   func(cmd *cobra.Command, _ []string) error { return bench.SinkMain(os.Stdin, a.stdout) },
+// findNullBroker is the null broker command --sink runs: given, else
+// nullbroker next to this executable, else on $PATH.
+func findNullBroker(given string) (string, error) {
+	if given != "" {
+		return given, nil
 	}
+	if self, err := os.Executable(); err == nil {
+		next := filepath.Join(filepath.Dir(self), "nullbroker")
+		if fi, err := os.Stat(next); err == nil && !fi.IsDir() {
+			return next, nil
+		}
+	}
+	if p, err := exec.LookPath("nullbroker"); err == nil {
+		return p, nil
+	}
+	return "", &usageError{errors.New("--sink needs the null broker command, a development tool not shipped in warren: " +
+		"go build -o bin/nullbroker ./cmd/nullbroker, then --sink-cmd bin/nullbroker (make bench-sink does both)")}
 }

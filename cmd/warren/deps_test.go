@@ -15,6 +15,8 @@ func testOnly(pkg string) string {
 		return "the integration tests' harness (start nodes with internal/rabbitnode)"
 	case pkg == "github.com/warrenmq/warren/internal/leakcheck" || strings.HasPrefix(pkg, "go.uber.org/goleak"):
 		return "the tests' goroutine leak check"
+	case pkg == "github.com/warrenmq/warren/internal/nullbroker" || strings.HasPrefix(pkg, "github.com/warrenmq/warren/internal/nullbroker/"):
+		return "the tests' in-process broker (warren bench --sink runs it as cmd/nullbroker, a process of its own)"
 	case pkg == "github.com/warrenmq/warren/internal/testkit" || strings.HasPrefix(pkg, "github.com/warrenmq/warren/internal/testkit/"):
 		return "the shared test helpers"
 	}
@@ -35,7 +37,8 @@ func TestTestOnly_NamesTestPackages(t *testing.T) {
 		{"github.com/warrenmq/warren/internal/testkit/treetest", true},
 		{"internal/testlog", false}, // os imports it: every Go binary has it
 		{"github.com/warrenmq/warren/internal/rabbitnode", false},
-		{"github.com/warrenmq/warren/internal/nullbroker", false},
+		{"github.com/warrenmq/warren/internal/nullbroker", true},
+		{"github.com/warrenmq/warren/internal/nullbroker/codec", true},
 	}
 	for _, tt := range tests {
 		if got := testOnly(tt.given) != ""; got != tt.want {
@@ -45,7 +48,8 @@ func TestTestOnly_NamesTestPackages(t *testing.T) {
 }
 
 // The shipped binary links no test code: `warren bench` starts its node with internal/rabbitnode,
-// never with the integration harness, and nothing outside tests imports testing.
+// never with the integration harness, --sink runs the null broker as a process of its own
+// (cmd/nullbroker), and nothing outside tests imports testing.
 func TestBinary_LinksNoTestCode(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {

@@ -45,7 +45,7 @@ func newApp() *app {
 // commands lists the constructors of warren's subcommands, all in one
 // place: the node (run, demo), the listings, then the client commands.
 var commands = []func(*app) *cobra.Command{
-	newRunCmd, newDemoCmd, newBenchCmd, newBenchSinkCmd,
+	newRunCmd, newDemoCmd, newBenchCmd,
 	newStatusCmd, newTreeCmd, newZonesCmd, newBrokersCmd, newConnectionsCmd, newChannelsCmd, newListenersCmd, newPublishersCmd, newWorkersCmd, newNodesCmd,
 	newListenCmd, newPublishCmd, newCallCmd, newErrorsCmd,
 	newDrainCmd, newUndrainCmd, newPoolsCmd,

@@ -6,11 +6,11 @@
 // deliveries and acknowledge them, and protocol errors close channels and
 // connections with the codes and reply texts RabbitMQ uses.
 //
-// It is a tool component as much as a test fixture: `warren bench --sink`
-// runs it in a child process as a broker that acks every publish at once,
-// so the shipped binary links it. It therefore imports no testing package
-// (only its codec sub-package and the standard library); test helpers that
-// use it live in the tests' own files.
+// It is the tests' broker, and a development tool: cmd/nullbroker runs it
+// as a process of its own, which `warren bench --sink` starts as a broker
+// that acks every publish at once. The warren command does not link it. It
+// imports no testing package (only its codec sub-package and the standard
+// library); test helpers that use it live in the tests' own files.
 //
 //	srv, err := nullbroker.Start(nullbroker.Config{})
 //	if err != nil { ... }
