@@ -24,6 +24,29 @@ func nullBroker(t *testing.T, pw string) *nullbroker.Server {
 	return nb
 }
 
+// readyTreeOn starts a tree on uri (the local zone's only broker), shut
+// down when the test ends, and waits until it is ready.
+func readyTreeOn(t *testing.T, uri string) *Tree {
+	t.Helper()
+	tr, err := Start(Config{Zones: []Zone{{Name: "local", Brokers: []string{uri}}}}, WithLogger(DiscardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tr.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
 func TestAdminBrokers_SummaryCountsFloatsAndStickiesPerBroker(t *testing.T) {
 	tr := adminTestTree(t)
 	fillAdminRows(t, tr)
@@ -54,22 +77,7 @@ func TestAdminBrokers_SummaryCountsFloatsAndStickiesPerBroker(t *testing.T) {
 func TestAdminBrokers_AddDrainUndrainRemove(t *testing.T) {
 	tokenDir(t)
 	a, b := nullBroker(t, "pw-a-0123"), nullBroker(t, "s3cret-b")
-	tr, err := Start(Config{Zones: []Zone{{Name: "local", Brokers: []string{a.URL()}}}}, WithLogger(DiscardLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tr.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tr.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	tr := readyTreeOn(t, a.URL())
 	s := serveAdminTest(t, tr, "127.0.0.1:0")
 	addr, auth := s.addr.String(), "Bearer "+s.token
 
@@ -143,22 +151,7 @@ func brokerDraining(tr *Tree, id string) bool {
 func TestAdminPools_AddListRemove(t *testing.T) {
 	tokenDir(t)
 	a := nullBroker(t, "pw-a-0123")
-	tr, err := Start(Config{Zones: []Zone{{Name: "local", Brokers: []string{a.URL()}}}}, WithLogger(DiscardLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tr.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tr.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	tr := readyTreeOn(t, a.URL())
 	s := serveAdminTest(t, tr, "127.0.0.1:0")
 	addr, auth := s.addr.String(), "Bearer "+s.token
 	body := `{"name":"billing","kind":"workers","broker":"` + a.Addr() + `","size":1}`

@@ -271,18 +271,49 @@ func (t *Tree) UndrainBroker(ctx context.Context, id string) error {
 // drainMark asks the assignments actor to set or clear the draining mark of
 // broker id and waits for its answer.
 func (t *Tree) drainMark(ctx context.Context, id string, undrain bool) error {
+	marked := map[string]bool{} // the rows the assignments actor will mark: those there now
+	for _, c := range t.env.Registry.Connections() {
+		if c.Broker == id {
+			marked[c.ID] = true
+		}
+	}
 	reply := make(chan error, 1)
 	t.env.Send(t.PID(actors.AssignmentsName), &actors.DrainBroker{Broker: id, Undrain: undrain, Reply: reply})
 	timer := time.NewTimer(requestTimeout)
 	defer timer.Stop()
 	select {
 	case err := <-reply:
-		return err
+		if err != nil {
+			return err
+		}
+		return t.waitDrainRows(ctx, id, marked, !undrain)
 	case <-ctx.Done():
 		return fmt.Errorf("warren: drain broker %s: waiting for the assignments actor: %w", id, ctx.Err())
 	case <-timer.C:
 		return fmt.Errorf("warren: drain broker %s: the assignments actor did not answer within %v", id, requestTimeout)
 	}
+}
+
+// waitDrainRows waits until the connections rows of broker id in ids say
+// draining (or not): the connections actor writes the mark after the
+// assignments actor took it, and a caller reading the rows next (warren
+// brokers after warren undrain) must see it. A row gone meanwhile (the
+// broker removed) needs no mark.
+func (t *Tree) waitDrainRows(ctx context.Context, id string, ids map[string]bool, draining bool) error {
+	wctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	err := t.env.Registry.Wait(wctx, func(s *registry.Snapshot) (bool, error) {
+		for _, c := range s.Connections() {
+			if ids[c.ID] && c.Draining != draining {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("warren: drain broker %s: the connections table does not show the mark (draining %v): %w", id, draining, err)
+	}
+	return nil
 }
 
 // requestTimeout bounds a request to an actor whose ctx has no deadline.
@@ -551,7 +582,26 @@ func (t *Tree) AddBrokerWith(ctx context.Context, uri string, o BrokerOptions) (
 		return "", err
 	}
 	r := res.(*actors.BrokerAdded)
-	return r.ID, r.Err
+	if r.Err != nil {
+		return r.ID, r.Err
+	}
+	// The connection actors write their rows as they start: wait for them,
+	// so that a caller listing the brokers next (warren brokers after
+	// warren brokers add) sees the one it added.
+	wctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	err = t.env.Registry.Wait(wctx, func(s *registry.Snapshot) (bool, error) {
+		for _, c := range s.Connections() {
+			if c.Broker == r.ID {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return r.ID, fmt.Errorf("warren: broker %s added, but its connection has no row yet: %w", r.ID, err)
+	}
+	return r.ID, nil
 }
 
 // AddConnection opens one more consuming connection to broker id (Kazoo's

@@ -85,6 +85,16 @@ func (a *app) printChange(ch supervisor.AdminChange) {
 	fmt.Fprintln(a.stdout, ch.Message)
 }
 
+// change sends the write (see write) and prints what changed.
+func (a *app) change(cmd *cobra.Command, method, path string, body any, wait time.Duration) error {
+	ch, err := a.write(cmd, method, path, body, wait)
+	if err != nil {
+		return err
+	}
+	a.printChange(ch)
+	return nil
+}
+
 // addWriteFlags adds the flags of a command that writes: --admin and
 // --admin-token-file.
 func addWriteFlags(cmd *cobra.Command) {

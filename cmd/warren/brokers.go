@@ -79,12 +79,7 @@ func newBrokersAddCmd(a *app) *cobra.Command {
 			if body.Connections < 0 {
 				return &usageError{fmt.Errorf("--connections %d: need 1 or more", body.Connections)}
 			}
-			ch, err := a.write(cmd, "POST", "/brokers", body, 0)
-			if err != nil {
-				return err
-			}
-			a.printChange(ch)
-			return nil
+			return a.change(cmd, "POST", "/brokers", body, 0)
 		},
 	}
 	addWriteFlags(cmd)
@@ -144,12 +139,7 @@ func newBrokersRemoveCmd(a *app) *cobra.Command {
 		Example: "  warren drain 10.0.0.7:5672 && warren brokers remove 10.0.0.7:5672",
 		Args:    exactlyOne("broker ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ch, err := a.write(cmd, "DELETE", "/brokers/"+url.PathEscape(args[0]), nil, 0)
-			if err != nil {
-				return err
-			}
-			a.printChange(ch)
-			return nil
+			return a.change(cmd, "DELETE", "/brokers/"+url.PathEscape(args[0]), nil, 0)
 		},
 	}
 	addWriteFlags(cmd)

@@ -24,12 +24,7 @@ func newDrainCmd(a *app) *cobra.Command {
 			if timeout <= 0 || timeout > supervisor.AdminMaxDrainTimeout {
 				return &usageError{fmt.Errorf("--timeout %v: need more than 0 and at most %v", timeout, supervisor.AdminMaxDrainTimeout)}
 			}
-			ch, err := a.write(cmd, "POST", "/brokers/"+url.PathEscape(args[0])+"/drain", supervisor.AdminDrain{Timeout: timeout.String()}, timeout)
-			if err != nil {
-				return err
-			}
-			a.printChange(ch)
-			return nil
+			return a.change(cmd, "POST", "/brokers/"+url.PathEscape(args[0])+"/drain", supervisor.AdminDrain{Timeout: timeout.String()}, timeout)
 		},
 	}
 	addWriteFlags(cmd)
@@ -45,12 +40,7 @@ func newUndrainCmd(a *app) *cobra.Command {
 		Example: "  warren undrain 10.0.0.7:5672",
 		Args:    exactlyOne("broker ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ch, err := a.write(cmd, "POST", "/brokers/"+url.PathEscape(args[0])+"/undrain", nil, 0)
-			if err != nil {
-				return err
-			}
-			a.printChange(ch)
-			return nil
+			return a.change(cmd, "POST", "/brokers/"+url.PathEscape(args[0])+"/undrain", nil, 0)
 		},
 	}
 	addWriteFlags(cmd)

@@ -40,12 +40,7 @@ func newListenersStopCmd(a *app) *cobra.Command {
 		Example: "  warren listeners stop authn",
 		Args:    exactlyOne("listener NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ch, err := a.write(cmd, "POST", "/listeners/"+url.PathEscape(args[0])+"/stop", nil, supervisor.AdminWriteTimeout)
-			if err != nil {
-				return err
-			}
-			a.printChange(ch)
-			return nil
+			return a.change(cmd, "POST", "/listeners/"+url.PathEscape(args[0])+"/stop", nil, supervisor.AdminWriteTimeout)
 		},
 	}
 	addWriteFlags(cmd)

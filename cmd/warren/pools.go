@@ -74,12 +74,7 @@ func newPoolsAddCmd(a *app) *cobra.Command {
 			if err := supervisor.PoolSpec(body).Validate(); err != nil {
 				return &usageError{err}
 			}
-			ch, err := a.write(cmd, "POST", "/pools", body, 0)
-			if err != nil {
-				return err
-			}
-			a.printChange(ch)
-			return nil
+			return a.change(cmd, "POST", "/pools", body, 0)
 		},
 	}
 	addWriteFlags(cmd)
@@ -99,12 +94,7 @@ func newPoolsRemoveCmd(a *app) *cobra.Command {
 		Example: "  warren pools remove billing",
 		Args:    exactlyOne("pool NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ch, err := a.write(cmd, "DELETE", "/pools/"+url.PathEscape(args[0]), nil, 0)
-			if err != nil {
-				return err
-			}
-			a.printChange(ch)
-			return nil
+			return a.change(cmd, "DELETE", "/pools/"+url.PathEscape(args[0]), nil, 0)
 		},
 	}
 	addWriteFlags(cmd)
