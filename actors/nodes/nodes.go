@@ -113,7 +113,7 @@ func (n *nodesActor) advertiseWhenConsuming(self *actor.PID) {
 	wctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	path, reg, env := self.Id+"/"+ListenerName, n.env.Registry, n.env
-	go func() {
+	env.Go(func() { // on the tree's group: Shutdown waits for it (Stopping cancels it)
 		defer cancel()
 		err := reg.Wait(wctx, func(s *registry.Snapshot) (bool, error) {
 			l, ok := s.Listener(path)
@@ -122,7 +122,7 @@ func (n *nodesActor) advertiseWhenConsuming(self *actor.PID) {
 		if err == nil {
 			env.Send(self, &advertiseNow{})
 		}
-	}()
+	})
 }
 
 // listenerSpec is kz_nodes' gen_listener: an anonymous queue bound to
