@@ -121,6 +121,9 @@ func TestListener_ReplaysAfterBrokerRestart(t *testing.T) {
 	before := msgs("before", 20)
 	publishIDs(t, b, "callmgr", "durable.x", before)
 	waitListener(t, tree, pid.Id, 5*time.Second, "holding deliveries", func(l registry.Listener) bool { return l.InFlight == 5 })
+	// kill -9 loses a queue declared less than ~2 s before (Mnesia buffers
+	// its log): the durable queue, and its messages with it, must survive.
+	b.SyncMetadata(t)
 	b.Kill(t)
 	waitListener(t, tree, pid.Id, 10*time.Second, "reconnecting", func(l registry.Listener) bool { return l.State == registry.ListenerReconnecting })
 	once.Do(func() { close(gate) }) // the held handlers finish; their acks are stale
