@@ -138,7 +138,7 @@ func TestConnection_ProbeShortensOnlyARefusedConnectsWait(t *testing.T) {
 
 	ln, err = net.Listen("tcp", addr)
 	if err != nil {
-		t.Skipf("port %s taken meanwhile: %v", addr, err)
+		t.Fatalf("port %s taken by another process while the dial was refused (rerun): %v", addr, err)
 	}
 	opened := time.Now()
 	accepts := make(chan time.Time, 16)
