@@ -422,8 +422,12 @@ func (f *listenerFSM) retry(gen uint64, why string, out *effects) {
 	f.setState(out, registry.ListenerDeclaring, why)
 }
 
+// brokerCancelled and consumeEnded declare the queue again when the
+// broker ended the consumer; not during a move, whose own basic.cancel
+// ends it (consuming again on the retired channel would take deliveries
+// no handler may start there).
 func (f *listenerFSM) brokerCancelled(ev levent, out *effects) {
-	if f.Drain == drainNone && ev.gen == f.Gen && ev.setup == f.Setup && f.consuming() && !ev.closed {
+	if f.Drain == drainNone && f.MoveTo == nil && ev.gen == f.Gen && ev.setup == f.Setup && f.consuming() && !ev.closed {
 		// Declare again at once; prefetched deliveries are still handled.
 		f.log(out, slog.LevelWarn, "consumer cancelled by the broker; declaring the queue again", "queue", f.Queue)
 		out.add(effect{kind: effStopTimer})
@@ -432,7 +436,7 @@ func (f *listenerFSM) brokerCancelled(ev levent, out *effects) {
 }
 
 func (f *listenerFSM) consumeEnded(ev levent, out *effects) {
-	if f.Drain == drainNone && ev.gen == f.Gen && ev.setup == f.Setup && f.HasCh && !ev.closed {
+	if f.Drain == drainNone && f.MoveTo == nil && ev.gen == f.Gen && ev.setup == f.Setup && f.HasCh && !ev.closed {
 		f.log(out, slog.LevelWarn, "consumer cancelled by the broker; declaring the queue again", "queue", f.Queue)
 		f.retry(ev.gen, "consumer cancelled by the broker", out)
 	}
@@ -440,7 +444,7 @@ func (f *listenerFSM) consumeEnded(ev levent, out *effects) {
 
 func (f *listenerFSM) resetup(ev levent, out *effects) {
 	out.add(effect{kind: effTimerFired})
-	if f.Drain == drainNone && ev.gen == f.Gen && f.HasCh {
+	if f.Drain == drainNone && f.MoveTo == nil && ev.gen == f.Gen && f.HasCh {
 		f.setup(ev.gen, ev.fresh[1], out)
 	}
 }

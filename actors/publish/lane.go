@@ -293,6 +293,11 @@ func (l *publisherLane) pick(confirm bool) *laneState {
 	return nil
 }
 
+// offers reports whether st is still what one of the lane's slots offers.
+func (l *publisherLane) offers(st *laneState) bool {
+	return l.slots[slotConfirm].Load() == st || l.slots[slotPlain].Load() == st
+}
+
 // expect registers a confirmed mandatory publish of id before it is written.
 func (l *publisherLane) expect(id string) {
 	l.retMu.Lock()

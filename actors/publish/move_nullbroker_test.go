@@ -1,7 +1,10 @@
 package publish_test
 
 import (
+	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -213,4 +217,76 @@ func TestPublisher_FollowsAMove(t *testing.T) {
 		t.Fatalf("nb1 got %q, headers %v; want the resent publish", m.Body, m.Headers)
 	}
 	nb2.Thaw()
+}
+
+// Publishes written while the publisher moves back and forth between two
+// brokers are each routed once, and none is written on a channel the
+// publisher gave back: once it released its channels on a broker, that
+// broker counts no more basic.publish frames (a publish written there after
+// the drain looked lost its confirm when the assignments actor closed the
+// channel, and was resent: one message, two copies). The brokers' count
+// equals the number of successful Publish calls.
+func TestPublisher_MoveWritesNothingOnTheChannelItGaveBack(t *testing.T) {
+	nbs := [2]*nullbroker.Server{startNull(t, nullbroker.Config{}), startNull(t, nullbroker.Config{})}
+	r := newMoveRig(t)
+	open := map[string]*amqp.Channel{}
+	giveOn := func(i int, id, from string) {
+		c, p := channels(t, nbs[i])
+		open[id+"c"], open[id+"p"] = c, p
+		r.give(t, fmt.Sprintf("nb%d", i+1), id, c, p, from)
+	}
+	giveOn(0, "m0#", "")
+
+	stop := make(chan struct{})
+	var ok testkit.Counter
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body := fmt.Appendf(nil, "%d-%d", w, n)
+				if err := r.pool.Publish(within(t, 10*time.Second), "", "mv-dup", body, publish.Confirm()); err != nil {
+					t.Errorf("publish %s: %v", body, err)
+					return
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	for i := 1; i <= 20; i++ {
+		from, id := fmt.Sprintf("m%d#", i-1), fmt.Sprintf("m%d#", i)
+		old := nbs[(i-1)%2]
+		giveOn(i%2, id, from)
+		for range 2 { // the plain channel and the confirm-mode one, in either order
+			select {
+			case m := <-r.fake.releases:
+				if open[m.ID] == nil || !strings.HasPrefix(m.ID, from) {
+					t.Fatalf("released %s, want a channel of %s", m.ID, from)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("move %d: the channels of %s not both released", i, from)
+			}
+		}
+		// The released channels stay open a while, as they may in a tree
+		// before the assignments actor closes them: nothing is written on them.
+		after := old.Stats().Published
+		before := ok.Load()
+		testkit.Await(t, 10*time.Second, fmt.Sprintf("publishes after move %d", i), ok.Changed, func() bool { return ok.Load() > before+50 })
+		if n := old.Stats().Published - after; n != 0 {
+			t.Fatalf("move %d: %d publishes written on %s's channels after the publisher gave them back", i, n, from)
+		}
+		_ = open[from+"c"].Close()
+		_ = open[from+"p"].Close()
+	}
+	close(stop)
+	wg.Wait()
+	routed := nbs[0].Stats().Published + nbs[1].Stats().Published
+	t.Logf("%d publishes confirmed over 20 moves; the brokers counted %d", ok.Load(), routed)
+	if routed != ok.Load() {
+		t.Fatalf("the brokers received %d publishes for %d confirmed Publish calls", routed, ok.Load())
+	}
 }

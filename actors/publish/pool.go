@@ -304,6 +304,20 @@ type written struct {
 // Waiting for a busy channel ends with ctx or the pool's Stop (the error is returned):
 // a writer stuck on a dead socket holds up nobody past their deadline.
 func (p *Pool) acquire(ctx context.Context, r *publishRequest) (*publisherLane, *laneState, error) {
+	for {
+		l, st, err := p.lockLane(ctx, r)
+		if l == nil || err != nil || l.offers(st) {
+			return l, st, err
+		}
+		// The publisher moved off st's channel between the pick and the
+		// lock (a broker drain): its drain counts only the publishes of
+		// writers that held the lock before it, so none may start there now.
+		st.c.unlock()
+	}
+}
+
+// lockLane picks a lane and locks the channel it offers (see acquire).
+func (p *Pool) lockLane(ctx context.Context, r *publishRequest) (*publisherLane, *laneState, error) {
 	if r.ordered {
 		l := p.lanes[int(r.orderKey%uint32(len(p.lanes)))]
 		if st := l.slots[slotConfirm].Load(); st.usable() {

@@ -187,8 +187,9 @@ func (p *publisher) onAssigned(slot int, m *actors.ChannelAssigned) {
 		// channel back when the publisher is gone).
 		return
 	}
+	var watchDrain func()
 	if m.MovedFrom != "" {
-		p.moveOff(slot, m)
+		watchDrain = p.moveOff(slot, m)
 	}
 	p.detach(slot)
 	s := &p.slots[slot]
@@ -205,6 +206,9 @@ func (p *publisher) onAssigned(slot int, m *actors.ChannelAssigned) {
 	}
 	p.watchBroker(slot)
 	p.apply()
+	if watchDrain != nil { // after apply: the lane no longer offers the old channel
+		watchDrain()
+	}
 }
 
 func (p *publisher) onLost(slot int, m *actors.ChannelLost) {
@@ -270,7 +274,15 @@ func (p *publisher) onConfirmed(m *publisherConfirmed) {
 // before its ack is resent (see Pool.Publish). The plain channel, which
 // waits for no confirm, and a channel never put in confirm mode are given
 // back at once.
-func (p *publisher) moveOff(slot int, m *actors.ChannelAssigned) {
+//
+// It returns the start of the wait for the old channel's confirms, which
+// onAssigned calls once the lane offers the old channel no more: the wait
+// first takes the channel's writer lock, so that a publish which took the
+// channel before the lane changed has counted itself (Pool.acquire gives up
+// a channel the lane no longer offers), and only then looks at the count.
+// Looking earlier let a last publish be written on a channel already given
+// back: closed before its ack, it was resent, and consumed twice.
+func (p *publisher) moveOff(slot int, m *actors.ChannelAssigned) func() {
 	s := &p.slots[slot]
 	var c *laneChannel
 	if s.assigned != nil && s.assigned.ID == m.MovedFrom {
@@ -279,23 +291,33 @@ func (p *publisher) moveOff(slot int, m *actors.ChannelAssigned) {
 	p.log.Info("moving publishes to another channel", "from", m.MovedFrom, "to", m.ID, "broker", m.Broker)
 	if slot == slotPlain || c == nil {
 		p.release(slot, m.MovedFrom)
-		return
+		return nil
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	p.draining[m.MovedFrom] = &drainingChannel{c: c, cancel: cancel}
-	drained := c.whenDrained()
 	env, self, id, wait := p.env, p.self, m.MovedFrom, p.lane.set.cfg.ConfirmTimeout
-	go func() {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-drained:
-		case <-t.C:
-		case <-wctx.Done():
-			return
-		}
-		env.Send(self, &publisherDrained{id: id})
-	}()
+	return func() {
+		go func() {
+			lctx, lcancel := context.WithTimeout(wctx, wait)
+			if c.lock(lctx) == nil {
+				c.unlock()
+			}
+			lcancel()
+			if wctx.Err() != nil {
+				return
+			}
+			drained := c.whenDrained()
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			select {
+			case <-drained:
+			case <-t.C:
+			case <-wctx.Done():
+				return
+			}
+			env.Send(self, &publisherDrained{id: id})
+		}()
+	}
 }
 
 // onDrained gives a channel moved off back once its confirms came in (or
