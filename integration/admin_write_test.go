@@ -186,7 +186,7 @@ const (
 // undrained, node 2 drained (they move back) and removed. Every confirmed
 // publish is consumed exactly once, no publish fails, and rabbitmqctl
 // shows node 2's connections come and go.
-func TestAdminCLI_BrokerAddedDrainedRemovedWhileListenersAndPublishersRun(t *testing.T) {
+func TestFault_BrokerAddedDrainedRemovedFromTheCLI(t *testing.T) {
 	nodes := StartCluster(t, 2)
 	n1, n2 := nodes[0], nodes[1]
 	id1, id2 := brokerID(t, n1), brokerID(t, n2)

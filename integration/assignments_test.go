@@ -19,7 +19,7 @@ import (
 // they move to the surviving local broker and are told "reconnected"; a
 // sticky consumer of the dead broker waits for it and is served again when
 // it comes back; a sticky consumer of the remote zone is untouched.
-func TestAssignments_FloatsMoveStickiesWait(t *testing.T) {
+func TestFault_AssignmentsFloatsMoveStickiesWait(t *testing.T) {
 	a1, a2, r1 := StartBroker(t), StartBroker(t), StartBroker(t)
 	ids := map[*Broker]string{a1: brokerID(t, a1), a2: brokerID(t, a2), r1: brokerID(t, r1)}
 	primary, survivor := a1, a2

@@ -21,7 +21,7 @@ import (
 // confirmed all the same, within --wait). It used to print "published N of
 // 2000 messages" (and, before it stopped at the first publish that waited
 // out MaxWait, hang 5 s per message left).
-func TestCLI_PublishDuringMemoryAlarmClaimsNoDelivery(t *testing.T) {
+func TestFault_CLIPublishDuringMemoryAlarmClaimsNoDelivery(t *testing.T) {
 	b := StartBroker(t)
 	ch := rawChannel(t, b)
 	if _, err := ch.QueueDeclare("cli-alarm", false, false, false, false, nil); err != nil {

@@ -22,7 +22,7 @@ import (
 // queue keeps consuming when the node its channel is on is killed (its
 // float channel moves to another node of the zone), and every publish
 // confirmed across the kill is consumed afterwards.
-func TestCluster_QuorumListenerSurvivesANodeKill(t *testing.T) {
+func TestFault_ClusterQuorumListenerSurvivesANodeKill(t *testing.T) {
 	nodes := StartCluster(t, 3)
 	cfg := oneZone(ClusterURIs(nodes)...)
 	cfg.Connection.Heartbeat = 2 * time.Second

@@ -179,7 +179,7 @@ func TestConnection_BlockedAndUnblocked(t *testing.T) {
 // A connection waiting out a long backoff (5 s) probes its broker's port
 // between dials: it is connected again within a second of the port
 // reopening, not when the backoff ends.
-func TestConnection_BackWithinASecondOfThePortReopening(t *testing.T) {
+func TestFault_ConnectionBackWithinASecondOfThePortReopening(t *testing.T) {
 	b := StartBroker(t)
 	cfg := bare(oneZone(b.URI()))
 	cfg.Connection.Backoff = actors.Backoff{First: 5 * time.Second, Max: 5 * time.Second}

@@ -250,7 +250,7 @@ func TestPublish_BufferedAcrossRestart(t *testing.T) {
 // connection.blocked (a memory alarm) makes publishers wait instead of
 // writing into the blocked socket: a publish fails after MaxWait, and one
 // made while blocked succeeds when the alarm clears within its wait.
-func TestPublish_BlockedBrokerMakesPublishesWait(t *testing.T) {
+func TestFault_PublishBlockedBrokerMakesPublishesWait(t *testing.T) {
 	b := StartBroker(t)
 	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
 	declareQueue(t, conn, "pub.blocked", false)
