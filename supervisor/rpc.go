@@ -55,8 +55,9 @@ func (t *Tree) Call(ctx context.Context, req rpc.Request) (kazoo.Envelope, error
 // it asks every zone at once (Kazoo's federated call_collect): each zone
 // gathers until until holds for its own replies or the deadline; the
 // replies of all zones come back together, with rpc.ErrCallTimeout only
-// when every zone ran out of time, and other failures joined, each naming
-// its zone.
+// when every zone ran out of time (or had no queue for the request),
+// rpc.ErrUnroutable only when no zone had one, and other failures joined,
+// each naming its zone.
 func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until) ([]kazoo.Envelope, error) {
 	if req.Pool != "" {
 		if until == nil {
@@ -80,13 +81,15 @@ func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until
 		return err
 	})
 	var all []kazoo.Envelope
-	timeouts, failed := 0, []error{}
+	timeouts, failed, unroutable := 0, []error{}, []error{}
 	for i := range errs {
 		all = append(all, replies[i]...)
 		switch {
 		case errs[i] == nil:
 		case errors.Is(errs[i], rpc.ErrCallTimeout):
 			timeouts++
+		case errors.Is(errs[i], rpc.ErrUnroutable): // nobody there: no failure unless nobody anywhere
+			unroutable = append(unroutable, errs[i])
 		default:
 			failed = append(failed, errs[i])
 		}
@@ -94,10 +97,27 @@ func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until
 	if len(failed) > 0 {
 		return all, errors.Join(failed...)
 	}
-	if timeouts == len(errs) {
+	if len(unroutable) == len(errs) {
+		return all, errors.Join(unroutable...)
+	}
+	if timeouts+len(unroutable) == len(errs) {
 		return all, fmt.Errorf("%w in every zone", rpc.ErrCallTimeout)
 	}
 	return all, nil
+}
+
+// UntilApp is a CallCollect Until that collects one reply per node running
+// app (Kazoo's call_collect with Until = Kapp, kz_nodes:whapp_count), as
+// the tree's nodes table counts them now, within scope: the local zone's
+// nodes unless scope.AllZones, one per zone with scope.Shared. An empty
+// scope.Zone is the tree's local zone. With no such node CallCollect
+// returns at once with no reply. A tree that runs no nodes actor
+// (NodesConfig.Disabled) counts none.
+func (t *Tree) UntilApp(app string, scope rpc.NodeScope) rpc.Until {
+	if scope.Zone == "" {
+		scope.Zone = t.env.LocalZone
+	}
+	return rpc.UntilNodes(t.env.Registry.Nodes(), app, scope)
 }
 
 // AdminWorkers is the body of GET /workers.
