@@ -13,6 +13,7 @@ import (
 	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
 )
@@ -258,5 +259,36 @@ func TestCallCollect_UntilAppOfNoNodeReturnsAtOnce(t *testing.T) {
 	replies, err := tree.CallCollect(within(t, 5*time.Second), request("nobody.binds"), tree.UntilApp("ecallmgr", rpc.NodeScope{AllZones: true}))
 	if err != nil || replies == nil || len(replies) != 0 {
 		t.Fatalf("CallCollect until no node = %v, %v; want no reply and no error", replies, err)
+	}
+}
+
+// Asking every zone, a zone where no queue takes the request is no
+// failure while another answered; nowhere at all is ErrUnroutable.
+func TestCallCollect_AllZonesUnroutableInOneZone(t *testing.T) {
+	local := treetest.NullBroker(t, nullbroker.Config{})
+	east := treetest.NullBroker(t, nullbroker.Config{})
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{local.URL()}}, {Name: "east", Brokers: []string{east.URL()}}},
+		RPC: rpc.Config{Workers: 1, Node: "test@host"}}
+	tree, _ := treetest.Start(t, cfg)
+	treetest.WaitReady(t, tree, 10*time.Second)
+	waitWorkers(t, tree, "the local and the east worker ready", func(rows []registry.RPCWorker) bool {
+		ready := 0
+		for _, r := range rows {
+			if r.State == registry.WorkerReady {
+				ready++
+			}
+		}
+		return ready == 2
+	})
+	responder(t, tree, "pong", "callmgr", "ping.local", nil) // in the local zone only
+	req := request("ping.local")
+	req.Zone = rpc.AllZones
+	replies, err := tree.CallCollect(within(t, 10*time.Second), req, rpc.UntilCount(1))
+	if err != nil || len(replies) != 1 || replies[0].Name() != "pong" {
+		t.Fatalf("CallCollect in every zone = %v, %v; want local's reply, east's unroutable request no failure", replies, err)
+	}
+	req.RoutingKey = "nobody.binds"
+	if _, err := tree.CallCollect(within(t, 10*time.Second), req, rpc.UntilCount(1)); !errors.Is(err, rpc.ErrUnroutable) {
+		t.Fatalf("CallCollect to a key no zone binds = %v, want ErrUnroutable", err)
 	}
 }
