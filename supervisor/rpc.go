@@ -72,15 +72,21 @@ func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until
 		}
 		return w.CallCollect(ctx, req, until)
 	}
+	return t.collectEvery(ctx, req, func(string) rpc.Until { return until })
+}
+
+// collectEvery is CallCollect in every zone at once, each zone collecting
+// until untilOf(zone) holds.
+func (t *Tree) collectEvery(ctx context.Context, req rpc.Request, untilOf func(zone string) rpc.Until) ([]kazoo.Envelope, error) {
 	replies := make([][]kazoo.Envelope, len(t.calls.zones))
 	errs := t.calls.each(func(i int, zone string, w *rpc.Pool) error {
 		r := req
 		r.Zone = zone
 		var err error
-		replies[i], err = w.CallCollect(ctx, r, until)
+		replies[i], err = w.CallCollect(ctx, r, untilOf(zone))
 		return err
 	})
-	var all []kazoo.Envelope
+	all := []kazoo.Envelope{} // Kazoo's {ok, []} when no zone had a node to ask
 	timeouts, failed, unroutable := 0, []error{}, []error{}
 	for i := range errs {
 		all = append(all, replies[i]...)
@@ -106,18 +112,35 @@ func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until
 	return all, nil
 }
 
-// UntilApp is a CallCollect Until that collects one reply per node running
-// app (Kazoo's call_collect with Until = Kapp, kz_nodes:whapp_count), as
-// the tree's nodes table counts them now, within scope: the local zone's
-// nodes unless scope.AllZones, one per zone with scope.Shared. An empty
-// scope.Zone is the tree's local zone. With no such node CallCollect
-// returns at once with no reply. A tree that runs no nodes actor
-// (NodesConfig.Disabled) counts none.
-func (t *Tree) UntilApp(app string, scope rpc.NodeScope) rpc.Until {
-	if scope.Zone == "" {
-		scope.Zone = t.env.LocalZone
+// CallCollectApp is CallCollect until one reply per node running app
+// came (Kazoo's call_collect with Until = Kapp, {Kapp, IncludeFederated,
+// IsShared}: kz_nodes:whapp_count), the nodes counted now in the tree's
+// nodes table. With scope.AllZones the request goes to every zone
+// (req.Zone = rpc.AllZones), each zone collecting its own nodes' replies;
+// otherwise to req.Zone ("" the local zone), counting that zone's nodes.
+// With scope.Shared each zone running app answers once. A zone where no
+// node runs app is not asked (Kazoo's count of 0 returns at once). A tree
+// that runs no nodes actor (NodesConfig.Disabled) counts none.
+// scope.Zone is ignored: the zone asked is the one counted.
+func (t *Tree) CallCollectApp(ctx context.Context, req rpc.Request, app string, scope rpc.NodeScope) ([]kazoo.Envelope, error) {
+	nodes := t.env.Registry.Nodes()
+	untilOf := func(zone string) rpc.Until {
+		if zone == "" {
+			zone = t.env.LocalZone
+		}
+		return rpc.UntilNodes(nodes, app, rpc.NodeScope{Zone: zone, Shared: scope.Shared})
 	}
-	return rpc.UntilNodes(t.env.Registry.Nodes(), app, scope)
+	if scope.AllZones {
+		if req.Pool != "" {
+			return nil, errors.New("warren: CallCollectApp: a pool (req.Pool) serves one zone, not every zone (scope.AllZones)")
+		}
+		req.Zone = allZones
+		return t.collectEvery(ctx, req, untilOf)
+	}
+	if req.Zone == allZones {
+		return nil, errors.New("warren: CallCollectApp: ask every zone with scope.AllZones, not req.Zone")
+	}
+	return t.CallCollect(ctx, req, untilOf(req.Zone))
 }
 
 // AdminWorkers is the body of GET /workers.

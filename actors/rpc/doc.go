@@ -26,7 +26,8 @@
 //     (call_custom), Request.Relay is handed what the worker receives that
 //     answers no call (relay_to).
 //   - [UntilNodes] collects one reply per node running an app, as the
-//     nodes table (kz_nodes) counts them, per zone or shared.
+//     nodes table (kz_nodes) counts them, per zone or shared
+//     (supervisor.Tree.CallCollectApp).
 //   - Requests are published mandatory: one that no queue takes comes back
 //     (basic.return, matched to its call by correlation id) and the call
 //     fails at once with [ErrUnroutable], naming exchange and key.
@@ -34,6 +35,6 @@
 // Validate, the threshold and Defer-Response shape Call; CallCollect only
 // leaves the replies Validate refuses out of what it gathers.
 //
-// supervisor.Tree.Call, CallCollect, Cast and UntilApp are the usual way
+// supervisor.Tree.Call, CallCollect, CallCollectApp and Cast are the usual way
 // in. Each worker writes its own row of the registry's workers table.
 package rpc

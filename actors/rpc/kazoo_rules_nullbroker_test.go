@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,12 +254,44 @@ func TestCall_UnroutableFailsAtOnce(t *testing.T) {
 	}
 }
 
-func TestCallCollect_UntilAppOfNoNodeReturnsAtOnce(t *testing.T) {
-	tree, _ := rpcTree(t, 1)
+func TestCallCollectApp_OfNoNodeReturnsAtOnce(t *testing.T) {
+	tree, _ := rpcTree(t, 1) // runs no nodes actor: its nodes table is empty
 	// Unpublished: to this unbound key a published request fails unroutable.
-	replies, err := tree.CallCollect(within(t, 5*time.Second), request("nobody.binds"), tree.UntilApp("ecallmgr", rpc.NodeScope{AllZones: true}))
-	if err != nil || replies == nil || len(replies) != 0 {
-		t.Fatalf("CallCollect until no node = %v, %v; want no reply and no error", replies, err)
+	for _, scope := range []rpc.NodeScope{{}, {AllZones: true}, {Shared: true}} {
+		replies, err := tree.CallCollectApp(within(t, 5*time.Second), request("nobody.binds"), "ecallmgr", scope)
+		if err != nil || replies == nil || len(replies) != 0 {
+			t.Fatalf("CallCollectApp %+v of no node = %v, %v; want no reply and no error", scope, replies, err)
+		}
+	}
+}
+
+// The tree's own node advertises its listeners as its apps: a call
+// collecting from the nodes running "pong" waits for exactly its one.
+func TestCallCollectApp_CountsTheNodesRunningTheApp(t *testing.T) {
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}},
+		RPC: rpc.Config{Workers: 1, Node: "test@host"}}
+	cfg.Nodes.Period = 100 * time.Millisecond
+	tree, _ := treetest.Start(t, cfg, treetest.Nodes())
+	treetest.WaitReady(t, tree, 10*time.Second)
+	waitWorkers(t, tree, "ready", func(rows []registry.RPCWorker) bool { return len(rows) == 1 && rows[0].State == registry.WorkerReady })
+	responder(t, tree, "pong", "callmgr", "ping.app", nil)
+	responder(t, tree, "pong2", "callmgr", "ping.app", nil) // another app answering too: not counted
+	treetest.Eventually(t, tree, 10*time.Second, "this node advertising pong", func() bool {
+		for _, n := range tree.Nodes() {
+			if n.Self && slices.Contains(n.Apps, "pong") && n.Zone == "local" {
+				return true
+			}
+		}
+		return false
+	})
+	replies, err := tree.CallCollectApp(within(t, 10*time.Second), request("ping.app"), "pong", rpc.NodeScope{})
+	if err != nil || len(replies) != 1 {
+		t.Fatalf("CallCollectApp = %d replies, %v; want the one of the one node running pong", len(replies), err)
+	}
+	replies, err = tree.CallCollectApp(within(t, 10*time.Second), request("ping.app"), "pong", rpc.NodeScope{AllZones: true, Shared: true})
+	if err != nil || len(replies) != 1 {
+		t.Fatalf("CallCollectApp in every zone, shared = %d replies, %v; want one", len(replies), err)
 	}
 }
 

@@ -62,9 +62,9 @@ type Request struct {
 	// Relay is handed, on the caller's goroutine while the call waits,
 	// every delivery to the worker's reply queue that answers no call in
 	// flight on that worker (Kazoo's relay_to): events a Bind brought in,
-	// late replies. On a worker carrying other calls it also sees what
-	// their Bind brought in. Deliveries it is too slow for are dropped
-	// (counted late).
+	// late replies by Msg-ID. On a worker carrying other calls it also
+	// sees what their Bind brought in. Deliveries it is too slow for are
+	// dropped (counted late).
 	Relay func(kazoo.Envelope)
 }
 

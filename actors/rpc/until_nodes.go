@@ -40,7 +40,8 @@ func AppNodes(nodes []registry.Node, app string, scope NodeScope) int {
 // UntilNodes collects one reply per node running app within scope, as
 // counted now in nodes (Kazoo's call_collect with Until = Kapp): with no
 // such node, CallCollect returns at once with no reply, unpublished.
-// supervisor.Tree.UntilApp reads the tree's nodes table for it.
+// supervisor.Tree.CallCollectApp counts with the tree's nodes table, zone by
+// zone.
 func UntilNodes(nodes []registry.Node, app string, scope NodeScope) Until {
 	return UntilCount(AppNodes(nodes, app, scope))
 }
