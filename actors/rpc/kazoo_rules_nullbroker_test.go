@@ -210,11 +210,16 @@ func TestCall_BindsForTheCallAndRelaysWhatItBrings(t *testing.T) {
 	}
 	testkit.Await(t, 5*time.Second, "the binding removed after the timeout", nb.Changed, func() bool { return !hasBinding(nb, queue, "events.muted") })
 
-	// A binding to a missing exchange fails the call, not the worker.
+	// A binding to a missing exchange, or to the default one, fails the
+	// call, not the worker.
 	req = request("ask.custom")
 	req.Bind = []rpc.Binding{{Exchange: "no-such-exchange", RoutingKey: "x"}}
 	if _, err := tree.Call(within(t, 5*time.Second), req); err == nil || !strings.Contains(err.Error(), "no-such-exchange") {
 		t.Fatalf("Call binding a missing exchange = %v", err)
+	}
+	req.Bind = []rpc.Binding{{Exchange: "", RoutingKey: "x"}}
+	if _, err := tree.Call(within(t, 5*time.Second), req); err == nil || !strings.Contains(err.Error(), "default exchange") {
+		t.Fatalf("Call binding the default exchange = %v", err)
 	}
 	if reply, err := tree.Call(within(t, 5*time.Second), request("ask.custom")); err != nil || reply.Text("By") != "custom" {
 		t.Fatalf("Call after = %v, %v", reply, err)

@@ -328,7 +328,12 @@ func (w *Pool) checkExchange(ctx context.Context, st *workerState, exchange stri
 // failure it releases those it added.
 func (w *Pool) bind(ctx context.Context, st *workerState, binds []Binding) error {
 	for i, b := range binds {
-		err := w.checkExchange(ctx, st, b.Exchange)
+		var err error
+		if b.Exchange == "" { // the broker would close the worker's channel (403)
+			err = errors.New("the default exchange takes no bindings")
+		} else {
+			err = w.checkExchange(ctx, st, b.Exchange)
+		}
 		if err == nil {
 			err = st.binds.acquire(ctx, b)
 		}

@@ -57,7 +57,7 @@ type Request struct {
 	// call by Msg-ID like any reply, and handed to Relay otherwise. The
 	// bindings are removed once the call ended, by its deadline or its
 	// cancel too; calls on one worker asking for the same binding share
-	// it. A binding's exchange must exist.
+	// it. A binding's exchange must exist (and not be the default one).
 	Bind []Binding
 	// Relay is handed, on the caller's goroutine while the call waits,
 	// every delivery to the worker's reply queue that answers no call in
