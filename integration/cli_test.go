@@ -167,7 +167,7 @@ func TestCLI_CommandsLeaveNoQueueBehind(t *testing.T) {
 	}
 	run(true, "publish", "--exchange", "kapps", "--key", "k", "--confirm", "--count", "10", `{"a":1}`)
 	run(false, "call", "--exchange", "callmgr", "--key", "nobody.home", "--timeout", "500ms",
-		`{"Event-Category":"directory","Event-Name":"authn_req"}`) // no responder: a timeout, exit 1
+		`{"Event-Category":"directory","Event-Name":"authn_req"}`) // no queue bound: returned unroutable, exit 1
 	tree, _ := treetest.Start(t, oneZone(b.URI()))
 	waitReady(t, tree, 20*time.Second)
 	waitPublishersReady(t, tree, 10*time.Second)

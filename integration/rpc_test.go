@@ -85,10 +85,15 @@ func TestRPC_CallAnsweredByListener(t *testing.T) {
 	}
 }
 
-// No responder: the call ends with ErrCallTimeout at its deadline.
+// A responder that never answers: the call ends with ErrCallTimeout at its
+// deadline. (With no queue bound at all it fails at once: see
+// TestRPC_UnroutableFailsFastAndKazooRules.)
 func TestRPC_CallTimesOut(t *testing.T) {
 	b := StartBroker(t)
 	tree := rpcTree(t, b)
+	spawnListener(t, tree, listener.Spec{Name: "mute", Queue: listener.QueueSpec{Name: "mute", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
+		Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return nil }}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -236,5 +241,56 @@ func TestRPC_CastPublishesAPreparedEnvelope(t *testing.T) {
 	e := recv(t, got, 5*time.Second, "the cast")
 	if len(e.MsgID()) != 32 || e.Text("App-Name") != "warren-test" || e.Name() != "authn_req" {
 		t.Fatalf("cast = %v", e)
+	}
+}
+
+// On the shared node: a call to a key no queue binds fails in under a
+// second, naming the exchange and key (published mandatory, the
+// basic.return matched to the call); then Kazoo's VFun and Defer-Response
+// with two real responders: a negative reply is counted, below the
+// threshold, and the valid deferred one is returned at the deadline.
+func TestRPC_UnroutableFailsFastAndKazooRules(t *testing.T) {
+	b := SharedBroker(t)
+	tree := rpcTree(t, b)
+	key := "warren-test." + t.Name()
+	req := func(k string) rpc.Request {
+		return rpc.Request{Exchange: "callmgr", RoutingKey: k, Envelope: kazoo.Envelope{"Event-Category": "test", "Event-Name": "req"},
+			Defaults: kazoo.Defaults{AppName: "warren-test", AppVersion: "1"}}
+	}
+
+	start := time.Now()
+	_, err := tree.Call(within(t, 10*time.Second), req(key+".unbound"))
+	took := time.Since(start)
+	if !errors.Is(err, rpc.ErrUnroutable) || !strings.Contains(err.Error(), fmt.Sprintf("exchange %q with routing key %q", "callmgr", key+".unbound")) {
+		t.Fatalf("Call to an unbound key = %v; want ErrUnroutable naming exchange and key", err)
+	}
+	if took > time.Second {
+		t.Fatalf("the unroutable call failed after %v, want under a second", took)
+	}
+
+	for name, fields := range map[string]map[string]any{
+		"negative":  {"Result": "nack"},
+		"deferring": {"Result": "ok", "Defer-Response": true},
+	} {
+		spawnListener(t, tree, listener.Spec{Name: t.Name() + "-" + name, Queue: listener.QueueSpec{Name: t.Name() + "-" + name, AutoDelete: true},
+			Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: key}},
+			Defaults: kazoo.Defaults{AppName: name, AppVersion: "1"},
+			Handlers: []listener.Route{{Handler: func(ctx context.Context, d *listener.Delivery) error {
+				reply := map[string]any{"Event-Category": "test", "Event-Name": "resp", "By": name}
+				for k, v := range fields {
+					reply[k] = v
+				}
+				return d.Reply(ctx, reply)
+			}}}})
+	}
+	r := req(key)
+	r.Validate = func(e kazoo.Envelope) bool { return e.Text("Result") == "ok" }
+	start = time.Now()
+	reply, err := tree.Call(within(t, time.Second), r)
+	if err != nil || reply.Text("By") != "deferring" {
+		t.Fatalf("Call = %v, %v; want the deferred valid reply, the negative one counted", reply, err)
+	}
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Fatalf("answered after %v: the deferred reply was not held until the deadline", took)
 	}
 }

@@ -55,8 +55,9 @@ func (t *Tree) Call(ctx context.Context, req rpc.Request) (kazoo.Envelope, error
 // it asks every zone at once (Kazoo's federated call_collect): each zone
 // gathers until until holds for its own replies or the deadline; the
 // replies of all zones come back together, with rpc.ErrCallTimeout only
-// when every zone ran out of time, and other failures joined, each naming
-// its zone.
+// when every zone ran out of time (or had no queue for the request),
+// rpc.ErrUnroutable only when no zone had one, and other failures joined,
+// each naming its zone.
 func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until) ([]kazoo.Envelope, error) {
 	if req.Pool != "" {
 		if until == nil {
@@ -71,22 +72,30 @@ func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until
 		}
 		return w.CallCollect(ctx, req, until)
 	}
+	return t.collectEvery(ctx, req, func(string) rpc.Until { return until })
+}
+
+// collectEvery is CallCollect in every zone at once, each zone collecting
+// until untilOf(zone) holds.
+func (t *Tree) collectEvery(ctx context.Context, req rpc.Request, untilOf func(zone string) rpc.Until) ([]kazoo.Envelope, error) {
 	replies := make([][]kazoo.Envelope, len(t.calls.zones))
 	errs := t.calls.each(func(i int, zone string, w *rpc.Pool) error {
 		r := req
 		r.Zone = zone
 		var err error
-		replies[i], err = w.CallCollect(ctx, r, until)
+		replies[i], err = w.CallCollect(ctx, r, untilOf(zone))
 		return err
 	})
-	var all []kazoo.Envelope
-	timeouts, failed := 0, []error{}
+	all := []kazoo.Envelope{} // Kazoo's {ok, []} when no zone had a node to ask
+	timeouts, failed, unroutable := 0, []error{}, []error{}
 	for i := range errs {
 		all = append(all, replies[i]...)
 		switch {
 		case errs[i] == nil:
 		case errors.Is(errs[i], rpc.ErrCallTimeout):
 			timeouts++
+		case errors.Is(errs[i], rpc.ErrUnroutable): // nobody there: no failure unless nobody anywhere
+			unroutable = append(unroutable, errs[i])
 		default:
 			failed = append(failed, errs[i])
 		}
@@ -94,10 +103,44 @@ func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until
 	if len(failed) > 0 {
 		return all, errors.Join(failed...)
 	}
-	if timeouts == len(errs) {
+	if len(unroutable) == len(errs) {
+		return all, errors.Join(unroutable...)
+	}
+	if timeouts+len(unroutable) == len(errs) {
 		return all, fmt.Errorf("%w in every zone", rpc.ErrCallTimeout)
 	}
 	return all, nil
+}
+
+// CallCollectApp is CallCollect until one reply per node running app
+// came (Kazoo's call_collect with Until = Kapp, {Kapp, IncludeFederated,
+// IsShared}: kz_nodes:whapp_count), the nodes counted now in the tree's
+// nodes table. With scope.AllZones the request goes to every zone
+// (req.Zone = rpc.AllZones), each zone collecting its own nodes' replies;
+// otherwise to req.Zone ("" the local zone), counting that zone's nodes.
+// With scope.Shared each zone running app answers once. A zone where no
+// node runs app is not asked (Kazoo's count of 0 returns at once). A tree
+// that runs no nodes actor (NodesConfig.Disabled) counts none.
+// scope.Zone is ignored: the zone asked is the one counted.
+func (t *Tree) CallCollectApp(ctx context.Context, req rpc.Request, app string, scope rpc.NodeScope) ([]kazoo.Envelope, error) {
+	nodes := t.env.Registry.Nodes()
+	untilOf := func(zone string) rpc.Until {
+		if zone == "" {
+			zone = t.env.LocalZone
+		}
+		return rpc.UntilNodes(nodes, app, rpc.NodeScope{Zone: zone, Shared: scope.Shared})
+	}
+	if scope.AllZones {
+		if req.Pool != "" {
+			return nil, errors.New("warren: CallCollectApp: a pool (req.Pool) serves one zone, not every zone (scope.AllZones)")
+		}
+		req.Zone = allZones
+		return t.collectEvery(ctx, req, untilOf)
+	}
+	if req.Zone == allZones {
+		return nil, errors.New("warren: CallCollectApp: ask every zone with scope.AllZones, not req.Zone")
+	}
+	return t.CallCollect(ctx, req, untilOf(req.Zone))
 }
 
 // AdminWorkers is the body of GET /workers.

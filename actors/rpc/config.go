@@ -25,7 +25,17 @@ type Config struct {
 	// stamps its node's on every request. Server-ID is each worker's reply
 	// queue: it is refused here.
 	Defaults kazoo.Defaults
+	// NegativeThreshold is how many replies refused by a call's
+	// Request.Validate end it with a [*NegativeError] (Kazoo's
+	// neg_resp_threshold; config.ini's [amqp] pool_threshold).
+	// Request.NegativeThreshold overrides it per call. Defaults to
+	// DefaultNegativeThreshold.
+	NegativeThreshold int
 }
+
+// DefaultNegativeThreshold is kz_amqp_worker's own neg_resp_threshold.
+// (Kazoo's default pool passes config.ini's pool_threshold, 5 when unset.)
+const DefaultNegativeThreshold = 2
 
 // maxNodeLen keeps a reply queue's name ("<node>-warren_worker-<name>-<hex>")
 // within AMQP's 255 bytes, zone names included.
@@ -37,6 +47,9 @@ func (c Config) Validate() error {
 	if len(c.Node) > maxNodeLen {
 		return fmt.Errorf("node: %d bytes, at most %d: it names the reply queues, which AMQP bounds to 255 bytes", len(c.Node), maxNodeLen)
 	}
+	if c.NegativeThreshold < 0 {
+		return fmt.Errorf("pool_threshold: %d: need a positive count of negative replies (0 takes the default, %d)", c.NegativeThreshold, DefaultNegativeThreshold)
+	}
 	if c.Defaults.ServerID != "" {
 		return errors.New("defaults: Server-ID is set per request to the worker's reply queue, not configured")
 	}
@@ -47,6 +60,9 @@ func (c Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.Workers <= 0 {
 		c.Workers = DefaultWorkers
+	}
+	if c.NegativeThreshold == 0 {
+		c.NegativeThreshold = DefaultNegativeThreshold
 	}
 	return c
 }

@@ -17,6 +17,8 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "negative workers: none", given: Config{Workers: -1}},
 		{name: "node and defaults", given: Config{Node: "kazoo_apps@host", Defaults: kazoo.Defaults{AppName: "a", AppVersion: "1"}}},
 		{name: "a node too long for a queue name", given: Config{Node: strings.Repeat("n", maxNodeLen+1)}, wantErr: "node: 129 bytes, at most 128"},
+		{name: "a negative threshold", given: Config{NegativeThreshold: 5}},
+		{name: "a threshold below zero", given: Config{NegativeThreshold: -1}, wantErr: "pool_threshold: -1"},
 		{name: "a Server-ID default", given: Config{Defaults: kazoo.Defaults{ServerID: "q"}}, wantErr: "defaults: Server-ID"},
 	}
 	for _, tt := range tests {

@@ -21,7 +21,7 @@ type workerLane struct {
 	name string
 
 	state   atomic.Pointer[workerState]
-	mu      sync.Mutex // guards pending, overflow and changed
+	mu      sync.Mutex // guards pending, overflow, relays and changed
 	pending map[string]chan reply
 	// overflow holds, per call, the replies that came while its chan was
 	// full (at most maxOverflow), for the caller to take after its next
@@ -29,6 +29,9 @@ type workerLane struct {
 	// is dropped (counted late) only when nobody waits for it.
 	overflow map[string][]reply
 	changed  chan struct{} // closed and replaced on every state change
+	// relays holds, per call with a Request.Relay, where the deliveries
+	// that answer no call go (Kazoo's relay_to).
+	relays map[string]chan kazoo.Envelope
 
 	// pub holds a token while a request is written on the channel: callers
 	// take turns, and one waiting gives up when its ctx ends.
@@ -52,6 +55,7 @@ type workerState struct {
 	stopped bool
 	id      string     // the channel's id (ChannelAssigned.ID)
 	calls   *chanCalls // the calls in flight on ch; nil unless ready
+	binds   *callBinds // the per-call bindings of queue on ch; nil unless ready
 }
 
 // chanCalls counts the calls in flight on one channel, so that a worker
@@ -130,8 +134,9 @@ func (l *workerLane) ready() (*workerState, <-chan struct{}) {
 // reply is matched by correlation id: the reply reader, which serves
 // every call of the worker, only routes it).
 type reply struct {
-	env  kazoo.Envelope
-	body []byte
+	env      kazoo.Envelope
+	body     []byte
+	returned *amqp.Return // the broker returned the call's request
 }
 
 func (l *workerLane) register(key string, buffer int) chan reply {
@@ -145,22 +150,49 @@ func (l *workerLane) register(key string, buffer int) chan reply {
 	return c
 }
 
+// relayTo makes the deliveries that answer no call of the lane go to the
+// returned chan too, until unregister(key).
+func (l *workerLane) relayTo(key string) <-chan kazoo.Envelope {
+	c := make(chan kazoo.Envelope, relayBuffer)
+	l.mu.Lock()
+	if l.relays == nil {
+		l.relays = map[string]chan kazoo.Envelope{}
+	}
+	l.relays[key] = c
+	l.mu.Unlock()
+	return c
+}
+
+// relayBuffer bounds the deliveries a call's Relay has not taken yet.
+const relayBuffer = 64
+
 func (l *workerLane) unregister(key string) {
 	l.mu.Lock()
 	delete(l.pending, key)
 	delete(l.overflow, key)
+	delete(l.relays, key)
 	l.mu.Unlock()
 	l.busy.Add(-1)
 	l.touch()
 }
 
 // deliver hands a reply to the call waiting for key, into its overflow
-// when its chan is full; a reply nobody waits for (any more) is late and
-// dropped, as is one past maxOverflow (a peer flooding one call).
+// when its chan is full; a reply nobody waits for (any more) goes to the
+// relays of the calls that have one, and is otherwise late and dropped,
+// as is one past maxOverflow (a peer flooding one call).
 func (l *workerLane) deliver(key string, env reply) {
 	l.mu.Lock()
 	c := l.pending[key]
 	delivered := false
+	if c == nil && env.env != nil && len(l.relays) > 0 {
+		relayed := l.relayLocked(env.env)
+		l.mu.Unlock()
+		if !relayed {
+			l.late.Add(1)
+		}
+		l.touch()
+		return
+	}
 	if c != nil {
 		select {
 		case c <- env:
@@ -181,6 +213,24 @@ func (l *workerLane) deliver(key string, env reply) {
 		l.late.Add(1)
 	}
 	l.touch()
+}
+
+// relayLocked hands env to every relay with room, each its own copy when
+// there are several; it reports whether one took it. l.mu held on entry.
+func (l *workerLane) relayLocked(env kazoo.Envelope) bool {
+	relayed, copies := false, len(l.relays) > 1
+	for _, c := range l.relays {
+		e := env
+		if copies {
+			e = env.Clone()
+		}
+		select {
+		case c <- e:
+			relayed = true
+		default:
+		}
+	}
+	return relayed
 }
 
 // answered counts a call that got all it waited for, took after its

@@ -104,9 +104,16 @@ func (w *Pool) Props(i int) *actor.Props {
 	return newWorkerProps(w.env, w.lanes[i-1], w.cfg.Node, w.pin, w.name)
 }
 
-// Call publishes req and returns the first reply carrying its Msg-ID, or
+// Call publishes req, mandatory, and returns the first reply carrying its
+// Msg-ID that req.Validate accepts (Kazoo's kz_amqp_worker:call), or
 // ErrCallTimeout when none came before ctx's deadline (DefaultCallTimeout
-// when ctx has none).
+// when ctx has none). A valid reply with Defer-Response: true is held: a
+// valid one without it that comes before the deadline wins, else the held
+// one is returned then. Replies req.Validate refuses are counted: at
+// req.NegativeThreshold (Config.NegativeThreshold) the call fails with a
+// [*NegativeError], as it does at its deadline after fewer (then also
+// matching ErrCallTimeout) – unless a deferred reply is held, which is
+// returned. A request no queue takes fails at once with ErrUnroutable.
 func (w *Pool) Call(ctx context.Context, req Request) (kazoo.Envelope, error) {
 	replies, err := w.collect(ctx, req, nil)
 	if err != nil {
@@ -115,9 +122,10 @@ func (w *Pool) Call(ctx context.Context, req Request) (kazoo.Envelope, error) {
 	return replies[0], nil
 }
 
-// CallCollect publishes req and gathers replies until until says enough, or
-// ctx's deadline; then it returns what it gathered with ErrCallTimeout
-// (Kazoo's {timeout, Resps}).
+// CallCollect publishes req, mandatory, and gathers replies (those
+// req.Validate accepts) until until says enough, or ctx's deadline; then it
+// returns what it gathered with ErrCallTimeout (Kazoo's {timeout, Resps}).
+// A request no queue takes fails at once with ErrUnroutable.
 func (w *Pool) CallCollect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
 	if until == nil {
 		until = UntilCount(1)
@@ -148,6 +156,9 @@ func (w *Pool) collect(ctx context.Context, req Request, until Until) ([]kazoo.E
 }
 
 func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
+	if until != nil && until(nil) { // Kazoo's call_collect with a count of 0
+		return []kazoo.Envelope{}, nil
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultCallTimeout)
@@ -174,22 +185,39 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	if err != nil {
 		return nil, &CallError{MsgID: key, Op: "encode request", Err: err}
 	}
-	buffer := 64      // replies of a CallCollect that arrive while its caller parses one
-	if until == nil { // Call: the first reply is all it takes
-		until, buffer = first, 1
+	buffer := 64 // replies of a CallCollect that arrive while its caller parses one
+	var rules *callRules
+	if until == nil { // Call: Kazoo's VFun, negative threshold and Defer-Response
+		threshold := req.NegativeThreshold
+		if threshold <= 0 {
+			threshold = w.cfg.NegativeThreshold
+		}
+		rules, buffer = &callRules{validate: req.Validate, threshold: threshold}, 4
 	}
 	replies := lane.register(key, buffer)
 	defer lane.unregister(key)
+	var relay <-chan kazoo.Envelope
+	if req.Relay != nil {
+		relay = lane.relayTo(key)
+	}
 	start := time.Now()
+	op := "publish to " + req.Exchange + "/" + req.RoutingKey
+	if err := w.bind(ctx, st, req.Bind); err != nil {
+		lane.errors.Add(1)
+		return nil, &CallError{MsgID: key, Op: "bind the reply queue", Err: err}
+	}
+	defer func() {
+		for _, b := range req.Bind {
+			st.binds.release(w.env, w.env.Log, b)
+		}
+	}()
 	pub := amqp.Publishing{ContentType: kazoo.ContentType, CorrelationId: key, Body: body}
 	if req.DirectReply {
 		pub.ReplyTo = DirectReplyTo
 	}
-	if !w.exchanges.Known(st.link, st.broker, req.Exchange) {
-		if err := w.exchanges.Check(ctx, st.link, st.broker, req.Exchange); err != nil {
-			lane.errors.Add(1)
-			return nil, &CallError{MsgID: key, Op: "publish to " + req.Exchange + "/" + req.RoutingKey, Err: err}
-		}
+	if err := w.checkExchange(ctx, st, req.Exchange); err != nil {
+		lane.errors.Add(1)
+		return nil, &CallError{MsgID: key, Op: op, Err: err}
 	}
 	select {
 	case lane.pub <- struct{}{}:
@@ -198,18 +226,22 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 		lane.touch()
 		return nil, &CallError{MsgID: key, Op: "wait for the worker's channel", Err: fmt.Errorf("%w: %w", ErrCallTimeout, context.Cause(ctx))}
 	}
-	err = st.link.Guard(ctx, func() error {
-		return st.ch.PublishWithContext(ctx, req.Exchange, req.RoutingKey, false, false, pub)
+	err = st.link.Guard(ctx, func() error { // mandatory: an unroutable request comes back (basic.return)
+		return st.ch.PublishWithContext(ctx, req.Exchange, req.RoutingKey, true, false, pub)
 	})
 	<-lane.pub
 	if err != nil {
 		lane.errors.Add(1)
-		return nil, &CallError{MsgID: key, Op: "publish to " + req.Exchange + "/" + req.RoutingKey, Err: err}
+		return nil, &CallError{MsgID: key, Op: op, Err: err}
 	}
 	var got []kazoo.Envelope
-	// take adds r to got unless it is malformed; it reports whether the
-	// call has all it waits for (and then counts its time on the lane).
-	take := func(r reply) bool {
+	// take handles one reply; done says the call ends with got and err.
+	take := func(r reply) (done bool, err error) {
+		if r.returned != nil {
+			lane.errors.Add(1)
+			lane.touch()
+			return true, &CallError{MsgID: key, Op: op, Err: unroutable(req.Exchange, req.RoutingKey, r.returned)}
+		}
 		env := r.env
 		if env == nil {
 			var err error
@@ -217,35 +249,102 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 				w.env.Log.Warn("malformed reply dropped", "msg_id", key, "err", err)
 				lane.late.Add(1)
 				lane.touch()
-				return false
+				return false, nil
 			}
+		}
+		if rules != nil {
+			switch rules.take(env) {
+			case answerNow:
+				got = []kazoo.Envelope{rules.answer()}
+				lane.answered(time.Since(start))
+				return true, nil
+			case negativeEnough:
+				return true, rules.negativeError(key, ErrNegativeReply)
+			}
+			return false, nil
+		}
+		if req.Validate != nil && !req.Validate(env) {
+			return false, nil // CallCollect gathers the positive ones
 		}
 		got = append(got, env)
 		if !until(got) {
-			return false
+			return false, nil
 		}
 		lane.answered(time.Since(start))
-		return true
+		return true, nil
 	}
 	for {
 		select {
 		case r := <-replies:
-			if take(r) {
-				return got, nil
+			if done, err := take(r); done {
+				return got, err
 			}
 			// What came while replies was full, in order, before the next
 			// receive (a malformed reply never crowds out a good one).
 			for _, r := range lane.overflowOf(key) {
-				if take(r) {
-					return got, nil
+				if done, err := take(r); done {
+					return got, err
 				}
 			}
+		case e := <-relay:
+			req.Relay(e)
 		case <-ctx.Done():
+			if rules != nil && rules.answer() != nil { // a deferred reply held till now
+				lane.answered(time.Since(start))
+				return []kazoo.Envelope{rules.answer()}, nil
+			}
 			lane.timeouts.Add(1)
 			lane.touch()
-			return got, fmt.Errorf("%w: %d replies to %s within the deadline (%v)", ErrCallTimeout, len(got), key, context.Cause(ctx))
+			err := fmt.Errorf("%w: %d replies to %s within the deadline (%v)", ErrCallTimeout, len(got), key, context.Cause(ctx))
+			if rules != nil {
+				if ne := rules.negativeError(key, err); ne != nil {
+					return nil, ne
+				}
+			}
+			return got, err
 		}
 	}
+}
+
+// unroutable is the error of a request the broker returned.
+func unroutable(exchange, key string, r *amqp.Return) error {
+	if exchange == "" {
+		return fmt.Errorf("%w: no queue %q (%d %s)", ErrUnroutable, key, r.ReplyCode, r.ReplyText)
+	}
+	return fmt.Errorf("%w: no queue is bound to exchange %q with routing key %q (%d %s)", ErrUnroutable, exchange, key, r.ReplyCode, r.ReplyText)
+}
+
+// checkExchange fails at once, with the broker's reason, for an exchange
+// missing on st's broker (checked once per connection) rather than let a
+// publish or bind to it close the worker's channel.
+func (w *Pool) checkExchange(ctx context.Context, st *workerState, exchange string) error {
+	if w.exchanges.Known(st.link, st.broker, exchange) {
+		return nil
+	}
+	return w.exchanges.Check(ctx, st.link, st.broker, exchange)
+}
+
+// bind adds a call's bindings (Request.Bind) to st's reply queue; on a
+// failure it releases those it added.
+func (w *Pool) bind(ctx context.Context, st *workerState, binds []Binding) error {
+	for i, b := range binds {
+		var err error
+		if b.Exchange == "" { // the broker would close the worker's channel (403)
+			err = errors.New("the default exchange takes no bindings")
+		} else {
+			err = w.checkExchange(ctx, st, b.Exchange)
+		}
+		if err == nil {
+			err = st.binds.acquire(ctx, b)
+		}
+		if err != nil {
+			for _, done := range binds[:i] {
+				st.binds.release(w.env, w.env.Log, done)
+			}
+			return fmt.Errorf("exchange %q, routing key %q: %w", b.Exchange, b.RoutingKey, err)
+		}
+	}
+	return nil
 }
 
 func (w *Pool) notify() {

@@ -205,9 +205,13 @@ func TestCall_TimesOutByItsDeadlineAndCountsLateReplies(t *testing.T) {
 	waitWorkers(t, tree, "one timeout and one late reply", func(rows []registry.RPCWorker) bool {
 		return len(rows) == 1 && rows[0].Timeouts == 1 && rows[0].Late == 1
 	})
-	// Without a deadline a call waits rpc.DefaultCallTimeout.
+	// Without a deadline a call waits rpc.DefaultCallTimeout (for a
+	// responder that never answers: to a key nobody binds it fails at once).
+	mute := make(chan struct{})
+	defer close(mute) // before the tree's shutdown drains its handler
+	responder(t, tree, "mute", "callmgr", "ping.mute", mute)
 	start := time.Now()
-	_, err = tree.Call(context.Background(), request("nobody.home"))
+	_, err = tree.Call(context.Background(), request("ping.mute"))
 	if took := time.Since(start); !errors.Is(err, rpc.ErrCallTimeout) || !strings.Contains(err.Error(), context.DeadlineExceeded.Error()) || took < rpc.DefaultCallTimeout {
 		t.Fatalf("Call without a deadline = %v after %v; want ErrCallTimeout at the default deadline", err, took)
 	}

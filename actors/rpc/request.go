@@ -1,9 +1,9 @@
 package rpc
 
 import (
-	"errors"
-	"fmt"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/warrenmq/warren/actors/kazoo"
 )
@@ -17,14 +17,6 @@ const (
 	DefaultWorkers = 4
 	// DirectReplyTo is RabbitMQ's pseudo-queue for replies without a queue.
 	DirectReplyTo = "amq.rabbitmq.reply-to"
-)
-
-var (
-	// ErrCallTimeout is returned when no (or not enough) replies arrived in
-	// time. CallCollect returns it with the replies it did collect.
-	ErrCallTimeout = errors.New("warren: call timed out waiting for replies")
-	// ErrStopped is returned when the tree runs no RPC workers.
-	ErrStopped = errors.New("warren: no RPC workers running")
 )
 
 // Request is an RPC request: a Kazoo envelope published to Exchange with
@@ -50,6 +42,38 @@ type Request struct {
 	// fails the call at once. Zone must then be empty: the pool's zone is
 	// its own.
 	Pool string
+
+	// Validate, for Call, tells a positive reply from a negative one
+	// (Kazoo's VFun): a reply it refuses is counted, and the call keeps
+	// waiting until NegativeThreshold of them came, then fails with a
+	// [*NegativeError] holding the last one. CallCollect leaves refused
+	// replies out of what it gathers. Nil takes every reply.
+	Validate func(kazoo.Envelope) bool
+	// NegativeThreshold overrides the pool's Config.NegativeThreshold for
+	// this call; 0 keeps it.
+	NegativeThreshold int
+	// Bind binds the worker's reply queue for the duration of the call
+	// (Kazoo's call_custom): what the bindings bring in is matched to the
+	// call by Msg-ID like any reply, and handed to Relay otherwise. The
+	// bindings are removed once the call ended, by its deadline or its
+	// cancel too; calls on one worker asking for the same binding share
+	// it. A binding's exchange must exist (and not be the default one).
+	Bind []Binding
+	// Relay is handed, on the caller's goroutine while the call waits,
+	// every delivery to the worker's reply queue that answers no call in
+	// flight on that worker (Kazoo's relay_to): events a Bind brought in,
+	// late replies by Msg-ID. On a worker carrying other calls it also
+	// sees what their Bind brought in. Deliveries it is too slow for are
+	// dropped (counted late).
+	Relay func(kazoo.Envelope)
+}
+
+// Binding is one binding of a worker's reply queue for the duration of a
+// call (Request.Bind).
+type Binding struct {
+	Exchange   string
+	RoutingKey string
+	Args       amqp.Table // for headers exchanges: x-match and the header values
 }
 
 // AllZones as Request.Zone makes Tree.CallCollect ask every zone. It is
@@ -57,22 +81,13 @@ type Request struct {
 // publishes (publish.ToZone(publish.AllZones)).
 const AllZones = "*"
 
-// Until says when CallCollect has enough replies.
+// Until says when CallCollect has enough replies. CallCollect asks it
+// first with no reply: one that holds then (UntilCount(0), UntilNodes of an
+// app no node runs) ends the call at once, unpublished, as Kazoo's
+// call_collect with a count of 0 does.
 type Until func(replies []kazoo.Envelope) bool
 
 // UntilCount collects n replies.
 func UntilCount(n int) Until {
 	return func(r []kazoo.Envelope) bool { return len(r) >= n }
 }
-
-// CallError reports a call that could not be made.
-type CallError struct {
-	MsgID string
-	Op    string
-	Err   error
-}
-
-func (e *CallError) Error() string {
-	return fmt.Sprintf("warren: call %s: %s: %v", e.MsgID, e.Op, e.Err)
-}
-func (e *CallError) Unwrap() error { return e.Err }

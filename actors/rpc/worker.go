@@ -58,6 +58,7 @@ type workerReady struct {
 	link           *actors.Link
 	broker         string
 	queued, direct <-chan amqp.Delivery
+	returns        <-chan amqp.Return // the requests the broker returned (published mandatory)
 	err            error
 }
 
@@ -117,8 +118,9 @@ func (w *worker) Receive(ctx actor.Context) {
 			w.log.Error("declaring the reply queue failed", "queue", w.queue, "err", redact.Error(m.err))
 			return
 		}
-		w.lane.set(&workerState{status: registry.WorkerReady, ch: m.ch, link: m.link, queue: w.queue, broker: m.broker, id: w.chID, calls: &chanCalls{}})
-		w.readReplies(m.queued, m.direct)
+		w.lane.set(&workerState{status: registry.WorkerReady, ch: m.ch, link: m.link, queue: w.queue, broker: m.broker, id: w.chID, calls: &chanCalls{},
+			binds: newCallBinds(m.ch, m.link, w.queue)})
+		w.readReplies(m.queued, m.direct, m.returns)
 		w.write(registry.WorkerReady)
 		w.retireOld()
 	case *actors.FlushCounters:
@@ -134,6 +136,9 @@ func (w *worker) setup(m *actors.ChannelAssigned) {
 	go func() {
 		r := &workerReady{gen: gen, ch: m.Channel, link: m.Link, broker: m.Broker}
 		ch := m.Channel
+		// Registered before the first request goes out; the reply reader
+		// drains it (amqp091's reader waits on a full one).
+		r.returns = ch.NotifyReturn(make(chan amqp.Return, returnsBuffer))
 		// targeted as Kazoo declares it (kapi_self, on every worker's start):
 		// the publishing connection may be up before the consuming one
 		// declared the configured exchanges on this broker.
@@ -153,15 +158,27 @@ func (w *worker) setup(m *actors.ChannelAssigned) {
 	}()
 }
 
+// returnsBuffer is the capacity of a worker channel's NotifyReturn chan,
+// which its reply reader drains as it comes.
+const returnsBuffer = 16
+
 // readReplies matches replies to waiting calls by Msg-ID (the Kazoo way) or,
-// for direct reply-to, by correlation id.
-func (w *worker) readReplies(queued, direct <-chan amqp.Delivery) {
+// for direct reply-to, by correlation id, and the requests the broker
+// returned by correlation id (a call's key).
+func (w *worker) readReplies(queued, direct <-chan amqp.Delivery, returns <-chan amqp.Return) {
 	lane, log := w.lane, w.log
 	go func() {
 		for queued != nil || direct != nil {
 			var d amqp.Delivery
 			var ok bool
 			select {
+			case r, ok := <-returns:
+				if !ok {
+					returns = nil
+					continue
+				}
+				lane.deliver(r.CorrelationId, reply{returned: &r})
+				continue
 			case d, ok = <-queued:
 				if !ok {
 					queued = nil
