@@ -132,6 +132,7 @@ func (l *workerLane) ready() (*workerState, <-chan struct{}) {
 type reply struct {
 	env  kazoo.Envelope
 	body []byte
+	enc  string // body's content encoding (gzip: decompressed when parsed)
 }
 
 func (l *workerLane) register(key string, buffer int) chan reply {
