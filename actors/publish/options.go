@@ -195,7 +195,7 @@ func Encoded() Option {
 // a timestamp. (Kazoo's own stamp, kz_time:now_us(), is microseconds since
 // year 0 in a field the AMQP spec and every other client read as seconds
 // since 1970; nothing in Kazoo reads it back. Warren stamps seconds, as the
-// spec says: see kazoo.StampTime to read a Kazoo peer's.)
+// spec says: [kazoo.StampTime] reads a Kazoo peer's.)
 func Timestamp(t time.Time) Option {
 	return func(r *publishRequest) error { r.msg.Timestamp, r.stamped = t, true; return nil }
 }
