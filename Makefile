@@ -5,7 +5,7 @@ UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd
 FUZZTIME  ?= 20s
 # package:target of every fuzz target; `make unit` runs each on its seed corpus.
 FUZZ_TARGETS := ./internal/redact:FuzzParseURI ./internal/redact:FuzzText ./actors:FuzzBrokerID \
-	./supervisor:FuzzLoadINI ./actors/kazoo:FuzzEnvelope ./actors/kazoo:FuzzRoutingKey ./actors/kazoo:FuzzJSONPath
+	./supervisor:FuzzLoadINI ./actors/kazoo:FuzzEnvelope ./actors/kazoo:FuzzRoutingKey ./actors/kazoo:FuzzJSONPath ./actors/kazoo:FuzzGunzip
 
 .PHONY: help demo test unit integration faults scale bench bench-go vet deps build screenshots fuzz
 
@@ -29,7 +29,7 @@ vet: ## go vet
 unit: ## unit tests with -race (no broker needed), the fuzz targets on their seed corpus
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 
-fuzz: ## each fuzz target for FUZZTIME (20s) past its seeds: URIs and redaction, broker ids, config.ini, Kazoo envelope, routing keys, kz.json paths
+fuzz: ## each fuzz target for FUZZTIME (20s) past its seeds: URIs and redaction, broker ids, config.ini, Kazoo envelope, routing keys, kz.json paths, gzip bodies
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t##*:} ($${t%%:*}), $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}; \

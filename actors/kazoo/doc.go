@@ -28,6 +28,14 @@
 // [API.Validate] and [API.Build] check and build it. [AuthnReq], [AuthnResp],
 // [QueryUserChannelsReq], [QueryUserChannelsResp] and [RegSuccess] are real examples.
 //
+// # Bodies
+//
+// Kazoo sends large bodies gzipped (content_encoding "gzip": kz_amqp_util:basic_publish compresses,
+// gen_listener decompresses). [Gzip] compresses; [DecodeBody] and [ParseEncoded] decompress, to at
+// most [DefaultMaxDecodedSize], so that a gzip bomb fails that body alone ([ErrBodyTooLarge]). Other
+// encodings are left as they are. [StampTime] reads the AMQP timestamp of a Kazoo publish
+// (microseconds since year 0) or of anyone else's (seconds since 1970).
+//
 // # Requests and replies
 //
 // Correlation is always in the body, never in AMQP properties: a requester puts the routing key

@@ -80,3 +80,14 @@ func (e *ValidationError) orNil() error {
 	}
 	return e
 }
+
+var (
+	// ErrBadGzip is returned by [DecodeBody], [Gunzip] and [ParseEncoded] for a body sent
+	// gzipped that is not valid gzip: truncated, a bad header or checksum, data after it.
+	ErrBadGzip = errors.New("warren: kazoo: malformed gzip body")
+
+	// ErrBodyTooLarge is returned by [DecodeBody], [Gunzip] and [ParseEncoded] for a gzipped
+	// body that decompresses to more than the bound ([DefaultMaxDecodedSize]): a gzip bomb fails
+	// alone, before more memory is taken.
+	ErrBodyTooLarge = errors.New("warren: kazoo: decompressed body too large")
+)

@@ -3,6 +3,7 @@ package kazoo
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -119,6 +120,42 @@ func FuzzJSONPath(f *testing.F) {
 		}
 		if s, ok, err := GetString(js, path); err != nil || !ok || s != "leaf" {
 			t.Fatalf("GetString(%s, %q) = %q, %v, %v", js, path, s, ok, err)
+		}
+	})
+}
+
+// FuzzGunzip checks the decompression of delivery bodies: for any body,
+// Gunzip never panics, never returns more than its bound, and fails only
+// with ErrBadGzip or ErrBodyTooLarge; and any body survives Gzip → Gunzip
+// under a bound of its own size, failing with ErrBodyTooLarge under one
+// byte less (0 is the default bound).
+func FuzzGunzip(f *testing.F) {
+	env := []byte(`{"Event-Category":"directory","Event-Name":"authn_req","Msg-ID":"m1"}`)
+	z := Gzip(env)
+	for _, s := range [][]byte{
+		z, z[:len(z)/2], z[:len(z)-1], append(bytes.Clone(z), z...), append(bytes.Clone(z), 0),
+		bytes.Repeat(Gzip(make([]byte, 64<<10)), 4), // a small bomb: 256 KiB from under 1 KiB
+		nil, {0x1f, 0x8b}, {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}, env, []byte("\xff\x00garbage"),
+	} {
+		f.Add(s)
+	}
+	const bound = 64 << 10
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, err := Gunzip(body, bound)
+		switch {
+		case err == nil && len(out) > bound:
+			t.Fatalf("Gunzip returned %d bytes over its bound %d", len(out), bound)
+		case err != nil && !errors.Is(err, ErrBadGzip) && !errors.Is(err, ErrBodyTooLarge):
+			t.Fatalf("Gunzip failed with %v, neither ErrBadGzip nor ErrBodyTooLarge", err)
+		}
+		back, err := Gunzip(Gzip(body), len(body))
+		if err != nil || !bytes.Equal(back, body) {
+			t.Fatalf("Gunzip(Gzip(%q)) = %q, %v", body, back, err)
+		}
+		if len(body) > 1 { // a bound of 0 is the default one
+			if _, err := Gunzip(Gzip(body), len(body)-1); !errors.Is(err, ErrBodyTooLarge) {
+				t.Fatalf("Gunzip(Gzip(%d bytes)) under a bound of one less: %v", len(body), err)
+			}
 		}
 	})
 }

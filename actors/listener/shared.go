@@ -169,9 +169,9 @@ func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Deliv
 		return nil, false
 	}
 	if isJSON(d.ContentType, d.Body) {
-		env, err := kazoo.Parse(d.Body)
+		env, body, err := kazoo.ParseEncoded(d.Body, d.ContentEncoding) // gzip decompressed, bounded, as gen_listener does
 		if err == nil {
-			del.Envelope = env
+			del.Envelope, del.Body = env, body
 			cat, name := env.Text(s.spec.EventKey), env.Text(s.spec.EventSubkey)
 			if h := s.routes.pick(cat, name); h != nil {
 				return h, true

@@ -173,6 +173,12 @@ func (p *Pool) awaitConfirm(ctx context.Context, w written, r *publishRequest, s
 			} else if resend {
 				return fmt.Errorf("channel closed by another publish over the broker's max_message_size: %w", why), nil
 			}
+			if err, resend := userRefused(why, r.msg.UserId); err != nil {
+				l.unconfirmed.Add(1)
+				return nil, err // this publish's user id was refused
+			} else if resend {
+				return fmt.Errorf("channel closed by another publish's user id: %w", why), nil
+			}
 			if why.Recover {
 				// A channel error (406 PRECONDITION_FAILED, 404, 403): a
 				// publish on the channel was refused, maybe this one,

@@ -45,6 +45,10 @@ var (
 	// every caller publishing on it. The first publish over a broker's lower
 	// limit gets it from the broker's 406 (see [Pool.Publish]).
 	ErrTooLarge = errors.New("warren: message larger than the broker accepts")
+	// ErrUserRefused is returned by a publish whose UserID the broker
+	// refused (406: not the connection's user), its reason wrapped. Such a
+	// publish is written confirmed, so that it fails alone (see [UserID]).
+	ErrUserRefused = errors.New("warren: user id refused by the broker")
 	// ErrStopped is returned by publishes after the tree stopped,
 	// or when it has no publishers.
 	ErrStopped = errors.New("warren: publishers stopped")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors/kazoo"
 )
 
 // DefaultContentType is the content type of a publish that sets none:
@@ -28,6 +29,8 @@ type publishRequest struct {
 	orderKey  uint32 // FNV-1a of the OrderKey
 	zone      string // the zone to publish to; "" the local zone, AllZones every zone
 	pool      string // the named pool to publish through (ViaPool); "" the zone's
+	stamped   bool   // Timestamp given: no default stamp
+	encoded   bool   // Encoded: the body is in its content encoding already
 }
 
 // AllZones, given to ToZone, publishes the message once to every zone of
@@ -158,10 +161,60 @@ func ContentType(s string) Option {
 	return func(r *publishRequest) error { r.msg.ContentType = s; return nil }
 }
 
-// ContentEncoding sets the content encoding ("gzip" for a gzipped body, as
-// Kazoo understands it). Defaults to none.
+// ContentEncoding sets the content encoding. "gzip" ([kazoo.IsGzip])
+// also compresses the body, as Kazoo's kz_amqp_util:basic_publish does
+// with content_encoding gzip: a Kazoo peer (gen_listener) and a Warren
+// listener gunzip it before decoding. Any other value only sets the
+// property. A body already in its encoding takes [Encoded] too. Defaults
+// to none.
 func ContentEncoding(s string) Option {
 	return func(r *publishRequest) error { r.msg.ContentEncoding = s; return nil }
+}
+
+// Gzip compresses the body (gzip, the default level, as Kazoo's
+// zlib:gzip) and sets content_encoding "gzip": ContentEncoding("gzip").
+// Every body is compressed, whatever its size, as Kazoo does when asked
+// (kapi_im gzips every MMS); ask for it for large bodies only, since a
+// small one gains nothing and costs the CPU of both sides. The size limit
+// (MaxMessageSize, ErrTooLarge) applies to the compressed body. Defaults
+// to none.
+func Gzip() Option {
+	return func(r *publishRequest) error { r.msg.ContentEncoding = kazoo.EncodingGzip; return nil }
+}
+
+// Encoded says the body is in the content encoding given already (a relay
+// of a delivery, say): it goes out as it is, gzip or not. Defaults to
+// false: ContentEncoding("gzip") and Gzip compress the body.
+func Encoded() Option {
+	return func(r *publishRequest) error { r.encoded = true; return nil }
+}
+
+// Timestamp sets the AMQP timestamp property, in whole seconds (the
+// property's resolution). Defaults to the time of the publish: Kazoo's
+// basic_publish stamps every message too. The zero time publishes without
+// a timestamp. (Kazoo's own stamp, kz_time:now_us(), is microseconds since
+// year 0 in a field the AMQP spec and every other client read as seconds
+// since 1970; nothing in Kazoo reads it back. Warren stamps seconds, as the
+// spec says: [kazoo.StampTime] reads a Kazoo peer's.)
+func Timestamp(t time.Time) Option {
+	return func(r *publishRequest) error { r.msg.Timestamp, r.stamped = t, true; return nil }
+}
+
+// UserID sets the AMQP user-id property. RabbitMQ checks it: a user id
+// other than the connection's user closes the channel (406
+// PRECONDITION_FAILED), so give the user name of the brokers' URIs. A
+// publish with a user id is written confirmed, a fire-and-forget one too
+// (it then waits for the broker's confirm), so that a refused user id
+// fails that publish alone, with [ErrUserRefused] naming the broker's
+// reason (see user_id.go). At most 255 bytes. Defaults to none.
+func UserID(s string) Option {
+	return func(r *publishRequest) error {
+		if len(s) > 255 {
+			return fmt.Errorf("warren: publish option UserID: %d bytes, at most 255", len(s))
+		}
+		r.msg.UserId = s
+		return nil
+	}
 }
 
 // Expiration sets the per-message TTL, in whole milliseconds (rounded up).

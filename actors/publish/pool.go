@@ -14,6 +14,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/internal/redact"
 )
 
@@ -169,8 +170,8 @@ func (p *Pool) Publish(ctx context.Context, exchange, routingKey string, body []
 	w, err := p.write(ctx, exchange, routingKey, r)
 	if err == nil && r.confirm {
 		err = p.await(ctx, w, r, exchange, routingKey, time.Time{})
-		if r.probe && err != nil && !errors.Is(err, ErrTooLarge) {
-			err = nil // written, as a fire-and-forget publish asks; only a size the broker refuses fails it
+		if r.probe && err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUserRefused) {
+			err = nil // written, as a fire-and-forget publish asks; only a size or user id the broker refuses fails it
 		}
 	}
 	if err != nil {
@@ -263,11 +264,17 @@ func (p *Pool) request(r *publishRequest, exchange, routingKey string, body []by
 			return err
 		}
 	}
-	if len(body) > p.maxSize() {
-		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: p.tooLarge(len(body))}
+	if !r.stamped {
+		r.msg.Timestamp = time.Now() // Kazoo's basic_publish stamps every publish
 	}
-	if !r.confirm && p.probes(len(body)) {
-		r.confirm, r.probe = true, true // larger than any body acked so far: see size.go
+	if r.msg.ContentEncoding != "" && !r.encoded && kazoo.IsGzip(r.msg.ContentEncoding) {
+		r.msg.Body = kazoo.Gzip(body) // as Kazoo's basic_publish does given content_encoding gzip
+	}
+	if n := len(r.msg.Body); n > p.maxSize() {
+		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: p.tooLarge(n)}
+	}
+	if !r.confirm && (p.probes(len(r.msg.Body)) || r.msg.UserId != "") {
+		r.confirm, r.probe = true, true // larger than any body acked so far (see size.go), or a user id (user_id.go)
 	}
 	if (r.mandatory || r.confirm) && r.msg.MessageId == "" {
 		r.msg.MessageId = p.newID()

@@ -34,6 +34,14 @@ func TestPublishOptions(t *testing.T) {
 				return m.ContentType == "text/plain" && m.MessageId == "m" && m.CorrelationId == "c" && m.ReplyTo == "q" &&
 					m.Priority == 5 && m.Type == "t" && m.AppId == "a" && m.ContentEncoding == "gzip"
 			}},
+		{name: "gzip, a timestamp, a user id", given: []Option{Gzip(), Timestamp(time.Unix(1700000000, 0)), UserID("kazoo")},
+			want: func(r publishRequest) bool {
+				return r.msg.ContentEncoding == "gzip" && r.msg.Timestamp.Unix() == 1700000000 && r.stamped && r.msg.UserId == "kazoo" && !r.encoded
+			}},
+		{name: "a body in its encoding already", given: []Option{ContentEncoding("gzip"), Encoded()}, want: func(r publishRequest) bool {
+			return r.msg.ContentEncoding == "gzip" && r.encoded
+		}},
+		{name: "a user id over 255 bytes", given: []Option{UserID(strings.Repeat("u", 256))}, wantErr: "at most 255"},
 		{name: "negative expiration", given: []Option{Expiration(-time.Second)}, wantErr: "must not be negative"},
 		{name: "header of an unknown type", given: []Option{Headers(amqp.Table{"x": struct{}{}})}, wantErr: "Headers"},
 		{name: "nil option", given: []Option{nil}, wantErr: "nil publish option"},

@@ -136,6 +136,7 @@ func (l *workerLane) ready() (*workerState, <-chan struct{}) {
 type reply struct {
 	env      kazoo.Envelope
 	body     []byte
+	enc      string       // body's content encoding (gzip: decompressed when parsed)
 	returned *amqp.Return // the broker returned the call's request
 }
 

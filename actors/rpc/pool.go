@@ -211,7 +211,7 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 			st.binds.release(w.env, w.env.Log, b)
 		}
 	}()
-	pub := amqp.Publishing{ContentType: kazoo.ContentType, CorrelationId: key, Body: body}
+	pub := amqp.Publishing{ContentType: kazoo.ContentType, CorrelationId: key, Body: body, Timestamp: time.Now()} // stamped, as Kazoo stamps every publish
 	if req.DirectReply {
 		pub.ReplyTo = DirectReplyTo
 	}
@@ -245,7 +245,7 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 		env := r.env
 		if env == nil {
 			var err error
-			if env, err = kazoo.Parse(r.body); err != nil {
+			if env, _, err = kazoo.ParseEncoded(r.body, r.enc); err != nil {
 				w.env.Log.Warn("malformed reply dropped", "msg_id", key, "err", err)
 				lane.late.Add(1)
 				lane.touch()

@@ -191,10 +191,10 @@ func (w *worker) readReplies(queued, direct <-chan amqp.Delivery, returns <-chan
 				}
 			}
 			if key := d.CorrelationId; key != "" {
-				lane.deliver(key, reply{body: d.Body}) // its caller parses it
+				lane.deliver(key, reply{body: d.Body, enc: d.ContentEncoding}) // its caller parses it
 				continue
 			}
-			env, err := kazoo.Parse(d.Body)
+			env, _, err := kazoo.ParseEncoded(d.Body, d.ContentEncoding) // gzip decompressed, bounded
 			if err != nil {
 				log.Warn("malformed reply dropped", "queue", w.queue, "err", err)
 				lane.late.Add(1)

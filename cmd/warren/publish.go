@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/registry"
 	"github.com/warrenmq/warren/supervisor"
@@ -37,6 +38,7 @@ func newPublishCmd(a *app) *cobra.Command {
 			"for the block to end and fails if it does not: the broker read none of them.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren publish --exchange callevt --key call.event.abc '{\"Event-Category\":\"call_event\",\"Event-Name\":\"CHANNEL_ANSWER\"}'\n" +
 			"  warren publish --config /etc/kazoo/core/config.ini --exchange kapps --key bench --file event.json --count 100000 --confirm\n" +
+			"  warren publish --config /etc/kazoo/core/config.ini --exchange im --key outbound.mms --file mms.json --gzip\n" +
 			"  warren publish --config /etc/kazoo/core/config.ini --zone east --exchange callevt --key call.event.x '{...}'   # east's brokers\n" +
 			"  warren publish --config /etc/kazoo/core/config.ini --all-zones --confirm --exchange callevt --key call.event.x '{...}'",
 		Args: func(_ *cobra.Command, args []string) error {
@@ -58,6 +60,7 @@ func newPublishCmd(a *app) *cobra.Command {
 	cmd.Flags().Bool("mandatory", false, "fail messages the broker cannot route (needs --confirm: only a confirmed publish can learn it)")
 	cmd.Flags().Bool("raw", false, "send the payload as it is, even when the content type says JSON and it is not")
 	cmd.Flags().String("content-type", "application/json", "message content `TYPE`")
+	cmd.Flags().Bool("gzip", false, "compress the payload (content encoding gzip, as Kazoo sends large bodies)")
 	cmd.Flags().Bool("all-zones", false, "publish each message once to every zone of --config (--zone picks the one zone otherwise)")
 	return cmd
 }
@@ -144,6 +147,10 @@ func readPublishRun(cmd *cobra.Command, args []string) (*publishRun, error) {
 	}
 	r.body = body
 	r.opts = []publish.Option{publish.ContentType(contentType)}
+	if gz, _ := f.GetBool("gzip"); gz {
+		r.body = kazoo.Gzip(body) // once for --count messages
+		r.opts = append(r.opts, publish.Gzip(), publish.Encoded())
+	}
 	persistent, _ := f.GetBool("persistent")
 	allZones, _ := f.GetBool("all-zones")
 	for _, o := range []struct {
