@@ -118,3 +118,46 @@ func TestSpec_Normalize(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRouteTable_Match measures route lookup per delivery: one route
+// matching (no copy) and four levels matching (one slice built).
+func BenchmarkRouteTable_Match(b *testing.B) {
+	h := func(context.Context, *Delivery) error { return nil }
+	rt := newRouteTable([]Route{
+		{Category: "call_event", Name: "CHANNEL_DESTROY", Handler: h},
+		{Category: "*", Name: "channel_destroy", Handler: h},
+		{Category: "call_event", Handler: h},
+		{Handler: h},
+		{Category: "directory", Name: "reg_success", Handler: h},
+	})
+	tc := &tokens{}
+	b.Run("two levels", func(b *testing.B) {
+		for b.Loop() {
+			if len(rt.match(tc, "directory", "reg_success", DispatchAll, nil)) != 2 { // exact and catch-all
+				b.Fatal("no match")
+			}
+		}
+	})
+	one := newRouteTable([]Route{{Category: "directory", Name: "reg_success", Handler: h}})
+	b.Run("single route", func(b *testing.B) {
+		for b.Loop() {
+			if len(one.match(tc, "directory", "reg_success", DispatchAll, nil)) != 1 {
+				b.Fatal("no match")
+			}
+		}
+	})
+	b.Run("four levels", func(b *testing.B) {
+		for b.Loop() {
+			if len(rt.match(tc, "call_event", "CHANNEL_DESTROY", DispatchAll, nil)) != 4 {
+				b.Fatal("no match")
+			}
+		}
+	})
+	b.Run("dispatch one", func(b *testing.B) {
+		for b.Loop() {
+			if len(rt.match(tc, "call_event", "CHANNEL_DESTROY", DispatchOne, nil)) != 1 {
+				b.Fatal("no match")
+			}
+		}
+	})
+}
