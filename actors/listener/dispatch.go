@@ -31,6 +31,12 @@ func (r Route) String() string {
 	return routeKey(r.Category) + "." + routeKey(r.Name)
 }
 
+// Is reports whether r is the route of category and name, compared as
+// RemoveRoute compares them: case, '_' and '-' aside, "*" and "" the same.
+func (r Route) Is(category, name string) bool {
+	return eventToken(r.Category) == eventToken(category) && eventToken(r.Name) == eventToken(name)
+}
+
 // routeKey is a route's category or name as shown: "*" for a wildcard.
 func routeKey(s string) string {
 	if s == "" {
@@ -105,10 +111,9 @@ func (t *routeTable) with(r Route) *routeTable {
 // without is t without the routes of category and name; false when it has
 // none.
 func (t *routeTable) without(category, name string) (*routeTable, bool) {
-	cat, nm := eventToken(category), eventToken(name)
 	var keep []Route
 	for _, r := range t.routes {
-		if eventToken(r.Category) != cat || eventToken(r.Name) != nm {
+		if !r.Is(category, name) {
 			keep = append(keep, r)
 		}
 	}
