@@ -7,7 +7,8 @@
 // federated_listeners_sup as "<listener>@<broker>": a listener of its own
 // (listener.FederatorSpec) on a sticky channel to that broker, its queue
 // named "<queue>-<local zone>" ([QueueName]), with the parent's bindings
-// and handlers. It follows the connections table: a broker added at run
+// and routes, those changed at run time included ([Federators.Binding],
+// [Federators.Route]). It follows the connections table: a broker added at run
 // time gets federators, a removed one loses them, a broker that is down
 // keeps its federator waiting for its channel. [Brokers] lists the brokers
 // of the other zones.

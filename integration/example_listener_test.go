@@ -36,6 +36,9 @@ func Example_listener() {
 		OrderedByKey: true,
 		Queue:        listener.QueueSpec{Name: "registrar-example", AutoDelete: true},
 		Bindings:     []listener.Binding{{Exchange: "registrar", RoutingKey: "registration.success.*"}},
+		// The most specific route only (Kamailio's order); the default,
+		// DispatchAll, would run both routes for a reg_success (Kazoo's).
+		Dispatch: listener.DispatchOne,
 		Handlers: []listener.Route{
 			{Category: "directory", Name: "reg_success", Handler: func(_ context.Context, d *listener.Delivery) error {
 				got <- fmt.Sprintf("reg_success for %s via %s", d.Envelope.Text("Username"), d.RoutingKey)

@@ -22,7 +22,7 @@ func event(cat, name, extra string) string {
 	return fmt.Sprintf(`{"Event-Category":%q,"Event-Name":%q,"Msg-ID":"%s-%s"%s}`, cat, name, cat, name, extra)
 }
 
-// Handlers are chosen category+name, then category, then the catch-all;
+// Under DispatchOne, handlers are chosen category+name, then category, then the catch-all;
 // plain payloads go to the raw handler, with the delivery's metadata.
 func TestListener_DispatchMostSpecificFirst(t *testing.T) {
 	b := StartBroker(t)
@@ -37,6 +37,7 @@ func TestListener_DispatchMostSpecificFirst(t *testing.T) {
 	}
 	spawnListener(t, tree, listener.Spec{Name: "dispatch", Queue: listener.QueueSpec{Name: "dispatch-q", AutoDelete: true},
 		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "#"}},
+		Dispatch: listener.DispatchOne,
 		Handlers: []listener.Route{
 			{Category: "directory", Handler: route("category")},
 			{Category: "directory", Name: "reg_success", Handler: route("exact")},
@@ -162,6 +163,7 @@ func TestListener_HandlerPanicContained(t *testing.T) {
 	waitReady(t, tree, 20*time.Second)
 	ok := make(chan string, 1)
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "panicky", Queue: listener.QueueSpec{Name: "panicky"},
+		Dispatch: listener.DispatchOne, // the catch-all takes only what "bad" does not
 		Handlers: []listener.Route{
 			{Category: "bad", Handler: func(context.Context, *listener.Delivery) error { panic("kaboom") }},
 			{Handler: func(_ context.Context, d *listener.Delivery) error { ok <- d.Envelope.Category(); return nil }},

@@ -74,6 +74,33 @@ func (t *Tree) changeBinding(ctx context.Context, pid *actor.PID, b listener.Bin
 	return t.fed.Binding(ctx, path.Base(pid.Id), b, add)
 }
 
+// AddRoute adds a route to a running listener (Kazoo's add_responder):
+// deliveries dispatched after it returns see it. A federated listener's
+// federators get it too (an error of theirs is joined to the result, each
+// named), and so do those spawned later. It lasts as long as the
+// listener's instance: a restart starts again from Spec.Handlers.
+func (t *Tree) AddRoute(ctx context.Context, pid *actor.PID, r listener.Route) error {
+	return t.changeRoute(ctx, pid, &listener.AddRoute{Route: r})
+}
+
+// RemoveRoute removes every route of category and name from a running
+// listener and its federators (Kazoo's rm_responder); the error wraps
+// listener.ErrNoRoute when it has none.
+func (t *Tree) RemoveRoute(ctx context.Context, pid *actor.PID, category, name string) error {
+	return t.changeRoute(ctx, pid, &listener.RemoveRoute{Category: category, Name: name})
+}
+
+func (t *Tree) changeRoute(ctx context.Context, pid *actor.PID, msg any) error {
+	res, err := t.request(ctx, pid, msg)
+	if err != nil {
+		return fmt.Errorf("warren: listener %s: route change: %w", pid.Id, err)
+	}
+	if err := res.(*listener.RouteChanged).Err; err != nil {
+		return err
+	}
+	return t.fed.Route(ctx, path.Base(pid.Id), msg)
+}
+
 // Federators lists the rows of the federators of the listener name (one
 // per broker of the other zones; see listener.Spec.Federate).
 func (t *Tree) Federators(name string) []registry.Listener {

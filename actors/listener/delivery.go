@@ -13,7 +13,10 @@ import (
 type Defaults = kazoo.Defaults
 
 // Delivery is one message handed to a Handler. It is owned by that handler
-// call; its acknowledgement is the listener's business (see AckPolicy).
+// call: when several routes match one event, each gets its own copy, and
+// they share Envelope, Body and Headers, which handlers must then only
+// read. Its acknowledgement is the listener's business (see AckPolicy),
+// but for AckManual: then the handler calls Ack, Nack or Reject.
 type Delivery struct {
 	Envelope kazoo.Envelope // the decoded JSON event; nil for a raw payload
 	Body     []byte
@@ -35,7 +38,8 @@ type Delivery struct {
 	Broker   string // the broker it came from
 	Zone     string // that broker's zone: another than the local one for a federated delivery
 
-	shared *listenerShared
+	shared     *listenerShared
+	settlement *settlement // AckManual only: the one decision on this delivery, shared by its routes
 }
 
 // ErrNoReplyAddress is returned by Reply for a request that says neither

@@ -24,11 +24,11 @@ type seenDelivery struct {
 	d     listener.Delivery
 }
 
-// Handlers are chosen category+name, then category, then the catch-all
-// (case-insensitively, '_' and '-' the same); non-JSON payloads (malformed
+// Under DispatchOne, handlers are chosen category+name, then category, then
+// the catch-all (case-insensitively, '_' and '-' the same); non-JSON payloads (malformed
 // JSON included) go to the raw handler; each Delivery carries the message's
 // metadata.
-func TestListener_DispatchMostSpecificFirst(t *testing.T) {
+func TestListener_DispatchOneMostSpecificFirst(t *testing.T) {
 	r := start(t, noPublishers)
 	got := make(chan seenDelivery, 16)
 	route := func(tag string) listener.Handler {
@@ -41,6 +41,7 @@ func TestListener_DispatchMostSpecificFirst(t *testing.T) {
 		Queue:    listener.QueueSpec{Name: "dispatch-q", AutoDelete: true},
 		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "#"}},
 		Consume:  listener.ConsumeOptions{Priority: 3, Args: amqp.Table{"x-test": "y"}},
+		Dispatch: listener.DispatchOne, // Kamailio's order: one route per event
 		Handlers: []listener.Route{
 			{Category: "directory", Handler: route("category")},
 			{Category: "directory", Name: "reg_success", Handler: route("exact")},
@@ -224,6 +225,7 @@ func TestListener_HandlerPanicContained(t *testing.T) {
 	r := start(t, noPublishers)
 	ok := make(chan string, 1)
 	pid, row := spawn(t, r.tree, listener.Spec{Name: "panicky", Queue: listener.QueueSpec{Name: "panicky-q"}, OnError: listener.Discard,
+		Dispatch: listener.DispatchOne, // the catch-all takes only what "bad" does not
 		Handlers: []listener.Route{
 			{Category: "bad", Handler: func(context.Context, *listener.Delivery) error { panic("kaboom") }},
 			{Handler: func(_ context.Context, d *listener.Delivery) error { ok <- d.Envelope.Category(); return nil }},

@@ -146,11 +146,11 @@ func (s *listenerShared) stopping(hctx context.Context) bool {
 // panic, not once the listener stops or the delivery's channel is gone),
 // and returns the last outcome and how many runs there were.
 func (s *listenerShared) run(hctx context.Context, h Handler, del *Delivery, gen uint64) (err error, panicked bool, runs int) {
-	retry := s.spec.Ack == AckAfterHandler
+	retry := s.warrenSettles()
 	for {
 		runs++
 		err, panicked = s.call(hctx, h, del, runs)
-		if err == nil || panicked || !retry || runs >= s.spec.Retry.Attempts || s.stopping(hctx) || gen != s.current().gen {
+		if err == nil || panicked || !retry || del.settled() || runs >= s.spec.Retry.Attempts || s.stopping(hctx) || gen != s.current().gen {
 			return err, panicked, runs
 		}
 		s.logFailure(del, err, runs, "retry")
@@ -180,7 +180,7 @@ func (s *listenerShared) logFailure(del *Delivery, err error, runs int, next str
 
 // failed settles a delivery whose handler failed for good, per OnError.
 func (s *listenerShared) failed(hctx context.Context, d amqp.Delivery, del *Delivery, gen uint64, err error, panicked bool, runs int) {
-	if s.spec.Ack != AckAfterHandler {
+	if !s.warrenSettles() {
 		if !panicked { // a panic is logged with its stack by call
 			s.logFailure(del, err, runs, "nothing: acked already")
 		}

@@ -115,15 +115,25 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 		spec.Queue.Name = anonymousQueueName(spec.Name)
 	}
 	// Made once, shared by every instance (restarts): read only.
-	routes, log := newRoutes(spec.Handlers), env.Log.With("actor", "listener", "listener", spec.Name)
+	routes, tc, log := newRouteTable(spec.Handlers), &tokens{}, env.Log.With("actor", "listener", "listener", spec.Name)
+	var hook, raw []target
+	if spec.Raw != nil {
+		raw = append(raw, target{name: "raw", h: spec.Raw})
+	}
+	if spec.HandleEvent != nil {
+		hook = []target{{name: "handle_event", h: spec.HandleEvent}}
+		raw = append(raw, hook...)
+	}
 	dd, failLog, rejectLog := newDedup(spec.Dedup), newRateLog("handler failures"), newRateLog("rejected payloads")
 	replyLog := newRateLog("returned replies")
 	return actor.PropsFromProducer(func() actor.Actor {
 		ctx, cancel := context.WithCancel(context.Background())
 		hctx, hcancel := context.WithCancel(ctx)
-		s := &listenerShared{env: env, spec: &spec, routes: routes, ctx: ctx, hctx: hctx, hcancel: hcancel, log: log,
+		s := &listenerShared{env: env, spec: &spec, tokens: tc, hook: hook, raw: raw, slots: make(chan struct{}, spec.Workers),
+			ctx: ctx, hctx: hctx, hcancel: hcancel, log: log,
 			dedup: dd, failLog: failLog, rejectLog: rejectLog, replyLog: replyLog, drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}
 		s.cur.Store(noChannel)
+		s.routes.Store(routes) // an instance starts with the spec's routes, as with its bindings
 		return &listener{env: env, shared: s, log: s.log, cancel: cancel, fsm: newListenerFSM(&spec)}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, ""))), nil
 }
@@ -133,6 +143,9 @@ var _ actor.Actor = (*listener)(nil)
 // Receive translates the message into an event, steps the state machine
 // and carries out its effects.
 func (l *listener) Receive(ctx actor.Context) {
+	if l.changeRoutes(ctx) {
+		return
+	}
 	ev, ok := l.event(ctx)
 	if !ok {
 		return

@@ -20,9 +20,16 @@ import (
 // listenerShared is the part of a listener that its delivery goroutines use.
 // Everything in it is immutable after construction or atomic.
 type listenerShared struct {
-	env    *actors.Env
-	spec   *Spec // the normalized spec, shared by every instance (read only)
-	routes routes
+	env  *actors.Env
+	spec *Spec // the normalized spec, shared by every instance (read only)
+	// routes is the route table, replaced whole by the actor when a route
+	// is added or removed at run time (never nil); tokens is shared by
+	// every instance.
+	routes atomic.Pointer[routeTable]
+	tokens *tokens
+	hook   []target      // HandleEvent, if set: appended to every delivery's targets
+	raw    []target      // the targets of a payload that is not a JSON event: Raw and HandleEvent
+	slots  chan struct{} // one token per handler running (Spec.Workers)
 	log    *slog.Logger
 	self   *actor.PID
 	ctx    context.Context // cancelled when the listener stops
@@ -111,8 +118,11 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	del := &Delivery{Body: d.Body, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: d.Headers,
 		ContentType: d.ContentType, ReplyTo: d.ReplyTo, CorrelationID: d.CorrelationId, MessageID: d.MessageId,
 		Redelivered: d.Redelivered, Listener: s.listenerName(), Queue: st.queue, Broker: st.broker, Zone: st.zone, shared: s}
+	if s.spec.Ack == AckManual {
+		del.settlement = &settlement{d: d, gen: gen, s: s}
+	}
 	hctx := s.handlerCtx()
-	h, ok := s.route(hctx, d, del, gen, done)
+	ts, ok := s.route(hctx, d, del, gen, done)
 	if !ok {
 		return
 	}
@@ -126,7 +136,7 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 				return
 			case dup:
 				s.counter.duplicates.Add(1)
-				if s.spec.Ack == AckAfterHandler {
+				if s.warrenSettles() {
 					s.ackDuplicate(d, gen)
 				}
 				return
@@ -134,33 +144,44 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 			claim = c
 		}
 	}
-	err, panicked, runs := s.run(hctx, h, del, gen)
+	o := s.runTargets(hctx, ts, del, gen)
 	s.counter.handled.Add(1)
 	if claim != nil {
-		claim.finish(err == nil)
+		claim.finish(o.err == nil)
 	}
-	if err != nil {
+	if o.err != nil {
 		s.counter.errors.Add(1)
 	}
 	if done != nil {
 		done()
 	}
-	if err == nil {
+	switch {
+	case s.spec.Ack == AckManual:
+		s.settleManual(hctx, d, del, gen, o)
+	case o.err == nil:
 		s.settle(d, gen)
-		return
+	default:
+		s.failed(hctx, d, del, gen, o.err, o.panicked, o.runs)
 	}
-	s.failed(hctx, d, del, gen, err, panicked, runs)
 }
 
-// route picks d's handler: for JSON, the most specific route of its event
-// (Kamailio's order), for anything else (malformed JSON included) the raw
-// handler. It settles d itself (done called first, as handle does) and
-// returns false when no handler takes it:
+// warrenSettles reports whether the listener acks, nacks or dead-letters
+// its deliveries after their handlers (AckAfterHandler), or those its
+// handlers left undecided (AckManual).
+func (s *listenerShared) warrenSettles() bool {
+	return s.spec.Ack == AckAfterHandler || s.spec.Ack == AckManual
+}
+
+// route picks d's handlers: for JSON, the routes of its event (every one
+// matching, or under DispatchOne the most specific), for anything else
+// (malformed JSON included) the raw handler; HandleEvent with either. It
+// settles d itself (done called first, as handle does) and returns false
+// when no handler takes it:
 // an event without a route is acked and counted unhandled, a payload
 // nobody can read, or a delivery whose headers the link dropped
 // (actors.DroppedHeadersHeader), is rejected (OnError Discard) or
 // dead-lettered.
-func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Delivery, gen uint64, done func()) (Handler, bool) {
+func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Delivery, gen uint64, done func()) ([]target, bool) {
 	if why, ok := d.Headers[actors.DroppedHeadersHeader].(string); ok {
 		// The link replaced headers amqp091 could not read (which would
 		// have closed the connection): what the handler expects is gone.
@@ -173,27 +194,27 @@ func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Deliv
 		if err == nil {
 			del.Envelope, del.Body = env, body
 			cat, name := env.Text(s.spec.EventKey), env.Text(s.spec.EventSubkey)
-			if h := s.routes.pick(cat, name); h != nil {
-				return h, true
+			if ts := s.routes.Load().match(s.tokens, cat, name, s.spec.Dispatch, s.hook); len(ts) > 0 {
+				return ts, true
 			}
 			s.counter.unhandled.Add(1)
 			s.log.Debug("no handler for event", "queue", del.Queue, "category", cat, "name", name)
 			s.settle(d, gen)
 			return nil, false
 		}
-		if s.spec.Raw == nil {
+		if len(s.raw) == 0 {
 			s.unreadable(hctx, d, gen, done, fmt.Errorf("malformed JSON payload: %w", err), "malformed JSON payload %s",
 				"queue", del.Queue, "routing_key", d.RoutingKey, "err", err)
 			return nil, false
 		}
-		return s.spec.Raw, true // the raw handler takes what is not JSON after all
+		return s.raw, true // the raw handler takes what is not JSON after all
 	}
-	if s.spec.Raw == nil {
+	if len(s.raw) == 0 {
 		s.unreadable(hctx, d, gen, done, fmt.Errorf("non-JSON payload (content type %q) and no raw handler", d.ContentType),
 			"non-JSON payload and no raw handler: %s", "queue", del.Queue, "content_type", d.ContentType)
 		return nil, false
 	}
-	return s.spec.Raw, true
+	return s.raw, true
 }
 
 // unreadable settles a delivery no handler can read: rejected under
@@ -205,7 +226,7 @@ func (s *listenerShared) unreadable(hctx context.Context, d amqp.Delivery, gen u
 	if done != nil {
 		done() // the slot is free: no handler runs
 	}
-	if s.spec.OnError == Discard || s.spec.Ack != AckAfterHandler {
+	if s.spec.OnError == Discard || !s.warrenSettles() {
 		s.rejectLog.Warn(s.log, fmt.Sprintf(msg, "rejected"), args...)
 		s.reject(d, gen)
 		return
@@ -240,7 +261,7 @@ func (s *listenerShared) call(hctx context.Context, h Handler, d *Delivery, run 
 // panicked.
 func (s *listenerShared) afterPanic() string {
 	switch {
-	case s.spec.Ack != AckAfterHandler:
+	case !s.warrenSettles():
 		return "nothing: acked already"
 	case s.spec.OnError == Discard:
 		return "discard"
@@ -251,7 +272,7 @@ func (s *listenerShared) afterPanic() string {
 // settle acks d, handled, unless the listener acked it already (AckAuto,
 // AckOnReceive).
 func (s *listenerShared) settle(d amqp.Delivery, gen uint64) {
-	if s.spec.Ack != AckAfterHandler {
+	if !s.warrenSettles() {
 		return // acked on arrival (AckAuto) or on receipt (AckOnReceive)
 	}
 	s.ack(d, gen)
@@ -272,7 +293,7 @@ func (s *listenerShared) requeue(d amqp.Delivery, gen uint64) {
 
 // settleStopping gives d back to the broker while the listener stops.
 func (s *listenerShared) settleStopping(d amqp.Delivery, gen uint64) {
-	if s.spec.Ack == AckAfterHandler {
+	if s.warrenSettles() {
 		s.nack(d, gen, true)
 	}
 }

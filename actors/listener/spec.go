@@ -34,6 +34,14 @@ const (
 	// AckOnReceive acks each delivery before its handler runs (Kazoo's
 	// auto_ack=true).
 	AckOnReceive
+	// AckManual leaves the decision to the handlers: Delivery.Ack, Nack
+	// or Reject, once per delivery (the first route to decide wins).
+	// A delivery no handler decided on is settled by the listener when
+	// they all returned: after an error, by Retry and OnError; after nil,
+	// requeued once, then OnError (see settleManual). Duplicates (Dedup),
+	// events without a route and unreadable payloads are settled by the
+	// listener as under AckAfterHandler.
+	AckManual
 )
 
 func (p AckPolicy) String() string {
@@ -42,6 +50,8 @@ func (p AckPolicy) String() string {
 		return "auto"
 	case AckOnReceive:
 		return "on_receive"
+	case AckManual:
+		return "manual"
 	default:
 		return "after_handler"
 	}
@@ -72,7 +82,7 @@ type Spec struct {
 	OrderedByKey bool // deliveries of one routing key are handled in order, one at a time
 
 	// Retry runs a failed handler again, in process, before OnError
-	// decides (AckAfterHandler only). See RetryPolicy for its defaults.
+	// decides (AckAfterHandler and AckManual only). See RetryPolicy for its defaults.
 	Retry RetryPolicy
 	// OnError is what becomes of a delivery whose handler failed for good
 	// (after Retry), panicked, or that no handler can read. Defaults to
@@ -86,9 +96,20 @@ type Spec struct {
 	EventKey    string // JSON key of the event category; defaults to Event-Category
 	EventSubkey string // JSON key of the event name; defaults to Event-Name
 
-	Handlers []Route  // JSON handlers, chosen most specific first
-	Raw      Handler  // handler of payloads that are not JSON (malformed JSON included); nil rejects them
-	Defaults Defaults // envelope defaults for replies
+	// Handlers route JSON events by category and name. Under Dispatch
+	// DispatchAll (the default) every route matching an event runs;
+	// under DispatchOne only the most specific one. Routes can be added
+	// and removed at run time (AddRoute, RemoveRoute).
+	Handlers []Route
+	Dispatch DispatchMode
+	// HandleEvent, when set, sees every delivery a handler can read
+	// (Kazoo's handle_event/2): each JSON event, matched by a route or
+	// not, and each payload that is not JSON (Envelope nil). It runs
+	// alongside the routes, as one more of them: its error or panic
+	// fails the delivery as theirs do.
+	HandleEvent Handler
+	Raw         Handler  // handler of payloads that are not JSON (malformed JSON included); nil rejects them unless HandleEvent takes them
+	Defaults    Defaults // envelope defaults for replies
 
 	// Federate, for a listener spawned with Tree.SpawnListener, also
 	// consumes from every broker of the other zones (Kazoo's federated
@@ -222,7 +243,13 @@ func (s Spec) normalize() (Spec, error) {
 			return s, fmt.Errorf("warren: listener %s: route %s has no handler", s.Name, r)
 		}
 	}
-	if len(s.Handlers) == 0 && s.Raw == nil {
+	if s.Ack < AckAfterHandler || s.Ack > AckManual {
+		return s, fmt.Errorf("warren: listener %s: unknown ack policy %d", s.Name, s.Ack)
+	}
+	if s.Dispatch < DispatchAll || s.Dispatch > DispatchOne {
+		return s, fmt.Errorf("warren: listener %s: unknown dispatch mode %d", s.Name, s.Dispatch)
+	}
+	if len(s.Handlers) == 0 && s.Raw == nil && s.HandleEvent == nil {
 		return s, fmt.Errorf("warren: listener %s: no handler", s.Name)
 	}
 	return s, nil

@@ -18,7 +18,7 @@ import (
 // none.
 type workers struct {
 	shared *listenerShared
-	sem    chan struct{} // unordered: one token per running handler
+	sem    chan struct{} // one token per running handler (listenerShared.slots)
 	// handoff (unordered) passes a delivery to a goroutine waiting for
 	// one; live counts the goroutines, waiting ones included.
 	handoff chan job
@@ -40,10 +40,10 @@ type job struct {
 
 func newWorkers(s *listenerShared) *workers {
 	w := &workers{shared: s}
+	w.sem = s.slots // shared with the extra routes of a delivery (runTargets)
 	if s.spec.OrderedByKey {
 		w.ordered = make([]chan job, s.spec.Workers)
 	} else {
-		w.sem = make(chan struct{}, s.spec.Workers)
 		w.handoff = make(chan job)
 	}
 	return w
@@ -57,7 +57,7 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 	if w.shared.spec.Ack == AckAuto {
 		drain = nil // acked on arrival: it is handled, drain or not
 	}
-	if w.sem != nil {
+	if w.ordered == nil {
 	wait:
 		for {
 			select {
@@ -99,7 +99,7 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 			for {
 				select {
 				case j := <-q:
-					w.shared.handle(j.d, j.gen, nil)
+					w.runOrdered(j, done)
 				case <-done:
 					return
 				}
@@ -123,6 +123,26 @@ func (w *workers) dispatch(d amqp.Delivery, gen uint64, f *forwarder) {
 			return
 		}
 	}
+}
+
+// runOrdered handles j in ordered mode once it holds a worker slot: the
+// slots bound the extra routes of a delivery too (runTargets), so a key's
+// worker may wait for one while those run.
+func (w *workers) runOrdered(j job, done <-chan struct{}) {
+	select {
+	case w.sem <- struct{}{}:
+	case <-done:
+		return // the broker requeues it: unacked
+	}
+	held := true
+	release := func() {
+		if held {
+			held = false
+			<-w.sem
+		}
+	}
+	w.shared.handle(j.d, j.gen, release)
+	release()
 }
 
 // run handles j, then the deliveries handed off to it, until none came for

@@ -138,6 +138,7 @@ func (n *nodesActor) listenerSpec(self *actor.PID) listener.Spec {
 		Prefetch: 100,
 		Workers:  1,
 		OnError:  listener.Discard,
+		Dispatch: listener.DispatchOne, // the catch-all takes only what is not a heartbeat
 		Handlers: []listener.Route{
 			{Category: Category, Name: EventName, Handler: func(_ context.Context, d *listener.Delivery) error {
 				env.Send(self, &heard{env: d.Envelope, at: time.Now()})
