@@ -172,6 +172,7 @@ func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Deliv
 		env, err := kazoo.Parse(d.Body)
 		if err == nil {
 			del.Envelope = env
+			s.markFederated(env, del.Broker, del.Zone)
 			cat, name := env.Text(s.spec.EventKey), env.Text(s.spec.EventSubkey)
 			if h := s.routes.pick(cat, name); h != nil {
 				return h, true
