@@ -82,7 +82,7 @@ func (d *Delivery) Reply(ctx context.Context, fields map[string]any) error {
 	if pid := addr.DeliverToPID(); pid != "" {
 		r.Headers = amqp.Table{kazoo.HeaderDeliverToPID: pid}
 	}
-	return d.shared.publishTo(ctx, hintedZone(d.shared.env.Registry.Connections(), addr), r)
+	return d.shared.publishTo(ctx, hintedZone(d.shared.env.Registry.Connections, addr), r)
 }
 
 // ReplyRaw answers a request that carries an AMQP reply-to with body as is.

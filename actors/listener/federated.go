@@ -31,10 +31,13 @@ func (s *listenerShared) markFederated(env kazoo.Envelope, broker, zone string) 
 // one), else the zone AMQP-Broker-Zone names. Hints Warren cannot read (a
 // Kazoo federator's pid, Kamailio's connection number, a zone it does not
 // know) count as none.
-func hintedZone(conns []registry.Connection, a kazoo.ReplyAddress) string {
+// connections is read only when a has a hint (replies without one, the usual,
+// cost no read of the connections table).
+func hintedZone(connections func() []registry.Connection, a kazoo.ReplyAddress) string {
 	if a.Scheme != kazoo.SchemeConsumer && a.Broker == "" && a.Zone == "" {
 		return ""
 	}
+	conns := connections()
 	zoneOf := func(broker string) string {
 		for _, c := range conns {
 			if c.Broker == broker {

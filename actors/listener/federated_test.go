@@ -42,7 +42,7 @@ func TestHintedZone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := hintedZone(conns, addr(tt.given)); got != tt.want {
+			if got := hintedZone(func() []registry.Connection { return conns }, addr(tt.given)); got != tt.want {
 				t.Fatalf("hintedZone = %q, want %q", got, tt.want)
 			}
 		})
