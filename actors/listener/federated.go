@@ -30,9 +30,8 @@ func (s *listenerShared) markFederated(env kazoo.Envelope, broker, zone string) 
 // broker AMQP-Broker names (a broker id, or a URI whose broker id is
 // one), else the zone AMQP-Broker-Zone names. Hints Warren cannot read (a
 // Kazoo federator's pid, Kamailio's connection number, a zone it does not
-// know) count as none.
-// connections is read only when a has a hint (replies without one, the usual,
-// cost no read of the connections table).
+// know) count as none. connections is read only when a has a hint: a
+// reply without one, the usual, costs no read of the table.
 func hintedZone(connections func() []registry.Connection, a kazoo.ReplyAddress) string {
 	if a.Scheme != kazoo.SchemeConsumer && a.Broker == "" && a.Zone == "" {
 		return ""
