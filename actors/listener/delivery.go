@@ -54,8 +54,8 @@ var ErrNoReplyAddress = errors.New("warren: request has no reply address (no rep
 // Deliver-To-PID: <pid>, as kz_amqp_util does. The reply goes back to the
 // zone the request came from when the request says so: the broker a
 // consumer:// hint names (a broker id), else the one AMQP-Broker names (a
-// federator's delivery carries its broker there), else the zone
-// AMQP-Broker-Zone names, when the tree knows it; another zone than the
+// federator's delivery carries its broker there), else, for a consumer://
+// Server-ID, the zone AMQP-Broker-Zone names, when the tree knows it; another zone than the
 // listener's channel's is reached through that zone's publishers, and a
 // tree without publishers fails such a reply with ErrReplyNoRoute.
 func (d *Delivery) Reply(ctx context.Context, fields map[string]any) error {

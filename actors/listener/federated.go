@@ -28,12 +28,15 @@ func (s *listenerShared) markFederated(env kazoo.Envelope, broker, zone string) 
 // where its request came from, or "" when none names a broker or zone of
 // this tree: the broker of a consumer://<broker id>/ Server-ID, else the
 // broker AMQP-Broker names (a broker id, or a URI whose broker id is
-// one), else the zone AMQP-Broker-Zone names. Hints Warren cannot read (a
+// one), else, for a consumer:// Server-ID, the zone AMQP-Broker-Zone
+// names. A zone alone redirects no plain Server-ID: Kazoo and Kamailio
+// send their hints with a consumer:// one, and Warren's federators with
+// AMQP-Broker. Hints Warren cannot read (a
 // Kazoo federator's pid, Kamailio's connection number, a zone it does not
 // know) count as none. connections is read only when a has a hint: a
 // reply without one, the usual, costs no read of the table.
 func hintedZone(connections func() []registry.Connection, a kazoo.ReplyAddress) string {
-	if a.Scheme != kazoo.SchemeConsumer && a.Broker == "" && a.Zone == "" {
+	if a.Scheme != kazoo.SchemeConsumer && a.Broker == "" {
 		return ""
 	}
 	conns := connections()
@@ -61,7 +64,7 @@ func hintedZone(connections func() []registry.Connection, a kazoo.ReplyAddress) 
 		}
 	}
 	for _, c := range conns {
-		if a.Zone != "" && c.Zone == a.Zone {
+		if a.Scheme == kazoo.SchemeConsumer && a.Zone != "" && c.Zone == a.Zone {
 			return a.Zone
 		}
 	}

@@ -36,6 +36,7 @@ func TestHintedZone(t *testing.T) {
 		{"a Kazoo pid hint falls back to AMQP-Broker-Zone", kazoo.Envelope{"Server-ID": "consumer://<0.12.0>/q", "AMQP-Broker-Zone": "west"}, "west"},
 		{"Kamailio's connection number and zone", kazoo.Envelope{"Server-ID": "consumer://2/q", "AMQP-Broker-Zone": "local"}, "local"},
 		{"a zone the tree does not know", kazoo.Envelope{"Server-ID": "consumer://2/q", "AMQP-Broker-Zone": "mars"}, ""},
+		{"a zone alone redirects no plain Server-ID", kazoo.Envelope{"AMQP-Broker-Zone": "west"}, ""},
 		{"a broker the tree does not know", kazoo.Envelope{"AMQP-Broker": "amqp://u:p@10.9.9.9:5672"}, ""},
 		{"an unparsable AMQP-Broker", kazoo.Envelope{"AMQP-Broker": "amqp://u:p@[::1"}, ""},
 		{"a pid:// address has no broker hint", kazoo.Envelope{"Server-ID": "pid://10.0.0.5:5672@kz/q"}, ""},

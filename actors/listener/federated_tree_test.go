@@ -124,7 +124,7 @@ func TestFederator_EnvelopeNamesTheRemoteBrokerAndZone(t *testing.T) {
 
 // A reply goes back to the zone its request came from when the request
 // says so (a consumer:// hint naming a broker id, AMQP-Broker, or
-// AMQP-Broker-Zone), not blindly to the local one; a hint the tree cannot
+// AMQP-Broker-Zone with a consumer:// one), not blindly to the local one; a hint the tree cannot
 // read leaves it local; a pid:// Server-ID is answered on its key with
 // Deliver-To-PID.
 func TestDelivery_ReplyGoesBackToTheZoneOfItsRequest(t *testing.T) {
@@ -142,7 +142,8 @@ func TestDelivery_ReplyGoesBackToTheZoneOfItsRequest(t *testing.T) {
 	}{
 		{name: "consumer:// naming the east broker", msgID: "m1", extra: `"Server-ID":"consumer://` + r.eastID + `/srv-h"`, toEast: true},
 		{name: "AMQP-Broker, a URI with credentials", msgID: "m2", extra: `"Server-ID":"srv-h","AMQP-Broker":"` + r.east.URL() + `"`, toEast: true},
-		{name: "AMQP-Broker-Zone", msgID: "m3", extra: `"Server-ID":"srv-h","AMQP-Broker-Zone":"east"`, toEast: true},
+		{name: "Kazoo's federator: a pid hint and AMQP-Broker-Zone", msgID: "m3", extra: `"Server-ID":"consumer://<0.12.0>/srv-h","AMQP-Broker-Zone":"east"`, toEast: true},
+		{name: "AMQP-Broker-Zone with a plain Server-ID", msgID: "m7", extra: `"Server-ID":"srv-h","AMQP-Broker-Zone":"east"`},
 		{name: "Kamailio's connection number", msgID: "m4", extra: `"Server-ID":"consumer://2/srv-h"`},
 		{name: "pid://", msgID: "m5", extra: `"Server-ID":"pid://<0.7.0>/srv-h"`, pid: "<0.7.0>"},
 		{name: "no hint", msgID: "m6", extra: `"Server-ID":"srv-h"`},
