@@ -55,9 +55,10 @@ var ErrNoReplyAddress = errors.New("warren: request has no reply address (no rep
 // zone the request came from when the request says so: the broker a
 // consumer:// hint names (a broker id), else the one AMQP-Broker names (a
 // federator's delivery carries its broker there), else, for a consumer://
-// Server-ID, the zone AMQP-Broker-Zone names, when the tree knows it; another zone than the
-// listener's channel's is reached through that zone's publishers, and a
-// tree without publishers fails such a reply with ErrReplyNoRoute.
+// Server-ID, the zone AMQP-Broker-Zone names, when the tree knows it.
+// Another zone than the listener's channel's is reached through that
+// zone's publishers; a tree without publishers fails such a reply with
+// ErrReplyNoRoute.
 func (d *Delivery) Reply(ctx context.Context, fields map[string]any) error {
 	if d.Envelope == nil {
 		return errors.New("warren: Reply needs a JSON request; use ReplyRaw")
