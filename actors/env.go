@@ -57,6 +57,12 @@ type Env struct {
 	// Replies, when set, publishes listeners' replies (the tree sets it to
 	// its publishers); nil makes a listener reply on its own channel.
 	Replies ReplyPublisher
+	// ZoneReplies, when set, publishes the replies that must reach another
+	// zone than the listener's channel's (the request came from there:
+	// kazoo.ReplyAddress), or that carry headers (the tree sets it to its
+	// publishers of each zone); nil makes such a reply fail, or go out on
+	// the listener's own channel when that is in the right zone.
+	ZoneReplies ZoneReplies
 
 	// Closing counts network closes still running in goroutines; shutdown
 	// waits for it so that no connection outlives the tree.

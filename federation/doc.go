@@ -12,4 +12,9 @@
 // time gets federators, a removed one loses them, a broker that is down
 // keeps its federator waiting for its channel. [Brokers] lists the brokers
 // of the other zones.
+//
+// A federator's deliveries reach the parent's handlers with AMQP-Broker
+// (the remote broker's id, host:port[@vhost], never a credential) and
+// AMQP-Broker-Zone in their envelope, as Kazoo's federator adds them; a
+// reply goes back through that broker.
 package federation

@@ -91,6 +91,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	}
 	if pub, ok := t.pubs.local(); ok {
 		t.env.Replies = pub // listeners reply through the publishers
+		t.env.ZoneReplies = t.publishZoneReply
 	}
 	named, err := t.configPools(cfg, specs)
 	if err != nil {

@@ -41,7 +41,10 @@
 // Correlation is always in the body, never in AMQP properties: a requester puts the routing key
 // of its reply queue in Server-ID and a Msg-ID; the responder publishes to "targeted" with that
 // Server-ID as routing key ([Envelope.ReplyTo]) and echoes the Msg-ID ([NewReply]). Neither Kazoo
-// nor Kamailio sets reply_to or correlation_id.
+// nor Kamailio sets reply_to or correlation_id. A Server-ID "consumer://<hint>/<key>" (Kazoo's
+// federator, Kamailio) or "pid://<pid>/<key>" (kz_api:encode_pid) is answered on <key>;
+// [Envelope.ReplyAddress] keeps the hint, and the AMQP-Broker and AMQP-Broker-Zone a federator
+// adds, for a reply that must go back where the request came from.
 //
 // # Kamailio
 //

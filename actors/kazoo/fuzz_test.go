@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/warrenmq/warren/internal/redact"
 )
 
 // FuzzEnvelope checks, for any body, that Parse never panics and that what
@@ -18,6 +20,11 @@ func FuzzEnvelope(f *testing.F) {
 		`{"Call-ID":"c","Number":12345678901234567890,"Float":1.5e300,"Nested":{"a":[1,"two",null,true,{"b":"<sip:1000@example.com>"}]}}`,
 		`{"k":"\ud800","k2":"\u00e9","dup":1,"dup":2}`,
 		`{"password":"amqp://guest:s3cret@127.0.0.1:5672"}`,
+		// Federated deliveries: Kazoo's federator puts the broker URI, credentials included.
+		`{"Server-ID":"consumer://<0.12.0>/q","AMQP-Broker":"amqp://kazoo:s3cret@10.0.0.6:5672/","AMQP-Broker-Zone":"west"}`,
+		`{"Server-ID":"consumer://10.0.0.5:5672/kamailio@h-<1>-targeted-0","AMQP-Broker":"10.0.0.5:5672","AMQP-Broker-Zone":"east"}`,
+		`{"Server-ID":"pid://<0.1.0>/a/b","AMQP-Broker":"amqps://u:p%40ss@[::1]:5671/vh?heartbeat=5","AMQP-Received":1700000000}`,
+		`{"Server-ID":"consumer://2/","AMQP-Broker":"see amqp://x:hunter22@h and amqp://y:letmein@g"}`,
 		`[1,2]`, `"s"`, `{`, `{"a":1} x`, `{"a":1}   `, "\xff",
 		strings.Repeat(`{"a":`, 40) + `1` + strings.Repeat(`}`, 40),
 	} {
@@ -46,7 +53,41 @@ func FuzzEnvelope(f *testing.F) {
 		if c := e.Clone(); !reflect.DeepEqual(e, c) {
 			t.Fatal("Clone differs")
 		}
+		checkReplyAddress(t, e)
 	})
+}
+
+// checkReplyAddress checks what ReplyAddress makes of any envelope: the
+// routing key and hint put back together give the Server-ID, and the
+// broker it reports never shows the password of a URI in AMQP-Broker.
+func checkReplyAddress(t *testing.T, e Envelope) {
+	a, ok := e.ReplyAddress()
+	if !ok {
+		return
+	}
+	id := e.ServerID()
+	switch a.Scheme {
+	case SchemeConsumer:
+		if ConsumerServerID(a.Hint, a.RoutingKey) != id {
+			t.Fatalf("ReplyAddress of Server-ID %q = %+v", id, a)
+		}
+	case SchemePID:
+		if "pid://"+a.Hint+"/"+a.RoutingKey != id || strings.Contains(a.RoutingKey, "/") {
+			t.Fatalf("ReplyAddress of Server-ID %q = %+v", id, a)
+		}
+	default:
+		if a.RoutingKey != id || a.Hint != "" {
+			t.Fatalf("ReplyAddress of Server-ID %q = %+v", id, a)
+		}
+	}
+	raw, _ := e[HeaderAMQPBroker].(string)
+	p, err := redact.ParseURI(strings.TrimSpace(raw))
+	// A password that shows in raw once, with no letter of the mask: the
+	// reported broker must not show it (redact's fuzz covers the rest).
+	if err == nil && p.HasPassword && len(p.Password) >= 3 && !strings.ContainsAny(p.Password, "xX") &&
+		strings.Count(raw, p.Password) == 1 && strings.Contains(a.Broker, p.Password) {
+		t.Fatalf("ReplyAddress().Broker = %q shows the password of %q", a.Broker, raw)
+	}
 }
 
 // FuzzRoutingKey checks the routing-key word encoding: Decode(Encode(s)) is

@@ -24,8 +24,8 @@ const (
 	HeaderTenantID          = "Tenant-ID"
 	HeaderRequestFromPID    = "Request-From-PID"
 	HeaderReplyToPID        = "Reply-To-PID"
-	HeaderAMQPBroker        = "AMQP-Broker"      // set on federated events
-	HeaderAMQPBrokerZone    = "AMQP-Broker-Zone" // Kamailio adds it to what it consumes
+	HeaderAMQPBroker        = "AMQP-Broker"      // federated events: Kazoo's federator puts the broker URI, Warren's the broker id
+	HeaderAMQPBrokerZone    = "AMQP-Broker-Zone" // federated events (both federators), and Kamailio adds it to what it consumes
 	HeaderAMQPReceived      = "AMQP-Received"    // Kamailio adds it: unix seconds of receipt
 	HeaderDeliverToPID      = "Deliver-To-PID"   // the only AMQP header (not JSON key) Kazoo sets
 )

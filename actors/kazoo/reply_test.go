@@ -2,6 +2,7 @@ package kazoo
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,8 @@ func TestEnvelope_ReplyTo(t *testing.T) {
 		{name: "no server id", given: Envelope{}},
 		{name: "empty server id", given: Envelope{"Server-ID": ""}},
 		{name: "non-string server id", given: Envelope{"Server-ID": 7}},
+		{name: "kazoo pid address", given: Envelope{"Server-ID": "pid://<0.4711.0>/targeted-q"}, wantRK: "targeted-q", wantOK: true},
+		{name: "pid address with nothing after the pid", given: Envelope{"Server-ID": "pid://<0.4711.0>/"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +57,71 @@ func TestSplitConsumerServerID(t *testing.T) {
 				t.Errorf("SplitConsumerServerID(%q) = %q, %q, %v; want %q, %q, %v", tt.given, b, rk, ok, tt.wantBroker, tt.wantRK, tt.wantOK)
 			}
 		})
+	}
+}
+
+func TestEnvelope_ReplyAddress_KeepsTheHint(t *testing.T) {
+	tests := []struct {
+		name  string
+		given Envelope
+		want  ReplyAddress
+	}{
+		{name: "plain server id has no hint", given: Envelope{"Server-ID": "kamailio@h-<1>-targeted-0"},
+			want: ReplyAddress{Exchange: ExchangeTargeted, RoutingKey: "kamailio@h-<1>-targeted-0"}},
+		{name: "warren federator's address names its broker",
+			given: Envelope{"Server-ID": "consumer://10.0.0.5:5672/q1", "AMQP-Broker": "10.0.0.5:5672", "AMQP-Broker-Zone": "east"},
+			want:  ReplyAddress{Exchange: ExchangeTargeted, RoutingKey: "q1", Scheme: SchemeConsumer, Hint: "10.0.0.5:5672", Broker: "10.0.0.5:5672", Zone: "east"}},
+		{name: "kazoo federator's broker URI loses its password",
+			given: Envelope{"Server-ID": "consumer://<0.99.0>/q2", "AMQP-Broker": "amqp://kazoo:s3cret@10.0.0.6:5672", "AMQP-Broker-Zone": "west"},
+			want:  ReplyAddress{Exchange: ExchangeTargeted, RoutingKey: "q2", Scheme: SchemeConsumer, Hint: "<0.99.0>", Broker: "amqp://kazoo:xxxxx@10.0.0.6:5672", Zone: "west"}},
+		{name: "kamailio's rewrite with its zone",
+			given: Envelope{"Server-ID": "consumer://2/kamailio@h-<2>-targeted-1", "AMQP-Broker-Zone": "local", "AMQP-Received": 1700000000},
+			want:  ReplyAddress{Exchange: ExchangeTargeted, RoutingKey: "kamailio@h-<2>-targeted-1", Scheme: SchemeConsumer, Hint: "2", Zone: "local"}},
+		{name: "pid address splits at the last slash",
+			given: Envelope{"Server-ID": "pid://<0.1.0>/a/b"},
+			want:  ReplyAddress{Exchange: ExchangeTargeted, RoutingKey: "b", Scheme: SchemePID, Hint: "<0.1.0>/a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := tt.given.ReplyAddress()
+			if !ok || got != tt.want {
+				t.Fatalf("ReplyAddress() = %+v, %v; want %+v", got, ok, tt.want)
+			}
+			if strings.Contains(got.Broker, "s3cret") {
+				t.Fatalf("Broker shows the password: %q", got.Broker)
+			}
+		})
+	}
+}
+
+func TestReplyAddress_DeliverToPID(t *testing.T) {
+	pid, _ := Envelope{"Server-ID": "pid://<0.7.0>/q"}.ReplyAddress()
+	cons, _ := Envelope{"Server-ID": "consumer://<0.7.0>/q"}.ReplyAddress()
+	if got := pid.DeliverToPID(); got != "<0.7.0>" {
+		t.Errorf("pid:// DeliverToPID = %q, want <0.7.0>", got)
+	}
+	if got := cons.DeliverToPID(); got != "" {
+		t.Errorf("consumer:// DeliverToPID = %q, want none", got)
+	}
+}
+
+func TestParseServerID(t *testing.T) {
+	tests := []struct {
+		given, scheme, hint, key string
+	}{
+		{"q", "", "", "q"},
+		{"consumer://b1:5672/q", SchemeConsumer, "b1:5672", "q"},
+		{"consumer:///q", "", "", "consumer:///q"},
+		{"pid://<0.1.0>/q", SchemePID, "<0.1.0>", "q"},
+		{"pid:///q", "", "", "pid:///q"},
+		{"pid://<0.1.0>", "", "", "pid://<0.1.0>"},
+		{ConsumerServerID("h:1@v", "k.x"), SchemeConsumer, "h:1@v", "k.x"},
+	}
+	for _, tt := range tests {
+		s, h, k := ParseServerID(tt.given)
+		if s != tt.scheme || h != tt.hint || k != tt.key {
+			t.Errorf("ParseServerID(%q) = %q, %q, %q; want %q, %q, %q", tt.given, s, h, k, tt.scheme, tt.hint, tt.key)
+		}
 	}
 }
 

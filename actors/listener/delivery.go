@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
 )
 
@@ -51,6 +52,17 @@ var ErrNoReplyAddress = errors.New("warren: request has no reply address (no rep
 // reply-to with the request's correlation id when the request has one
 // (Warren peers using direct reply-to), else to exchange "targeted" with the
 // request's Server-ID as routing key (Kazoo and Kamailio peers).
+//
+// A Server-ID "consumer://<hint>/<key>" or "pid://<pid>/<key>" is answered
+// on <key> (kazoo.ReplyAddress), a pid:// one with the AMQP header
+// Deliver-To-PID: <pid>, as kz_amqp_util does. The reply goes back to the
+// zone the request came from when the request says so: the broker a
+// consumer:// hint names (a broker id), else the one AMQP-Broker names (a
+// federator's delivery carries its broker there), else, for a consumer://
+// Server-ID, the zone AMQP-Broker-Zone names, when the tree knows it.
+// Another zone than the listener's channel's is reached through that
+// zone's publishers; a tree without publishers fails such a reply with
+// ErrReplyNoRoute.
 func (d *Delivery) Reply(ctx context.Context, fields map[string]any) error {
 	if d.Envelope == nil {
 		return errors.New("warren: Reply needs a JSON request; use ReplyRaw")
@@ -66,11 +78,16 @@ func (d *Delivery) Reply(ctx context.Context, fields map[string]any) error {
 	if d.ReplyTo != "" {
 		return d.shared.publish(ctx, "", d.ReplyTo, body, d.CorrelationID, kazoo.ContentType)
 	}
-	exchange, key, ok := d.Envelope.ReplyTo()
+	addr, ok := d.Envelope.ReplyAddress()
 	if !ok {
 		return ErrNoReplyAddress
 	}
-	return d.shared.publish(ctx, exchange, key, body, d.CorrelationID, kazoo.ContentType)
+	r := actors.Reply{Exchange: addr.Exchange, RoutingKey: addr.RoutingKey, Body: body, CorrelationID: d.CorrelationID,
+		ContentType: kazoo.ContentType}
+	if pid := addr.DeliverToPID(); pid != "" {
+		r.Headers = amqp.Table{kazoo.HeaderDeliverToPID: pid}
+	}
+	return d.shared.publishTo(ctx, hintedZone(d.shared.env.Registry.Connections, addr), r)
 }
 
 // ReplyRaw answers a request that carries an AMQP reply-to with body as is.

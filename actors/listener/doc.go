@@ -18,7 +18,11 @@
 // next delivery before it ends, so a steady flow reuses the same few. Acks
 // go on the delivery's own channel; those of a channel the listener has
 // lost are dropped and counted as stale. [Delivery.Reply] answers a request
-// the Kazoo way, through the tree's publishers when it has them.
+// the Kazoo way, through the tree's publishers when it has them, back to
+// the zone the request came from when the request says so (a consumer://
+// Server-ID, AMQP-Broker, AMQP-Broker-Zone: [kazoo.ReplyAddress]). A
+// federator's deliveries carry AMQP-Broker (the remote broker's id) and
+// AMQP-Broker-Zone, as Kazoo's listener_federator adds them.
 //
 // # Dispatch
 //

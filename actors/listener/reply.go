@@ -22,6 +22,13 @@ import (
 // requester is gone is dropped by the broker untold.
 var ErrReplyReturned = errors.New("warren: reply returned by the broker")
 
+// ErrReplyNoRoute is wrapped by the error of a Reply whose request came
+// from another zone than the listener's channel's (its consumer:// hint,
+// AMQP-Broker or AMQP-Broker-Zone say so) in a tree that runs no
+// publishers to reach that zone: published locally, the reply would not
+// reach its requester.
+var ErrReplyNoRoute = errors.New("warren: no route for the reply to the zone of its request")
+
 // replyReturnsBuffer is the capacity of the NotifyReturn chan of a
 // listener's own channel: only its replies are published mandatory there,
 // each drains it after its confirm, so it holds at most one return per
@@ -44,15 +51,47 @@ type replyState struct {
 // goes back through the broker the request came from. A reply the broker
 // returns fails with ErrReplyReturned.
 func (s *listenerShared) publish(ctx context.Context, exchange, key string, body []byte, corr, contentType string) error {
-	var err error
-	if z := s.zone(); s.env.Replies != nil && !s.spec.replyOnChannel && (z == "" || z == s.env.LocalZone) {
-		err = s.env.Replies.PublishReply(ctx, exchange, key, body, corr, contentType)
-		if re := (*publish.ReturnedError)(nil); errors.As(err, &re) {
-			return s.returned(exchange, key, re.Code, re.Text)
-		}
-		return err
+	return s.publishTo(ctx, "", actors.Reply{Exchange: exchange, RoutingKey: key, Body: body, CorrelationID: corr, ContentType: contentType})
+}
+
+// publishTo publishes r as publish does, but to zone when zone names
+// another zone than the listener's channel's: the request came from there
+// (hintedZone), so the reply goes through that zone's publishers
+// (Env.ZoneReplies). A reply with headers goes through the publishers of
+// its zone too, or on the listener's own channel (ReplyPublisher takes
+// none).
+func (s *listenerShared) publishTo(ctx context.Context, zone string, r actors.Reply) error {
+	here := s.zone() // the zone of the channel the request came in on
+	if here == "" {
+		here = s.spec.Zone
 	}
-	return s.publishOnChannel(ctx, exchange, key, body, corr, contentType)
+	if here == "" {
+		here = s.env.LocalZone
+	}
+	if zone != "" && zone != here {
+		if s.env.ZoneReplies == nil {
+			return fmt.Errorf("%w: zone %s (the request came from there): the tree runs no publishers", ErrReplyNoRoute, zone)
+		}
+		return s.returnedAs(r, s.env.ZoneReplies(ctx, zone, r))
+	}
+	if s.env.Replies != nil && !s.spec.replyOnChannel && here == s.env.LocalZone {
+		if r.Headers != nil && s.env.ZoneReplies != nil {
+			return s.returnedAs(r, s.env.ZoneReplies(ctx, here, r))
+		}
+		if r.Headers == nil {
+			return s.returnedAs(r, s.env.Replies.PublishReply(ctx, r.Exchange, r.RoutingKey, r.Body, r.CorrelationID, r.ContentType))
+		}
+	}
+	return s.publishOnChannel(ctx, r)
+}
+
+// returnedAs turns the error of a reply published through the publishers
+// into the listener's: a return from the broker becomes ErrReplyReturned.
+func (s *listenerShared) returnedAs(r actors.Reply, err error) error {
+	if re := (*publish.ReturnedError)(nil); errors.As(err, &re) {
+		return s.returned(r.Exchange, r.RoutingKey, re.Code, re.Text)
+	}
+	return err
 }
 
 // returned counts, logs (at a bounded rate) and returns the error of a
@@ -72,7 +111,8 @@ func (s *listenerShared) returned(exchange, key string, code uint16, text string
 // publishOnChannel publishes a reply on the listener's own channel, put in
 // confirm mode (as dead letters do) with its returns registered, and waits
 // for the confirm.
-func (s *listenerShared) publishOnChannel(ctx context.Context, exchange, key string, body []byte, corr, contentType string) error {
+func (s *listenerShared) publishOnChannel(ctx context.Context, r actors.Reply) error {
+	exchange, key := r.Exchange, r.RoutingKey
 	st := s.current() // once: this reply's channel, link and broker belong together
 	if st.ch == nil {
 		return &actors.BrokerError{Broker: st.broker, Op: "reply", Err: actors.ErrNotConnected}
@@ -99,7 +139,7 @@ func (s *listenerShared) publishOnChannel(ctx context.Context, exchange, key str
 			var err error
 			mandatory := exchange != "" || !publish.IsDirectReplyTo(key) // see publish.IsDirectReplyTo
 			dc, err = ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, mandatory, false,
-				amqp.Publishing{ContentType: contentType, CorrelationId: corr, MessageId: id, Body: body})
+				amqp.Publishing{ContentType: r.ContentType, CorrelationId: r.CorrelationID, MessageId: id, Body: r.Body, Headers: r.Headers})
 			return err
 		})
 	}()

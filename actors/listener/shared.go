@@ -193,6 +193,7 @@ func (s *listenerShared) route(hctx context.Context, d amqp.Delivery, del *Deliv
 		env, body, err := kazoo.ParseEncoded(d.Body, d.ContentEncoding) // gzip decompressed, bounded, as gen_listener does
 		if err == nil {
 			del.Envelope, del.Body = env, body
+			s.markFederated(env, del.Broker, del.Zone)
 			cat, name := env.Text(s.spec.EventKey), env.Text(s.spec.EventSubkey)
 			if ts := s.routes.Load().match(s.tokens, cat, name, s.spec.Dispatch, s.hook); len(ts) > 0 {
 				return ts, true
