@@ -33,9 +33,12 @@ type Config struct {
 	NegativeThreshold int
 }
 
-// DefaultNegativeThreshold is kz_amqp_worker's own neg_resp_threshold.
-// (Kazoo's default pool passes config.ini's pool_threshold, 5 when unset.)
-const DefaultNegativeThreshold = 2
+// DefaultNegativeThreshold is the neg_resp_threshold Kazoo's workers run
+// with: kz_amqp_sup starts the pool with config.ini's [amqp]
+// pool_threshold, 5 when unset (kazoo_amqp_pool.hrl's
+// DEFAULT_POOL_THRESHOLD); kz_amqp_worker's own default of 2 applies only
+// to a worker started outside the pool.
+const DefaultNegativeThreshold = 5
 
 // maxNodeLen keeps a reply queue's name ("<node>-warren_worker-<name>-<hex>")
 // within AMQP's 255 bytes, zone names included.

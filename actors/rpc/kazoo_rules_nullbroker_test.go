@@ -81,13 +81,13 @@ func TestCall_NegativeRepliesUpToTheThreshold(t *testing.T) {
 	answerer(t, tree, "good", []string{"neg.then-ok"}, map[string]any{"Result": "ok"}, okHold)
 	answerer(t, tree, "late-good", []string{"neg.two"}, map[string]any{"Result": "ok"}, hold)
 
-	t.Run("the default threshold's second negative fails the call at once", func(t *testing.T) {
+	t.Run("with a threshold of 2 the second negative fails the call at once", func(t *testing.T) {
 		req := request("neg.two")
-		req.Validate = positive
+		req.Validate, req.NegativeThreshold = positive, 2
 		start := time.Now()
 		_, err := tree.Call(within(t, 10*time.Second), req)
 		var ne *rpc.NegativeError
-		if !errors.As(err, &ne) || ne.Count != rpc.DefaultNegativeThreshold || ne.Reply.Text("Result") != "nack" ||
+		if !errors.As(err, &ne) || ne.Count != 2 || ne.Reply.Text("Result") != "nack" ||
 			!errors.Is(err, rpc.ErrNegativeReply) || errors.Is(err, rpc.ErrCallTimeout) {
 			t.Fatalf("Call = %v; want a NegativeError of 2 negatives holding the last", err)
 		}
