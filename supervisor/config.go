@@ -28,6 +28,9 @@ type Config struct {
 	// Exchanges are declared on every connect. nil means Kazoo's standard
 	// set (kazoo.StandardExchanges); an empty non-nil slice declares none.
 	Exchanges []actors.Exchange
+	// ExchangeBindings are exchange-to-exchange bindings declared on every
+	// connect, after Exchanges (Tree.BindExchange adds more at run time).
+	ExchangeBindings []actors.ExchangeBinding
 	// Prechannels is the number of channels each connection opens ahead of
 	// demand. Defaults to actors.DefaultPrechannels (10, as Kazoo).
 	Prechannels int
@@ -127,7 +130,7 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 			var tags []string
 			var hidden bool
 			opts.URL, tags, hidden = brokerQuery(uri)
-			spec, err := actors.BrokerSpec{Zone: z.Name, Options: opts, Exchanges: c.Exchanges, Prechannels: c.Prechannels,
+			spec, err := actors.BrokerSpec{Zone: z.Name, Options: opts, Exchanges: c.Exchanges, Bindings: c.ExchangeBindings, Prechannels: c.Prechannels,
 				Connections: c.Connections, MaxConnections: c.MaxConnections, Tags: tags, Hidden: hidden}.Normalize(local)
 			if err != nil {
 				return "", nil, &ConfigError{Source: src, Section: section, Key: key, Err: err}
