@@ -25,6 +25,8 @@ type Config struct {
 	// stamps its node's on every request. Server-ID is each worker's reply
 	// queue: it is refused here.
 	Defaults kazoo.Defaults
+	// NegativeThreshold is Kazoo's neg_resp_threshold ([amqp] pool_threshold).
+	NegativeThreshold int
 }
 
 // maxNodeLen keeps a reply queue's name ("<node>-warren_worker-<name>-<hex>")
