@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/registry"
@@ -13,6 +14,10 @@ import (
 // ExchangeBinding is an exchange-to-exchange binding (Kazoo's
 // kz_amqp_util:exchange_bind): see registry.ExchangeBinding.
 type ExchangeBinding = registry.ExchangeBinding
+
+// TopologyTimeout bounds how long ChangeTopology waits for the record and
+// for the brokers' answers when its ctx has no earlier deadline.
+const TopologyTimeout = 30 * time.Second
 
 // TopologyOp says what a TopologyChange does.
 type TopologyOp int
@@ -135,7 +140,8 @@ func bindingChanges(bindings []ExchangeBinding) []TopologyChange {
 //
 // Brokers not connected now, and brokers added later, declare every
 // recorded exchange and binding when they connect, after the configured
-// ones. It returns by ctx's end, with an error naming the cause.
+// ones. It returns by ctx's end (TopologyTimeout at the latest for each
+// of the two steps), with an error naming the cause.
 func ChangeTopology(ctx context.Context, env *Env, c TopologyChange) error {
 	if err := c.Validate(); err != nil {
 		return err
@@ -198,6 +204,8 @@ func unavailableCause(errs []error) string {
 func recordTopology(ctx context.Context, env *Env, c TopologyChange) error {
 	reply := make(chan error, 1)
 	env.Send(env.PID(BootstrapName), &RecordTopology{Change: c, Reply: reply})
+	bound := time.NewTimer(TopologyTimeout)
+	defer bound.Stop()
 	select {
 	case err := <-reply:
 		return err
@@ -205,6 +213,8 @@ func recordTopology(ctx context.Context, env *Env, c TopologyChange) error {
 		return fmt.Errorf("warren: %s: recording it: %w", c, ctx.Err())
 	case <-env.Stopping:
 		return fmt.Errorf("warren: %s: the tree is stopping", c)
+	case <-bound.C:
+		return fmt.Errorf("warren: %s: the bootstrap actor did not record it within %v", c, TopologyTimeout)
 	}
 }
 
@@ -223,12 +233,18 @@ func applyEverywhere(ctx context.Context, env *Env, c TopologyChange) (took int,
 	for _, row := range targets {
 		env.Send(env.System.NewLocalPID(row.Actor), &ApplyTopology{Change: c, Reply: replies})
 	}
-	for range targets {
+	bound := time.NewTimer(TopologyTimeout)
+	defer bound.Stop()
+	for n := range targets {
 		var err error
 		select {
 		case err = <-replies:
 		case <-ctx.Done():
 			return took, refused, append(unavailable, ctx.Err())
+		case <-env.Stopping:
+			return took, refused, append(unavailable, errors.New("the tree is stopping"))
+		case <-bound.C: // an actor gone meanwhile (a removed broker) never answers
+			return took, refused, append(unavailable, fmt.Errorf("%d of %d brokers did not answer within %v", len(targets)-n, len(targets), TopologyTimeout))
 		}
 		var ae *amqp.Error
 		switch {
