@@ -22,8 +22,9 @@
 //	topology      the "bootstrap" actor: exchanges and exchange-to-exchange
 //	              bindings declared at run time, replayed on every connect
 //
-// The connections and assignments writers go to their one actor only
-// (actors.NewConnectionsProps, actors.NewAssignmentsProps); the other four
+// The connections, assignments and topology writers go to their one actor
+// only (actors.NewConnectionsProps, actors.NewAssignmentsProps,
+// actors.NewBootstrapProps); the other four
 // travel in actors.Env, because embedding code spawns listeners from the
 // tree's Env too. No go-memdb type is part of the API.
 //
