@@ -100,6 +100,8 @@ func (b *bootstrap) record(c TopologyChange) error {
 		return b.topo.RecordBinding(c.Binding)
 	case TopoUnbind:
 		return b.topo.ForgetBinding(c.Binding)
+	case topoUnrecord:
+		return b.topo.Forget(registry.ExchangeID(c.Exchange.Name))
 	}
 	return c.Validate()
 }

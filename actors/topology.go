@@ -28,6 +28,11 @@ const (
 	TopoDelete                        // exchange.delete of Exchange.Name, forgotten with its bindings
 	TopoBind                          // exchange.bind of Binding, recorded
 	TopoUnbind                        // exchange.unbind of Binding, forgotten
+
+	// topoUnrecord forgets the record of Exchange alone, not the bindings
+	// to or from it (which TopoDelete forgets): the undo of a declare
+	// that a broker refused. It is never sent to a broker.
+	topoUnrecord TopologyOp = -1
 )
 
 // TopologyChange is a change of the tree's run-time topology: the
@@ -153,7 +158,7 @@ func ChangeTopology(ctx context.Context, env *Env, c TopologyChange) error {
 		if c.Op == TopoDeclare {
 			id = registry.ExchangeID(c.Exchange.Name)
 		}
-		undo = &TopologyChange{Op: TopoDelete, Exchange: c.Exchange}
+		undo = &TopologyChange{Op: topoUnrecord, Exchange: c.Exchange}
 		if c.Op == TopoBind {
 			undo = &TopologyChange{Op: TopoUnbind, Binding: c.Binding}
 		}

@@ -161,6 +161,19 @@ func TestTopology_RefusedOrUndeliverableChangesAreNotRecorded(t *testing.T) {
 			t.Fatalf("refused binding recorded: %+v", e)
 		}
 	})
+	t.Run("a refused declare of an exchange leaves the bindings recorded to it", func(t *testing.T) {
+		b := actors.ExchangeBinding{Destination: kazoo.ExchangeCallevt, Source: "rt.x", RoutingKey: "k"}
+		if err := tree.BindExchange(ctx, b.Destination, b.Source, b.RoutingKey, nil); err != nil {
+			t.Fatal(err)
+		}
+		err := tree.DeclareExchange(ctx, actors.Exchange{Name: kazoo.ExchangeCallevt, Kind: kazoo.KindFanout}) // configured as a topic
+		if !errors.As(err, &ae) || ae.Code != amqp.PreconditionFailed {
+			t.Fatalf("err %v, want the broker's 406", err)
+		}
+		if recorded(registry.ExchangeID(kazoo.ExchangeCallevt)) != nil || recorded(b.ID()) == nil {
+			t.Fatalf("after the refused declare the topology is %+v, want the binding and no callevt", tree.Registry().Topology())
+		}
+	})
 	t.Run("bad input is refused before anything is sent", func(t *testing.T) {
 		if err := tree.DeclareExchange(ctx, actors.Exchange{Name: "rt.nokind"}); err == nil || !strings.Contains(err.Error(), "kind") {
 			t.Fatalf("err %v, want one naming the missing kind", err)

@@ -38,7 +38,7 @@ func TestTopology_RuntimeExchangeAndBindingBackAfterBrokerRestart(t *testing.T) 
 	}
 	id := brokerID(t, b)
 	before, _ := tree.Registry().Connection(id)
-	b.Stop(t)
+	b.Kill(t) // faster than a graceful stop; non-durable exchanges go either way
 	b.Start(t)
 	// The dial declares the topology before the row turns available.
 	waitConn(t, tree, id, 20*time.Second, "connected again", func(c registry.Connection) bool {

@@ -88,9 +88,10 @@ func (w TopologyWriter) record(e TopologyEntry) error {
 }
 
 // ForgetBinding removes binding b.
-func (w TopologyWriter) ForgetBinding(b ExchangeBinding) error {
-	return del(w.r, tableTopology, b.ID())
-}
+func (w TopologyWriter) ForgetBinding(b ExchangeBinding) error { return w.Forget(b.ID()) }
+
+// Forget removes the row id (ExchangeID or ExchangeBinding.ID) alone.
+func (w TopologyWriter) Forget(id string) error { return del(w.r, tableTopology, id) }
 
 // ForgetExchange removes exchange name and, as RabbitMQ does when it
 // deletes an exchange, every recorded binding to or from it.
