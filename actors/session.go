@@ -36,8 +36,8 @@ var channelSeq atomic.Uint64
 const setupCloseTimeout = 2 * time.Second
 
 // dial opens the connection, its control channel, declares the exchanges
-// and bindings (the spec's, then the recorded topo) and opens the
-// prechannels. It runs in a goroutine. A failed dial says how far
+// and then the bindings (each the spec's, then those of the recorded topo)
+// and opens the prechannels. It runs in a goroutine. A failed dial says how far
 // it got: the TCP connect, the handshakes on a TCP connection that was
 // made, or the setup of an open AMQP connection.
 func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot, topo []registry.TopologyEntry) (*session, dialStage, error) {
@@ -82,17 +82,25 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot, topo []registry.Topolo
 		s.close(setupCloseTimeout)
 		return nil, stageSetup, &BrokerError{Broker: spec.ID, Op: "open control channel", Err: err}
 	}
-	// The configured exchanges, then the configured bindings, then what
-	// was recorded at run time (exchanges before bindings).
+	// Every exchange before any binding (a binding needs both its
+	// exchanges): the configured ones, then those recorded at run time.
 	steps := make([]TopologyChange, 0, len(spec.Exchanges)+len(spec.Bindings)+len(topo))
 	for _, x := range spec.Exchanges {
 		steps = append(steps, TopologyChange{Op: TopoDeclare, Exchange: x})
 	}
-	steps = append(steps, bindingChanges(spec.Bindings)...)
 	s.declared = make(map[string]bool, len(topo))
 	for _, e := range topo {
-		steps = append(steps, changeOf(e))
-		s.declared[e.ID] = true
+		if e.Exchange != nil {
+			steps = append(steps, changeOf(e))
+			s.declared[e.ID] = true
+		}
+	}
+	steps = append(steps, bindingChanges(spec.Bindings)...)
+	for _, e := range topo {
+		if e.Binding != nil {
+			steps = append(steps, changeOf(e))
+			s.declared[e.ID] = true
+		}
 	}
 	for _, step := range steps {
 		err := s.control(step.run)

@@ -286,13 +286,13 @@ func (c *connection) declaresTopology() bool {
 	return c.spec.Role() == registry.Consume && c.spec.ID == c.spec.Broker()
 }
 
-// recordedTopology is what a dial declares after the configured exchanges
-// and bindings: every recorded entry, exchanges first.
+// recordedTopology is what a dial declares beside the configured
+// exchanges and bindings: every recorded entry.
 func (c *connection) recordedTopology() []registry.TopologyEntry {
 	if !c.declaresTopology() {
 		return nil
 	}
-	return registry.Replay(c.env.Registry.Topology())
+	return c.env.Registry.Topology()
 }
 
 // catchUp declares, after s was adopted, what was recorded while its dial
