@@ -244,3 +244,29 @@ func TestTopology_ConfiguredBindingToAMissingExchangeCostsThatBindingOnly(t *tes
 		t.Fatalf("the good binding is missing: %v", nb.Bindings())
 	}
 }
+
+func TestTopology_ConfiguredBindingMayNameAnExchangeDeclaredAtRunTime(t *testing.T) {
+	nb := startNull(t, nullbroker.Config{})
+	cfg := fast(supervisor.Config{ExchangeBindings: []actors.ExchangeBinding{
+		{Destination: "rt.late", Source: kazoo.ExchangeCallevt, RoutingKey: "k"},
+	}})
+	tree := startNullTree(t, cfg, nb)
+	id := idOf(t, nb)
+	first := waitConn(t, tree, id, "connected", func(c registry.Connection) bool { return c.Available })
+	if len(first.ExchangeErrors) != 1 {
+		t.Fatalf("exchange errors %q before rt.late exists, want the binding's", first.ExchangeErrors)
+	}
+	if err := tree.DeclareExchange(within(t, 10*time.Second), actors.Exchange{Name: "rt.late", Kind: kazoo.KindDirect}); err != nil {
+		t.Fatal(err)
+	}
+	// The broker loses rt.late: the reconnect must declare it before the
+	// configured binding that names it.
+	if err := testkit.AMQPChannel(t, nb.URL()).ExchangeDelete("rt.late", false, false); err != nil {
+		t.Fatal(err)
+	}
+	nb.Kill()
+	again := waitConn(t, tree, id, "connected again", func(c registry.Connection) bool { return c.Available && c.Connects > first.Connects })
+	if len(again.ExchangeErrors) != 0 || !hasE2E(nb, "rt.late", kazoo.ExchangeCallevt, "k") {
+		t.Fatalf("after the reconnect: exchange errors %q, bindings %v; want the configured binding declared", again.ExchangeErrors, nb.Bindings())
+	}
+}
