@@ -67,3 +67,16 @@ func TestLoadINI_AmqpPoolKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestConfig_PrefetchAboveAMQPsLimitIsRefused(t *testing.T) {
+	cfg := Config{Zones: []Zone{{Name: "z", Brokers: []string{"amqp://h1/"}}}, Prefetch: 65536}
+	_, _, err := cfg.resolve()
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Key != "prefetch" {
+		t.Fatalf("err %v, want a ConfigError on prefetch", err)
+	}
+	cfg.Prefetch = 65535
+	if _, _, err := cfg.resolve(); err != nil {
+		t.Fatalf("prefetch 65535: %v", err)
+	}
+}
