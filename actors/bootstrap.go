@@ -27,14 +27,20 @@ const (
 // wait is a goroutine on a memdb watch) and it stays in the tree, idle, with
 // its outcome as its detail line.
 //
+// It is also the one writer of the topology table (RecordTopology): the
+// exchanges and bindings declared at run time, which every broker's first
+// consuming connection declares again on connect. The table outlives a
+// restart of the actor.
+//
 // Owner:    its mailbox.
-// Writes:   its own actors row detail.
+// Writes:   its own actors row detail; the topology table.
 // Blocking: waiting runs in a goroutine; requests use ReenterAfter.
 type bootstrap struct {
 	env     *Env
 	log     *slog.Logger
 	brokers []BrokerSpec
 	timeout time.Duration
+	topo    registry.TopologyWriter
 	// life ends when the actor stops or restarts: every wait it started
 	// ends with it, also one started by a reply that came in after the
 	// stop (a late ReenterAfter never leaves a goroutine behind).
@@ -46,14 +52,15 @@ type bootstrap struct {
 type bootstrapAvailable struct{ row registry.Connection }
 type bootstrapDeadline struct{}
 
-// NewBootstrapProps returns the props of the bootstrap actor.
-func NewBootstrapProps(env *Env, brokers []BrokerSpec, timeout time.Duration) *actor.Props {
+// NewBootstrapProps returns the props of the bootstrap actor; topo is the
+// topology table's writer, which only it gets.
+func NewBootstrapProps(env *Env, brokers []BrokerSpec, timeout time.Duration, topo registry.TopologyWriter) *actor.Props {
 	if timeout <= 0 {
 		timeout = DefaultBootstrapTimeout
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		life, end := context.WithCancel(context.Background())
-		return &bootstrap{env: env, log: env.Log.With("actor", BootstrapName), brokers: brokers, timeout: timeout, life: life, end: end}
+		return &bootstrap{env: env, log: env.Log.With("actor", BootstrapName), brokers: brokers, timeout: timeout, topo: topo, life: life, end: end}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
 }
 
@@ -76,7 +83,27 @@ func (b *bootstrap) Receive(ctx actor.Context) {
 		}
 	case *bootstrapAvailable:
 		b.declareTargeted(ctx, m.row)
+	case *RecordTopology:
+		m.Reply <- b.record(m.Change)
 	}
+}
+
+// record writes c to the topology table: a declare or bind is recorded,
+// a delete or unbind forgotten.
+func (b *bootstrap) record(c TopologyChange) error {
+	switch c.Op {
+	case TopoDeclare:
+		return b.topo.RecordExchange(c.Exchange)
+	case TopoDelete:
+		return b.topo.ForgetExchange(c.Exchange.Name)
+	case TopoBind:
+		return b.topo.RecordBinding(c.Binding)
+	case TopoUnbind:
+		return b.topo.ForgetBinding(c.Binding)
+	case topoUnrecord:
+		return b.topo.Forget(registry.ExchangeID(c.Exchange.Name))
+	}
+	return c.Validate()
 }
 
 func (b *bootstrap) detail(ctx actor.Context) string {

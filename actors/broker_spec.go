@@ -68,6 +68,7 @@ type BrokerSpec struct {
 	Zone        string            // zone name; defaults to the local zone
 	Options     ConnectionOptions // URL and every connection setting
 	Exchanges   []Exchange        // declared on every connect; nil means Kazoo's standard set
+	Bindings    []ExchangeBinding // exchange-to-exchange bindings declared on every connect, after Exchanges
 	Prechannels int               // channels opened ahead of demand; 0 means DefaultPrechannels, negative none
 	// Connections is how many consuming connections the tree keeps to the
 	// broker (Kazoo's add_connection); 0 means 1. More are opened when
@@ -129,6 +130,11 @@ func (s BrokerSpec) Normalize(localZone string) (BrokerSpec, error) {
 			return s, fmt.Errorf("warren: broker %s: exchange %q: name and kind are required", s.ID, x.Name)
 		}
 	}
+	for _, b := range s.Bindings {
+		if b.Destination == "" || b.Source == "" {
+			return s, fmt.Errorf("warren: broker %s: exchange binding %q to %q: destination and source are required", s.ID, b.Destination, b.Source)
+		}
+	}
 	switch {
 	case s.Prechannels == 0:
 		s.Prechannels = DefaultPrechannels
@@ -142,12 +148,12 @@ func (s BrokerSpec) Normalize(localZone string) (BrokerSpec, error) {
 }
 
 // publishing returns the spec of the broker's publishing connection: its
-// own id, no exchanges to declare (the consuming connection declares them)
-// and no prechannels. s is normalized.
+// own id, no exchanges or bindings to declare (the consuming connection
+// declares them) and no prechannels. s is normalized.
 func (s BrokerSpec) publishing() BrokerSpec {
 	p := s
 	p.ID, p.role = ConnID(s.ID, registry.Publish), registry.Publish
-	p.Exchanges, p.Prechannels = []Exchange{}, -1
+	p.Exchanges, p.Bindings, p.Prechannels = []Exchange{}, nil, -1
 	name := p.Options.ConnectionName
 	if name == "" {
 		name = "warren"
@@ -161,7 +167,7 @@ func (s BrokerSpec) publishing() BrokerSpec {
 // declares them). s is normalized.
 func (s BrokerSpec) nth(n int) BrokerSpec {
 	p := s
-	p.ID, p.Exchanges = NthConnID(s.ID, n), []Exchange{}
+	p.ID, p.Exchanges, p.Bindings = NthConnID(s.ID, n), []Exchange{}, nil
 	name := p.Options.ConnectionName
 	if name == "" {
 		name = "warren"

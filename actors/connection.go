@@ -127,6 +127,8 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.onOpenChannels(ctx, m)
 	case *DeclareExchange:
 		c.onDeclare(ctx, m)
+	case *ApplyTopology:
+		c.onApplyTopology(m)
 	case *drainMark:
 		c.drained = m.on
 		c.row.Draining = m.on
@@ -220,7 +222,7 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	c.row.Product, c.row.Version = s.serverInfo()
 	c.row.ExchangeErrors = s.refused
 	for _, e := range s.refused {
-		c.log.Error("configured exchange not declared; publishes to it will fail", "err", e)
+		c.log.Error("exchange or binding not declared; publishes through it will fail", "err", e)
 	}
 	c.refused = ""
 	if len(s.refused) > 0 {
@@ -228,6 +230,7 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	}
 	c.setDetail()
 	c.watch(s)
+	c.catchUp(s)
 	// Assignments first: a reader that sees the row available can ask for a
 	// channel at once.
 	c.send(c.env.PID(AssignmentsName), &brokerUp{broker: c.spec.ID, base: c.spec.Broker(), tags: c.spec.Tags, hidden: c.spec.Hidden, maxConns: c.spec.MaxConnections, zone: c.spec.Zone, role: c.spec.Role(), conn: c.self, channels: s.prechannels, target: max(0, c.spec.Prechannels), channelMax: c.row.ChannelMax})
@@ -281,11 +284,12 @@ func (c *connection) scheduleDial(delay time.Duration, probePort bool) {
 func (c *connection) startDial() {
 	c.gen = NextGeneration()
 	gen, spec, plan, env, self := c.gen, c.spec, c.plan, c.env, c.self
+	topo := c.recordedTopology() // read here: catchUp compares with it after the dial
 	slot := &dialSlot{}
 	c.dialing = slot
 	env.Go(func() { // Shutdown waits for dials in flight (bounded by the connection timeout)
 		start := time.Now()
-		res, stage, err := dial(spec, plan, slot)
+		res, stage, err := dial(spec, plan, slot, topo)
 		if !slot.deliver(res) { // the actor stopped meanwhile: nobody will take it
 			if res != nil {
 				res.close(setupCloseTimeout)

@@ -170,6 +170,23 @@ type DeclareExchange struct {
 // ExchangeDeclared answers DeclareExchange.
 type ExchangeDeclared struct{ Err error }
 
+// ApplyTopology asks a connection actor to carry Change out on its
+// control channel (ChangeTopology sends it to every broker's first
+// consuming connection). Reply (room for one value) receives nil, the
+// broker's refusal, or why it could not be sent (ErrNotConnected).
+type ApplyTopology struct {
+	Change TopologyChange
+	Reply  chan<- error
+}
+
+// RecordTopology asks the bootstrap actor, the topology table's writer,
+// to record Change (a declare or bind) or forget it (a delete or
+// unbind). Reply (room for one value) receives the write's error.
+type RecordTopology struct {
+	Change TopologyChange
+	Reply  chan<- error
+}
+
 // Internal messages.
 
 type connectionStatus struct{ row registry.Connection }

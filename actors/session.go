@@ -8,6 +8,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/internal/redact"
+	"github.com/warrenmq/warren/registry"
 )
 
 // session is one live AMQP connection with its control channel. It is built
@@ -25,7 +26,8 @@ type session struct {
 	ctrl     *amqp.Channel
 
 	prechannels []*openedChannel
-	refused     []string // configured exchanges the broker refused to declare, with its reason
+	refused     []string        // exchanges and bindings the broker refused to declare, with its reason
+	declared    map[string]bool // the recorded topology entries the dial declared, by id
 }
 
 var channelSeq atomic.Uint64
@@ -33,11 +35,12 @@ var channelSeq atomic.Uint64
 // setupCloseTimeout bounds the close of a connection whose setup failed.
 const setupCloseTimeout = 2 * time.Second
 
-// dial opens the connection, its control channel, declares the exchanges and
-// opens the prechannels. It runs in a goroutine. A failed dial says how far
+// dial opens the connection, its control channel, declares the exchanges
+// and then the bindings (each the spec's, then those of the recorded topo)
+// and opens the prechannels. It runs in a goroutine. A failed dial says how far
 // it got: the TCP connect, the handshakes on a TCP connection that was
 // made, or the setup of an open AMQP connection.
-func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, dialStage, error) {
+func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot, topo []registry.TopologyEntry) (*session, dialStage, error) {
 	cfg := plan.config
 	if cfg.TLSClientConfig != nil {
 		cfg.TLSClientConfig = cfg.TLSClientConfig.Clone() // amqp091 writes ServerName into it
@@ -79,19 +82,40 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot) (*session, dialStage, 
 		s.close(setupCloseTimeout)
 		return nil, stageSetup, &BrokerError{Broker: spec.ID, Op: "open control channel", Err: err}
 	}
+	// Every exchange before any binding (a binding needs both its
+	// exchanges): the configured ones, then those recorded at run time.
+	steps := make([]TopologyChange, 0, len(spec.Exchanges)+len(spec.Bindings)+len(topo))
 	for _, x := range spec.Exchanges {
-		err := s.control(func(ch *amqp.Channel) error { return declareExchange(ch, x) })
+		steps = append(steps, TopologyChange{Op: TopoDeclare, Exchange: x})
+	}
+	s.declared = make(map[string]bool, len(topo))
+	for _, e := range topo {
+		if e.Exchange != nil {
+			steps = append(steps, changeOf(e))
+			s.declared[e.ID] = true
+		}
+	}
+	steps = append(steps, bindingChanges(spec.Bindings)...)
+	for _, e := range topo {
+		if e.Binding != nil {
+			steps = append(steps, changeOf(e))
+			s.declared[e.ID] = true
+		}
+	}
+	for _, step := range steps {
+		err := s.control(step.run)
 		var ae *amqp.Error
 		switch {
 		case err == nil:
 		case errors.As(err, &ae) && ae.Recover:
 			// A channel exception (406: another client declared it with other
-			// flags, 403): that exchange is unusable, the connection is not.
+			// flags, 403, 404 for a binding to a missing exchange): that
+			// exchange or binding is unusable, the connection is not.
 			// control reopens the channel for the next one.
-			s.refused = append(s.refused, "exchange "+x.Name+": "+redact.Error(err))
+			s.refused = append(s.refused, step.refusal()+": "+redact.Error(err))
 		default:
 			s.close(setupCloseTimeout)
-			return nil, stageSetup, &BrokerError{Broker: spec.ID, Op: "declare exchange " + x.Name, Err: err}
+			return nil, stageSetup, &BrokerError{Broker: spec.ID, Op: step.String(), Err: err}
 		}
 	}
 	if spec.Prechannels > 0 {

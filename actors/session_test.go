@@ -27,7 +27,7 @@ func TestSession_StreamAccountsForEveryChannelAtChannelMax(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _, err := dial(spec, plan, &dialSlot{})
+	s, _, err := dial(spec, plan, &dialSlot{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

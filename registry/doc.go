@@ -19,9 +19,12 @@
 //	workers       each RPC worker its own row
 //	nodes         the "nodes" actor (Kazoo's kz_nodes): every node heard on
 //	              the nodes exchange, this one's own advertisement included
+//	topology      the "bootstrap" actor: exchanges and exchange-to-exchange
+//	              bindings declared at run time, replayed on every connect
 //
-// The connections and assignments writers go to their one actor only
-// (actors.NewConnectionsProps, actors.NewAssignmentsProps); the other four
+// The connections, assignments and topology writers go to their one actor
+// only (actors.NewConnectionsProps, actors.NewAssignmentsProps,
+// actors.NewBootstrapProps); the other four
 // travel in actors.Env, because embedding code spawns listeners from the
 // tree's Env too. No go-memdb type is part of the API.
 //

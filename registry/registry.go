@@ -39,6 +39,7 @@ func New() (*Registry, *Writers) {
 		Publishers:  PublishersWriter{r},
 		Workers:     WorkersWriter{r},
 		Nodes:       NodesWriter{r},
+		Topology:    TopologyWriter{r},
 	}
 }
 

@@ -19,6 +19,7 @@ var tables = map[string]func() *memdb.TableSchema{
 	tablePublishers:  publishersTable,
 	tableWorkers:     workersTable,
 	tableNodes:       nodesTable,
+	tableTopology:    topologyTable,
 }
 
 // schema returns the go-memdb schema of every Warren table.

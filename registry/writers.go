@@ -16,6 +16,7 @@ import (
 //	Publishers   each publisher, its own row (actors.Env)
 //	Workers      each RPC worker, its own row (actors.Env)
 //	Nodes        the nodes actor (Kazoo's kz_nodes)
+//	Topology     the bootstrap actor (actors.NewBootstrapProps)
 //
 // The last four travel in actors.Env because the actors that write them
 // are also spawned by embedding code, from the tree's Env.
@@ -31,6 +32,7 @@ type Writers struct {
 	Publishers  PublishersWriter
 	Workers     WorkersWriter
 	Nodes       NodesWriter
+	Topology    TopologyWriter
 }
 
 // write runs fn in one write transaction and commits it when fn returns

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/warrenmq/warren/actors"
@@ -28,6 +29,14 @@ type Config struct {
 	// Exchanges are declared on every connect. nil means Kazoo's standard
 	// set (kazoo.StandardExchanges); an empty non-nil slice declares none.
 	Exchanges []actors.Exchange
+	// ExchangeBindings are exchange-to-exchange bindings declared on every
+	// connect, after Exchanges (Tree.BindExchange adds more at run time).
+	ExchangeBindings []actors.ExchangeBinding
+	// Prefetch is the prefetch of listeners started with Tree.SpawnListener
+	// whose Spec.Prefetch is 0 (Kazoo's [amqp] prefetch); a negative value
+	// sets none (no basic.qos: unlimited). Defaults to
+	// listener.DefaultPrefetch (50, as Kazoo).
+	Prefetch int
 	// Prechannels is the number of channels each connection opens ahead of
 	// demand. Defaults to actors.DefaultPrechannels (10, as Kazoo).
 	Prechannels int
@@ -127,7 +136,7 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 			var tags []string
 			var hidden bool
 			opts.URL, tags, hidden = brokerQuery(uri)
-			spec, err := actors.BrokerSpec{Zone: z.Name, Options: opts, Exchanges: c.Exchanges, Prechannels: c.Prechannels,
+			spec, err := actors.BrokerSpec{Zone: z.Name, Options: opts, Exchanges: c.Exchanges, Bindings: c.ExchangeBindings, Prechannels: c.Prechannels,
 				Connections: c.Connections, MaxConnections: c.MaxConnections, Tags: tags, Hidden: hidden}.Normalize(local)
 			if err != nil {
 				return "", nil, &ConfigError{Source: src, Section: section, Key: key, Err: err}
@@ -151,6 +160,9 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 	}
 	if c.DrainTimeout < 0 {
 		return "", nil, &ConfigError{Source: src, Key: "drain_timeout", Err: errors.New("must not be negative")}
+	}
+	if c.Prefetch > math.MaxUint16 {
+		return "", nil, &ConfigError{Source: src, Key: "prefetch", Err: fmt.Errorf("%d: AMQP allows at most %d", c.Prefetch, math.MaxUint16)}
 	}
 	if c.BootstrapTimeout < 0 {
 		return "", nil, &ConfigError{Source: src, Key: "bootstrap_timeout", Err: errors.New("must not be negative")}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/internal/redact"
 	"gopkg.in/ini.v1"
 )
@@ -33,6 +35,9 @@ const (
 //	name = zone1
 //	amqp_uri = "amqp://guest:guest@10.0.0.1:5672"   ; repeated, one per broker
 //	[amqp]                       ; older single-zone form: uri = ... repeated
+//	prefetch = 50                ; listeners' default prefetch (0: unlimited)
+//	pool_threshold = 5           ; RPC negative-response threshold (neg_resp_threshold)
+//	pool_server_confirms = false ; every publish of the publishers waits for its confirm
 //	[kazoo_apps]                 ; the node section: zone = zone1 names the local zone
 //	[warren]                     ; Warren's own settings (all optional):
 //	zone, heartbeat, connection_timeout, channel_max, frame_max, backoff_first,
@@ -40,8 +45,9 @@ const (
 //	publish_buffer, publish_max_wait, publish_max_message_size, rpc_workers, node,
 //	advertise (true; false keeps this node off the nodes exchange), advertise_period
 //
-// Kazoo's [amqp] pool_size is not read: a Warren RPC worker carries many
-// calls at once, where a Kazoo worker carries one.
+// [amqp]'s three keys take Kazoo's defaults when absent (50, 5, false).
+// Kazoo's [amqp] pool_size and pool_overflow are not read: a Warren RPC
+// worker carries many calls at once, where a Kazoo worker carries one.
 //
 // The local zone comes from WARREN_ZONE, then KAZOO_ZONE, then [warren] zone,
 // then [kazoo_apps] zone, then the only zone. WARREN_AMQP_URI overrides the
@@ -64,6 +70,11 @@ func LoadINI(path string) (Config, error) {
 	}
 	if f.HasSection("kazoo_apps") {
 		cfg.LocalZone = unquote(f.Section("kazoo_apps").Key("zone").String())
+	}
+	if f.HasSection("amqp") {
+		if err := applyAMQPSection(&cfg, f.Section("amqp"), path); err != nil {
+			return Config{}, err
+		}
 	}
 	if f.HasSection("warren") {
 		if err := applyWarrenSection(&cfg, f.Section("warren"), path); err != nil {
@@ -223,6 +234,43 @@ func applyWarrenSection(cfg *Config, sec *ini.Section, path string) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// applyAMQPSection reads Kazoo's [amqp] pool and prefetch keys (its uri
+// keys are zonesOf's). Other keys of Kazoo's [amqp] are left alone.
+func applyAMQPSection(cfg *Config, sec *ini.Section, path string) error {
+	bad := func(key string, err error) error {
+		return &ConfigError{Source: path, Section: "[amqp]", Key: key, Err: err}
+	}
+	cfg.RPC.NegativeThreshold = rpc.DefaultNegativeThreshold // Kazoo's [amqp] pool_threshold when absent
+	if sec.HasKey("prefetch") {
+		v := unquote(sec.Key("prefetch").String())
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > math.MaxUint16 {
+			return bad("prefetch", fmt.Errorf("%q is not a whole number from 0 (unlimited) to %d", echo(v), math.MaxUint16))
+		}
+		cfg.Prefetch = n
+		if n == 0 { // basic.qos 0 is no limit; Config.Prefetch 0 would be the default
+			cfg.Prefetch = -1
+		}
+	}
+	if sec.HasKey("pool_threshold") {
+		v := unquote(sec.Key("pool_threshold").String())
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return bad("pool_threshold", fmt.Errorf("%q is not a whole number >= 1", echo(v)))
+		}
+		cfg.RPC.NegativeThreshold = n
+	}
+	if sec.HasKey("pool_server_confirms") {
+		v := unquote(sec.Key("pool_server_confirms").String())
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return bad("pool_server_confirms", fmt.Errorf("%q is not true or false", echo(v)))
+		}
+		cfg.Publish.ServerConfirms = on
 	}
 	return nil
 }

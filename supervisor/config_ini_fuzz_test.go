@@ -27,6 +27,10 @@ func FuzzLoadINI(f *testing.F) {
 		"[warren]\nheartbeat = " + strings.Repeat("9", 200) + "\n",
 		"[warren]\namqp://guest:s3cret@host/ = 1\n",
 		"[amqp]\nuri = amqp://guest:s3cret@host:99999/\n",
+		"[zone]\nname = z\namqp_uri = amqp://h/\n[amqp]\nprefetch = 0\npool_threshold = 7\npool_server_confirms = true\n",
+		"[zone]\nname = z\namqp_uri = amqp://h/\n[amqp]\nprefetch = amqp://guest:s3cret@host/\n",
+		"[zone]\nname = z\namqp_uri = amqp://h/\n[amqp]\npool_threshold = 0\nprefetch = 70000\n",
+		"[amqp]\nuri = amqp://h/\npool_server_confirms = 'amqp://guest:s3cret@host/'\n",
 		"[zone]\nname = amqp://guest:s3cret@host/\namqp_uri = amqp://h/\n[kazoo_apps]\nzone = other\n",
 	} {
 		f.Add([]byte(s))

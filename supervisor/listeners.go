@@ -15,8 +15,12 @@ import (
 // SpawnListener starts a listener under the tree's listeners supervisor
 // (simple_one_for_one: restarted when it fails). Its path is
 // "warren/listeners/<spec.Name>". To place a listener under an actor of
-// your own, spawn listener.Props(tree.Env(), spec) there instead.
+// your own, spawn listener.Props(tree.Env(), spec) there instead. A spec
+// without a Prefetch takes Config.Prefetch ([amqp] prefetch).
 func (t *Tree) SpawnListener(ctx context.Context, spec listener.Spec) (*actor.PID, error) {
+	if spec.Prefetch == 0 {
+		spec.Prefetch = t.prefetch // 0 too: listener.DefaultPrefetch
+	}
 	props, err := listener.Props(t.env, spec)
 	if err != nil {
 		return nil, err

@@ -64,7 +64,7 @@ func (r *root) Receive(ctx actor.Context) {
 		{actors.ConnSupName, simpleSupProps(r.env, actors.ConnSupName)},
 		{actors.FederatedName, simpleSupProps(r.env, actors.FederatedName)},
 		{actors.AssignmentsName, actors.NewAssignmentsProps(r.env, r.writers.Assignments)},
-		{actors.BootstrapName, actors.NewBootstrapProps(r.env, r.brokers, r.bootWait)},
+		{actors.BootstrapName, actors.NewBootstrapProps(r.env, r.brokers, r.bootWait, r.writers.Topology)},
 		{actors.ListenersName, simpleSupProps(r.env, actors.ListenersName)},
 	}
 	for _, p := range r.pools {

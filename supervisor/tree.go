@@ -41,6 +41,7 @@ type Tree struct {
 	fed      *federation.Federators
 	metrics  *treeMetrics
 	drainFor time.Duration // Config.DrainTimeout
+	prefetch int           // Config.Prefetch: SpawnListener's default
 	// pubClosed is closed by Shutdown once the listeners are drained: new
 	// publishes fail with publish.ErrStopped while those in flight finish.
 	pubClosed chan struct{}
@@ -64,7 +65,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), drainFor: cfg.DrainTimeout,
+	t := &Tree{done: make(chan struct{}), stopping: make(chan struct{}), drainFor: cfg.DrainTimeout, prefetch: cfg.Prefetch,
 		pubClosed: make(chan struct{}), rpcCfg: cfg.RPC, pubCfg: cfg.Publish, named: newRuntimePools()}
 	sys := o.system
 	if sys == nil {

@@ -58,6 +58,11 @@ type Config struct {
 	// other callers publish on. Defaults to DefaultMaxMessageSize
 	// (RabbitMQ's 128 MiB).
 	MaxMessageSize int
+	// ServerConfirms makes every publish of the pool wait for the broker's
+	// confirm, as if it carried Confirm (Kazoo's [amqp]
+	// pool_server_confirms). Defaults to false, as in Kazoo: a publish
+	// without Confirm returns once written.
+	ServerConfirms bool
 	// Zone is the zone whose brokers the publishers' channels come from.
 	// Defaults to the local zone.
 	Zone string

@@ -162,6 +162,7 @@ func (p *Pool) PublishReply(ctx context.Context, exchange, routingKey string, bo
 func (p *Pool) Publish(ctx context.Context, exchange, routingKey string, body []byte, opts ...Option) error {
 	r := getRequest()
 	defer putRequest(r)
+	r.confirm = p.cfg.ServerConfirms // before request: a confirmed publish gets its MessageId there
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
 		return err
 	}
