@@ -33,7 +33,7 @@ func TestConnection_ConnectsOnceBrokerAppears(t *testing.T) {
 // A killed broker is redialled with backoff: attempts stay bounded by the
 // backoff floor while it is down, and the connection comes back when it
 // restarts.
-func TestConnection_RedialsWithBackoffAfterKill(t *testing.T) {
+func TestFault_ConnectionRedialsWithBackoffAfterKill(t *testing.T) {
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	first := 200 * time.Millisecond
@@ -62,7 +62,7 @@ func TestConnection_RedialsWithBackoffAfterKill(t *testing.T) {
 
 // A frozen broker (SIGSTOP: the port stays open, nothing answers) is
 // detected by the heartbeat within three heartbeat intervals.
-func TestConnection_FrozenBrokerDetectedByHeartbeat(t *testing.T) {
+func TestFault_ConnectionFrozenBrokerDetectedByHeartbeat(t *testing.T) {
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	cfg.Connection.Heartbeat = time.Second

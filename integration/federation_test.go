@@ -365,7 +365,7 @@ func TestCLI_ZonesPublishAllZonesListenFederate(t *testing.T) {
 // (bounded by its ctx and MaxWait) and fails; it never spills to the other
 // zone, and the federated listener's federator in that zone keeps
 // consuming.
-func TestFederation_LocalZoneDownNeverSpills(t *testing.T) {
+func TestFault_FederationLocalZoneDownNeverSpills(t *testing.T) {
 	b1, b2 := StartBroker(t), StartBroker(t)
 	cfg := twoZones(b1, b2)
 	cfg.Publish.MaxWait = time.Second

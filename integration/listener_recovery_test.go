@@ -140,7 +140,7 @@ func TestListener_ReplaysAfterBrokerRestart(t *testing.T) {
 
 // A float listener on the zone's primary moves to the other broker of the
 // zone when the primary dies, declares its topology there, and receives.
-func TestListener_FailsOverToOtherBrokerOfZone(t *testing.T) {
+func TestFault_ListenerFailsOverToOtherBrokerOfZone(t *testing.T) {
 	a1, a2 := StartBroker(t), StartBroker(t)
 	id1, id2 := brokerID(t, a1), brokerID(t, a2)
 	primary, other := a1, a2

@@ -20,7 +20,7 @@ import (
 // channel closed before its ack is resent once the broker is back, so not
 // one fails, and every one is in the durable queue afterwards (some twice:
 // at least once).
-func TestPublish_ConfirmedResentThroughAGracefulRestart(t *testing.T) {
+func TestFault_PublishConfirmedResentThroughAGracefulRestart(t *testing.T) {
 	b := StartBroker(t)
 	const exchange, queue, key = "pub.resend", "pub.resend.q", "k"
 	conn := dial(t, b.URI(), "test-setup", 10*time.Second)

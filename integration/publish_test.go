@@ -24,7 +24,7 @@ import (
 // in the durable queue afterwards; the others returned an error. Publishes
 // made while the broker was down waited in the buffer and went out after
 // the reconnect.
-func TestPublish_ConfirmedSurviveBrokerKill(t *testing.T) {
+func TestFault_PublishConfirmedSurviveBrokerKill(t *testing.T) {
 	b := StartBroker(t)
 	const exchange, queue, key = "pub.kill", "pub.kill.q", "k"
 	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
@@ -184,7 +184,7 @@ func TestPublish_MandatoryReturnReachesTheRightCaller(t *testing.T) {
 // While the broker is down, publishes wait in the buffer and succeed once
 // it is back; one past the buffer fails at once; a wait that runs out fails
 // naming why.
-func TestPublish_BufferedAcrossRestart(t *testing.T) {
+func TestFault_PublishBufferedAcrossRestart(t *testing.T) {
 	b := StartBroker(t)
 	conn := dial(t, b.URI(), "test-setup", 10*time.Second)
 	declareQueue(t, conn, "pub.buffered", true)

@@ -17,7 +17,7 @@ import (
 // has lost them, as it lost an exchange nobody recorded. A message
 // published to the source then reaches a queue bound to the destination.
 // It needs a node of its own: it restarts it.
-func TestTopology_RuntimeExchangeAndBindingBackAfterBrokerRestart(t *testing.T) {
+func TestFault_TopologyRuntimeExchangeAndBindingBackAfterBrokerRestart(t *testing.T) {
 	b := StartBroker(t)
 	cfg := oneZone(b.URI())
 	cfg.Connection.Backoff = actors.Backoff{First: 100 * time.Millisecond, Max: 500 * time.Millisecond}
