@@ -106,12 +106,7 @@ func (f *Federators) Binding(ctx context.Context, name string, b listener.Bindin
 		spec.Bindings = append(spec.Bindings, b)
 	}
 	f.parents[name] = spec
-	var pids []*actor.PID
-	for _, r := range f.running {
-		if r.parent == name {
-			pids = append(pids, r.pid)
-		}
-	}
+	pids := f.federatorsOf(name)
 	f.mu.Unlock()
 	var errs []error
 	for _, pid := range pids {
@@ -279,4 +274,16 @@ func (f *Federators) request(ctx context.Context, msg any) error {
 		return err
 	}
 	return res.(*actors.ChildStopped).Err
+}
+
+// federatorsOf lists the running federators of the listener name; f.mu
+// is held.
+func (f *Federators) federatorsOf(name string) []*actor.PID {
+	var pids []*actor.PID
+	for _, r := range f.running {
+		if r.parent == name {
+			pids = append(pids, r.pid)
+		}
+	}
+	return pids
 }

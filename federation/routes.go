@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/warrenmq/warren/actors/listener"
 )
 
@@ -31,12 +30,7 @@ func (f *Federators) Route(ctx context.Context, name string, change any) error {
 		return fmt.Errorf("warren: federation: %T is not a route change", change)
 	}
 	f.parents[name] = spec
-	var pids []*actor.PID
-	for _, r := range f.running {
-		if r.parent == name {
-			pids = append(pids, r.pid)
-		}
-	}
+	pids := f.federatorsOf(name)
 	f.mu.Unlock()
 	var errs []error
 	for _, pid := range pids {
