@@ -39,14 +39,18 @@ func startListen(t *testing.T, args ...string) *listenProc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := make(chan struct{}) // the test is over: lines nobody reads are dropped
 	go func() {
+		defer close(p.lines)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			p.lines <- sc.Text()
+			select {
+			case p.lines <- sc.Text():
+			case <-done:
+			}
 		}
-		close(p.lines)
 	}()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	t.Cleanup(func() { close(done); _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
 	testkit.Await(t, 30*time.Second, "warren listen's ready line", p.stderr.Changed, func() bool {
 		return strings.Contains(p.stderr.String(), "warren: listening on queue")
 	})
@@ -63,7 +67,7 @@ func (p *listenProc) line(t *testing.T) string {
 	return l
 }
 
-// consumers waits until queues named with prefix on nb have a consumer.
+// waitConsumer waits until a queue bound to exchange on nb has a consumer.
 func waitConsumer(t *testing.T, nb *nullbroker.Server, exchange string) {
 	t.Helper()
 	testkit.Await(t, 30*time.Second, "a queue bound to "+exchange+" consumed on "+nb.Addr(), nb.Changed, func() bool {
