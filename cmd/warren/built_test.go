@@ -43,11 +43,13 @@ func builtWarren(t *testing.T) string {
 }
 
 // builtEnv is the environment of the built command: the test's, less
-// the WARREN_* and KAZOO_* variables that would change what it reads.
+// the WARREN_* and KAZOO_* variables that would change what it reads,
+// and the MAKE* ones of a `make unit` around the tests (a make the test
+// runs would take its jobserver and flags).
 func builtEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WARREN_") && !strings.HasPrefix(kv, "KAZOO_") {
+		if !strings.HasPrefix(kv, "WARREN_") && !strings.HasPrefix(kv, "KAZOO_") && !strings.HasPrefix(kv, "MAKE") && !strings.HasPrefix(kv, "MFLAGS=") {
 			env = append(env, kv)
 		}
 	}
