@@ -81,7 +81,7 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 	}
 	cctx, ccancel := context.WithTimeout(ctx, timeout)
 	defer ccancel()
-	replies, err := a.collect(cctx, t, req, collect)
+	replies, err := collectReplies(cctx, t, req, collect)
 	for _, r := range replies {
 		line, merr := r.Marshal()
 		if merr != nil {
@@ -96,10 +96,10 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 	return err
 }
 
-// collect makes the call of `warren call`; with --all-zones (req.Zone
+// collectReplies makes the call of `warren call`; with --all-zones (req.Zone
 // rpc.AllZones) each reply is marked with the zone it came from, in
 // AMQP-Broker-Zone.
-func (a *app) collect(ctx context.Context, t *supervisor.Tree, req rpc.Request, n int) ([]kazoo.Envelope, error) {
+func collectReplies(ctx context.Context, t *supervisor.Tree, req rpc.Request, n int) ([]kazoo.Envelope, error) {
 	if req.Zone != rpc.AllZones {
 		return t.CallCollect(ctx, req, rpc.UntilCount(n))
 	}
