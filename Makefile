@@ -1,6 +1,7 @@
 # Warren — `make help` lists the targets.
 GO        ?= go
 DEMO_URL  ?= amqp://guest:guest@127.0.0.1:5672/
+DEMO_FLAGS ?=
 UNIT_PKGS := ./actors/... ./registry/... ./supervisor/... ./federation/... ./cmd/... ./internal/...
 FUZZTIME  ?= 20s
 # package:target of every fuzz target; `make unit` runs each on its seed corpus.
@@ -16,7 +17,7 @@ deps: ## install RabbitMQ, amqp-tools and Chromium when missing (apt, as root)
 	@bash .ci/install-deps
 
 demo: deps ## start the supervision tree against the local broker and show it live
-	@bash .ci/demo "$(DEMO_URL)"
+	@exec bash .ci/demo "$(DEMO_URL)" $(DEMO_FLAGS)
 
 test: deps vet unit integration ## everything CI runs: vet, unit tests with -race, integration tests on throw-away RabbitMQ nodes
 

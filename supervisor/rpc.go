@@ -78,7 +78,17 @@ func (t *Tree) CallCollect(ctx context.Context, req rpc.Request, until rpc.Until
 // collectEvery is CallCollect in every zone at once, each zone collecting
 // until untilOf(zone) holds.
 func (t *Tree) collectEvery(ctx context.Context, req rpc.Request, untilOf func(zone string) rpc.Until) ([]kazoo.Envelope, error) {
-	replies := make([][]kazoo.Envelope, len(t.calls.zones))
+	zoned, err := t.collectZones(ctx, req, untilOf)
+	all := make([]kazoo.Envelope, len(zoned)) // Kazoo's {ok, []} when no zone had a node to ask
+	for i, r := range zoned {
+		all[i] = r.Reply
+	}
+	return all, err
+}
+
+// collectZones is collectEvery, each reply with its zone.
+func (t *Tree) collectZones(ctx context.Context, req rpc.Request, untilOf func(zone string) rpc.Until) ([]ZoneReply, error) {
+	replies := make([][]kazoo.Envelope, len(t.calls.zones)) // in the order of t.calls.zones
 	errs := t.calls.each(func(i int, zone string, w *rpc.Pool) error {
 		r := req
 		r.Zone = zone
@@ -86,10 +96,12 @@ func (t *Tree) collectEvery(ctx context.Context, req rpc.Request, untilOf func(z
 		replies[i], err = w.CallCollect(ctx, r, untilOf(zone))
 		return err
 	})
-	all := []kazoo.Envelope{} // Kazoo's {ok, []} when no zone had a node to ask
+	all := []ZoneReply{}
 	timeouts, failed, unroutable := 0, []error{}, []error{}
 	for i := range errs {
-		all = append(all, replies[i]...)
+		for _, r := range replies[i] {
+			all = append(all, ZoneReply{Zone: t.calls.zones[i], Reply: r})
+		}
 		switch {
 		case errs[i] == nil:
 		case errors.Is(errs[i], rpc.ErrCallTimeout):

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/supervisor"
 )
 
 func newCallCmd(a *app) *cobra.Command {
@@ -21,7 +22,9 @@ func newCallCmd(a *app) *cobra.Command {
 			"filled in when missing) to --exchange with --key through an RPC worker, and\n" +
 			"prints each reply as one JSON line: the first one, or --collect N of them.\n" +
 			"Replies come the Kazoo way (exchange targeted, routing key = the request's\n" +
-			"Server-ID), or through direct reply-to with --direct.",
+			"Server-ID), or through direct reply-to with --direct. With --all-zones each\n" +
+			"reply carries AMQP-Broker-Zone, the zone it came from (the key Kazoo's\n" +
+			"federator adds to what it hands on), the local zone's replies first.",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren call --exchange callmgr --key authn.req.example%2Ecom \\\n" +
 			"    '{\"Event-Category\":\"directory\",\"Event-Name\":\"authn_req\",\"Auth-Realm\":\"example.com\",\"Auth-User\":\"alice\"}'\n" +
 			"  warren call --config /etc/kazoo/core/config.ini --all-zones --collect 1 --exchange callmgr --key authn.req.example%2Ecom '{...}'   # one reply per zone",
@@ -78,7 +81,7 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 	}
 	cctx, ccancel := context.WithTimeout(ctx, timeout)
 	defer ccancel()
-	replies, err := t.CallCollect(cctx, req, rpc.UntilCount(collect))
+	replies, err := collectReplies(cctx, t, req, collect)
 	for _, r := range replies {
 		line, merr := r.Marshal()
 		if merr != nil {
@@ -91,4 +94,20 @@ func (a *app) call(cmd *cobra.Command, payload string) error {
 		return nil
 	}
 	return err
+}
+
+// collectReplies makes the call of `warren call`; with --all-zones (req.Zone
+// rpc.AllZones) each reply is marked with the zone it came from, in
+// AMQP-Broker-Zone.
+func collectReplies(ctx context.Context, t *supervisor.Tree, req rpc.Request, n int) ([]kazoo.Envelope, error) {
+	if req.Zone != rpc.AllZones {
+		return t.CallCollect(ctx, req, rpc.UntilCount(n))
+	}
+	zoned, err := t.CallCollectZones(ctx, req, rpc.UntilCount(n))
+	replies := make([]kazoo.Envelope, len(zoned))
+	for i, r := range zoned {
+		r.Reply[kazoo.HeaderAMQPBrokerZone] = r.Zone
+		replies[i] = r.Reply
+	}
+	return replies, err
 }

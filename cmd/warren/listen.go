@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/listener"
 )
 
@@ -20,13 +22,21 @@ func newListenCmd(a *app) *cobra.Command {
 		Short: "Consume from an exchange through a listener and print each delivery",
 		Long: "listen runs its own supervision tree (brokers from --config or --url), binds a\n" +
 			"queue to --exchange with each --key through a Warren listener, and prints every\n" +
-			"delivery until interrupted (or until --count deliveries). With --json it prints\n" +
-			"one JSON object per line: exchange, routing_key, headers, body (the JSON\n" +
-			"itself, a string, or base64 for a binary body: body_encoding says which),\n" +
-			"and notes on what JSON could not hold as it was (a timestamp past 9999).",
+			"delivery until interrupted (or until --count deliveries), one a line: the zone\n" +
+			"and the broker it came from (another zone's with --federate), exchange,\n" +
+			"routing key, body. With --json it prints one JSON object per line: zone,\n" +
+			"broker, exchange, routing_key, headers, body (the JSON itself, a string, or\n" +
+			"base64 for a binary body: body_encoding says which), and notes on what JSON\n" +
+			"could not hold as it was (a timestamp past 9999).\n\n" +
+			"With --reply (or --reply-file) it answers every request it receives, as a\n" +
+			"Kazoo app does: the reply carries the request's Msg-ID and goes to exchange\n" +
+			"targeted with the request's Server-ID as routing key, or to its AMQP reply-to\n" +
+			"(direct reply-to) when it has one, back through the zone it came from. What\n" +
+			"was answered is printed under the request (--json: its \"reply\").",
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren listen --exchange callmgr --type topic --key 'authn.req.*'\n" +
 			"  warren listen --config /etc/kazoo/core/config.ini --exchange nodes --type fanout --json\n" +
-			"  warren listen --config /etc/kazoo/core/config.ini --exchange registrar --key 'registration.flush.*' --federate",
+			"  warren listen --config /etc/kazoo/core/config.ini --exchange registrar --key 'registration.flush.*' --federate\n" +
+			"  warren listen --exchange callmgr --key 'authn.req.*' --reply '{\"Event-Category\":\"directory\",\"Event-Name\":\"authn_resp\",\"Auth-Method\":\"password\",\"Auth-Password\":\"s3\"}'",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.listen(cmd) },
 	}
@@ -41,6 +51,7 @@ func newListenCmd(a *app) *cobra.Command {
 	cmd.Flags().Bool("json", false, "print one JSON object per delivery")
 	cmd.Flags().Int("count", 0, "exit after `N` deliveries (0: run until interrupted)")
 	cmd.Flags().Bool("federate", false, "also consume from every broker of the other zones of --config (one federator each)")
+	addReplyFlags(cmd)
 	return cmd
 }
 
@@ -70,6 +81,12 @@ func (a *app) listen(cmd *cobra.Command) error {
 			keys = []string{""}
 		}
 	}
+	host, _ := os.Hostname()
+	defaults := kazoo.Defaults{AppName: "warren-listen", AppVersion: "1", Node: "warren@" + host}
+	reply, err := a.newReplier(cmd, defaults)
+	if err != nil {
+		return err
+	}
 	t, ctx, done, err := a.clientTree(cmd, noRPC)
 	if err != nil {
 		return err
@@ -80,23 +97,30 @@ func (a *app) listen(cmd *cobra.Command) error {
 		seen   int
 		enough = make(chan struct{})
 	)
-	print := func(_ context.Context, d *listener.Delivery) error {
+	print := func(hctx context.Context, d *listener.Delivery) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if count > 0 && seen >= count {
 			return nil
 		}
+		var answer *answered
+		if reply != nil {
+			answer = reply.answer(hctx, d)
+		}
 		if asJSON {
-			fmt.Fprintln(a.stdout, string(deliveryLine(d)))
+			fmt.Fprintln(a.stdout, string(deliveryLine(d, answer)))
 		} else {
-			fmt.Fprintf(a.stdout, "%s %s %s\n", d.Exchange, d.RoutingKey, printable(d.Body))
+			fmt.Fprintf(a.stdout, "%s %s %s %s %s\n", cell(d.Zone), cell(d.Broker), d.Exchange, d.RoutingKey, printable(d.Body))
+			if answer != nil {
+				fmt.Fprintln(a.stdout, answer.text())
+			}
 		}
 		if seen++; count > 0 && seen == count {
 			close(enough)
 		}
 		return nil
 	}
-	spec := listener.Spec{Name: "listen", App: "warren-listen", Ack: listener.AckAuto, Workers: 1, Federate: federate,
+	spec := listener.Spec{Name: "listen", App: "warren-listen", Ack: listener.AckAuto, Workers: 1, Federate: federate, Defaults: defaults,
 		Queue:    listener.QueueSpec{Name: queue, Exclusive: queue == "", AutoDelete: true},
 		Handlers: []listener.Route{{Handler: print}}, Raw: print}
 	for _, k := range keys {

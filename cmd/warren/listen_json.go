@@ -17,21 +17,25 @@ import (
 // one: what JSON cannot hold as it is (a timestamp past year 9999, a NaN,
 // a binary body) is rendered another way and said so in Notes.
 type deliveryJSON struct {
+	Zone       string         `json:"zone"`   // of the broker it came from: another than the local one through --federate
+	Broker     string         `json:"broker"` // its id, host:port[@vhost]
 	Exchange   string         `json:"exchange"`
 	RoutingKey string         `json:"routing_key"`
 	Headers    map[string]any `json:"headers"`
 	// Body is the body itself when it is JSON (valid UTF-8), a string when
 	// it is other UTF-8 text, base64 otherwise; BodyEncoding says which:
 	// "json", "text" or "base64".
-	Body         any      `json:"body"`
-	BodyEncoding string   `json:"body_encoding"`
-	Notes        []string `json:"notes,omitempty"`
+	Body         any       `json:"body"`
+	BodyEncoding string    `json:"body_encoding"`
+	Reply        *answered `json:"reply,omitempty"` // what --reply answered
+	Notes        []string  `json:"notes,omitempty"`
 }
 
-// deliveryLine renders d as one JSON line (no newline). It cannot fail: a
-// value json.Marshal refuses is rendered in a form it takes, with a note.
-func deliveryLine(d *listener.Delivery) []byte {
-	line := deliveryJSON{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: map[string]any{}}
+// deliveryLine renders d as one JSON line (no newline), with the reply
+// --reply sent to it (nil: none). It cannot fail: a value json.Marshal
+// refuses is rendered in a form it takes, with a note.
+func deliveryLine(d *listener.Delivery, reply *answered) []byte {
+	line := deliveryJSON{Zone: d.Zone, Broker: d.Broker, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: map[string]any{}, Reply: reply}
 	r := &jsonRender{}
 	for k, v := range d.Headers {
 		line.Headers[k] = r.value("headers."+k, v)
@@ -49,7 +53,7 @@ func deliveryLine(d *listener.Delivery) []byte {
 	line.Notes = r.notes
 	b, err := json.Marshal(line)
 	if err != nil { // not expected: every value was made JSON-safe
-		b, _ = json.Marshal(deliveryJSON{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: map[string]any{},
+		b, _ = json.Marshal(deliveryJSON{Zone: d.Zone, Broker: d.Broker, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: map[string]any{},
 			Body: base64.StdEncoding.EncodeToString(d.Body), BodyEncoding: "base64",
 			Notes: []string{"the delivery could not be rendered: " + err.Error()}})
 	}

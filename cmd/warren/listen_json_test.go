@@ -35,7 +35,7 @@ func TestListenJSON_TimestampPastYear9999IsPrinted(t *testing.T) {
 	near := time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC)
 	d := &listener.Delivery{Exchange: "x", RoutingKey: "k", Body: []byte(`{"a":1}`),
 		Headers: amqp.Table{"far": far, "near": near, "nested": amqp.Table{"deep": []any{far}}, "nan": math.NaN()}}
-	m := decodeLine(t, deliveryLine(d))
+	m := decodeLine(t, deliveryLine(d, nil))
 	h := m["headers"].(map[string]any)
 	if h["far"] != float64(far.Unix()) {
 		t.Errorf("far = %v, want %d (Unix seconds)", h["far"], far.Unix())
@@ -61,7 +61,7 @@ func TestListenJSON_TimestampPastYear9999IsPrinted(t *testing.T) {
 // embedded as JSON; other text stays a string.
 func TestListenJSON_BodiesKeptByteForByte(t *testing.T) {
 	bin := []byte{0x00, 0x01, 0xff, 0xfe, 'b', 'i', 'n', 0x80}
-	m := decodeLine(t, deliveryLine(&listener.Delivery{Body: bin}))
+	m := decodeLine(t, deliveryLine(&listener.Delivery{Body: bin}, nil))
 	if m["body_encoding"] != "base64" {
 		t.Fatalf("binary body: %v", m)
 	}
@@ -69,18 +69,18 @@ func TestListenJSON_BodiesKeptByteForByte(t *testing.T) {
 		t.Fatalf("binary body decodes to %q (%v), want %q", got, err, bin)
 	}
 
-	m = decodeLine(t, deliveryLine(&listener.Delivery{Body: []byte("{\n  \"Event-Category\": \"x\",\n  \"n\": [1, 2]\n}")}))
+	m = decodeLine(t, deliveryLine(&listener.Delivery{Body: []byte("{\n  \"Event-Category\": \"x\",\n  \"n\": [1, 2]\n}")}, nil))
 	if body, ok := m["body"].(map[string]any); !ok || m["body_encoding"] != "json" || body["Event-Category"] != "x" {
 		t.Fatalf("JSON body: %v", m)
 	}
 
-	m = decodeLine(t, deliveryLine(&listener.Delivery{Body: []byte(`{"Event-Category": "broken",`)}))
+	m = decodeLine(t, deliveryLine(&listener.Delivery{Body: []byte(`{"Event-Category": "broken",`)}, nil))
 	if m["body"] != `{"Event-Category": "broken",` || m["body_encoding"] != "text" {
 		t.Fatalf("text body: %v", m)
 	}
 	// JSON whose strings hold invalid UTF-8 is not embedded (it would
 	// make the line invalid UTF-8): base64.
-	m = decodeLine(t, deliveryLine(&listener.Delivery{Body: []byte("{\"a\":\"\xff\"}")}))
+	m = decodeLine(t, deliveryLine(&listener.Delivery{Body: []byte("{\"a\":\"\xff\"}")}, nil))
 	if m["body_encoding"] != "base64" {
 		t.Fatalf("JSON with invalid UTF-8: %v", m)
 	}

@@ -19,8 +19,16 @@ const (
 	exitOK          = 0
 	exitError       = 1   // the command ran and failed
 	exitUsage       = 2   // bad flags or arguments
+	exitNotReady    = 3   // warren status: the node answered, not ready
+	exitDegraded    = 4   // warren status: the node answered, ready but degraded
 	exitInterrupted = 130 // stopped by SIGINT or SIGTERM, as shells report it
 )
+
+// exitStatus ends a command that has printed its answer with a code other
+// than 0 and no message of its own (warren status of a node not ready).
+type exitStatus struct{ code int }
+
+func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // errInterrupted ends a command stopped by SIGINT or SIGTERM before it was
 // done (exit 130).
@@ -79,6 +87,9 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if es := (*exitStatus)(nil); errors.As(err, &es) {
+		return es.code // the answer printed says why
 	}
 	// Warren's errors each start with "warren: "; wrapped in one another
 	// they would repeat it: the command says it once.

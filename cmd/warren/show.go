@@ -130,5 +130,8 @@ func only[T any](rows []T, args []string, what string, name func(T) string) ([]T
 		}
 		known = append(known, name(r))
 	}
+	if len(known) == 0 {
+		return nil, fmt.Errorf("no %s %q: there are no %ss", what, args[0], what)
+	}
 	return nil, fmt.Errorf("no %s %q (there are: %s)", what, args[0], strings.Join(known, ", "))
 }
