@@ -103,7 +103,9 @@ type gatedHandler struct {
 	gate  *logGate
 }
 
-func (h *gatedHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.inner.Enabled(ctx, l) }
+func (h *gatedHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.inner.Enabled(ctx, l)
+}
 
 func (h *gatedHandler) Handle(ctx context.Context, r slog.Record) error {
 	g := h.gate
