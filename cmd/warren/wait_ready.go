@@ -68,14 +68,15 @@ func runDeadline(ctx context.Context, cmd *cobra.Command, t *supervisor.Tree) (<
 }
 
 // logGate holds a client command's log records back while it waits for
-// its tree: once the tree is ready they are written (open), and when the
-// wait fails they are dropped (drop), since the command's error names each
-// broker's last error, the one the held-back dial lines repeat. Records
-// after open or drop go straight through.
+// its tree: once the tree is ready they are written and the next ones go
+// straight through (open); when the wait fails they and all later ones,
+// the tree's shutdown included, are discarded (drop), since the command's
+// error names each broker's last error, the one the dial lines repeat.
 type logGate struct {
-	mu      sync.Mutex // guards held and through
+	mu      sync.Mutex // guards the fields below
 	held    []func()
-	through bool
+	through bool // records are written at once
+	discard bool // records are dropped
 }
 
 // handler returns a slog.Handler writing to h through the gate.
@@ -91,11 +92,11 @@ func (g *logGate) open() {
 	g.held, g.through = nil, true
 }
 
-// drop forgets the held records and lets the next ones through.
+// drop forgets the held records and discards the next ones.
 func (g *logGate) drop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.held, g.through = nil, true
+	g.held, g.discard = nil, true
 }
 
 type gatedHandler struct {
@@ -110,6 +111,10 @@ func (h *gatedHandler) Enabled(ctx context.Context, l slog.Level) bool {
 func (h *gatedHandler) Handle(ctx context.Context, r slog.Record) error {
 	g := h.gate
 	g.mu.Lock()
+	if g.discard {
+		g.mu.Unlock()
+		return nil
+	}
 	if !g.through {
 		inner, r := h.inner, r.Clone()
 		g.held = append(g.held, func() { _ = inner.Handle(context.WithoutCancel(ctx), r) })
