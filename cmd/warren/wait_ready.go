@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,4 +132,20 @@ func (h *gatedHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *gatedHandler) WithGroup(name string) slog.Handler {
 	return &gatedHandler{inner: h.inner.WithGroup(name), gate: h.gate}
+}
+
+// Binding's hint (actors/listener's conflictHint) in the words of the
+// flags of `warren listen`.
+const (
+	bindingHint = "give the Binding the same Kind and Durable (AutoDelete, Internal), or Declare false to bind to it as it is"
+	listenHint  = "use --passive or the same --type/--durable"
+)
+
+// listenWords says a listener's refusal hint in the listen command's
+// flags: the error is otherwise as WaitConsuming returned it.
+func listenWords(err error) error {
+	if err == nil || !strings.Contains(err.Error(), bindingHint) {
+		return err
+	}
+	return errors.New(strings.Replace(err.Error(), bindingHint, listenHint, 1))
 }

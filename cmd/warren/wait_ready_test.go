@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/internal/testkit/treetest"
 )
 
@@ -75,5 +76,28 @@ func TestRun_WaitGivenExitsWhenNotReadyWithinIt(t *testing.T) {
 	}
 	if took > 5*time.Second {
 		t.Fatalf("run --wait 1s ran %v", took)
+	}
+}
+
+// An exchange that exists with another type ends `warren listen` at the
+// broker's first refusal with the fix in the command's words, and one
+// ERROR line, not five refusals' worth of log.
+func TestListen_AnExchangeOfAnotherTypeFailsOnceWithAHint(t *testing.T) {
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	ch := testkit.AMQPChannel(t, nb.URL())
+	if err := ch.ExchangeDeclare("orders-x", "topic", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, _, stderr := warren(t, "listen", "--url", nb.URL(), "--exchange", "orders-x", "--type", "fanout", "--key", "k", "--count", "1")
+	took := time.Since(start)
+	if code == 0 || !strings.Contains(stderr, "exchange orders-x exists with other flags (type/durable): use --passive or the same --type/--durable") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant a failure with the hint", code, stderr)
+	}
+	if n := strings.Count(stderr, "level=ERROR"); n > 1 || strings.Contains(stderr, "times in a row") {
+		t.Fatalf("%d ERROR lines, stderr:\n%s\nwant at most one, and no count of refusals", n, stderr)
+	}
+	if took > 5*time.Second {
+		t.Fatalf("took %v", took)
 	}
 }
