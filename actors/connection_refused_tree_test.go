@@ -70,3 +70,19 @@ func TestTree_WaitReadyGivesUpAtOnceOnAPermanentDialError(t *testing.T) {
 		})
 	}
 }
+
+// A connection that stopped dialling (Backoff.MaxAttempts) cannot come up
+// by itself either: WaitReady ends with actors.ErrGaveUp, not at its
+// deadline.
+func TestTree_WaitReadyGivesUpWithTheConnection(t *testing.T) {
+	cfg := supervisor.Config{Connection: actors.ConnectionOptions{Backoff: actors.Backoff{First: 20 * time.Millisecond, Max: 40 * time.Millisecond, MaxAttempts: 2}}}
+	tree := startTree(t, cfg, closedPort)
+	start := time.Now()
+	err := tree.WaitReady(within(t, 10*time.Second))
+	if !errors.Is(err, actors.ErrGaveUp) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("WaitReady = %v; want an error wrapping ErrGaveUp with the last refusal", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("WaitReady took %v after the connection gave up", took)
+	}
+}

@@ -25,7 +25,9 @@ func (t *Tree) Ready() bool {
 // found, host name not resolved, certificate not trusted): a wrong
 // password fails in milliseconds, not at ctx's deadline. The connections
 // keep redialling meanwhile, at their maximum delay; [Tree.WaitReadyPatiently]
-// waits through such errors.
+// waits through such errors. It also gives up, with an error wrapping
+// [actors.ErrGaveUp], once the local zone's connections stopped dialling
+// after their MaxAttempts (actors.Backoff) or are refused.
 func (t *Tree) WaitReady(ctx context.Context) error { return t.waitReady(ctx, true) }
 
 // WaitReadyPatiently is [Tree.WaitReady] that waits through permanent
@@ -51,8 +53,8 @@ func (t *Tree) waitReady(ctx context.Context, failFast bool) error {
 	switch {
 	case err == nil:
 		return nil
-	case err == actors.ErrPermanent:
-		return fmt.Errorf("warren: not ready: %s: %w", t.notReadyCause(), actors.ErrPermanent)
+	case err == actors.ErrPermanent, err == actors.ErrGaveUp:
+		return fmt.Errorf("warren: not ready: %s: %w", t.notReadyCause(), err)
 	}
 	if e := t.Err(); e != nil {
 		return e
@@ -100,25 +102,33 @@ func (t *Tree) readyQuery(s *registry.Snapshot) (bool, error) {
 	return up && ok && boot.Detail == actors.BootstrapReady, nil
 }
 
-// readyOrRefused is readyQuery that fails with actors.ErrPermanent once
-// every consuming connection of the local zone has its last dial refused
-// (registry.Connection.Refused).
+// readyOrRefused is readyQuery that fails once no consuming connection of
+// the local zone can come up by itself: with actors.ErrPermanent when
+// every one has its last dial refused (registry.Connection.Refused), with
+// actors.ErrGaveUp when some stopped dialling (MaxAttempts) and the others
+// are refused.
 func (t *Tree) readyOrRefused(s *registry.Snapshot) (bool, error) {
 	if ok, _ := t.readyQuery(s); ok {
 		return true, nil
 	}
-	n := 0
+	n, gaveUp := 0, false
 	for _, c := range s.Connections() {
 		if c.Zone != t.env.LocalZone || c.Role == registry.Publish {
 			continue
 		}
-		if !c.Refused {
+		switch {
+		case c.State == registry.Failed && c.NextDial.IsZero(): // no dial scheduled: it gave up
+			gaveUp = true
+		case !c.Refused:
 			return false, nil
 		}
 		n++
 	}
-	if n == 0 {
+	switch {
+	case n == 0:
 		return false, nil
+	case gaveUp:
+		return false, actors.ErrGaveUp
 	}
 	return false, actors.ErrPermanent
 }
