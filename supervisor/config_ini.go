@@ -33,7 +33,7 @@ const (
 //
 //	[zone]                       ; repeated, one per zone
 //	name = zone1
-//	amqp_uri = "amqp://guest:guest@10.0.0.1:5672"   ; repeated, one per broker
+//	amqp_uri = "amqp://guest:guest@10.0.0.1:5672"   ; repeated, one per broker (a list [...] is refused)
 //	[amqp]                       ; older single-zone form: uri = ... repeated
 //	prefetch = 50                ; listeners' default prefetch (0: unlimited)
 //	pool_threshold = 5           ; RPC negative-response threshold (neg_resp_threshold)
