@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
@@ -655,7 +657,11 @@ func (a *assignments) onChannelClosed(m *channelClosed) {
 		a.onBrokerDown(ch.broker, why)
 		return
 	}
-	a.log.Warn("channel closed; replacing it", "consumer", c.pid.Id, "channel", m.id, "err", redact.Error(why))
+	level := slog.LevelWarn
+	if ae := (*amqp.Error)(nil); errors.As(why, &ae) && channelException(ae) {
+		level = slog.LevelInfo // a refusal of the consumer's own (406, 404…): it gets ChannelLost and logs it once
+	}
+	a.log.Log(context.Background(), level, "channel closed; replacing it", "consumer", c.pid.Id, "channel", m.id, "err", redact.Error(why))
 	c.ch = ch
 	a.lose(c, why)
 	now := time.Now()

@@ -41,7 +41,10 @@ type connection struct {
 	dialing *dialSlot           // the dial in flight, if any
 	lastOK  time.Time
 	refused string // detail line part: exchanges the broker refused
-	drained bool   // the broker is being drained: the detail line says so
+	// logged is the permanent dial error last logged at Error: the same
+	// error on the next retries is logged at Debug only (the row keeps it).
+	logged  string
+	drained bool // the broker is being drained: the detail line says so
 }
 
 // NewConnectionProps returns the props of the connection actor of spec, a
@@ -183,12 +186,18 @@ func (c *connection) apply(ev connEvent, in connInput) {
 			c.stopTimer()
 			msg = fmt.Sprintf("%v after %d attempts: %s", ErrGaveUp, c.fsm.Tries, msg)
 			c.log.Error("giving up", "attempts", c.fsm.Tries, "err", msg)
+		case ev == evDialRefused && msg == c.logged:
+			c.log.Debug("dial refused again", "attempt", c.fsm.Tries, "next", delay.Round(time.Millisecond), "err", msg)
 		case ev == evDialRefused:
-			c.log.Error("dial failed; retrying at the maximum delay", "attempt", c.fsm.Tries, "next", delay.Round(time.Millisecond), "err", msg)
+			c.logged = msg
+			c.log.Error("dial refused: retrying cannot fix this, fix the broker or its URI; retrying at the maximum delay meanwhile",
+				"attempt", c.fsm.Tries, "next", delay.Round(time.Millisecond), "err", msg)
 		default:
+			c.logged = ""
 			c.log.Warn("dial failed", "attempt", c.fsm.Tries, "stage", in.stage, "next", delay.Round(time.Millisecond), "probing", acts.has(actProbe), "err", msg)
 		}
 		c.row.LastError = msg
+		c.row.Refused = ev == evDialRefused
 	case evBlocked:
 		if prev != c.fsm.State {
 			c.log.Warn("broker blocked the connection", "reason", in.reason)
@@ -215,7 +224,7 @@ func (c *connection) adopt(s *session, took time.Duration) {
 	c.sess = s
 	c.lastOK = time.Now()
 	c.row.Connects++
-	c.row.LastError = ""
+	c.row.LastError, c.row.Refused, c.logged = "", false, ""
 	c.row.ChannelMax = int(s.conn.Config.ChannelMax)
 	c.row.FrameMax = s.conn.Config.FrameSize
 	c.row.Heartbeat = s.conn.Config.Heartbeat

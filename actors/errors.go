@@ -26,6 +26,11 @@ var (
 	// ErrLastBroker is returned by a drain that would leave a zone with no
 	// broker up to take its floats.
 	ErrLastBroker = errors.New("warren: no other broker of the zone is up")
+	// ErrPermanent is wrapped by the error of a wait that gave up because
+	// every broker it could use refused its dial for a reason that retrying
+	// cannot fix soon (see Permanent): access refused, vhost not found,
+	// host name not resolved, certificate not trusted.
+	ErrPermanent = errors.New("warren: permanent error (retrying cannot fix it)")
 	// ErrMaxConnections is returned by AddConnection when the broker has
 	// DefaultMaxConnections consuming connections already.
 	ErrMaxConnections = errors.New("warren: the broker has as many connections as it may")

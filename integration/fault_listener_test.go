@@ -124,8 +124,8 @@ func TestFault_PermanentReplayErrorSaysFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := waitListener(t, tree, pid.Id, 20*time.Second, "failed", func(l registry.Listener) bool { return l.State == registry.ListenerFailed })
-	if !strings.Contains(row.LastError, "PRECONDITION_FAILED") || !strings.Contains(row.LastError, "times in a row") {
-		t.Fatalf("last error %q: want the broker's refusal and the count", row.LastError)
+	if !strings.Contains(row.LastError, "PRECONDITION_FAILED") || !strings.Contains(row.LastError, "give the QueueSpec the same") {
+		t.Fatalf("last error %q: want the broker's refusal and the hint", row.LastError)
 	}
 }
 

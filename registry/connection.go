@@ -43,17 +43,24 @@ type Connection struct {
 	// broker's first consuming connection, host:port[@vhost]~N for its
 	// N-th (N >= 2), with "~publish" appended for the publishing one.
 	// Unique, never a password.
-	ID         string        `json:"id"`
-	Broker     string        `json:"broker"`      // the broker id, the same for all connections of a broker
-	Role       ConnRole      `json:"role"`        // consume or publish
-	Zone       string        `json:"zone"`        // zone name as configured
-	Local      bool          `json:"local"`       // Zone is this node's own zone
-	URI        string        `json:"uri"`         // the URI with its password masked
-	State      ConnState     `json:"state"`       //
-	Available  bool          `json:"available"`   // usable for new channels (Connected or Blocked)
-	Attempts   int           `json:"attempts"`    // dial attempts since the last successful connect
-	Connects   int           `json:"connects"`    // successful connects since the tree started (reconnects: Connects-1)
-	LastError  string        `json:"last_error"`  // last dial or connection error, credentials removed
+	ID        string    `json:"id"`
+	Broker    string    `json:"broker"`     // the broker id, the same for all connections of a broker
+	Role      ConnRole  `json:"role"`       // consume or publish
+	Zone      string    `json:"zone"`       // zone name as configured
+	Local     bool      `json:"local"`      // Zone is this node's own zone
+	URI       string    `json:"uri"`        // the URI with its password masked
+	State     ConnState `json:"state"`      //
+	Available bool      `json:"available"`  // usable for new channels (Connected or Blocked)
+	Attempts  int       `json:"attempts"`   // dial attempts since the last successful connect
+	Connects  int       `json:"connects"`   // successful connects since the tree started (reconnects: Connects-1)
+	LastError string    `json:"last_error"` // last dial or connection error, credentials removed
+	// Refused: the last dial failed with an error that retrying cannot fix
+	// soon (actors.Permanent: access refused, vhost not found, host name
+	// not resolved, certificate not trusted). The connection keeps
+	// redialling, at its maximum delay, since a broker's configuration can
+	// be fixed; Tree.WaitReady gives up at once. Cleared by the next dial
+	// that fails otherwise or succeeds.
+	Refused    bool          `json:"refused,omitempty"`
 	Since      time.Time     `json:"since"`       // time of the last state change
 	Channels   int           `json:"channels"`    // AMQP channels open on this connection, control channel included (filled on read from the assignments table)
 	ChannelMax int           `json:"channel_max"` // negotiated channel_max (0 until connected)

@@ -23,7 +23,7 @@ const (
 	ListenerDeclaring    ListenerState = "declaring"    // replaying its topology on a channel
 	ListenerConsuming    ListenerState = "consuming"    //
 	ListenerReconnecting ListenerState = "reconnecting" // lost its channel, waiting for another
-	ListenerFailed       ListenerState = "failed"       // the broker refused its topology several times in a row; still retried
+	ListenerFailed       ListenerState = "failed"       // the broker refused its topology several times in a row, or once for a conflict with what exists (406); still retried
 	ListenerDraining     ListenerState = "draining"     // cancelled its consumer; running handlers finish (Drain)
 	ListenerDrained      ListenerState = "drained"      // drained: nothing consumes, no handler runs; it waits to be stopped
 )

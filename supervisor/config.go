@@ -155,7 +155,8 @@ func (c Config) resolve() (string, []actors.BrokerSpec, error) {
 	}
 	if !hasLocal {
 		return "", nil, &ConfigError{Source: src, Err: fmt.Errorf(
-			"no broker in the local zone %q (zones: %s): name this node's zone ([zone] local = in config.ini, --zone on the command line, Config.LocalZone)",
+			"no broker in the local zone %q (zones: %s): name this node's zone, one of them, with [kazoo_apps] zone = or [warren] zone = in config.ini, "+
+				"$"+EnvZone+" or $"+envKazooZone+", --zone on the command line, or Config.LocalZone",
 			local, c.zoneNames())}
 	}
 	if c.DrainTimeout < 0 {

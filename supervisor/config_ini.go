@@ -33,7 +33,7 @@ const (
 //
 //	[zone]                       ; repeated, one per zone
 //	name = zone1
-//	amqp_uri = "amqp://guest:guest@10.0.0.1:5672"   ; repeated, one per broker
+//	amqp_uri = "amqp://guest:guest@10.0.0.1:5672"   ; repeated, one per broker (a list [...] is refused)
 //	[amqp]                       ; older single-zone form: uri = ... repeated
 //	prefetch = 50                ; listeners' default prefetch (0: unlimited)
 //	pool_threshold = 5           ; RPC negative-response threshold (neg_resp_threshold)
@@ -140,6 +140,10 @@ func sectionURIs(sec *ini.Section, path, label string, keys ...string) ([]string
 				continue
 			}
 			uris = append(uris, v)
+			if listValued(v) {
+				return nil, &ConfigError{Source: path, Section: label, Key: fmt.Sprintf("%s #%d", key, len(uris)), Err: fmt.Errorf(
+					"a list of URIs is not read: write one %s = \"amqp://…\" line per broker, as Kazoo's config.ini does", key)}
+			}
 			if err := checkURI(v); err != nil {
 				return nil, &ConfigError{Source: path, Section: label, Key: fmt.Sprintf("%s #%d", key, len(uris)), Err: err}
 			}
@@ -409,6 +413,12 @@ func lineOf(data []byte, line string) int {
 		}
 	}
 	return 0
+}
+
+// listValued reports whether v holds several URIs or a list ([…], or
+// comma-separated): Kazoo's config.ini repeats the key instead.
+func listValued(v string) bool {
+	return strings.HasPrefix(v, "[") || strings.Count(v, "://") > 1
 }
 
 // checkURI refuses a broker URI that Warren would not dial, at load time:

@@ -15,7 +15,6 @@ import (
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/federation"
-	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -146,74 +145,6 @@ func (t *Tree) LocalZone() string { return t.env.LocalZone }
 
 // Snapshot returns the live supervision tree, root "warren".
 func (t *Tree) Snapshot() *registry.TreeNode { return t.env.Registry.Tree(actors.RootName) }
-
-// Ready reports whether a broker of the local zone is available and
-// bootstrap has declared the targeted exchange.
-func (t *Tree) Ready() bool {
-	ok, _ := t.readyQuery(t.env.Registry.Snapshot())
-	return ok
-}
-
-// WaitReady waits until [Tree.Ready] holds, the tree stops, or ctx ends.
-func (t *Tree) WaitReady(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-t.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	err := t.env.Registry.Wait(ctx, t.readyQuery)
-	if err != nil {
-		if e := t.Err(); e != nil {
-			return e
-		}
-		return fmt.Errorf("warren: not ready: %s: %w", t.notReadyCause(), err)
-	}
-	return nil
-}
-
-// notReadyCause names why the tree is not ready: the last error of each
-// broker of the local zone (connection refused, access refused…), or what
-// bootstrap is waiting for.
-func (t *Tree) notReadyCause() string {
-	var causes []string
-	for _, c := range t.env.Registry.Connections() {
-		if c.Zone != t.env.LocalZone || c.Role == registry.Publish {
-			continue
-		}
-		if c.Available { // a broker is up: bootstrap is what waits
-			causes = nil
-			break
-		}
-		why := c.LastError
-		switch {
-		case why == "" && c.State == registry.Connecting:
-			// The first dial has had no answer yet: RabbitMQ answers a
-			// refused login only after a delay, a dropped SYN never.
-			why = fmt.Sprintf("connecting for %v, no answer yet", time.Since(c.Since).Round(time.Millisecond))
-		case why == "":
-			why = string(c.State)
-		}
-		causes = append(causes, c.ID+": "+redact.Text(strings.TrimPrefix(why, "warren: broker "+c.ID+": ")))
-	}
-	if len(causes) > 0 {
-		return fmt.Sprintf("no broker of zone %q is up (%s)", t.env.LocalZone, strings.Join(causes, "; "))
-	}
-	detail := "not started"
-	if row, ok := t.env.Registry.Actor(actors.RootName + "/" + actors.BootstrapName); ok {
-		detail = row.Detail
-	}
-	return "bootstrap: " + redact.Text(detail)
-}
-
-func (t *Tree) readyQuery(s *registry.Snapshot) (bool, error) {
-	_, up := s.Primary(t.env.LocalZone)
-	boot, ok := s.Actor(actors.RootName + "/" + actors.BootstrapName)
-	return up && ok && boot.Detail == actors.BootstrapReady, nil
-}
 
 // AddBroker adds a connection to uri in zone ("" for the local zone) and
 // returns its broker id.

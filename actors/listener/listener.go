@@ -89,8 +89,9 @@ type pendingBound struct {
 type brokerCancelled struct{ gen, setup uint64 }
 
 // maxReplayFailures is how many replays in a row may fail with the broker's
-// refusal (a channel exception: 406 inequivalent arguments, 403, 404) before
-// the listener says failed. It keeps retrying, at resetupMax at the most.
+// refusal (a channel exception: 403, 404) before the listener says failed;
+// a 406 on a declare that conflicts with what exists says failed at once
+// (conflictHint). It keeps retrying, at resetupMax at the most.
 const maxReplayFailures = 5
 
 // consumeEnded reports that the consumer of replay setup on the channel of

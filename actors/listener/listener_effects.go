@@ -94,7 +94,7 @@ func (l *listener) doDropChannel(_ actor.Context, e effect) {
 	l.stopTimer()
 	l.shared.setupPending.Store(false) // a replay on the lost channel reports stale
 	l.shared.wakeDrain()
-	l.log.Warn("channel lost; waiting for another", "channel", e.id, "err", e.why)
+	l.log.Log(context.Background(), e.level, "channel lost; waiting for another", "channel", e.id, "err", e.why)
 }
 
 func (l *listener) doSetupOver(actor.Context, effect) {

@@ -51,6 +51,7 @@ type listenerFSM struct {
 	Retries    int    // replays in a row that failed without closing the channel
 	Refusals   int    // replays in a row the broker refused with a channel exception
 	RefusedGen uint64 // channel generation of the last refusal counted
+	Logged     string // the broker's refusal last logged at Error: the same again is logged at Debug
 
 	Cmds []command // the recorded topology; a step works on its own copy
 
@@ -384,12 +385,20 @@ func (f *listenerFSM) lost(ev levent, out *effects) {
 	if ev.err != nil {
 		msg += ": " + redact.Error(ev.err)
 	}
-	out.add(effect{kind: effDropChannel, gen: f.Gen, id: ev.id, why: msg})
 	var ae *amqp.Error
-	if (f.State == registry.ListenerDeclaring || f.State == registry.ListenerFailed) && errors.As(ev.err, &ae) && ae.Recover {
+	refusal := (f.State == registry.ListenerDeclaring || f.State == registry.ListenerFailed) && errors.As(ev.err, &ae) && ae.Recover
+	level := slog.LevelWarn
+	switch {
+	case refusal: // the refusal is logged once, here or by the replay's result
+		level = f.logLevel(ev.err)
+	case ae != nil && ae.Error() == f.Logged: // the same refusal, during a drain say
+		level = slog.LevelDebug
+	}
+	out.add(effect{kind: effDropChannel, gen: f.Gen, id: ev.id, why: msg, level: level})
+	if refusal {
 		// The replay's refusal closed the channel before its result
 		// arrived (that result is now stale): count it here.
-		if st, why := f.refused(old, redact.Error(ev.err)); st == registry.ListenerFailed {
+		if st, why := f.refused(old, redact.Error(ev.err), ev.err); st == registry.ListenerFailed {
 			f.setState(out, st, why)
 			return
 		}
@@ -400,18 +409,37 @@ func (f *listenerFSM) lost(ev levent, out *effects) {
 	f.setState(out, registry.ListenerReconnecting, msg)
 }
 
-// refused counts the broker's refusal of the replay on the channel of gen
-// (once per channel) and returns the state to show with its reason: failed
-// after maxReplayFailures in a row.
-func (f *listenerFSM) refused(gen uint64, why string) (registry.ListenerState, string) {
+// refused counts the broker's refusal err of the replay on the channel
+// of gen (once per channel) and returns the state to show with its
+// reason: failed after maxReplayFailures in a row, or at once when
+// retrying cannot change it (a 406 on a declare, see conflictHint).
+func (f *listenerFSM) refused(gen uint64, why string, err error) (registry.ListenerState, string) {
 	if gen != f.RefusedGen {
 		f.RefusedGen = gen
 		f.Refusals++
+	}
+	if hint := conflictHint(err); hint != "" {
+		return registry.ListenerFailed, "broker refused the topology, and will until the conflict is fixed: " + why + "; " + hint
 	}
 	if f.Refusals >= maxReplayFailures {
 		return registry.ListenerFailed, fmt.Sprintf("broker refused the topology %d times in a row: %s", f.Refusals, why)
 	}
 	return registry.ListenerDeclaring, why
+}
+
+// logLevel is the level of a line about the broker's refusal err: Error
+// the first time, Debug when it is the one logged last (the listener
+// keeps retrying a refusal, and a conflict repeats until it is fixed).
+func (f *listenerFSM) logLevel(err error) slog.Level {
+	key := redact.Error(err)
+	if ae := (*amqp.Error)(nil); errors.As(err, &ae) {
+		key = ae.Error()
+	}
+	if key == f.Logged {
+		return slog.LevelDebug
+	}
+	f.Logged = key
+	return slog.LevelError
 }
 
 // retry replays again on the channel of gen after a growing delay.

@@ -55,12 +55,12 @@ func (f *listenerFSM) replayed(ev levent, out *effects) {
 	}
 	if m.err != nil {
 		why := redact.Error(m.err)
-		f.log(out, slog.LevelError, "topology replay failed", "queue", m.queue, "err", why)
+		f.log(out, f.logLevel(m.err), "topology replay failed", "queue", m.queue, "err", why)
 		var ae *amqp.Error
 		if errors.As(m.err, &ae) && ae.Recover || ev.closed {
 			// A channel exception closed the channel: assignments replaces it
 			// (after a growing delay when it happens again and again).
-			st, why := f.refused(m.gen, why)
+			st, why := f.refused(m.gen, why, m.err)
 			f.setState(out, st, why)
 			return
 		}
@@ -71,7 +71,7 @@ func (f *listenerFSM) replayed(ev levent, out *effects) {
 	out.add(effect{kind: effQueueDeclared, why: m.queue})
 	f.Cmds = applied(f.Cmds, m.replayed)
 	f.bindPending(m.gen, out)
-	f.Retries, f.Refusals = 0, 0
+	f.Retries, f.Refusals, f.Logged = 0, 0, ""
 	out.add(effect{kind: effForward, gen: m.gen, setup: m.setup, topo: m})
 	if f.Drain != drainNone {
 		// Drain began during the replay: what the consume brings goes back.

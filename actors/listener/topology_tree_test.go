@@ -261,10 +261,10 @@ func TestListener_BrokerCancelDeclaresAgain(t *testing.T) {
 }
 
 // A topology the broker refuses on every replay (its queue declared
-// elsewhere with other arguments: 406) ends in the failed state with the
-// broker's reason; the listener keeps retrying and consumes once the clash
-// is gone.
-func TestListener_RepeatedRefusalsSayFailed(t *testing.T) {
+// elsewhere with other arguments: 406) says failed at its first refusal,
+// with the broker's reason and what to change; the listener keeps retrying
+// and consumes once the clash is gone.
+func TestListener_AConflictingQueueSaysFailedAtOnceWithAHint(t *testing.T) {
 	r := start(t, noPublishers)
 	ch := rawChannel(t, r.nb)
 	if _, err := ch.QueueDeclare("clash-q", true, false, false, false, amqp.Table{"x-message-ttl": int32(1000)}); err != nil {
@@ -280,8 +280,12 @@ func TestListener_RepeatedRefusalsSayFailed(t *testing.T) {
 		return l.State != registry.ListenerConsuming && strings.Contains(l.LastError, "PRECONDITION_FAILED")
 	})
 	row := waitRow(t, r.tree, pid.Id, "failed", func(l registry.Listener) bool { return l.State == registry.ListenerFailed })
-	if !containsAll(row.LastError, "broker refused the topology", "times in a row", "PRECONDITION_FAILED", "x-message-ttl") {
-		t.Fatalf("last error %q: want the broker's refusal and the count", row.LastError)
+	if !containsAll(row.LastError, "broker refused the topology", "PRECONDITION_FAILED", "x-message-ttl",
+		"queue clash-q exists with other flags or arguments: give the QueueSpec the same") {
+		t.Fatalf("last error %q: want the broker's refusal and the hint", row.LastError)
+	}
+	if n := strings.Count(r.logs.String(), "level=ERROR"); n != 1 {
+		t.Fatalf("%d ERROR lines for one conflict, want 1:\n%s", n, r.logs.Tail(30))
 	}
 	if q, _ := r.nb.Queue("clash-q"); q.Consumers != 0 {
 		t.Fatalf("the refused queue has %d consumers", q.Consumers)

@@ -23,7 +23,8 @@ func addTreeFlags(cmd *cobra.Command) {
 	cmd.Flags().String("config", "", "Kazoo's config.ini `FILE`: [zone] sections with amqp_uri, and [warren] settings")
 	cmd.Flags().String("url", "", "one broker's AMQP `URI`, e.g. amqp://guest:guest@127.0.0.1:5672/ (replaces the brokers of --config)")
 	cmd.Flags().String("zone", "", "the local `ZONE` (overrides the config's)")
-	cmd.Flags().Duration("wait", defaultWait, "how long to wait for a broker of the local zone before giving up with its error")
+	cmd.Flags().Duration("wait", defaultWait, "how long to wait for a broker of the local zone before giving up with its error; "+
+		"without it a permanent error (access refused, vhost not found, unknown host) fails at once, and run waits as long as it runs")
 }
 
 // noRPC runs a client tree without RPC workers: a command that only
@@ -113,31 +114,39 @@ func brokerList(cfg supervisor.Config) []string {
 }
 
 // clientTree starts the in-process tree of a client command (listen,
-// publish, call, demo) and waits, at most --wait, until a broker of the
-// local zone is up; the error then names each broker's last error. ctx ends
-// on SIGINT or SIGTERM; done shuts the tree down.
+// publish, call, errors) and waits for it as --wait says (wait_ready.go):
+// until a broker of the local zone is up, or a permanent error, or --wait;
+// the error then names each broker's last error. ctx ends on SIGINT or
+// SIGTERM; done shuts the tree down.
 func (a *app) clientTree(cmd *cobra.Command, adjust ...func(*supervisor.Config)) (t *supervisor.Tree, ctx context.Context, done func(), err error) {
 	log, err := a.logger(cmd)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ready, _ := cmd.Flags().GetDuration("wait")
-	if ready <= 0 {
-		return nil, nil, nil, &usageError{fmt.Errorf("--wait %v: need a positive duration, e.g. 5s", ready)}
+	ready, patient, err := readyWait(cmd)
+	if err != nil {
+		return nil, nil, nil, err
 	}
+	gate := &logGate{through: patient} // --wait given: log while waiting
+	log = slog.New(gate.handler(log.Handler()))
 	// A client command is not a node of the installation: it lists none
 	// and stays off the nodes exchange (`warren run` advertises).
 	t, _, err = a.startTree(cmd, log, append([]func(*supervisor.Config){noNodes}, adjust...)...)
 	if err != nil {
+		gate.open()
 		return nil, nil, nil, err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	done = func() { stop(); _ = shutdown(t, log) }
-	rctx, cancel := context.WithTimeout(ctx, ready)
-	defer cancel()
-	if err := t.WaitReady(rctx); err != nil {
+	if err := waitTree(ctx, t, ready, patient); err != nil {
+		if cmd.Flags().Changed("log-level") {
+			gate.open() // asked for: the dial log too
+		} else {
+			gate.drop()
+		}
 		done()
 		return nil, nil, nil, err
 	}
+	gate.open()
 	return t, ctx, done, nil
 }

@@ -137,7 +137,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 		if ctx.Err() != nil {
 			return nil // interrupted
 		}
-		return err
+		return listenWords(err)
 	}
 	if row, ok := t.Registry().Listener(pid.Id); ok {
 		fmt.Fprintf(a.stderr, "warren: listening on queue %s (exchange %s, keys %s)\n", row.Queue, exchange, strings.Join(keys, " "))

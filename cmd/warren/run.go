@@ -112,6 +112,11 @@ func (a *app) run(cmd *cobra.Command) error {
 		a.started(t, addr)
 	}
 
+	notReady, err := runDeadline(ctx, cmd, t)
+	if err != nil {
+		_ = shutdown(t, log)
+		return err
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -131,6 +136,10 @@ func (a *app) run(cmd *cobra.Command) error {
 			return err
 		}
 		return errors.New("warren: the supervision tree stopped on its own")
+	case err := <-notReady:
+		stopWaiting()
+		_ = shutdown(t, log)
+		return err
 	}
 	stopWaiting()
 	return shutdown(t, log)
@@ -160,7 +169,7 @@ func logReadiness(ctx context.Context, t *supervisor.Tree, every time.Duration, 
 	start := time.Now()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, every)
-		err := t.WaitReady(wctx)
+		err := t.WaitReadyPatiently(wctx) // a permanent error is logged once by its connection
 		cancel()
 		if err == nil {
 			log.Info("ready", "zone", t.LocalZone(), "after", time.Since(start).Round(time.Millisecond).String())
