@@ -269,14 +269,17 @@ func TestServeAdmin_ConnectionCapClosesTheIdlest(t *testing.T) {
 		return r, res.Body.Close()
 	}
 	var idle []*bufio.Reader
-	for range 3 {
+	for i := range 3 {
 		r, err := ask(dial())
 		if err != nil {
 			t.Fatal(err)
 		}
 		idle = append(idle, r)
+		// The server marks a connection idle after the client read its
+		// answer: wait for the mark, so that the first one asked is the one
+		// idle the longest.
+		testkit.Poll(t, 5*time.Second, fmt.Sprintf("%d idle connections", i+1), func() bool { return s.ln.count(http.StateIdle) == i+1 })
 	}
-	testkit.Poll(t, 5*time.Second, "three idle connections", func() bool { return s.ln.count(http.StateIdle) == 3 })
 	if _, err := ask(dial()); err != nil {
 		t.Fatalf("a fourth connection at the cap of 3 with three idle: %v", err)
 	}
