@@ -273,7 +273,7 @@ func TestUI_StreamEnds(t *testing.T) {
 	t.Run("when ServeAdmin stops", func(t *testing.T) {
 		tr := adminTestTree(t)
 		ctx, cancel := context.WithCancel(context.Background())
-		addr, err := tr.ServeAdmin(ctx, "127.0.0.1:0")
+		addr, err := tr.ServeAdmin(ctx, "127.0.0.1:0", WithAdminUntil(ctx))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +284,7 @@ func TestUI_StreamEnds(t *testing.T) {
 		events.next()
 		cancel()
 		// A clean end (no error, before the request's own 10 s) is the
-		// server ending the stream: ServeAdmin's context did.
+		// server ending the stream: WithAdminUntil's context did.
 		if _, err := io.ReadAll(res.Body); err != nil {
 			t.Fatalf("the stream broke instead of ending: %v", err)
 		}
