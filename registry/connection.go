@@ -54,7 +54,7 @@ type Connection struct {
 	Attempts   int           `json:"attempts"`    // dial attempts since the last successful connect
 	Connects   int           `json:"connects"`    // successful connects since the tree started (reconnects: Connects-1)
 	LastError  string        `json:"last_error"`  // last dial or connection error, credentials removed
-	Since      time.Time     `json:"since"`       // time of the last state change
+	Since      time.Time     `json:"since"`       // time of the last state change (disconnected and connecting are one: dials do not move it)
 	Channels   int           `json:"channels"`    // AMQP channels open on this connection, control channel included (filled on read from the assignments table)
 	ChannelMax int           `json:"channel_max"` // negotiated channel_max (0 until connected)
 	FrameMax   int           `json:"frame_max"`   // negotiated frame size
