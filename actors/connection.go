@@ -249,13 +249,24 @@ func (c *connection) adopt(s *session, took time.Duration) {
 
 func (c *connection) send(pid *actor.PID, msg any) { c.env.Send(pid, msg) }
 
+// dialing reports a state of a connection that is down: between two dials
+// or in one.
+func dialing(st registry.ConnState) bool {
+	return st == registry.Disconnected || st == registry.Connecting
+}
+
 // report sends the row, with the machine's state, to the connections actor.
 func (c *connection) report() {
 	st := c.fsm.State
+	if c.row.Since.IsZero() || st != c.row.State && !(dialing(st) && dialing(c.row.State)) {
+		// Since is when the connection went down, not its last dial:
+		// disconnected and connecting, one dial after another, are one
+		// state for it.
+		c.row.Since = time.Now()
+	}
 	c.row.State = st
 	c.row.Available = st == registry.Connected || st == registry.Blocked
 	c.row.Attempts = c.fsm.Tries
-	c.row.Since = time.Now()
 	if c.timer == nil {
 		c.row.NextDial = time.Time{}
 	}

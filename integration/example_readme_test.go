@@ -42,6 +42,13 @@ func Example_readme() {
 	}
 	primary, _ := tree.Registry().Primary(tree.LocalZone())
 	fmt.Println(primary.Zone, primary.State) // local connected
+
+	// The admin API and its observer (/ui) until tree.Shutdown: ctx bounds the start only.
+	addr, err := tree.ServeAdmin(ctx, "127.0.0.1:0") // "" for 127.0.0.1:7117
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("observer: http://%s/ui", addr)
 	// README:end
 
 	callID := "abc-123"
@@ -54,7 +61,7 @@ func Example_readme() {
 	pid, err := tree.SpawnListener(ctx, listener.Spec{
 		Name:     "authn",
 		Queue:    listener.QueueSpec{Name: "authn", AutoDelete: true},
-		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*"}},
+		Bindings: []listener.Binding{{Exchange: "callmgr", RoutingKey: "authn.req.*", Declare: true, Kind: "topic"}},
 		Defaults: app, // the replies' App-Name and App-Version
 		Handlers: []listener.Route{{Category: "directory", Name: "authn_req",
 			Handler: func(ctx context.Context, d *listener.Delivery) error {

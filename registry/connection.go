@@ -61,7 +61,7 @@ type Connection struct {
 	// be fixed; Tree.WaitReady gives up at once. Cleared by the next dial
 	// that fails otherwise or succeeds.
 	Refused    bool          `json:"refused,omitempty"`
-	Since      time.Time     `json:"since"`       // time of the last state change
+	Since      time.Time     `json:"since"`       // time of the last state change (disconnected and connecting are one: dials do not move it)
 	Channels   int           `json:"channels"`    // AMQP channels open on this connection, control channel included (filled on read from the assignments table)
 	ChannelMax int           `json:"channel_max"` // negotiated channel_max (0 until connected)
 	FrameMax   int           `json:"frame_max"`   // negotiated frame size

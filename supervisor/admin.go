@@ -149,19 +149,36 @@ func writeJSON(w http.ResponseWriter, code int, body any) {
 	_ = enc.Encode(body) // the client went away; nothing to tell it
 }
 
-// ServeAdmin serves [Tree.AdminHandler] on addr until ctx ends or the tree
-// stops, and returns the address it bound (so "127.0.0.1:0" works).
+// ServeAdmin serves [Tree.AdminHandler] on addr in the background until the
+// tree stops ([Tree.Shutdown], or the tree failing), and returns the
+// address it bound (so "127.0.0.1:0" works).
+//
+// # Lifetime
+//
+// ctx bounds the start only, binding the address, as with
+// [net.ListenConfig.Listen]: the server's lifetime is the tree's, so the
+// ctx of a start-up deadline (WaitReady's, say) ending later stops nothing.
+// To stop it before the tree, give [WithAdminUntil] a context of its own;
+// the server stops when either ends and logs at Info why it stopped. Once
+// stopped, requests in flight get adminShutdownGrace (5 s) to finish and
+// the observer's event streams end.
+//
+// # Address
 //
 // An empty addr means [DefaultAdminAddr]; an address without a host
 // (":7117") means the loopback interface, never every interface. Only an
 // address that names a non-loopback host binds one, and that is logged as
 // a warning: the reads have no authentication.
 //
+// # Writes
+//
 // Writes need the bearer token given by [WithAdminToken], else one
 // generated here (32 bytes of crypto/rand, hex). Either is written to
 // [AdminTokenFile] of the bound address, mode 0600 in a 0700 directory
 // ([AdminTokenDir]), where the CLI finds it; the file is removed when the
 // server stops. The token is never logged.
+//
+// # Limits
 //
 // Whatever the address, a request must name in its Host header the bound
 // host, localhost, an IP literal or a name added by [WithAdminAllowHosts];
@@ -221,7 +238,8 @@ func (t *Tree) serveAdmin(ctx context.Context, addr string, opts ...AdminOption)
 	ui := newUIServer(t, o.maxStreams)
 	bound, _, _ := net.SplitHostPort(addr)
 	handler := hostGuard(raw.Addr(), bound, o.allowHosts, t.adminHandler(ui, token))
-	// Requests live within serving: the observer's streams end when it stops.
+	// Requests live within serving: the observer's streams end when it
+	// stops. ctx was the start's: the server outlives it.
 	serving, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	srv := &http.Server{
 		Handler:           handler,
@@ -242,10 +260,13 @@ func (t *Tree) serveAdmin(ctx context.Context, addr string, opts ...AdminOption)
 		}
 	}()
 	go func() {
+		why := "the tree stopped"
 		select {
-		case <-ctx.Done():
+		case <-o.until: // nil without WithAdminUntil: never
+			why = "its WithAdminUntil context ended"
 		case <-t.done:
 		}
+		log.Info("admin API stopping", "addr", raw.Addr().String(), "why", why)
 		stopServing()
 		sctx, cancel := context.WithTimeout(context.Background(), adminShutdownGrace)
 		defer cancel()

@@ -22,7 +22,7 @@ import (
 func serveAdminTest(t *testing.T, tr *Tree, addr string, opts ...AdminOption) *adminServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := tr.serveAdmin(ctx, addr, opts...)
+	s, err := tr.serveAdmin(ctx, addr, append(opts, WithAdminUntil(ctx))...)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

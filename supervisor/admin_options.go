@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -47,7 +48,8 @@ type adminOptions struct {
 	allowHosts []string // lower case, without a port
 	maxConns   int
 	maxStreams int
-	token      string // "" until given: ServeAdmin generates one
+	token      string          // "" until given: ServeAdmin generates one
+	until      <-chan struct{} // WithAdminUntil's ctx.Done(); nil: the tree's lifetime
 }
 
 func defaultAdminOptions() adminOptions {
@@ -70,6 +72,20 @@ func WithAdminAllowHosts(names ...string) AdminOption {
 			}
 			o.allowHosts = append(o.allowHosts, host)
 		}
+		return nil
+	}
+}
+
+// WithAdminUntil stops the admin server when ctx ends, if the tree has not
+// stopped it first: for a service that serves the admin API for a part of
+// the tree's life only. The stop is logged at Info. Defaults to none: the
+// server stops with the tree.
+func WithAdminUntil(ctx context.Context) AdminOption {
+	return func(o *adminOptions) error {
+		if ctx == nil {
+			return fmt.Errorf("warren: admin API: WithAdminUntil: nil context")
+		}
+		o.until = ctx.Done()
 		return nil
 	}
 }

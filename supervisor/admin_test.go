@@ -376,11 +376,11 @@ func TestAdminListenAddr(t *testing.T) {
 	}
 }
 
-func TestServeAdmin_ServesOnLoopbackUntilCtxEnds(t *testing.T) {
+func TestServeAdmin_ServesOnLoopbackUntilWithAdminUntilEnds(t *testing.T) {
 	tr := adminTestTree(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := tr.ServeAdmin(ctx, ":0")
+	addr, err := tr.ServeAdmin(context.Background(), ":0", WithAdminUntil(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,6 +410,47 @@ func TestServeAdmin_StopsWithTheTree(t *testing.T) {
 	waitAdminStopped(t, addr.String(), 5*time.Second)
 }
 
+// The README's trap (issue 24, point 1): the only ctx at hand was
+// WaitReady's 30 s deadline, and the admin API died with it while the
+// service ran on. ServeAdmin's ctx bounds its start only: the server
+// answers after that ctx ended, and stops with Shutdown.
+func TestServeAdmin_OutlivesItsStartContextAndStopsWithShutdown(t *testing.T) {
+	tree := startOffline(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	addr, err := tree.ServeAdmin(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ctx.Done()
+	url := "http://" + addr.String() + "/healthz"
+	// Still serving once the start's ctx is over, in a second request too
+	// (a server stopping would have closed its listener by then).
+	for i := range 2 {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET /healthz #%d after ServeAdmin's ctx ended: %v", i+1, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET /healthz #%d after ServeAdmin's ctx ended = %d, want 200", i+1, res.StatusCode)
+		}
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := tree.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	waitAdminStopped(t, addr.String(), 5*time.Second)
+}
+
+func TestWithAdminUntil_RefusesANilContext(t *testing.T) {
+	//lint:ignore SA1012 the nil context is what is tested
+	if _, err := adminTestTree(t).ServeAdmin(context.Background(), "127.0.0.1:0", WithAdminUntil(nil)); err == nil || !strings.Contains(err.Error(), "nil context") {
+		t.Fatalf("WithAdminUntil(nil) = %v, want an error naming the nil context", err)
+	}
+}
+
 // waitAdminStopped waits until nothing listens on addr any more: a closed
 // listener has no event to wait on, so connecting is retried (testkit.Poll).
 func waitAdminStopped(t *testing.T, addr string, within time.Duration) {
@@ -431,7 +472,7 @@ func TestServeAdmin_RejectsAForeignHostHeader(t *testing.T) {
 	tr := adminTestTree(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel() }()
-	addr, err := tr.ServeAdmin(ctx, "127.0.0.1:0")
+	addr, err := tr.ServeAdmin(ctx, "127.0.0.1:0", WithAdminUntil(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}

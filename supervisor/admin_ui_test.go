@@ -273,7 +273,7 @@ func TestUI_StreamEnds(t *testing.T) {
 	t.Run("when ServeAdmin stops", func(t *testing.T) {
 		tr := adminTestTree(t)
 		ctx, cancel := context.WithCancel(context.Background())
-		addr, err := tr.ServeAdmin(ctx, "127.0.0.1:0")
+		addr, err := tr.ServeAdmin(ctx, "127.0.0.1:0", WithAdminUntil(ctx))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +284,7 @@ func TestUI_StreamEnds(t *testing.T) {
 		events.next()
 		cancel()
 		// A clean end (no error, before the request's own 10 s) is the
-		// server ending the stream: ServeAdmin's context did.
+		// server ending the stream: WithAdminUntil's context did.
 		if _, err := io.ReadAll(res.Body); err != nil {
 			t.Fatalf("the stream broke instead of ending: %v", err)
 		}
@@ -424,5 +424,86 @@ func TestUI_ConnectionsShowADrainingBroker(t *testing.T) {
 		if !strings.Contains(string(js), want) {
 			t.Errorf("app.js does not show draining: %q missing", want)
 		}
+	}
+}
+
+// The observer's p99 came from a coarse bucket (152–381 ms) and showed
+// 272 ms when the slowest call took 166 ms (issue 24, point 10): the
+// quantiles are now bounded by the exact maximum, which the page shows.
+func TestUILatency_QuantilesNeverPassTheSlowest(t *testing.T) {
+	m := newTreeMetrics(adminTestTree(t))
+	obs := m.observer()
+	const slowest = 166 * time.Millisecond
+	for i := range 100 {
+		d := slowest - time.Duration(i)*100*time.Microsecond // 156.1 … 166 ms: one bucket
+		obs.Call("", d, "ok")
+		obs.ConfirmWait(1, 0, "")
+		obs.ConfirmWait(-1, d, "acked")
+	}
+	confirms, calls := m.uiLatency(0)
+	for what, l := range map[string]UILatency{"calls": calls, "confirms": confirms} {
+		if l.Count != 100 || l.MaxMs != 166 {
+			t.Errorf("%s: count %d, max %v ms; want 100 and 166 ms", what, l.Count, l.MaxMs)
+		}
+		if l.P99Ms > l.MaxMs || l.P50Ms > l.MaxMs || l.P99Ms < 156 {
+			t.Errorf("%s: p50 %v ms, p99 %v ms: want both at most the slowest (%v ms), p99 in 156–166", what, l.P50Ms, l.P99Ms, l.MaxMs)
+		}
+	}
+}
+
+// waitConnection waits until the tree's only consuming connection row
+// satisfies cond.
+func waitConnection(t *testing.T, tree *Tree, what string, cond func(registry.Connection) bool) registry.Connection {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var row registry.Connection
+	err := tree.Registry().Wait(ctx, func(s *registry.Snapshot) (bool, error) {
+		for _, c := range s.Connections() {
+			if c.Role != registry.Publish {
+				row = c
+				return cond(c), nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("connection %s not reached: %+v", what, row)
+	}
+	return row
+}
+
+// A broker that never answered (issue 24, point 10): its heartbeat was
+// never negotiated, so the observer shows "-", not "0s"; and "since" is
+// when it went down, which the dials that follow do not move.
+func TestUI_ANeverConnectedBrokerShowsNoHeartbeatAndSinceItWentDown(t *testing.T) {
+	tree := startOffline(t)
+	first := waitConnection(t, tree, "dialled once", func(c registry.Connection) bool { return c.Attempts >= 1 && !c.Since.IsZero() })
+	later := waitConnection(t, tree, "dialled twice more", func(c registry.Connection) bool { return c.Attempts >= first.Attempts+2 })
+	if !later.Since.Equal(first.Since) {
+		t.Errorf("since moved from %v to %v over dials %d..%d: want when it went down", first.Since, later.Since, first.Attempts, later.Attempts)
+	}
+	var row UIConnection
+	for _, c := range tree.uiState(nil).connections {
+		if c.ID == later.ID {
+			row = c
+		}
+	}
+	if row.Heartbeat != "-" || row.Since != first.Since.Format(adminTime) {
+		t.Errorf("observer's row: heartbeat %q since %q; want \"-\" and %s", row.Heartbeat, row.Since, first.Since.Format(adminTime))
+	}
+}
+
+// The live badge says live once the first snapshot arrived, not when the
+// stream opened over tables still empty (issue 24, point 10).
+func TestUI_LiveBadgeWaitsForTheFirstSnapshot(t *testing.T) {
+	js, err := fs.ReadFile(uiFiles, "ui/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(js)
+	if !strings.Contains(src, "es.addEventListener('open', () => set('connecting', 'loading'));") ||
+		!strings.Contains(src, "apply(JSON.parse(e.data), true); set('live', 'live');") {
+		t.Error("app.js: want the badge loading when the stream opens and live after the reset is applied")
 	}
 }

@@ -25,10 +25,10 @@ type AdminConnection struct {
 	LastError  string             `json:"last_error"`  // credentials removed
 	Channels   int                `json:"channels"`    // channels held: prechannels, assigned, control
 	ChannelMax int                `json:"channel_max"` // negotiated; 0 until connected
-	Heartbeat  string             `json:"heartbeat"`   // negotiated, e.g. "10s"
+	Heartbeat  string             `json:"heartbeat"`   // negotiated, e.g. "10s"; "-" before the first connect
 	Product    string             `json:"product"`     // e.g. RabbitMQ
 	Version    string             `json:"version"`     // e.g. 3.10.8
-	Since      string             `json:"since"`       // RFC 3339 time of the last state change
+	Since      string             `json:"since"`       // RFC 3339 time of the last state change; for a broker down, when it went down
 	// ExchangeErrors lists the configured exchanges the broker refused to
 	// declare (406 …), with its reason; omitted when there are none.
 	ExchangeErrors []string `json:"exchange_errors,omitempty"`
@@ -123,10 +123,14 @@ func adminConnection(c registry.Connection) AdminConnection {
 	if !c.Since.IsZero() {
 		since = c.Since.Format(adminTime)
 	}
+	heartbeat := c.Heartbeat.String()
+	if c.Heartbeat == 0 && c.Connects == 0 {
+		heartbeat = "-" // never negotiated, not "0s" (disabled)
+	}
 	return AdminConnection{
 		ID: c.ID, Broker: c.Broker, Role: c.Role, URI: redact.URI(c.URI), Zone: c.Zone, Local: c.Local, State: c.State,
 		Available: c.Available, Attempts: c.Attempts, LastError: redact.Text(c.LastError), Channels: c.Channels,
-		ChannelMax: c.ChannelMax, Heartbeat: c.Heartbeat.String(), Product: c.Product,
+		ChannelMax: c.ChannelMax, Heartbeat: heartbeat, Product: c.Product,
 		Version: c.Version, Since: since, ExchangeErrors: c.ExchangeErrors, Draining: c.Draining,
 	}
 }

@@ -136,7 +136,7 @@ func TestAdminToken_FileIsTheUsersOnlyAndGoneAtStop(t *testing.T) {
 	dir := tokenDir(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := adminTestTree(t).serveAdmin(ctx, "127.0.0.1:0")
+	s, err := adminTestTree(t).serveAdmin(ctx, "127.0.0.1:0", WithAdminUntil(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,9 @@ type treeMetrics struct {
 	// hashes and locks on every call.
 	byOutcome map[string]prometheus.Observer
 	calls     *prometheus.HistogramVec // zone, outcome
+	// The longest confirm wait and call, exact: the observer's "max", and
+	// the bound of its p50 and p99.
+	confirmMax, callMax maxDuration
 
 	ready, degraded                                     *prometheus.Desc
 	connUp, connState, connects, attempts, connChannels *prometheus.Desc
@@ -91,12 +94,14 @@ func (m *treeMetrics) observer() *actors.Observer {
 				o = m.confirmWait.WithLabelValues(outcome)
 			}
 			o.Observe(took.Seconds())
+			m.confirmMax.observe(took)
 		},
 		Call: func(zone string, took time.Duration, outcome string) {
 			if zone == "" {
 				zone = local
 			}
 			m.calls.WithLabelValues(zone, outcome).Observe(took.Seconds())
+			m.callMax.observe(took)
 		},
 	}
 }

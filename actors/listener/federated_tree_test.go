@@ -203,3 +203,23 @@ func TestDelivery_ReplyToAnotherZoneWithoutPublishers(t *testing.T) {
 		t.Fatalf("the refused reply went out locally: %s", d.Body)
 	}
 }
+
+// A federator waiting for its broker (east never answers) shows in its row
+// the queue, broker and zone it will consume from, not blanks (issue 24,
+// point 10).
+func TestFederator_WaitingRowNamesItsQueueBrokerAndZone(t *testing.T) {
+	const down = "amqp://guest:guest@127.0.0.1:1/"
+	r := startZones(t, func(cfg *supervisor.Config) { cfg.Zones[1].Brokers = []string{down} })
+	spawn(t, r.tree, listener.Spec{Name: "fedw", Queue: listener.QueueSpec{Name: "fedw-q", AutoDelete: true}, Federate: true,
+		Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return nil }}}})
+	var fs []registry.Listener
+	treetest.Eventually(t, r.tree, 10*time.Second, "the east federator's row", func() bool {
+		fs = r.tree.Federators("fedw")
+		return len(fs) == 1
+	})
+	f := fs[0]
+	if f.State == registry.ListenerConsuming || f.Queue != "fedw-q-local" || f.Broker != "127.0.0.1:1" || f.Zone != "east" {
+		t.Fatalf("waiting federator's row: state %s queue %q broker %q zone %q; want not consuming, fedw-q-local, 127.0.0.1:1, east",
+			f.State, f.Queue, f.Broker, f.Zone)
+	}
+}

@@ -1,6 +1,7 @@
 package listener
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -231,9 +232,12 @@ func (l *listener) setState(st registry.ListenerState, lastErr string) {
 
 func (l *listener) writeRow() {
 	s, cur := l.shared, l.shared.current()
+	// Without a channel (waiting, reconnecting) the row shows what the
+	// spec names: its queue, and a federator's broker and zone.
+	queue, broker, zone := cmp.Or(cur.queue, s.spec.Queue.Name), cmp.Or(cur.broker, s.spec.Broker), cmp.Or(cur.zone, s.spec.Zone)
 	row := registry.Listener{
-		Path: s.self.Id, Name: s.spec.Name, Queue: cur.queue, ConsumerTag: s.spec.Consume.Tag,
-		Broker: cur.broker, Zone: cur.zone, Parent: s.spec.parent, Channel: l.fsm.ChID, State: l.state, Since: l.since, LastError: l.lastErr,
+		Path: s.self.Id, Name: s.spec.Name, Queue: queue, ConsumerTag: s.spec.Consume.Tag,
+		Broker: broker, Zone: zone, Parent: s.spec.parent, Channel: l.fsm.ChID, State: l.state, Since: l.since, LastError: l.lastErr,
 		Received: s.counter.received.Load(), Acked: s.counter.acked.Load(), Nacked: s.counter.nacked.Load(),
 		Rejected: s.counter.rejected.Load(), Unhandled: s.counter.unhandled.Load(), Errors: s.counter.errors.Load(),
 		Stale: s.counter.stale.Load(), InFlight: s.counter.inFlight.Load(),

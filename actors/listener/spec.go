@@ -150,6 +150,17 @@ func FederatorSpec(parent Spec, broker, zone, localZone string) Spec {
 // once when the listener is made ("warren-<listener>-<hex>"), which every
 // reconnect declares again: make such a queue Exclusive or AutoDelete so
 // that it goes away with the listener.
+//
+// # AutoDelete
+//
+// RabbitMQ deletes an AutoDelete queue when its last consumer goes, and
+// never one that was not consumed. So before it declares an AutoDelete
+// queue the listener checks that the exchanges of its bindings exist
+// (declaring those with Binding.Declare): a missing exchange (404) or one
+// of other flags (406) fails the replay before the queue exists, and
+// nothing is left on the broker. A refusal after the declare (a bind's
+// 403, a consume refused) leaves the queue until it is consumed once or
+// deleted. An Exclusive queue goes with its connection.
 type QueueSpec struct {
 	Name       string
 	Durable    bool

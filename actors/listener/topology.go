@@ -132,6 +132,11 @@ func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries 
 	for _, c := range cmds {
 		switch c.kind {
 		case cmdDeclareQueue:
+			if s.Queue.AutoDelete {
+				if bad, cerr := checkExchanges(ch, cmds); cerr != nil {
+					return queue, nil, unbound, &replayError{cmd: bad, queue: queue, err: cerr, precheck: true}
+				}
+			}
 			var q amqp.Queue
 			q, err = ch.QueueDeclare(s.Queue.Name, s.Queue.Durable, s.Queue.AutoDelete, s.Queue.Exclusive, false, s.Queue.Args)
 			if err == nil {
@@ -165,6 +170,34 @@ func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries 
 	return queue, deliveries, unbound, nil
 }
 
+// checkExchanges makes sure, before an auto-delete queue is declared, that
+// every exchange its bindings name exists (declaring those a binding asks
+// to declare): RabbitMQ deletes an auto-delete queue when its last consumer
+// goes, so one declared and then never consumed, because a bind was
+// refused, would stay on the broker for good. It returns the bind command
+// whose exchange the broker refused (the channel is closed then).
+func checkExchanges(ch *amqp.Channel, cmds []command) (command, error) {
+	seen := map[string]bool{}
+	for _, c := range cmds {
+		b := c.binding
+		if c.kind != cmdBind || seen[b.Exchange] {
+			continue
+		}
+		seen[b.Exchange] = true
+		var err error
+		if b.Declare {
+			err = ch.ExchangeDeclare(b.Exchange, b.Kind, b.Durable, b.AutoDelete, b.Internal, false, nil)
+		} else {
+			// Passive: the kind and flags are not compared, only the name.
+			err = ch.ExchangeDeclarePassive(b.Exchange, b.Kind, false, false, false, false, nil)
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	return command{}, nil
+}
+
 // bind binds queue with b on ch, declaring b's exchange first when b asks.
 func bind(ch *amqp.Channel, queue string, b Binding) error {
 	if b.Declare {
@@ -176,9 +209,10 @@ func bind(ch *amqp.Channel, queue string, b Binding) error {
 }
 
 type replayError struct {
-	cmd   command
-	queue string
-	err   error
+	cmd      command
+	queue    string
+	err      error
+	precheck bool // checkExchanges refused cmd's exchange, before the queue was declared
 }
 
 func (e *replayError) Error() string {
@@ -190,7 +224,12 @@ func (e *replayError) Error() string {
 		what = "set qos"
 	case cmdBind:
 		what = "bind " + e.queue + " to " + e.cmd.binding.String()
-		if e.cmd.binding.Declare {
+		if e.precheck {
+			what = "check exchange " + e.cmd.binding.Exchange + " before declaring auto-delete queue " + e.queue
+			if e.cmd.binding.Declare {
+				what = "declare exchange " + e.cmd.binding.Exchange + " before declaring auto-delete queue " + e.queue
+			}
+		} else if e.cmd.binding.Declare {
 			what = "declare exchange " + e.cmd.binding.Exchange + " and " + what
 		}
 	case cmdUnbind:

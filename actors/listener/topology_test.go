@@ -68,17 +68,21 @@ func TestRecord_PendingUnbind(t *testing.T) {
 func TestReplayError_NamesTheCommand(t *testing.T) {
 	cause := &amqp.Error{Code: amqp.NotFound, Reason: "NOT_FOUND - no exchange 'x'"}
 	for _, tt := range []struct {
-		cmd  command
-		want string
+		cmd      command
+		precheck bool
+		want     string
 	}{
-		{command{kind: cmdDeclareQueue}, "declare queue q"},
-		{command{kind: cmdQos}, "set qos"},
-		{command{kind: cmdBind, binding: Binding{Exchange: "x", RoutingKey: "k"}}, "bind q to x/k"},
-		{command{kind: cmdBind, binding: Binding{Exchange: "x", RoutingKey: "k", Declare: true}}, "declare exchange x and bind q to x/k"},
-		{command{kind: cmdUnbind, binding: Binding{Exchange: "x", RoutingKey: "k"}}, "unbind q from x/k"},
-		{command{kind: cmdConsume}, "consume q"},
+		{command{kind: cmdDeclareQueue}, false, "declare queue q"},
+		{command{kind: cmdQos}, false, "set qos"},
+		{command{kind: cmdBind, binding: Binding{Exchange: "x", RoutingKey: "k"}}, false, "bind q to x/k"},
+		{command{kind: cmdBind, binding: Binding{Exchange: "x", RoutingKey: "k", Declare: true}}, false, "declare exchange x and bind q to x/k"},
+		{command{kind: cmdUnbind, binding: Binding{Exchange: "x", RoutingKey: "k"}}, false, "unbind q from x/k"},
+		{command{kind: cmdConsume}, false, "consume q"},
+		// checkExchanges, before an auto-delete queue is declared
+		{command{kind: cmdBind, binding: Binding{Exchange: "x", RoutingKey: "k"}}, true, "check exchange x before declaring auto-delete queue q"},
+		{command{kind: cmdBind, binding: Binding{Exchange: "x", RoutingKey: "k", Declare: true}}, true, "declare exchange x before declaring auto-delete queue q"},
 	} {
-		err := error(&replayError{cmd: tt.cmd, queue: "q", err: cause})
+		err := error(&replayError{cmd: tt.cmd, queue: "q", err: cause, precheck: tt.precheck})
 		if !strings.HasPrefix(err.Error(), tt.want+": ") || !errors.Is(err, cause) || !notFound(err) {
 			t.Errorf("replay error %q: want %q, wrapping the 404", err, tt.want)
 		}

@@ -567,3 +567,35 @@ func TestListener_AddBindingWhileDisconnectedRefusedIsDropped(t *testing.T) {
 		t.Fatalf("got %q", k)
 	}
 }
+
+// An AutoDelete queue goes only after its last consumer: one declared and
+// never consumed, because its bind met a missing exchange, would stay on
+// the broker (issue 24, point 7). The listener checks the exchanges first:
+// nothing is declared until they exist, and then it consumes.
+func TestListener_AutoDeleteQueueIsNotDeclaredWhileItsExchangeIsMissing(t *testing.T) {
+	r := start(t, noPublishers)
+	got := make(chan string, 1)
+	pid, err := r.tree.SpawnListener(within(t, 10*time.Second), listener.Spec{Name: "ad",
+		Queue:    listener.QueueSpec{Name: "ad-q", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: "ad-missing", RoutingKey: "k"}}, Raw: keys(got)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The refusal comes as the replay's error or as the channel's loss,
+	// whichever the listener hears first.
+	waitRow(t, r.tree, pid.Id, "refused", func(l registry.Listener) bool {
+		return containsAll(l.LastError, "NOT_FOUND", "ad-missing")
+	})
+	if q, ok := r.nb.Queue("ad-q"); ok {
+		t.Fatalf("auto-delete queue declared although its exchange is missing: %+v", q)
+	}
+	ch := rawChannel(t, r.nb)
+	if err := ch.ExchangeDeclare("ad-missing", "topic", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitRow(t, r.tree, pid.Id, "consuming once the exchange exists", consuming)
+	publish(t, ch, "ad-missing", "k", amqp.Publishing{Body: []byte("x")})
+	if k := recv(t, got, 5*time.Second, "delivery"); k != "k" {
+		t.Fatalf("got %q", k)
+	}
+}

@@ -130,6 +130,9 @@ func (a *app) listen(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if federate {
+		defer a.serveFederators(ctx, t)() // its own admin API: `warren zones --admin` shows the federators
+	}
 	// Ready once the queue is declared and bound; a topology the broker keeps
 	// refusing (an exchange of another type, say) ends the command with its
 	// reason.

@@ -14,7 +14,10 @@ func newZonesCmd(a *app) *cobra.Command {
 		Short: "List the zones of a running warren: brokers up, primary, federators",
 		Long: "zones prints one line per zone (GET /zones of the admin API), the local zone\n" +
 			"first: its brokers and how many are up, the primary broker its float channels\n" +
-			"use, and the federators consuming from its brokers for federated listeners.",
+			"use, and the federators consuming from its brokers for federated listeners.\n\n" +
+			"It counts the federators of the tree it asks: those of `warren run`'s listeners.\n" +
+			"A `warren listen --federate` runs its federators in its own process and serves\n" +
+			"its own admin API for them, on the address it prints: warren zones --admin ADDR.",
 		Example: "  warren zones\n  warren zones east --json\n  warren zones -w",
 		Args:    atMostOne,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -258,8 +258,11 @@ function connect() {
   const live = document.getElementById('live');
   const set = (s, text) => { live.dataset.state = s; live.textContent = text; };
   const es = new EventSource('ui/events');
-  es.addEventListener('open', () => set('live', 'live'));
-  es.addEventListener('reset', (e) => apply(JSON.parse(e.data), true));
+  // Live once the snapshot arrived, not when the stream opened: until
+  // then the tables are empty because nothing came yet, not because the
+  // tree has no rows.
+  es.addEventListener('open', () => set('connecting', 'loading'));
+  es.addEventListener('reset', (e) => { apply(JSON.parse(e.data), true); set('live', 'live'); });
   es.addEventListener('update', (e) => apply(JSON.parse(e.data), false));
   es.addEventListener('error', () => {
     if (es.readyState === EventSource.CLOSED) {
@@ -351,7 +354,7 @@ function drawLatency(id, what, l) {
     card(what + ' in flight', num(l.in_flight || 0), 'waiting now'),
     card(what + ' done', num(l.count || 0), outcomes),
     card('latency p50', ms(l.p50_ms), 'since start'),
-    card('latency p99', ms(l.p99_ms), 'mean ' + ms(l.mean_ms)));
+    card('latency p99', ms(l.p99_ms), 'mean ' + ms(l.mean_ms) + ' · max ' + ms(l.max_ms)));
 }
 
 // The tree: nested <details>; a node with many children starts closed.
