@@ -191,7 +191,7 @@ func (w *worker) readReplies(queued, direct <-chan amqp.Delivery, returns <-chan
 				}
 			}
 			if key := d.CorrelationId; key != "" {
-				lane.deliver(key, reply{body: d.Body, enc: d.ContentEncoding}) // its caller parses it
+				lane.deliver(key, reply{body: d.Body, enc: d.ContentEncoding, headers: d.Headers}) // its caller parses it
 				continue
 			}
 			env, _, err := kazoo.ParseEncoded(d.Body, d.ContentEncoding) // gzip decompressed, bounded
@@ -200,7 +200,7 @@ func (w *worker) readReplies(queued, direct <-chan amqp.Delivery, returns <-chan
 				lane.late.Add(1)
 				continue
 			}
-			lane.deliver(env.MsgID(), reply{env: env})
+			lane.deliver(env.MsgID(), reply{env: env, headers: d.Headers})
 		}
 	}()
 }

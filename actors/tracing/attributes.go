@@ -35,12 +35,15 @@ const (
 const DefaultExchange = "amq.default"
 
 // Attrs returns the attributes of a message on exchange with key; the
-// ids that are empty are left out.
+// ids that are empty, and a negative bodySize, are left out.
 func Attrs(op, opType, exchange, key, messageID, correlationID string, bodySize int) []attribute.KeyValue {
 	a := make([]attribute.KeyValue, 0, 8)
 	a = append(a, attribute.String(AttrSystem, "rabbitmq"), attribute.String(AttrOperationName, op),
 		attribute.String(AttrOperationType, opType), attribute.String(AttrDestination, exchange),
-		attribute.String(AttrRoutingKey, key), attribute.Int(AttrBodySize, bodySize))
+		attribute.String(AttrRoutingKey, key))
+	if bodySize >= 0 {
+		a = append(a, attribute.Int(AttrBodySize, bodySize))
+	}
 	if messageID != "" {
 		a = append(a, attribute.String(AttrMessageID, messageID))
 	}

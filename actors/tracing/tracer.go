@@ -127,3 +127,9 @@ func exchangeOf(attrs []attribute.KeyValue) string {
 	}
 	return ""
 }
+
+// RemoteSpanContext returns the span context h's traceparent carries,
+// invalid when it carries none.
+func RemoteSpanContext(h amqp.Table) trace.SpanContext {
+	return trace.SpanContextFromContext(Extract(context.Background(), h))
+}
