@@ -50,7 +50,7 @@ func (a *app) startTree(cmd *cobra.Command, log *slog.Logger, adjust ...func(*su
 	for _, f := range adjust {
 		f(&cfg)
 	}
-	t, err := supervisor.Start(cfg, supervisor.WithLogger(log))
+	t, err := supervisor.Start(cfg, a.treeOptions(log)...)
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -127,12 +127,17 @@ func (a *app) clientTree(cmd *cobra.Command, adjust ...func(*supervisor.Config))
 	}
 	// A client command is not a node of the installation: it lists none
 	// and stays off the nodes exchange (`warren run` advertises).
-	t, _, err = a.startTree(cmd, log, append([]func(*supervisor.Config){noNodes}, adjust...)...)
+	endTrace, err := a.startCLITrace(cmd) // --trace: the command runs in a span of its own
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	done = func() { stop(); _ = shutdown(t, log) }
+	t, _, err = a.startTree(cmd, log, append([]func(*supervisor.Config){noNodes}, adjust...)...)
+	if err != nil {
+		endTrace()
+		return nil, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(a.withTrace(cmd.Context()), os.Interrupt, syscall.SIGTERM)
+	done = func() { stop(); _ = shutdown(t, log); endTrace() }
 	rctx, cancel := context.WithTimeout(ctx, ready)
 	defer cancel()
 	if err := t.WaitReady(rctx); err != nil {

@@ -89,7 +89,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 		if asJSON {
 			fmt.Fprintln(a.stdout, string(deliveryLine(d)))
 		} else {
-			fmt.Fprintf(a.stdout, "%s %s %s\n", d.Exchange, d.RoutingKey, printable(d.Body))
+			fmt.Fprintf(a.stdout, "%s %s %s%s\n", d.Exchange, d.RoutingKey, printable(d.Body), traceSuffix(d))
 		}
 		if seen++; count > 0 && seen == count {
 			close(enough)

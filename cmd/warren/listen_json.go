@@ -26,12 +26,13 @@ type deliveryJSON struct {
 	Body         any      `json:"body"`
 	BodyEncoding string   `json:"body_encoding"`
 	Notes        []string `json:"notes,omitempty"`
+	TraceID      string   `json:"trace_id,omitempty"` // of its traceparent header (W3C trace context)
 }
 
 // deliveryLine renders d as one JSON line (no newline). It cannot fail: a
 // value json.Marshal refuses is rendered in a form it takes, with a note.
 func deliveryLine(d *listener.Delivery) []byte {
-	line := deliveryJSON{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: map[string]any{}}
+	line := deliveryJSON{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: map[string]any{}, TraceID: d.TraceID()}
 	r := &jsonRender{}
 	for k, v := range d.Headers {
 		line.Headers[k] = r.value("headers."+k, v)

@@ -88,6 +88,11 @@ func (a *app) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	stopTracing, err := a.setupTracing(ctx, false) // OTEL_* asks for OTLP traces, or nothing happens
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	t, cfg, err := a.startTree(cmd, log)
 	if err != nil {
 		return err
