@@ -243,3 +243,22 @@ func TestTrace_FederatedDeliveryKeepsTheTrace(t *testing.T) {
 		t.Errorf("publish span zone %q; want east", z)
 	}
 }
+
+// A publish the broker returns fails, and its span records the class
+// "returned" with an error status.
+func TestTrace_ReturnedPublishRecordsItsClass(t *testing.T) {
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	tp, exp := tracer(t)
+	tree := traceTree(t, nb, tp)
+	err := tree.Publish(testkit.Within(t, 5*time.Second), "", "trace-nobody-q", []byte(`{}`), publish.Confirm(), publish.Mandatory())
+	if err == nil {
+		t.Fatal("a mandatory publish to no queue succeeded")
+	}
+	s, ok := spanNamed(exp, "publish amq.default")
+	if !ok || attr(s, tracing.AttrErrorType) != "returned" || s.Status.Code.String() != "Error" {
+		t.Fatalf("span %v %+v; want error.type returned (publish failed with %v)", ok, s, err)
+	}
+	if attr(s, tracing.AttrRoutingKey) != "trace-nobody-q" || attr(s, tracing.AttrMessageID) == "" {
+		t.Fatalf("span attributes %v; want the routing key and the message id", s.Attributes)
+	}
+}
