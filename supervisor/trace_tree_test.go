@@ -2,6 +2,8 @@ package supervisor_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,4 +263,34 @@ func TestTrace_ReturnedPublishRecordsItsClass(t *testing.T) {
 	if attr(s, tracing.AttrRoutingKey) != "trace-nobody-q" || attr(s, tracing.AttrMessageID) == "" {
 		t.Fatalf("span attributes %v; want the routing key and the message id", s.Attributes)
 	}
+}
+
+// A handler failure is logged with the trace id of the delivery.
+func TestTrace_HandlerFailureLogCarriesTheTraceID(t *testing.T) {
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	tp, _ := tracer(t)
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}}
+	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
+	cfg.RPC.Workers = -1
+	tree, logs := treetest.Start(t, cfg, treetest.With(supervisor.WithTracerProvider(tp)))
+	treetest.WaitReady(t, tree, 10*time.Second)
+	pid, err := tree.SpawnListener(testkit.Within(t, 5*time.Second), listener.Spec{Name: "failing",
+		Queue: listener.QueueSpec{Name: "trace-failing", AutoDelete: true}, OnError: listener.Discard,
+		Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return errors.New("boom") }}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.WaitConsuming(testkit.Within(t, 5*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := tp.Tracer("test").Start(testkit.Within(t, 5*time.Second), "app")
+	body := []byte(`{"Event-Category":"test","Event-Name":"ping","App-Name":"t","App-Version":"1","Node":"n","Msg-ID":"x1"}`)
+	if err := tree.Publish(ctx, "", "trace-failing", body, publish.Confirm()); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	want := "trace_id=" + span.SpanContext().TraceID().String()
+	testkit.Await(t, 5*time.Second, "the failure logged with "+want, logs.Changed, func() bool {
+		return strings.Contains(logs.String(), "handler failed") && strings.Contains(logs.String(), want)
+	})
 }

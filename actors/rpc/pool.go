@@ -262,7 +262,7 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 		if env == nil {
 			var err error
 			if env, _, err = kazoo.ParseEncoded(r.body, r.enc); err != nil {
-				w.env.Log.Warn("malformed reply dropped", "msg_id", key, "err", err)
+				w.env.Log.Warn("malformed reply dropped", withTraceID(ctx, "msg_id", key, "err", err)...)
 				lane.late.Add(1)
 				lane.touch()
 				return false, nil

@@ -67,3 +67,11 @@ func callErrorClass(err error) string {
 	}
 	return "error"
 }
+
+// withTraceID appends trace_id to a log line's args when ctx has a span.
+func withTraceID(ctx context.Context, args ...any) []any {
+	if id := tracing.TraceIDOf(ctx); id != "" {
+		return append(args, "trace_id", id)
+	}
+	return args
+}
