@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/listener"
@@ -293,4 +294,49 @@ func TestTrace_HandlerFailureLogCarriesTheTraceID(t *testing.T) {
 	testkit.Await(t, 5*time.Second, "the failure logged with "+want, logs.Changed, func() bool {
 		return strings.Contains(logs.String(), "handler failed") && strings.Contains(logs.String(), want)
 	})
+}
+
+// A listener replying on its own channel (a tree without publishers)
+// carries its process span in the reply's traceparent: the requester
+// sees the reply in the trace of its request.
+func TestTrace_ReplyOnTheListenersChannelContinuesTheTrace(t *testing.T) {
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	tp, exp := tracer(t)
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}}
+	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
+	cfg.RPC.Workers, cfg.Publish.Publishers = -1, -1
+	tree, _ := treetest.Start(t, cfg, treetest.With(supervisor.WithTracerProvider(tp)))
+	treetest.WaitReady(t, tree, 10*time.Second)
+	got := make(chan *listener.Delivery, 1)
+	pong(t, tree, "trace.onchannel", got)
+	ch := testkit.AMQPChannel(t, nb.URL())
+	if _, err := ch.QueueDeclare("trace-replies", false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind("trace-replies", "srv-trace", kazoo.ExchangeTargeted, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	replies, err := ch.Consume("trace-replies", "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := tp.Tracer("test").Start(testkit.Within(t, 5*time.Second), "requester")
+	body := `{"Event-Category":"test","Event-Name":"ping","App-Name":"t","App-Version":"1","Node":"n","Msg-ID":"r1","Server-ID":"srv-trace"}`
+	if err := ch.PublishWithContext(ctx, kazoo.ExchangeCallmgr, "trace.onchannel", false, false, amqp.Publishing{
+		ContentType: "application/json", Body: []byte(body), Headers: tracing.Inject(ctx, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	testkit.Recv(t, got, 5*time.Second, "the request")
+	reply := testkit.Recv(t, replies, 5*time.Second, "the reply on trace-replies")
+	sc := tracing.RemoteSpanContext(reply.Headers)
+	treetest.Eventually(t, tree, 5*time.Second, "the process span ended", func() bool {
+		_, ok := spanNamed(exp, "process callmgr")
+		return ok
+	})
+	process, _ := spanNamed(exp, "process callmgr")
+	if sc.TraceID() != span.SpanContext().TraceID() || sc.SpanID() != process.SpanContext.SpanID() {
+		t.Fatalf("reply's traceparent %v (headers %v); want the process span %s of trace %s",
+			sc, reply.Headers, process.SpanContext.SpanID(), span.SpanContext().TraceID())
+	}
 }
