@@ -24,6 +24,12 @@ type traceState struct {
 	span trace.Span
 }
 
+// traceHelp is what `warren run --help` says of traces.
+const traceHelp = "Traces (OpenTelemetry) are exported with OTLP over HTTP when the standard\n" +
+	"environment asks for it: OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://collector:4318) or\n" +
+	"OTEL_TRACES_EXPORTER=otlp; OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the other\n" +
+	"OTEL_EXPORTER_OTLP_* settings apply. Without them nothing is traced."
+
 // traceFlushTimeout bounds the export of the spans still buffered when a
 // command ends.
 const traceFlushTimeout = 5 * time.Second
@@ -113,7 +119,7 @@ func (a *app) setupTracing(ctx context.Context, always bool) (stop func(), err e
 // addTraceFlag adds --trace to a client command.
 func addTraceFlag(cmd *cobra.Command) {
 	cmd.Flags().Bool("trace", false, "start a trace and print its id: the messages carry it (traceparent), listeners log "+
-		"it and `warren listen` prints it; exported with OTLP when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER say so")
+		"it and warren listen prints it; exported with OTLP when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER say so")
 }
 
 // startCLITrace, for a command given --trace, sets up tracing and starts

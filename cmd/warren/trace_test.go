@@ -1,15 +1,23 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/tracing"
 	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/internal/testkit/treetest"
+	"github.com/warrenmq/warren/supervisor"
 )
 
 // `warren publish --trace` prints the id of the trace it starts, and the
@@ -96,5 +104,56 @@ func TestTracingEnv_OTLPOnlyWhenAsked(t *testing.T) {
 				t.Fatalf("otlpWanted() = %v, %v; want %v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// `warren run` with OTEL_EXPORTER_OTLP_ENDPOINT exports its spans with
+// OTLP over HTTP (POST /v1/traces), flushed when it stops.
+func TestRun_ExportsTracesWithOTLPWhenTheEnvironmentSaysSo(t *testing.T) {
+	clearWarrenEnv(t)
+	posts := make(chan string, 16)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		select {
+		case posts <- r.Method + " " + r.URL.Path + " " + r.Header.Get("Content-Type") + " " + string(body):
+		default:
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(collector.Close)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL) // the exporter reads the process's environment
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	running := make(chan *supervisor.Tree, 1)
+	exited := make(chan int, 1)
+	var stderr string
+	go func() {
+		code, _, errOut := cli{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL},
+			started: func(t *supervisor.Tree, _ net.Addr) { running <- t }}.run(t, ctx, "run", "--url", nb.URL(), "--admin", "127.0.0.1:0")
+		stderr = errOut
+		exited <- code
+	}()
+	var tree *supervisor.Tree
+	select {
+	case tree = <-running:
+	case code := <-exited:
+		t.Fatalf("warren run exited with %d:\n%s", code, stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatal("warren run did not start within 10s")
+	}
+	if err := tree.WaitReady(testkit.Within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.Publish(testkit.Within(t, 5*time.Second), "", "otlp-nobody", []byte(`{}`), publish.Confirm()); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if code := testkit.Recv(t, exited, 15*time.Second, "warren run's exit"); code != exitOK {
+		t.Fatalf("warren run exited with %d:\n%s", code, stderr)
+	}
+	post := testkit.Recv(t, posts, 5*time.Second, "an OTLP export")
+	if !strings.HasPrefix(post, "POST /v1/traces application/x-protobuf ") || !strings.Contains(post, "publish amq.default") {
+		t.Fatalf("collector got %.200q; want the publish span POSTed to /v1/traces", post)
 	}
 }
