@@ -166,6 +166,7 @@ func TestTrace_CallAnsweredByAnotherTreeIsOneTrace(t *testing.T) {
 // With no tracer provider, a publish carries no traceparent even from a
 // ctx with a span, and the tree starts no span.
 func TestTrace_OffAddsNoHeaderNoSpan(t *testing.T) {
+	t.Setenv(treetest.EnvTracing, "") // off, even in a run that traces every tree
 	nb := treetest.NullBroker(t, nullbroker.Config{})
 	tp, exp := tracer(t) // the embedding application's, not given to the tree
 	tree := traceTree(t, nb, nil)
