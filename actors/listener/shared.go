@@ -112,9 +112,9 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 
 // handleIn is handle's work, with hctx the handlers' ctx (carrying the
 // process span when tracing) and traceID its trace's id ("" untraced). It
-// returns the error and class of a delivery no handler took or whose
+// returns the class and error of a delivery no handler took or whose
 // handler failed, for the process span.
-func (s *listenerShared) handleIn(hctx context.Context, traceID string, d amqp.Delivery, gen uint64, done func()) (error, string) {
+func (s *listenerShared) handleIn(hctx context.Context, traceID string, d amqp.Delivery, gen uint64, done func()) (class string, err error) {
 	s.counter.inFlight.Add(1)
 	s.touch()
 	defer func() {
@@ -136,7 +136,7 @@ func (s *listenerShared) handleIn(hctx context.Context, traceID string, d amqp.D
 	}
 	ts, ok := s.route(hctx, d, del, gen, done)
 	if !ok {
-		return nil, "" // settled by route: no handler ran
+		return "", nil // settled by route: no handler ran
 	}
 	var claim *dedupClaim
 	if s.dedup != nil {
@@ -145,13 +145,13 @@ func (s *listenerShared) handleIn(hctx context.Context, traceID string, d amqp.D
 			switch {
 			case err != nil: // the listener stops while the first is still handled
 				s.settleStopping(d, gen)
-				return err, "stopped"
+				return "stopped", err
 			case dup:
 				s.counter.duplicates.Add(1)
 				if s.warrenSettles() {
 					s.ackDuplicate(d, gen)
 				}
-				return nil, ""
+				return "", nil
 			}
 			claim = c
 		}
@@ -177,11 +177,11 @@ func (s *listenerShared) handleIn(hctx context.Context, traceID string, d amqp.D
 	}
 	switch {
 	case o.err == nil:
-		return nil, ""
+		return "", nil
 	case o.panicked:
-		return o.err, "panic"
+		return "panic", o.err
 	}
-	return o.err, "handler_error"
+	return "handler_error", o.err
 }
 
 // warrenSettles reports whether the listener acks, nacks or dead-letters

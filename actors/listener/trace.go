@@ -16,7 +16,7 @@ func (s *listenerShared) handleTraced(tr *tracing.Tracer, d amqp.Delivery, gen u
 		attribute.String(tracing.AttrConsumerGroup, st.queue), attribute.String(tracing.AttrListener, s.listenerName()),
 		attribute.String(tracing.AttrBroker, st.broker), attribute.String(tracing.AttrZone, st.zone))
 	ctx, span := tr.StartProcess(s.handlerCtx(), d.Headers, attrs...)
-	err, class := s.handleIn(ctx, tracing.TraceIDOf(ctx), d, gen, done)
+	class, err := s.handleIn(ctx, tracing.TraceIDOf(ctx), d, gen, done)
 	tracing.End(span, err, class)
 }
 
