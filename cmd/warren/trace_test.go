@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/actors/listener"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/tracing"
@@ -155,5 +156,42 @@ func TestRun_ExportsTracesWithOTLPWhenTheEnvironmentSaysSo(t *testing.T) {
 	post := testkit.Recv(t, posts, 5*time.Second, "an OTLP export")
 	if !strings.HasPrefix(post, "POST /v1/traces application/x-protobuf ") || !strings.Contains(post, "publish amq.default") {
 		t.Fatalf("collector got %.200q; want the publish span POSTed to /v1/traces", post)
+	}
+}
+
+// `warren call --trace` prints the id of the trace it starts, which the
+// answering listener's delivery carries.
+func TestCallTrace_TheListenerSeesThePrintedTrace(t *testing.T) {
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}}
+	cfg.RPC.Workers = -1
+	tree, _ := treetest.Start(t, cfg)
+	treetest.WaitReady(t, tree, 10*time.Second)
+	seen := make(chan string, 1)
+	pid, err := tree.SpawnListener(testkit.Within(t, 5*time.Second), listener.Spec{Name: "cli-trace",
+		Queue:    listener.QueueSpec{Name: "cli-trace-call", AutoDelete: true},
+		Bindings: []listener.Binding{{Exchange: kazoo.ExchangeCallmgr, RoutingKey: "cli.trace"}},
+		Defaults: kazoo.Defaults{AppName: "t", AppVersion: "1"},
+		Handlers: []listener.Route{{Handler: func(ctx context.Context, d *listener.Delivery) error {
+			seen <- d.TraceID()
+			return d.Reply(ctx, map[string]any{"Event-Category": "test", "Event-Name": "pong"})
+		}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.WaitConsuming(testkit.Within(t, 5*time.Second), pid); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := warren(t, "call", "--url", nb.URL(), "--exchange", kazoo.ExchangeCallmgr, "--key", "cli.trace", "--trace",
+		`{"Event-Category":"test","Event-Name":"ping"}`)
+	if code != exitOK || !strings.Contains(out, `"Event-Name":"pong"`) {
+		t.Fatalf("warren call --trace = %d\n%s%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`warren: trace ([0-9a-f]{32})\n`).FindStringSubmatch(errOut)
+	if m == nil {
+		t.Fatalf("stderr %q names no trace id", errOut)
+	}
+	if got := testkit.Recv(t, seen, 5*time.Second, "the request's delivery"); got != m[1] {
+		t.Fatalf("the listener saw trace %q; want the printed %s", got, m[1])
 	}
 }
