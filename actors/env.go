@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warrenmq/warren/actors/tracing"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -53,6 +54,11 @@ type Env struct {
 	// Observe, when set, receives timings from the publish and call paths
 	// for the tree's metrics.
 	Observe *Observer
+
+	// Tracer, when set, traces publishes, deliveries and calls and
+	// carries their trace context in AMQP headers; nil is tracing off
+	// (supervisor.WithTracerProvider sets it).
+	Tracer *tracing.Tracer
 
 	// Replies, when set, publishes listeners' replies (the tree sets it to
 	// its publishers); nil makes a listener reply on its own channel.

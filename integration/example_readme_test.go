@@ -17,6 +17,8 @@ import (
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
 	"github.com/warrenmq/warren/supervisor"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Example_readme runs the README's Go snippets as they are written there:
@@ -126,11 +128,34 @@ func Example_readme() {
 	}
 	// README:end
 
+	if err := exampleTraces(ctx, cfg); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("traced tree ready")
+
 	// Output:
 	// local connected
 	// authn_resp
 	// 1000 confirmed
 	// authn_resp through billing
+	// traced tree ready
+}
+
+// exampleTraces starts a traced tree as the README's "Traces" shows
+// (nothing listens on the OTLP port: the tree makes no span here, so
+// nothing is exported), and stops it.
+func exampleTraces(ctx context.Context, cfg supervisor.Config) error {
+	// README: traces
+	exporter, _ := otlptracehttp.New(ctx) // errs only on a malformed OTEL_EXPORTER_OTLP_* setting
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
+	tree, err := supervisor.Start(cfg, supervisor.WithTracerProvider(tp))
+	// README:end
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tp.Shutdown(ctx) }()
+	defer func() { _ = tree.Shutdown(ctx) }()
+	return tree.WaitReady(ctx)
 }
 
 // exampleConfig writes a Kazoo config.ini naming the examples' broker.

@@ -14,6 +14,7 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
 	"github.com/warrenmq/warren/actors/rpc"
+	"github.com/warrenmq/warren/actors/tracing"
 	"github.com/warrenmq/warren/federation"
 	"github.com/warrenmq/warren/registry"
 )
@@ -83,7 +84,7 @@ func Start(cfg Config, opts ...Option) (*Tree, error) {
 		Actors: writers.Actors, Listeners: writers.Listeners, Publishers: writers.Publishers, Workers: writers.Workers,
 		// Publishers and RPC workers publish on a connection of their own,
 		// so that a broker blocking publishers never stops the consumers.
-		SplitPublishing: cfg.Publish.Publishers >= 0 || cfg.RPC.Workers >= 0, Stopping: t.stopping}
+		SplitPublishing: cfg.Publish.Publishers >= 0 || cfg.RPC.Workers >= 0, Stopping: t.stopping, Tracer: tracing.New(o.tp)}
 	t.metrics = newTreeMetrics(t)
 	t.env.Observe = t.metrics.observer()
 	if err := t.zonePools(cfg, specs); err != nil {

@@ -39,6 +39,7 @@ type Delivery struct {
 	Broker   string // the broker it came from
 	Zone     string // that broker's zone: another than the local one for a federated delivery
 
+	traceID    string // the trace of the process span, when the tree traces
 	shared     *listenerShared
 	settlement *settlement // AckManual only: the one decision on this delivery, shared by its routes
 }

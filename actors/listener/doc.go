@@ -24,6 +24,15 @@
 // federator's deliveries carry AMQP-Broker (the remote broker's id) and
 // AMQP-Broker-Zone, as Kazoo's listener_federator adds them.
 //
+// # Traces
+//
+// In a tree with a tracer provider (actors.Env.Tracer), each delivery is
+// handled in a process span, the child of the span context its
+// traceparent header carries (package actors/tracing); the handlers' ctx
+// holds it, so what a handler publishes, calls or replies continues the
+// trace; failure log lines carry trace_id ([Delivery.TraceID]). Without
+// one nothing is started, read or allocated for it.
+//
 // # Dispatch
 //
 // As in Kazoo, every matching route runs ([DispatchAll], the default):

@@ -174,8 +174,8 @@ func (s *listenerShared) logFailure(del *Delivery, err error, runs int, next str
 	if del.Envelope != nil {
 		cat, name = del.Envelope.Text(s.spec.EventKey), del.Envelope.Text(s.spec.EventSubkey)
 	}
-	s.failLog.Warn(s.log, "handler failed", "queue", del.Queue, "category", cat, "name", name, "routing_key", del.RoutingKey,
-		"attempt", runs, "of", s.spec.Retry.Attempts, "then", next, "err", errText(err))
+	s.failLog.Warn(s.log, "handler failed", withTraceID(del, "queue", del.Queue, "category", cat, "name", name, "routing_key", del.RoutingKey,
+		"attempt", runs, "of", s.spec.Retry.Attempts, "then", next, "err", errText(err))...)
 }
 
 // failed settles a delivery whose handler failed for good, per OnError.

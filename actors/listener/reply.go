@@ -9,6 +9,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/publish"
+	"github.com/warrenmq/warren/actors/tracing"
 )
 
 // ErrReplyReturned is wrapped by the error of a Reply or ReplyRaw that the
@@ -118,6 +119,9 @@ func (s *listenerShared) publishOnChannel(ctx context.Context, r actors.Reply) e
 		return &actors.BrokerError{Broker: st.broker, Op: "reply", Err: actors.ErrNotConnected}
 	}
 	ch, link, gen := st.ch, st.link, st.gen
+	if s.env.Tracer != nil {
+		r.Headers = tracing.Inject(ctx, r.Headers) // the handler's process span: the reply continues its trace
+	}
 	s.pubMu.Lock()
 	var dc *amqp.DeferredConfirmation
 	var id string

@@ -103,6 +103,18 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 		s.requeue(d, gen) // no handler starts once a drain or a move began
 		return
 	}
+	if tr := s.env.Tracer; tr != nil {
+		s.handleTraced(tr, d, gen, done)
+		return
+	}
+	s.handleIn(s.handlerCtx(), "", d, gen, done)
+}
+
+// handleIn is handle's work, with hctx the handlers' ctx (carrying the
+// process span when tracing) and traceID its trace's id ("" untraced). It
+// returns the class and error of a delivery no handler took or whose
+// handler failed, for the process span.
+func (s *listenerShared) handleIn(hctx context.Context, traceID string, d amqp.Delivery, gen uint64, done func()) (class string, err error) {
 	s.counter.inFlight.Add(1)
 	s.touch()
 	defer func() {
@@ -117,14 +129,14 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	st := s.current() // once: queue, broker and zone of one channel
 	del := &Delivery{Body: d.Body, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: d.Headers,
 		ContentType: d.ContentType, ReplyTo: d.ReplyTo, CorrelationID: d.CorrelationId, MessageID: d.MessageId,
-		Redelivered: d.Redelivered, Listener: s.listenerName(), Queue: st.queue, Broker: st.broker, Zone: st.zone, shared: s}
+		Redelivered: d.Redelivered, Listener: s.listenerName(), Queue: st.queue, Broker: st.broker, Zone: st.zone, shared: s,
+		traceID: traceID}
 	if s.spec.Ack == AckManual {
 		del.settlement = &settlement{d: d, gen: gen, s: s}
 	}
-	hctx := s.handlerCtx()
 	ts, ok := s.route(hctx, d, del, gen, done)
 	if !ok {
-		return
+		return "", nil // settled by route: no handler ran
 	}
 	var claim *dedupClaim
 	if s.dedup != nil {
@@ -133,13 +145,13 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 			switch {
 			case err != nil: // the listener stops while the first is still handled
 				s.settleStopping(d, gen)
-				return
+				return "stopped", err
 			case dup:
 				s.counter.duplicates.Add(1)
 				if s.warrenSettles() {
 					s.ackDuplicate(d, gen)
 				}
-				return
+				return "", nil
 			}
 			claim = c
 		}
@@ -163,6 +175,13 @@ func (s *listenerShared) handle(d amqp.Delivery, gen uint64, done func()) {
 	default:
 		s.failed(hctx, d, del, gen, o.err, o.panicked, o.runs)
 	}
+	switch {
+	case o.err == nil:
+		return "", nil
+	case o.panicked:
+		return "panic", o.err
+	}
+	return "handler_error", o.err
 }
 
 // warrenSettles reports whether the listener acks, nacks or dead-letters
@@ -250,8 +269,8 @@ func (s *listenerShared) call(hctx context.Context, h Handler, d *Delivery, run 
 			if d.Envelope != nil {
 				cat, name = d.Envelope.Text(s.spec.EventKey), d.Envelope.Text(s.spec.EventSubkey)
 			}
-			s.failLog.Error(s.log, "handler panicked", "queue", d.Queue, "category", cat, "name", name,
-				"routing_key", d.RoutingKey, "attempt", run, "then", s.afterPanic(), "panic", r, "stack", string(debug.Stack()))
+			s.failLog.Error(s.log, "handler panicked", withTraceID(d, "queue", d.Queue, "category", cat, "name", name,
+				"routing_key", d.RoutingKey, "attempt", run, "then", s.afterPanic(), "panic", r, "stack", string(debug.Stack()))...)
 		}
 	}()
 	d.Attempt = run

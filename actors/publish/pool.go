@@ -16,6 +16,7 @@ import (
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/internal/redact"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Pool is the publishing side of a tree: a pool of publisher actors,
@@ -166,6 +167,7 @@ func (p *Pool) Publish(ctx context.Context, exchange, routingKey string, body []
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
 		return err
 	}
+	span := p.startSpan(ctx, r, exchange, routingKey) // nil with tracing off
 	p.begin()
 	defer p.end()
 	w, err := p.write(ctx, exchange, routingKey, r)
@@ -175,6 +177,7 @@ func (p *Pool) Publish(ctx context.Context, exchange, routingKey string, body []
 			err = nil // written, as a fire-and-forget publish asks; only a size or user id the broker refuses fails it
 		}
 	}
+	p.endSpan(span, w, err)
 	if err != nil {
 		return &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
 	}
@@ -203,13 +206,15 @@ func (p *Pool) PublishDeferred(ctx context.Context, exchange, routingKey string,
 	if r.mandatory {
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: errDeferredMandatory}
 	}
+	span := p.startSpan(ctx, r, exchange, routingKey) // nil with tracing off; ended by Wait
 	p.begin()
 	w, err := p.write(ctx, exchange, routingKey, r)
 	if err != nil {
+		p.endSpan(span, w, err)
 		p.end()
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
 	}
-	return &Pending{pool: p, w: w, req: *r, exchange: exchange, routingKey: routingKey, written: time.Now()}, nil
+	return &Pending{pool: p, w: w, req: *r, exchange: exchange, routingKey: routingKey, written: time.Now(), span: span}, nil
 }
 
 var errDeferredMandatory = errors.New("warren: PublishDeferred takes no Mandatory option: a returned message is reported by Publish(…, Confirm(), Mandatory())")
@@ -224,6 +229,7 @@ type Pending struct {
 	req                  publishRequest // the message, for a resend
 	exchange, routingKey string
 	written              time.Time
+	span                 trace.Span // the publish span, nil with tracing off
 	done                 bool
 	err                  error
 }
@@ -248,6 +254,7 @@ func (pd *Pending) Wait(ctx context.Context) error {
 	if err != nil {
 		err = &Error{Exchange: pd.exchange, RoutingKey: pd.routingKey, Err: err}
 	}
+	pd.pool.endSpan(pd.span, pd.w, err)
 	pd.done, pd.err = true, err
 	pd.req = publishRequest{} // the caller may reuse the body now
 	pd.pool.end()

@@ -37,4 +37,13 @@
 //
 // supervisor.Tree.Call, CallCollect, CallCollectApp and Cast are the usual way
 // in. Each worker writes its own row of the registry's workers table.
+//
+// # Traces
+//
+// In a tree with a tracer provider (actors.Env.Tracer), Call and
+// CallCollect run in a client span "call <exchange>" whose context the
+// request carries (traceparent): the answering listener's process span is
+// its child, and each reply is an event of the call's span naming the
+// span it was published from. A failure records its class (timeout,
+// returned, negative_reply…). Cast is a publish (package publish).
 package rpc

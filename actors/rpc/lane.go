@@ -137,6 +137,7 @@ type reply struct {
 	env      kazoo.Envelope
 	body     []byte
 	enc      string       // body's content encoding (gzip: decompressed when parsed)
+	headers  amqp.Table   // the reply's AMQP headers (its traceparent)
 	returned *amqp.Return // the broker returned the call's request
 }
 

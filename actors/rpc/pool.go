@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/tracing"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -137,6 +138,14 @@ func (w *Pool) CallCollect(ctx context.Context, req Request, until Until) ([]kaz
 var first = UntilCount(1)
 
 func (w *Pool) collect(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
+	if tr := w.env.Tracer; tr != nil {
+		return w.collectTraced(tr, ctx, req, until)
+	}
+	return w.observed(ctx, req, until)
+}
+
+// observed is collect, timed for the tree's metrics.
+func (w *Pool) observed(ctx context.Context, req Request, until Until) ([]kazoo.Envelope, error) {
 	o := w.env.Observe
 	if o == nil || o.Call == nil {
 		return w.collectReplies(ctx, req, until)
@@ -215,6 +224,10 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	if req.DirectReply {
 		pub.ReplyTo = DirectReplyTo
 	}
+	if w.env.Tracer != nil {
+		pub.Headers = tracing.Inject(ctx, nil) // the call's client span (collectTraced)
+		callStarted(ctx, st.broker, w.zone, key)
+	}
 	if err := w.checkExchange(ctx, st, req.Exchange); err != nil {
 		lane.errors.Add(1)
 		return nil, &CallError{MsgID: key, Op: op, Err: err}
@@ -237,6 +250,9 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 	var got []kazoo.Envelope
 	// take handles one reply; done says the call ends with got and err.
 	take := func(r reply) (done bool, err error) {
+		if w.env.Tracer != nil {
+			replyEvent(ctx, r)
+		}
 		if r.returned != nil {
 			lane.errors.Add(1)
 			lane.touch()
@@ -246,7 +262,7 @@ func (w *Pool) collectReplies(ctx context.Context, req Request, until Until) ([]
 		if env == nil {
 			var err error
 			if env, _, err = kazoo.ParseEncoded(r.body, r.enc); err != nil {
-				w.env.Log.Warn("malformed reply dropped", "msg_id", key, "err", err)
+				w.env.Log.Warn("malformed reply dropped", withTraceID(ctx, "msg_id", key, "err", err)...)
 				lane.late.Add(1)
 				lane.touch()
 				return false, nil

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/kazoo"
+	"github.com/warrenmq/warren/actors/tracing"
 	"github.com/warrenmq/warren/internal/redact"
 	"github.com/warrenmq/warren/registry"
 )
@@ -191,16 +193,16 @@ func (w *worker) readReplies(queued, direct <-chan amqp.Delivery, returns <-chan
 				}
 			}
 			if key := d.CorrelationId; key != "" {
-				lane.deliver(key, reply{body: d.Body, enc: d.ContentEncoding}) // its caller parses it
+				lane.deliver(key, reply{body: d.Body, enc: d.ContentEncoding, headers: d.Headers}) // its caller parses it
 				continue
 			}
 			env, _, err := kazoo.ParseEncoded(d.Body, d.ContentEncoding) // gzip decompressed, bounded
 			if err != nil {
-				log.Warn("malformed reply dropped", "queue", w.queue, "err", err)
+				log.Warn("malformed reply dropped", withTraceID(tracing.Extract(context.Background(), d.Headers), "queue", w.queue, "err", err)...)
 				lane.late.Add(1)
 				continue
 			}
-			lane.deliver(env.MsgID(), reply{env: env})
+			lane.deliver(env.MsgID(), reply{env: env, headers: d.Headers})
 		}
 	}()
 }

@@ -44,6 +44,7 @@ func newCallCmd(a *app) *cobra.Command {
 	cmd.Flags().Duration("timeout", rpc.DefaultCallTimeout, "how long to wait for the replies")
 	cmd.Flags().Bool("direct", false, "ask for replies through RabbitMQ's direct reply-to (Warren peers)")
 	cmd.Flags().Bool("all-zones", false, "ask every zone of --config at once, --collect replies from each (--zone picks the one zone otherwise)")
+	addTraceFlag(cmd) // trace.go
 	return cmd
 }
 

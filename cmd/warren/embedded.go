@@ -51,7 +51,7 @@ func (a *app) startTree(cmd *cobra.Command, log *slog.Logger, adjust ...func(*su
 	for _, f := range adjust {
 		f(&cfg)
 	}
-	t, err := supervisor.Start(cfg, supervisor.WithLogger(log))
+	t, err := supervisor.Start(cfg, a.treeOptions(log)...)
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -131,13 +131,19 @@ func (a *app) clientTree(cmd *cobra.Command, adjust ...func(*supervisor.Config))
 	log = slog.New(gate.handler(log.Handler()))
 	// A client command is not a node of the installation: it lists none
 	// and stays off the nodes exchange (`warren run` advertises).
-	t, _, err = a.startTree(cmd, log, append([]func(*supervisor.Config){noNodes}, adjust...)...)
+	endTrace, err := a.startCLITrace(cmd) // --trace: the command runs in a span of its own
 	if err != nil {
 		gate.open()
 		return nil, nil, nil, err
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	done = func() { stop(); _ = shutdown(t, log) }
+	t, _, err = a.startTree(cmd, log, append([]func(*supervisor.Config){noNodes}, adjust...)...)
+	if err != nil {
+		gate.open()
+		endTrace()
+		return nil, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(a.withTrace(cmd.Context()), os.Interrupt, syscall.SIGTERM)
+	done = func() { stop(); _ = shutdown(t, log); endTrace() }
 	if err := waitTree(ctx, t, ready, patient); err != nil {
 		if cmd.Flags().Changed("log-level") {
 			gate.open() // asked for: the dial log too

@@ -110,7 +110,7 @@ func (a *app) listen(cmd *cobra.Command) error {
 		if asJSON {
 			fmt.Fprintln(a.stdout, string(deliveryLine(d, answer)))
 		} else {
-			fmt.Fprintf(a.stdout, "%s %s %s %s %s\n", cell(d.Zone), cell(d.Broker), d.Exchange, d.RoutingKey, printable(d.Body))
+			fmt.Fprintf(a.stdout, "%s %s %s %s %s%s\n", cell(d.Zone), cell(d.Broker), d.Exchange, d.RoutingKey, printable(d.Body), traceSuffix(d))
 			if answer != nil {
 				fmt.Fprintln(a.stdout, answer.text())
 			}

@@ -29,13 +29,14 @@ type deliveryJSON struct {
 	BodyEncoding string    `json:"body_encoding"`
 	Reply        *answered `json:"reply,omitempty"` // what --reply answered
 	Notes        []string  `json:"notes,omitempty"`
+	TraceID      string    `json:"trace_id,omitempty"` // of its traceparent header (W3C trace context)
 }
 
 // deliveryLine renders d as one JSON line (no newline), with the reply
 // --reply sent to it (nil: none). It cannot fail: a value json.Marshal
 // refuses is rendered in a form it takes, with a note.
 func deliveryLine(d *listener.Delivery, reply *answered) []byte {
-	line := deliveryJSON{Zone: d.Zone, Broker: d.Broker, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: map[string]any{}, Reply: reply}
+	line := deliveryJSON{Zone: d.Zone, Broker: d.Broker, Exchange: d.Exchange, RoutingKey: d.RoutingKey, Headers: map[string]any{}, Reply: reply, TraceID: d.TraceID()}
 	r := &jsonRender{}
 	for k, v := range d.Headers {
 		line.Headers[k] = r.value("headers."+k, v)

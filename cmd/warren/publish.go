@@ -62,6 +62,7 @@ func newPublishCmd(a *app) *cobra.Command {
 	cmd.Flags().String("content-type", "application/json", "message content `TYPE`")
 	cmd.Flags().Bool("gzip", false, "compress the payload (content encoding gzip, as Kazoo sends large bodies)")
 	cmd.Flags().Bool("all-zones", false, "publish each message once to every zone of --config (--zone picks the one zone otherwise)")
+	addTraceFlag(cmd) // trace.go
 	return cmd
 }
 

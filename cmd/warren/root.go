@@ -44,6 +44,7 @@ type app struct {
 	// started, when set, is told of the tree `run` started and where it
 	// serves the admin API (tests wait on the tree's registry).
 	started func(*supervisor.Tree, net.Addr)
+	trace   traceState // the tracing of this command (trace.go)
 }
 
 func newApp() *app {

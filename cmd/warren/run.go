@@ -34,7 +34,7 @@ func newRunCmd(a *app) *cobra.Command {
 			"given (--admin-token-file F, or $" + envAdminToken + ") and writes, readable by this\n" +
 			"user only, to $" + supervisor.EnvAdminTokenDir + ", else $XDG_RUNTIME_DIR/warren, else\n" +
 			"/tmp/warren-UID, as admin-HOST_PORT.token; the client commands read it there.\n" +
-			"The file is removed when run stops.",
+			"The file is removed when run stops.\n\n" + traceHelp,
 		Example: "  export WARREN_AMQP_URI=amqp://guest:guest@127.0.0.1:5672/   # not --url: ps would show the password\n  warren run\n" +
 			"  warren run --config /etc/kazoo/core/config.ini --zone zone1 --admin 127.0.0.1:7117\n" +
 			"  warren run --admin 0.0.0.0:7117 --admin-allow-host warren1.example.com   # reached by that name",
@@ -88,6 +88,11 @@ func (a *app) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	stopTracing, err := a.setupTracing(ctx, false) // OTEL_* asks for OTLP traces, or nothing happens
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	t, cfg, err := a.startTree(cmd, log)
 	if err != nil {
 		return err

@@ -2,12 +2,20 @@ package treetest
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/supervisor"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
+
+// EnvTracing, set to anything, makes Start give every tree a tracer
+// provider (exporting nowhere): the same tests then run with traceparent
+// headers on every message, to show that peers (Kazoo, Kamailio, Warren)
+// ignore or carry them. A test's own WithTracerProvider wins.
+const EnvTracing = "WARREN_TEST_TRACING"
 
 // ShutdownTimeout bounds the Shutdown that Start registers as a cleanup.
 const ShutdownTimeout = 15 * time.Second
@@ -52,7 +60,13 @@ func Start(t testing.TB, cfg supervisor.Config, opts ...Option) (*supervisor.Tre
 		cfg.Nodes.Disabled = true
 	}
 	logger, logs := testkit.Logger(t)
-	tree, err := supervisor.Start(cfg, append([]supervisor.Option{supervisor.WithLogger(logger)}, o.sup...)...)
+	sup := []supervisor.Option{supervisor.WithLogger(logger)}
+	if os.Getenv(EnvTracing) != "" {
+		tp := sdktrace.NewTracerProvider()
+		t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		sup = append(sup, supervisor.WithTracerProvider(tp))
+	}
+	tree, err := supervisor.Start(cfg, append(sup, o.sup...)...)
 	if err != nil {
 		t.Fatalf("start tree: %v", err)
 	}
