@@ -11,9 +11,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"syscall"
 	"time"
@@ -33,6 +35,11 @@ type Scenario struct {
 	HigherIsBetter bool    `json:"higher_is_better"`
 	RawSpread      string  `json:"raw_spread,omitempty"`    // min–max of the rounds
 	WarrenSpread   string  `json:"warren_spread,omitempty"` // min–max of the rounds
+	Rounds         int     `json:"rounds"`                  // rounds run: Options.Rounds, more when the first ones spread too far
+	// Untrusted says why the row cannot be trusted, "" when it can: its
+	// rounds spread further than the gap between its figure and its goal,
+	// so another run could turn its verdict over (see trust).
+	Untrusted string `json:"untrusted,omitempty"`
 }
 
 // Met reports whether Warren meets the scenario's goal.
@@ -56,16 +63,20 @@ type Report struct {
 
 // Options configure Run.
 type Options struct {
-	URL      string           // the broker's AMQP URI
-	Rounds   int              // rounds per scenario; default 3
-	Duration time.Duration    // how long a throughput or latency round runs; default 2s
-	Messages int              // messages a consume round drains; default 20,000
-	Idle     int              // idle listeners for the memory scenario; default 200
-	Only     []string         // scenario names to run; all when empty
-	Node     *rabbitnode.Node // the node Run may kill and restart (Node); nil with --url: those scenarios are skipped
-	Sink     bool             // URL is a null broker (SinkMain): publishes go to no queue
-	Restart  int              // listeners of the restart scenario; default 1,000
-	Progress func(string)     // called with a line saying what runs; may be nil
+	URL    string // the broker's AMQP URI
+	Rounds int    // rounds per scenario; default 3
+	// ExtraRounds are run once more for a scenario one of whose rows is
+	// not to be trusted after Rounds (its spread exceeds its gap to the
+	// goal); default Rounds, negative for none.
+	ExtraRounds int
+	Duration    time.Duration    // how long a throughput or latency round runs; default 2s
+	Messages    int              // messages a consume round drains; default 20,000
+	Idle        int              // idle listeners for the memory scenario; default 200
+	Only        []string         // scenario names to run; all when empty
+	Node        *rabbitnode.Node // the node Run may kill and restart (Node); nil with --url: those scenarios are skipped
+	Sink        bool             // URL is a null broker (SinkMain): publishes go to no queue
+	Restart     int              // listeners of the restart scenario; default 1,000
+	Progress    func(string)     // called with a line saying what runs; may be nil
 	// CPUProfile, when set, is a directory into which the first round of
 	// each side of each scenario writes a CPU profile,
 	// <scenario>.<raw|warren>.pprof (go tool pprof reads it).
@@ -76,6 +87,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.Rounds <= 0 {
 		o.Rounds = 3
+	}
+	if o.ExtraRounds == 0 {
+		o.ExtraRounds = o.Rounds
 	}
 	if o.Duration <= 0 {
 		o.Duration = 2 * time.Second
@@ -147,65 +161,144 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 			opts.Progress(fmt.Sprintf("[%d/%d] %s: skipped (it restarts the broker: only without --url)", i+1, len(run), s.name))
 			continue
 		}
-		raws := make([][]float64, len(s.figures))
-		warrens := make([][]float64, len(s.figures))
-		for round := 1; round <= opts.Rounds; round++ {
-			sides := []string{"raw", "warren"}
-			if round%2 == 0 {
-				sides = []string{"warren", "raw"}
-			}
-			for _, side := range sides {
-				f := s.warren
-				if side == "raw" {
-					f = s.raw
-				}
-				if f == nil {
-					continue
-				}
-				opts.Progress(fmt.Sprintf("[%d/%d] %s: round %d/%d, %s", i+1, len(run), s.name, round, opts.Rounds, side))
-				stopProfile, err := startProfile(opts.CPUProfile, round, s.name, side)
-				if err != nil {
-					return rep, err
-				}
-				cpu0, wall0 := cpuTime(), time.Now()
-				vals, err := f(ctx, e)
-				stopProfile()
-				if err != nil {
-					return rep, fmt.Errorf("%s (%s, round %d): %w", s.name, side, round, err)
-				}
-				if s.cpu {
-					msgs := vals[0] * time.Since(wall0).Seconds()
-					vals = append(vals, float64(cpuTime()-cpu0)/float64(time.Microsecond)/max(msgs, 1))
-				}
-				for k, v := range vals {
-					if side == "raw" {
-						raws[k] = append(raws[k], v)
-					} else {
-						warrens[k] = append(warrens[k], v)
-					}
-				}
-			}
-			if ctx.Err() != nil {
-				return rep, ctx.Err()
-			}
+		rows, err := measure(ctx, e, opts, s, i, len(run))
+		if err != nil {
+			return rep, err
 		}
-		for k, fig := range s.figures {
-			on := fig.goalOn
-			if on == "" {
-				on = "ratio"
-			}
-			sc := Scenario{Name: fig.name, Unit: fig.unit, Goal: fig.goal, GoalOn: on, HigherIsBetter: fig.higherIsBetter,
-				Warren: median(warrens[k]), WarrenSpread: spread(warrens[k])}
-			if len(raws[k]) > 0 {
-				sc.Raw, sc.RawSpread = median(raws[k]), spread(raws[k])
-				if sc.Raw != 0 {
-					sc.Ratio = sc.Warren / sc.Raw
-				}
-			}
-			rep.Scenarios = append(rep.Scenarios, sc)
-		}
+		rep.Scenarios = append(rep.Scenarios, rows...)
 	}
 	return rep, nil
+}
+
+// measure runs the rounds of scenario s (the i-th of n) and returns its
+// rows: opts.Rounds rounds, and opts.ExtraRounds more when a row's rounds
+// spread further than its gap to the goal (trust); a row still spread that
+// far after them says so (Scenario.Untrusted).
+func measure(ctx context.Context, e *env, opts Options, s scenario, i, n int) ([]Scenario, error) {
+	raws := make([][]float64, len(s.figures))
+	warrens := make([][]float64, len(s.figures))
+	rounds := opts.Rounds
+	for round := 1; round <= rounds; round++ {
+		if err := runRound(ctx, e, opts, s, i, n, round, rounds, raws, warrens); err != nil {
+			return nil, err
+		}
+		if round == opts.Rounds && opts.ExtraRounds > 0 && anyUntrusted(s, raws, warrens, round) {
+			opts.Progress(fmt.Sprintf("[%d/%d] %s: the rounds spread more than the gap they measure: %d more", i+1, n, s.name, opts.ExtraRounds))
+			rounds += opts.ExtraRounds
+		}
+	}
+	rows := make([]Scenario, 0, len(s.figures))
+	for k := range s.figures {
+		rows = append(rows, row(s.figures[k], raws[k], warrens[k], rounds))
+	}
+	return rows, nil
+}
+
+// runRound runs round of scenario s (the i-th of n), both sides, the
+// side first that did not go first the round before, and appends each
+// side's figures to raws and warrens.
+func runRound(ctx context.Context, e *env, opts Options, s scenario, i, n, round, rounds int, raws, warrens [][]float64) error {
+	sides := []string{"raw", "warren"}
+	if round%2 == 0 {
+		sides = []string{"warren", "raw"}
+	}
+	for _, side := range sides {
+		f := s.warren
+		if side == "raw" {
+			f = s.raw
+		}
+		if f == nil {
+			continue
+		}
+		opts.Progress(fmt.Sprintf("[%d/%d] %s: round %d/%d, %s", i+1, n, s.name, round, rounds, side))
+		stopProfile, err := startProfile(opts.CPUProfile, round, s.name, side)
+		if err != nil {
+			return err
+		}
+		cpu0, wall0 := cpuTime(), time.Now()
+		vals, err := f(ctx, e)
+		stopProfile()
+		if err != nil {
+			return fmt.Errorf("%s (%s, round %d): %w", s.name, side, round, err)
+		}
+		if s.cpu {
+			msgs := vals[0] * time.Since(wall0).Seconds()
+			vals = append(vals, float64(cpuTime()-cpu0)/float64(time.Microsecond)/max(msgs, 1))
+		}
+		for k, v := range vals {
+			if side == "raw" {
+				raws[k] = append(raws[k], v)
+			} else {
+				warrens[k] = append(warrens[k], v)
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// row is the report's line of figure fig from its rounds.
+func row(fig figure, raws, warrens []float64, rounds int) Scenario {
+	on := fig.goalOn
+	if on == "" {
+		on = "ratio"
+	}
+	sc := Scenario{Name: fig.name, Unit: fig.unit, Goal: fig.goal, GoalOn: on, HigherIsBetter: fig.higherIsBetter,
+		Warren: median(warrens), WarrenSpread: spread(warrens), Rounds: rounds}
+	if len(raws) > 0 {
+		sc.Raw, sc.RawSpread = median(raws), spread(raws)
+		if sc.Raw != 0 {
+			sc.Ratio = sc.Warren / sc.Raw
+		}
+	}
+	sc.Untrusted = trust(sc, raws, warrens)
+	return sc
+}
+
+// anyUntrusted reports whether a row of s is not to be trusted after
+// rounds rounds.
+func anyUntrusted(s scenario, raws, warrens [][]float64, rounds int) bool {
+	for k := range s.figures {
+		if row(s.figures[k], raws[k], warrens[k], rounds).Untrusted != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// trust says why sc, measured by the rounds raws and warrens, cannot be
+// trusted, or "" when it can. The rounds' relative spread ((max-min) /
+// median, both sides' added for a ratio, whose error is about their sum)
+// is the noise of the figure; the gap is how far the figure lies from its
+// goal, relatively. Noise wider than the gap means the verdict (met or
+// not) could turn over in another run on the same machine: a loaded
+// machine, or a scenario too short for its rate.
+func trust(sc Scenario, raws, warrens []float64) string {
+	if len(warrens) < 2 || sc.Goal == 0 {
+		return ""
+	}
+	figure, noise, what := sc.Warren, relSpread(warrens), "warren "+sc.WarrenSpread
+	if sc.GoalOn == "ratio" {
+		if sc.Raw == 0 || len(raws) < 2 {
+			return ""
+		}
+		figure, noise = sc.Ratio, noise+relSpread(raws)
+		what = "raw " + sc.RawSpread + ", " + what
+	}
+	gap := math.Abs(figure-sc.Goal) / sc.Goal
+	if noise <= gap {
+		return ""
+	}
+	return fmt.Sprintf("the rounds spread %.0f%% (%s), more than the %.0f%% between the figure and its goal", noise*100, what, gap*100)
+}
+
+// relSpread is (max - min) / median of xs, 0 for a median of 0.
+func relSpread(xs []float64) float64 {
+	m := median(xs)
+	if m == 0 {
+		return 0
+	}
+	lo, hi := slices.Min(xs), slices.Max(xs)
+	return (hi - lo) / math.Abs(m)
 }
 
 // startProfile starts the CPU profile of the first round of side in dir,

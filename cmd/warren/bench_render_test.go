@@ -1,0 +1,40 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/warrenmq/warren/internal/bench"
+)
+
+// A row the bench cannot trust has its verdict marked "?" and, under the
+// table, a line saying why.
+func TestRenderBench_MarksAndExplainsUntrustedRows(t *testing.T) {
+	rep := bench.Report{Broker: "127.0.0.1:5672", Rounds: 3, Scenarios: []bench.Scenario{
+		{Name: "publish", Unit: "msg/s", Raw: 100, Warren: 98, Ratio: 0.98, Goal: 0.95, GoalOn: "ratio", HigherIsBetter: true,
+			RawSpread: "80.0–140", WarrenSpread: "98.0–100", Rounds: 6, Untrusted: "the rounds spread 62% (…), more than the 3% between the figure and its goal"},
+		{Name: "consume", Unit: "msg/s", Raw: 100, Warren: 120, Ratio: 1.2, Goal: 0.95, GoalOn: "ratio", HigherIsBetter: true,
+			RawSpread: "99.0–101", WarrenSpread: "119–121", Rounds: 3},
+	}}
+	var b strings.Builder
+	if err := renderBench(&b, rep, palette{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	lines := strings.Split(out, "\n")
+	var publish, consume string
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "publish "):
+			publish = l
+		case strings.HasPrefix(l, "consume "):
+			consume = l
+		}
+	}
+	if !strings.HasSuffix(strings.TrimSpace(publish), "yes?") || !strings.HasSuffix(strings.TrimSpace(consume), "yes") {
+		t.Fatalf("rows:\n%s\nwant publish marked yes?, consume yes", out)
+	}
+	if !strings.Contains(out, "? publish (6 rounds): the rounds spread 62%") || strings.Contains(out, "? consume") {
+		t.Fatalf("no (or a wrong) line saying why publish is untrusted:\n%s", out)
+	}
+}
