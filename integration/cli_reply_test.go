@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -20,29 +19,8 @@ func TestCLI_ListenReplyAnswersCall(t *testing.T) {
 	exchange := t.Name() // the shared node: names of its own
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	listen := exec.CommandContext(ctx, bin, "listen", "--url", b.URI(), "--exchange", exchange, "--key", "authn.req.*", "--json", "--count", "1",
+	listen, stdout := startListenCLI(t, ctx, bin, "--url", b.URI(), "--exchange", exchange, "--key", "authn.req.*", "--json", "--count", "1",
 		"--reply", `{"Event-Category":"directory","Event-Name":"authn_resp","Auth-Method":"password","Auth-Password":"from-the-cli"}`)
-	stdout, err := listen.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := listen.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := listen.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening on queue") {
-				ready <- sc.Text()
-			}
-		}
-	}()
-	recv(t, ready, 30*time.Second, "warren listen's ready line")
 
 	out, code, took := runCLI(t, "call", "--url", b.URI(), "--exchange", exchange, "--key", "authn.req.example%2Ecom", "--timeout", "5s",
 		`{"Event-Category":"directory","Event-Name":"authn_req","Auth-Realm":"example.com","Auth-User":"alice"}`)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -186,29 +187,8 @@ func TestCLI_ListenPassiveReadyAndEveryBody(t *testing.T) {
 	bin := warrenCLI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "listen", "--url", b.URI(), "--exchange", "amq.topic", "--passive",
+	cmd, stdout := startListenCLI(t, ctx, bin, "--url", b.URI(), "--exchange", "amq.topic", "--passive",
 		"--key", "cli.#", "--count", "2")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening on queue") {
-				ready <- sc.Text()
-			}
-		}
-	}()
-	recv(t, ready, 30*time.Second, "the ready line on stderr")
 	ch := rawChannel(t, b)
 	publishJSON(t, ch, "amq.topic", "cli.a", `{"Event-Category": "broken",`)
 	if err := ch.PublishWithContext(ctx, "amq.topic", "cli.b", false, false, amqpPublishing("\x00\x01bin")); err != nil {
@@ -386,4 +366,36 @@ func TestCLI_BenchJSON(t *testing.T) {
 	if data, err := os.ReadFile(svg); err != nil || !strings.HasPrefix(string(data), "<svg") {
 		t.Fatalf("chart: %v %.40q", err, data)
 	}
+}
+
+// startListenCLI starts `warren listen args…` (bin) and returns once it
+// says on stderr that it listens, with its stdout to read the deliveries.
+func startListenCLI(t *testing.T, ctx context.Context, bin string, args ...string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"listen"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening on queue") {
+				select {
+				case ready <- sc.Text():
+				default:
+				}
+			}
+		}
+	}()
+	recv(t, ready, 30*time.Second, "warren listen's ready line on stderr")
+	return cmd, stdout
 }
