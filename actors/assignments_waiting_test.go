@@ -112,3 +112,177 @@ func BenchmarkAssignments_RequestThenGive(b *testing.B) {
 		})
 	}
 }
+
+// up brings connection id up as its connection actor would (brokerUp),
+// with fresh channels.
+func (r *waitRig) up(id, zone string, hidden bool, tags []string, fresh int) {
+	m := &brokerUp{broker: id, zone: zone, base: BrokerOf(id), tags: tags, hidden: hidden, maxConns: 1,
+		role: registry.Consume, conn: r.a.env.System.NewLocalPID("rig/conn-" + id)}
+	for range fresh {
+		m.channels = append(m.channels, r.next(id, zone))
+	}
+	if _, ok := r.a.watches[id]; !ok {
+		r.a.watches[id] = r.a.watches[r.b.id] // the sink
+	}
+	r.message()
+	r.a.onBrokerUp(m)
+}
+
+var rigChannels int
+
+func (r *waitRig) next(broker, zone string) *openedChannel {
+	rigChannels++
+	return &openedChannel{id: fmt.Sprintf("%s#%d", broker, rigChannels), broker: broker, zone: zone, closed: make(chan *amqp.Error, 1)}
+}
+
+// opened answers the connection's ask with n fresh channels.
+func (r *waitRig) opened(broker string, n int) {
+	m := &channelsOpened{broker: broker, asked: n}
+	for range n {
+		m.channels = append(m.channels, r.next(broker, r.a.brokers[broker].zone))
+	}
+	r.message()
+	r.a.onChannelsOpened(m)
+}
+
+// ask does what onRequest does, without the watch.
+func (r *waitRig) ask(key string, typ registry.ChannelType, zone, sticky, tag string, canMove bool) *consumer {
+	a := r.a
+	c := &consumer{pid: a.env.System.NewLocalPID("rig/" + key), typ: typ, role: registry.Consume, zone: zone, tag: tag,
+		canMove: canMove, created: time.Now()}
+	if sticky != "" {
+		c.sticky = sticky
+	}
+	a.seq++
+	c.seq = a.seq
+	a.consumers[c.pid.Id] = c
+	r.message()
+	a.place(c, "")
+	return c
+}
+
+// check fails t when the waiting index differs from a scan of every
+// consumer, or answers differently about a broker.
+func (r *waitRig) check(t *testing.T, step string) {
+	t.Helper()
+	diffs := r.a.waitDiffs(nil)
+	for _, b := range r.a.brokers {
+		diffs = append(diffs, r.a.waitDiffs(b)...)
+	}
+	if len(diffs) > 0 {
+		t.Fatalf("%s: the waiting index differs from a scan: %v", step, diffs)
+	}
+}
+
+// TestAssignments_WaitingIndexMatchesAScan walks the assignments actor
+// through what changes who waits — requests while no broker is up, brokers
+// and a hidden tagged one coming up, channels arriving, a drain moving
+// floats, channel exceptions (one paused), a broker going down, releases —
+// and compares its waiting index with a scan of every consumer after each
+// step: the queues, the next waiter and the count of waiters of each
+// broker, and wantOnUp's answer. A consumer changed behind the index's
+// back is caught.
+func TestAssignments_WaitingIndexMatchesAScan(t *testing.T) {
+	r := newWaitRig(t)
+	defer r.stop()
+	a := r.a
+	var floats []*consumer
+	for i := range 8 {
+		floats = append(floats, r.ask(fmt.Sprintf("f%d", i), registry.Float, "local", "", "", true))
+	}
+	tagged := []*consumer{r.ask("t0", registry.Sticky, "local", "", "rec", false), r.ask("t1", registry.Sticky, "local", "", "rec", false)}
+	sticky := r.ask("s0", registry.Sticky, "local", "b:2", "", false)
+	east := r.ask("e0", registry.Float, "east", "", "", false)
+	r.check(t, "all waiting, no broker up")
+	if n := len(a.waits.queues); n != 4 {
+		t.Fatalf("%d queues, want 4: floats of local, tagged rec, sticky b:2, floats of east", n)
+	}
+
+	r.up("a:1", "local", false, nil, 3)
+	r.check(t, "a:1 up with 3 channels")
+	if floats[0].ch == nil || floats[2].ch == nil || floats[3].ch != nil || tagged[0].ch != nil {
+		t.Fatalf("a:1's 3 channels did not go to the 3 oldest floats")
+	}
+	r.opened("a:1", 5)
+	r.check(t, "a:1 opened 5 more")
+	for _, c := range floats {
+		if c.ch == nil || c.ch.broker != "a:1" {
+			t.Fatalf("float %s has no channel of a:1", c.pid.Id)
+		}
+	}
+	r.up("h:9", "local", true, []string{"rec"}, 1)
+	r.check(t, "hidden h:9 up with 1 channel")
+	if tagged[0].ch == nil || tagged[1].ch != nil {
+		t.Fatalf("h:9's channel did not go to the oldest tagged consumer")
+	}
+	r.opened("h:9", 1)
+	r.up("b:2", "local", false, nil, 0)
+	r.check(t, "b:2 up")
+	if east.ch != nil || sticky.want != "b:2" || a.waits.wanting("b:2") != 1 {
+		t.Fatalf("east %v, sticky want %q, waiting for b:2 %d", east.ch, sticky.want, a.waits.wanting("b:2"))
+	}
+	r.opened("b:2", 1)
+	r.check(t, "b:2 opened 1")
+
+	r.message()
+	if err := a.drain("a:1", []string{"a:1"}, true); err != nil {
+		t.Fatal(err)
+	}
+	r.check(t, "a:1 drained: CanMove floats moving")
+	if !floats[0].moving || a.waits.wanting("b:2") != len(floats) {
+		t.Fatalf("float moving %v, waiting for b:2 %d, want %d movers", floats[0].moving, a.waits.wanting("b:2"), len(floats))
+	}
+	r.opened("b:2", 2)
+	r.check(t, "b:2 opened 2 for the movers")
+
+	// Channel exceptions on a tagged consumer's channel: the first one
+	// replaces it, the second one pauses it (out of the index).
+	c := tagged[1]
+	r.message()
+	a.onChannelClosed(&channelClosed{id: c.ch.id, err: &amqp.Error{Code: 406, Recover: true}})
+	r.check(t, "a channel exception")
+	if c.ch != nil || c.want != "h:9" {
+		t.Fatalf("after an exception: channel %v, want %q; want waiting for h:9", c.ch, c.want)
+	}
+	r.opened("h:9", 1)
+	r.check(t, "its replacement")
+	if c.ch == nil {
+		t.Fatal("no replacement channel")
+	}
+	r.message()
+	a.onChannelClosed(&channelClosed{id: c.ch.id, err: &amqp.Error{Code: 406, Recover: true}})
+	r.check(t, "a second channel exception: paused")
+	if c.timer == nil || c.wq != nil {
+		t.Fatalf("after two exceptions: timer %v, queue %v; want paused, out of the index", c.timer, c.wq)
+	}
+	r.message()
+	a.release(c.pid.Id)
+	r.check(t, "the paused consumer released")
+
+	r.message()
+	a.onBrokerDown("b:2", nil)
+	r.check(t, "b:2 down")
+	if sticky.want != "b:2" || sticky.ch != nil {
+		t.Fatalf("sticky of b:2: want %q ch %v; want waiting for b:2", sticky.want, sticky.ch)
+	}
+	for _, c := range []*consumer{east, sticky} {
+		r.message()
+		a.release(c.pid.Id)
+		r.check(t, "released "+c.pid.Id)
+	}
+
+	w := floats[len(floats)-1]
+	for _, c := range floats {
+		if c.wq != nil {
+			w = c
+			break
+		}
+	}
+	if w.wq == nil {
+		t.Fatal("no float waits after b:2 went down")
+	}
+	w.want = "z:9" // behind the index's back
+	if len(a.waitDiffs(nil)) == 0 {
+		t.Fatal("a consumer changed without waitIndex.update went unnoticed")
+	}
+}
