@@ -44,6 +44,7 @@ type assignments struct {
 	self     *actor.PID
 
 	watches map[string]chan<- *openedChannel // per connection: its channels' close watch (close_watch.go)
+	waits   waitIndex                        // the waiting consumers (assignments_waiting.go)
 	waitBuf []consumerSlot                   // waitingSlots' buffer
 }
 
@@ -86,8 +87,10 @@ type consumer struct {
 	excCount  int
 	lastExc   time.Time
 	timer     *time.Timer
-	reason    string // why it waits, as told (ChannelWaiting) and on its row; "" for none
-	reasonOf  string // the broker reason is about
+	reason    string     // why it waits, as told (ChannelWaiting) and on its row; "" for none
+	reasonOf  string     // the broker reason is about
+	wq        *waitQueue // its queue in waits while it waits (waitIndex.update)
+	wi        int        // its index in wq
 }
 
 // NewAssignmentsProps returns the props of the assignments actor, which
@@ -146,9 +149,11 @@ func (a *assignments) Receive(ctx actor.Context) {
 	case *retryAssign:
 		if c := a.consumers[m.consumer]; c != nil && c.ch == nil {
 			c.timer = nil
+			a.waits.update(c)
 			a.place(c, "")
 		}
 	}
+	a.checkWaits(nil)
 	a.flush()
 }
 
@@ -230,18 +235,14 @@ func (a *assignments) slots() []consumerSlot {
 }
 
 // waitingSlots returns the slots of the consumers waiting for a channel,
-// the only ones nextWaiter, channelsToAsk and wantOnUp look at: they run
-// for every channel opened, and after a reconnect 1,000 listeners wait
-// while the channels come in, so listing every consumer each time was
-// quadratic, in allocations too. The slice is reused: valid until the
-// next call.
+// from the waiting index, for wantOnUp when a connection comes up. The
+// rules that run for every channel opened (nextWaiter, channelsToAsk) are
+// not given a list at all: the index answers them (waitIndex.next,
+// wanting), since listing even the waiters alone for each channel was
+// quadratic when 20,000 listeners wait for their first channels. The
+// slice is reused: valid until the next call.
 func (a *assignments) waitingSlots() []consumerSlot {
-	a.waitBuf = a.waitBuf[:0]
-	for _, c := range a.consumers {
-		if (c.ch == nil || c.moving) && c.timer == nil {
-			a.waitBuf = append(a.waitBuf, c.slot())
-		}
-	}
+	a.waitBuf = a.waits.slots(a.waitBuf[:0])
 	return a.waitBuf
 }
 
@@ -275,10 +276,12 @@ func (a *assignments) place(c *consumer, avoid string) {
 	b := a.brokers[pickBroker(c.slot(), a.brokerSlots(), avoid)]
 	if c.moving && (b == nil || a.draining[b.id]) {
 		c.want = ""
+		a.waits.update(c)
 		return
 	}
 	if b == nil {
 		c.want = c.sticky
+		a.waits.update(c)
 		a.wait(c)
 		return
 	}
@@ -291,6 +294,7 @@ func (a *assignments) place(c *consumer, avoid string) {
 		return
 	}
 	c.want = b.id
+	a.waits.update(c)
 	if !c.moving { // a moving consumer keeps its row: it still holds its channel
 		a.wait(c)
 	}
@@ -308,7 +312,8 @@ func (a *assignments) wait(c *consumer) {
 // demand asks b for as many channels as consumers wait for it, less those
 // already on their way.
 func (a *assignments) demand(b *brokerInfo) {
-	if n := channelsToAsk(a.waitingSlots(), b.id, b.opening, len(a.pools[b.id]), a.poolTarget(b)); n > 0 {
+	a.checkWaits(b)
+	if n := channelsFor(a.waits.wanting(b.id), b.opening, len(a.pools[b.id]), a.poolTarget(b)); n > 0 {
 		a.ask(b, n)
 	}
 }
@@ -326,6 +331,7 @@ func (a *assignments) assign(c *consumer, ch *openedChannel) {
 		a.log.Info("consumer moved off a draining broker", "consumer", c.pid.Id, "from", c.ch.id, "to", ch.id)
 	}
 	c.ch, c.want = ch, ""
+	a.waits.update(c)
 	c.reason, c.reasonOf = "", ""
 	c.state, c.assigned = registry.Assigned, time.Now()
 	a.owner[ch.id] = c
@@ -391,9 +397,9 @@ func (a *assignments) releaseOne(key, id string) bool {
 func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
 	a.track(ch)
 	a.watchChannel(ch)
-	slots := a.waitingSlots()
-	if i := nextWaiter(slots, a.slotOf(b)); i >= 0 {
-		a.assign(a.consumers[slots[i].Key], ch)
+	a.checkWaits(b)
+	if c := a.waits.next(a.slotOf(b)); c != nil {
+		a.assign(c, ch)
 		return
 	}
 	if surplus(len(a.pools[b.id]), a.poolTarget(b)) { // asked for a waiter that found another channel
@@ -438,6 +444,7 @@ func (a *assignments) onBrokerUp(m *brokerUp) {
 	for _, key := range wantOnUp(a.waitingSlots(), a.slotOf(b), a.brokerSlots()) {
 		c := a.consumers[key]
 		c.want = b.id
+		a.waits.update(c)
 		if c.reason != "" { // it waited on a full connection of this broker
 			a.explain(c, c.reasonOf, "")
 		}
@@ -470,6 +477,7 @@ func (a *assignments) onBrokerDown(id string, why error) {
 			a.lose(c, why)
 		} else {
 			c.want = ""
+			a.waits.update(c)
 		}
 	}
 	for _, m := range moved {
@@ -487,6 +495,7 @@ func (a *assignments) lose(c *consumer, why error) {
 	a.untrack(ch.id)
 	delete(a.owner, ch.id)
 	c.ch, c.reconnect, c.moving = nil, true, false
+	a.waits.update(c)
 	a.env.Send(c.pid, &ChannelLost{ID: ch.id, Broker: ch.broker, Err: why})
 }
 
@@ -673,6 +682,7 @@ func (a *assignments) onChannelClosed(m *channelClosed) {
 		a.wait(c)
 		env, self, id := a.env, a.env.PID(AssignmentsName), c.pid.Id
 		c.timer = time.AfterFunc(delay, func() { env.Send(self, &retryAssign{consumer: id}) })
+		a.waits.update(c)
 		return
 	}
 	a.place(c, "")
@@ -684,6 +694,7 @@ func (a *assignments) release(id string) {
 		return
 	}
 	delete(a.consumers, id)
+	a.waits.remove(c)
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -841,6 +852,7 @@ func (a *assignments) drain(broker string, ids []string, on bool) error {
 		for _, c := range a.consumers { // moves not done yet are called off
 			if c.moving && c.ch != nil && c.ch.broker == id {
 				c.moving, c.want = false, ""
+				a.waits.update(c)
 			}
 		}
 		if b := a.brokers[id]; b != nil && b.up {
@@ -866,12 +878,14 @@ func (a *assignments) moveOff(id string) {
 		switch s.Do {
 		case drainMove:
 			c.moving, c.want = true, ""
+			a.waits.update(c)
 		case drainLose:
 			ch := c.ch
 			a.lose(c, &BrokerError{Broker: id, Op: "drain", Err: ErrDraining})
 			a.closeChannel(ch)
 		case drainReplace:
 			c.want = ""
+			a.waits.update(c)
 		}
 	}
 	for _, s := range steps {

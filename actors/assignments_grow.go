@@ -51,6 +51,7 @@ func (a *assignments) spill(b *brokerInfo) {
 		}
 		if o := a.brokers[pickBroker(c.slot(), brokers, b.id)]; o != nil && o.up && !o.full && o.id != b.id {
 			c.want = o.id
+			a.waits.update(c)
 			asked[o.id] = o
 		}
 	}

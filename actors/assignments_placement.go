@@ -234,7 +234,13 @@ func channelsToAsk(consumers []consumerSlot, broker string, opening, pooled, tar
 			n++
 		}
 	}
-	return max(0, n+max(0, target-pooled)-opening)
+	return channelsFor(n, opening, pooled, target)
+}
+
+// channelsFor is channelsToAsk for a broker that waiting consumers wait
+// for: the actor counts them in its waiting index.
+func channelsFor(waiting, opening, pooled, target int) int {
+	return max(0, waiting+max(0, target-pooled)-opening)
 }
 
 // surplus reports whether a fresh channel nobody waits for is one too many

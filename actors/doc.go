@@ -20,7 +20,10 @@
 // returns the next state and the actions the actor carries out) and the
 // assignments' placement rules (assignments_placement.go: pickBroker,
 // nextWaiter, channelsToAsk, surplus, wantOnUp, movesOnDown, exceptionRetry,
-// classifyClose).
+// classifyClose). The two the assignments actor needs for every channel
+// opened, nextWaiter and channelsToAsk, it answers from an index of its
+// waiting consumers instead (assignments_waiting.go), which its tests
+// check against the rules over a scan of every consumer.
 //
 // # Ownership
 //
