@@ -63,6 +63,21 @@ func TestListenerFSM_AConflictingExchangeFailsAtTheFirstRefusal(t *testing.T) {
 		t.Fatalf("the same refusal again logged %v, want at DEBUG", lv)
 	}
 
+	t.Run("a drain begun before the channel's close", func(t *testing.T) {
+		// warren listen drains as soon as it reads the failed state: the
+		// close that follows is the same refusal, not news.
+		f := fsmFixtures()["declaring"]
+		f, _ = step(t, f, levent{kind: evTopology, topo: &topologyDone{gen: f.Gen, setup: f.Setup, err: replayErr}})
+		f, _ = step(t, f, levent{kind: evDrain})
+		if f.State != registry.ListenerDraining {
+			t.Fatalf("after the drain: %s", render(f, nil))
+		}
+		got, effs := step(t, f, levent{kind: evLost, id: f.ChID, err: conflict})
+		if lv := logLevels(effs, effDropChannel); len(lv) != 1 || lv[0] != "DEBUG" {
+			t.Fatalf("the channel's loss to the refusal during a drain logged %v, want at DEBUG: %s", lv, render(got, effs))
+		}
+	})
+
 	t.Run("the channel's close first", func(t *testing.T) {
 		f := fsmFixtures()["declaring"]
 		got, effs := step(t, f, levent{kind: evLost, id: f.ChID, err: conflict})

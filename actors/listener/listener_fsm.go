@@ -386,7 +386,8 @@ func (f *listenerFSM) lost(ev levent, out *effects) {
 		msg += ": " + redact.Error(ev.err)
 	}
 	var ae *amqp.Error
-	refusal := (f.State == registry.ListenerDeclaring || f.State == registry.ListenerFailed) && errors.As(ev.err, &ae) && ae.Recover
+	isAMQP := errors.As(ev.err, &ae) // not in the condition below: the drain case needs ae too
+	refusal := (f.State == registry.ListenerDeclaring || f.State == registry.ListenerFailed) && isAMQP && ae.Recover
 	level := slog.LevelWarn
 	switch {
 	case refusal: // the refusal is logged once, here or by the replay's result
