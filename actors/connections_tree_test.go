@@ -56,12 +56,22 @@ func TestConnections_ListenersPastChannelMaxConsumeOnAnotherConnection(t *testin
 			t.Fatalf("queue cm-%d-q: %+v", i, q)
 		}
 	}
+	// A listener consumes once its channel is assigned; the assignments
+	// actor writes its rows after it sends the assignments: wait for them.
 	on := map[string]int{}
-	for _, a := range tree.Registry().Assignments() {
-		if a.Consumer != "" && a.State == registry.Assigned {
-			on[a.Broker]++
+	treetest.Eventually(t, tree, 10*time.Second, "ten assigned rows", func() bool {
+		clear(on)
+		for _, a := range tree.Registry().Assignments() {
+			if a.Consumer != "" && a.State == registry.Assigned {
+				on[a.Broker]++
+			}
 		}
-	}
+		total := 0
+		for _, k := range on {
+			total += k
+		}
+		return total == n
+	})
 	conns := connsOf(tree, id)
 	if len(conns) < 4 || len(on) < 4 {
 		t.Fatalf("%d connections, listeners on %v: want the ten spread over at least four", len(conns), on)
