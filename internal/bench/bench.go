@@ -119,9 +119,12 @@ type scenario struct {
 	raw     func(ctx context.Context, e *env) ([]float64, error) // nil: Warren only
 	warren  func(ctx context.Context, e *env) ([]float64, error)
 	node    bool // kills and restarts the broker: only on a node of its own
-	// cpu appends to the side's figures the process's CPU time per message
-	// (its first figure is a rate in msg/s): the client's own, the broker
-	// being another process.
+	// cpu replaces the side's last value, the number of messages it sent,
+	// with the process's CPU time per message over the whole side (setup
+	// and the wait for the broker to read its publishes included): the
+	// client's own, the broker being another process. It was the CPU time
+	// over the rate times the side's wall time, which counted messages
+	// never sent for a side whose end waited on the broker.
 	cpu bool
 }
 
@@ -215,15 +218,15 @@ func runRound(ctx context.Context, e *env, opts Options, s scenario, i, n, round
 		if err != nil {
 			return err
 		}
-		cpu0, wall0 := cpuTime(), time.Now()
+		cpu0 := cpuTime()
 		vals, err := f(ctx, e)
 		stopProfile()
 		if err != nil {
 			return fmt.Errorf("%s (%s, round %d): %w", s.name, side, round, err)
 		}
-		if s.cpu {
-			msgs := vals[0] * time.Since(wall0).Seconds()
-			vals = append(vals, float64(cpuTime()-cpu0)/float64(time.Microsecond)/max(msgs, 1))
+		if s.cpu { // the side's last value is how many messages it sent
+			msgs := vals[len(vals)-1]
+			vals = append(vals[:len(vals)-1], float64(cpuTime()-cpu0)/float64(time.Microsecond)/max(msgs, 1))
 		}
 		for k, v := range vals {
 			if side == "raw" {

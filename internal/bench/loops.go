@@ -23,9 +23,9 @@ func latencies(ctx context.Context, d time.Duration, one func() error) ([]float6
 
 // perSecond runs n goroutines until d passes, each calling the one its
 // worker returns (worker sets a goroutine up; release, if not nil, ends
-// it), and returns the successful calls per second. The first error ends
-// the round.
-func perSecond(ctx context.Context, d time.Duration, n int, worker func() (one func() error, release func(), err error)) ([]float64, error) {
+// it), and returns the successful calls per second and their number. The
+// first error ends the round.
+func perSecond(ctx context.Context, d time.Duration, n int, worker func() (one func() error, release func(), err error)) (float64, int, error) {
 	var calls atomic.Int64
 	var first atomic.Pointer[error]
 	start := time.Now()
@@ -48,7 +48,25 @@ func perSecond(ctx context.Context, d time.Duration, n int, worker func() (one f
 	}
 	wg.Wait()
 	if err := first.Load(); err != nil {
-		return nil, *err
+		return 0, 0, *err
 	}
-	return []float64{float64(calls.Load()) / time.Since(start).Seconds()}, ctx.Err()
+	return float64(calls.Load()) / time.Since(start).Seconds(), int(calls.Load()), ctx.Err()
+}
+
+// counted is the figures of a side of a cpu scenario: its rate, then the
+// number of messages it sent, which runRound divides the side's CPU time
+// by (and takes off the figures).
+func counted(perSec float64, n int, err error) ([]float64, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []float64{perSec, float64(n)}, nil
+}
+
+// rated is the figures of a side whose only figure is its rate.
+func rated(perSec float64, _ int, err error) ([]float64, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []float64{perSec}, nil
 }

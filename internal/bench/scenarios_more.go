@@ -111,7 +111,7 @@ func rawRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	defer stop()
-	return perSecond(ctx, e.opts.Duration, rpcCallers, func() (func() error, func(), error) {
+	return rated(perSecond(ctx, e.opts.Duration, rpcCallers, func() (func() error, func(), error) {
 		ch, err := e.raw.Channel()
 		if err != nil {
 			return nil, nil, err
@@ -122,7 +122,7 @@ func rawRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
 			return nil, nil, err
 		}
 		return func() error { return rawCall(ch, replies, q) }, func() { ch.Close() }, nil
-	})
+	}))
 }
 
 // warrenRPCThroughput runs rpcCallers goroutines calling Tree.Call.
@@ -136,12 +136,12 @@ func warrenRPCThroughput(ctx context.Context, e *env) ([]float64, error) {
 	if _, err := e.tree.Call(ctx, r); err != nil {
 		return nil, err
 	}
-	return perSecond(ctx, e.opts.Duration, rpcCallers, func() (func() error, func(), error) {
+	return rated(perSecond(ctx, e.opts.Duration, rpcCallers, func() (func() error, func(), error) {
 		return func() error {
 			_, err := e.tree.Call(ctx, r)
 			return err
 		}, nil, nil
-	})
+	}))
 }
 
 // acquisitions is how many channels one round of the channel scenario
