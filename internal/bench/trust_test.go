@@ -10,6 +10,7 @@ import (
 // its figure and its goal, and trusted when the gap is the wider.
 func TestTrust_SpreadAgainstTheGapToTheGoal(t *testing.T) {
 	ratio := figure{name: "publish", unit: "msg/s", goal: 0.95, higherIsBetter: true}
+	lowRatio := figure{name: "channel", unit: "µs", goal: 0.5}
 	value := figure{name: "idle heap", unit: "KiB", goal: 8, goalOn: "value"}
 	for _, tc := range []struct {
 		name           string
@@ -21,6 +22,8 @@ func TestTrust_SpreadAgainstTheGapToTheGoal(t *testing.T) {
 		{"tight rounds, ratio well past the goal", ratio, []float64{100, 101, 99}, []float64{120, 121, 119}, false, ""},
 		{"tight rounds, ratio well short of the goal", ratio, []float64{100, 101, 99}, []float64{60, 61, 59}, false, ""},
 		{"rounds spread 60%, ratio 3% past the goal", ratio, []float64{100, 140, 80}, []float64{98, 100, 99}, true, "raw 80.0–140"},
+		{"a ratio far under a lower-is-better goal, spread less than its own gap", lowRatio, []float64{452, 382, 469}, []float64{67.7, 64.3, 102}, false, ""},
+		{"a ratio just under a lower-is-better goal, spread past it", lowRatio, []float64{100, 130, 90}, []float64{45, 46, 44}, true, "raw 90.0–130"},
 		{"one round: nothing to compare", ratio, []float64{100}, []float64{50}, false, ""},
 		{"value goal, tight", value, nil, []float64{7, 7.1, 6.9}, false, ""},
 		{"value goal, spread across the goal", value, nil, []float64{5, 7.5, 11}, true, "warren 5.00–11.0"},
