@@ -341,7 +341,7 @@ func (a *assignments) assign(c *consumer, ch *openedChannel) {
 }
 
 func (a *assignments) notifyAssigned(c *consumer) {
-	m := &ChannelAssigned{ID: c.ch.id, Channel: c.ch.ch, Link: c.ch.link, Broker: c.ch.broker, Zone: c.ch.zone, Reconnect: c.reconnect}
+	m := &ChannelAssigned{ID: c.ch.id, Channel: c.ch.ch, Link: c.ch.link, Exchanges: c.ch.exchanges, Broker: c.ch.broker, Zone: c.ch.zone, Reconnect: c.reconnect}
 	if n := len(c.olds); n > 0 {
 		m.MovedFrom, m.Reconnect = c.olds[n-1].id, true
 	}

@@ -46,9 +46,12 @@ type ReleaseChannel struct {
 // ChannelAssigned tells a consumer it owns Channel. Reconnect is true when it
 // replaces a lost channel: the consumer re-declares its topology on it.
 type ChannelAssigned struct {
-	ID        string
-	Channel   *amqp.Channel
-	Link      *Link // the connection's socket, to guard writes on Channel (may be nil)
+	ID      string
+	Channel *amqp.Channel
+	Link    *Link // the connection's socket, to guard writes on Channel (may be nil)
+	// Exchanges the channel's connection declared when it connected, which
+	// a consumer may take as existing (nil: none known).
+	Exchanges *ExchangeSet
 	Broker    string
 	Zone      string
 	Reconnect bool
@@ -223,6 +226,7 @@ type openedChannel struct {
 	id, broker, zone string
 	ch               *amqp.Channel
 	link             *Link
+	exchanges        *ExchangeSet     // what its connection declared (nil when not known)
 	closed           chan *amqp.Error // buffered; registered right after opening
 }
 

@@ -28,6 +28,7 @@ type session struct {
 	prechannels []*openedChannel
 	refused     []string        // exchanges and bindings the broker refused to declare, with its reason
 	declared    map[string]bool // the recorded topology entries the dial declared, by id
+	exchanges   *ExchangeSet    // the exchanges the dial declared, handed with every channel
 }
 
 var channelSeq atomic.Uint64
@@ -71,11 +72,12 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot, topo []registry.Topolo
 		return nil, stage, &BrokerError{Broker: spec.ID, Op: "dial", Err: err}
 	}
 	s := &session{
-		conn:   conn,
-		link:   link,
-		stop:   make(chan struct{}),
-		closes: conn.NotifyClose(make(chan *amqp.Error, 1)),
-		blocks: conn.NotifyBlocked(make(chan amqp.Blocking, 4)),
+		conn:      conn,
+		link:      link,
+		exchanges: &ExchangeSet{},
+		stop:      make(chan struct{}),
+		closes:    conn.NotifyClose(make(chan *amqp.Error, 1)),
+		blocks:    conn.NotifyBlocked(make(chan amqp.Blocking, 4)),
 	}
 	go link.watchdog(writeStallLimit(conn.Config.Heartbeat), s.stop)
 	if s.ctrl, err = conn.Channel(); err != nil {
@@ -107,6 +109,7 @@ func dial(spec BrokerSpec, plan dialPlan, slot *dialSlot, topo []registry.Topolo
 		var ae *amqp.Error
 		switch {
 		case err == nil:
+			s.exchanges.applied(step)
 		case errors.As(err, &ae) && ae.Recover:
 			// A channel exception (406: another client declared it with other
 			// flags, 403, 404 for a binding to a missing exchange): that
@@ -187,7 +190,7 @@ func (s *session) stream(spec BrokerSpec, n int, emit func(chans []*openedChanne
 				opened.Add(1)
 				emit([]*openedChannel{{
 					id:     spec.ID + "#" + itoa(int(channelSeq.Add(1))),
-					broker: spec.ID, zone: spec.Zone, ch: ch, link: s.link,
+					broker: spec.ID, zone: spec.Zone, ch: ch, link: s.link, exchanges: s.exchanges,
 					closed: ch.NotifyClose(make(chan *amqp.Error, 1)),
 				}}, 1, nil)
 			}

@@ -273,8 +273,11 @@ func (c *connection) onApplyTopology(m *ApplyTopology) {
 	s, id := c.sess, c.spec.ID
 	c.env.Go(func() { // ends when the command does, or the session's socket closes
 		err := s.control(m.Change.run)
-		if err != nil {
+		switch {
+		case err != nil:
 			err = &BrokerError{Broker: id, Op: m.Change.String(), Err: err}
+		default:
+			s.exchanges.applied(m.Change)
 		}
 		m.Reply <- err
 	})
@@ -316,7 +319,9 @@ func (c *connection) catchUp(s *session) {
 		for _, ch := range missed {
 			if err := s.control(ch.run); err != nil {
 				log.Error("recorded topology not declared", "err", (&BrokerError{Broker: id, Op: ch.String(), Err: err}).Error())
+				continue
 			}
+			s.exchanges.applied(ch)
 		}
 	})
 }

@@ -50,10 +50,10 @@ type bindingApplied struct {
 
 // startReplay replays the recorded topology on the channel of gen.
 func (l *listener) startReplay(gen, setup uint64) {
-	ch, cmds, spec, env, self := l.ch, append([]command(nil), l.fsm.Cmds...), l.shared.spec, l.env, l.shared.self
+	ch, known, cmds, spec, env, self := l.ch, l.known, append([]command(nil), l.fsm.Cmds...), l.shared.spec, l.env, l.shared.self
 	l.shared.setupPending.Store(true)
 	l.ops.run(goroutine, func() {
-		queue, deliveries, unbound, err := replay(ch, *spec, cmds)
+		queue, deliveries, unbound, err := replay(ch, *spec, cmds, known)
 		env.Send(self, &topologyDone{gen: gen, setup: setup, queue: queue, deliveries: deliveries, unbound: unbound,
 			replayed: bindingsOf(cmds), err: err})
 	})

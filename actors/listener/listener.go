@@ -43,6 +43,7 @@ type listener struct {
 
 	ops     channelOps
 	ch      *amqp.Channel
+	known   *actors.ExchangeSet    // the exchanges ch's connection declared: the replay need not check them
 	cancels <-chan string          // ch's consumer-cancel notifications, drained by its forwarders
 	state   registry.ListenerState // the state the row shows
 	lastErr string

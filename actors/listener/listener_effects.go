@@ -79,7 +79,7 @@ func (l *listener) doWaitingReason(_ actor.Context, e effect) {
 // doTakeChannel holds e's channel under generation e.gen.
 func (l *listener) doTakeChannel(_ actor.Context, e effect) {
 	m := e.assigned
-	l.ch = m.Channel
+	l.ch, l.known = m.Channel, m.Exchanges
 	l.shared.cur.Store(l.shared.current().withChannel(e.gen, m))
 	// Drained by the forwarders of this channel's consumers, which also
 	// watch for it while they wait for a worker: an undrained Notify chan
@@ -90,7 +90,7 @@ func (l *listener) doTakeChannel(_ actor.Context, e effect) {
 // doDropChannel lets go of a lost channel: generation e.gen holds none.
 func (l *listener) doDropChannel(_ actor.Context, e effect) {
 	l.shared.cur.Store(l.shared.current().lost(e.gen))
-	l.ch, l.cancels = nil, nil
+	l.ch, l.known, l.cancels = nil, nil, nil
 	l.stopTimer()
 	l.shared.setupPending.Store(false) // a replay on the lost channel reports stale
 	l.shared.wakeDrain()

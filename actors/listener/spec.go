@@ -160,7 +160,11 @@ func FederatorSpec(parent Spec, broker, zone, localZone string) Spec {
 // of other flags (406) fails the replay before the queue exists, and
 // nothing is left on the broker. A refusal after the declare (a bind's
 // 403, a consume refused) leaves the queue until it is consumed once or
-// deleted. An Exclusive queue goes with its connection.
+// deleted. An exchange the channel's connection declared itself (the
+// configured exchanges, those of Tree.DeclareExchange) is not checked
+// again (actors.ExchangeSet): if another client deleted it since, the bind
+// is refused after the declare, as above. An Exclusive queue goes with its
+// connection.
 type QueueSpec struct {
 	Name       string
 	Durable    bool

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/warrenmq/warren/actors"
 )
 
 // A listener records every topology command it issues, in order, and
@@ -126,15 +127,18 @@ func bindingsOf(cmds []command) []Binding {
 
 // replay runs the record on ch and returns the unbinds it applied. The
 // queue's name was chosen once, when the listener was made (Kazoo names an
-// anonymous queue once too): every replay declares the same queue.
-func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries <-chan amqp.Delivery, unbound []Binding, err error) {
+// anonymous queue once too): every replay declares the same queue. known
+// are the exchanges ch's connection declared (may be nil).
+func replay(ch *amqp.Channel, s Spec, cmds []command, known *actors.ExchangeSet) (queue string, deliveries <-chan amqp.Delivery, unbound []Binding, err error) {
 	queue = s.Queue.Name
+	var declared map[string]bool // exchanges the check declared: their binds need not again
 	for _, c := range cmds {
 		switch c.kind {
 		case cmdDeclareQueue:
 			if s.Queue.AutoDelete {
-				if bad, cerr := checkExchanges(ch, cmds); cerr != nil {
-					return queue, nil, unbound, &replayError{cmd: bad, queue: queue, err: cerr, precheck: true}
+				var bad command
+				if declared, bad, err = checkExchanges(ch, cmds, known); err != nil {
+					return queue, nil, unbound, &replayError{cmd: bad, queue: queue, err: err, precheck: true}
 				}
 			}
 			var q amqp.Queue
@@ -145,7 +149,9 @@ func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries 
 		case cmdQos:
 			err = ch.Qos(s.Prefetch, 0, false)
 		case cmdBind:
-			err = bind(ch, queue, c.binding)
+			b := c.binding
+			b.Declare = b.Declare && !declared[b.Exchange]
+			err = bind(ch, queue, b)
 		case cmdUnbind:
 			if err = ch.QueueUnbind(queue, c.binding.RoutingKey, c.binding.Exchange, c.binding.Args); err == nil {
 				unbound = append(unbound, c.binding)
@@ -174,9 +180,11 @@ func replay(ch *amqp.Channel, s Spec, cmds []command) (queue string, deliveries 
 // every exchange its bindings name exists (declaring those a binding asks
 // to declare): RabbitMQ deletes an auto-delete queue when its last consumer
 // goes, so one declared and then never consumed, because a bind was
-// refused, would stay on the broker for good. It returns the bind command
-// whose exchange the broker refused (the channel is closed then).
-func checkExchanges(ch *amqp.Channel, cmds []command) (command, error) {
+// refused, would stay on the broker for good. An exchange the channel's
+// connection declared (known) is not asked about again. It returns the
+// exchanges it declared, or the bind command whose exchange the broker
+// refused (the channel is closed then).
+func checkExchanges(ch *amqp.Channel, cmds []command, known *actors.ExchangeSet) (declared map[string]bool, bad command, err error) {
 	seen := map[string]bool{}
 	for _, c := range cmds {
 		b := c.binding
@@ -184,18 +192,24 @@ func checkExchanges(ch *amqp.Channel, cmds []command) (command, error) {
 			continue
 		}
 		seen[b.Exchange] = true
-		var err error
-		if b.Declare {
-			err = ch.ExchangeDeclare(b.Exchange, b.Kind, b.Durable, b.AutoDelete, b.Internal, false, nil)
-		} else {
+		switch {
+		case b.Declare:
+			if err = ch.ExchangeDeclare(b.Exchange, b.Kind, b.Durable, b.AutoDelete, b.Internal, false, nil); err == nil {
+				if declared == nil {
+					declared = map[string]bool{}
+				}
+				declared[b.Exchange] = true
+			}
+		case known.Has(b.Exchange):
+		default:
 			// Passive: the kind and flags are not compared, only the name.
 			err = ch.ExchangeDeclarePassive(b.Exchange, b.Kind, false, false, false, false, nil)
 		}
 		if err != nil {
-			return c, err
+			return nil, c, err
 		}
 	}
-	return command{}, nil
+	return declared, command{}, nil
 }
 
 // bind binds queue with b on ch, declaring b's exchange first when b asks.
