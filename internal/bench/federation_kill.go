@@ -63,29 +63,8 @@ func (r *fedRig) killTest(ctx context.Context, e *env, exchange string) (killRes
 	}
 	stop()
 	acked := <-confirmed
-	// Wait for every confirmed message, or until none arrived for killQuiet.
-	for {
-		t.mu.Lock()
-		missing, changed := 0, t.changed
-		for seq := range acked {
-			if !t.seen(seq) {
-				missing++
-			}
-		}
-		t.mu.Unlock()
-		if missing == 0 {
-			break
-		}
-		select {
-		case <-changed:
-		case <-time.After(killQuiet):
-			missing = -1
-		case <-ctx.Done():
-			return killResult{}, ctx.Err()
-		}
-		if missing < 0 {
-			break
-		}
+	if err := waitDelivered(ctx, t, acked); err != nil {
+		return killResult{}, err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -105,6 +84,32 @@ func (r *fedRig) killTest(ctx context.Context, e *env, exchange string) (killRes
 		}
 	}
 	return k, nil
+}
+
+// waitDelivered waits until every message of acked reached the local
+// node, or none arrived for killQuiet: what is missing then is lost.
+func waitDelivered(ctx context.Context, t *tally, acked map[int64]bool) error {
+	for {
+		t.mu.Lock()
+		all, changed := true, t.changed
+		for seq := range acked {
+			if !t.seen(seq) {
+				all = false
+				break
+			}
+		}
+		t.mu.Unlock()
+		if all {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-time.After(killQuiet):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // wait waits d, or until ctx ends: a phase's length, not a wait for a
@@ -137,7 +142,7 @@ func (p *steadyPublisher) publish(ctx context.Context) map[int64]bool {
 		conn    *amqp.Connection
 		ch      *amqp.Channel
 		pending = map[int64]*amqp.DeferredConfirmation{}
-		lost    bool // the connection was lost: say so once back
+		down    bool // the connection was lost: say so once back
 		dialed  time.Time
 	)
 	settle := func(all bool) {
@@ -159,7 +164,7 @@ func (p *steadyPublisher) publish(ctx context.Context) map[int64]bool {
 		if conn != nil {
 			_ = conn.Close()
 		}
-		conn, ch, lost = nil, nil, true
+		conn, ch, down = nil, nil, true
 		settle(true)
 	}
 	tick := time.NewTicker(time.Second / killRate)
@@ -201,8 +206,8 @@ func (p *steadyPublisher) publish(ctx context.Context) map[int64]bool {
 				continue
 			}
 			conn = c
-			if lost {
-				lost = false
+			if down {
+				down = false
 				select {
 				case p.back <- struct{}{}:
 				default:
