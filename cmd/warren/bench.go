@@ -144,6 +144,27 @@ func (a *app) bench(cmd *cobra.Command) error {
 	return renderBench(a.stdout, rep, a.palette(a.stdout))
 }
 
+// benchVerdict is a row's goal and whether Warren meets it, as the table
+// shows them: "-" and "-" for an informational row.
+func benchVerdict(s bench.Scenario, p palette) (goal, met string) {
+	if s.Informational() {
+		return "-", "-"
+	}
+	goal = "≥"
+	if !s.HigherIsBetter {
+		goal = "≤"
+	}
+	goal += bench.Format(s.Goal)
+	if s.GoalOn == "ratio" {
+		goal += " raw"
+	}
+	met = p.paint("no", red)
+	if s.Met() {
+		met = p.paint("yes", green)
+	}
+	return goal, met
+}
+
 // renderBench prints the report as a table.
 func renderBench(w io.Writer, rep bench.Report, p palette) error {
 	fmt.Fprintf(w, "broker %s, %d rounds per scenario (median, then min-max of the rounds)\n", rep.Broker, rep.Rounds)
@@ -151,22 +172,13 @@ func renderBench(w io.Writer, rep bench.Report, p palette) error {
 	fmt.Fprintln(tw, "SCENARIO\tUNIT\tRAW\tWARREN\tRATIO\tGOAL\tMET")
 	for _, s := range rep.Scenarios {
 		raw, ratio := "-", "-"
-		if s.Raw != 0 {
+		if s.HasRaw() {
 			raw = fmt.Sprintf("%s (%s)", bench.Format(s.Raw), s.RawSpread)
+		}
+		if s.Raw != 0 {
 			ratio = fmt.Sprintf("%.2f", s.Ratio)
 		}
-		goal := "≥"
-		if !s.HigherIsBetter {
-			goal = "≤"
-		}
-		goal += bench.Format(s.Goal)
-		if s.GoalOn == "ratio" {
-			goal += " raw"
-		}
-		met := p.paint("no", red)
-		if s.Met() {
-			met = p.paint("yes", green)
-		}
+		goal, met := benchVerdict(s, p)
 		if s.Untrusted != "" {
 			met += "?"
 		}

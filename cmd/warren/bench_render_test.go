@@ -38,3 +38,25 @@ func TestRenderBench_MarksAndExplainsUntrustedRows(t *testing.T) {
 		t.Fatalf("no (or a wrong) line saying why publish is untrusted:\n%s", out)
 	}
 }
+
+// An informational row (no goal) shows "-" for its goal and verdict, and
+// a raw figure of 0 (no message lost) as a figure, not as a missing one.
+func TestRenderBench_InformationalRowHasNoVerdict(t *testing.T) {
+	rep := bench.Report{Broker: "127.0.0.1:5672", Rounds: 3, Scenarios: []bench.Scenario{
+		{Name: "lost", Unit: "msgs", Raw: 0, Warren: 2, GoalOn: "ratio", RawSpread: "0.00–0.00", WarrenSpread: "1.00–3.00", Rounds: 3},
+	}}
+	var b strings.Builder
+	if err := renderBench(&b, rep, palette{}); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, "lost ") {
+			row = l
+		}
+	}
+	f := strings.Fields(row)
+	if len(f) != 9 || f[2] != "0.00" || f[6] != "-" || f[7] != "-" || f[8] != "-" {
+		t.Fatalf("row %q: want raw 0.00, ratio, goal and verdict \"-\"", row)
+	}
+}

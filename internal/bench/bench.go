@@ -42,8 +42,21 @@ type Scenario struct {
 	Untrusted string `json:"untrusted,omitempty"`
 }
 
-// Met reports whether Warren meets the scenario's goal.
+// Informational reports whether the row has no goal (Goal 0): a figure to
+// read, such as messages lost in a kill test, not a verdict; the table
+// shows "-" for its goal and verdict.
+func (s Scenario) Informational() bool { return s.Goal == 0 }
+
+// HasRaw reports whether the row has a raw figure, 0 included (the
+// rounds of a counterpart were run).
+func (s Scenario) HasRaw() bool { return s.RawSpread != "" }
+
+// Met reports whether Warren meets the scenario's goal; an informational
+// row has none to meet.
 func (s Scenario) Met() bool {
+	if s.Informational() {
+		return false
+	}
 	v := s.Ratio
 	if s.GoalOn == "value" {
 		v = s.Warren
@@ -131,8 +144,8 @@ type scenario struct {
 type figure struct {
 	name           string
 	unit           string
-	goal           float64
-	goalOn         string // "ratio" (default) or "value"
+	goal           float64 // 0: informational, no goal (Scenario.Informational)
+	goalOn         string  // "ratio" (default) or "value"
 	higherIsBetter bool
 }
 

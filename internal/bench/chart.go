@@ -8,14 +8,14 @@ import (
 )
 
 // SVG draws the report as a bar chart: one bar per scenario with a raw
-// counterpart, its length Warren's figure as a share of raw's (for
+// counterpart and a goal, its length Warren's figure as a share of raw's (for
 // figures where lower is better, raw's as a share of Warren's, so that a
 // longer bar is always better), a line at raw (1.0) and a tick at the
 // goal. docs/benchmarks.svg is drawn by it (warren bench --svg).
 func SVG(w io.Writer, rep Report) error {
 	var rows []Scenario
 	for _, s := range rep.Scenarios {
-		if s.Raw != 0 && s.Warren != 0 && s.GoalOn == "ratio" {
+		if s.Raw != 0 && s.Warren != 0 && s.GoalOn == "ratio" && !s.Informational() {
 			rows = append(rows, s)
 		}
 	}

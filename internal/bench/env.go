@@ -18,7 +18,8 @@ type env struct {
 	brokerID string
 	tree     *supervisor.Tree
 	raw      *amqp.Connection
-	seq      int // names the scenarios' queues apart
+	seq      int     // names the scenarios' queues apart
+	fed      *fedRig // the federation scenario's second node and tree; nil until it runs
 }
 
 func newEnv(ctx context.Context, opts Options) (*env, error) {
@@ -49,6 +50,9 @@ func newEnv(ctx context.Context, opts Options) (*env, error) {
 func (e *env) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if e.fed != nil {
+		e.fed.close()
+	}
 	_ = e.tree.Shutdown(ctx)
 	_ = e.raw.Close()
 }

@@ -68,7 +68,7 @@ func scenarios() []scenario {
 }
 
 func allScenarios() []scenario {
-	return append(append(scenarios(), moreScenarios()...), nodeScenarios()...)
+	return append(append(append(scenarios(), moreScenarios()...), nodeScenarios()...), fedScenarios()...)
 }
 
 // rate runs one until d passes, then sync, and returns how many times one

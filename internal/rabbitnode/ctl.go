@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -54,17 +55,24 @@ func (n *Node) runTool(ctx context.Context, tool string, args ...string) (string
 			err = fmt.Errorf("%w after %v (timeout)", err, time.Since(start).Round(time.Millisecond))
 		}
 		return stdout.String(), fmt.Errorf("rabbitnode: %s: %v\n%s", shown, err,
-			strings.TrimSpace(stderr.String()+"\n"+stdout.String()))
+			uriPassword.ReplaceAllString(strings.TrimSpace(stderr.String()+"\n"+stdout.String()), "${1}xxxxx@"))
 	}
 	return stdout.String(), nil
 }
 
+// uriPassword matches the user and password of an AMQP URI, up to the "@": the value of a
+// federation or shovel upstream (set_parameter) carries one.
+var uriPassword = regexp.MustCompile(`(amqps?://[^:/@\s"]*:)[^@\s"]*@`)
+
 // redactCtlArgs renders args for messages with the password of add_user and change_password
-// masked.
+// masked, and that of any AMQP URI (set_parameter federation-upstream NAME '{"uri":...}').
 func redactCtlArgs(args []string) string {
 	shown := slices.Clone(args)
 	if len(shown) >= 3 && (shown[0] == "add_user" || shown[0] == "change_password") {
 		shown[2] = "xxxxx"
+	}
+	for i, a := range shown {
+		shown[i] = uriPassword.ReplaceAllString(a, "${1}xxxxx@")
 	}
 	return strings.Join(shown, " ")
 }

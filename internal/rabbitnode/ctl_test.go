@@ -28,6 +28,8 @@ func TestRedactCtlArgs_MasksPasswords(t *testing.T) {
 	}{
 		{"add_user", []string{"add_user", "kazoo", "s3cret"}, "add_user kazoo xxxxx"},
 		{"change_password", []string{"change_password", "kazoo", "s3cret"}, "change_password kazoo xxxxx"},
+		{"an upstream's URI", []string{"set_parameter", "federation-upstream", "up", `{"uri":"amqp://kazoo:s3cret@10.0.0.5:5672/%2F"}`},
+			`set_parameter federation-upstream up {"uri":"amqp://kazoo:xxxxx@10.0.0.5:5672/%2F"}`},
 		{"other commands as they are", []string{"list_queues", "name"}, "list_queues name"},
 	}
 	for _, tt := range tests {
