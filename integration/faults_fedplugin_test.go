@@ -14,7 +14,7 @@ import (
 // and Warren's federated listener's: messages cross on each, the remote's kill loses none of the
 // confirmed ones (durable queues, persistent messages) and each link
 // delivers again after the remote comes back.
-func TestBenchFederation_BothLinksDeliverAndSurviveTheRemotesKill(t *testing.T) {
+func TestFault_FederationRemoteKilledPluginAndWarrenLoseNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	b := StartBroker(t)
