@@ -39,7 +39,7 @@ func TestScenario_MetReadsTheGoalTheRightWay(t *testing.T) {
 
 func TestNames_AreTheScenarios(t *testing.T) {
 	names := Names()
-	if len(names) != len(allScenarios()) || names[0] != "publish" || names[len(names)-1] != "restart" {
+	if len(names) != len(allScenarios()) || names[0] != "publish" || names[len(names)-1] != "listeners" {
 		t.Fatalf("Names = %v", names)
 	}
 }

@@ -30,20 +30,49 @@ func newEnv(ctx context.Context, opts Options) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: dial %s: %s", id, redact.Error(err))
 	}
-	tree, err := supervisor.Start(supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{opts.URL}}}},
-		supervisor.WithLogger(opts.Log))
+	tree, err := startTree(ctx, opts)
 	if err != nil {
 		raw.Close()
 		return nil, err
 	}
-	e := &env{opts: opts, brokerID: id, tree: tree, raw: raw}
+	return &env{opts: opts, brokerID: id, tree: tree, raw: raw}, nil
+}
+
+// startTree starts the tree the scenarios measure and waits until it is
+// ready (within 30 s).
+func startTree(ctx context.Context, opts Options) (*supervisor.Tree, error) {
+	tree, err := supervisor.Start(supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{opts.URL}}}},
+		supervisor.WithLogger(opts.Log))
+	if err != nil {
+		return nil, err
+	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := tree.WaitReady(wctx); err != nil {
-		e.close()
-		return nil, err
+		sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer scancel()
+		_ = tree.Shutdown(sctx)
+		return nil, fmt.Errorf("bench: the tree is not ready: %w", err)
 	}
-	return e, nil
+	return tree, nil
+}
+
+// replaceTree shuts the tree down (within shutdown: its listeners drain
+// in one pass, where stopping thousands one by one would list them all
+// for each) and starts a fresh one for the scenarios that follow.
+func (e *env) replaceTree(ctx context.Context, shutdown time.Duration) error {
+	sctx, cancel := context.WithTimeout(ctx, shutdown)
+	err := e.tree.Shutdown(sctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("bench: shutting the tree down: %w", err)
+	}
+	tree, err := startTree(ctx, e.opts)
+	if err != nil {
+		return err
+	}
+	e.tree = tree
+	return nil
 }
 
 func (e *env) close() {
