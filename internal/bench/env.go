@@ -57,24 +57,35 @@ func startTree(ctx context.Context, opts Options) (*supervisor.Tree, error) {
 	return tree, nil
 }
 
-// replaceTree shuts the tree down (within shutdown: its listeners drain
-// in one pass, where stopping thousands one by one would list them all
-// for each) and starts a fresh one for the scenarios that follow.
-func (e *env) replaceTree(ctx context.Context, shutdown time.Duration) error {
-	sctx, cancel := context.WithTimeout(ctx, shutdown)
-	err := e.tree.Shutdown(sctx)
-	cancel()
-	if err != nil {
+// shutdownTree shuts the tree down within d: its listeners drain in one
+// pass, where stopping thousands one by one would list them all for each.
+func (e *env) shutdownTree(ctx context.Context, d time.Duration) error {
+	sctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := e.tree.Shutdown(sctx); err != nil {
 		return fmt.Errorf("bench: shutting the tree down: %w", err)
 	}
-	tree, err := startTree(ctx, e.opts)
-	if err != nil {
-		return err
-	}
-	e.tree = tree
 	return nil
 }
 
+// freshNode kills the node, runs whileDown, and starts the node again
+// (its queues are not durable: it comes back empty), then redials the
+// raw connection. A side that leaves thousands of queues behind ends with
+// it: the broker deleting them would slow the next side, and asking it
+// (rabbitmqctl list_queues) while it does takes more than a minute.
+func (e *env) freshNode(ctx context.Context, whileDown func() error) error {
+	if err := e.opts.Node.Kill(); err != nil {
+		return fmt.Errorf("bench: killing the node: %w", err)
+	}
+	downErr := whileDown()
+	if err := e.opts.Node.Start(ctx); err != nil {
+		return fmt.Errorf("bench: starting the node again: %w", err)
+	}
+	if downErr != nil {
+		return downErr
+	}
+	return e.redialRaw()
+}
 func (e *env) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

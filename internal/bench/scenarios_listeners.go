@@ -78,20 +78,19 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // times them to all consuming; then the heap and goroutines they hold;
 // then kills and restarts the node and times them to all consuming again
 // from its port reopening. The broker is asked both times that every queue
-// has its consumer. It ends with a fresh tree: stopping thousands of
-// listeners one by one costs more than the scenario.
+// has its consumer. It ends with a fresh node and a fresh tree: the tree is
+// shut down while the node is down (stopping thousands of listeners one by
+// one costs more than the scenario, each stop listing them all).
 func warrenListeners(ctx context.Context, e *env, n int) (vals []float64, err error) {
 	e.seq++
 	prefix := fmt.Sprintf("warren-bench-listeners-%d-", e.seq)
 	defer func() {
-		if rerr := e.replaceTree(ctx, 5*time.Minute); rerr != nil && err == nil {
+		rerr := e.freshNode(ctx, func() error { return e.shutdownTree(ctx, 5*time.Minute) })
+		if rerr == nil {
+			e.tree, rerr = startTree(ctx, e.opts)
+		}
+		if err == nil {
 			err = rerr
-		}
-		if err == nil {
-			err = e.queuesGone(ctx, prefix)
-		}
-		if err == nil {
-			err = e.redialRaw()
 		}
 	}()
 	handler := func(context.Context, *listener.Delivery) error { return nil }
@@ -147,20 +146,17 @@ func waitAllConsuming(ctx context.Context, e *env, pids []*actor.PID) error {
 // rawChannelsPerConn consumers each, dialled at once, then for each
 // consumer (all concurrently, as a client with its own recovery would)
 // channel, prefetch, queue, bind, consume; then the same again after the
-// node's restart, timed from its port reopening.
+// node's restart, timed from its port reopening. It ends with a fresh
+// node, as warrenListeners does.
 func rawListeners(ctx context.Context, e *env, n int) (vals []float64, err error) {
 	e.seq++
 	prefix := fmt.Sprintf("warren-bench-raw-listeners-%d-", e.seq)
 	h0, g0 := footprint()
 	start := time.Now()
 	fleet, err := startRawConsumers(ctx, e.opts.URL, prefix, n)
-	defer func() {
-		fleet.close()
-		if err == nil {
-			err = e.queuesGone(ctx, prefix)
-		}
-		if err == nil {
-			err = e.redialRaw()
+	defer func() { // the node first: closing a connection waits for the broker's close-ok
+		if ferr := e.freshNode(ctx, func() error { fleet.close(); return nil }); err == nil {
+			err = ferr
 		}
 	}()
 	if err != nil {
@@ -318,26 +314,4 @@ func (e *env) brokerConsumes(ctx context.Context, prefix string, n int) error {
 		return fmt.Errorf("the broker lists %d queues %s… of which %d have a consumer, want %d and %d", queues, prefix, consumed, n, n)
 	}
 	return nil
-}
-
-// queuesGone waits (within 5 minutes) until the broker has deleted the
-// auto-delete queues named prefix…, so that the next side does not share
-// the broker with their deletion.
-func (e *env) queuesGone(ctx context.Context, prefix string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	for {
-		queues, _, err := e.brokerQueues(ctx, prefix)
-		if err != nil {
-			return fmt.Errorf("waiting for the broker to delete the queues %s…: %w", prefix, err)
-		}
-		if queues == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the broker still has %d queues %s…: %w", queues, prefix, ctx.Err())
-		case <-time.After(200 * time.Millisecond): // each rabbitmqctl call takes about a second anyway
-		}
-	}
 }
