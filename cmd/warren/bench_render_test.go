@@ -38,3 +38,14 @@ func TestRenderBench_MarksAndExplainsUntrustedRows(t *testing.T) {
 		t.Fatalf("no (or a wrong) line saying why publish is untrusted:\n%s", out)
 	}
 }
+
+// --listeners takes counts of at least one listener, and says so before
+// any node starts.
+func TestBench_ListenersRefusesACountBelowOne(t *testing.T) {
+	for _, given := range []string{"0", "5000,-1", "many"} {
+		code, _, stderr := warren(t, "bench", "--only", "listeners", "--listeners", given)
+		if code != exitUsage || !strings.Contains(stderr, "--listeners") || strings.Contains(stderr, "starting a RabbitMQ node") {
+			t.Errorf("--listeners %s: exit %d, stderr %q: want a usage error naming --listeners, and no node", given, code, stderr)
+		}
+	}
+}
