@@ -143,6 +143,11 @@ type figure struct {
 // Run runs the scenarios on the broker of opts.URL.
 func Run(ctx context.Context, opts Options) (Report, error) {
 	opts.defaults()
+	for _, n := range opts.Listeners {
+		if n < 1 {
+			return Report{}, fmt.Errorf("bench: %d listeners: at least 1", n)
+		}
+	}
 	e, err := newEnv(ctx, opts)
 	if err != nil {
 		return Report{}, err

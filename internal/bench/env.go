@@ -86,6 +86,7 @@ func (e *env) freshNode(ctx context.Context, whileDown func() error) error {
 	}
 	return e.redialRaw()
 }
+
 func (e *env) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

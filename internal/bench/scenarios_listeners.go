@@ -30,13 +30,14 @@ const rawChannelsPerConn = 2000
 // is about 7 KiB. A listener that consumes costs more than that one: among
 // thousands, the registry's tables and indexes, amqp091's channel maps and
 // the assignments' bookkeeping grow with it, and the connections the tree
-// opens past channel_max count too. 16 KiB is the measured figure with a
-// margin of about 8 %, so that a regression of a KiB per listener (20 MiB
-// at 20,000) shows. The goroutines are the idle listener's two (the
+// opens past channel_max count too. 16 KiB is the scale suite's figure
+// with a margin of about 8 % (this scenario measured 12.8-15.8 KiB at
+// 5,000-20,000), so that a regression of a KiB per listener (20 MiB at
+// 20,000) shows. The goroutines are the idle listener's two (the
 // forwarder, amqp091's consumer goroutine) plus each extra connection's
-// few (reader, heartbeater, the connection actor's helpers: under 10), shared
-// by 2,000 listeners: 2.01 lets those through and fails a third goroutine
-// per listener, or one per hundred.
+// few (its reader, heartbeater, the connection actor's helpers), shared by
+// 2,000 listeners: 2.01 lets those through and fails a third goroutine per
+// listener, or one more per hundred listeners.
 const (
 	listenerHeapGoalKiB    = 16
 	listenerGoroutinesGoal = 2.01
