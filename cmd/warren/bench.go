@@ -26,8 +26,13 @@ func newBenchCmd(a *app) *cobra.Command {
 			"spread of the rounds, the ratio Warren/raw and the goal. Without --url it starts\n" +
 			"a throw-away RabbitMQ node of its own (never the machine's broker).\n" +
 			"Scenarios: " + strings.Join(bench.Names(), ", ") + ".\n" +
+			"reconnect, restart and listeners kill and restart the node: only without --url.\n" +
+			"listeners runs only when asked for (--listeners N[,M...], or --only listeners for\n" +
+			"5000): for each N, the time until N listeners consume from a cold start and again\n" +
+			"after a restart (against raw consumers over connections of 2,000 channels), and\n" +
+			"the heap and goroutines per consuming listener; 20000 takes minutes a round.\n" +
 			"On a machine whose cores the broker shares, read the ratios, not the figures.",
-		Example: "  warren bench\n  warren bench --url amqp://guest:guest@127.0.0.1:5672/ --rounds 5 --only publish,consume\n  warren bench --json > bench.json",
+		Example: "  warren bench\n  warren bench --only listeners --listeners 5000,20000 --rounds 1\n  warren bench --url amqp://guest:guest@127.0.0.1:5672/ --rounds 5 --only publish,consume\n  warren bench --json > bench.json",
 		Args:    noArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return a.bench(cmd) },
 	}
@@ -38,6 +43,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	cmd.Flags().Int("messages", 20000, "messages each consume round drains")
 	cmd.Flags().Int("idle", 200, "idle listeners for the memory scenario")
 	cmd.Flags().Int("restart", 1000, "listeners of the restart scenario (only on a node of its own)")
+	cmd.Flags().IntSlice("listeners", nil, "run the listeners scenario with `N[,M...]` listeners (only on a node of its own; e.g. 5000,20000)")
 	cmd.Flags().StringSlice("only", nil, "run only these scenarios (comma-separated)")
 	cmd.Flags().Bool("json", false, `print {"scenarios":[{"name","unit","raw","warren","ratio","goal",...}]}`)
 	cmd.Flags().Bool("sink", false, "run the publish scenarios against a null broker in a child process (it acks every publish at once): the client's own cost per message, which a broker sharing the cores hides; needs the nullbroker command (make bench-sink builds it)")
@@ -56,6 +62,7 @@ func (a *app) bench(cmd *cobra.Command) error {
 	o.Messages, _ = cmd.Flags().GetInt("messages")
 	o.Idle, _ = cmd.Flags().GetInt("idle")
 	o.Restart, _ = cmd.Flags().GetInt("restart")
+	o.Listeners, _ = cmd.Flags().GetIntSlice("listeners")
 	o.Only, _ = cmd.Flags().GetStringSlice("only")
 	asJSON, _ := cmd.Flags().GetBool("json")
 	svg, _ := cmd.Flags().GetString("svg")
@@ -68,6 +75,11 @@ func (a *app) bench(cmd *cobra.Command) error {
 		return &usageError{fmt.Errorf("--duration %v: must be positive", o.Duration)}
 	case o.Messages < 1 || o.Idle < 1:
 		return &usageError{fmt.Errorf("--messages and --idle must be at least 1")}
+	}
+	for _, n := range o.Listeners {
+		if n < 1 {
+			return &usageError{fmt.Errorf("--listeners %d: at least 1", n)}
+		}
 	}
 	for _, s := range o.Only {
 		if !contains(bench.Names(), s) {

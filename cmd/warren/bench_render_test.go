@@ -60,3 +60,14 @@ func TestRenderBench_InformationalRowHasNoVerdict(t *testing.T) {
 		t.Fatalf("row %q: want raw 0.00, ratio, goal and verdict \"-\"", row)
 	}
 }
+
+// --listeners takes counts of at least one listener, and says so before
+// any node starts.
+func TestBench_ListenersRefusesACountBelowOne(t *testing.T) {
+	for _, given := range []string{"0", "5000,-1", "many"} {
+		code, _, stderr := warren(t, "bench", "--only", "listeners", "--listeners", given)
+		if code != exitUsage || !strings.Contains(stderr, "--listeners") || strings.Contains(stderr, "starting a RabbitMQ node") {
+			t.Errorf("--listeners %s: exit %d, stderr %q: want a usage error naming --listeners, and no node", given, code, stderr)
+		}
+	}
+}

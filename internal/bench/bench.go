@@ -89,7 +89,11 @@ type Options struct {
 	Node        *rabbitnode.Node // the node Run may kill and restart (Node); nil with --url: those scenarios are skipped
 	Sink        bool             // URL is a null broker (SinkMain): publishes go to no queue
 	Restart     int              // listeners of the restart scenario; default 1,000
-	Progress    func(string)     // called with a line saying what runs; may be nil
+	// Listeners are the counts of the listeners scenario (Node only), one
+	// set of rows each; none skips it unless Only names it, which runs
+	// DefaultListeners.
+	Listeners []int
+	Progress  func(string) // called with a line saying what runs; may be nil
 	// CPUProfile, when set, is a directory into which the first round of
 	// each side of each scenario writes a CPU profile,
 	// <scenario>.<raw|warren>.pprof (go tool pprof reads it).
@@ -152,6 +156,11 @@ type figure struct {
 // Run runs the scenarios on the broker of opts.URL.
 func Run(ctx context.Context, opts Options) (Report, error) {
 	opts.defaults()
+	for _, n := range opts.Listeners {
+		if n < 1 {
+			return Report{}, fmt.Errorf("bench: %d listeners: at least 1", n)
+		}
+	}
 	e, err := newEnv(ctx, opts)
 	if err != nil {
 		return Report{}, err
@@ -161,7 +170,12 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	all := allScenarios()
 	var run []scenario
 	for _, s := range all {
-		if len(opts.Only) == 0 || contains(opts.Only, s.name) {
+		switch {
+		case s.name == "listeners": // one per count, and only when asked for
+			for _, n := range listenersCounts(opts) {
+				run = append(run, listenersScenario(n))
+			}
+		case len(opts.Only) == 0 || contains(opts.Only, s.name):
 			run = append(run, s)
 		}
 	}

@@ -31,20 +31,61 @@ func newEnv(ctx context.Context, opts Options) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: dial %s: %s", id, redact.Error(err))
 	}
-	tree, err := supervisor.Start(supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{opts.URL}}}},
-		supervisor.WithLogger(opts.Log))
+	tree, err := startTree(ctx, opts)
 	if err != nil {
 		raw.Close()
 		return nil, err
 	}
-	e := &env{opts: opts, brokerID: id, tree: tree, raw: raw}
+	return &env{opts: opts, brokerID: id, tree: tree, raw: raw}, nil
+}
+
+// startTree starts the tree the scenarios measure and waits until it is
+// ready (within 30 s).
+func startTree(ctx context.Context, opts Options) (*supervisor.Tree, error) {
+	tree, err := supervisor.Start(supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{opts.URL}}}},
+		supervisor.WithLogger(opts.Log))
+	if err != nil {
+		return nil, err
+	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := tree.WaitReady(wctx); err != nil {
-		e.close()
-		return nil, err
+		sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer scancel()
+		_ = tree.Shutdown(sctx)
+		return nil, fmt.Errorf("bench: the tree is not ready: %w", err)
 	}
-	return e, nil
+	return tree, nil
+}
+
+// shutdownTree shuts the tree down within d: its listeners drain in one
+// pass, where stopping thousands one by one would list them all for each.
+func (e *env) shutdownTree(ctx context.Context, d time.Duration) error {
+	sctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := e.tree.Shutdown(sctx); err != nil {
+		return fmt.Errorf("bench: shutting the tree down: %w", err)
+	}
+	return nil
+}
+
+// freshNode kills the node, runs whileDown, and starts the node again
+// (its queues are not durable: it comes back empty), then redials the
+// raw connection. A side that leaves thousands of queues behind ends with
+// it: the broker deleting them would slow the next side, and asking it
+// (rabbitmqctl list_queues) while it does takes more than a minute.
+func (e *env) freshNode(ctx context.Context, whileDown func() error) error {
+	if err := e.opts.Node.Kill(); err != nil {
+		return fmt.Errorf("bench: killing the node: %w", err)
+	}
+	downErr := whileDown()
+	if err := e.opts.Node.Start(ctx); err != nil {
+		return fmt.Errorf("bench: starting the node again: %w", err)
+	}
+	if downErr != nil {
+		return downErr
+	}
+	return e.redialRaw()
 }
 
 func (e *env) close() {

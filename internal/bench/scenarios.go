@@ -533,6 +533,7 @@ func nodeScenarios() []scenario {
 			warren: warrenReconnect},
 		{name: "restart", node: true, figures: []figure{{name: "N listeners consuming again after a restart", unit: "ms", goal: 1.0}},
 			raw: rawRestart, warren: warrenRestart},
+		listenersScenario(DefaultListeners), // Run makes one per count of Options.Listeners
 	}
 }
 
