@@ -43,7 +43,7 @@ type assignments struct {
 	growing  map[string]bool // brokers asked for one more connection (AddConnection), until one comes up
 	self     *actor.PID
 
-	watches map[string]chan<- *openedChannel // per connection: its channels' close watch (close_watch.go)
+	watches map[string]*closeWatch // per connection: its channels' close watch (close_watch.go)
 	waits   waitIndex                        // the waiting consumers (assignments_waiting.go)
 	waitBuf []consumerSlot                   // waitingSlots' buffer
 }
@@ -101,7 +101,7 @@ func NewAssignmentsProps(env *Env, w registry.AssignmentsWriter) *actor.Props {
 			env: env, w: w, log: env.Log.With("actor", AssignmentsName),
 			brokers: map[string]*brokerInfo{}, pools: map[string][]*openedChannel{},
 			chans: map[string]*openedChannel{}, owner: map[string]*consumer{},
-			consumers: map[string]*consumer{}, watches: map[string]chan<- *openedChannel{}, draining: map[string]bool{},
+			consumers: map[string]*consumer{}, watches: map[string]*closeWatch{}, draining: map[string]bool{},
 			count: map[string]int{}, growing: map[string]bool{},
 		}
 	}, actor.WithReceiverMiddleware(env.Lifecycle(registry.Worker, "")))
@@ -413,14 +413,14 @@ func (a *assignments) give(b *brokerInfo, ch *openedChannel) {
 }
 
 // watchChannel has ch's close reported as *channelClosed: by the close
-// watch of its connection, one goroutine for all its channels.
+// watch of its connection, one goroutine per closeWatchShard channels.
 func (a *assignments) watchChannel(ch *openedChannel) {
 	w, ok := a.watches[ch.broker]
 	if !ok {
-		w = startCloseWatch(a.env, a.env.PID(AssignmentsName))
+		w = newCloseWatch(a.env, a.env.PID(AssignmentsName))
 		a.watches[ch.broker] = w
 	}
-	w <- ch
+	w.watch(ch)
 }
 
 func (a *assignments) onBrokerUp(m *brokerUp) {

@@ -32,19 +32,23 @@ func newWaitRig(tb testing.TB) *waitRig {
 	a := &assignments{env: env, w: w.Assignments, log: discard,
 		brokers: map[string]*brokerInfo{}, pools: map[string][]*openedChannel{},
 		chans: map[string]*openedChannel{}, owner: map[string]*consumer{},
-		consumers: map[string]*consumer{}, watches: map[string]chan<- *openedChannel{}, draining: map[string]bool{},
+		consumers: map[string]*consumer{}, watches: map[string]*closeWatch{}, draining: map[string]bool{},
 		count: map[string]int{}, growing: map[string]bool{},
 		puts: map[string]registry.Assignment{}, dels: map[string]bool{}}
 	b := &brokerInfo{id: "a:1", base: "a:1", zone: "local", role: registry.Consume, conn: sys.NewLocalPID("rig/conn"), maxConns: 1}
 	a.brokers[b.id] = b
-	sink := make(chan *openedChannel, closeWatchBuffer)
+	// One shard that forgets what it is handed: the rig's channels are
+	// never closed, and it never needs a second shard.
+	shard := &watchShard{add: make(chan *openedChannel, closeWatchShard)}
+	sink := shard.add
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for range sink {
+			shard.n.Add(-1)
 		}
 	}()
-	a.watches[b.id] = sink
+	a.watches[b.id] = &closeWatch{shards: []*watchShard{shard}}
 	return &waitRig{a: a, b: b, stop: func() {
 		close(sink)
 		<-done
