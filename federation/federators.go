@@ -144,7 +144,7 @@ func (f *Federators) poke() {
 // through s (a wait on s wakes when they change).
 func (f *Federators) remoteBrokers(s *registry.Snapshot) map[string]string {
 	out := map[string]string{} // broker id -> zone
-	for _, c := range s.Connections() {
+	for _, c := range s.ConnectionRows() {
 		if c.Zone != f.env.LocalZone && c.Role != registry.Publish {
 			out[c.Broker] = c.Zone
 		}

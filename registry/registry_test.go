@@ -156,3 +156,35 @@ func TestRegistry_ConnectionsCountTheirChannels(t *testing.T) {
 		t.Fatalf("channels = %d", cs[0].Channels)
 	}
 }
+
+// ConnectionRows reads the connections table alone: the rows of
+// Connections without their channel count, and a wait that read them is
+// not woken by a channel assigned (memdb closes the watched channels of a
+// write at its commit, so the check below needs no wait).
+func TestRegistry_ConnectionRowsWatchOnlyTheConnections(t *testing.T) {
+	r, w := New()
+	putConns(t, w, Connection{ID: "b", Zone: "z", Available: true}, Connection{ID: "c", Zone: "z"})
+	fired := func(s *Snapshot) bool {
+		for ch := range s.ws {
+			select {
+			case <-ch:
+				return true
+			default:
+			}
+		}
+		return false
+	}
+	rows, counted := r.watching(), r.watching()
+	got, want := rows.ConnectionRows(), counted.Connections()
+	if len(got) != 2 || got[0].ID != "b" || got[1].ID != "c" || got[0].Channels != 0 || want[0].Channels != 1 {
+		t.Fatalf("ConnectionRows = %+v; Connections = %+v", got, want)
+	}
+	putAssignments(t, w, Assignment{ID: "b#1", Channel: "b#1", Broker: "b", State: Prechannel})
+	if fired(rows) || !fired(counted) {
+		t.Fatalf("after a channel assigned: ConnectionRows' watches fired %v (want false), Connections' %v (want true)", fired(rows), fired(counted))
+	}
+	putConns(t, w, Connection{ID: "b", Zone: "z"})
+	if !fired(rows) {
+		t.Fatal("a connection row changed and ConnectionRows' watches did not fire")
+	}
+}

@@ -237,7 +237,7 @@ func (t *Tree) waitDrainRows(ctx context.Context, id string, ids map[string]bool
 	wctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	err := t.env.Registry.Wait(wctx, func(s *registry.Snapshot) (bool, error) {
-		for _, c := range s.Connections() {
+		for _, c := range s.ConnectionRows() {
 			if ids[c.ID] && c.Draining != draining {
 				return false, nil
 			}
@@ -525,7 +525,7 @@ func (t *Tree) AddBrokerWith(ctx context.Context, uri string, o BrokerOptions) (
 	wctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	err = t.env.Registry.Wait(wctx, func(s *registry.Snapshot) (bool, error) {
-		for _, c := range s.Connections() {
+		for _, c := range s.ConnectionRows() {
 			if c.Broker == r.ID {
 				return true, nil
 			}

@@ -112,7 +112,7 @@ func (t *Tree) readyOrRefused(s *registry.Snapshot) (bool, error) {
 		return true, nil
 	}
 	n, gaveUp := 0, false
-	for _, c := range s.Connections() {
+	for _, c := range s.ConnectionRows() {
 		if c.Zone != t.env.LocalZone || c.Role == registry.Publish {
 			continue
 		}
