@@ -44,8 +44,8 @@ type assignments struct {
 	self     *actor.PID
 
 	watches map[string]*closeWatch // per connection: its channels' close watch (close_watch.go)
-	waits   waitIndex                        // the waiting consumers (assignments_waiting.go)
-	waitBuf []consumerSlot                   // waitingSlots' buffer
+	waits   waitIndex              // the waiting consumers (assignments_waiting.go)
+	waitBuf []consumerSlot         // waitingSlots' buffer
 }
 
 type brokerInfo struct {
