@@ -119,7 +119,7 @@ func (s *listenerShared) settleManual(hctx context.Context, d amqp.Delivery, del
 		return
 	}
 	if s.stopping(hctx) || !redeliveredEnough(d, s.spec.Retry.MaxRedeliveries) {
-		s.failLog.Warn(s.log, "handler returned without settling the delivery (AckManual); message requeued",
+		s.logs.failures().Warn(s.log, "handler returned without settling the delivery (AckManual); message requeued",
 			"queue", del.Queue, "routing_key", del.RoutingKey)
 		s.nack(d, gen, true)
 		return

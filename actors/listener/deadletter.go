@@ -81,7 +81,7 @@ func (s *listenerShared) deadLetter(hctx context.Context, d amqp.Delivery, gen u
 			s.counter.stale.Add(1) // the channel went: the broker requeues d
 			return
 		}
-		s.failLog.Error(s.log, "dead letter not confirmed; message requeued", "queue", st.queue, "exchange", exchange,
+		s.logs.failures().Error(s.log, "dead letter not confirmed; message requeued", "queue", st.queue, "exchange", exchange,
 			"routing_key", key, "err", redact.Error(err))
 		s.nack(d, gen, true)
 		return

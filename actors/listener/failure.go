@@ -174,7 +174,7 @@ func (s *listenerShared) logFailure(del *Delivery, err error, runs int, next str
 	if del.Envelope != nil {
 		cat, name = del.Envelope.Text(s.spec.EventKey), del.Envelope.Text(s.spec.EventSubkey)
 	}
-	s.failLog.Warn(s.log, "handler failed", withTraceID(del, "queue", del.Queue, "category", cat, "name", name, "routing_key", del.RoutingKey,
+	s.logs.failures().Warn(s.log, "handler failed", withTraceID(del, "queue", del.Queue, "category", cat, "name", name, "routing_key", del.RoutingKey,
 		"attempt", runs, "of", s.spec.Retry.Attempts, "then", next, "err", errText(err))...)
 }
 

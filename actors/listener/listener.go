@@ -127,14 +127,13 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 		hook = []target{{name: "handle_event", h: spec.HandleEvent}}
 		raw = append(raw, hook...)
 	}
-	dd, failLog, rejectLog := newDedup(spec.Dedup), newRateLog("handler failures"), newRateLog("rejected payloads")
-	replyLog := newRateLog("returned replies")
+	dd, logs := newDedup(spec.Dedup), &rateLogs{}
 	return actor.PropsFromProducer(func() actor.Actor {
 		ctx, cancel := context.WithCancel(context.Background())
 		hctx, hcancel := context.WithCancel(ctx)
 		s := &listenerShared{env: env, spec: &spec, tokens: tc, hook: hook, raw: raw, slots: make(chan struct{}, spec.Workers),
 			ctx: ctx, hctx: hctx, hcancel: hcancel, log: log,
-			dedup: dd, failLog: failLog, rejectLog: rejectLog, replyLog: replyLog, drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}
+			dedup: dd, logs: logs, drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}
 		s.cur.Store(noChannel)
 		s.routes.Store(routes) // an instance starts with the spec's routes, as with its bindings
 		return &listener{env: env, shared: s, log: s.log, cancel: cancel, fsm: newListenerFSM(&spec)}

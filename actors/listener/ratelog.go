@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,27 @@ type rateLog struct {
 }
 
 func newRateLog(what string) *rateLog { return &rateLog{what: what} }
+
+// rateLogs are a listener's bounded logs, one per kind, shared by its
+// instances (a restart keeps the windows) and each made on first use: most
+// listeners never log a failure, and three windows made up front cost
+// every idle listener 0.3 KiB (a quarter of what put the idle listener's
+// heap past its 8 KiB goal).
+type rateLogs struct{ fail, reject, reply lazyRateLog }
+
+type lazyRateLog struct{ p atomic.Pointer[rateLog] }
+
+func (l *lazyRateLog) get(what string) *rateLog {
+	if r := l.p.Load(); r != nil {
+		return r
+	}
+	l.p.CompareAndSwap(nil, newRateLog(what))
+	return l.p.Load()
+}
+
+func (l *rateLogs) failures() *rateLog        { return l.fail.get("handler failures") }
+func (l *rateLogs) rejections() *rateLog      { return l.reject.get("rejected payloads") }
+func (l *rateLogs) returnedReplies() *rateLog { return l.reply.get("returned replies") }
 
 // Warn logs msg at warning level, if the window allows.
 func (r *rateLog) Warn(log *slog.Logger, msg string, args ...any) {

@@ -104,7 +104,7 @@ func (s *listenerShared) returned(exchange, key string, code uint16, text string
 	if exchange != "" {
 		where = fmt.Sprintf("no queue bound to exchange %q with routing key %q (the requester is gone)", exchange, key)
 	}
-	s.replyLog.Warn(s.log, "reply returned by the broker: "+where, "queue", s.queueName(), "broker", s.brokerID(),
+	s.logs.returnedReplies().Warn(s.log, "reply returned by the broker: "+where, "queue", s.queueName(), "broker", s.brokerID(),
 		"code", code, "text", text)
 	return fmt.Errorf("%w: %d %s: %s", ErrReplyReturned, code, text, where)
 }

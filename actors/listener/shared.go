@@ -57,10 +57,8 @@ type listenerShared struct {
 	flush   actors.CounterFlush
 	counter listenerCounters
 
-	dedup     *dedup   // nil unless Spec.Dedup has a window; shared by every instance
-	failLog   *rateLog // handler failures
-	rejectLog *rateLog // payloads no handler can read
-	replyLog  *rateLog // replies the broker returned
+	dedup *dedup    // nil unless Spec.Dedup has a window; shared by every instance
+	logs  *rateLogs // handler failures, payloads no handler can read, replies the broker returned
 }
 
 type listenerCounters struct {
@@ -247,7 +245,7 @@ func (s *listenerShared) unreadable(hctx context.Context, d amqp.Delivery, gen u
 		done() // the slot is free: no handler runs
 	}
 	if s.spec.OnError == Discard || !s.warrenSettles() {
-		s.rejectLog.Warn(s.log, fmt.Sprintf(msg, "rejected"), args...)
+		s.logs.rejections().Warn(s.log, fmt.Sprintf(msg, "rejected"), args...)
 		s.reject(d, gen)
 		return
 	}
@@ -255,7 +253,7 @@ func (s *listenerShared) unreadable(hctx context.Context, d amqp.Delivery, gen u
 		s.settleStopping(d, gen)
 		return
 	}
-	s.rejectLog.Warn(s.log, fmt.Sprintf(msg, "dead-lettered"), args...)
+	s.logs.rejections().Warn(s.log, fmt.Sprintf(msg, "dead-lettered"), args...)
 	s.deadLetter(hctx, d, gen, why, 0)
 }
 
@@ -269,7 +267,7 @@ func (s *listenerShared) call(hctx context.Context, h Handler, d *Delivery, run 
 			if d.Envelope != nil {
 				cat, name = d.Envelope.Text(s.spec.EventKey), d.Envelope.Text(s.spec.EventSubkey)
 			}
-			s.failLog.Error(s.log, "handler panicked", withTraceID(d, "queue", d.Queue, "category", cat, "name", name,
+			s.logs.failures().Error(s.log, "handler panicked", withTraceID(d, "queue", d.Queue, "category", cat, "name", name,
 				"routing_key", d.RoutingKey, "attempt", run, "then", s.afterPanic(), "panic", r, "stack", string(debug.Stack()))...)
 		}
 	}()
