@@ -164,16 +164,6 @@ func TestRegistry_ConnectionsCountTheirChannels(t *testing.T) {
 func TestRegistry_ConnectionRowsWatchOnlyTheConnections(t *testing.T) {
 	r, w := New()
 	putConns(t, w, Connection{ID: "b", Zone: "z", Available: true}, Connection{ID: "c", Zone: "z"})
-	fired := func(s *Snapshot) bool {
-		for ch := range s.ws {
-			select {
-			case <-ch:
-				return true
-			default:
-			}
-		}
-		return false
-	}
 	rows, counted := r.watching(), r.watching()
 	got, want := rows.ConnectionRows(), counted.Connections()
 	if len(got) != 2 || got[0].ID != "b" || got[1].ID != "c" || got[0].Channels != 0 || want[0].Channels != 1 {
