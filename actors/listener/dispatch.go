@@ -85,7 +85,7 @@ type routeTable struct {
 }
 
 func newRouteTable(rs []Route) *routeTable {
-	t := &routeTable{routes: rs, exact: map[string][]target{}, category: map[string][]target{}, name: map[string][]target{}}
+	t := &routeTable{routes: rs}
 	for _, r := range rs {
 		cat, name := eventToken(r.Category), eventToken(r.Name)
 		tg := target{name: r.String(), h: r.Handler}
@@ -93,14 +93,23 @@ func newRouteTable(rs []Route) *routeTable {
 		case cat == "" && name == "":
 			t.any = append(t.any, tg)
 		case name == "":
-			t.category[cat] = append(t.category[cat], tg)
+			addTarget(&t.category, cat, tg)
 		case cat == "":
-			t.name[name] = append(t.name[name], tg)
+			addTarget(&t.name, name, tg)
 		default:
-			t.exact[cat+"\x00"+name] = append(t.exact[cat+"\x00"+name], tg)
+			addTarget(&t.exact, cat+"\x00"+name, tg)
 		}
 	}
 	return t
+}
+
+// addTarget appends tg to m's targets under key, making m on first use: a
+// listener of one catch-all route, the common case, holds no map.
+func addTarget(m *map[string][]target, key string, tg target) {
+	if *m == nil {
+		*m = map[string][]target{}
+	}
+	(*m)[key] = append((*m)[key], tg)
 }
 
 // with is t with r added last.

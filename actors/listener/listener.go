@@ -129,8 +129,11 @@ func Props(env *actors.Env, spec Spec) (*actor.Props, error) {
 	}
 	dd, logs := newDedup(spec.Dedup), &rateLogs{}
 	return actor.PropsFromProducer(func() actor.Actor {
+		// Two roots, not hctx under ctx: a child would cost ctx a map of
+		// its children (a third of a KiB per listener); the stop cancels
+		// both (effCancel).
 		ctx, cancel := context.WithCancel(context.Background())
-		hctx, hcancel := context.WithCancel(ctx)
+		hctx, hcancel := context.WithCancel(context.Background())
 		s := &listenerShared{env: env, spec: &spec, tokens: tc, hook: hook, raw: raw, slots: make(chan struct{}, spec.Workers),
 			ctx: ctx, hctx: hctx, hcancel: hcancel, log: log,
 			dedup: dd, logs: logs, drainStarted: make(chan struct{}), drainWake: make(chan struct{}, 1)}

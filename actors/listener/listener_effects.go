@@ -16,7 +16,7 @@ import (
 var doers = [effCount]func(*listener, actor.Context, effect){
 	effInit:           (*listener).doInit,
 	effRequestChannel: (*listener).doRequestChannel,
-	effCancel:         func(l *listener, _ actor.Context, _ effect) { l.cancel() },
+	effCancel:         func(l *listener, _ actor.Context, _ effect) { l.cancel(); l.shared.hcancel() },
 	effRelease:        (*listener).doRelease,
 	effDeleteRow:      (*listener).doDeleteRow,
 	effSetState:       func(l *listener, _ actor.Context, e effect) { l.setState(e.state, e.why) },
