@@ -40,15 +40,13 @@ func TestClientCommands_FailAtOnceWithOneLineOnAPermanentError(t *testing.T) {
 			{"listen", "--exchange", "amq.topic", "--passive", "--key", "#", "--count", "1"},
 		} {
 			t.Run(tc.name+"/"+args[0], func(t *testing.T) {
-				start := time.Now()
 				code, _, stderr := warren(t, append(args, "--url", tc.uri)...)
-				took := time.Since(start)
 				lines := nonEmptyLines(stderr)
-				if code == 0 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) || !strings.Contains(lines[0], "--wait") {
+				if code == 0 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) || !strings.Contains(lines[0], "--wait DURATION keeps trying") {
 					t.Fatalf("exit %d, stderr:\n%s\nwant a non-zero exit and one line naming %q and --wait", code, stderr, tc.want)
 				}
-				if took > 3*time.Second {
-					t.Fatalf("took %v to report a permanent error", took)
+				if strings.Contains(stderr, "deadline exceeded") {
+					t.Fatalf("stderr:\n%s\nit waited out its 10s instead of giving up at the permanent error", stderr)
 				}
 				mustNotContain(t, "stderr", stderr, "wrong-s3cret")
 			})
@@ -68,14 +66,12 @@ func TestClientCommands_FailAtOnceWithOneLineOnAPermanentError(t *testing.T) {
 func TestRun_WaitGivenExitsWhenNotReadyWithinIt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // ends a run that ignores --wait
 	defer cancel()
-	start := time.Now()
 	code, _, stderr := cli{}.run(t, ctx, "run", "--url", "amqp://guest:guest@"+closedPort(t)+"/", "--admin", "127.0.0.1:0", "--wait", "1s")
-	took := time.Since(start)
 	if code == 0 || !strings.Contains(stderr, "--wait 1s") || !strings.Contains(stderr, "connection refused") {
-		t.Fatalf("exit %d after %v, stderr:\n%s\nwant a non-zero exit naming --wait 1s and the refusal", code, took, stderr)
+		t.Fatalf("exit %d, stderr:\n%s\nwant a non-zero exit naming --wait 1s and the refusal", code, stderr)
 	}
-	if took > 5*time.Second {
-		t.Fatalf("run --wait 1s ran %v", took)
+	if ctx.Err() != nil {
+		t.Fatal("run --wait 1s was ended by the test's 20s ctx, not by its --wait")
 	}
 }
 
@@ -88,16 +84,14 @@ func TestListen_AnExchangeOfAnotherTypeFailsOnceWithAHint(t *testing.T) {
 	if err := ch.ExchangeDeclare("orders-x", "topic", false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	code, _, stderr := warren(t, "listen", "--url", nb.URL(), "--exchange", "orders-x", "--type", "fanout", "--key", "k", "--count", "1")
-	took := time.Since(start)
 	if code == 0 || !strings.Contains(stderr, "exchange orders-x exists with other flags (type/durable): use --passive or the same --type/--durable") {
 		t.Fatalf("exit %d, stderr:\n%s\nwant a failure with the hint", code, stderr)
 	}
 	if n := strings.Count(stderr, "level=ERROR"); n > 1 || strings.Contains(stderr, "times in a row") {
 		t.Fatalf("%d ERROR lines, stderr:\n%s\nwant at most one, and no count of refusals", n, stderr)
 	}
-	if took > 5*time.Second {
-		t.Fatalf("took %v", took)
+	if strings.Contains(stderr, "deadline exceeded") {
+		t.Fatalf("stderr:\n%s\nit waited out a deadline instead of failing at the first refusal", stderr)
 	}
 }
