@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/warrenmq/warren/actors/kazoo"
 	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/registry"
 )
@@ -136,5 +138,42 @@ func TestNodes_TwoWarrenProcessesSeeEachOtherAndForgetAStoppedOne(t *testing.T) 
 	}
 	if _, ok := nodesOf(t, bin, adminA)["warren_a@test"]; !ok {
 		t.Fatal("a forgot itself")
+	}
+}
+
+// A Kazoo node's advertisement, as kz_nodes publishes it (the recorded
+// payload of actors/nodes/testdata), sent by rabbitmq-c's amqp-publish on a
+// real node, shows up in `warren nodes` as a Kazoo node of its zone.
+func TestNodes_RecordedKazooAdvertiseShowsInWarrenNodes(t *testing.T) {
+	if _, err := exec.LookPath("amqp-publish"); err != nil {
+		t.Fatal("amqp-publish missing: run .ci/install-deps (apt-get install amqp-tools)")
+	}
+	body, err := os.ReadFile("../actors/nodes/testdata/kazoo_advertise.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := StartBroker(t)
+	bin := warrenCLI(t)
+	admin, _ := runNode(t, bin, b.URI(), "warren_k@test")
+	testkit.Poll(t, 30*time.Second, "the nodes listener consumes", func() bool { return nodesListenerConsumes(t, bin, admin) })
+	// rabbitmq-c reads a trailing "/" as the empty vhost: give it none.
+	out, err := exec.Command("amqp-publish", "--url", strings.TrimSuffix(b.URI(), "/"), "-e", kazoo.ExchangeNodes,
+		"-C", "application/json", "-b", string(body)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("amqp-publish: %v: %s", err, out)
+	}
+	const name = "kazoo_apps@kz1.example.com"
+	testkit.Poll(t, 10*time.Second, "warren nodes lists the Kazoo node", func() bool { _, ok := nodesOf(t, bin, admin)[name]; return ok })
+	row := nodesOf(t, bin, admin)[name]
+	if row.Kind != registry.NodeKazoo || row.Zone != "east" || row.Version != "4.3.142 - 19" ||
+		strings.Join(row.Apps, ",") != "blackhole,callflow,crossbar,ecallmgr" || row.Self {
+		t.Fatalf("warren nodes --json, the recorded Kazoo node: %+v", row)
+	}
+	if life := row.Expires.Sub(row.Heard); life != 15431250*time.Microsecond { // Expires 12345 ms × 1.25, as kz_nodes
+		t.Fatalf("the Kazoo node expires %v after it was heard; want 15.43125s", life)
+	}
+	text, err := exec.Command(bin, "nodes", "--admin", admin).CombinedOutput()
+	if err != nil || !regexp.MustCompile(name+`\s+east\s+kazoo\s`).Match(text) {
+		t.Fatalf("warren nodes: %v\n%s\nwant a line naming %s, zone east, kind kazoo", err, text, name)
 	}
 }
