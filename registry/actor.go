@@ -51,9 +51,11 @@ func (w ActorsWriter) DeleteActor(path string) error { return del(w.r, tableActo
 
 // UpdateActor reads the row of path and, when change returns true, writes
 // the row it changed, in one transaction. change gets the zero Actor and
-// false when there is no such row.
+// false when there is no such row. change may run more than once (when a
+// shared transaction is abandoned: see writeGrouped), and must only change
+// a.
 func (w ActorsWriter) UpdateActor(path string, change func(a *Actor, found bool) bool) error {
-	return w.r.write(func(txn *memdb.Txn) error {
+	return w.r.writeGrouped(func(txn *memdb.Txn) error {
 		row, ok := firstIn[Actor](txn, tableActors, path)
 		if !change(&row, ok) {
 			return nil

@@ -14,7 +14,8 @@ import (
 // reads are lock-free snapshots, writes are serialised by go-memdb's
 // writer lock.
 type Registry struct {
-	db *memdb.MemDB
+	db    *memdb.MemDB
+	group groupCommit // the row writes' shared transactions (writeGrouped)
 
 	mu       sync.Mutex     // guards watchers and watched
 	watchers map[string]int // consumer -> callers blocked in WaitAssigned

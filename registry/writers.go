@@ -51,14 +51,16 @@ func (r *Registry) write(fn func(txn *memdb.Txn) error) error {
 	return nil
 }
 
-// put inserts or replaces row in table, in its own transaction.
+// put inserts or replaces row in table, in a transaction shared with the
+// rows written at the same time (writeGrouped).
 func put(r *Registry, table string, row any) error {
-	return r.write(func(txn *memdb.Txn) error { return insert(txn, table, row) })
+	return r.writeGrouped(func(txn *memdb.Txn) error { return insert(txn, table, row) })
 }
 
-// del removes the row with id from table, in its own transaction.
+// del removes the row with id from table, in a transaction shared with the
+// rows written at the same time (writeGrouped).
 func del(r *Registry, table, id string) error {
-	return r.write(func(txn *memdb.Txn) error { return remove(txn, table, id) })
+	return r.writeGrouped(func(txn *memdb.Txn) error { return remove(txn, table, id) })
 }
 
 func insert(txn *memdb.Txn, table string, row any) error {
