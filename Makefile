@@ -38,6 +38,8 @@ fuzz: ## each fuzz target for FUZZTIME (20s) past its seeds: URIs and redaction,
 
 integration: deps ## integration tests against real RabbitMQ nodes the tests start themselves (the fault and scale suites apart)
 	$(GO) test -race -count=1 -timeout 13m -skip '^TestFault_|^TestScale_' ./integration/...
+	@# A Kamailio-style peer Warren did not write (rabbitmq-c) answered with traceparent on Warren's messages
+	WARREN_TEST_TRACING=1 $(GO) test -race -count=1 -timeout 3m -run '^TestRPC_AnswersAmqpToolsRequest$$' ./integration/
 
 screenshots: deps ## redraw docs/ui-*.png: the observer (/ui) in headless Chromium against a real tree
 	WARREN_UI_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestUI_' ./integration/
