@@ -20,6 +20,9 @@ type env struct {
 	raw      *amqp.Connection
 	seq      int     // names the scenarios' queues apart
 	fed      *fedRig // the federation scenario's second node and tree; nil until it runs
+	// warmed holds the sides of the idle scenario that ran once unmeasured
+	// (see idleWarmUp).
+	warmed map[string]bool
 }
 
 func newEnv(ctx context.Context, opts Options) (*env, error) {

@@ -27,6 +27,8 @@ func TestTrust_SpreadAgainstTheGapToTheGoal(t *testing.T) {
 		{"one round: nothing to compare", ratio, []float64{100}, []float64{50}, false, ""},
 		{"value goal, tight", value, nil, []float64{7, 7.1, 6.9}, false, ""},
 		{"value goal, spread across the goal", value, nil, []float64{5, 7.5, 11}, true, "warren 5.00–11.0"},
+		{"value goal met exactly, rounds within 1%", figure{name: "idle goroutines", unit: "goroutines", goal: 2, goalOn: "value"}, nil, []float64{2, 2, 2.005}, false, ""},
+		{"value goal met exactly, rounds 2% apart", figure{name: "idle goroutines", unit: "goroutines", goal: 2, goalOn: "value"}, nil, []float64{2, 2, 2.04}, true, "warren 2.00–2.04"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := row(tc.fig, tc.raws, tc.warrens, len(tc.warrens))
