@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/hashicorp/go-memdb"
@@ -97,12 +98,14 @@ func (c *change) release() error {
 
 // commitBatch applies batch in one transaction; if a change fails, each is
 // applied in a transaction of its own instead. It wakes every writer of
-// batch but the leader, the first (it is not waiting).
+// batch but the leader, the first (it is not waiting). A change that
+// panics fails with an error instead: a panic here would leave the batch
+// leaderless and every later write waiting.
 func (r *Registry) commitBatch(batch []*change) {
 	txn := r.db.Txn(true)
 	failed := false
 	for _, c := range batch {
-		if c.err = c.fn(txn); c.err != nil {
+		if c.err = apply(txn, c.fn); c.err != nil {
 			failed = true
 			break
 		}
@@ -110,7 +113,7 @@ func (r *Registry) commitBatch(batch []*change) {
 	if failed {
 		txn.Abort()
 		for _, c := range batch {
-			c.err = r.write(c.fn)
+			c.err = r.write(func(txn *memdb.Txn) error { return apply(txn, c.fn) })
 		}
 	} else {
 		txn.Commit()
@@ -118,4 +121,14 @@ func (r *Registry) commitBatch(batch []*change) {
 	for _, c := range batch[1:] {
 		c.done <- struct{}{}
 	}
+}
+
+// apply runs fn in txn, turning a panic into an error.
+func apply(txn *memdb.Txn, fn func(*memdb.Txn) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("warren: registry: a row write panicked: %v", p)
+		}
+	}()
+	return fn(txn)
 }

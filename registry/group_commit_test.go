@@ -63,13 +63,17 @@ func TestGroupCommit_AFailingChangeCostsOnlyItself(t *testing.T) {
 		return &change{fn: func(txn *memdb.Txn) error { return insert(txn, tableListeners, &Listener{Path: path}) }, done: make(chan struct{}, 1)}
 	}
 	bad := &change{fn: func(txn *memdb.Txn) error { return insert(txn, "no-such-table", &Listener{Path: "x"}) }, done: make(chan struct{}, 1)}
-	batch := []*change{ok("warren/listeners/a"), bad, ok("warren/listeners/b")}
+	panics := &change{fn: func(*memdb.Txn) error { panic("a broken change") }, done: make(chan struct{}, 1)}
+	batch := []*change{ok("warren/listeners/a"), bad, ok("warren/listeners/b"), panics}
 	r.commitBatch(batch)
 	if batch[0].err != nil || batch[2].err != nil {
 		t.Fatalf("the good changes failed: %v, %v", batch[0].err, batch[2].err)
 	}
 	if bad.err == nil || !strings.Contains(bad.err.Error(), "no-such-table") {
 		t.Fatalf("the bad change's error = %v; want one naming its table", bad.err)
+	}
+	if panics.err == nil || !strings.Contains(panics.err.Error(), "a broken change") {
+		t.Fatalf("the panicking change's error = %v; want one naming its panic", panics.err)
 	}
 	for _, path := range []string{"warren/listeners/a", "warren/listeners/b"} {
 		if _, found := r.Listener(path); !found {
