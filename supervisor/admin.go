@@ -32,6 +32,7 @@ const adminShutdownGrace = 5 * time.Second
 //	GET /listeners    one [AdminListener] per listener
 //	GET /publishers   the publishers pool and its counters ([AdminPublishers])
 //	GET /workers      the RPC workers and their counters ([AdminWorkers])
+//	GET /pools        every pool, the zones' own first ([PoolInfo])
 //	GET /status       readiness, each zone's primary broker, pool states ([AdminStatus])
 //	GET /zones        one [AdminZoneRow] per zone: brokers up, primary, federators
 //	GET /nodes        every node heard on Kazoo's "nodes" exchange ([registry.Node])
@@ -49,6 +50,8 @@ const adminShutdownGrace = 5 * time.Second
 //	POST   /brokers/{id}/drain      drain one ([AdminDrain]), answered once drained
 //	POST   /brokers/{id}/undrain    undrain one
 //	POST   /listeners/{name}/stop   drain and stop a listener
+//	POST   /pools                   add a named pool ([AdminAddPool]): 201
+//	DELETE /pools/{name}            remove one
 //
 // A write needs "Authorization: Bearer TOKEN", the token [Tree.ServeAdmin]
 // serves with (else 401 with WWW-Authenticate: Bearer); the handler
