@@ -197,24 +197,26 @@ func (p *Pool) Publish(ctx context.Context, exchange, routingKey string, body []
 // before the ack: body must not be modified until Wait returned. The
 // publish counts as in progress ([Pool.WaitIdle]) until then.
 func (p *Pool) PublishDeferred(ctx context.Context, exchange, routingKey string, body []byte, opts ...Option) (*Pending, error) {
-	r := getRequest()
-	defer putRequest(r)
-	r.confirm = true // before request: it gives the publish its MessageId
+	r := getRequest() // the Pending's until its Wait returned: putRequest there
+	r.confirm = true  // before request: it gives the publish its MessageId
 	if err := p.request(r, exchange, routingKey, body, opts); err != nil {
+		putRequest(r)
 		return nil, err
 	}
 	if r.mandatory {
+		putRequest(r)
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: errDeferredMandatory}
 	}
 	span := p.startSpan(ctx, r, exchange, routingKey) // nil with tracing off; ended by Wait
 	p.begin()
 	w, err := p.write(ctx, exchange, routingKey, r)
 	if err != nil {
+		putRequest(r)
 		p.endSpan(span, w, err)
 		p.end()
 		return nil, &Error{Exchange: exchange, RoutingKey: routingKey, Err: err}
 	}
-	return &Pending{pool: p, w: w, req: *r, exchange: exchange, routingKey: routingKey, written: time.Now(), span: span}, nil
+	return &Pending{pool: p, w: w, req: r, exchange: exchange, routingKey: routingKey, written: time.Now(), span: span}, nil
 }
 
 var errDeferredMandatory = errors.New("warren: PublishDeferred takes no Mandatory option: a returned message is reported by Publish(…, Confirm(), Mandatory())")
@@ -226,7 +228,7 @@ var errDeferredMandatory = errors.New("warren: PublishDeferred takes no Mandator
 type Pending struct {
 	pool                 *Pool
 	w                    written
-	req                  publishRequest // the message, for a resend
+	req                  *publishRequest // the message, for a resend; back to the pool (nil) once Wait returned
 	exchange, routingKey string
 	written              time.Time
 	span                 trace.Span // the publish span, nil with tracing off
@@ -250,13 +252,14 @@ func (pd *Pending) Wait(ctx context.Context) error {
 	if pd.done {
 		return pd.err
 	}
-	err := pd.pool.await(ctx, pd.w, &pd.req, pd.exchange, pd.routingKey, pd.written)
+	err := pd.pool.await(ctx, pd.w, pd.req, pd.exchange, pd.routingKey, pd.written)
 	if err != nil {
 		err = &Error{Exchange: pd.exchange, RoutingKey: pd.routingKey, Err: err}
 	}
 	pd.pool.endSpan(pd.span, pd.w, err)
 	pd.done, pd.err = true, err
-	pd.req = publishRequest{} // the caller may reuse the body now
+	putRequest(pd.req) // the caller may reuse the body now
+	pd.req = nil
 	pd.pool.end()
 	return err
 }

@@ -59,7 +59,7 @@ func rawLatency(ctx context.Context, e *env) ([]float64, error) {
 		}
 	}()
 	return latencies(ctx, e.opts.Duration, func() error {
-		if err := ch.PublishWithContext(ctx, "", q, false, false, rawMessage); err != nil {
+		if err := ch.PublishWithContext(ctx, "", q, false, false, rawPublishing(false)); err != nil {
 			return err
 		}
 		return arrival(ctx, arrived)
