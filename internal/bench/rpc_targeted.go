@@ -28,7 +28,7 @@ func rawTargetedRPC(ctx context.Context, e *env) ([]float64, error) {
 		return nil, err
 	}
 	e.seq++
-	own := fmt.Sprintf("raw-bench-targeted-%d", e.seq)
+	own := fmt.Sprintf("rawbench@localhost_worker-targeted-%d-0123abcd", e.seq) // as long as a Warren RPC worker's queue name
 	if _, err := ch.QueueDeclare(own, false, true, true, false, nil); err != nil {
 		return nil, err
 	}
@@ -45,13 +45,11 @@ func rawTargetedRPC(ctx context.Context, e *env) ([]float64, error) {
 // rawTargetedCall makes one call to queue with serverID as the reply's
 // routing key on targeted.
 func rawTargetedCall(ch *amqp.Channel, replies <-chan amqp.Delivery, queue, serverID string) error {
-	id := kazoo.NewMsgID()
-	req, err := json.Marshal(map[string]string{"Event-Category": "bench", "Event-Name": "req", "Msg-ID": id,
-		"Server-ID": serverID, "App-Name": "bench", "App-Version": "1"})
+	id, req, err := rawKazooRequest(serverID, "")
 	if err != nil {
 		return err
 	}
-	if err := ch.Publish("", queue, false, false, amqp.Publishing{ContentType: "application/json", Body: req}); err != nil {
+	if err := ch.Publish("", queue, true, false, req); err != nil {
 		return err
 	}
 	for d := range replies {

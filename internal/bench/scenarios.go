@@ -436,21 +436,40 @@ func rawRPC(ctx context.Context, e *env) ([]float64, error) {
 	return latencies(ctx, e.opts.Duration, func() error { return rawCall(ch, replies, q) })
 }
 
-// rawRequest is what raw callers send: a Kazoo request.
-var rawRequest = []byte(`{"Event-Category":"bench","Event-Name":"req","Msg-ID":"raw","App-Name":"bench","App-Version":"1"}`)
+// rawServerID is the Server-ID a raw direct reply-to caller gives, as long
+// as a Warren RPC worker's queue name (which Tree.Call sends there).
+const rawServerID = "rawbench@localhost_worker-callers-1-0123abcd"
+
+// rawKazooRequest is what a raw caller publishes for one call: the request
+// Warren's Tree.Call puts on the wire (TestRawKazooRequest_IsTheRequestWarrenWrites),
+// so that both sides ask the same of the broker and of the responder.
+// That is Kazoo's envelope with a fresh Msg-ID and the caller's Server-ID
+// (its queue on targeted, or rawServerID), the Msg-ID as correlation id,
+// the time stamped, replyTo for direct reply-to; the caller publishes it
+// mandatory (a request no queue takes comes back at once, as Kazoo's
+// kz_amqp_worker asks too). It returns the Msg-ID.
+func rawKazooRequest(serverID, replyTo string) (string, amqp.Publishing, error) {
+	id := kazoo.NewMsgID()
+	body, err := json.Marshal(map[string]string{"Event-Category": "bench", "Event-Name": "req", "Msg-ID": id,
+		"Server-ID": serverID, "App-Name": "bench", "App-Version": "1"})
+	return id, amqp.Publishing{ContentType: "application/json", CorrelationId: id, ReplyTo: replyTo, Timestamp: time.Now(), Body: body}, err
+}
 
 // rawCall makes one raw call to queue over direct reply-to: publish on ch,
 // wait on replies (ch's consumer of amq.rabbitmq.reply-to) for its
-// correlation id.
+// correlation id, and decode it (Tree.Call returns the reply's envelope).
 func rawCall(ch *amqp.Channel, replies <-chan amqp.Delivery, queue string) error {
-	corr := kazoo.NewMsgID()
-	if err := ch.Publish("", queue, false, false, amqp.Publishing{ContentType: "application/json", ReplyTo: rpc.DirectReplyTo,
-		CorrelationId: corr, Body: rawRequest}); err != nil {
+	corr, req, err := rawKazooRequest(rawServerID, rpc.DirectReplyTo)
+	if err != nil {
+		return err
+	}
+	if err := ch.Publish("", queue, true, false, req); err != nil {
 		return err
 	}
 	for d := range replies {
 		if d.CorrelationId == corr {
-			return nil
+			var env map[string]any
+			return json.Unmarshal(d.Body, &env)
 		}
 	}
 	return amqp.ErrClosed
