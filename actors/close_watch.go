@@ -55,20 +55,42 @@ func (w *closeWatch) watch(ch *openedChannel) {
 }
 
 // run waits on the close of every channel handed to s, until the tree
-// stops.
+// stops. A select costs in proportion to its cases, so each wake takes in
+// all it can before selecting again: every channel handed over meanwhile
+// (a connection's channels come in bursts: its listeners after a broker's
+// restart), and, after a close, every other channel closed by then (a
+// connection's loss closes them all at once). One select per channel
+// made a restart of 1,000 listeners spend 8 % of the process's CPU here.
 func (s *watchShard) run(env *Env, self *actor.PID) {
 	cases := []reflect.SelectCase{
 		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.add)},
 		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(env.Stopping)},
 	}
 	watched := []*openedChannel{nil, nil} // by case index
+	take := func(ch *openedChannel) {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch.closed)})
+		watched = append(watched, ch)
+	}
+	closed := func(i int, err *amqp.Error) {
+		s.n.Add(-1) // before the report: its reader sees the room freed
+		env.Send(self, &channelClosed{id: watched[i].id, err: err})
+		last := len(cases) - 1
+		cases[i], watched[i] = cases[last], watched[last]
+		cases, watched = cases[:last], watched[:last]
+	}
 	for {
 		i, v, ok := reflect.Select(cases)
 		switch i {
 		case 0:
-			ch := v.Interface().(*openedChannel)
-			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch.closed)})
-			watched = append(watched, ch)
+			take(v.Interface().(*openedChannel))
+			for more := true; more; {
+				select {
+				case ch := <-s.add:
+					take(ch)
+				default:
+					more = false
+				}
+			}
 		case 1:
 			return
 		default:
@@ -76,11 +98,17 @@ func (s *watchShard) run(env *Env, self *actor.PID) {
 			if ok {
 				err = v.Interface().(*amqp.Error)
 			}
-			s.n.Add(-1) // before the report: its reader sees the room freed
-			env.Send(self, &channelClosed{id: watched[i].id, err: err})
-			last := len(cases) - 1
-			cases[i], watched[i] = cases[last], watched[last]
-			cases, watched = cases[:last], watched[:last]
+			closed(i, err)
+			for j := len(cases) - 1; j >= 2; j-- { // from the end: closed moves the last case into j
+				select {
+				case e, ok := <-watched[j].closed:
+					if !ok {
+						e = nil
+					}
+					closed(j, e)
+				default:
+				}
+			}
 		}
 	}
 }

@@ -64,3 +64,55 @@ func TestCloseWatch_ShardsReportClosesAndEndWithTheTree(t *testing.T) {
 	go func() { env.Closing.Wait(); close(ended) }()
 	testkit.Recv(t, ended, 5*time.Second, "the shards' goroutines to end")
 }
+
+// A connection's loss closes all its channels at once: each is reported
+// once, with its own error (a shard takes in every close it finds after
+// the first, not one per select), and channels handed over in a burst are
+// all watched.
+func TestCloseWatch_AllChannelsClosedAtOnceEachReportedOnce(t *testing.T) {
+	discard := slog.New(slog.DiscardHandler)
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }))
+	defer sys.Shutdown()
+	n := closeWatchShard + 40
+	closed := make(chan *channelClosed, 2*n)
+	self := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if m, ok := c.Message().(*channelClosed); ok {
+			closed <- m
+		}
+	}))
+	stopping := make(chan struct{})
+	env := &Env{System: sys, Stopping: stopping}
+	defer close(stopping)
+	w := newCloseWatch(env, self)
+	chans := make([]*openedChannel, n)
+	for i := range chans {
+		chans[i] = &openedChannel{id: fmt.Sprintf("c#%d", i), closed: make(chan *amqp.Error, 1)}
+		w.watch(chans[i])
+	}
+	for i, ch := range chans { // as amqp091 does: the error, if any, then the close
+		if i%2 == 0 {
+			ch.closed <- &amqp.Error{Code: 320, Reason: fmt.Sprintf("CONNECTION_FORCED %d", i)}
+		}
+		close(ch.closed)
+	}
+	got := map[string]*amqp.Error{}
+	for range n {
+		m := testkit.Recv(t, closed, 5*time.Second, "a channel's close")
+		if _, dup := got[m.id]; dup {
+			t.Fatalf("%s reported twice", m.id)
+		}
+		got[m.id] = m.err
+	}
+	for i, ch := range chans {
+		e := got[ch.id]
+		if want := i%2 == 0; (e != nil) != want || (want && e.Reason != fmt.Sprintf("CONNECTION_FORCED %d", i)) {
+			t.Errorf("%s reported %v; want its own error: %v", ch.id, e, want)
+		}
+	}
+	testkit.Quiet(t, closed, "a close reported twice")
+	for _, s := range w.shards {
+		if s.n.Load() != 0 {
+			t.Errorf("a shard still counts %d channels", s.n.Load())
+		}
+	}
+}
