@@ -91,7 +91,9 @@ func (t *Tree) newRuntimePool(info PoolInfo) (*runtimePool, Pool, error) {
 	case Publishers:
 		cfg := t.pubCfg
 		cfg.Publishers, cfg.Zone, cfg.Broker, cfg.Tag = info.Size, info.Zone, info.Broker, info.Tag
-		rp.pub, err = publish.NewPool(cfg)
+		if rp.pub, err = publish.NewPool(cfg); err == nil {
+			rp.pub.SetEnv(t.env)
+		}
 	case Workers:
 		cfg := t.rpcCfg
 		cfg.Workers = info.Size

@@ -341,3 +341,35 @@ func TestTrace_ReplyOnTheListenersChannelContinuesTheTrace(t *testing.T) {
 			sc, reply.Headers, process.SpanContext.SpanID(), span.SpanContext().TraceID())
 	}
 }
+
+// A publish made as the tree starts, before its publisher actors exist
+// (it waits for one), carries the trace of its ctx: the pool has the
+// tree's tracer from the start, not from its first publisher's making.
+// (Under load, a test's publish made right after WaitReady went out
+// without its traceparent, and its consumer started a trace of its own.)
+func TestTrace_PublishBeforeThePublishersStartCarriesTheTrace(t *testing.T) {
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	ch := testkit.AMQPChannel(t, nb.URL())
+	q, err := ch.QueueDeclare("trace-early", false, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume(q.Name, "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, _ := tracer(t)
+	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}}
+	cfg.RPC.Workers = -1
+	tree, _ := treetest.Start(t, cfg, treetest.With(supervisor.WithTracerProvider(tp)))
+	ctx, span := tp.Tracer("test").Start(testkit.Within(t, 10*time.Second), "app")
+	if err := tree.Publish(ctx, "", q.Name, []byte(`{}`)); err != nil { // no WaitReady: as early as a caller can
+		t.Fatal(err)
+	}
+	span.End()
+	d := testkit.Recv(t, deliveries, 10*time.Second, "the early publish")
+	got := trace.SpanContextFromContext(tracing.Extract(context.Background(), d.Headers))
+	if got.TraceID() != span.SpanContext().TraceID() {
+		t.Fatalf("the early publish carries trace %v (headers %v); want its ctx's %v", got.TraceID(), d.Headers, span.SpanContext().TraceID())
+	}
+}

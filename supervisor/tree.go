@@ -444,6 +444,7 @@ func (t *Tree) zonePools(cfg Config, specs []actors.BrokerSpec) error {
 			return err
 		}
 		if pub != nil {
+			pub.SetEnv(t.env) // its tracer before its publishers exist: a publish may wait for them
 			t.pubs.set(z, pub)
 		}
 		var w *rpc.Pool

@@ -42,7 +42,7 @@ type Pool struct {
 
 	changeMu sync.Mutex                    // serialises notify and tick
 	changed  atomic.Pointer[chan struct{}] // closed when any lane's state changes
-	env      atomic.Pointer[actors.Env]    // the tree's, once a publisher was made (Props)
+	env      atomic.Pointer[actors.Env]    // the tree's: given by SetEnv when the tree makes the pool, or by Props
 	clock    atomic.Pointer[chan struct{}] // closed by every tick
 
 	idPrefix string

@@ -94,6 +94,13 @@ type drainingChannel struct {
 // came in, or that the wait for them ran out.
 type publisherDrained struct{ id string }
 
+// SetEnv gives the pool its tree's env before the tree makes the
+// publisher actors (Props gives it too, for a pool run on its own): a
+// publish made before they exist, waiting for one, starts its span with
+// the tree's tracer and carries its trace, instead of none. The first env
+// given stays.
+func (p *Pool) SetEnv(env *actors.Env) { p.env.CompareAndSwap(nil, env) }
+
 // Props returns the props of the i-th publisher actor (1-based, as
 // supervisor pools number their workers).
 func (p *Pool) Props(env *actors.Env, i int) *actor.Props {

@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// tracer is the tree's tracer, nil (tracing off) until a publisher actor
-// was made or when the tree has none.
+// tracer is the tree's tracer: nil (tracing off) when the tree has none,
+// or for a pool run on its own until its first publisher actor was made.
 func (p *Pool) tracer() *tracing.Tracer {
 	if e := p.env.Load(); e != nil {
 		return e.Tracer
