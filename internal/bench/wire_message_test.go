@@ -24,18 +24,7 @@ import (
 // and confirmed: the same properties set, a message id as long, the same
 // body. A default Warren adds to its publishes shows here first.
 func TestRawPublishing_IsTheMessageWarrenWrites(t *testing.T) {
-	nb := treetest.NullBroker(t, nullbroker.Config{})
-	tree, _ := treetest.Start(t, supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}})
-	treetest.WaitReady(t, tree, 10*time.Second)
-	ch := testkit.AMQPChannel(t, nb.URL())
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deliveries, err := ch.Consume(q.Name, "", true, false, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tree, ch, q, deliveries := wireRig(t)
 	ctx := testkit.Within(t, 10*time.Second)
 	next := func(what string) string { return wireShape(testkit.Recv(t, deliveries, 10*time.Second, what)) }
 
@@ -65,6 +54,25 @@ func TestRawPublishing_IsTheMessageWarrenWrites(t *testing.T) {
 	}
 }
 
+// wireRig starts a null broker and a tree on it, and declares a queue that
+// a raw channel consumes: what each side sends to it arrives on the chan.
+func wireRig(t *testing.T) (*nullbroker.Server, *supervisor.Tree, *amqp.Channel, amqp.Queue, <-chan amqp.Delivery) {
+	t.Helper()
+	nb := treetest.NullBroker(t, nullbroker.Config{})
+	tree, _ := treetest.Start(t, supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}})
+	treetest.WaitReady(t, tree, 10*time.Second)
+	ch := testkit.AMQPChannel(t, nb.URL())
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume(q.Name, "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nb, tree, ch, q, deliveries
+}
+
 // wireShape describes which properties d carries (and the length of its
 // message id), not their values: a timestamp or id differs every publish.
 func wireShape(d amqp.Delivery) string {
@@ -80,18 +88,7 @@ func wireShape(d amqp.Delivery) string {
 // reply-to and Kazoo's targeted path: the same properties set, the same
 // envelope keys, a body as long within a few bytes (the Server-IDs differ).
 func TestRawKazooRequest_IsTheRequestWarrenWrites(t *testing.T) {
-	nb := treetest.NullBroker(t, nullbroker.Config{})
-	tree, _ := treetest.Start(t, supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}})
-	treetest.WaitReady(t, tree, 10*time.Second)
-	ch := testkit.AMQPChannel(t, nb.URL())
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	requests, err := ch.Consume(q.Name, "", true, false, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb, tree, _, q, requests := wireRig(t)
 	caller := testkit.AMQPChannel(t, nb.URL()) // consuming direct reply-to, as a raw caller does before it publishes
 	if _, err := caller.Consume(rpc.DirectReplyTo, "", true, false, false, false, nil); err != nil {
 		t.Fatal(err)
