@@ -250,6 +250,7 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 		began := time.Now()
 		b.StopWithCtl(t)
 		stopped := time.Since(began)
+		t.Logf("node %d (%s) stopped %s–%s", i+1, id, clock(began), clock(began.Add(stopped)))
 		down := time.NewTimer(rollingDown) // the outage itself, not a wait for a condition
 		<-down.C
 		b.Start(t)
@@ -266,9 +267,9 @@ func clusterRollingRestart(t *testing.T, scenario string, maxGap time.Duration, 
 		worsts = append(worsts, gaps.stop())
 		per = append(per, fmt.Sprintf("node %d (queue leader %v, listener on it %v): gap %v, failed %d", i+1, leads,
 			row.Broker == id, worsts[i].Round(time.Millisecond), l.failedCount()-failed))
-		t.Logf("node %d (%s) stopped in %v, back after %v; the quorum leader was on it: %v; the listener was on %s; longest gap in deliveries %v; %d publishes failed",
+		t.Logf("node %d (%s) stopped in %v, back after %v; the quorum leader was on it: %v; the listener was on %s; longest gap in deliveries %v (%s); %d publishes failed",
 			i+1, id, stopped.Round(time.Millisecond), restarts[i].Round(time.Millisecond), leads, row.Broker,
-			worsts[i].Round(time.Millisecond), l.failedCount()-failed)
+			worsts[i].Round(time.Millisecond), gaps.window(), l.failedCount()-failed)
 	}
 	worst := slices.Max(worsts)
 	stop()
@@ -541,28 +542,34 @@ func (g *errorGroups) String() string {
 }
 
 // gapMeter keeps the longest time between two deliveries (or between
-// start and the first) while it is on.
+// start and the first) while it is on, and when that gap ended.
 type gapMeter struct {
-	mu    sync.Mutex
-	on    bool
-	last  time.Time
-	worst time.Duration
+	mu      sync.Mutex
+	on      bool
+	last    time.Time
+	worst   time.Duration
+	worstTo time.Time // when the worst gap ended
 }
 
 func (g *gapMeter) start() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.on, g.last = true, time.Now()
+	g.worst, g.worstTo = 0, time.Time{} // each node's restart is measured on its own
 }
 
 func (g *gapMeter) mark() {
 	now := time.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.on {
-		g.worst = max(g.worst, now.Sub(g.last))
-	}
+	g.note(now)
 	g.last = now
+}
+
+func (g *gapMeter) note(now time.Time) {
+	if g.on && now.Sub(g.last) > g.worst {
+		g.worst, g.worstTo = now.Sub(g.last), now
+	}
 }
 
 // stop ends the measure and returns the longest gap, counting the one
@@ -570,12 +577,24 @@ func (g *gapMeter) mark() {
 func (g *gapMeter) stop() time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.on {
-		g.worst = max(g.worst, time.Since(g.last))
-	}
+	g.note(time.Now())
 	g.on = false
 	return g.worst
 }
+
+// window says when the longest gap began and ended (wall clock, as the
+// tree's logs print it).
+func (g *gapMeter) window() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.worstTo.IsZero() {
+		return "none"
+	}
+	return clock(g.worstTo.Add(-g.worst)) + "–" + clock(g.worstTo)
+}
+
+// clock is t as the logs print it, UTC to the millisecond.
+func clock(t time.Time) string { return t.UTC().Format("15:04:05.000") }
 
 func durations(ds []time.Duration) string {
 	parts := make([]string, len(ds))

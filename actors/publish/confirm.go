@@ -144,14 +144,15 @@ func (p *Pool) awaitConfirm(ctx context.Context, w written, r *publishRequest, s
 			done = true
 		case <-ctx.Done():
 			p.unconfirmed(l, st, r)
-			return nil, fmt.Errorf("%w: %w", ErrNotConfirmed, ctx.Err())
+			return nil, fmt.Errorf("%w: %w (no confirm on channel %s %v after the write)", ErrNotConfirmed, ctx.Err(),
+				st.c.id, time.Since(since).Round(time.Millisecond))
 		case <-p.stop:
 			p.unconfirmed(l, st, r)
 			return nil, fmt.Errorf("%w: %w", ErrNotConfirmed, ErrStopped)
 		case <-tick:
 			if time.Since(started) > p.cfg.ConfirmTimeout {
 				p.unconfirmed(l, st, r)
-				return nil, fmt.Errorf("%w: no confirm within %v", ErrNotConfirmed, p.cfg.ConfirmTimeout)
+				return nil, fmt.Errorf("%w: no confirm within %v (channel %s)", ErrNotConfirmed, p.cfg.ConfirmTimeout, st.c.id)
 			}
 		}
 	}

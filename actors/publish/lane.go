@@ -28,6 +28,7 @@ const publishReturnsBuffer = 256
 // registered on it, kept for the channel's life (across blocked and
 // unblocked, and restarts of the publisher actor).
 type laneChannel struct {
+	id      string // the channel's id (broker#number), named by a confirm wait that runs out
 	ch      *amqp.Channel
 	link    *actors.Link       // the connection's socket: a write past its caller's deadline closes it
 	guard   *actors.WriteGuard // link's guard of the writes on ch, which the writer token serialises
@@ -257,12 +258,12 @@ func (l *publisherLane) store(slot int, st *laneState) {
 // channelOf returns slot's laneChannel of ch, registering its
 // notifications the first time. Called by the publisher actor; Notify*
 // are no network calls.
-func (l *publisherLane) channelOf(slot int, ch *amqp.Channel, link *actors.Link) *laneChannel {
+func (l *publisherLane) channelOf(slot int, id string, ch *amqp.Channel, link *actors.Link) *laneChannel {
 	if c := l.reg[slot]; c != nil && c.ch == ch {
 		return c
 	}
 	l.release(slot)
-	c := &laneChannel{ch: ch, link: link, guard: link.NewWriteGuard(), wake: make(chan struct{}, 1), stop: l.set.stop,
+	c := &laneChannel{id: id, ch: ch, link: link, guard: link.NewWriteGuard(), wake: make(chan struct{}, 1), stop: l.set.stop,
 		returns: ch.NotifyReturn(make(chan amqp.Return, publishReturnsBuffer)),
 		closes:  ch.NotifyClose(make(chan *amqp.Error, 1)),
 	}

@@ -201,7 +201,7 @@ func (p *publisher) onAssigned(slot int, m *actors.ChannelAssigned) {
 	p.detach(slot)
 	s := &p.slots[slot]
 	s.assigned = m
-	c := p.lane.channelOf(slot, m.Channel, m.Link) // before any publish: no return can be missed
+	c := p.lane.channelOf(slot, m.ID, m.Channel, m.Link) // before any publish: no return can be missed
 	if slot == slotPlain {
 		s.c = c
 	} else {

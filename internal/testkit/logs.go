@@ -41,13 +41,37 @@ func (b *LogBuffer) Tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// TailWithout returns the last n lines written that do not contain skip,
+// and how many lines it left out for containing it.
+func (b *LogBuffer) TailWithout(n int, skip string) (tail string, skipped int) {
+	var kept []string
+	for line := range strings.SplitSeq(strings.TrimRight(b.String(), "\n"), "\n") {
+		if strings.Contains(line, skip) {
+			skipped++
+			continue
+		}
+		kept = append(kept, line)
+	}
+	if len(kept) > n {
+		kept = kept[len(kept)-n:]
+	}
+	return strings.Join(kept, "\n"), skipped
+}
+
+// dialFailed marks the log line of a failed dial: a connection actor
+// writes one per attempt while its broker is down, which would fill the
+// tail a failed test prints.
+const dialFailed = `msg="dial failed"`
+
 // Logger returns a debug-level text logger writing to a new LogBuffer
-// whose last lines the test prints if it fails.
+// whose last lines the test prints if it fails, without the failed dials
+// (counted).
 func Logger(t testing.TB) (*slog.Logger, *LogBuffer) {
 	logs := &LogBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("logs (last 60 lines):\n%s", logs.Tail(60))
+			tail, dials := logs.TailWithout(80, dialFailed)
+			t.Logf("logs (last 80 lines; %d %s lines left out):\n%s", dials, dialFailed, tail)
 		}
 	})
 	return slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), logs

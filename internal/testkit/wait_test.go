@@ -102,3 +102,14 @@ func TestLogBuffer_ChangedClosesOnTheNextWrite(t *testing.T) {
 		t.Fatalf("Tail(1) = %q, want two", got)
 	}
 }
+
+func TestLogBuffer_TailWithoutLeavesOutAndCountsTheSkippedLines(t *testing.T) {
+	var b LogBuffer
+	if _, err := b.Write([]byte("a\n" + dialFailed + " 1\nb\n" + dialFailed + " 2\nc\n")); err != nil {
+		t.Fatal(err)
+	}
+	tail, skipped := b.TailWithout(2, dialFailed)
+	if tail != "b\nc" || skipped != 2 {
+		t.Fatalf("TailWithout(2) = %q, %d skipped; want \"b\\nc\", 2", tail, skipped)
+	}
+}
