@@ -115,7 +115,7 @@ func fedEvent(id string) string {
 // the broker returns.
 func TestFederation_ListenerConsumesFromTheOtherZone(t *testing.T) {
 	b1, b2 := StartBroker(t), StartBroker(t)
-	tree, _ := treetest.Start(t, twoZones(b1, b2))
+	tree, logs := treetest.Start(t, twoZones(b1, b2))
 	waitReady(t, tree, 20*time.Second)
 	s := newFedSeen()
 	pid, _ := spawnListener(t, tree, listener.Spec{Name: "fed", Federate: true,
@@ -198,9 +198,12 @@ func TestFederation_ListenerConsumesFromTheOtherZone(t *testing.T) {
 		t.Fatalf("east-again fedSeen %v", got)
 	}
 
-	// Stopping the listener stops its federator.
+	// Stopping the listener drains it and its federator, then stops both.
 	if err := tree.StopListener(within(t, 10*time.Second), "fed"); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `msg="listeners drained" lib=warren listeners=2 `) {
+		t.Fatalf("StopListener did not drain the listener and its federator (want a \"listeners drained\" line with listeners=2):\n%s", logs.Tail(20))
 	}
 	treetest.Eventually(t, tree, 10*time.Second, "no federator left", func() bool { return len(tree.Federators("fed")) == 0 })
 }

@@ -12,6 +12,9 @@ const tableListeners = "listeners"
 func listenersTable() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: tableListeners, Indexes: map[string]*memdb.IndexSchema{
 		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Path"}},
+		// A federator's listener (Parent): stopping one listener finds its
+		// federators without reading every row.
+		"parent": {Name: "parent", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Parent"}},
 	}}
 }
 
@@ -82,6 +85,15 @@ func (s *Snapshot) Listeners() []Listener { return list[Listener](s, tableListen
 // Listener returns the row of the listener at path.
 func (s *Snapshot) Listener(path string) (Listener, bool) {
 	return one[Listener](s, tableListeners, "id", path)
+}
+
+// Federators lists the rows of the federators of the listener named
+// parent (Listener.Parent), ordered by path.
+func (s *Snapshot) Federators(parent string) []Listener {
+	if parent == "" {
+		return nil // the index holds no empty Parent
+	}
+	return list[Listener](s, tableListeners, "parent", parent)
 }
 
 // CountListeners counts the listeners in state, reading the rows in place

@@ -52,11 +52,11 @@ func (t *Tree) handlerDeadline(ctx context.Context) time.Time {
 	return dl
 }
 
-// drainListeners drains every listener whose row pick accepts, at once,
+// drainListeners drains every listener of rows, at once,
 // and waits for them within ctx (and, when ctx has no deadline, for one
 // more drain timeout after the handlers were cut). It logs what the drains
 // did and returns an error wrapping ErrDrainCut that names what was cut.
-func (t *Tree) drainListeners(ctx context.Context, pick func(registry.Listener) bool) error {
+func (t *Tree) drainListeners(ctx context.Context, rows []registry.Listener) error {
 	deadline := t.handlerDeadline(ctx)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -67,12 +67,6 @@ func (t *Tree) drainListeners(ctx context.Context, pick func(registry.Listener) 
 		row registry.Listener
 		d   *listener.Drained
 		err error
-	}
-	var rows []registry.Listener
-	for _, row := range t.env.Registry.Listeners() {
-		if pick(row) {
-			rows = append(rows, row)
-		}
 	}
 	results := make(chan result, len(rows))
 	for _, row := range rows {
@@ -111,11 +105,18 @@ func (t *Tree) drainListeners(ctx context.Context, pick func(registry.Listener) 
 	return nil
 }
 
-// isListenerOrFederator reports whether row is the listener name of the tree's
+// listenerAndFederators returns the row of the listener name of the tree's
 // listeners supervisor (not a federator, not one the application spawned
-// elsewhere), or one of its federators.
-func isListenerOrFederator(row registry.Listener, name string) bool {
-	return row.Parent == name || row.Parent == "" && row.Path == actors.RootName+"/"+actors.ListenersName+"/"+name
+// elsewhere), if it has one, and its federators' rows: read by key and
+// index, so that stopping each of N listeners in turn does not read N rows
+// each time.
+func (t *Tree) listenerAndFederators(name string) []registry.Listener {
+	snap := t.env.Registry.Snapshot()
+	rows := snap.Federators(name)
+	if row, ok := snap.Listener(actors.RootName + "/" + actors.ListenersName + "/" + name); ok && row.Parent == "" {
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // drain is the first step of Shutdown: every listener of the tree drained
@@ -125,7 +126,7 @@ func isListenerOrFederator(row registry.Listener, name string) bool {
 // made from then on fails with publish.ErrStopped.
 func (t *Tree) drain(ctx context.Context) error {
 	deadline := t.handlerDeadline(ctx)
-	err := t.drainListeners(ctx, func(registry.Listener) bool { return true })
+	err := t.drainListeners(ctx, t.env.Registry.Listeners())
 	close(t.pubClosed) // like http.Server.Shutdown: no new publish, those in flight finish
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()

@@ -41,7 +41,7 @@ func (t *Tree) SpawnListener(ctx context.Context, spec listener.Spec) (*actor.PI
 // or earlier when ctx ends sooner): no delivery is lost or handled twice.
 // The error wraps ErrDrainCut when handlers had to be cancelled.
 func (t *Tree) StopListener(ctx context.Context, name string) error {
-	drainErr := t.drainListeners(ctx, func(row registry.Listener) bool { return isListenerOrFederator(row, name) })
+	drainErr := t.drainListeners(ctx, t.listenerAndFederators(name))
 	t.fed.Remove(name) // its federators stop with it
 	res, err := t.request(ctx, t.PID(actors.ListenersName), &actors.StopChild{Name: name})
 	if err != nil {
@@ -108,13 +108,7 @@ func (t *Tree) changeRoute(ctx context.Context, pid *actor.PID, msg any) error {
 // Federators lists the rows of the federators of the listener name (one
 // per broker of the other zones; see listener.Spec.Federate).
 func (t *Tree) Federators(name string) []registry.Listener {
-	var out []registry.Listener
-	for _, l := range t.env.Registry.Listeners() {
-		if l.Parent == name {
-			out = append(out, l)
-		}
-	}
-	return out
+	return t.env.Registry.Snapshot().Federators(name)
 }
 
 // WaitConsuming waits until the listener pid (from SpawnListener, or one

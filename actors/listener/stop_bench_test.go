@@ -1,0 +1,51 @@
+package listener_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/warrenmq/warren/actors"
+	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/nullbroker"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
+	"github.com/warrenmq/warren/supervisor"
+)
+
+// BenchmarkStopListener measures Tree.StopListener (drain, then stop) of
+// each of n consuming listeners in turn, on internal/nullbroker, per
+// listener stopped: it stays flat as n grows when a stop reads only its
+// listener's rows (it read every listener's row, n² in all, before).
+func BenchmarkStopListener(b *testing.B) {
+	for _, n := range []int{250, 1000} {
+		b.Run(fmt.Sprintf("one-by-one-of-%d", n), func(b *testing.B) {
+			nb := treetest.NullBroker(b, nullbroker.Config{})
+			cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}}
+			cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
+			cfg.RPC.Workers = -1
+			tree, _ := treetest.Start(b, cfg)
+			treetest.WaitReady(b, tree, 10*time.Second)
+			ctx := within(b, 5*time.Minute)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				names := make([]string, n)
+				for k := range names {
+					names[k] = fmt.Sprintf("stop-%d-%d", i, k)
+					if _, err := tree.SpawnListener(ctx, listener.Spec{Name: names[k], Queue: listener.QueueSpec{Name: names[k], AutoDelete: true},
+						Handlers: []listener.Route{{Handler: func(context.Context, *listener.Delivery) error { return nil }}}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				for _, name := range names {
+					if err := tree.StopListener(ctx, name); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/stop")
+		})
+	}
+}
