@@ -38,3 +38,9 @@ func (b *Broker) Upgrade(t testing.TB, args ...string) string {
 	}
 	return out
 }
+
+// QueuesErr runs rabbitmq-queues -n <node> args... (quorum_status, …) as
+// CtlErr runs rabbitmqctl.
+func (b *Broker) QueuesErr(args ...string) (string, error) {
+	return b.node.Queues(context.Background(), args...)
+}

@@ -33,6 +33,12 @@ func (n *Node) Upgrade(ctx context.Context, args ...string) (string, error) {
 	return n.runTool(ctx, filepath.Join(filepath.Dir(n.install.ctl), "rabbitmq-upgrade"), args...)
 }
 
+// Queues runs rabbitmq-queues -n <node> args... (quorum_status,
+// check_if_node_is_quorum_critical, …) as Ctl runs rabbitmqctl.
+func (n *Node) Queues(ctx context.Context, args ...string) (string, error) {
+	return n.runTool(ctx, filepath.Join(filepath.Dir(n.install.ctl), "rabbitmq-queues"), args...)
+}
+
 // runTool runs one of RabbitMQ's CLI tools (tool is its path) against the node.
 func (n *Node) runTool(ctx context.Context, tool string, args ...string) (string, error) {
 	shown := filepath.Base(tool) + " -n " + n.Name + " " + redactCtlArgs(args)
