@@ -7,9 +7,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
-	"github.com/warrenmq/warren/internal/nullbroker"
 	"github.com/warrenmq/warren/internal/testkit"
 	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/supervisor"
@@ -33,12 +31,8 @@ func BenchmarkDelivery(b *testing.B) {
 }
 
 func benchDelivery(b *testing.B, opts ...treetest.Option) {
-	nb := treetest.NullBroker(b, nullbroker.Config{})
-	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}, Prechannels: 2}
-	cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
-	cfg.RPC.Workers = -1
-	tree, _ := treetest.Start(b, cfg, opts...)
-	treetest.WaitReady(b, tree, 10*time.Second)
+	r := start(b, nil, opts...)
+	nb, tree := r.nb, r.tree
 	var handled atomic.Int64
 	var want atomic.Int64
 	done := make(chan struct{}, 1)

@@ -6,11 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warrenmq/warren/actors"
 	"github.com/warrenmq/warren/actors/listener"
-	"github.com/warrenmq/warren/internal/nullbroker"
-	"github.com/warrenmq/warren/internal/testkit/treetest"
-	"github.com/warrenmq/warren/supervisor"
 )
 
 // BenchmarkStopListener measures Tree.StopListener (drain, then stop) of
@@ -20,12 +16,7 @@ import (
 func BenchmarkStopListener(b *testing.B) {
 	for _, n := range []int{250, 1000} {
 		b.Run(fmt.Sprintf("one-by-one-of-%d", n), func(b *testing.B) {
-			nb := treetest.NullBroker(b, nullbroker.Config{})
-			cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}}
-			cfg.Connection.Backoff = actors.Backoff{First: 20 * time.Millisecond, Max: 100 * time.Millisecond}
-			cfg.RPC.Workers = -1
-			tree, _ := treetest.Start(b, cfg)
-			treetest.WaitReady(b, tree, 10*time.Second)
+			tree := start(b, nil).tree
 			ctx := within(b, 5*time.Minute)
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {

@@ -46,10 +46,10 @@ func (r *rig) broker(t *testing.T) string {
 }
 
 // start runs a null broker and a tree on it (zone "local", fast reconnects,
-// no RPC workers; the publishers pool unless cfg says otherwise), and
-// waits until the tree is ready. The cleanups shut the tree down first,
-// then close the broker.
-func start(t *testing.T, mod func(*supervisor.Config)) *rig {
+// no RPC workers; the publishers pool unless cfg says otherwise; opts
+// passed to treetest.Start), and waits until the tree is ready. The
+// cleanups shut the tree down first, then close the broker.
+func start(t testing.TB, mod func(*supervisor.Config), opts ...treetest.Option) *rig {
 	t.Helper()
 	nb := treetest.NullBroker(t, nullbroker.Config{})
 	cfg := supervisor.Config{Zones: []supervisor.Zone{{Name: "local", Brokers: []string{nb.URL()}}}, Prechannels: 2}
@@ -58,7 +58,7 @@ func start(t *testing.T, mod func(*supervisor.Config)) *rig {
 	if mod != nil {
 		mod(&cfg)
 	}
-	tree, logs := treetest.Start(t, cfg)
+	tree, logs := treetest.Start(t, cfg, opts...)
 	if err := tree.WaitReady(within(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
