@@ -19,12 +19,14 @@ var ErrLinkAborted = errors.New("warren: write outlived its deadline; the connec
 // gives up on a blocked socket write by itself, and its own shutdown waits
 // for the writer. A nil *Link is valid and guards nothing.
 type Link struct {
-	mu       sync.Mutex
-	raw      net.Conn
-	aborted  atomic.Bool
-	writing  atomic.Int32                // writes in progress
-	progress atomic.Uint64               // writes completed
-	filter   atomic.Pointer[frameFilter] // the read side, once dialled through filteredDial
+	mu      sync.Mutex
+	raw     net.Conn
+	aborted atomic.Bool
+	// The writes in progress (the low 32 bits) and the writes completed
+	// (the high 32, wrapping), in one word so that a write's end is one
+	// atomic add, not two.
+	writes atomic.Uint64
+	filter atomic.Pointer[frameFilter] // the read side, once dialled through filteredDial
 }
 
 // newLink wraps dial so that the socket it returns is kept by the Link.
@@ -108,15 +110,18 @@ func (l *Link) Watch(write func() error) error {
 	if l == nil {
 		return write()
 	}
-	l.writing.Add(1)
+	l.writes.Add(1)
 	err := write()
-	l.progress.Add(1)
-	l.writing.Add(-1)
+	l.writes.Add(writeEnded)
 	if err != nil && l.Aborted() {
 		return errors.Join(ErrLinkAborted, err)
 	}
 	return err
 }
+
+// writeEnded, added to Link.writes, counts a write completed and one
+// fewer in progress.
+const writeEnded = 1<<32 - 1
 
 // watchdog aborts the socket when writes are pending and none completed
 // for limit. It runs until stop is closed.
@@ -130,9 +135,10 @@ func (l *Link) watchdog(limit time.Duration, stop <-chan struct{}) {
 		case <-stop:
 			return
 		case now := <-tick.C:
-			p := l.progress.Load()
+			w := l.writes.Load()
+			p := w >> 32
 			switch {
-			case l.writing.Load() == 0 || p != last:
+			case uint32(w) == 0 || p != last:
 				last, since = p, time.Time{}
 			case since.IsZero():
 				since = now
@@ -154,19 +160,21 @@ func (l *Link) watchdog(limit time.Duration, stop <-chan struct{}) {
 type WriteGuard struct {
 	link *Link
 
-	mu       sync.Mutex      // guards done, stop, w and released
-	done     <-chan struct{} // the Done of the ctx watched
-	stop     func() bool     // ends the watch
-	w        *guardWatch     // the watch, told apart from the ones before it
+	mu       sync.Mutex  // guards stop, seq, released and the stores to w
+	stop     func() bool // ends the watch
+	seq      uint64      // the last watch's id
 	released bool
 
-	writing atomic.Pointer[guardWatch] // the watch whose ctx the write in progress runs under
+	w       atomic.Pointer[guardWatch] // the watch, read without mu by the writes under its ctx; nil once released
+	writing atomic.Uint64              // the id of the watch whose ctx the write in progress runs under; 0: none
 }
 
 // guardWatch is one registration of a WriteGuard's ctx watch: a callback
-// of an older ctx that runs late never aborts a write of a newer one. (Not
-// of size zero: pointers to zero-size values may all be equal.)
-type guardWatch struct{ _ byte }
+// of an older ctx that runs late never aborts a write of a newer one.
+type guardWatch struct {
+	done <-chan struct{} // the Done of the ctx watched
+	id   uint64          // from 1, per WriteGuard
+}
 
 // NewWriteGuard returns a WriteGuard of l (nil l: it guards nothing).
 func (l *Link) NewWriteGuard() *WriteGuard { return &WriteGuard{link: l} }
@@ -184,13 +192,13 @@ func (g *WriteGuard) Guard(ctx context.Context, write func() error) error {
 	if w == nil { // released: a straggler's write, watched on its own
 		return l.Guard(ctx, write)
 	}
-	g.writing.Store(w)
+	g.writing.Store(w.id)             // an id, not the pointer: no write barrier on the publish path
 	if err := ctx.Err(); err != nil { // after the store: a watch that fires now sees it
-		g.writing.Store(nil)
+		g.writing.Store(0)
 		return err
 	}
 	err := l.Watch(write)
-	g.writing.Store(nil)
+	g.writing.Store(0)
 	if err != nil && ctx.Err() != nil && l.Aborted() { // the watch cut this write
 		return errors.Join(ErrLinkAborted, ctx.Err())
 	}
@@ -201,20 +209,24 @@ func (g *WriteGuard) Guard(ctx context.Context, write func() error) error {
 // watched already; nil once released.
 func (g *WriteGuard) watch(ctx context.Context) *guardWatch {
 	done := ctx.Done()
+	if w := g.w.Load(); w != nil && w.done == done { // the common case: no lock
+		return w
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	switch {
+	switch w := g.w.Load(); {
 	case g.released:
 		return nil
-	case g.w != nil && g.done == done:
-		return g.w
+	case w != nil && w.done == done:
+		return w
 	}
 	if g.stop != nil {
 		g.stop()
 	}
-	w := &guardWatch{}
-	g.done, g.w = done, w
+	g.seq++
+	w := &guardWatch{done: done, id: g.seq}
 	g.stop = context.AfterFunc(ctx, func() { g.fired(w) })
+	g.w.Store(w)
 	return w
 }
 
@@ -222,7 +234,7 @@ func (g *WriteGuard) watch(ctx context.Context) *guardWatch {
 // progress if that write runs under w (a late callback of an older watch
 // cuts nothing).
 func (g *WriteGuard) fired(w *guardWatch) {
-	if g.writing.Load() == w {
+	if g.writing.Load() == w.id {
 		g.link.Abort()
 	}
 }
@@ -238,5 +250,6 @@ func (g *WriteGuard) Release() {
 	if g.stop != nil {
 		g.stop()
 	}
-	g.done, g.stop, g.w, g.released = nil, nil, nil, true
+	g.stop, g.released = nil, true
+	g.w.Store(nil)
 }

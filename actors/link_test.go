@@ -139,12 +139,12 @@ func TestWriteGuard_OneWatchPerCtxAndAStuckWriteIsCut(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	first := g.w
-	if err := g.Guard(context.WithValue(long, struct{}{}, 1), ok); err != nil || g.w != first {
+	first := g.w.Load()
+	if err := g.Guard(context.WithValue(long, struct{}{}, 1), ok); err != nil || g.w.Load() != first {
 		t.Fatalf("a ctx derived with a value (same Done) watched anew: %v", err)
 	}
 	cutByItsDeadline(t, link, conn, g.Guard)
-	if g.w == first {
+	if g.w.Load() == first {
 		t.Fatal("a new ctx kept the old watch")
 	}
 }
@@ -158,7 +158,7 @@ func TestWriteGuard_AnOldCtxCutsNothingAndReleaseKeepsTheGuarantee(t *testing.T)
 	if err := g.Guard(old, func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	oldWatch := g.w
+	oldWatch := g.w.Load()
 	later, cancelLater := context.WithCancel(context.Background())
 	defer cancelLater()
 	cancelOld()

@@ -266,7 +266,8 @@ func (pd *Pending) Wait(ctx context.Context) error {
 
 // request shapes r, a publish, from its options.
 func (p *Pool) request(r *publishRequest, exchange, routingKey string, body []byte, opts []Option) error {
-	r.msg = amqp.Publishing{ContentType: DefaultContentType, Body: body}
+	// r.msg is zero (getRequest): set what differs, not the whole struct again.
+	r.msg.ContentType, r.msg.Body = DefaultContentType, body
 	for _, opt := range opts {
 		if opt == nil {
 			return errNilOption
