@@ -3,6 +3,7 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -106,6 +107,32 @@ func BenchmarkPublish(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+	b.Run("raw-confirmed-64", func(b *testing.B) { // amqp091 alone: 64 goroutines sharing a confirm-mode channel
+		ch := rawBenchChannel(b, nb)
+		if err := ch.Confirm(false); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		const callers = 64
+		var wg sync.WaitGroup
+		per := b.N/callers + 1
+		for range callers {
+			wg.Go(func() {
+				for range per {
+					dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "amq.fanout", "", false, false,
+						amqp.Publishing{ContentType: publish.DefaultContentType, Body: body})
+					if err == nil && !dc.Wait() {
+						err = errors.New("nacked")
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
 	})
 	b.Run("confirmed-64", func(b *testing.B) {
 		b.ReportAllocs()
