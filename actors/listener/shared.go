@@ -375,6 +375,9 @@ func (s *listenerShared) ackOnArrival(d amqp.Delivery) {
 // such as "; charset=utf-8", aside), and for messages without one
 // (Kamailio's amqp-tools peers), by its first byte.
 func isJSON(contentType string, body []byte) bool {
+	if contentType == kazoo.ContentType { // what Kazoo sends: no media type to parse (it allocates)
+		return true
+	}
 	ct := strings.ToLower(strings.TrimSpace(contentType))
 	if mt, _, err := mime.ParseMediaType(ct); err == nil {
 		ct = mt
