@@ -27,7 +27,7 @@ type treeMetrics struct {
 	// byOutcome are confirmWait's observers, resolved once: WithLabelValues
 	// hashes and locks on every call.
 	byOutcome map[string]prometheus.Observer
-	acked     prometheus.Observer // byOutcome["acked"], what almost every confirm is: no map lookup (a string hash)
+	acked     prometheus.Observer      // byOutcome["acked"], what almost every confirm is: no map lookup (a string hash)
 	calls     *prometheus.HistogramVec // zone, outcome
 	// The longest confirm wait and call, exact: the observer's "max", and
 	// the bound of its p50 and p99.

@@ -114,43 +114,37 @@ func BenchmarkPublish(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
-		const callers = 64
-		var wg sync.WaitGroup
-		per := b.N/callers + 1
-		for range callers {
-			wg.Go(func() {
-				for range per {
-					dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "amq.fanout", "", false, false,
-						amqp.Publishing{ContentType: publish.DefaultContentType, Body: body})
-					if err == nil && !dc.Wait() {
-						err = errors.New("nacked")
-					}
-					if err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
+		fromCallers(b, 64, func() error {
+			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "amq.fanout", "", false, false,
+				amqp.Publishing{ContentType: publish.DefaultContentType, Body: body})
+			if err == nil && !dc.Wait() {
+				err = errors.New("nacked")
+			}
+			return err
+		})
 	})
 	b.Run("confirmed-64", func(b *testing.B) {
 		b.ReportAllocs()
-		const callers = 64
-		var wg sync.WaitGroup
-		per := b.N/callers + 1
-		for range callers {
-			wg.Go(func() {
-				for range per {
-					if err := tree.Publish(ctx, "amq.fanout", "", body, publish.Confirm()); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
+		fromCallers(b, 64, func() error { return tree.Publish(ctx, "amq.fanout", "", body, publish.Confirm()) })
 	})
+}
+
+// fromCallers runs one b.N times in all from callers goroutines at once;
+// an error fails the benchmark and ends its goroutine.
+func fromCallers(b *testing.B, callers int, one func() error) {
+	var wg sync.WaitGroup
+	per := b.N/callers + 1
+	for range callers {
+		wg.Go(func() {
+			for range per {
+				if err := one(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // rawBenchChannel is a channel of a plain amqp091 connection to nb, closed
