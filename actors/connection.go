@@ -296,7 +296,11 @@ func (c *connection) scheduleDial(delay time.Duration, probePort bool) {
 	if addr := probeAddr(c.plan.uri); probePort && addr != "" && delay > probeEvery {
 		ctx, cancel := context.WithCancel(context.Background())
 		c.probing = cancel
-		env.Go(func() { probe(ctx, addr, func() { env.Send(self, &dialNow{gen: gen}) }) })
+		down := c.row.Since
+		if down.IsZero() {
+			down = time.Now()
+		}
+		env.Go(func() { probe(ctx, addr, down, func() { env.Send(self, &dialNow{gen: gen}) }) })
 	}
 }
 
