@@ -44,7 +44,7 @@ func (st *settlement) take() bool { return st.decided.CompareAndSwap(false, true
 // returned, the listener settles an undecided delivery itself.
 func (d *Delivery) Ack() error {
 	return d.decide(func(st *settlement) bool {
-		ok := st.s.write(st.gen, func() error { return st.d.Ack(false) })
+		ok := st.s.writeAck(st.gen, st.d)
 		if ok {
 			st.s.counter.acked.Add(1)
 		}
@@ -56,7 +56,7 @@ func (d *Delivery) Ack() error {
 // queue's dead-letter exchange if it has one (AckManual only; see Ack).
 func (d *Delivery) Nack(requeue bool) error {
 	return d.decide(func(st *settlement) bool {
-		ok := st.s.write(st.gen, func() error { return st.d.Nack(false, requeue) })
+		ok := st.s.writeOther(st.gen, st.d, func() error { return st.d.Nack(false, requeue) })
 		if ok {
 			st.s.counter.nacked.Add(1)
 			if requeue {
@@ -72,7 +72,7 @@ func (d *Delivery) Nack(requeue bool) error {
 // only; see Ack).
 func (d *Delivery) Reject() error {
 	return d.decide(func(st *settlement) bool {
-		ok := st.s.write(st.gen, func() error { return st.d.Reject(false) })
+		ok := st.s.writeOther(st.gen, st.d, func() error { return st.d.Reject(false) })
 		if ok {
 			st.s.counter.rejected.Add(1)
 		}

@@ -15,6 +15,7 @@ type channelState struct {
 	gen    uint64        // the channel's generation; deliveries of older ones are stale
 	ch     *amqp.Channel // nil once the channel is lost (gen moved on then)
 	link   *actors.Link  // its connection's socket: acks and replies are watched for stalls
+	acks   *acker        // writes the settlements of ch's deliveries; nil without a channel
 	queue  string        // the queue's name, once a replay declared it
 	broker string        // the broker the channel is on
 	zone   string        // that broker's zone
@@ -25,7 +26,8 @@ var noChannel = &channelState{}
 
 // withChannel is st on the channel m assigned, under generation gen.
 func (st *channelState) withChannel(gen uint64, m *actors.ChannelAssigned) *channelState {
-	return &channelState{gen: gen, ch: m.Channel, link: m.Link, queue: st.queue, broker: m.Broker, zone: m.Zone}
+	return &channelState{gen: gen, ch: m.Channel, link: m.Link, acks: newAcker(m.Channel, m.Link), queue: st.queue,
+		broker: m.Broker, zone: m.Zone}
 }
 
 // lost is st once its channel is gone: generation gen (newer) makes the

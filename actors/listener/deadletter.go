@@ -86,7 +86,7 @@ func (s *listenerShared) deadLetter(hctx context.Context, d amqp.Delivery, gen u
 		s.nack(d, gen, true)
 		return
 	}
-	if err := st.link.Watch(func() error { return d.Ack(false) }); err != nil {
+	if err := st.acks.ack(d.DeliveryTag); err != nil {
 		s.counter.stale.Add(1) // published, but the ack is lost: the broker redelivers it (dedup tells)
 		return
 	}

@@ -31,7 +31,7 @@ func (l *listener) forward(gen, setup uint64, deliveries <-chan amqp.Delivery, c
 					return
 				}
 				if s.spec.Ack == AckAuto { // acked as it arrives: the prefetch still bounds the buffer
-					s.ackOnArrival(d)
+					s.ackOnArrival(d, gen)
 				} else if s.retired(gen) {
 					s.requeue(d, gen) // prefetched, or sent before the cancel took effect
 					continue

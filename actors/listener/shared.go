@@ -303,7 +303,7 @@ func (s *listenerShared) requeue(d amqp.Delivery, gen uint64) {
 	if s.retired(gen) {
 		s.awaitCancelled()
 	}
-	if s.write(gen, func() error { return d.Nack(false, true) }) {
+	if s.writeOther(gen, d, func() error { return d.Nack(false, true) }) {
 		s.counter.requeued.Add(1)
 		s.touch()
 	}
@@ -320,19 +320,19 @@ func (s *listenerShared) settleStopping(d amqp.Delivery, gen uint64) {
 // since: its tags mean nothing on the new one, and the broker has already
 // requeued the message.
 func (s *listenerShared) ack(d amqp.Delivery, gen uint64) {
-	if s.write(gen, func() error { return d.Ack(false) }) {
+	if s.writeAck(gen, d) {
 		s.counter.acked.Add(1)
 	}
 }
 
 // ackDuplicate acks a duplicate without counting it acked.
 func (s *listenerShared) ackDuplicate(d amqp.Delivery, gen uint64) {
-	s.write(gen, func() error { return d.Ack(false) })
+	s.writeAck(gen, d)
 }
 
 // nack nacks d on the channel it came from (see ack).
 func (s *listenerShared) nack(d amqp.Delivery, gen uint64, requeue bool) {
-	if s.write(gen, func() error { return d.Nack(false, requeue) }) {
+	if s.writeOther(gen, d, func() error { return d.Nack(false, requeue) }) {
 		s.counter.nacked.Add(1)
 		if requeue {
 			s.counter.requeued.Add(1)
@@ -340,15 +340,42 @@ func (s *listenerShared) nack(d amqp.Delivery, gen uint64, requeue bool) {
 	}
 }
 
-// write runs an ack, nack or reject of a delivery of generation gen under
-// the link's watch; false (counted stale) when the channel is gone.
-func (s *listenerShared) write(gen uint64, settle func() error) bool {
+// writeAck acks d, a delivery of generation gen, through its channel's
+// acker (which may combine it with other acks into one frame), under the
+// link's watch; false (counted stale) when the channel is gone.
+func (s *listenerShared) writeAck(gen uint64, d amqp.Delivery) bool {
 	st := s.current()
 	if gen != st.gen {
 		s.counter.stale.Add(1)
 		return false
 	}
-	if err := st.link.Watch(settle); err != nil { // the channel closed under us
+	var err error
+	if st.acks != nil {
+		err = st.acks.ack(d.DeliveryTag)
+	} else {
+		err = st.link.Watch(func() error { return d.Ack(false) })
+	}
+	if err != nil { // the channel closed under us
+		s.counter.stale.Add(1)
+		return false
+	}
+	return true
+}
+
+// writeOther writes settle, a nack or a reject of d, as writeAck does.
+func (s *listenerShared) writeOther(gen uint64, d amqp.Delivery, settle func() error) bool {
+	st := s.current()
+	if gen != st.gen {
+		s.counter.stale.Add(1)
+		return false
+	}
+	var err error
+	if st.acks != nil {
+		err = st.acks.other(d.DeliveryTag, settle)
+	} else {
+		err = st.link.Watch(settle)
+	}
+	if err != nil {
 		s.counter.stale.Add(1)
 		return false
 	}
@@ -359,12 +386,19 @@ func (s *listenerShared) reject(d amqp.Delivery, gen uint64) {
 	if s.spec.Ack == AckAuto || s.spec.Ack == AckOnReceive {
 		return
 	}
-	s.write(gen, func() error { return d.Reject(false) })
+	s.writeOther(gen, d, func() error { return d.Reject(false) })
 }
 
 // ackOnArrival acks d for an AckAuto listener, before it is dispatched.
-func (s *listenerShared) ackOnArrival(d amqp.Delivery) {
-	if err := s.current().link.Watch(func() error { return d.Ack(false) }); err != nil {
+func (s *listenerShared) ackOnArrival(d amqp.Delivery, gen uint64) {
+	st := s.current()
+	var err error
+	if st.gen == gen && st.acks != nil {
+		err = st.acks.ack(d.DeliveryTag)
+	} else { // a channel a move retired: d is acked on it all the same, as it is handled
+		err = st.link.Watch(func() error { return d.Ack(false) })
+	}
+	if err != nil {
 		s.counter.stale.Add(1)
 		return
 	}

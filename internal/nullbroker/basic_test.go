@@ -156,8 +156,10 @@ func TestPrefetch(t *testing.T) {
 	}
 	// The broker sent those two while handling the ack, under the lock
 	// this read waits for: a fifth delivery would be counted by now.
-	if info, st := queueInfo(t, s, "q"), s.Stats(); info.Unacked != 3 || info.Messages != 5 || st.Delivered != 5 {
-		t.Fatalf("queue %+v, %d delivered; want 5 delivered, 3 unacked, 5 ready", info, st.Delivered)
+	if info, st := queueInfo(t, s, "q"), s.Stats(); info.Unacked != 3 || info.Messages != 5 || st.Delivered != 5 ||
+		st.Acked != 2 || st.AckFrames != 1 {
+		t.Fatalf("queue %+v, %d delivered, %d acked in %d frames; want 5 delivered, 3 unacked, 5 ready, 2 acked in 1 frame",
+			info, st.Delivered, st.Acked, st.AckFrames)
 	}
 	testkit.Quiet(t, ds, "delivery beyond prefetch")
 }

@@ -228,6 +228,7 @@ func (ch *channel) ack(d *codec.Decoder) *amqpError {
 		return err
 	}
 	ch.srv.stats.Acked += int64(len(us))
+	ch.srv.stats.AckFrames++
 	ch.kick()
 	return nil
 }

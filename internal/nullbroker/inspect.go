@@ -14,6 +14,7 @@ type Stats struct {
 	Published        int64 // messages received with basic.publish
 	Delivered        int64 // messages sent with basic.deliver or basic.get-ok
 	Acked            int64 // messages acknowledged by clients
+	AckFrames        int64 // basic.ack frames received from clients (one may ack several with multiple)
 	Nacked           int64 // messages nacked or rejected by clients
 	Returned         int64 // messages returned with basic.return
 	Confirms         int64 // basic.ack confirms sent to publishers
