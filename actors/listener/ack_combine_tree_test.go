@@ -1,12 +1,11 @@
 package listener_test
 
 import (
-	"context"
 	"strconv"
-	"sync"
 	"testing"
 
-	"github.com/warrenmq/warren/actors/listener"
+	"github.com/warrenmq/warren/internal/testkit"
+	"github.com/warrenmq/warren/internal/testkit/treetest"
 	"github.com/warrenmq/warren/registry"
 )
 
@@ -24,32 +23,7 @@ func TestAcks_HandlersDecidingTogetherSettleEachMessageOnce(t *testing.T) {
 	ch := rawChannel(t, r.nb)
 	// 400 first deliveries and 80 redeliveries: 60 groups of 8.
 	const n, workers = 400, 8
-	var mu sync.Mutex
-	waiting, release := 0, make(chan struct{})
-	spec := manualSpec("acks-combined", func(ctx context.Context, d *listener.Delivery) error {
-		mu.Lock()
-		waiting++
-		gate := release
-		if waiting == workers {
-			waiting = 0
-			close(release)
-			release = make(chan struct{})
-		}
-		mu.Unlock()
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		id, err := strconv.Atoi(d.Envelope.Text("Msg-ID"))
-		if err != nil {
-			return err
-		}
-		if id%5 == 0 && !d.Redelivered {
-			return d.Nack(true)
-		}
-		return d.Ack()
-	})
+	spec := manualSpec("acks-combined", treetest.NackEveryFifthOnce(&testkit.Groups{N: workers}))
 	spec.Workers = workers
 	before := r.nb.Stats()
 	pid, _ := spawn(t, r.tree, spec)

@@ -344,38 +344,33 @@ func (s *listenerShared) nack(d amqp.Delivery, gen uint64, requeue bool) {
 // acker (which may combine it with other acks into one frame), under the
 // link's watch; false (counted stale) when the channel is gone.
 func (s *listenerShared) writeAck(gen uint64, d amqp.Delivery) bool {
-	st := s.current()
-	if gen != st.gen {
-		s.counter.stale.Add(1)
-		return false
-	}
-	var err error
-	if st.acks != nil {
-		err = st.acks.ack(d.DeliveryTag)
-	} else {
-		err = st.link.Watch(func() error { return d.Ack(false) })
-	}
-	if err != nil { // the channel closed under us
-		s.counter.stale.Add(1)
-		return false
-	}
-	return true
+	return s.writeSettle(gen, d, nil)
 }
 
 // writeOther writes settle, a nack or a reject of d, as writeAck does.
 func (s *listenerShared) writeOther(gen uint64, d amqp.Delivery, settle func() error) bool {
+	return s.writeSettle(gen, d, settle)
+}
+
+// writeSettle is writeAck (other nil) and writeOther.
+func (s *listenerShared) writeSettle(gen uint64, d amqp.Delivery, other func() error) bool {
 	st := s.current()
 	if gen != st.gen {
 		s.counter.stale.Add(1)
 		return false
 	}
 	var err error
-	if st.acks != nil {
-		err = st.acks.other(d.DeliveryTag, settle)
-	} else {
-		err = st.link.Watch(settle)
+	switch {
+	case st.acks != nil && other == nil:
+		err = st.acks.ack(d.DeliveryTag)
+	case st.acks != nil:
+		err = st.acks.other(d.DeliveryTag, other)
+	case other == nil:
+		err = st.link.Watch(func() error { return d.Ack(false) })
+	default:
+		err = st.link.Watch(other)
 	}
-	if err != nil {
+	if err != nil { // the channel closed under us
 		s.counter.stale.Add(1)
 		return false
 	}
