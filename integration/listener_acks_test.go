@@ -2,7 +2,6 @@ package integration
 
 import (
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,11 +39,6 @@ func TestListener_AcksOfHandlersDecidingTogetherOnRabbitMQ(t *testing.T) {
 		t.Fatalf("row %+v; want %d acked, %d nacked and requeued, %d received, none stale", row, n, n/5, n+n/5)
 	}
 	testkit.Poll(t, 10*time.Second, "RabbitMQ holds nothing of the queue", func() bool {
-		for _, line := range strings.Split(b.Ctl(t, "list_queues", "name", "messages_ready", "messages_unacknowledged", "--quiet", "--no-table-headers"), "\n") {
-			if f := strings.Fields(line); len(f) == 3 && f[0] == "acks-together" {
-				return f[1] == "0" && f[2] == "0"
-			}
-		}
-		return false
+		return queueCountsOf(t, b, "acks-together") == "0 0"
 	})
 }
