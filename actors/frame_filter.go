@@ -243,7 +243,7 @@ func (l *Link) filteredDial(dial dialFunc, uri string, cfg *amqp.Config) (dialFu
 			if err != nil {
 				return nil, err
 			}
-			f := newFrameFilter(c, frameMax)
+			f := newFrameFilter(newCoalescer(c, l), frameMax)
 			l.filter.Store(f)
 			return f, nil
 		}, uri, nil
@@ -267,7 +267,7 @@ func (l *Link) filteredDial(dial dialFunc, uri string, cfg *amqp.Config) (dialFu
 			_ = c.Close()
 			return nil, err
 		}
-		f := newFrameFilter(tlsConn, frameMax)
+		f := newFrameFilter(newCoalescer(tlsConn, l), frameMax)
 		l.filter.Store(f)
 		return f, nil
 	}, "amqp:" + uri[len("amqps:"):], nil
