@@ -57,9 +57,11 @@ func TestConnections_ListenersPastChannelMaxConsumeOnAnotherConnection(t *testin
 		}
 	}
 	// A listener consumes once its channel is assigned; the assignments
-	// actor writes its rows after it sends the assignments: wait for them.
+	// actor writes its rows after it sends the assignments, and the
+	// connections actor a connection's row after the connection reports
+	// it: wait for both.
 	on := map[string]int{}
-	treetest.Eventually(t, tree, 10*time.Second, "ten assigned rows", func() bool {
+	treetest.Eventually(t, tree, 10*time.Second, "ten assigned rows, and a row for each of their connections", func() bool {
 		clear(on)
 		for _, a := range tree.Registry().Assignments() {
 			if a.Consumer != "" && a.State == registry.Assigned {
@@ -70,7 +72,7 @@ func TestConnections_ListenersPastChannelMaxConsumeOnAnotherConnection(t *testin
 		for _, k := range on {
 			total += k
 		}
-		return total == n
+		return total == n && len(connsOf(tree, id)) >= len(on)
 	})
 	conns := connsOf(tree, id)
 	if len(conns) < 4 || len(on) < 4 {
